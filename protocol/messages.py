@@ -1,0 +1,194 @@
+"""One pydantic model per message kind, joined in a union discriminated on ``kind``.
+
+web -> runner: Hello, Check, Run, Stop, SetFrame, Ping.
+runner -> web: Welcome, CheckResult, Started, Log, Frame, Finished, Idle, Error, Pong.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
+
+PROTOCOL_VERSION = 1
+
+# Upper bounds keep a hostile or buggy peer from making the other side allocate without limit.
+MAX_LEDS = 5000
+MAX_SOURCE_CHARS = 64 * 1024
+MAX_LOG_CHARS = 64 * 1024
+
+# One LED as (R, G, B, L). Ranges are checked by the runner's frame validator, which is the
+# single place that decides what may reach the LEDs; the protocol only fixes the shape.
+LedState = Annotated[list[StrictInt], Field(min_length=4, max_length=4)]
+LedFrame = Annotated[list[LedState], Field(max_length=MAX_LEDS)]
+Position = tuple[float, float, float]
+
+RunStatus = Literal["completed", "failed", "cancelled"]
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProgramError(_Msg):
+    """What went wrong in a user's program, with the line in the user's own file."""
+
+    type: str = Field(max_length=200)
+    message: str = Field(max_length=2000)
+    line: int | None = None
+    col: int | None = None
+
+
+# --- web -> runner ---------------------------------------------------------------------------
+
+
+class Hello(_Msg):
+    """First message on a connection; the runner answers Welcome or Error(version_mismatch)."""
+
+    kind: Literal["hello"] = "hello"
+    version: int
+    client: str = Field(default="web", max_length=100)
+
+
+class Check(_Msg):
+    """Compile a program under the runner's exact policy without running it."""
+
+    kind: Literal["check"] = "check"
+    request_id: str = Field(max_length=100)
+    source: str = Field(max_length=MAX_SOURCE_CHARS)
+
+
+class Run(_Msg):
+    """Run one program on the tree; answered by Started ... Finished, or Error(busy)."""
+
+    kind: Literal["run"] = "run"
+    submission_id: str = Field(max_length=100)
+    source: str = Field(max_length=MAX_SOURCE_CHARS)
+    time_limit_s: float = Field(gt=0, le=3600)
+
+
+class Stop(_Msg):
+    """Stop the running program (if it is this submission, or any when None)."""
+
+    kind: Literal["stop"] = "stop"
+    submission_id: str | None = Field(default=None, max_length=100)
+    reason: str = Field(default="operator", max_length=100)
+
+
+class SetFrame(_Msg):
+    """Show one full frame directly (blanking, idle scenes); validated like a program's frames."""
+
+    kind: Literal["set_frame"] = "set_frame"
+    leds: LedFrame
+    request_id: str | None = Field(default=None, max_length=100)
+
+
+class Ping(_Msg):
+    """Liveness probe; answered by Pong."""
+
+    kind: Literal["ping"] = "ping"
+
+
+# --- runner -> web ---------------------------------------------------------------------------
+
+
+class Welcome(_Msg):
+    """Handshake answer: what the tree is."""
+
+    kind: Literal["welcome"] = "welcome"
+    version: int
+    led_count: int
+    positions: list[Position]
+    fps: float
+    backend: str
+    busy_with: str | None = None  # submission id running right now, if any
+
+
+class CheckResult(_Msg):
+    """Answer to Check: ok, or the errors with line and column."""
+
+    kind: Literal["check_result"] = "check_result"
+    request_id: str
+    ok: bool
+    errors: list[ProgramError] = []
+
+
+class Started(_Msg):
+    """A program has started on the tree."""
+
+    kind: Literal["started"] = "started"
+    submission_id: str
+
+
+class Log(_Msg):
+    """Lines a program printed (already capped by the runner)."""
+
+    kind: Literal["log"] = "log"
+    submission_id: str
+    text: str = Field(max_length=MAX_LOG_CHARS)
+
+
+class Frame(_Msg):
+    """A frame the LEDs actually showed (rate-capped by the runner for the live view)."""
+
+    kind: Literal["frame"] = "frame"
+    submission_id: str | None = None
+    index: int = 0
+    leds: LedFrame
+
+
+class Finished(_Msg):
+    """A program's outcome (SPEC §3)."""
+
+    kind: Literal["finished"] = "finished"
+    submission_id: str
+    status: RunStatus
+    reason: str
+    error: ProgramError | None = None
+    duration_s: float
+    frames: int
+    log: str = Field(default="", max_length=MAX_LOG_CHARS)
+
+
+class Idle(_Msg):
+    """The tree is free: no program is running (sent after Finished and on connect)."""
+
+    kind: Literal["idle"] = "idle"
+
+
+class Error(_Msg):
+    """A refusal or a protocol problem; the connection stays usable unless said otherwise."""
+
+    kind: Literal["error"] = "error"
+    code: str  # version_mismatch | busy | bad_message | too_large | invalid_frame | not_running
+    message: str
+    request_id: str | None = None
+
+
+class Pong(_Msg):
+    """Answer to Ping."""
+
+    kind: Literal["pong"] = "pong"
+
+
+Message = Annotated[
+    Hello
+    | Check
+    | Run
+    | Stop
+    | SetFrame
+    | Ping
+    | Welcome
+    | CheckResult
+    | Started
+    | Log
+    | Frame
+    | Finished
+    | Idle
+    | Error
+    | Pong,
+    Field(discriminator="kind"),
+]
+
+# Built once: constructing a TypeAdapter is expensive (pydantic "Performance tips").
+message_adapter: TypeAdapter[Message] = TypeAdapter(Message)

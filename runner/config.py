@@ -1,0 +1,94 @@
+"""The runner's settings as one frozen object, built from ``TREE_*`` environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def default_socket_path() -> str:
+    """Where runner and web meet when ``TREE_SOCKET`` is unset (a laptop)."""
+    return os.path.join(tempfile.gettempdir(), "ledtree", "runner.sock")
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    """Everything the runner needs to know; tests build one directly with tiny limits."""
+
+    socket_path: str = field(default_factory=default_socket_path)
+    led_count: int = 100
+    layout_path: str | None = None
+    fps: float = 40.0  # 0 turns pacing off (benchmarks)
+    time_limit_s: float = 45.0
+    backend: str = "virtual"
+    # Sandbox child limits.
+    cpu_limit_s: int = 50  # CPU seconds; above the wall limit so wall time normally ends a run
+    memory_limit_bytes: int = 256 * 1024 * 1024  # RLIMIT_AS of the child
+    log_limit_bytes: int = 16 * 1024
+    child_user: str = "nobody"  # uid the child drops to when the runner runs as root
+    # Live view: frames forwarded to web per second at most.
+    view_fps: float = 25.0
+    # ws281x backend.
+    ws281x_pin: int = 18
+    ws281x_dma: int = 10
+    ws281x_channel: int = 0
+    ws281x_freq_hz: int = 800_000
+    ws281x_invert: bool = False
+    ws281x_strip_type: str = "GRB"  # colour order on the wire: RGB, RBG, GRB, GBR, BRG, BGR
+    ws281x_gamma: float = 2.2
+    # gpiozero backend: one RGBLED per LED, "r,g,b;r,g,b;..." BCM pin numbers.
+    gpiozero_pins: str = "17,27,22"
+    # Socket permissions (SPEC §7): mode from the umask at bind time, optional shared group.
+    socket_mode: int = 0o660
+    socket_group: str | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> RunnerConfig:
+        """Build from ``TREE_*`` variables (``os.environ`` by default), then explicit overrides."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            name = _ENV_NAMES.get(f.name, "TREE_" + f.name.upper())
+            raw = env.get(name)
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.name, raw, f.type)
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def positions_file(self) -> Path | None:
+        """The layout CSV, if one is configured."""
+        return Path(self.layout_path) if self.layout_path else None
+
+
+# Settings whose env var is not simply TREE_<FIELD NAME>.
+_ENV_NAMES = {
+    "socket_path": "TREE_SOCKET",
+    "layout_path": "TREE_LAYOUT",
+    "backend": "TREE_LED_BACKEND",
+    "time_limit_s": "TREE_TIME_LIMIT",
+    "cpu_limit_s": "TREE_CPU_LIMIT",
+    "memory_limit_bytes": "TREE_MEMORY_LIMIT",
+    "log_limit_bytes": "TREE_LOG_LIMIT",
+    "view_fps": "TREE_VIEW_FPS",
+}
+
+
+def _parse(name: str, raw: str, type_name: object) -> object:
+    text = str(type_name)
+    try:
+        if name == "socket_mode":
+            return int(raw, 8)
+        if "bool" in text:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if "int" in text and "str" not in text:
+            return int(raw)
+        if "float" in text:
+            return float(raw)
+    except ValueError:
+        raise ValueError(f"setting {name}: {raw!r} is not a valid {text}") from None
+    return raw
