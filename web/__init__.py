@@ -2,28 +2,68 @@
 
 from __future__ import annotations
 
+import atexit
 from typing import Any
 
 from flask import Flask
+
+from web import identity, limits, security
+from web.config import defaults
+from web.runner_client import RunnerClient
+from web.scheduler import Scheduler
+from web.sse import EventHub
+from web.storage import Store
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``TREE_*`` environment variables, then ``test_config``."""
     app = Flask(__name__)
-    app.config.from_mapping(
-        SOCKET=None,
-        UPLOADS="uploads",
-        TIME_LIMIT=45.0,
-        SECRET_KEY=None,
-        ADMIN_TOKEN=None,
-        MAX_CONTENT_LENGTH=1024 * 1024,
-    )
+    app.config.from_mapping(defaults())
     app.config.from_prefixed_env("TREE")
     if test_config:
         app.config.update(test_config)
+    store = Store(app.config["UPLOADS"])
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = store.secret_key()
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, Any]:
-        return {"ok": True, "runner_online": False}
+    identity.init_app(app)  # first: the other hooks need g.user_id
+    security.init_app(app)
+    limits.init_app(app)
+    _init_services(app, store)
 
+    from web import admin_api, api
+    from web.pages import register_pages
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(api.health_bp)
+    if app.config.get("ADMIN_TOKEN"):
+        app.register_blueprint(admin_api.bp)
+    register_pages(app)
+
+    if app.config["START_SERVICES"] and not app.testing:
+        start_services(app)
     return app
+
+
+def _init_services(app: Flask, store: Store) -> None:
+    hub = EventHub(frame_rate=float(app.config["VIEW_FPS"]))
+    scheduler = Scheduler(store, time_limit_s=float(app.config["TIME_LIMIT"]), publish=hub.publish)
+    client = RunnerClient(str(app.config["SOCKET"]), listener=scheduler)
+    scheduler.runner = client
+    scheduler.load()
+    hub.publish("tree", scheduler.tree_event())
+    app.extensions.update(store=store, events=hub, scheduler=scheduler, runner_client=client)
+
+
+def start_services(app: Flask) -> None:
+    """Start the runner connection and the dispatcher (in the process that serves requests)."""
+    app.extensions["runner_client"].start()
+    app.extensions["scheduler"].start()
+    atexit.register(stop_services, app)
+
+
+def stop_services(app: Flask, timeout: float = 5.0) -> None:
+    """Stop the dispatcher and the runner connection, and end every event stream."""
+    app.extensions["events"].close()
+    app.extensions["scheduler"].stop(timeout)
+    app.extensions["runner_client"].close(timeout)

@@ -1,0 +1,81 @@
+"""Whole-program facts the sandbox transformer needs, found without recursion."""
+
+from __future__ import annotations
+
+import ast
+
+
+def nesting_depth(tree: ast.AST) -> int:
+    """The depth of the AST, measured without recursion so any input is safe to measure."""
+    deepest = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _other_bindings(tree: ast.AST) -> set[str]:
+    """Names bound other than by a plain name target: defs, classes, arguments, imports..."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.update(node.names)
+    return names
+
+
+def bound_names(tree: ast.AST) -> frozenset[str]:
+    """Every name the program itself binds anywhere (assignments, defs, args, imports...)."""
+    names = _other_bindings(tree)
+    names.update(
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)
+    )
+    return frozenset(names)
+
+
+_CONTAINER_DISPLAYS = (ast.List, ast.ListComp, ast.Dict, ast.DictComp, ast.Set, ast.SetComp)
+_CONTAINER_TYPES = frozenset({"list", "dict", "set", "bytearray"})
+
+
+def _is_fresh_container(value: ast.expr, bound: frozenset[str]) -> bool:
+    """Whether ``value`` always evaluates to a new plain list, dict, set or bytearray."""
+    if isinstance(value, _CONTAINER_DISPLAYS):
+        return True
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mult):
+        # [x] * n: list repetition. User classes cannot define __rmul__ to hijack it.
+        return isinstance(value.left, (ast.List, ast.ListComp))
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id in _CONTAINER_TYPES
+        and value.func.id not in bound
+    )
+
+
+def fresh_containers(tree: ast.AST, bound: frozenset[str]) -> frozenset[str]:
+    """Names that, wherever the program binds them, are only ever bound to a fresh container.
+
+    ``_write_`` always allows writes into plain lists, dicts and sets, so item writes through
+    such a name need no runtime call: compile time already knows the answer.
+    """
+    fresh_targets: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and _is_fresh_container(node.value, bound):
+            fresh_targets.update(id(t) for t in node.targets if isinstance(t, ast.Name))
+    good: set[str] = set()
+    bad: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            (good if id(node) in fresh_targets else bad).add(node.id)
+    return frozenset(good - bad - _other_bindings(tree))

@@ -1,0 +1,214 @@
+"""``python -m runner.child LIMITS_JSON``: the disposable process one user program runs in.
+
+It imports everything it will ever need, confines itself (``runner.limits.confine``), reports
+which layers held, and only then reads the program from stdin (records of ``runner.wire``).
+"""
+
+from __future__ import annotations
+
+import json
+import math  # noqa: F401 - imported before confinement: the child cannot read files later
+import os
+import random  # noqa: F401 - as above
+import sys
+import time  # noqa: F401 - as above
+import traceback
+
+from runner import policy
+from runner.exc import FrameInvalid, FrameTypeInvalid, ProgramRejected
+from runner.frames import pack_frame
+from runner.limits import Limits, confine
+from runner.wire import (
+    END,
+    EXIT_OUT_OF_MEMORY,
+    FRAME,
+    HEADER,
+    LOG,
+    PROGRAM,
+    PROGRAM_FILENAME,
+    READY,
+)
+
+MAX_RECORD = 1 << 20  # a program record (64 KiB source + positions) fits easily
+RESERVE_BYTES = 1 << 20  # freed on MemoryError so the report can be written
+_reserve: list[bytearray] = []
+
+
+class Channel:
+    """Records over the child's stdin/stdout, written and read with plain ``os`` calls."""
+
+    def __init__(self, rfd: int = 0, wfd: int = 1) -> None:
+        self._rfd, self._wfd = rfd, wfd
+        self._buf = b""
+
+    def send(self, kind: bytes, payload: bytes) -> None:
+        """Write one record (blocks while the parent is behind: natural back-pressure)."""
+        data = memoryview(HEADER.pack(kind, len(payload)) + payload)
+        while data:
+            data = data[os.write(self._wfd, data) :]
+
+    def read_exact(self, size: int) -> bytes:
+        """Read exactly ``size`` bytes; exit quietly when the parent went away."""
+        while len(self._buf) < size:
+            chunk = os.read(self._rfd, max(65536, size - len(self._buf)))
+            if not chunk:
+                os._exit(0)  # the parent closed the pipe: the run is over
+            self._buf += chunk
+        data, self._buf = self._buf[:size], self._buf[size:]
+        return data
+
+    def read_record(self) -> tuple[bytes, bytes]:
+        """Read one record from the parent."""
+        kind, size = HEADER.unpack(self.read_exact(HEADER.size))
+        if size > MAX_RECORD:
+            raise ValueError(f"record of {size} bytes is too large")
+        return kind, self.read_exact(size)
+
+
+class ProgramApi:
+    """What ``runner.policy.make_globals`` exposes to the user's program."""
+
+    def __init__(
+        self, channel: Channel, led_count: int, positions: list[list[float]], log_limit: int
+    ) -> None:
+        self._channel = channel
+        self._led_count = led_count
+        self._positions = [tuple(float(c) for c in p) for p in positions]
+        self._log_left = log_limit  # the parent enforces the cap too; this saves the work
+
+    def get_led_count(self) -> int:
+        """The number of LEDs on the tree."""
+        return self._led_count
+
+    def set_leds(self, states: object) -> None:
+        """Validate, send one frame, and return once the parent has taken it."""
+        self._channel.send(FRAME, pack_frame(states, self._led_count))
+        self._channel.read_exact(1)
+
+    def get_led_positions(self) -> list[tuple[float, ...]]:
+        """A fresh copy of the LED positions."""
+        return list(self._positions)
+
+    def write_log(self, text: str) -> None:
+        """Send printed text to the run's log while it is under the cap."""
+        if self._log_left <= 0:
+            return
+        data = str(text).encode("utf-8", "replace")[: self._log_left + 1]
+        self._log_left -= len(data)
+        self._channel.send(LOG, data)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Confine, report, read the program, run it, report the outcome."""
+    args = sys.argv[1:] if argv is None else argv
+    limits = Limits.from_dict(json.loads(args[0]))
+    _reserve.append(bytearray(RESERVE_BYTES))
+    report = confine(limits)
+    channel = Channel()
+    channel.send(READY, json.dumps(report).encode())
+    kind, payload = channel.read_record()
+    if kind != PROGRAM:
+        return 2
+    program = json.loads(payload)
+    try:
+        outcome = run_program(channel, program)
+    except MemoryError:
+        _reserve.clear()
+        outcome = {"outcome": "failed", "reason": "memory_limit", "error": _memory_error()}
+    try:
+        channel.send(END, json.dumps(outcome).encode())
+    except MemoryError:
+        os._exit(EXIT_OUT_OF_MEMORY)
+    return 0
+
+
+def run_program(channel: Channel, program: dict[str, object]) -> dict[str, object]:
+    """Compile and run the program under the policy; describe how it ended."""
+    source = str(program["source"])
+    api = ProgramApi(
+        channel,
+        int(program["led_count"]),  # type: ignore[call-overload]
+        program["positions"],  # type: ignore[arg-type]
+        int(program["log_limit"]),  # type: ignore[call-overload]
+    )
+    try:
+        code = policy.compile_program(source, PROGRAM_FILENAME)
+    except ProgramRejected as exc:
+        errors = [_error_dict(e) for e in exc.errors]
+        return {"outcome": "failed", "reason": "error", "error": errors[0] if errors else None}
+    env = policy.make_globals(api)
+    try:
+        exec(code, env)
+    except BaseException as exc:  # noqa: BLE001 - any way the user's program ends is a result
+        return _describe_failure(api, source, exc)
+    return {"outcome": "completed", "reason": "ended", "error": None}
+
+
+def _describe_failure(api: ProgramApi, source: str, exc: BaseException) -> dict[str, object]:
+    frames = [
+        (frame.f_code.co_name, line)
+        for frame, line in traceback.walk_tb(exc.__traceback__)
+        if frame.f_code.co_filename == PROGRAM_FILENAME
+    ]
+    if isinstance(exc, MemoryError):
+        _reserve.clear()  # room to build the report
+    reason = "error"
+    type_name = type(exc).__name__
+    if isinstance(exc, FrameInvalid | FrameTypeInvalid):
+        reason = "invalid_frame"
+        type_name = "ValueError" if isinstance(exc, FrameInvalid) else "TypeError"
+    elif isinstance(exc, MemoryError):
+        reason = "memory_limit"
+    message = _safe_str(exc)
+    if reason == "memory_limit" and not message:
+        message = "the program ran out of memory"
+    api.write_log(_user_traceback(frames, source, type_name, message))
+    line = frames[-1][1] if frames else None
+    error = {"type": type_name, "message": message, "line": line}
+    return {"outcome": "failed", "reason": reason, "error": error}
+
+
+def _user_traceback(frames: list[tuple[str, int]], source: str, type_name: str, msg: str) -> str:
+    """A traceback of the user's own frames, with repeats folded as CPython does."""
+    lines = source.splitlines()
+    out = ["Traceback (most recent call last):"]
+    previous, repeats = None, 0
+    for name, line in frames:
+        if (name, line) == previous:
+            repeats += 1
+            continue
+        if repeats:
+            out.append(f"  [previous line repeated {repeats} more times]")
+        previous, repeats = (name, line), 0
+        out.append(f"  line {line}, in {name}")
+        if 0 < line <= len(lines):
+            out.append("    " + lines[line - 1].strip())
+    if repeats:
+        out.append(f"  [previous line repeated {repeats} more times]")
+    out.append(f"{type_name}: {msg}" if msg else type_name)
+    return "\n".join(out[-60:]) + "\n"
+
+
+def _safe_str(exc: BaseException) -> str:
+    """The exception's message; a user-defined ``__str__`` may itself fail."""
+    try:
+        return str(exc)[:2000]
+    except Exception:  # noqa: BLE001 - a broken __str__ must not hide the error
+        return "(the error's message could not be shown)"
+
+
+def _memory_error() -> dict[str, object]:
+    return {"type": "MemoryError", "message": "the program ran out of memory", "line": None}
+
+
+def _error_dict(error: object) -> dict[str, object]:
+    return {
+        "type": str(getattr(error, "type", "SyntaxError")),
+        "message": str(getattr(error, "message", error))[:2000],
+        "line": getattr(error, "line", None),
+        "col": getattr(error, "col", None),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""``python -m runner run FILE``: try a program locally in the real sandbox on a virtual tree.
+
+Exit status: 0 the run completed, 1 it failed (or was interrupted), 2 the program was rejected
+before running. ``--json`` prints the outcome as one JSON object (SPEC §9); ``--record`` writes
+every frame the LEDs showed as JSON lines; ``--show`` draws the LEDs in a truecolour terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from types import FrameType
+from typing import IO
+
+from protocol.messages import Frame, Log, Message, ProgramError
+from runner import policy
+from runner.config import RunnerConfig
+from runner.layout import load_positions
+from runner.leds import LedFrame
+from runner.leds.virtual import VirtualStrip
+from runner.supervisor import RunResult, Supervisor
+
+EXIT_COMPLETED, EXIT_FAILED, EXIT_REJECTED = 0, 1, 2
+
+
+class RecordingStrip(VirtualStrip):
+    """A virtual strip that also writes each shown frame as a JSON line."""
+
+    def __init__(self, led_count: int, record: IO[str] | None) -> None:
+        super().__init__(led_count, history=1)
+        self._record = record
+        self._t0 = time.monotonic()
+
+    def start_clock(self) -> None:
+        """Count ``t`` from now (the start of the run)."""
+        self._t0 = time.monotonic()
+
+    def _write(self, frame: LedFrame) -> None:
+        super()._write(frame)
+        if self._record is not None and not self.closed:
+            t = round(time.monotonic() - self._t0, 4)
+            line = json.dumps({"t": t, "leds": [list(led) for led in frame]}, separators=(",", ":"))
+            self._record.write(line + "\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``run`` command's arguments."""
+    parser = argparse.ArgumentParser(
+        prog="python -m runner run", description="Run a tree program in the sandbox locally."
+    )
+    parser.add_argument("file", help="the program (.py)")
+    parser.add_argument("--leds", type=int, help="number of LEDs (default: TREE_LED_COUNT)")
+    parser.add_argument("--time-limit", type=float, help="seconds (default: TREE_TIME_LIMIT)")
+    parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    parser.add_argument("--record", metavar="FRAMES.jsonl", help="write every shown frame")
+    parser.add_argument("--show", action="store_true", help="draw the LEDs in the terminal")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one program and report; return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        with open(args.file, "rb") as fh:
+            source = fh.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    overrides: dict[str, object] = {}
+    if args.leds is not None:
+        overrides["led_count"] = args.leds
+    if args.time_limit is not None:
+        overrides["time_limit_s"] = args.time_limit
+    config = RunnerConfig.from_environ(**overrides)
+    errors = policy.check_source(source)
+    if errors:
+        _report_rejection(errors, args.json)
+        return EXIT_REJECTED
+    record = open(args.record, "w", encoding="utf-8") if args.record else None  # noqa: SIM115
+    try:
+        result = _run(config, source, record, args)
+    finally:
+        if record is not None:
+            record.close()
+    _report(result, args.json)
+    return EXIT_COMPLETED if result.status == "completed" else EXIT_FAILED
+
+
+def _run(
+    config: RunnerConfig, source: str, record: IO[str] | None, args: argparse.Namespace
+) -> RunResult:
+    strip = RecordingStrip(config.led_count, record)
+    supervisor = Supervisor(config, strip, load_positions(config))
+    view = _TerminalView(config.led_count) if args.show else None
+
+    def on_event(msg: Message) -> None:
+        if isinstance(msg, Log) and not args.json:
+            sys.stdout.write(msg.text)
+            sys.stdout.flush()
+        elif isinstance(msg, Frame) and view is not None:
+            view.draw(msg.leds)
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        # stop() takes a lock the interrupted main thread may hold: call it from a thread.
+        threading.Thread(target=supervisor.stop, args=("operator",), daemon=True).start()
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        strip.start_clock()
+        return supervisor.run("local", source, on_event=on_event)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        strip.close()
+
+
+def _error_json(error: ProgramError | None) -> dict[str, object] | None:
+    if error is None:
+        return None
+    return {"type": error.type, "message": error.message, "line": error.line}
+
+
+def _report(result: RunResult, as_json: bool) -> None:
+    if as_json:
+        out = {
+            "status": result.status,
+            "reason": result.reason,
+            "error": _error_json(result.error),
+            "frames": result.frames,
+            "duration_s": round(result.duration_s, 3),
+            "log": result.log,
+        }
+        print(json.dumps(out))
+        return
+    plural = "" if result.frames == 1 else "s"
+    summary = f"{result.status} ({result.reason}) after {result.duration_s:.2f} s, "
+    print(f"{summary}{result.frames} frame{plural}", file=sys.stderr)
+    if result.error is not None:
+        where = f"line {result.error.line}: " if result.error.line else ""
+        print(f"{where}{result.error.type}: {result.error.message}", file=sys.stderr)
+
+
+def _report_rejection(errors: list[ProgramError], as_json: bool) -> None:
+    first = errors[0]
+    if as_json:
+        out = {
+            "status": "rejected",
+            "reason": "rejected",
+            "error": _error_json(first),
+            "errors": [_error_json(e) for e in errors],
+            "frames": 0,
+            "duration_s": 0.0,
+            "log": "",
+        }
+        print(json.dumps(out))
+        return
+    for error in errors:
+        col = f", column {error.col}" if error.col else ""
+        print(f"rejected: line {error.line}{col}: {error.message}", file=sys.stderr)
+
+
+class _TerminalView:
+    """Truecolour blocks, one per LED, redrawn in place."""
+
+    def __init__(self, led_count: int) -> None:
+        self._rows = 0
+        self._width = 50
+
+    def draw(self, leds: list[list[int]]) -> None:
+        cells = []
+        for r, g, b, level in leds:
+            k = level / 100
+            cells.append(f"\x1b[38;2;{int(r * k)};{int(g * k)};{int(b * k)}m\u2588\u2588")
+        rows = [
+            "".join(cells[i : i + self._width]) + "\x1b[0m"
+            for i in range(0, len(cells), self._width)
+        ]
+        up = f"\x1b[{self._rows}F" if self._rows else ""
+        sys.stderr.write(up + "\n".join(rows) + "\n")
+        sys.stderr.flush()
+        self._rows = len(rows)

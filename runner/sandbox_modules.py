@@ -1,0 +1,103 @@
+"""The modules a program may import, as fresh namespaces of vetted attributes for each run."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+
+from runner.transformer import ALLOWED_MODULES
+
+_TIME_NAMES = [
+    "sleep",
+    "time",
+    "monotonic",
+    "perf_counter",
+    "process_time",
+    "time_ns",
+    "monotonic_ns",
+    "perf_counter_ns",
+    "process_time_ns",
+    "localtime",
+    "gmtime",
+    "mktime",
+    "strftime",
+    "asctime",
+    "ctime",
+    "struct_time",
+]
+
+_RANDOM_METHODS = [
+    "random",
+    "uniform",
+    "triangular",
+    "randint",
+    "randrange",
+    "choice",
+    "choices",
+    "shuffle",
+    "sample",
+    "gauss",
+    "normalvariate",
+    "lognormvariate",
+    "expovariate",
+    "vonmisesvariate",
+    "gammavariate",
+    "betavariate",
+    "paretovariate",
+    "weibullvariate",
+    "getrandbits",
+    "randbytes",
+    "seed",
+    "getstate",
+    "setstate",
+    "binomialvariate",
+]
+
+
+class SandboxModule:
+    """A module as a program sees it: a plain namespace of vetted attributes, not the module.
+
+    Not a ``ModuleType``: ``from m import x`` on a real module falls back to ``sys.modules``.
+    """
+
+    def __init__(self, name: str, attrs: dict[str, object]) -> None:
+        self.__dict__.update(attrs)
+        self.__name = name
+
+    def __repr__(self) -> str:
+        return f"<module {self.__name!r}>"
+
+
+def make_modules() -> dict[str, SandboxModule]:
+    """Fresh ``math``, ``random`` and ``time`` namespaces for one run."""
+    public_math = {n: getattr(math, n) for n in dir(math) if not n.startswith("_")}
+    rng = random.Random()  # a generator of the run's own; seeding it touches nothing else
+    rand: dict[str, object] = {n: getattr(rng, n) for n in _RANDOM_METHODS if hasattr(rng, n)}
+    rand["Random"] = random.Random
+    modules = {
+        "math": SandboxModule("math", public_math),
+        "random": SandboxModule("random", rand),
+        "time": SandboxModule("time", {n: getattr(time, n) for n in _TIME_NAMES}),
+    }
+    assert set(modules) == ALLOWED_MODULES
+    return modules
+
+
+def make_import(modules: dict[str, SandboxModule]) -> Callable[..., SandboxModule]:
+    """The ``__import__`` hook: only the run's own allowed namespaces."""
+
+    def guarded_import(
+        name: str,
+        globals: object = None,
+        locals: object = None,
+        fromlist: object = (),
+        level: int = 0,
+    ) -> SandboxModule:
+        if level == 0 and type(name) is str and name in modules:
+            return modules[name]
+        allowed = ", ".join(sorted(modules))
+        raise ImportError(f"import of {name!r} is not allowed (tree programs can import {allowed})")
+
+    return guarded_import

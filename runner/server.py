@@ -1,0 +1,475 @@
+"""``python -m runner``: serve the tree on a Unix socket (SPEC §5).
+
+One thread accepts connections; each connection has a reader and a writer thread
+(``runner.connection``). A program runs in a worker thread through ``Supervisor.run``; its
+events go to every greeted client. Between programs a frame loop shows the idle scene. Nothing a
+client sends can stop the server: bad messages get an ``Error``, oversized ones drop that
+connection. SIGTERM/SIGINT stop the running program, blank the LEDs and remove the socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import logging
+import os
+import selectors
+import signal
+import socket
+import stat
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from protocol.messages import (
+    PROTOCOL_VERSION,
+    Check,
+    CheckResult,
+    Error,
+    Finished,
+    Frame,
+    Hello,
+    Idle,
+    Message,
+    Ping,
+    Pong,
+    ProgramError,
+    Run,
+    SetFrame,
+    Stop,
+    Welcome,
+)
+from runner.config import RunnerConfig
+from runner.connection import Connection
+from runner.exc import RunnerError
+from runner.idle import idle_frame
+from runner.leds import Led, Strip
+
+logger = logging.getLogger(__name__)
+
+IDLE_FPS = 20.0
+# A program's last frame stays this long before the idle scene resumes: a program that shows one
+# frame and ends (the seed example) must be seen on the tree, not replaced 50 ms later.
+HOLD_AFTER_RUN_S = 5.0
+MAX_CONNECTIONS = 32
+SHUTDOWN_REASON = "runner_lost"  # what a program cut short by a runner shutdown ends as
+JOIN_TIMEOUT_S = 10.0
+
+
+class RunnerServer:
+    """The runner's socket server; ``serve_forever`` in one thread, ``shutdown`` from another."""
+
+    def __init__(
+        self,
+        config: RunnerConfig,
+        strip: Strip,
+        positions: Sequence[tuple[float, float, float]] | None = None,
+        hold_after_run_s: float = HOLD_AFTER_RUN_S,
+    ) -> None:
+        from runner.layout import load_positions
+        from runner.supervisor import Supervisor
+
+        self.config = config
+        self.strip = strip
+        self.positions = list(positions) if positions is not None else load_positions(config)
+        self.supervisor = Supervisor(config, strip, self.positions)
+        self.ready = threading.Event()  # set once the socket listens
+        self.listener: socket.socket | None = None  # pre-bound by main(); else bound on serve
+        self._done = threading.Event()
+        self._stopping = threading.Event()
+        self._lock = threading.RLock()  # guards the strip between programs, busy state, clients
+        self._clients: set[Connection] = set()
+        self._busy_with: str | None = None
+        self._held = False  # a SetFrame frame stays until the next program
+        self._hold_after_run_s = hold_after_run_s
+        self._idle_from = 0.0  # monotonic time from which the idle scene may show
+        self._worker: threading.Thread | None = None
+        self._frame_index = 0
+        self._count = 0
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def serve_forever(self) -> None:
+        """Listen and serve until ``shutdown``; then blank the LEDs and remove the socket."""
+        listener = self.listener or bind_socket(self.config)
+        idle = threading.Thread(target=self._idle_loop, name="idle-scene", daemon=True)
+        try:
+            idle.start()
+            self.ready.set()
+            logger.info("serving %d LEDs (%s) on %s", len(self.strip), self.strip.name,
+                        self.config.socket_path)  # fmt: skip
+            self._accept_loop(listener)
+            logger.info("stopping: ending any program, blanking the LEDs")
+        finally:
+            self._stopping.set()
+            idle.join(JOIN_TIMEOUT_S)
+            self._cleanup(listener)
+
+    def request_stop(self) -> None:
+        """Ask ``serve_forever`` to finish (safe from a signal handler)."""
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Stop serving and wait until the server has cleaned up."""
+        self.request_stop()
+        if self.ready.is_set() and not self._done.wait(timeout):
+            raise RuntimeError("runner server did not stop")
+
+    def _accept_loop(self, listener: socket.socket) -> None:
+        with selectors.DefaultSelector() as sel:
+            sel.register(listener, selectors.EVENT_READ)
+            sel.register(self._wake_r, selectors.EVENT_READ)
+            while not self._stopping.is_set():
+                for key, _ in sel.select():
+                    if key.fileobj is listener:
+                        self._accept(listener)
+
+    def _accept(self, listener: socket.socket) -> None:
+        try:
+            sock, _ = listener.accept()
+        except OSError as exc:  # e.g. out of file descriptors: keep serving the others
+            logger.warning("accept failed: %s", exc)
+            time.sleep(0.1)
+            return
+        with self._lock:
+            if len(self._clients) >= MAX_CONNECTIONS:
+                sock.close()
+                logger.warning("refused a connection: %d already open", MAX_CONNECTIONS)
+                return
+            self._count += 1
+            conn = Connection(sock, self._count, self._handle, self._forget)
+            self._clients.add(conn)
+        conn.start()
+
+    def _forget(self, conn: Connection) -> None:
+        with self._lock:
+            self._clients.discard(conn)
+
+    def _cleanup(self, listener: socket.socket) -> None:
+        try:
+            # Hang up first: a run cut short by shutdown is the web's "runner_lost", not a result.
+            with self._lock:
+                clients = list(self._clients)
+            for conn in clients:
+                conn.abort()
+            self.supervisor.stop(SHUTDOWN_REASON)
+            worker = self._worker
+            if worker is not None:
+                worker.join(JOIN_TIMEOUT_S)
+            for conn in clients:
+                conn.join(JOIN_TIMEOUT_S)
+            with self._lock:
+                self.strip.close()  # blanks the LEDs
+        finally:
+            listener.close()
+            remove_socket(self.config.socket_path)
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            self._done.set()
+            logger.info("runner stopped; LEDs blank")
+
+    # --- messages --------------------------------------------------------------------------
+
+    def _handle(self, conn: Connection, msg: Message) -> bool:
+        try:
+            if isinstance(msg, Ping):
+                conn.send(Pong())
+            elif isinstance(msg, Hello):
+                return self._hello(conn, msg)
+            elif not conn.greeted:
+                conn.send(Error(code="bad_message", message="send hello first"))
+            elif isinstance(msg, Check):
+                self._check(conn, msg)
+            elif isinstance(msg, Run):
+                self._run(conn, msg)
+            elif isinstance(msg, Stop):
+                self._stop(conn, msg)
+            elif isinstance(msg, SetFrame):
+                self._set_frame(conn, msg)
+            else:
+                conn.send(Error(code="bad_message", message=f"a runner does not take {msg.kind}"))
+        except Exception:  # our own bug: answer and keep the connection
+            logger.exception("handling %s failed", msg.kind)
+            conn.send(Error(code="internal", message=f"the runner failed to handle {msg.kind}"))
+        return True
+
+    def _hello(self, conn: Connection, msg: Hello) -> bool:
+        if msg.version != PROTOCOL_VERSION:
+            text = (
+                f"protocol version mismatch: this runner speaks version {PROTOCOL_VERSION}, "
+                f"{msg.client} sent version {msg.version}; deploy web and runner together"
+            )
+            conn.send(Error(code="version_mismatch", message=text))
+            return False
+        with self._lock:  # Welcome first, then events: no frame can overtake the handshake
+            conn.send(
+                Welcome(
+                    version=PROTOCOL_VERSION,
+                    led_count=len(self.strip),
+                    positions=self.positions,
+                    fps=self.config.fps,
+                    backend=self.strip.name,
+                    busy_with=self._busy_with,
+                )
+            )
+            if self._busy_with is None:
+                conn.send(Idle())
+            conn.greeted = True
+        return True
+
+    def _check(self, conn: Connection, msg: Check) -> None:
+        from runner.policy import check_source
+
+        try:
+            errors = check_source(msg.source)
+        except Exception as exc:  # check_source promises not to raise; a rejection if it does
+            logger.exception("check_source raised")
+            errors = [
+                ProgramError(type=type(exc).__name__, message="the program cannot be checked")
+            ]
+        conn.send(CheckResult(request_id=msg.request_id, ok=not errors, errors=errors))
+
+    def _run(self, conn: Connection, msg: Run) -> None:
+        with self._lock:
+            if self._busy_with is not None:
+                conn.send(_busy(self._busy_with, msg.submission_id))
+                return
+            self._busy_with = msg.submission_id
+            self._held = False
+            self._worker = threading.Thread(
+                target=self._work, args=(msg,), name=f"run-{msg.submission_id}", daemon=True
+            )
+            self._worker.start()
+
+    def _work(self, msg: Run) -> None:
+        started = time.monotonic()
+        try:
+            result = self.supervisor.run(
+                msg.submission_id, msg.source, msg.time_limit_s, on_event=self.broadcast
+            )
+            finished = result.to_message(msg.submission_id)
+        except Exception as exc:  # the supervisor's bug: still a result, and the server lives
+            logger.exception("running %s failed", msg.submission_id)
+            finished = Finished(
+                submission_id=msg.submission_id,
+                status="failed",
+                reason="crashed",
+                error=ProgramError(type=type(exc).__name__, message="the runner failed"),
+                duration_s=round(time.monotonic() - started, 3),
+                frames=0,
+            )
+        with self._lock:
+            self._busy_with = None
+            self._idle_from = time.monotonic() + self._hold_after_run_s
+            self.broadcast(finished)
+            self.broadcast(Idle())
+
+    def _stop(self, conn: Connection, msg: Stop) -> None:
+        with self._lock:
+            busy = self._busy_with
+        if busy is None or (msg.submission_id is not None and msg.submission_id != busy):
+            wanted = msg.submission_id or "a program"
+            conn.send(Error(code="not_running", message=f"{wanted} is not running"))
+            return
+        self.supervisor.stop(msg.reason)
+
+    def _set_frame(self, conn: Connection, msg: SetFrame) -> None:
+        from runner.frames import validate_frame
+
+        try:
+            frame = validate_frame(msg.leds, len(self.strip))
+        except (ValueError, TypeError) as exc:
+            conn.send(
+                Error(code="invalid_frame", message=str(exc)[:1000], request_id=msg.request_id)
+            )
+            return
+        with self._lock:
+            if self._busy_with is not None:
+                conn.send(_busy(self._busy_with, msg.request_id))
+                return
+            self._held = True
+            self._show(frame)
+
+    def broadcast(self, msg: Message) -> None:
+        """Send one event to every greeted client."""
+        with self._lock:
+            for conn in self._clients:
+                if conn.greeted:
+                    conn.send(msg)
+
+    # --- the idle scene --------------------------------------------------------------------
+
+    def run_once(self, now: float) -> bool:
+        """Show the idle scene's frame for monotonic ``now`` unless something else owns the LEDs.
+
+        A running program, a frame set directly, or a program's last frame (for
+        ``hold_after_run_s``) keeps the idle scene off.
+        """
+        with self._lock:
+            if self._busy_with is not None or self._held or self.strip.closed:
+                return False
+            if now < self._idle_from:
+                return False
+            self._show(idle_frame(now, self.positions))
+            return True
+
+    def _show(self, frame: Sequence[Led]) -> None:
+        self.strip.show(frame)
+        self._frame_index += 1
+        leds = [list(led) for led in frame]
+        self.broadcast(Frame(submission_id=None, index=self._frame_index, leds=leds))
+
+    def _idle_loop(self) -> None:
+        period = 1.0 / IDLE_FPS
+        while not self._stopping.wait(period):
+            try:
+                self.run_once(time.monotonic())
+            except Exception:  # a broken scene must not stop the runner
+                logger.exception("idle scene failed")
+                self._stopping.wait(1.0)
+
+
+def _busy(running: str, request_id: str | None) -> Error:
+    text = f"the tree is busy running {running}; one program at a time"
+    return Error(code="busy", message=text, request_id=request_id)
+
+
+def bind_socket(config: RunnerConfig) -> socket.socket:
+    """Listen on ``config.socket_path`` with ``config.socket_mode`` (and group, if set).
+
+    Raises:
+        RunnerError: the path is not ours to take (another live runner, or not a socket).
+    """
+    path = Path(config.socket_path)
+    if len(os.fsencode(path)) > 107:
+        raise RunnerError(f"socket path {path} is too long for a Unix socket (max 107 bytes)")
+    try:
+        gid = grp.getgrnam(config.socket_group).gr_gid if config.socket_group else -1
+    except KeyError:
+        raise RunnerError(f"socket group {config.socket_group!r} does not exist") from None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _clear_stale(path)
+        # Bind under a umask so the socket never exists with looser permissions than configured.
+        old = os.umask(0o777 & ~config.socket_mode)
+        try:
+            sock.bind(str(path))
+        finally:
+            os.umask(old)
+        os.chmod(path, config.socket_mode)
+        if gid != -1:
+            os.chown(path, -1, gid)
+        sock.listen(16)
+    except OSError as exc:
+        sock.close()
+        raise RunnerError(f"cannot listen on {path}: {exc}") from exc
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _clear_stale(path: Path) -> None:
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise RunnerError(f"{path} exists and is not a socket; refusing to replace it")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(str(path))
+        except (ConnectionRefusedError, FileNotFoundError):
+            logger.info("removing stale socket %s", path)
+            path.unlink(missing_ok=True)
+            return
+    raise RunnerError(f"another runner is already serving on {path}")
+
+
+def remove_socket(path: str) -> None:
+    """Remove the socket file if it is still a socket."""
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.unlink(path)
+
+
+def _dump_virtual(strip: Strip, path: str) -> None:
+    """``TREE_VIRTUAL_DUMP``: write the virtual strip's last frames as JSON, for tests."""
+    import json
+
+    from runner.leds.virtual import VirtualStrip
+
+    if not isinstance(strip, VirtualStrip):
+        return
+    frames = strip.frames
+    data = {
+        "current": strip.current,
+        "shown": strip.shown_count,
+        "previous": frames[-2].leds if len(frames) > 1 else None,
+        "closed": strip.closed,
+    }
+    tmp = f"{path}.tmp"
+    Path(tmp).write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve until SIGTERM/SIGINT; exit 0 after blanking the LEDs, 2 on a setup error."""
+    logging.basicConfig(
+        level=os.environ.get("TREE_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        server = _open_server()
+    except (RunnerError, ValueError) as exc:  # LayoutError is a ValueError
+        print(f"runner: {exc}", file=sys.stderr)
+        return 2
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        server.request_stop()  # no logging here: a handler may interrupt a logging call
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        server.serve_forever()
+    finally:
+        dump = os.environ.get("TREE_VIRTUAL_DUMP")
+        if dump:
+            _dump_virtual(server.strip, dump)
+    return 0
+
+
+def _open_server() -> RunnerServer:
+    """Settings, layout, then the socket, and only then the LEDs.
+
+    The socket comes first so a second runner started by mistake gives up before it touches
+    (and blanks) the LEDs the first one is driving.
+    """
+    from runner.layout import load_positions
+    from runner.leds import make_strip
+
+    config = RunnerConfig.from_environ()
+    positions = load_positions(config)
+    listener = bind_socket(config)
+    try:
+        strip = make_strip(config.backend, config.led_count, config)
+    except BaseException:
+        listener.close()
+        remove_socket(config.socket_path)
+        raise
+    server = RunnerServer(config, strip, positions)
+    server.listener = listener
+    return server
+
+
+if __name__ == "__main__":
+    sys.exit(main())

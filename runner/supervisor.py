@@ -1,0 +1,335 @@
+"""Run one program at a time in a fresh, confined child and turn whatever happens into a result.
+
+The supervisor is the trust boundary: it re-checks every frame the child sends before it reaches
+the strip, paces frames, caps the log, enforces the wall clock by killing the child's whole
+process group, and always reaps it. A crashed or hostile child is a ``RunResult``, never an
+exception out of ``run``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import pwd
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from protocol.messages import Finished, Frame, Log, Message, ProgramError, Started
+from runner.childio import ChildIO, ChildProtocolError, Exit, Outcome
+from runner.config import RunnerConfig
+from runner.exc import FrameInvalid
+from runner.frames import check_frame_bytes
+from runner.leds import Led, Strip
+from runner.limits import OK, Limits, default_read_paths
+from runner.wire import ACK, END, FRAME, LOG, PROGRAM, READY
+
+logger = logging.getLogger(__name__)
+
+_warned_layers: set[str] = set()  # each unavailable sandbox layer is logged once per runner
+_warned_lock = threading.Lock()
+
+EventCallback = Callable[[Message], None]
+# -I: no PYTHON* variables, no user site, no current directory on sys.path; -B: write no .pyc.
+CHILD_COMMAND = (sys.executable, "-I", "-B", "-m", "runner.child")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended (SPEC §3), with what it showed and printed."""
+
+    status: str
+    reason: str
+    error: ProgramError | None
+    duration_s: float
+    frames: int
+    log: str
+
+    def to_message(self, submission_id: str) -> Finished:
+        """The protocol message announcing this result."""
+        return Finished(
+            submission_id=submission_id,
+            status=self.status,  # type: ignore[arg-type]
+            reason=self.reason,
+            error=self.error,
+            duration_s=round(self.duration_s, 3),
+            frames=self.frames,
+            log=self.log,
+        )
+
+
+class Supervisor:
+    """Runs programs one at a time on ``strip``; ``stop`` may be called from any thread."""
+
+    def __init__(
+        self,
+        config: RunnerConfig,
+        strip: Strip,
+        positions: Sequence[tuple[float, float, float]],
+        *,
+        prestart: bool = False,
+        child_command: Sequence[str] | None = None,
+    ) -> None:
+        """``prestart`` keeps one fresh, confined child waiting for the next program (it cuts
+        the start latency to a few ms; each child still runs exactly one program).
+        ``child_command`` replaces ``python -m runner.child`` (tests use it to play a hostile
+        child that bypasses the child's own checks)."""
+        self.config = config
+        self.strip = strip
+        self.positions = [tuple(float(c) for c in p) for p in positions]
+        self.layers: dict[str, str] = {}  # what the last child reported per sandbox layer
+        self.last_child_pid: int | None = None
+        self._run_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._io: ChildIO | None = None
+        self._stop_reason: str | None = None
+        self._command = list(child_command or CHILD_COMMAND) + [
+            json.dumps(_child_limits(config).to_dict())
+        ]
+        self._prestart = prestart
+        self._closed = False
+        self._spare: subprocess.Popen[bytes] | None = self._spawn() if prestart else None
+
+    def close(self) -> None:
+        """Stop any run and discard the waiting child; the supervisor runs nothing after this."""
+        self._closed = True
+        self.stop("shutdown")
+        with self._run_lock:
+            spare, self._spare = self._spare, None
+            if spare is not None:
+                _discard(spare)
+
+    def __enter__(self) -> Supervisor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def busy(self) -> bool:
+        """True while a program runs."""
+        return self._run_lock.locked()
+
+    def stop(self, reason: str = "operator") -> bool:
+        """Cancel the running program (thread-safe); False when nothing was running."""
+        with self._state_lock:
+            if not self._run_lock.locked():
+                return False
+            self._stop_reason = self._stop_reason or reason
+            if self._io is not None:
+                self._io.kill()
+            return True
+
+    def run(
+        self,
+        submission_id: str,
+        source: str,
+        time_limit_s: float | None = None,
+        on_event: EventCallback | None = None,
+    ) -> RunResult:
+        """Run ``source`` to its end, the time limit or ``stop``; block until it is reaped."""
+        with self._run_lock:
+            with self._state_lock:
+                self._stop_reason = None
+            limit = self.config.time_limit_s if time_limit_s is None else time_limit_s
+            return self._run(submission_id, source, limit, on_event or _ignore)
+
+    def _run(self, submission_id: str, source: str, limit: float, emit: EventCallback) -> RunResult:
+        started = time.monotonic()
+        io = ChildIO(self._take_child(), started + limit)
+        self.last_child_pid = io.pid
+        with self._state_lock:
+            self._io = io
+            if self._stop_reason is not None:
+                io.kill()
+        try:
+            outcome = self._drive(io, submission_id, source, emit)
+        except ChildProtocolError as exc:
+            io.kill()
+            outcome = Outcome().fail_protocol(f"the sandbox broke its protocol: {exc}")
+        except Exception:  # our own bug: log it, but the run still ends as a result
+            logger.exception("supervising %s failed", submission_id)
+            io.kill()
+            outcome = Outcome().fail_protocol("the runner failed while supervising this program")
+        finally:
+            exit = io.close()
+            with self._state_lock:
+                self._io = None
+            if self._prestart and not self._closed:
+                self._spare = self._spawn()
+        result = self._result(outcome, exit, io.timed_out, time.monotonic() - started)
+        if result.reason == "crashed":
+            tail = io.stderr_tail.decode("utf-8", "replace")
+            logger.error("sandbox child crashed (%s); stderr: %s", exit.returncode, tail)
+        return result
+
+    def _take_child(self) -> subprocess.Popen[bytes]:
+        if self._closed:
+            raise RuntimeError("the supervisor is closed")
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.poll() is None:
+            return spare
+        if spare is not None:
+            _discard(spare)
+        return self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        """A fresh interpreter (never a fork of this LED-holding process), empty env, own group."""
+        return subprocess.Popen(
+            self._command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={},
+            cwd="/",
+            close_fds=True,
+            process_group=0,
+        )
+
+    def _drive(self, io: ChildIO, submission_id: str, source: str, emit: EventCallback) -> Outcome:
+        out = Outcome()
+        kind, payload = io.next_record(max_size=65536)
+        if kind != READY:
+            return out if kind is None else out.fail_protocol("expected READY")
+        self._note_layers(json.loads(payload))
+        program = {
+            "source": source,
+            "led_count": len(self.strip),
+            "positions": self.positions,
+            "log_limit": self.config.log_limit_bytes,
+        }
+        io.send(PROGRAM, json.dumps(program).encode())
+        emit(Started(submission_id=submission_id))
+        pacer = _Pacer(self.config.fps)
+        viewer = _ViewerFeed(submission_id, self.config.view_fps, emit)
+        count = len(self.strip)
+        while True:
+            kind, payload = io.next_record(max_size=max(4 * count, 65536), wake_at=viewer.due)
+            viewer.flush_if_due()
+            if kind is None:
+                if io.eof:
+                    break
+                continue
+            if kind == FRAME:
+                try:
+                    leds = check_frame_bytes(payload, count)
+                except FrameInvalid as exc:
+                    io.kill()
+                    return out.fail_frame(str(exc))
+                pacer.wait(io)
+                self.strip.show(leds)
+                out.frames += 1
+                io.send_raw(ACK)
+                viewer.shown(leds)
+            elif kind == LOG:
+                text = out.add_log(payload, self.config.log_limit_bytes)
+                if text:
+                    emit(Log(submission_id=submission_id, text=text))
+            elif kind == END:
+                out.end = json.loads(payload)
+            else:
+                io.kill()
+                return out.fail_protocol(f"unknown record {kind!r}")
+        viewer.flush()
+        return out
+
+    def _note_layers(self, report: dict[str, str]) -> None:
+        self.layers = {str(k): str(v) for k, v in report.items()}
+        for layer, state in self.layers.items():
+            if state == OK or state.startswith(("not root", "already unprivileged")):
+                continue
+            with _warned_lock:
+                if layer in _warned_layers:
+                    continue
+                _warned_layers.add(layer)
+            logger.warning("sandbox layer %s is not in force: %s", layer, state)
+
+    def _result(self, out: Outcome, exit: Exit, timed_out: bool, duration: float) -> RunResult:
+        with self._state_lock:
+            stop_reason = self._stop_reason
+        status_name, reason, error = out.verdict(
+            stop_reason, exit, timed_out, cpu_limit=self.config.cpu_limit_s
+        )
+        return RunResult(status_name, reason, error, duration, out.frames, out.log_text())
+
+
+class _Pacer:
+    """Holds frames to the configured rate: a tight loop is paced, never dropped."""
+
+    def __init__(self, fps: float) -> None:
+        self._period = 1.0 / fps if fps > 0 else 0.0
+        self._next = 0.0
+
+    def wait(self, io: ChildIO) -> None:
+        if not self._period:
+            return
+        now = time.monotonic()
+        if now < self._next:
+            io.sleep_until(self._next)
+            now = time.monotonic()
+        self._next = max(self._next, now) + self._period
+
+
+class _ViewerFeed:
+    """Forwards shown frames to viewers at most ``view_fps`` times a second, last one always."""
+
+    def __init__(self, submission_id: str, view_fps: float, emit: EventCallback) -> None:
+        self._id = submission_id
+        self._period = 1.0 / view_fps if view_fps > 0 else 0.0
+        self._emit = emit
+        self._pending: tuple[Led, ...] | None = None
+        self._next = 0.0
+        self._index = 0
+        self.due: float | None = None
+
+    def shown(self, leds: tuple[Led, ...]) -> None:
+        self._index += 1
+        self._pending = leds
+        self.flush_if_due()
+
+    def flush_if_due(self) -> None:
+        if self._pending is not None and time.monotonic() >= self._next:
+            self.flush()
+        self.due = self._next if self._pending is not None else None
+
+    def flush(self) -> None:
+        if self._pending is None:
+            return
+        leds, self._pending = self._pending, None
+        self._emit(Frame(submission_id=self._id, index=self._index, leds=[list(v) for v in leds]))
+        self._next = time.monotonic() + self._period
+        self.due = None
+
+
+def _ignore(_: Message) -> None:
+    return None
+
+
+def _child_limits(config: RunnerConfig) -> Limits:
+    uid = gid = None
+    if os.geteuid() == 0:
+        user = pwd.getpwnam(config.child_user)
+        uid, gid = user.pw_uid, user.pw_gid
+    return Limits(
+        memory_bytes=config.memory_limit_bytes,
+        cpu_seconds=config.cpu_limit_s,
+        uid=uid,
+        gid=gid,
+        read_paths=default_read_paths(),
+    )
+
+
+def _discard(proc: subprocess.Popen[bytes]) -> None:
+    """Kill and reap a child that never ran a program, and close its pipes."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()

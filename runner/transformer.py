@@ -1,0 +1,257 @@
+"""Compile-time half of the sandbox: a RestrictedPython transformer tuned for tree programs.
+
+The runtime guards (``runner.guards``) only decide what needs runtime knowledge. Everything
+RestrictedPython's stock ``safer_getattr`` decides from the attribute *name* alone is decided
+here instead, so ``obj.attr`` with a public, non-deny-listed constant name compiles to a plain
+attribute load with no guard call (the same objects are reachable either way). Writes keep
+their runtime ``_write_`` guard because only runtime knows who owns the object.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from RestrictedPython.transformer import (
+    FORBIDDEN_FUNC_NAMES,
+    INSPECT_ATTRIBUTES,
+    RestrictingNodeTransformer,
+    copy_locations,
+)
+
+ALLOWED_MODULES = frozenset({"math", "random", "time"})
+
+# Attribute names never reachable: frames, code, tracebacks (CVE-2023-37271 class) and friends.
+DENIED_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES | {"func_globals", "func_code"})
+# Attribute names only runtime can judge: str.format / format_map walk attributes of their
+# arguments (CVE-2023-41039 class), so they go through ``_getattr_`` which hands out a safe one.
+RUNTIME_ATTRIBUTES = frozenset({"format", "format_map"})
+
+# Builtins a program cannot use; rejected at check time unless the program binds the name itself.
+FORBIDDEN_BUILTINS = frozenset(
+    {"eval", "exec", "compile", "open", "globals", "locals", "vars", "dir", "input", "breakpoint"}
+    | {"help", "exit", "quit", "memoryview", "copyright", "credits", "license", "aiter", "anext"}
+)
+
+# Special methods a user class may define: ordinary protocol methods, none that change how
+# attributes are looked up (__getattr__, __getattribute__), or hook class creation.
+ALLOWED_DUNDER_DEFS = frozenset(
+    {"__init__", "__contains__", "__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__"}
+    | {"__str__", "__repr__", "__len__", "__iter__", "__next__", "__getitem__", "__setitem__"}
+    # No __rmul__: it is what keeps "[x] * n" a plain list (see fresh_containers).
+    | {"__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__truediv__"}
+    | {"__floordiv__", "__mod__", "__neg__", "__pos__", "__abs__", "__bool__", "__hash__"}
+    | {"__call__", "__enter__", "__exit__"}
+)
+
+# RestrictedPython reserves "printed" for its print collector, which the sandbox does not use.
+RESERVED_NAMES = FORBIDDEN_FUNC_NAMES - {"printed"}
+
+# Special attributes a program may read: plain strings describing a class or function.
+READABLE_DUNDERS = frozenset({"__name__", "__qualname__"})
+
+# A program nested deeper than this is rejected before the (recursive) transformer and compiler
+# see it: CPython's compiler can hit RecursionError or worse on deep nesting.
+MAX_NESTING = 100
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One rule violation found at compile time (line and 1-based column in the user's file)."""
+
+    line: int | None
+    col: int | None
+    message: str
+
+
+def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
+    new = ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[])
+    copy_locations(new, like)
+    return new
+
+
+class SandboxTransformer(RestrictingNodeTransformer):
+    """RestrictedPython's transformer with structured errors and compile-time fast paths.
+
+    ``fast = False`` keeps every runtime guard of stock RestrictedPython (used as the reference
+    in ``bench/bench_sandbox_overhead.py``); the rules about what is rejected are the same.
+    """
+
+    fast = True
+
+    def __init__(
+        self, bound: frozenset[str] = frozenset(), fresh: frozenset[str] = frozenset()
+    ) -> None:
+        super().__init__()
+        self.problems: list[Problem] = []
+        self.bound = bound
+        self.fresh = fresh if self.fast else frozenset()
+
+    def error(self, node: ast.AST, info: str) -> None:
+        """Record a rule violation with its line and column."""
+        line = getattr(node, "lineno", None)
+        col = getattr(node, "col_offset", None)
+        self.problems.append(Problem(line, None if col is None else col + 1, info))
+        super().error(node, info)
+
+    def check_name(
+        self, node: ast.AST, name: str | None, allow_magic_methods: bool = False
+    ) -> None:
+        """Reject private names, reserved names and (outside classes) special method names."""
+        if name is None or name == "_":
+            return
+        if name.startswith("_"):
+            in_class = allow_magic_methods and getattr(node, "col_offset", 0) != 0
+            if not (in_class and name in ALLOWED_DUNDER_DEFS):
+                self.error(node, f'"{name}" is not allowed: names starting with "_" are private')
+        elif name in RESERVED_NAMES:
+            self.error(node, f'"{name}" is a reserved name')
+
+    # --- names --------------------------------------------------------------------------------
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        """Plain names stay plain; private, reserved and forbidden builtin names are rejected."""
+        if isinstance(node.ctx, ast.Load):
+            if node.id == "__name__" or node.id == "print":
+                return node  # __name__ is "__main__"; print is the sandbox's log writer
+            if node.id in FORBIDDEN_BUILTINS and node.id not in self.bound:
+                self.error(node, f'"{node.id}" is not available in tree programs')
+                return node
+            self.used_names[node.id] = True
+        self.check_name(node, node.id)
+        return node
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
+        """Allow annotated assignment (``x: int = 5``); the target is checked like any other."""
+        return self.node_contents_visit(node)
+
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> ast.AST:
+        """Allow ``nonlocal``: it only rebinds the program's own closure variables."""
+        for name in node.names:
+            self.check_name(node, name)
+        return node
+
+    # --- imports ------------------------------------------------------------------------------
+
+    def visit_Import(self, node: ast.Import) -> ast.AST:
+        """Allow ``import math`` / ``import random as r``; nothing else."""
+        for alias in node.names:
+            self._check_module(node, alias.name)
+        return self.check_import_names(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.AST:
+        """Allow ``from math import sin``; no relative or other imports."""
+        if node.level:
+            self.error(node, "relative imports are not allowed")
+        else:
+            self._check_module(node, node.module or "")
+        return self.check_import_names(node)
+
+    def _check_module(self, node: ast.AST, name: str) -> None:
+        if name not in ALLOWED_MODULES:
+            allowed = ", ".join(sorted(ALLOWED_MODULES))
+            self.error(
+                node, f'import of "{name}" is not allowed (tree programs can import {allowed})'
+            )
+
+    # --- attributes and items -----------------------------------------------------------------
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        """Decide by name at compile time; only writes and format lookups keep a runtime guard."""
+        if self._is_super_dunder(node) or (
+            node.attr in READABLE_DUNDERS and isinstance(node.ctx, ast.Load)
+        ):
+            return self.node_contents_visit(node)
+        if node.attr.startswith("_") and node.attr != "_":
+            self.error(
+                node, f'"{node.attr}" is not allowed: attributes starting with "_" are private'
+            )
+        elif node.attr in DENIED_ATTRIBUTES:
+            self.error(node, f'"{node.attr}" is not accessible in tree programs')
+        node = self.node_contents_visit(node)
+        if isinstance(node.ctx, ast.Load):
+            if self.fast and node.attr not in RUNTIME_ATTRIBUTES:
+                return node
+            return _call("_getattr_", [node.value, ast.Constant(node.attr)], node)
+        node.value = _call("_write_", [node.value], node.value)
+        return node
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        """Reads are plain in fast mode (``_getitem_`` is plain indexing); writes are guarded."""
+        if self.fast and isinstance(node.ctx, ast.Load):
+            return self.node_contents_visit(node)
+        if isinstance(node.value, ast.Name) and node.value.id in self.fresh:
+            return self.node_contents_visit(node)  # a plain list/dict/set: always writable
+        return super().visit_Subscript(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        """Allow ``x += 1``, ``a[i] += 1`` and ``self.n += 1``; the container's write is guarded."""
+        if isinstance(node.target, ast.Name) and not self.fast:
+            return super().visit_AugAssign(node)
+        # Attribute/Subscript targets become _write_(obj).attr += v: the object expression is
+        # evaluated once and checked by the write guard before anything is stored into it.
+        return self.node_contents_visit(node)
+
+    # --- iteration and unpacking --------------------------------------------------------------
+
+    def guard_iter(self, node: ast.For | ast.comprehension) -> ast.AST:
+        """``_getiter_`` (plain ``iter``) around loop sources, skipped for ``range(...)``."""
+        if not self.fast:
+            return super().guard_iter(node)
+        node = self.node_contents_visit(node)
+        if not self._is_builtin_call(node.iter, "range"):
+            node.iter = _call("_getiter_", [node.iter], node.iter)
+        return node
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        """Unpacking needs no per-item guard in fast mode: ``_getiter_`` protects nothing extra."""
+        if self.fast:
+            return self.node_contents_visit(node)
+        return super().visit_Assign(node)
+
+    def visit_With(self, node: ast.With) -> ast.AST:
+        """``with`` is plain in fast mode, for the same reason as unpacking."""
+        if self.fast:
+            return self.node_contents_visit(node)
+        return super().visit_With(node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        """``f(*a, **k)`` calls ``f`` directly in fast mode; stock wraps it in ``_apply_``."""
+        if self.fast:
+            return self.node_contents_visit(node)
+        return super().visit_Call(node)
+
+    def visit_TryStar(self, node: ast.AST) -> ast.AST:
+        """Reject ``try/except*``: exception groups are a known escape route (CVE-2025-22153)."""
+        self.error(node, "try/except* is not allowed")
+        return node
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        """Stock rewrite to ``metaclass=__metaclass__``, keeping the class's own line number."""
+        new = super().visit_ClassDef(node)
+        for part in (new, *new.keywords, *(k.value for k in new.keywords)):
+            ast.copy_location(part, node)
+        return new
+
+    def _is_super_dunder(self, node: ast.Attribute) -> bool:
+        # super().__init__(...) is how a subclass calls its parent; it only reaches the user's
+        # own class hierarchy, so the allowed special methods may be named through super().
+        return (
+            node.attr in ALLOWED_DUNDER_DEFS
+            and isinstance(node.ctx, ast.Load)
+            and self._is_builtin_call(node.value, "super")
+        )
+
+    def _is_builtin_call(self, node: ast.expr, name: str) -> bool:
+        return (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == name
+            and name not in self.bound
+        )
+
+
+class GuardedTransformer(SandboxTransformer):
+    """The same rules with every stock runtime guard kept (the benchmark's reference)."""
+
+    fast = False

@@ -1,0 +1,51 @@
+"""Root conftest: with ``CI=true`` no test may silently skip.
+
+A skip becomes a failure, except those whose reason starts with ``needs Raspberry Pi hardware``
+(the ws281x backend's contract tests, which only a Pi can run). xfail is not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+ALLOWED_SKIP = "needs Raspberry Pi hardware"
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return text.removeprefix("Skipped: ")
+
+
+def _forbid_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if not (_ci() and report.skipped) or hasattr(report, "wasxfail"):
+        return
+    reason = _skip_reason(report)
+    if reason.startswith(ALLOWED_SKIP):
+        return
+    report.outcome = "failed"
+    report.longrepr = f"CI=true forbids skipping (reason given: {reason})"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    """Turn a test's skip into a failure under CI."""
+    outcome = yield
+    _forbid_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, Any, None]:
+    """Turn a whole module's skip (``importorskip`` and the like) into a failure under CI."""
+    outcome = yield
+    _forbid_skip(outcome.get_result())

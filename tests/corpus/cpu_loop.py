@@ -1,0 +1,5 @@
+# tries: an endless CPU loop
+# expect: failed cpu_limit
+# time: 6
+while True:
+    pass

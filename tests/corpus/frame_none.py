@@ -1,0 +1,3 @@
+# tries: None as a frame
+# expect: failed invalid_frame
+setLEDs(None)

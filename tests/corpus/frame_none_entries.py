@@ -1,0 +1,3 @@
+# tries: None entries in a frame
+# expect: failed invalid_frame
+setLEDs([None] * getLEDCount())

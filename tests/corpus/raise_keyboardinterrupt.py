@@ -1,0 +1,3 @@
+# tries: raise KeyboardInterrupt at the runner
+# expect: failed error
+raise KeyboardInterrupt

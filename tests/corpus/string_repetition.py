@@ -1,0 +1,4 @@
+# tries: a 10 GB string
+# expect: failed memory_limit
+s = "a" * 10**10
+print("ESC" + "APED", len(s))

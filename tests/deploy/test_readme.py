@@ -1,0 +1,52 @@
+"""The README documents every setting the code reads and the pieces it promises."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from runner.config import _ENV_NAMES, RunnerConfig
+from tests.deploy.conftest import ROOT
+from web.config import defaults
+
+# Flask internals set in code, not operator settings.
+WEB_INTERNAL = {"START_SERVICES", "MAX_CONTENT_LENGTH"}
+README = (ROOT / "README.md").read_text()
+
+
+def _table_settings() -> set[str]:
+    return set(re.findall(r"^\| `(TREE_[A-Z0-9_]+)`", README, re.MULTILINE))
+
+
+def test_every_runner_setting_is_in_the_table() -> None:
+    names = {
+        _ENV_NAMES.get(f.name, f"TREE_{f.name.upper()}") for f in dataclasses.fields(RunnerConfig)
+    }
+    assert names - _table_settings() == set()
+
+
+def test_every_web_setting_is_in_the_table() -> None:
+    keys = {k for k in defaults() if k not in WEB_INTERNAL and not k.startswith("SESSION_")}
+    assert {f"TREE_{k}" for k in keys} - _table_settings() == set()
+
+
+def test_compose_settings_are_in_the_table() -> None:
+    used = set(re.findall(r"\$\{(TREE_[A-Z0-9_]+)", (ROOT / "compose.yaml").read_text()))
+    assert used - _table_settings() == set()
+
+
+def test_readme_has_the_promised_sections() -> None:
+    for needle in (
+        "make run",
+        "make test",
+        "runner/README.md",
+        "GPIO 18",
+        "level shifter",
+        "docker compose up -d",
+        "```mermaid",
+        "docs/security.md",
+        "## Benchmarks",
+        "docs/screenshots/editor.png",
+        "docs/screenshots/tree.png",
+    ):
+        assert needle in README, needle

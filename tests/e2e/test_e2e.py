@@ -1,0 +1,138 @@
+"""Real runner + real gunicorn: submit over HTTP, watch it run, see its frames and its errors."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from typing import Any
+
+import pytest
+import requests
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+RED_THEN_END = """\
+for i in range(30):
+    setLEDs([[255, 0, 0, 100]] * getLEDCount())
+print("done", getLEDCount())
+"""
+
+FAILS_ON_LINE_4 = """\
+count = getLEDCount()
+states = [[0, 0, 255, 100] for _ in range(count)]
+setLEDs(states)
+setLEDs([[0, 0, 0, 150]] * count)
+"""
+
+FOREVER = """\
+import time
+while True:
+    setLEDs([[0, 255, 0, 100]] * getLEDCount())
+"""
+
+
+class EventReader:
+    """Reads ``/api/events`` in a thread and keeps every event."""
+
+    def __init__(self, url: str) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self.resp = requests.get(f"{url}/api/events", stream=True, timeout=30)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        kind = None
+        try:
+            for line in self.resp.iter_lines(decode_unicode=True):
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: ") and kind:
+                    self.events.append((kind, json.loads(line[6:])))
+        except (requests.RequestException, AttributeError, ValueError):
+            pass  # closed by the test
+
+    def close(self) -> None:
+        self.resp.close()
+        self.thread.join(5)
+
+
+def test_program_runs_to_completion_with_frames(stack: Any) -> None:
+    stack.start_runner()
+    stack.start_web()
+    stack.wait_online()
+    assert requests.get(f"{stack.url}/api/tree", timeout=5).json()["led_count"] == 20
+    viewer = EventReader(stack.url)
+    try:
+        session = requests.Session()
+        resp = stack.submit(RED_THEN_END, session)
+        assert resp.status_code == 201, resp.text
+        sid = resp.json()["id"]
+        done = stack.wait_finished(sid, session)
+        assert (done["status"], done["reason"]) == ("completed", "ended")
+        assert done["frames"] == 30 and done["log"] == "done 20\n"
+        assert (stack.uploads / f"{done['user_id']}_{sid}.py").read_text() == RED_THEN_END
+    finally:
+        viewer.close()
+    frames = [d for k, d in viewer.events if k == "frame" and d["submission_id"] == sid]
+    assert frames and all(d["leds"] == [[255, 0, 0, 100]] * 20 for d in frames)
+    statuses = [d["status"] for k, d in viewer.events if k == "submission" and d["id"] == sid]
+    assert statuses[0] == "pending" and statuses[-1] == "completed"
+
+
+def test_failing_program_reports_its_line(stack: Any) -> None:
+    stack.start_runner()
+    stack.start_web()
+    stack.wait_online()
+    sid = stack.submit(FAILS_ON_LINE_4).json()["id"]
+    done = stack.wait_finished(sid)
+    assert done["status"] == "failed" and done["error"]["line"] == 4
+    assert "brightness 150" in done["error"]["message"]
+
+
+def test_rejected_by_the_runners_check_with_line(stack: Any) -> None:
+    stack.start_runner()
+    stack.start_web()
+    stack.wait_online()
+    resp = stack.submit("x = 1\ny = eval('2')\n")  # valid Python, refused by the policy
+    assert resp.status_code == 400
+    assert resp.json()["error"]["line"] == 2
+    resp = stack.submit("x = 1\nif x\n")
+    assert resp.status_code == 400 and resp.json()["error"]["line"] == 2
+    assert not list(stack.uploads.glob("*.py"))
+
+
+def test_runner_lost_mid_run_then_queue_resumes(stack: Any) -> None:
+    stack.start_runner()
+    stack.start_web()
+    stack.wait_online()
+    first = stack.submit(FOREVER).json()["id"]
+    second = stack.submit(RED_THEN_END).json()["id"]
+
+    def running() -> bool:
+        q = requests.get(f"{stack.url}/api/queue", timeout=5).json()
+        return bool(q["running"]) and q["running"]["id"] == first
+
+    stack.wait_for(running, "first program to start")
+    stack.stop_runner(signal.SIGKILL)
+    lost = stack.wait_finished(first)
+    assert (lost["status"], lost["reason"]) == ("failed", "runner_lost")
+    stack.wait_online(False)
+    q = requests.get(f"{stack.url}/api/queue", timeout=5).json()
+    assert q["runner_online"] is False and [p["id"] for p in q["pending"]] == [second]
+    stack.start_runner()
+    done = stack.wait_finished(second)
+    assert (done["status"], done["reason"]) == ("completed", "ended")
+
+
+def test_pending_survives_a_web_restart(stack: Any) -> None:
+    stack.start_web()  # no runner: everything waits
+    ids = [stack.submit(f"print({i})\n").json()["id"] for i in range(2)]
+    stack.web.send_signal(signal.SIGTERM)
+    stack.web.wait(30)
+    stack.start_web()
+    q = requests.get(f"{stack.url}/api/queue", timeout=5).json()
+    assert [p["id"] for p in q["pending"]] == ids
+    stack.start_runner()
+    for sid in ids:
+        assert stack.wait_finished(sid)["status"] == "completed"

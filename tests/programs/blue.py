@@ -1,0 +1,1 @@
+setLEDs([BLUE] * getLEDCount())

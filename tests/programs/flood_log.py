@@ -1,0 +1,4 @@
+# Prints as fast as it can, forever.
+line = "flood " * 50
+while True:
+    print(line)

@@ -1,0 +1,108 @@
+"""``python -m runner run FILE``: the exit status and output of SPEC §9, as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROGRAMS = Path(__file__).parent.parent / "programs"
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TREE_")}
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "runner", "run", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=60,
+    )
+
+
+def test_completed_run_exits_0_with_json() -> None:
+    done = run_cli(str(PROGRAMS / "seed.py"), "--leds", "12", "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert set(out) == {"status", "reason", "error", "frames", "duration_s", "log"}
+    assert (out["status"], out["reason"], out["error"], out["frames"]) == (
+        "completed",
+        "ended",
+        None,
+        1,
+    )
+
+
+def test_failed_run_exits_1_with_the_line() -> None:
+    done = run_cli(str(PROGRAMS / "error_line.py"), "--json")
+    assert done.returncode == 1
+    out = json.loads(done.stdout)
+    assert (out["status"], out["reason"]) == ("failed", "error")
+    assert out["error"] == {"type": "IndexError", "message": "list index out of range", "line": 3}
+    assert out["log"].startswith("10\n20\n30\n")
+
+
+def test_rejected_program_exits_2_before_running(tmp_path: Path) -> None:
+    source = tmp_path / "bad.py"
+    source.write_text("x = 1\nimport os\n")
+    done = run_cli(str(source), "--json")
+    assert done.returncode == 2
+    out = json.loads(done.stdout)
+    assert out["status"] == "rejected" and out["frames"] == 0
+    assert out["error"]["line"] == 2 and "os" in out["error"]["message"]
+    plain = run_cli(str(source))
+    assert plain.returncode == 2 and "line 2" in plain.stderr
+
+
+def test_unreadable_file_exits_2(tmp_path: Path) -> None:
+    binary = tmp_path / "x.py"
+    binary.write_bytes(b"\xff\xfe\x00")
+    assert run_cli(str(binary)).returncode == 2
+    assert run_cli(str(tmp_path / "missing.py")).returncode == 2
+
+
+def test_time_limit_and_record(tmp_path: Path) -> None:
+    record = tmp_path / "frames.jsonl"
+    done = run_cli(
+        str(PROGRAMS / "endless_frames.py"),
+        "--leds",
+        "5",
+        "--time-limit",
+        "0.5",
+        "--record",
+        str(record),
+        "--json",
+        env={"TREE_FPS": "50"},
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert (out["status"], out["reason"]) == ("completed", "time_limit")
+    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    assert len(lines) == out["frames"] > 1
+    assert lines[0]["leds"] == [[1, 0, 0, 100]] * 5
+    assert lines[1]["leds"] == [[2, 0, 0, 100]] * 5
+    times = [line["t"] for line in lines]
+    assert times == sorted(times) and times[0] >= 0
+
+
+def test_plain_output_prints_the_log_and_a_summary() -> None:
+    done = run_cli(str(PROGRAMS / "bad_value_caught.py"), "--leds", "10")
+    assert done.returncode == 0
+    assert "caught: LED 7: brightness 150 is outside 0-100" in done.stdout
+    assert "completed (ended)" in done.stderr and "1 frame" in done.stderr
+
+
+def test_show_draws_truecolour_blocks() -> None:
+    done = run_cli(str(PROGRAMS / "blue.py"), "--leds", "3", "--show")
+    assert done.returncode == 0
+    assert "\x1b[38;2;0;0;255m\u2588\u2588" in done.stderr
+
+
+def test_bare_module_usage_errors() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", "bogus"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "usage" in done.stderr

@@ -1,0 +1,830 @@
+"""The sandbox policy in-process: ordinary Python works, every forbidden thing is blocked.
+
+The child-process adversarial suite (OS limits, real kills) lives in the supervisor's tests; here
+each wall of the RestrictedPython layer is checked on its own, in both transformer modes.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import traceback
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from protocol.messages import ProgramError
+from runner import api
+from runner.exc import ProgramRejected
+from runner.policy import check_source, compile_program, make_globals
+from runner.transformer import GuardedTransformer, SandboxTransformer
+
+MODES = [SandboxTransformer, GuardedTransformer]
+
+
+class RecordingAPI:
+    """A real ProgramAPI for tests: a 10-LED tree that records frames and log text."""
+
+    def __init__(self, led_count: int = 10) -> None:
+        self.led_count = led_count
+        self.frames: list[list[object]] = []
+        self.log: list[str] = []
+
+    def get_led_count(self) -> int:
+        return self.led_count
+
+    def set_leds(self, states: object) -> None:
+        if not isinstance(states, (list, tuple)) or len(states) != self.led_count:
+            raise ValueError("wrong number of LEDs")
+        self.frames.append([tuple(s) for s in states])
+
+    def get_led_positions(self) -> list[tuple[float, float, float]]:
+        return [(0.0, 0.0, i / self.led_count) for i in range(self.led_count)]
+
+    def write_log(self, text: str) -> None:
+        self.log.append(text)
+
+
+def run(source: str, transformer: type[SandboxTransformer] = SandboxTransformer) -> RecordingAPI:
+    """Compile and run ``source`` under the policy; the API records what it did."""
+    program_api = RecordingAPI()
+    code = compile_program(textwrap.dedent(source), transformer=transformer)
+    exec(code, make_globals(program_api))
+    return program_api
+
+
+def output(source: str, transformer: type[SandboxTransformer] = SandboxTransformer) -> str:
+    return "".join(run(source, transformer).log)
+
+
+def rejected(source: str) -> list[ProgramError]:
+    errors = check_source(textwrap.dedent(source))
+    assert errors, "expected the program to be rejected at check time"
+    return errors
+
+
+def runtime_error(source: str, transformer: type[SandboxTransformer]) -> BaseException:
+    assert check_source(textwrap.dedent(source)) == []
+    with pytest.raises(Exception) as info:
+        run(source, transformer)
+    return info.value
+
+
+# --- the program API of SPEC §2 ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transformer", MODES)
+def test_seed_example_shows_a_blue_frame(transformer: type[SandboxTransformer]) -> None:
+    src = """
+    led_count = getLEDCount()
+    states = [[0, 0, 255, 100] for _ in range(led_count)]
+    setLEDs(states)
+    setLEDs([BLUE] * led_count)
+    """
+    recorded = run(src, transformer)
+    assert recorded.frames == [[(0, 0, 255, 100)] * 10] * 2
+
+
+def test_globals_expose_exactly_the_api() -> None:
+    names = {k for k in make_globals(RecordingAPI()) if not k.startswith("_")}
+    assert names == {"getLEDCount", "setLEDs", "getLEDPositions", "fromHSV", *api.COLOURS}
+
+
+@pytest.mark.parametrize("name", sorted(api.COLOURS))
+def test_colour_constants_are_full_brightness_tuples(name: str) -> None:
+    colour = api.COLOURS[name]
+    assert type(colour) is tuple and len(colour) == 4 and colour[3] == 100
+    assert all(type(c) is int and 0 <= c <= 255 for c in colour)
+    assert output(f"print({name})") == f"{colour}\n"
+
+
+def test_off_is_black() -> None:
+    assert api.OFF == api.BLACK == (0, 0, 0, 100)
+
+
+@pytest.mark.parametrize(
+    ("hsv", "expected"),
+    [
+        ((0, 1, 1), (255, 0, 0, 100)),
+        ((1 / 3, 1, 1), (0, 255, 0, 100)),
+        ((2 / 3, 1, 1), (0, 0, 255, 100)),
+        ((0, 0, 1), (255, 255, 255, 100)),
+        ((0.5, 1, 0), (0, 0, 0, 100)),
+        ((1.0, 1, 1), (255, 0, 0, 100)),  # hue wraps around
+        ((1 / 6, 1, 1.0000001), (255, 255, 0, 100)),  # value is clamped
+    ],
+)
+def test_from_hsv(hsv: tuple[float, float, float], expected: api.Colour) -> None:
+    assert api.fromHSV(*hsv) == expected
+
+
+def test_from_hsv_brightness_and_errors() -> None:
+    assert api.fromHSV(0, 1, 1, 40) == (255, 0, 0, 40)
+    assert output("print(fromHSV(0, 1, 1, l=7))") == "(255, 0, 0, 7)\n"
+    with pytest.raises(ValueError, match="0-100"):
+        api.fromHSV(0, 1, 1, 101)
+    with pytest.raises(ValueError, match="0-100"):
+        api.fromHSV(0, 1, 1, 50.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="number"):
+        api.fromHSV("red", 1, 1)  # type: ignore[arg-type]
+
+
+@given(st.floats(-10, 10), st.floats(-1, 2), st.floats(-1, 2), st.integers(0, 100))
+def test_from_hsv_always_gives_a_valid_led(h: float, s: float, v: float, lum: int) -> None:
+    led = api.fromHSV(h, s, v, lum)
+    assert all(type(c) is int for c in led)
+    assert all(0 <= c <= 255 for c in led[:3]) and led[3] == lum
+
+
+def test_positions_and_count_reach_the_program() -> None:
+    src = "p = getLEDPositions()\nprint(getLEDCount(), len(p), p[9])"
+    assert output(src) == "10 10 (0.0, 0.0, 0.9)\n"
+
+
+def test_print_goes_to_the_log_with_sep_and_end() -> None:
+    assert output("print(1, 'a', sep='-', end='!')\nprint()") == "1-a!\n"
+
+
+# --- ordinary Python must work ----------------------------------------------------------------
+
+ORDINARY = {
+    "functions": (
+        "def f(a, b=2, *args, k=3, **kw):\n    return a + b + k + len(args) + len(kw)\n"
+        "print(f(1, 2, 3, k=4, z=5))",
+        "9\n",
+    ),
+    "classes": (
+        "class C:\n    def __init__(self, x):\n        self.x = x\n"
+        "    def double(self):\n        return self.x * 2\nprint(C(4).double())",
+        "8\n",
+    ),
+    "inheritance_super": (
+        "class A:\n    def __init__(self):\n        self.v = 1\n"
+        "class B(A):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.v += 1\nprint(B().v)",
+        "2\n",
+    ),
+    "class_attr_augassign": ("class C:\n    n = 0\nC.n += 5\nprint(C.n)", "5\n"),
+    "dunder_methods": (
+        "class V:\n    def __init__(self, x):\n        self.x = x\n"
+        "    def __add__(self, o):\n        return V(self.x + o.x)\n"
+        "    def __repr__(self):\n        return f'V({self.x})'\n"
+        "    def __len__(self):\n        return 3\n"
+        "print(V(1) + V(2), len(V(0)))",
+        "V(3) 3\n",
+    ),
+    "properties": (
+        "class C:\n    @property\n    def p(self):\n        return 7\n"
+        "    @staticmethod\n    def s():\n        return 1\n"
+        "    @classmethod\n    def c(cls):\n        return cls.s()\n"
+        "print(C().p, C.s(), C.c())",
+        "7 1 1\n",
+    ),
+    "comprehensions": (
+        "print([i * i for i in range(4)], {i % 2 for i in range(4)},"
+        " {k: v for k, v in [(1, 2)]}, sum(x for x in range(4)))",
+        "[0, 1, 4, 9] {0, 1} {1: 2} 6\n",
+    ),
+    "generators": (
+        "def g(n):\n    for i in range(n):\n        yield i\n    yield from [9]\n"
+        "print(list(g(3)), next(iter(g(1))))",
+        "[0, 1, 2, 9] 0\n",
+    ),
+    "lambdas": (
+        "f = lambda x, y=1: x + y\nprint(f(1), sorted([3, 1, 2], key=lambda v: -v))",
+        "2 [3, 2, 1]\n",
+    ),
+    "fstrings": (
+        "x = 3.14159\nname = 'tree'\nprint(f'{name!r}: {x:.2f} {x * 2:>8.1f}')",
+        "'tree': 3.14      6.3\n",
+    ),
+    "str_format_plain": (
+        "print('{} {:>3} {x}'.format(1, 2, x=3), '{a}'.format_map({'a': 4}))",
+        "1   2 3 4\n",
+    ),
+    "try_except": (
+        "try:\n    [][1]\nexcept IndexError as e:\n    print('caught', type(e).__name__)\n"
+        "finally:\n    print('done')",
+        "caught IndexError\ndone\n",
+    ),
+    "raise_custom": (
+        "class Oops(Exception):\n    pass\ntry:\n    raise Oops('x')\n"
+        "except Oops as e:\n    print(e.args)",
+        "('x',)\n",
+    ),
+    "augmented_assignment": (
+        "x = 1\nx += 2\nx *= 3\na = [1, 2]\na[0] += 10\nd = {'k': 1}\n"
+        "d['k'] -= 1\ns = 'a'\ns += 'b'\nprint(x, a, d, s)",
+        "9 [11, 2] {'k': 0} ab\n",
+    ),
+    "attribute_augassign": (
+        "class C:\n    def __init__(self):\n        self.n = 0\n"
+        "        self.items = [0, 0]\n"
+        "    def tick(self):\n        self.n += 1\n"
+        "        self.items[1] += 2\nc = C()\nc.tick()\nc.tick()\n"
+        "print(c.n, c.items)",
+        "2 [0, 4]\n",
+    ),
+    "unpacking": (
+        "a, b = 1, 2\n(c, d), *e = (3, 4), 5, 6\nfor i, (j, k) in enumerate([(7, 8)]):\n"
+        "    pass\nprint(a, b, c, d, e, i, j, k)",
+        "1 2 3 4 [5, 6] 0 7 8\n",
+    ),
+    "while_true_break": (
+        "n = 0\nwhile True:\n    n += 1\n    if n > 4:\n        break\nprint(n)",
+        "5\n",
+    ),
+    "walrus": ("if (n := 10) > 5:\n    print(n)", "10\n"),
+    "closures_nonlocal": (
+        "def outer():\n    c = 0\n    def inc():\n        nonlocal c\n"
+        "        c += 1\n    inc()\n    inc()\n    return c\nprint(outer())",
+        "2\n",
+    ),
+    "global": ("n = 0\ndef bump():\n    global n\n    n += 1\nbump()\nprint(n)", "1\n"),
+    "imports": (
+        "import math\nimport random as r\nfrom math import sin, pi\nimport time\n"
+        "r.seed(1)\nx = r.random()\nr.seed(1)\n"
+        "print(round(sin(pi / 2)), math.floor(2.5), x == r.random(),"
+        " time.monotonic() > 0)",
+        "1 2 True True\n",
+    ),
+    "builtins": (
+        "print(abs(-1), min(3, 1), max([2, 5]), divmod(7, 2), pow(2, 3),"
+        " round(2.567, 1), list(zip('ab', [1, 2])), list(map(str, [1])),"
+        " list(filter(None, [0, 1])), any([0, 1]), all([1]), tuple([1]),"
+        " int('3'), float('1.5'), bool(0), isinstance(1, int), chr(65), ord('A'))",
+        "1 1 5 (3, 1) 8 2.6 [('a', 1), ('b', 2)] ['1'] [1] True True (1,) 3 1.5 False True A 65\n",
+    ),
+    "getattr_public": (
+        "class C:\n    x = 1\nc = C()\nsetattr(c, 'y', 2)\n"
+        "print(getattr(c, 'x'), getattr(c, 'nope', 0), hasattr(c, 'y'))",
+        "1 0 True\n",
+    ),
+    "dunder_name": ("if __name__ == '__main__':\n    print('main')", "main\n"),
+    "variable_named_like_builtin": ("dir = 1\ninput = 2\nprint(dir + input)", "3\n"),
+    "slices_and_del": (
+        "a = list(range(6))\ndel a[0]\na[1:3] = [9]\nprint(a[::2], a[-1])",
+        "[1, 4] 5\n",
+    ),
+    "subclass_builtin": (
+        "class L(list):\n    def total(self):\n        return sum(self)\n"
+        "x = L([1, 2])\nx.append(3)\nprint(x.total())",
+        "6\n",
+    ),
+    "annotations": (
+        "x: int = 5\ny: list\ndef f(a: int) -> int:\n    return a\n"
+        "class C:\n    def __init__(self):\n        self.v: int = 2\nprint(x, f(1), C().v)",
+        "5 1 2\n",
+    ),
+    "with_statement": (
+        "class C:\n    def __enter__(self):\n        return 1\n"
+        "    def __exit__(self, *exc):\n        print('exit')\nwith C() as c:\n    print(c)",
+        "1\nexit\n",
+    ),
+    "star_args": (
+        "def f(*a, **k):\n    return a, k\nprint(f(*[1, 2], **{'x': 3}))\nprint(*[1, 2])",
+        "((1, 2), {'x': 3})\n1 2\n",
+    ),
+    "type_names": ("print(type(1).__name__, type([]).__qualname__)", "int list\n"),
+    "printed_is_an_ordinary_name": ("printed = 3\nprint(printed)", "3\n"),
+    "fresh_container_writes": (
+        "buf = [OFF] * 3\nd = {}\ns = set()\nbuf[1] = RED\nd['k'] = 1\nbuf[2] += (1,)\n"
+        "del d['k']\nprint(buf[1], buf[2][4], d)",
+        "(255, 0, 0, 100) 1 {}\n",
+    ),
+    "random_subclass": (
+        "import random\nclass R(random.Random):\n    pass\n"
+        "print(R(3).random() == random.Random(3).random())",
+        "True\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("transformer", MODES, ids=["fast", "guarded"])
+@pytest.mark.parametrize("name", sorted(ORDINARY))
+def test_ordinary_python_works(name: str, transformer: type[SandboxTransformer]) -> None:
+    source, expected = ORDINARY[name]
+    assert check_source(source) == []
+    assert output(source, transformer) == expected
+
+
+def test_runtime_errors_carry_the_users_line() -> None:
+    code = compile_program("x = 1\n\ndef f():\n    return 1 / 0\nf()\n")
+    with pytest.raises(ZeroDivisionError) as info:
+        exec(code, make_globals(RecordingAPI()))
+    frames = [
+        f for f in traceback.extract_tb(info.value.__traceback__) if f.filename == "<program>"
+    ]
+    assert [f.lineno for f in frames] == [5, 4]
+
+
+def test_a_class_keeps_its_line_number() -> None:
+    code = compile_program("x = 1\nclass C(1):\n    pass\n")
+    with pytest.raises(TypeError) as info:
+        exec(code, make_globals(RecordingAPI()))
+    tb = traceback.extract_tb(info.value.__traceback__)
+    assert [f.lineno for f in tb if f.filename == "<program>"] == [2]
+
+
+def test_each_run_gets_fresh_state() -> None:
+    first, second = make_globals(RecordingAPI()), make_globals(RecordingAPI())
+    assert first["__builtins__"] is not second["__builtins__"]
+    exec(compile_program("import random\nrandom.seed(5)\nclass C:\n    pass\n"), first)
+    assert "C" not in second
+
+
+# --- compile errors: line and column; check_source never raises -------------------------------
+
+
+def test_syntax_error_has_line_and_column() -> None:
+    (error,) = rejected("x = 1\ny = (2 +\n")
+    assert error.type == "SyntaxError" and error.line == 2 and error.col is not None
+
+
+def test_compiler_syntax_errors_are_reported() -> None:
+    (error,) = rejected("x = 1\nreturn x\n")
+    assert error.type == "SyntaxError" and error.line == 2
+
+
+def test_sandbox_errors_have_line_and_column_and_all_are_listed() -> None:
+    errors = rejected("x = 1\nimport os\ny = x.__class__\n")
+    assert [(e.type, e.line, e.col) for e in errors] == [
+        ("SandboxError", 2, 1),
+        ("SandboxError", 3, 5),
+    ]
+
+
+def test_compile_program_raises_program_rejected() -> None:
+    with pytest.raises(ProgramRejected) as info:
+        compile_program("import os")
+    (error,) = info.value.errors
+    assert isinstance(error, ProgramError) and error.line == 1 and "os" in error.message
+
+
+def test_nul_byte_is_a_clean_rejection() -> None:
+    (error,) = rejected("x = 1\ny = 2\x00\n")
+    assert (error.type, error.line, error.col) == ("SyntaxError", 2, 6)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = " + "(" * 5000 + ")" * 5000,
+        "x = " + "[" * 150 + "]" * 150,
+        "x = " + "-" * 5000 + "1",
+        "x = " + " + ".join(["1"] * 20000),
+        "".join(f"{' ' * i}if x:\n" for i in range(120)) + " " * 120 + "pass\n",
+        "f(" * 3000 + ")" * 3000,
+        "x = '" + "a" * 70000 + "'",
+        "\ufeffprint(1)\udcff",
+    ],
+    ids=["parens", "lists", "unary", "long_sum", "ifs", "calls", "huge", "surrogate"],
+)
+def test_check_source_never_raises_on_hostile_shapes(source: str) -> None:
+    errors = check_source(source)
+    assert errors and all(isinstance(e, ProgramError) for e in errors)
+
+
+def test_check_source_survives_a_low_recursion_limit() -> None:
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(150)
+    try:
+        errors = check_source("x = " + "-" * 90 + "1")
+    finally:
+        sys.setrecursionlimit(limit)
+    assert all(isinstance(e, ProgramError) for e in errors)
+
+
+def test_check_source_rejects_non_text() -> None:
+    assert check_source(b"print(1)")  # type: ignore[arg-type]
+
+
+_PY_TOKENS = st.sampled_from(
+    [
+        "x",
+        "y",
+        "1",
+        "2.5",
+        "'a'",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        ":",
+        ",",
+        ".",
+        "=",
+        "==",
+        "+",
+        "-",
+        "*",
+        "**",
+        "/",
+        "//",
+        "%",
+        "if",
+        "else",
+        "for",
+        "in",
+        "while",
+        "def",
+        "class",
+        "return",
+        "yield",
+        "lambda",
+        "import",
+        "from",
+        "as",
+        "try",
+        "except",
+        "finally",
+        "with",
+        "not",
+        "and",
+        "or",
+        "is",
+        "None",
+        "True",
+        "__class__",
+        "_x",
+        "print",
+        "eval",
+        "\n",
+        "\t",
+        "",
+        "",
+        "",
+        ";",
+        "@",
+        "->",
+        ":=",
+        "!",
+        "~",
+        "^",
+        "&",
+        "|",
+        "<",
+        ">",
+        "\\",
+        "#",
+        "\x00",
+        "�",
+    ]
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.one_of(st.text(max_size=400), st.lists(_PY_TOKENS, max_size=120).map(" ".join)))
+def test_check_source_never_raises(source: str) -> None:
+    errors = check_source(source)
+    assert isinstance(errors, list)
+    assert all(isinstance(e, ProgramError) for e in errors)
+
+
+# --- forbidden at check time: test_cant_* ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "os",
+        "sys",
+        "subprocess",
+        "ctypes",
+        "importlib",
+        "builtins",
+        "socket",
+        "gc",
+        "inspect",
+        "math.sys",
+        "posix",
+    ],
+)
+def test_cant_import_other_modules(module: str) -> None:
+    for form in (f"import {module}", f"from {module} import x", f"import {module} as m"):
+        errors = rejected("x = 1\n" + form)
+        assert {(e.type, e.line) for e in errors} == {("SandboxError", 2)}
+        assert any("not allowed" in e.message for e in errors)
+
+
+def test_cant_import_relatively() -> None:
+    assert rejected("from . import math")
+
+
+def test_cant_import_private_names_from_allowed_modules() -> None:
+    assert rejected("from random import _os")
+    assert rejected("import random as _r")
+
+
+def test_cant_import_via_the_import_function() -> None:
+    assert rejected("__import__('os')")
+
+
+@pytest.mark.parametrize("transformer", MODES)
+def test_cant_import_via_the_runtime_hook(transformer: type[SandboxTransformer]) -> None:
+    # The hook is the second wall: even a name the compiler missed gets nothing but the three.
+    namespace = make_globals(RecordingAPI())
+    hook = namespace["__builtins__"]["__import__"]  # type: ignore[index]
+    for name in ("os", "sys", "math.os", "builtins"):
+        with pytest.raises(ImportError, match="not allowed"):
+            hook(name)
+    with pytest.raises(ImportError):
+        hook("math", level=1)
+    assert repr(hook("math")) == "<module 'math'>"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "eval",
+        "exec",
+        "compile",
+        "open",
+        "globals",
+        "locals",
+        "vars",
+        "dir",
+        "input",
+        "breakpoint",
+        "help",
+        "exit",
+        "quit",
+        "memoryview",
+    ],
+)
+def test_cant_use_forbidden_builtins(name: str) -> None:
+    (error,) = rejected(f"x = 1\ny = {name}")
+    assert (error.line, error.col) == (2, 5) and "not available" in error.message
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = ().__class__",
+        "x = [].__class__.__base__",
+        "def f():\n    pass\nf.__globals__",
+        "x = (1).__subclasses__",
+        "x = print.__self__",
+        "x = __builtins__",
+        "_x = 1",
+        "def _f():\n    pass",
+        "class _C:\n    pass",
+        "def f(_a):\n    pass",
+        "for _i in []:\n    pass",
+        "try:\n    pass\nexcept Exception as _e:\n    pass",
+        "class C:\n    def __getattribute__(self, n):\n        pass",
+        "class C:\n    __slots__ = ()",
+        "def __init__():\n    pass",
+        "x = __loader__",
+        "e = Exception()\ne.__traceback__",
+        "lambda _x: 1",
+    ],
+)
+def test_cant_reach_dunders(source: str) -> None:
+    assert all(e.type == "SandboxError" for e in rejected(source))
+
+
+@pytest.mark.parametrize(
+    "attr",
+    [
+        "gi_frame",
+        "gi_code",
+        "cr_frame",
+        "ag_frame",
+        "tb_frame",
+        "f_globals",
+        "f_back",
+        "f_locals",
+        "f_builtins",
+        "gi_yieldfrom",
+        "co_code",
+    ],
+)
+def test_cant_reach_frames(attr: str) -> None:
+    (error,) = rejected(f"def g():\n    yield 1\nx = g().{attr}")
+    assert error.line == 3 and "not accessible" in error.message
+
+
+def test_cant_use_try_except_star() -> None:
+    (error,) = rejected("try:\n    pass\nexcept* ValueError:\n    pass")
+    assert error.line == 1 and "except*" in error.message
+
+
+def test_cant_use_match_class_patterns() -> None:
+    # MatchClass looks attributes up by name without any guard.
+    assert rejected("match 1:\n    case int(__class__=c):\n        pass")
+
+
+def test_cant_use_async() -> None:
+    assert rejected("async def f():\n    pass")
+
+
+def test_cant_define_metaclass_keyword() -> None:
+    assert rejected("class C(metaclass=type):\n    pass")
+
+
+def test_cant_call_private_methods_through_a_rebound_super() -> None:
+    assert rejected("super = lambda: 1\nsuper().__init__()")
+
+
+def test_cant_assign_print() -> None:
+    assert rejected("print = 1")
+
+
+# --- forbidden at run time: test_cant_* (both modes) -----------------------------------------
+
+
+@pytest.mark.parametrize("transformer", MODES)
+@pytest.mark.parametrize(
+    "name",
+    [
+        "__class__",
+        "__globals__",
+        "__subclasses__",
+        "gi_frame",
+        "tb_frame",
+        "f_globals",
+        "__dict__",
+        "__builtins__",
+        "_SandboxModule__name",
+    ],
+)
+def test_cant_getattr_forbidden_names(name: str, transformer: type[SandboxTransformer]) -> None:
+    src = "import math\ndef g():\n    yield 1\nfor o in (1, g(), math, print):\n"
+    src += f"    getattr(o, '{name}')"
+    err = runtime_error(src, transformer)
+    assert isinstance(err, AttributeError) and "not accessible" in str(err)
+    src = f"print(hasattr(1, '{name}'))"
+    assert output(src, transformer) == "False\n"
+
+
+@pytest.mark.parametrize("transformer", MODES)
+def test_cant_getattr_with_a_str_subclass(transformer: type[SandboxTransformer]) -> None:
+    src = "class S(str):\n    pass\ngetattr(1, S('__class__'))"
+    assert isinstance(runtime_error(src, transformer), TypeError)
+
+
+@pytest.mark.parametrize("transformer", MODES)
+@pytest.mark.parametrize(
+    "source",
+    [
+        "'{0.__class__}'.format(1)",
+        "'{a.__class__.__base__}'.format_map({'a': 1})",
+        "str.format('{0.__class__}', 1)",
+        "f = '{0.__globals__}'.format\nf(print)",
+        "getattr('{0.__class__}', 'format')(1)",
+        "'{0[0].__class__}'.format([1])",
+        "class S(str):\n    pass\nS('{0.__class__}').format(1)",
+        "str.format_map('{x.__class__}', {'x': 1})",
+        "'{0.gi_frame}'.format((i for i in []))",
+        "class S(str):\n    def f(self):\n        return super().format(1)\nS('{0.__class__}').f()",
+        "class S(str):\n    pass\nsuper(S, S('{0.__class__}')).format(1)",
+    ],
+)
+def test_cant_escape_via_format(source: str, transformer: type[SandboxTransformer]) -> None:
+    err = runtime_error(source, transformer)
+    assert isinstance(err, AttributeError) and "not" in str(err)
+
+
+@pytest.mark.parametrize("transformer", MODES)
+def test_cant_make_classes_with_type(transformer: type[SandboxTransformer]) -> None:
+    err = runtime_error("C = type('C', (), {'__getattribute__': print})", transformer)
+    assert isinstance(err, TypeError) and "one argument" in str(err)
+    err = runtime_error("T = type(int)", transformer)
+    assert isinstance(err, TypeError)
+    err = runtime_error("class M(type(int)):\n    pass", transformer)
+    assert isinstance(err, TypeError)
+
+
+@pytest.mark.parametrize("transformer", MODES)
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import math\nmath.pi = 3",
+        "import time\ntime.sleep = None",
+        "import random\ndel random.seed",
+        "setLEDs.x = 1",
+        "setattr(fromHSV, 'x', 1)",
+        "import math\nsetattr(math, 'sin', print)",
+        "import random\nrandom.Random.seed = print",
+        "x = (1, 2)\nx.real = 3",
+    ],
+)
+def test_cant_change_objects_it_did_not_make(
+    source: str, transformer: type[SandboxTransformer]
+) -> None:
+    err = runtime_error(source, transformer)
+    assert isinstance(err, (TypeError, AttributeError))
+
+
+def test_cant_change_the_next_runs_modules() -> None:
+    out = output("import math\ntry:\n    math.pi = 3\nexcept TypeError:\n    pass\nprint(math.pi)")
+    assert out.startswith("3.14")
+
+
+@pytest.mark.parametrize("transformer", MODES)
+def test_cant_reach_the_real_modules(transformer: type[SandboxTransformer]) -> None:
+    src = (
+        "import random, time, math\n"
+        "print(hasattr(random, 'os'), hasattr(random, 'SystemRandom'), hasattr(time, 'tzset'),"
+        " hasattr(time, 'clock_settime'), hasattr(math, 'sys'))"
+    )
+    assert output(src, transformer) == "False False False False False\n"
+
+
+def test_cant_pass_a_file_to_print() -> None:
+    err = runtime_error("print('x', file=1)", SandboxTransformer)
+    assert isinstance(err, TypeError) and "log" in str(err)
+
+
+# --- the compile-time fast paths decide exactly what the runtime guards would ------------------
+
+
+def _names(source: str, transformer: type[SandboxTransformer] = SandboxTransformer) -> set[str]:
+    code = compile_program(source, transformer=transformer)
+    names: set[str] = set()
+    stack = [code]
+    while stack:
+        co = stack.pop()
+        names.update(co.co_names)
+        stack.extend(c for c in co.co_consts if hasattr(c, "co_names"))
+    return names
+
+
+def test_fast_mode_needs_no_guard_for_public_attributes_and_reads() -> None:
+    src = (
+        "import math\nx = math.sin(1)\nl = [1]\nl.append(2)\ny = l[0]\nfor i in range(3):\n    pass"
+    )
+    assert not {"_getattr_", "_getitem_", "_getiter_", "_write_"} & _names(src)
+    assert {"_getattr_", "_getitem_", "_getiter_"} <= _names(src, GuardedTransformer)
+
+
+def test_fast_mode_keeps_the_guards_only_runtime_can_decide() -> None:
+    assert "_getattr_" in _names("x = 'a'.format")
+    assert "_write_" in _names("def f(o):\n    o.x = 1\n    o[0] = 1")
+    assert "_getiter_" in _names("for c in 'abc':\n    pass")
+
+
+def test_item_writes_into_fresh_containers_need_no_guard() -> None:
+    src = "buf = [0] * 3\nd = {}\nbuf[0] = 1\nd['a'] = 2"
+    assert "_write_" not in _names(src)
+
+
+@pytest.mark.parametrize(
+    "rebinding",
+    [
+        "buf = math",
+        "import math as buf",
+        "def f(buf):\n    pass",
+        "for buf in [math]:\n    pass",
+        "buf, x = math, 1",
+        "class buf:\n    pass",
+        "buf += [1]",
+        "(buf := math)",
+        "try:\n    pass\nexcept Exception as buf:\n    pass",
+        "buf = list\nbuf = buf()",
+    ],
+)
+def test_cant_skip_the_write_guard_by_rebinding_a_container_name(rebinding: str) -> None:
+    src = f"import math\nbuf = []\n{rebinding}\nbuf[0] = 1"
+    assert "_write_" in _names(src)
+
+
+def test_cant_skip_the_write_guard_when_list_is_rebound() -> None:
+    assert "_write_" in _names("list = dict\nbuf = list()\nbuf[0] = 1")
+    assert "_write_" in _names("def list():\n    return 1\nbuf = list()\nbuf['k'] = 1")
+
+
+def test_cant_define_rmul_to_fake_a_fresh_list() -> None:
+    # "[x] * n" is only a guaranteed list because no user class can answer it with __rmul__.
+    assert rejected("class C:\n    def __rmul__(self, other):\n        return other")
+
+
+@pytest.mark.parametrize("transformer", MODES)
+def test_cant_write_into_a_module_through_a_rebound_name(
+    transformer: type[SandboxTransformer],
+) -> None:
+    err = runtime_error("import math\nbuf = []\nbuf = math\nbuf.pi = 1", transformer)
+    assert isinstance(err, TypeError) and "cannot change" in str(err)
+
+
+@pytest.mark.parametrize("transformer", MODES)
+@pytest.mark.parametrize(
+    "source",
+    [
+        "class C:\n    pass\nsetattr(C(), '__class__', int)",
+        "class C:\n    pass\ndelattr(C, '__init__')",
+        "class C:\n    pass\nsetattr(C, 'gi_frame', 1)",
+        "class C:\n    pass\nsetattr(C(), 1, 1)",
+    ],
+)
+def test_cant_setattr_private_names(source: str, transformer: type[SandboxTransformer]) -> None:
+    assert isinstance(runtime_error(source, transformer), AttributeError)
+
+
+def test_compiler_warnings_do_not_reject_a_program() -> None:
+    # Under -W error (as in this suite) a SyntaxWarning would otherwise become an exception.
+    assert check_source("x = 1\nprint(x is 1, '\\d')") == []

@@ -1,0 +1,321 @@
+"""The Supervisor with real child processes: results, events, stop, kill, and resilience."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from protocol.messages import Finished, Frame, Log, Message, Started
+from runner.config import RunnerConfig
+from runner.layout import spiral_cone
+from runner.leds.virtual import VirtualStrip
+from runner.limits import Limits, confine, default_read_paths
+from runner.supervisor import Supervisor
+
+LEDS = 10
+PROGRAMS = Path(__file__).parent.parent / "programs"
+BLUE_FRAME = tuple((0, 0, 255, 100) for _ in range(LEDS))
+
+
+def config(tmp_path: Path, **overrides: object) -> RunnerConfig:
+    values: dict[str, object] = {
+        "socket_path": str(tmp_path / "runner.sock"),
+        "led_count": LEDS,
+        "fps": 0.0,
+        "time_limit_s": 1.5,
+        "cpu_limit_s": 1,
+        "memory_limit_bytes": 256 * 1024 * 1024,
+        "log_limit_bytes": 2048,
+        "view_fps": 0.0,
+    }
+    values.update(overrides)
+    return RunnerConfig(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def strip() -> Iterator[VirtualStrip]:
+    with VirtualStrip(LEDS) as s:
+        yield s
+
+
+@pytest.fixture
+def supervisor(tmp_path: Path, strip: VirtualStrip) -> Iterator[Supervisor]:
+    with Supervisor(config(tmp_path), strip, spiral_cone(LEDS)) as sup:
+        yield sup
+
+
+def program(name: str) -> str:
+    return (PROGRAMS / f"{name}.py").read_text()
+
+
+@pytest.mark.parametrize("name", ["seed", "blue"])
+def test_seed_example_shows_blue(name: str, supervisor: Supervisor, strip: VirtualStrip) -> None:
+    result = supervisor.run("sub-1", program(name))
+    assert (result.status, result.reason, result.error) == ("completed", "ended", None)
+    assert result.frames == 1 == strip.shown_count
+    assert strip.current == BLUE_FRAME
+    message = result.to_message("sub-1")
+    assert isinstance(message, Finished)
+    assert (message.submission_id, message.status, message.frames) == ("sub-1", "completed", 1)
+
+
+def test_ordinary_python_works(supervisor: Supervisor, strip: VirtualStrip) -> None:
+    result = supervisor.run("t", program("ordinary_python"))
+    assert (result.status, result.reason) == ("completed", "ended"), result
+    assert "caught KeyError('missing')" in result.log
+    assert "total=30 0.479 True True" in result.log
+    assert strip.shown_count == 4
+    assert strip.current == tuple((255, 0, 0, 50) for _ in range(LEDS))
+
+
+def test_error_names_the_line_in_the_users_file(supervisor: Supervisor) -> None:
+    result = supervisor.run("t", program("error_line"))
+    assert (result.status, result.reason) == ("failed", "error")
+    assert result.error is not None
+    assert (result.error.type, result.error.line) == ("IndexError", 3)
+    assert result.log.startswith("10\n20\n30\nTraceback")
+    assert "line 7, in <module>" in result.log and "line 3, in brightness" in result.log
+
+
+def test_rejected_program_is_an_error_with_its_line(supervisor: Supervisor) -> None:
+    result = supervisor.run("t", "x = 1\ny = (\n")
+    assert (result.status, result.reason) == ("failed", "error")
+    assert result.error is not None and result.error.type == "SyntaxError"
+    assert result.error.line == 2
+
+
+def test_frame_error_can_be_caught_and_names_the_led(
+    supervisor: Supervisor, strip: VirtualStrip
+) -> None:
+    result = supervisor.run("t", program("bad_value_caught"))
+    assert (result.status, result.reason) == ("completed", "ended")
+    assert "caught: LED 7: brightness 150 is outside 0-100" in result.log
+    assert strip.shown_count == 1 and strip.current == BLUE_FRAME
+
+
+def test_frames_are_copied(supervisor: Supervisor, strip: VirtualStrip) -> None:
+    result = supervisor.run("t", program("mutate_after_show"))
+    assert (result.status, result.log) == ("completed", "mutated\n")
+    assert strip.current == BLUE_FRAME
+
+
+def test_events_started_log_frames_with_the_last(tmp_path: Path, strip: VirtualStrip) -> None:
+    events: list[Message] = []
+    source = "for i in range(50):\n    setLEDs([(i, 0, 0, 100)] * getLEDCount())\nprint('done')\n"
+    with Supervisor(config(tmp_path, view_fps=5.0), strip, spiral_cone(LEDS)) as sup:
+        result = sup.run("sub-9", source, on_event=events.append)
+    assert result.frames == 50
+    assert isinstance(events[0], Started) and events[0].submission_id == "sub-9"
+    frames = [e for e in events if isinstance(e, Frame)]
+    logs = [e for e in events if isinstance(e, Log)]
+    assert [e.text for e in logs] == ["done\n"]
+    assert 1 <= len(frames) < 50  # rate-capped ...
+    assert frames[-1].leds[0] == [49, 0, 0, 100]  # ... and the last frame is always sent
+    assert frames[-1].index == 50 and all(f.submission_id == "sub-9" for f in frames)
+
+
+def test_stop_cancels_the_run(supervisor: Supervisor) -> None:
+    def stop_when_started(msg: Message) -> None:
+        if isinstance(msg, Started):
+            threading.Thread(target=supervisor.stop, args=("operator",)).start()
+
+    result = supervisor.run("t", program("catch_the_kill"), 30.0, stop_when_started)
+    assert (result.status, result.reason) == ("cancelled", "operator")
+    assert not Path(f"/proc/{supervisor.last_child_pid}").exists()
+    assert supervisor.stop() is False  # nothing runs now
+
+
+def test_kill_9_of_the_child_is_a_result(supervisor: Supervisor) -> None:
+    def kill_child(msg: Message) -> None:
+        if isinstance(msg, Started):
+            assert supervisor.last_child_pid is not None
+            os.kill(supervisor.last_child_pid, signal.SIGKILL)
+
+    result = supervisor.run("t", program("catch_the_kill"), 30.0, kill_child)
+    assert (result.status, result.reason) == ("failed", "killed")
+    assert result.error is not None and "SIGKILL" in result.error.message
+    after = supervisor.run("t", program("blue"))
+    assert after.status == "completed"
+
+
+def test_segfault_is_reported_as_killed(tmp_path: Path, strip: VirtualStrip) -> None:
+    crash = tmp_path / "crash.py"
+    crash.write_text("import ctypes, sys\nsys.stdout.flush()\nctypes.string_at(0)\n")
+    command = [sys.executable, "-I", str(crash)]
+    with Supervisor(config(tmp_path), strip, [], child_command=command) as sup:
+        result = sup.run("t", "pass")
+    assert (result.status, result.reason) == ("failed", "killed")
+    assert result.error is not None and "SIGSEGV" in result.error.message
+
+
+HOSTILE_CHILD = """
+import json, os, struct, sys
+header = struct.Struct(">cI")
+def send(kind, payload):
+    os.write(1, header.pack(kind, len(payload)) + payload)
+send(b"R", json.dumps({"rlimits": "ok"}).encode())
+os.read(0, 1 << 20)
+send(b"F", bytes([0, 0, 255, 100]) * LEDS)  # a good frame ...
+os.read(0, 1)
+send(b"F", bytes([0, 0, 255, 200]) * LEDS)  # ... then one the child's own check would refuse
+os.read(0, 1)
+send(b"E", json.dumps({"outcome": "completed", "reason": "ended", "error": None}).encode())
+"""
+
+
+def test_parent_rechecks_every_frame(tmp_path: Path, strip: VirtualStrip) -> None:
+    hostile = tmp_path / "hostile_child.py"
+    hostile.write_text(f"LEDS = {LEDS}\n" + textwrap.dedent(HOSTILE_CHILD))
+    with Supervisor(
+        config(tmp_path), strip, [], child_command=[sys.executable, "-I", str(hostile)]
+    ) as sup:
+        result = sup.run("t", "pass")
+    assert (result.status, result.reason) == ("failed", "invalid_frame")
+    assert result.error is not None and "brightness 200" in result.error.message
+    assert strip.shown_count == 1 and strip.current == BLUE_FRAME
+
+
+def test_garbage_from_the_child_is_a_crash_not_an_exception(
+    tmp_path: Path, strip: VirtualStrip
+) -> None:
+    garbage = tmp_path / "garbage.py"
+    garbage.write_text("import os\nos.write(1, b'Z' + b'\\xff' * 4 + os.urandom(100))\n")
+    with Supervisor(
+        config(tmp_path), strip, [], child_command=[sys.executable, "-I", str(garbage)]
+    ) as sup:
+        result = sup.run("t", "pass")
+    assert (result.status, result.reason) == ("failed", "crashed")
+
+
+def test_every_sandbox_layer_is_in_force(supervisor: Supervisor) -> None:
+    supervisor.run("t", program("blue"))
+    assert supervisor.layers == {
+        "rlimits": "ok",
+        "netns": "ok",
+        "no_new_privs": "ok",
+        "landlock": "ok",
+        "uid": "ok",
+        "seccomp": "ok",
+    }
+
+
+def test_prestarted_child_runs_one_program_each(tmp_path: Path, strip: VirtualStrip) -> None:
+    with Supervisor(config(tmp_path), strip, spiral_cone(LEDS), prestart=True) as sup:
+        pids = set()
+        for _ in range(3):
+            result = sup.run("t", program("blue"))
+            assert result.status == "completed"
+            pids.add(sup.last_child_pid)
+        assert len(pids) == 3
+
+
+@pytest.mark.slow
+def test_after_100_hostile_programs_a_good_one_still_runs(
+    tmp_path: Path, strip: VirtualStrip
+) -> None:
+    hostile = [
+        "import os",
+        "x = 'a' * (1 << 30)",
+        "def f():\n    return f()\nf()",
+        "setLEDs([BLUE] * 3)",
+        "setLEDs([(0, 0, 0, 101)] * getLEDCount())",
+        "getattr(print, '__se' + 'lf__')",
+        "raise SystemExit(1)",
+        "print('x' * 100000)",
+        "'{0.__class__}'.format(1)",
+        "while True:\n    setLEDs([RED] * getLEDCount())",
+    ]
+    with Supervisor(config(tmp_path), strip, spiral_cone(LEDS)) as sup:
+        statuses = {sup.run("t", hostile[i % len(hostile)], 0.3).status for i in range(100)}
+        assert statuses == {"failed", "completed"}
+        strip.clear_history()
+        result = sup.run("t", program("seed"))
+    assert (result.status, result.reason) == ("completed", "ended")
+    assert strip.current == BLUE_FRAME and len(strip.frames) == 1
+
+
+# --- the OS layer alone, without the language policy ---------------------------------------
+
+PROBE = """
+import json, os, socket, sys
+from runner.limits import Limits, confine
+limits = Limits.from_dict(json.loads(sys.argv[1]))
+canary, secret = sys.argv[2], sys.argv[3]
+report = confine(limits)
+results = {}
+def attempt(name, action):
+    try:
+        action()
+        results[name] = "allowed"
+    except OSError as exc:
+        results[name] = f"denied {exc.errno}"
+def fork():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+attempt("socket", lambda: socket.socket())
+attempt("unix_socketpair", lambda: socket.socketpair())
+attempt("fork", fork)
+attempt("exec", lambda: os.execv("/bin/true", ["true"]))
+attempt("write", lambda: open(canary, "w"))
+attempt("read_secret", lambda: open(secret).read())
+attempt("read_etc", lambda: open("/etc/hostname").read())
+attempt("setuid_root", lambda: os.setuid(0))
+attempt("list_tmp", lambda: os.listdir("/tmp"))
+print(json.dumps({"report": report, "results": results, "env": dict(os.environ)}))
+"""
+
+
+def test_os_layer_holds_without_the_policy(tmp_path: Path) -> None:
+    """Even arbitrary Python in a confined child cannot make sockets, processes or files."""
+    import json
+
+    open_dir = tmp_path / "open"
+    open_dir.mkdir(mode=0o777)
+    open_dir.chmod(0o777)
+    canary = open_dir / "canary"
+    secret = tmp_path / "secret"
+    secret.write_text("secret")
+    secret.chmod(0o644)
+    limits = Limits(
+        memory_bytes=256 << 20, cpu_seconds=5, uid=65534, gid=65534, read_paths=default_read_paths()
+    )
+    argv = [sys.executable, "-I", "-c", PROBE, json.dumps(limits.to_dict()), str(canary), str(secret)]
+    done = subprocess.run(argv, capture_output=True, env={}, timeout=30, check=True)
+    out = json.loads(done.stdout)
+    assert set(out["report"].values()) == {"ok"}
+    assert all(v.startswith("denied") for v in out["results"].values()), out["results"]
+    assert out["env"] == {} or set(out["env"]) <= {"LC_CTYPE"}
+    assert not canary.exists()
+
+
+def test_confine_reports_unprivileged_runs(tmp_path: Path) -> None:
+    """Without root the uid and namespace layers say why they did not apply (never silently)."""
+    report = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            "import json, os, sys\nfrom runner.limits import Limits, confine\n"
+            "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+            "print(json.dumps(confine(Limits(memory_bytes=256 << 20, cpu_seconds=5))))",
+        ],
+        capture_output=True,
+        env={},
+        timeout=30,
+        check=True,
+    )
+    states = __import__("json").loads(report.stdout)
+    assert states["uid"].startswith("already unprivileged")
+    assert states["netns"].startswith("not root")
+    assert states["seccomp"] == "ok" and states["rlimits"] == "ok"
+    assert callable(confine)

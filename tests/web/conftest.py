@@ -1,0 +1,197 @@
+"""Fixtures for the web tests: an app on a temp uploads folder, its client, and helpers.
+
+``runner`` is a small in-memory implementation of our own ``RunnerLink`` interface (the one
+``RunnerClient`` implements over the socket) that records what the scheduler asked for; tests
+feed runner events to the scheduler as protocol messages. The real socket client is tested
+against a real Unix socket, and the real runner in ``tests/e2e``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from protocol.messages import ProgramError, Welcome
+from web import create_app
+from web.runner_client import RunnerUnavailable
+from web.scheduler import Scheduler
+
+LEDS = 10
+
+
+class InMemoryRunner:
+    """A ``RunnerLink`` that records requests; ``verdict`` is what ``check`` answers."""
+
+    def __init__(self) -> None:
+        self.online = True
+        self.verdict: list[ProgramError] | None = []
+        self.checked: list[str] = []
+        self.runs: list[tuple[str, str, float]] = []
+        self.stops: list[tuple[str | None, str]] = []
+        self.frames: list[list[list[int]]] = []
+
+    def _require_online(self) -> None:
+        if not self.online:
+            raise RunnerUnavailable("the tree is offline")
+
+    def check(self, source: str, timeout: float = 2.0) -> list[ProgramError] | None:
+        """Record the source and answer the configured verdict."""
+        self.checked.append(source)
+        return self.verdict if self.online else None
+
+    def run(self, submission_id: str, source: str, time_limit_s: float) -> None:
+        """Record a run request."""
+        self._require_online()
+        self.runs.append((submission_id, source, time_limit_s))
+
+    def stop(self, submission_id: str | None = None, reason: str = "operator") -> None:
+        """Record a stop request."""
+        self._require_online()
+        self.stops.append((submission_id, reason))
+
+    def set_frame(self, leds: list[list[int]]) -> None:
+        """Record a frame."""
+        self._require_online()
+        self.frames.append(leds)
+
+
+def welcome(busy_with: str | None = None, leds: int = LEDS) -> Welcome:
+    """A runner handshake answer for a small tree."""
+    positions = [(0.0, 0.0, i / leds) for i in range(leds)]
+    return Welcome(
+        version=1, led_count=leds, positions=positions, fps=40.0, backend="virtual",
+        busy_with=busy_with,
+    )  # fmt: skip
+
+
+class Editor:
+    """What a person at the editor does, through the JSON API (like flaskr's AuthActions)."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def submit(self, source: str, **fields: Any) -> Any:
+        """POST the program as JSON."""
+        return self.client.post("/api/submissions", json={"source": source, **fields})
+
+    def upload(self, data: bytes, filename: str = "tree.py", **fields: str) -> Any:
+        """POST the program as a multipart upload."""
+        form: dict[str, Any] = {"file": (io.BytesIO(data), filename), **fields}
+        return self.client.post("/api/submissions", data=form, content_type="multipart/form-data")
+
+
+def make_app(tmp_path: Path, **config: Any) -> Flask:
+    """An app on its own uploads folder with its threads not started."""
+    settings = {
+        "TESTING": True,
+        "UPLOADS": str(tmp_path / "uploads"),
+        "SECRET_KEY": "test-secret",
+        "SOCKET": str(tmp_path / "no-runner.sock"),
+        "TIME_LIMIT": 45.0,
+        **config,
+    }
+    return create_app(settings)
+
+
+def browser(app: Flask, ip: str, user_agent: str) -> FlaskClient:
+    """A test client for a given client IP and User-Agent."""
+    client = app.test_client()
+    client.environ_base.update(REMOTE_ADDR=ip, HTTP_USER_AGENT=user_agent)
+    return client
+
+
+@pytest.fixture
+def make_browser(app: Flask) -> Any:
+    """Build more clients: ``make_browser(ip, user_agent)``."""
+    return lambda ip, ua: browser(app, ip, ua)
+
+
+@pytest.fixture(name="make_app")
+def make_app_fixture() -> Any:
+    """Build another app: ``make_app(tmp_path, **config)``."""
+    return make_app
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Flask:
+    """The app with the runner offline."""
+    return make_app(tmp_path)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client (one browser: same IP and User-Agent)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def other_client(app: Flask) -> FlaskClient:
+    """Someone else: another IP address and browser."""
+    return browser(app, "10.0.0.99", "OtherBrowser/1.0")
+
+
+@pytest.fixture
+def editor(client: FlaskClient) -> Editor:
+    """The editor helper for ``client``."""
+    return Editor(client)
+
+
+@pytest.fixture
+def scheduler(app: Flask) -> Scheduler:
+    """The app's scheduler."""
+    return app.extensions["scheduler"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def welcome_for() -> Any:
+    """Build a runner handshake answer: ``welcome_for(busy_with=None, leds=10)``."""
+    return welcome
+
+
+@pytest.fixture
+def runner(app: Flask, scheduler: Scheduler) -> InMemoryRunner:
+    """Connect an in-memory runner link to the app and say hello."""
+    link = InMemoryRunner()
+    scheduler.runner = link
+    app.extensions["runner_client"] = link
+    scheduler.on_runner_online(welcome())
+    return link
+
+
+def _children() -> set[int]:
+    pids: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        try:
+            pids.update(int(p) for p in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return pids
+
+
+@pytest.fixture(autouse=True)
+def leak_detector() -> Iterator[None]:
+    """Fail a test that leaves child processes or non-daemon threads behind."""
+    threads_before = set(threading.enumerate())
+    children_before = _children()
+    yield
+    deadline = time.monotonic() + 3.0
+    while True:
+        threads = [
+            t for t in threading.enumerate()
+            if t not in threads_before and t.is_alive() and not t.daemon
+        ]  # fmt: skip
+        children = _children() - children_before
+        if not threads and not children:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"leaked threads {threads} / child processes {sorted(children)}")
+        time.sleep(0.05)

@@ -1,0 +1,155 @@
+"""``POST /api/submissions``: every check of SPEC §3, with the status and error of SPEC §4."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from protocol.messages import ProgramError
+
+GOOD = "setLEDs([[0, 0, 255, 100]] * getLEDCount())\n"
+
+
+def stored(app: Flask) -> list[Path]:
+    """Submission files in uploads/ (the secret key file is not one)."""
+    return sorted(p for p in Path(app.config["UPLOADS"]).iterdir() if not p.name.startswith("."))
+
+
+def test_json_submit_is_queued_and_stored_byte_for_byte(app: Flask, editor: Any) -> None:
+    source = "# café ☃\r\nprint('hi')  \n"
+    resp = editor.submit(source, name="Ada", title="Snow")
+    assert resp.status_code == 201
+    body = resp.get_json()
+    assert body["status"] == "pending" and body["position"] == 1 and body["eta_seconds"] == 0
+    assert body["name"] == "Ada" and body["title"] == "Snow" and body["language"] == "python"
+    assert resp.headers["Location"] == f"/api/submissions/{body['id']}"
+    py, state = stored(app)[1], stored(app)[0]
+    assert py.name == f"{body['user_id']}_{body['id']}.py"
+    assert py.read_bytes() == source.encode()
+    assert json.loads(state.read_text())["status"] == "pending"
+
+
+def test_upload_is_queued_with_file_name_as_title(app: Flask, editor: Any) -> None:
+    data = b"import math\nprint(math.pi)\n"
+    resp = editor.upload(data, filename="../../etc/passwd.py", name="Bob")
+    assert resp.status_code == 201, resp.get_json()
+    body = resp.get_json()
+    assert body["title"] == "../../etc/passwd.py"  # only ever a label
+    files = stored(app)
+    assert [p.suffix for p in files] == [".json", ".py"]
+    assert files[1].read_bytes() == data
+    assert all(p.parent == Path(app.config["UPLOADS"]) for p in files)
+
+
+def test_second_submission_waits_behind_the_first(editor: Any, other_client: FlaskClient) -> None:
+    editor.submit(GOOD)
+    resp = other_client.post("/api/submissions", json={"source": GOOD})
+    assert resp.get_json()["position"] == 2 and resp.get_json()["eta_seconds"] == 45
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "status", "code"),
+    [
+        (b"", "tree.py", 400, "empty"),
+        (b"  \n\t\n", "tree.py", 400, "empty"),
+        (b"x = 1\n" * 11_000, "tree.py", 413, "too_large"),
+        (b"print('\xff\xfe')\n", "tree.py", 400, "not_utf8"),
+        (b"print(1)\x00\n", "tree.py", 400, "nul_byte"),
+        (b"print(1)\n", "tree.txt", 415, "bad_extension"),
+        (b"print(1)\n", "tree", 415, "bad_extension"),
+        (b"print(1\n", "tree.py", 400, "syntax_error"),
+        (b"import os\n", "tree.py", 400, "rejected"),
+    ],
+)
+def test_bad_uploads_are_refused_and_nothing_is_stored(
+    app: Flask, editor: Any, data: bytes, filename: str, status: int, code: str
+) -> None:
+    resp = editor.upload(data, filename=filename)
+    assert resp.status_code == status
+    assert resp.get_json()["error"]["code"] == code
+    assert resp.get_json()["error"]["message"]
+    assert stored(app) == []
+
+
+def test_64_kib_exactly_is_accepted(editor: Any) -> None:
+    source = "print(1)\n#" + "a" * (64 * 1024 - 11) + "\n"
+    assert len(source.encode()) == 64 * 1024
+    assert editor.submit(source).status_code == 201
+
+
+def test_request_over_the_body_limit_is_413_json(client: FlaskClient) -> None:
+    resp = client.post(
+        "/api/submissions", data=b"x" * (2 * 1024 * 1024), content_type="application/json"
+    )
+    assert resp.status_code == 413 and resp.get_json()["error"]["code"] == "too_large"
+
+
+def test_syntax_error_reports_line_and_column(editor: Any) -> None:
+    resp = editor.submit("x = 1\ny = (2,\nz = ]\n")
+    err = resp.get_json()["error"]
+    assert resp.status_code == 400 and err["code"] == "syntax_error"
+    assert err["line"] == 3 and err["col"] >= 1
+
+
+def test_forbidden_import_reports_its_line_offline(editor: Any) -> None:
+    resp = editor.submit("import math\n\nfrom subprocess import run\n")
+    err = resp.get_json()["error"]
+    assert (resp.status_code, err["code"], err["line"], err["col"]) == (400, "rejected", 3, 1)
+    assert "subprocess" in err["message"]
+
+
+def test_private_names_are_refused_offline(editor: Any) -> None:
+    err = editor.submit("x = ().__class__\n").get_json()["error"]
+    assert err["code"] == "rejected" and err["line"] == 1
+
+
+def test_runner_verdict_is_used_when_online(app: Flask, editor: Any, runner: Any) -> None:
+    runner.verdict = [ProgramError(type="RestrictedError", message="Eval calls are not allowed", line=2, col=5)]
+    resp = editor.submit("x = 1\ny = eval('1')\n")
+    assert resp.status_code == 400
+    assert resp.get_json()["error"] == {
+        "code": "rejected", "message": "Eval calls are not allowed", "line": 2, "col": 5,
+    }  # fmt: skip
+    assert runner.checked == ["x = 1\ny = eval('1')\n"]
+    assert stored(app) == []
+    runner.verdict = []
+    assert editor.submit(GOOD).status_code == 201
+
+
+def test_runner_without_answer_falls_back_to_local_check(editor: Any, runner: Any) -> None:
+    runner.verdict = None  # no answer in time
+    assert editor.submit("import socket\n").get_json()["error"]["code"] == "rejected"
+    assert editor.submit(GOOD).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("payload", "status"),
+    [
+        ({"src": "print(1)"}, 400),
+        ({"source": 5}, 400),
+        ({"source": GOOD, "name": "n" * 41}, 400),
+        ({"source": GOOD, "title": ["x"]}, 400),
+    ],
+)
+def test_bad_json_fields(editor: Any, payload: dict[str, Any], status: int) -> None:
+    resp = editor.client.post("/api/submissions", json=payload)
+    assert resp.status_code == status and resp.get_json()["error"]["code"] == "bad_request"
+
+
+def test_not_json_body(client: FlaskClient) -> None:
+    resp = client.post("/api/submissions", data="{oops", content_type="application/json")
+    assert resp.status_code == 400
+    resp = client.post("/api/submissions", data="print(1)", content_type="text/plain")
+    assert resp.status_code == 415 and resp.get_json()["error"]["code"] == "unsupported_media_type"
+    resp = client.post("/api/submissions", data={"other": "x"}, content_type="multipart/form-data")
+    assert resp.status_code == 400
+
+
+def test_label_is_one_line(editor: Any) -> None:
+    body = editor.submit(GOOD, name="Ada\n\x1b[31mEvil", title="  a\tb ").get_json()
+    assert body["name"] == "Ada [31mEvil" and body["title"] == "a b"

@@ -1,0 +1,328 @@
+"""The HTML pages through the Flask test client (SPEC §4 pages; issue 3 part 5).
+
+Uses the web fixtures of ``conftest.py``: ``app`` (runner offline, threads not started),
+``client``, ``editor`` (JSON API helper), ``make_browser`` (another person) and ``runner``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+REPO = Path(__file__).resolve().parents[2]
+PAGES = ["/", "/editor", "/upload", "/queue", "/queue?kiosk=1", "/tree", "/docs", "/admin"]
+TOKEN = "operator-secret"
+EVIL = '<img src=x onerror="alert(1)">'
+
+
+class _Tags(HTMLParser):
+    """Collects every start tag with its attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def tags_of(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    """Parse a page into (tag, attributes) pairs."""
+    parser = _Tags()
+    parser.feed(html)
+    return parser.tags
+
+
+def csrf_of(client: FlaskClient, path: str) -> str:
+    """The CSRF token a page hands its forms."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, f"no csrf_token field on {path}"
+    return match.group(1)
+
+
+@pytest.fixture
+def pages_app(app: Flask, tmp_path: Path) -> Flask:
+    """The app with its own example programs, docs file and operator token."""
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    (examples / "rainbow.py").write_text('"""Rainbow swirl."""\nsetLEDs([RED] * getLEDCount())\n')
+    (examples / "sneaky.py").write_text("# </script><script>alert(1)</script>\nprint('hi')\n")
+    docs = tmp_path / "README.md"
+    docs.write_text(
+        "# Program API\n\nCall `setLEDs`.\n\n```python\nsetLEDs([RED] * getLEDCount())\n```\n\n"
+        "<script>alert('docs')</script>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    )
+    app.config.update(EXAMPLES_DIR=str(examples), DOCS_FILE=str(docs), ADMIN_TOKEN=TOKEN)
+    return app
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_renders(pages_app: Flask, client: FlaskClient, path: str) -> None:
+    """Each page answers 200 HTML with the site navigation."""
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert 'href="/editor"' in response.get_data(as_text=True) or "kiosk" in path
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_cant_run_inline_script(pages_app: Flask, client: FlaskClient, path: str) -> None:
+    """No inline <script> and no on*= handler attributes anywhere (the CSP forbids them)."""
+    for tag, attrs in tags_of(client.get(path).get_data(as_text=True)):
+        assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
+        if tag == "script":
+            assert attrs.get("src") or attrs.get("type") == "application/json", attrs
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_cant_load_third_party_assets(pages_app: Flask, client: FlaskClient, path: str) -> None:
+    """Every script, stylesheet and icon is served by us, and each of them exists."""
+    for tag, attrs in tags_of(client.get(path).get_data(as_text=True)):
+        url = attrs.get("src") if tag == "script" else attrs.get("href") if tag == "link" else None
+        if not url:
+            continue
+        assert url.startswith("/") and not url.startswith("//"), url
+        with client.get(url) as response:  # closes the static file handle
+            assert response.status_code == 200, f"{url} is missing (npm run build?)"
+
+
+def test_editor_offers_the_examples(pages_app: Flask, client: FlaskClient) -> None:
+    """The picker lists each example by its docstring title; ?example= preloads its source."""
+    html = client.get("/editor").get_data(as_text=True)
+    assert '<option value="rainbow">Rainbow swirl</option>' in html
+    assert '<option value="sneaky">Sneaky</option>' in html
+    chosen = client.get("/editor?example=rainbow").get_data(as_text=True)
+    assert "setLEDs([RED] * getLEDCount())\n</textarea>" in chosen
+    assert '<option value="rainbow" selected>' in chosen
+
+
+def test_cant_break_out_of_the_examples_json(pages_app: Flask, client: FlaskClient) -> None:
+    """An example containing </script> stays inside the JSON data block."""
+    html = client.get("/editor").get_data(as_text=True)
+    assert "</script><script>alert(1)" not in html
+    scripts = [a for t, a in tags_of(html) if t == "script"]
+    assert sum(1 for a in scripts if a.get("type") == "application/json") == 1
+
+
+def test_default_examples_are_the_runners(app: Flask, client: FlaskClient) -> None:
+    """Without EXAMPLES_DIR the editor offers every file in runner/examples."""
+    assert Path(app.config["EXAMPLES_DIR"]) == REPO / "runner" / "examples"
+    html = client.get("/editor").get_data(as_text=True)
+    for path in (REPO / "runner" / "examples").glob("*.py"):
+        assert f'<option value="{path.stem}"' in html
+
+
+def test_docs_render_the_markdown(pages_app: Flask, client: FlaskClient) -> None:
+    """/docs shows the README as HTML: headings, highlighted-ready code, tables; raw HTML inert."""
+    html = client.get("/docs").get_data(as_text=True)
+    assert "<h1>Program API</h1>" in html
+    assert '<code class="language-python">setLEDs([RED] * getLEDCount())' in html
+    assert "<table>" in html
+    assert "<script>alert('docs')</script>" not in html
+    assert "&lt;script&gt;alert" in html
+    assert 'href="/editor?example=rainbow"' in html
+
+
+def test_docs_without_the_readme(pages_app: Flask, client: FlaskClient, tmp_path: Path) -> None:
+    """A missing README still gives a page, not an error."""
+    pages_app.config["DOCS_FILE"] = str(tmp_path / "missing.md")
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert "not available" in response.get_data(as_text=True)
+
+
+def test_cant_inject_html_through_name_or_title(pages_app: Flask, client: Any, editor: Any) -> None:
+    """Names and titles are escaped on every page that shows them."""
+    assert editor.submit("setLEDs([RED] * getLEDCount())", name=EVIL, title=EVIL).status_code == 201
+    for path in ["/", "/queue", "/queue?kiosk=1"]:
+        html = client.get(path).get_data(as_text=True)
+        assert EVIL not in html
+        assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
+
+
+def test_queue_lists_pending_with_position_and_eta(
+    pages_app: Flask, client: Any, editor: Any
+) -> None:
+    """Pending submissions appear in order with #position and an ETA."""
+    for title in ["first", "second"]:
+        editor.submit("setLEDs([RED] * getLEDCount())", title=title)
+    html = client.get("/queue").get_data(as_text=True)
+    assert html.index("first") < html.index("second")
+    assert "#1" in html and "#2" in html
+    # Nothing runs (runner offline): #1 starts first, #2 after one full time limit.
+    assert "in ~0 s" in html and "in ~45 s" in html
+
+
+def test_own_submissions_are_highlighted_with_cancel(
+    pages_app: Flask, client: FlaskClient, editor: Any, make_browser: Any
+) -> None:
+    """The author sees their row marked with Cancel; someone else sees neither."""
+    sub_id = editor.submit("setLEDs([RED] * getLEDCount())", title="mine").get_json()["id"]
+    own = client.get("/queue").get_data(as_text=True)
+    assert f'class="sub-row mine" data-id="{sub_id}"' in own
+    assert f'action="/queue/cancel/{sub_id}"' in own
+    other = make_browser("10.9.9.9", "Elsewhere/2").get("/queue").get_data(as_text=True)
+    assert f'class="sub-row" data-id="{sub_id}"' in other
+    assert "/queue/cancel/" not in other
+
+
+def test_cancel_form_cancels_own_pending(
+    pages_app: Flask, client: FlaskClient, editor: Any, make_browser: Any
+) -> None:
+    """The no-JavaScript Cancel works for the author, needs CSRF, and is 403 for others."""
+    sub_id = editor.submit("setLEDs([RED] * getLEDCount())").get_json()["id"]
+    assert client.post(f"/queue/cancel/{sub_id}", data={"x": "1"}).status_code == 400  # no token
+    other = make_browser("10.9.9.9", "Elsewhere/2")
+    forged = other.post(f"/queue/cancel/{sub_id}", data={"csrf_token": csrf_of(other, "/upload")})
+    assert forged.status_code == 403
+    ok = client.post(f"/queue/cancel/{sub_id}", data={"csrf_token": csrf_of(client, "/queue")})
+    assert ok.status_code == 302
+    assert client.get(f"/api/submissions/{sub_id}").get_json()["status"] == "cancelled"
+
+
+def test_kiosk_uses_big_type(pages_app: Flask, client: FlaskClient) -> None:
+    """?kiosk=1 switches the body class and drops the navigation."""
+    html = client.get("/queue?kiosk=1").get_data(as_text=True)
+    assert '<body class="kiosk"' in html
+    assert 'class="site-footer"' not in html
+
+
+def test_home_shows_the_next_five(pages_app: Flask, client: FlaskClient, make_browser: Any) -> None:
+    """The home page lists the next few, not the whole queue."""
+    for i in range(7):
+        person = make_browser(f"10.1.0.{i}", "Phone/1")
+        person.post("/api/submissions", json={"source": "print(1)", "title": f"prog-{i}"})
+    html = client.get("/").get_data(as_text=True)
+    assert "prog-4" in html and "prog-5" not in html
+
+
+def test_upload_form_works_without_javascript(pages_app: Flask, client: FlaskClient) -> None:
+    """A plain multipart form post queues the file and answers with position and ETA."""
+    data = {
+        "csrf_token": csrf_of(client, "/upload"),
+        "file": (io.BytesIO(b"setLEDs([BLUE] * getLEDCount())\n"), "blue.py"),
+        "name": "plain form",
+    }
+    response = client.post("/upload", data=data, content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="follow-position">#1</dd>' in html
+    assert 'id="follow-eta">~0 s</dd>' in html
+    assert client.get("/api/queue").get_json()["pending"][0]["name"] == "plain form"
+
+
+@pytest.mark.parametrize(
+    ("filename", "body", "status", "message"),
+    [
+        ("notes.txt", b"print(1)\n", 415, ".py"),
+        ("bad.py", b"x = 1\ny = = 2\n", 400, "(line 2"),
+        ("empty.py", b"", 400, "empty"),
+    ],
+)
+def test_upload_form_shows_the_error(
+    pages_app: Flask, client: FlaskClient, filename: str, body: bytes, status: int, message: str
+) -> None:
+    """A refused upload shows its error (with the line for syntax errors) and queues nothing."""
+    data = {"csrf_token": csrf_of(client, "/upload"), "file": (io.BytesIO(body), filename)}
+    response = client.post("/upload", data=data, content_type="multipart/form-data")
+    assert response.status_code == status
+    box = re.search(r'id="follow-error">(.*?)</div>', response.get_data(as_text=True), re.S)
+    assert box and message in box.group(1)
+    assert client.get("/api/queue").get_json()["pending"] == []
+
+
+def test_editor_form_works_without_javascript(pages_app: Flask, client: FlaskClient) -> None:
+    """The editor's Run form posts its textarea to /upload when JavaScript is off."""
+    data = {"csrf_token": csrf_of(client, "/editor"), "source": "print('no js')\n"}
+    response = client.post("/upload", data=data)
+    assert response.status_code == 200
+    assert 'id="follow-position">#1</dd>' in response.get_data(as_text=True)
+
+
+def test_admin_is_absent_without_a_token(app: Flask, client: FlaskClient) -> None:
+    """Operator controls exist only when TREE_ADMIN_TOKEN is set."""
+    assert client.get("/admin").status_code == 404
+
+
+def test_admin_login_needs_the_right_token(pages_app: Flask, client: FlaskClient) -> None:
+    """A wrong token is refused; the right one opens the console."""
+    assert 'name="token"' in client.get("/admin").get_data(as_text=True)
+    wrong = client.post(
+        "/admin/login", data={"csrf_token": csrf_of(client, "/admin"), "token": "x"}
+    )
+    assert wrong.status_code == 401
+    assert "admin-stop" not in wrong.get_data(as_text=True)
+    _login(client)
+    assert 'id="admin-blank"' in client.get("/admin").get_data(as_text=True)
+
+
+def _login(client: FlaskClient) -> None:
+    token = csrf_of(client, "/admin")
+    response = client.post("/admin/login", data={"csrf_token": token, "token": TOKEN})
+    assert response.status_code == 302
+
+
+def _act(client: FlaskClient, path: str) -> Any:
+    return client.post(path, data={"csrf_token": csrf_of(client, "/admin")})
+
+
+def test_cant_use_admin_controls_without_login(pages_app: Flask, client: FlaskClient) -> None:
+    """Every control is refused before logging in, and without a CSRF token after it."""
+    for action in ["stop", "pause", "resume", "blank"]:
+        assert _act(client, f"/admin/{action}").status_code == 403
+    _login(client)
+    assert client.post("/admin/pause", data={"x": "1"}).status_code == 400  # no CSRF token
+    assert client.post("/admin/pause").status_code == 400  # not even a form
+
+
+def test_admin_pause_resume_remove(pages_app: Flask, client: FlaskClient, editor: Any) -> None:
+    """Pause and resume change the queue; Remove cancels a pending submission (operator)."""
+    sub_id = editor.submit("print(1)").get_json()["id"]
+    _login(client)
+    assert _act(client, "/admin/pause").status_code == 302
+    assert client.get("/api/queue").get_json()["paused"] is True
+    assert 'id="admin-resume"' in client.get("/admin").get_data(as_text=True)
+    _act(client, "/admin/resume")
+    assert client.get("/api/queue").get_json()["paused"] is False
+    assert _act(client, f"/admin/remove/{sub_id}").status_code == 302
+    sub = client.get(f"/api/submissions/{sub_id}").get_json()
+    assert (sub["status"], sub["reason"]) == ("cancelled", "operator")
+
+
+def test_admin_stop_reaches_the_runner(
+    pages_app: Flask, client: FlaskClient, editor: Any, runner: Any, scheduler: Any
+) -> None:
+    """Stop asks the runner to stop the running program, as the operator."""
+    sub_id = editor.submit("print(1)").get_json()["id"]
+    assert scheduler.run_once(0.0) == sub_id
+    _login(client)
+    assert _act(client, "/admin/stop").status_code == 302
+    assert runner.stops == [(sub_id, "operator")]
+
+
+def test_admin_blank_sends_an_all_off_frame(
+    pages_app: Flask, client: FlaskClient, runner: Any
+) -> None:
+    """Blank shows a frame with every LED off (and pauses the queue)."""
+    _login(client)
+    assert _act(client, "/admin/blank").status_code == 302
+    assert runner.frames and all(led == [0, 0, 0, 0] for led in runner.frames[-1])
+    assert client.get("/api/queue").get_json()["paused"] is True
+
+
+def test_admin_blank_when_the_tree_is_offline(pages_app: Flask, client: FlaskClient) -> None:
+    """Blanking an offline tree says so instead of failing."""
+    _login(client)
+    response = client.post(
+        "/admin/blank", data={"csrf_token": csrf_of(client, "/admin")}, follow_redirects=True
+    )
+    assert response.status_code == 200
+    assert "offline" in response.get_data(as_text=True)

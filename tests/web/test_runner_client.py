@@ -1,0 +1,213 @@
+"""The runner client over a real Unix socket, against a small peer speaking the protocol."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from protocol.framing import encode_message, read_message, write_message
+from protocol.messages import (
+    Check,
+    CheckResult,
+    Error,
+    Finished,
+    Frame,
+    Hello,
+    Message,
+    ProgramError,
+    Run,
+    SetFrame,
+    Started,
+    Stop,
+    Welcome,
+)
+from web.runner_client import RunnerClient, RunnerUnavailable
+
+WAIT = 5.0  # a guard against hanging, not a speed requirement
+
+
+class Listener:
+    """Collects what the client reports."""
+
+    def __init__(self) -> None:
+        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    def on_runner_online(self, welcome: Welcome) -> None:
+        self.events.put(("online", welcome))
+
+    def on_runner_offline(self) -> None:
+        self.events.put(("offline", None))
+
+    def on_runner_message(self, msg: Message) -> None:
+        self.events.put(("message", msg))
+
+    def next(self) -> tuple[str, Any]:
+        return self.events.get(timeout=WAIT)
+
+
+class Peer:
+    """A runner stand-in on a real socket: accepts, answers Hello, records what it reads."""
+
+    def __init__(self, path: Path, version: int = 1) -> None:
+        self.path = str(path)
+        self.version = version
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(self.path)
+        self.server.listen(4)
+        self.received: queue.Queue[Message] = queue.Queue()
+        self.conn: socket.socket | None = None
+        self.connected = threading.Event()
+
+    def serve_one(self, answer_checks: bool = True) -> threading.Thread:
+        thread = threading.Thread(target=self._serve, args=(answer_checks,), daemon=True)
+        thread.start()
+        return thread
+
+    def _serve(self, answer_checks: bool) -> None:
+        conn, _ = self.server.accept()
+        self.conn = conn
+        rfile, wfile = conn.makefile("rb"), conn.makefile("wb")
+        try:
+            self._talk(conn, rfile, wfile, answer_checks)
+        finally:
+            for f in (rfile, wfile, conn):
+                with contextlib.suppress(OSError):
+                    f.close()
+
+    def _talk(self, conn: socket.socket, rfile: Any, wfile: Any, answer_checks: bool) -> None:
+        hello = read_message(rfile)
+        assert isinstance(hello, Hello)
+        if hello.version != self.version:
+            write_message(wfile, Error(code="version_mismatch", message="runner speaks 999"))
+            return
+        positions = [(0.0, 0.0, 0.5)] * 3
+        write_message(wfile, Welcome(version=1, led_count=3, positions=positions, fps=40,
+                                     backend="virtual"))  # fmt: skip
+        self.connected.set()
+        while (msg := _read(rfile)) is not None:
+            self.received.put(msg)
+            if isinstance(msg, Check) and answer_checks:
+                err = ProgramError(type="SyntaxError", message="bad", line=2, col=3)
+                write_message(wfile, CheckResult(request_id=msg.request_id, ok=False, errors=[err]))
+
+    def send(self, msg: Message | bytes) -> None:
+        assert self.conn is not None
+        self.conn.sendall(msg if isinstance(msg, bytes) else encode_message(msg))
+
+    def hang_up(self) -> None:
+        assert self.conn is not None
+        self.connected.clear()
+        self.conn.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(OSError):
+                self.conn.shutdown(socket.SHUT_RDWR)
+        self.server.close()
+
+
+def _read(rfile: Any) -> Message | None:
+    try:
+        return read_message(rfile)
+    except (OSError, ValueError):
+        return None
+
+
+@pytest.fixture
+def peer(tmp_path: Path) -> Iterator[Peer]:
+    p = Peer(tmp_path / "r.sock")
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def listener() -> Listener:
+    return Listener()
+
+
+@pytest.fixture
+def client(peer: Peer, listener: Listener) -> Iterator[RunnerClient]:
+    c = RunnerClient(peer.path, listener, backoff_s=(0.01, 0.05))
+    yield c
+    c.close()
+
+
+def test_handshake_requests_and_events(peer: Peer, listener: Listener, client: RunnerClient) -> None:
+    peer.serve_one()
+    client.start()
+    kind, welcome = listener.next()
+    assert kind == "online" and welcome.led_count == 3 and client.online
+    assert client.check("x = (\n", timeout=WAIT) == [
+        ProgramError(type="SyntaxError", message="bad", line=2, col=3)
+    ]
+    assert isinstance(peer.received.get(timeout=WAIT), Check)
+    client.run("s1", "print(1)\n", 45.0)
+    client.stop("s1", "operator")
+    client.set_frame([[0, 0, 0, 0]] * 3)
+    got = [peer.received.get(timeout=WAIT) for _ in range(3)]
+    assert got == [
+        Run(submission_id="s1", source="print(1)\n", time_limit_s=45.0),
+        Stop(submission_id="s1", reason="operator"),
+        SetFrame(leds=[[0, 0, 0, 0]] * 3),
+    ]
+    peer.send(Started(submission_id="s1"))
+    peer.send(b'{"kind": "nonsense"}\n')  # a bad message is skipped, the connection stays
+    peer.send(Frame(submission_id="s1", leds=[[1, 2, 3, 4]] * 3))
+    peer.send(Finished(submission_id="s1", status="completed", reason="ended", duration_s=1, frames=1))
+    msgs = [listener.next()[1] for _ in range(3)]
+    assert [m.kind for m in msgs] == ["started", "frame", "finished"]
+
+
+def test_check_without_answer_returns_none(
+    peer: Peer, listener: Listener, client: RunnerClient
+) -> None:
+    peer.serve_one(answer_checks=False)
+    client.start()
+    assert listener.next()[0] == "online"
+    assert client.check("print(1)\n", timeout=0.2) is None
+
+
+def test_offline_then_reconnects(peer: Peer, listener: Listener, client: RunnerClient) -> None:
+    peer.serve_one()
+    client.start()
+    assert listener.next()[0] == "online"
+    peer.hang_up()
+    assert listener.next()[0] == "offline"
+    assert client.check("print(1)\n", timeout=0.2) is None
+    peer.serve_one()
+    assert listener.next()[0] == "online"
+    client.run("s2", "pass\n", 1.0)
+    assert peer.received.get(timeout=WAIT).kind == "run"  # type: ignore[union-attr]
+
+
+def test_nothing_listening(tmp_path: Path, listener: Listener) -> None:
+    c = RunnerClient(str(tmp_path / "nobody.sock"), listener, backoff_s=(0.01, 0.05))
+    c.start()
+    try:
+        assert not c.online
+        assert c.check("print(1)\n", timeout=0.1) is None
+        with pytest.raises(RunnerUnavailable):
+            c.run("s", "pass\n", 1.0)
+    finally:
+        c.close()
+    assert "No such file" in (c.last_error or "")
+
+
+def test_version_mismatch_is_reported(tmp_path: Path, listener: Listener) -> None:
+    p = Peer(tmp_path / "v.sock", version=999)
+    p.serve_one()
+    c = RunnerClient(p.path, listener, backoff_s=(5.0, 5.0))
+    c.start()
+    try:
+        assert listener.next()[0] == "offline"
+        assert "runner speaks 999" in (c.last_error or "") and not c.online
+    finally:
+        c.close()
+        p.close()

@@ -1,0 +1,259 @@
+"""Scheduler unit tests, driven through ``run_once(now)`` and protocol messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from protocol.messages import Error, Finished, Frame, Idle, Log, ProgramError, Started
+from web.runner_client import RunnerUnavailable
+from web.scheduler import STOP_GRACE_S, Scheduler
+from web.storage import Store, Submission
+
+T0 = 1_800_000_000.0  # a fixed "now" for every test
+USER = "aaaaaaaaaaaaaaaaaaaaaaaa"
+
+
+def submit(sched: Scheduler, source: str = "print(1)\n", user: str = USER, at: float = T0) -> str:
+    return sched.submit(source.encode(), user_id=user, ip_id="ip1", now=at).id
+
+
+def finish(sched: Scheduler, sid: str, status: str = "completed", reason: str = "ended") -> None:
+    sched.on_runner_message(Started(submission_id=sid))
+    sched.on_runner_message(
+        Finished(submission_id=sid, status=status, reason=reason, duration_s=1.5, frames=30)  # type: ignore[arg-type]
+    )
+    sched.on_runner_message(Idle())
+
+
+def test_fcfs_one_at_a_time(scheduler: Scheduler, runner: Any) -> None:
+    ids = [submit(scheduler, f"print({i})\n") for i in range(3)]
+    assert scheduler.run_once(T0) == ids[0]
+    assert scheduler.run_once(T0 + 1) is None  # the tree is busy
+    assert [r[0] for r in runner.runs] == [ids[0]]
+    assert runner.runs[0][1] == "print(0)\n" and runner.runs[0][2] == 45.0
+    finish(scheduler, ids[0])
+    assert scheduler.run_once(T0 + 2) == ids[1]
+    finish(scheduler, ids[1])
+    assert scheduler.run_once(T0 + 3) == ids[2]
+    assert [r[0] for r in runner.runs] == ids
+
+
+def test_finished_keeps_result_and_log(scheduler: Scheduler, runner: Any) -> None:
+    sid = submit(scheduler)
+    scheduler.run_once(T0)
+    scheduler.on_runner_message(Started(submission_id=sid))
+    scheduler.on_runner_message(Log(submission_id=sid, text="hello\n"))
+    err = ProgramError(type="ValueError", message="LED 3: brightness 150 is outside 0-100", line=4)
+    scheduler.on_runner_message(
+        Finished(
+            submission_id=sid, status="failed", reason="error", error=err, duration_s=2.0, frames=7
+        )
+    )
+    sub = scheduler.get(sid)
+    assert sub is not None
+    assert (sub.status, sub.reason, sub.frames, sub.duration_s) == ("failed", "error", 7, 2.0)
+    assert sub.error == {"type": "ValueError", "message": err.message, "line": 4, "col": None}
+    assert sub.log == "hello\n" and sub.finished_at and sub.started_at
+    stored = json.loads(scheduler.store.state_path(sub).read_text())
+    assert stored["status"] == "failed" and stored["error"]["line"] == 4
+    assert scheduler.snapshot(T0)["recent"][0]["id"] == sid
+
+
+def test_eta_arithmetic(scheduler: Scheduler, runner: Any) -> None:
+    ids = [submit(scheduler) for _ in range(4)]
+    snap = scheduler.snapshot(T0)
+    assert [p["eta_seconds"] for p in snap["pending"]] == [0, 45, 90, 135]
+    assert [p["position"] for p in snap["pending"]] == [1, 2, 3, 4]
+    scheduler.run_once(T0)
+    snap = scheduler.snapshot(T0 + 10)  # 35 s left of the running one
+    assert snap["running"]["id"] == ids[0] and snap["running"]["time_left_s"] == 35
+    assert [p["eta_seconds"] for p in snap["pending"]] == [35, 80, 125]
+    assert scheduler.public(scheduler.get(ids[3]), T0 + 10)["eta_seconds"] == 125  # type: ignore[arg-type]
+    # Past the limit (the runner is still finishing) the time left never goes negative.
+    assert scheduler.snapshot(T0 + 50)["pending"][0]["eta_seconds"] == 0
+
+
+def test_cancel_by_author_only_while_pending(scheduler: Scheduler, runner: Any) -> None:
+    first, second = submit(scheduler), submit(scheduler)
+    with pytest.raises(PermissionError):
+        scheduler.cancel(second, "b" * 24)
+    sub = scheduler.cancel(second, USER)
+    assert (sub.status, sub.reason) == ("cancelled", "author")
+    with pytest.raises(ValueError):
+        scheduler.cancel(second, USER)
+    with pytest.raises(KeyError):
+        scheduler.cancel("0" * 32, USER)
+    scheduler.run_once(T0)
+    with pytest.raises(ValueError):
+        scheduler.cancel(first, USER)  # running now
+    finish(scheduler, first)
+    assert scheduler.run_once(T0 + 1) is None  # the cancelled one never runs
+    assert [r[0] for r in runner.runs] == [first]
+
+
+def _prepare(folder: Path, sid: str, status: str, ts: str, seq: int, **extra: Any) -> None:
+    sub = Submission(id=sid, timestamp=ts, user_id=USER, status=status, seq=seq, **extra)
+    (folder / f"{sub.stem}.py").write_bytes(f"# {sid}\n".encode())
+    (folder / f"{sub.stem}.json").write_text(json.dumps(sub.__dict__))
+
+
+def test_recovery_from_prepared_uploads(tmp_path: Path) -> None:
+    folder = tmp_path / "up"
+    folder.mkdir()
+    ids = {name: name[0] * 32 for name in ("a", "b", "c", "d", "e")}
+    # Written out of order on purpose: the timestamp decides.
+    _prepare(folder, ids["c"], "pending", "2026-12-01T10:00:03+00:00", 3)
+    _prepare(folder, ids["a"], "running", "2026-12-01T10:00:01+00:00", 1, started_at="x")
+    _prepare(folder, ids["b"], "completed", "2026-12-01T10:00:00+00:00", 0, reason="ended")
+    _prepare(folder, ids["d"], "pending", "2026-12-01T10:00:02+00:00", 2)
+    _prepare(folder, ids["e"], "cancelled", "2026-12-01T10:00:04+00:00", 4, reason="author")
+    (folder / f"{USER}_{'f' * 32}.json").write_text("{not json")  # a torn write: skipped
+    (folder / f"{USER}_{'9' * 32}.json").write_text("{}")  # no source, unreadable: skipped
+    sched = Scheduler(Store(folder))
+    sched.load()
+    snap = sched.snapshot(T0)
+    assert [p["id"] for p in snap["pending"]] == [ids["a"], ids["d"], ids["c"]]
+    assert snap["pending"][0]["status"] == "pending"
+    assert {r["id"] for r in snap["recent"]} == {ids["b"], ids["e"]}
+    restored = json.loads((folder / f"{USER}_{ids['a']}.json").read_text())
+    assert restored["status"] == "pending" and restored["started_at"] is None
+    # New submissions go after the recovered ones.
+    late = sched.submit(b"pass\n", user_id=USER, now=T0)
+    assert sched.snapshot(T0)["pending"][-1]["id"] == late.id
+
+
+def test_store_roundtrip_survives_restart(scheduler: Scheduler, runner: Any) -> None:
+    ids = [submit(scheduler, f"print({i})\n", at=T0 + i) for i in range(3)]
+    scheduler.run_once(T0)
+    again = Scheduler(scheduler.store)
+    again.load()
+    assert [p["id"] for p in again.snapshot(T0)["pending"]] == ids  # running one re-queued first
+
+
+def test_runner_offline_queue_waits(scheduler: Scheduler) -> None:
+    sid = submit(scheduler)
+    assert scheduler.run_once(T0) is None
+    assert scheduler.snapshot(T0)["runner_online"] is False
+    assert scheduler.get(sid).status == "pending"  # type: ignore[union-attr]
+
+
+def test_runner_lost_mid_run_then_back(
+    scheduler: Scheduler, runner: Any, welcome_for: Any
+) -> None:
+    first, second = submit(scheduler), submit(scheduler)
+    scheduler.run_once(T0)
+    scheduler.on_runner_message(Started(submission_id=first))
+    runner.online = False
+    scheduler.on_runner_offline()
+    sub = scheduler.get(first)
+    assert sub is not None and (sub.status, sub.reason) == ("failed", "runner_lost")
+    assert scheduler.run_once(T0 + 1) is None  # waits while offline
+    assert scheduler.snapshot(T0 + 1)["runner_online"] is False
+    runner.online = True
+    scheduler.on_runner_online(welcome_for())
+    assert scheduler.run_once(T0 + 2) == second
+
+
+def test_run_request_fails_requeues_in_front(scheduler: Scheduler, runner: Any) -> None:
+    first, second = submit(scheduler), submit(scheduler)
+    runner.online = False  # the connection broke between the check and the send
+    assert scheduler.run_once(T0) is None
+    assert [p["id"] for p in scheduler.snapshot(T0)["pending"]] == [first, second]
+
+
+def test_busy_answer_requeues_and_waits_for_idle(scheduler: Scheduler, runner: Any) -> None:
+    first = submit(scheduler)
+    scheduler.run_once(T0)
+    scheduler.on_runner_message(Error(code="busy", message="busy", request_id=first))
+    assert scheduler.get(first).status == "pending"  # type: ignore[union-attr]
+    assert scheduler.run_once(T0 + 1) is None  # busy until Idle
+    scheduler.on_runner_message(Idle())
+    assert scheduler.run_once(T0 + 2) == first
+
+
+def test_unrelated_runner_error_is_ignored(scheduler: Scheduler, runner: Any) -> None:
+    first = submit(scheduler)
+    scheduler.run_once(T0)
+    scheduler.on_runner_message(Error(code="not_running", message="x is not running"))
+    assert scheduler.get(first).status == "running"  # type: ignore[union-attr]
+
+
+def test_adopts_the_program_the_runner_is_running(
+    scheduler: Scheduler, runner: Any, welcome_for: Any
+) -> None:
+    first = submit(scheduler)
+    runner.online = False
+    scheduler.on_runner_offline()
+    runner.online = True
+    scheduler.on_runner_online(welcome_for(busy_with=first))
+    assert scheduler.get(first).status == "running"  # type: ignore[union-attr]
+    assert runner.runs == [] and runner.stops == []
+    stray = "7" * 32
+    scheduler.on_runner_offline()
+    scheduler.on_runner_online(welcome_for(busy_with=stray))
+    assert runner.stops == [(stray, "operator")]
+
+
+def test_overrun_asks_runner_to_stop_once(scheduler: Scheduler, runner: Any) -> None:
+    sid = submit(scheduler)
+    scheduler.run_once(T0)
+    scheduler.run_once(T0 + 45 + STOP_GRACE_S - 1)
+    assert runner.stops == []
+    scheduler.run_once(T0 + 45 + STOP_GRACE_S + 1)
+    scheduler.run_once(T0 + 45 + STOP_GRACE_S + 2)
+    assert runner.stops == [(sid, "time_limit")]
+
+
+def test_operator_stop_pause_remove_blank(scheduler: Scheduler, runner: Any) -> None:
+    first, second, third = submit(scheduler), submit(scheduler), submit(scheduler)
+    scheduler.run_once(T0)
+    scheduler.stop_current()
+    assert runner.stops == [(first, "operator")]
+    scheduler.on_runner_message(
+        Finished(submission_id=first, status="failed", reason="killed", duration_s=3, frames=1)
+    )
+    assert (scheduler.get(first).status, scheduler.get(first).reason) == ("cancelled", "operator")  # type: ignore[union-attr]
+    scheduler.pause()
+    scheduler.on_runner_message(Idle())
+    assert scheduler.run_once(T0 + 1) is None
+    removed = scheduler.remove(second)
+    assert (removed.status, removed.reason) == ("cancelled", "operator")
+    scheduler.resume()
+    assert scheduler.run_once(T0 + 2) == third
+    scheduler.blank()  # stops the program, pauses, blanks once the tree is idle
+    assert scheduler.paused and runner.stops[-1] == (third, "operator") and runner.frames == []
+    finish(scheduler, third, "failed", "killed")
+    assert runner.frames == [[[0, 0, 0, 0]] * 10]
+
+
+def test_operator_stop_while_offline_ends_it_here(scheduler: Scheduler, runner: Any) -> None:
+    sid = submit(scheduler)
+    scheduler.run_once(T0)
+    runner.online = False
+    scheduler.runner_online = False
+    scheduler.stop_current()
+    assert (scheduler.get(sid).status, scheduler.get(sid).reason) == ("cancelled", "operator")  # type: ignore[union-attr]
+    with pytest.raises(RunnerUnavailable):
+        scheduler.blank()
+
+
+def test_frames_and_queue_are_published(scheduler: Scheduler, runner: Any) -> None:
+    seen: list[tuple[str, Any]] = []
+    scheduler.publish = lambda kind, data: seen.append((kind, data))
+    sid = submit(scheduler)
+    scheduler.on_runner_message(Frame(submission_id=sid, leds=[[1, 2, 3, 4]] * 10))
+    kinds = [k for k, _ in seen]
+    assert kinds == ["submission", "queue", "frame"]
+    assert seen[2][1] == {"submission_id": sid, "leds": [[1, 2, 3, 4]] * 10}
+    assert scheduler.frame == seen[2][1]
+
+
+def test_snapshot_json_cache_follows_changes(scheduler: Scheduler) -> None:
+    empty = scheduler.snapshot_json(T0)
+    assert scheduler.snapshot_json(T0 + 0.1) is empty  # reused while nothing changed
+    submit(scheduler)
+    assert json.loads(scheduler.snapshot_json(T0 + 0.2))["pending"]

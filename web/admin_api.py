@@ -1,0 +1,87 @@
+"""Operator controls over HTTP (SPEC §4): ``/api/admin/*`` with ``Authorization: Bearer``.
+
+Registered only when ``TREE_ADMIN_TOKEN`` is set, so without a token the routes do not exist.
+Tokens are compared with ``hmac.compare_digest`` (constant time).
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from web.api import scheduler
+from web.runner_client import RunnerUnavailable
+from web.security import error_body
+
+bp = Blueprint("admin_api", __name__, url_prefix="/api/admin")
+
+
+def token_ok(candidate: str | None) -> bool:
+    """Whether ``candidate`` is the operator token (constant-time comparison)."""
+    token = current_app.config.get("ADMIN_TOKEN")
+    if not token or not candidate:
+        return False
+    return hmac.compare_digest(candidate.encode(), str(token).encode())
+
+
+@bp.before_request
+def require_token() -> ResponseReturnValue | None:
+    """Refuse every request without the right bearer token."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token_ok(value.strip()):
+        body = error_body("unauthorized", "operator token required")
+        return jsonify(body), 401, {"WWW-Authenticate": 'Bearer realm="ledtree"'}
+    return None
+
+
+@bp.get("/status")
+def status() -> ResponseReturnValue:
+    """The queue as operators see it."""
+    return jsonify(scheduler().snapshot())
+
+
+@bp.post("/stop")
+def stop() -> ResponseReturnValue:
+    """Stop the running program (``cancelled``/``operator``)."""
+    sub = scheduler().stop_current("operator")
+    if sub is None:
+        return jsonify(error_body("not_running", "nothing is running")), 409
+    return jsonify(scheduler().public(sub))
+
+
+@bp.post("/submissions/<submission_id>/remove")
+def remove(submission_id: str) -> ResponseReturnValue:
+    """Remove a pending submission."""
+    try:
+        sub = scheduler().remove(submission_id)
+    except KeyError:
+        return jsonify(error_body("not_found", "no such submission")), 404
+    except ValueError as exc:
+        return jsonify(error_body("not_pending", str(exc))), 409
+    return jsonify(scheduler().public(sub))
+
+
+@bp.post("/pause")
+def pause() -> ResponseReturnValue:
+    """Hold the queue after the current program."""
+    scheduler().pause()
+    return jsonify(paused=True)
+
+
+@bp.post("/resume")
+def resume() -> ResponseReturnValue:
+    """Go on with the queue."""
+    scheduler().resume()
+    return jsonify(paused=False)
+
+
+@bp.post("/blank")
+def blank() -> ResponseReturnValue:
+    """Blank the tree."""
+    try:
+        scheduler().blank()
+    except RunnerUnavailable as exc:
+        return jsonify(error_body("tree_offline", str(exc))), 503
+    return jsonify(blanked=True)

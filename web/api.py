@@ -1,0 +1,210 @@
+"""The JSON API of SPEC §4 (blueprint ``/api``) and ``/healthz``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+
+from web.checks import CheckFailure, decode_source, offline_check
+from web.limits import submission_limits
+from web.scheduler import Scheduler
+from web.security import error_body
+from web.sse import EventHub
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+health_bp = Blueprint("health", __name__)
+
+_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+MAX_NAME = 40
+MAX_TITLE = 80
+
+Answer = tuple[int, dict[str, Any], dict[str, str]]
+
+
+def scheduler() -> Scheduler:
+    """This app's scheduler."""
+    return current_app.extensions["scheduler"]  # type: ignore[no-any-return]
+
+
+def _label(value: object, limit: int, what: str) -> str | None | CheckFailure:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        return CheckFailure(400, "bad_request", f"{what} must be text")
+    # One line of printable text: a label never carries control characters into a page or log.
+    value = " ".join("".join(c for c in value if c.isprintable() or c.isspace()).split())
+    if len(value) > limit:
+        return CheckFailure(400, "bad_request", f"{what} is longer than {limit} characters")
+    return value or None
+
+
+def _compile_check(source: str) -> CheckFailure | None:
+    """The runner's verdict (same policy as the run), or the offline check without it."""
+    runner = current_app.extensions.get("runner_client")
+    errors = None
+    if runner is not None and runner.online:
+        errors = runner.check(source, timeout=float(current_app.config["CHECK_TIMEOUT"]))
+    if errors is None:
+        return offline_check(source)
+    if not errors:
+        return None
+    first = errors[0]
+    code = "syntax_error" if first.type == "SyntaxError" else "rejected"
+    return CheckFailure(400, code, first.message, first.line, first.col)
+
+
+def _limits_failure(user_id: str, ip_id: str) -> tuple[CheckFailure, int] | None:
+    sched, cfg = scheduler(), current_app.config
+    if sched.pending_count(user_id=user_id) >= int(cfg["MAX_PENDING_PER_USER"]):
+        msg = f"you already have {cfg['MAX_PENDING_PER_USER']} programs waiting"
+        return CheckFailure(429, "too_many_pending", msg), sched.retry_after(user_id=user_id)
+    if sched.pending_count(ip_id=ip_id) >= int(cfg["MAX_PENDING_PER_IP"]):
+        msg = "too many programs are waiting from your network"
+        return CheckFailure(429, "too_many_pending", msg), sched.retry_after(ip_id=ip_id)
+    wait = submission_limits().retry_after(user_id, ip_id)
+    if wait is not None:
+        return CheckFailure(429, "rate_limited", "too many submissions: slow down"), wait
+    return None
+
+
+def accept_submission(
+    data: bytes, *, filename: str | None = None, name: object = None, title: object = None
+) -> Answer:
+    """Run every check of SPEC §3 and queue the program: ``(status, body, headers)``."""
+    if filename is not None and not filename.lower().endswith(".py"):
+        return 415, error_body("bad_extension", "only .py files can be uploaded"), {}
+    labels = [_label(name, MAX_NAME, "name"), _label(title or filename, MAX_TITLE, "title")]
+    source = decode_source(data)
+    for failure in (*labels, source):
+        if isinstance(failure, CheckFailure):
+            return failure.status, failure.body(), {}
+    limited = _limits_failure(g.user_id, g.ip_id)
+    if limited is not None:
+        failure, wait = limited
+        body = failure.body()
+        body["error"]["retry_after"] = wait  # type: ignore[index]
+        return 429, body, {"Retry-After": str(wait)}
+    assert isinstance(source, str)
+    failure = _compile_check(source)
+    if failure is not None:
+        return failure.status, failure.body(), {}
+    sub = scheduler().submit(
+        data,
+        user_id=g.user_id,
+        ip_id=g.ip_id,
+        name=labels[0],
+        title=labels[1],  # type: ignore[arg-type]
+    )
+    submission_limits().hit(g.user_id, g.ip_id)
+    location = url_for("api.get_submission", submission_id=sub.id)
+    return 201, scheduler().public(sub), {"Location": location}
+
+
+@bp.post("/submissions")
+def create_submission() -> ResponseReturnValue:
+    """Queue a program: multipart ``file`` or JSON ``{"source", "name"?, "title"?}``."""
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            return jsonify(error_body("bad_request", 'no "file" field in the upload')), 400
+        answer = accept_submission(
+            upload.read(),
+            filename=upload.filename or "",
+            name=request.form.get("name"),
+            title=request.form.get("title"),
+        )
+    elif request.is_json:
+        payload = request.get_json(silent=True)
+        if not isinstance(payload, dict) or not isinstance(payload.get("source"), str):
+            return jsonify(error_body("bad_request", 'expected JSON {"source": "..."}')), 400
+        answer = accept_submission(
+            payload["source"].encode("utf-8", "surrogatepass"),
+            name=payload.get("name"),
+            title=payload.get("title"),
+        )
+    else:
+        msg = "send multipart/form-data with a file, or application/json"
+        return jsonify(error_body("unsupported_media_type", msg)), 415
+    status, body, headers = answer
+    return jsonify(body), status, headers
+
+
+def _find(submission_id: str) -> Any:
+    sub = scheduler().get(submission_id) if _ID_RE.match(submission_id) else None
+    if sub is None:
+        return None
+    return sub
+
+
+@bp.get("/submissions/<submission_id>")
+def get_submission(submission_id: str) -> ResponseReturnValue:
+    """One submission and its result; its author also gets the log."""
+    sub = _find(submission_id)
+    if sub is None:
+        return jsonify(error_body("not_found", "no such submission")), 404
+    data = scheduler().public(sub)
+    if sub.user_id == g.user_id:
+        data["log"], data["mine"] = sub.log, True
+    return jsonify(data)
+
+
+@bp.delete("/submissions/<submission_id>")
+def cancel_submission(submission_id: str) -> ResponseReturnValue:
+    """The author cancels a pending submission."""
+    if _find(submission_id) is None:
+        return jsonify(error_body("not_found", "no such submission")), 404
+    try:
+        sub = scheduler().cancel(submission_id, g.user_id)
+    except PermissionError as exc:
+        return jsonify(error_body("forbidden", str(exc))), 403
+    except ValueError as exc:
+        return jsonify(error_body("not_pending", str(exc))), 409
+    return jsonify(scheduler().public(sub))
+
+
+@bp.get("/queue")
+def queue() -> Response:
+    """Running, pending and recent submissions (cached for half a second)."""
+    body = scheduler().snapshot_json()
+    return Response(body, mimetype="application/json", headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/tree")
+def tree() -> ResponseReturnValue:
+    """The tree's shape and the frame it shows now."""
+    sched = scheduler()
+    frame = sched.frame
+    return jsonify(
+        led_count=sched.tree["led_count"],
+        positions=sched.tree["positions"],
+        frame=frame["leds"] if frame else None,
+        runner_online=sched.runner_online,
+    )
+
+
+@bp.get("/me")
+def me() -> ResponseReturnValue:
+    """The requester's user id (so scripts can highlight their own submissions)."""
+    return jsonify(user_id=g.user_id)
+
+
+@bp.get("/events")
+def events() -> Response:
+    """Server-Sent Events: ``tree``, ``queue``, ``submission`` and ``frame``."""
+    hub: EventHub = current_app.extensions["events"]
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return Response(hub.stream(), mimetype="text/event-stream", headers=headers)
+
+
+@health_bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    """200 while web is up; says whether the runner is connected."""
+    runner = current_app.extensions.get("runner_client")
+    return jsonify(
+        ok=True,
+        runner_online=scheduler().runner_online,
+        runner_error=getattr(runner, "last_error", None),
+    )

@@ -1,0 +1,83 @@
+// The editor widget: CodeMirror 6 with Python highlighting and an error-line decoration.
+// Exposed as window.LedtreeEditor so the page script (static/js/editor_page.js) stays plain JS.
+import { EditorView, basicSetup } from "codemirror";
+import { python } from "@codemirror/lang-python";
+import { oneDark } from "@codemirror/theme-one-dark";
+import { StateEffect, StateField } from "@codemirror/state";
+import { Decoration } from "@codemirror/view";
+import { indentUnit } from "@codemirror/language";
+
+const setErrorLine = StateEffect.define();
+
+const errorLineDeco = Decoration.line({ attributes: { class: "cm-error-line" } });
+
+// Holds at most one marked line; edits map it along, a new mark or null replaces it.
+const errorLineField = StateField.define({
+  create() {
+    return Decoration.none;
+  },
+  update(decos, tr) {
+    decos = decos.map(tr.changes);
+    for (const effect of tr.effects) {
+      if (effect.is(setErrorLine)) {
+        const line = effect.value;
+        if (line === null || line < 1 || line > tr.state.doc.lines) {
+          decos = Decoration.none;
+        } else {
+          const from = tr.state.doc.line(line).from;
+          decos = Decoration.set([errorLineDeco.range(from)]);
+        }
+      }
+    }
+    return decos;
+  },
+  provide: (field) => EditorView.decorations.from(field),
+});
+
+const theme = EditorView.theme({
+  "&": { height: "100%", fontSize: "15px" },
+  ".cm-scroller": { fontFamily: "ui-monospace, 'DejaVu Sans Mono', monospace" },
+  ".cm-error-line": { backgroundColor: "rgba(255, 60, 60, 0.28)" },
+});
+
+/** Create an editor in `parent` holding `doc`; `onChange(text)` is called after each edit. */
+function create(parent, doc, onChange) {
+  const view = new EditorView({
+    parent,
+    doc,
+    extensions: [
+      basicSetup,
+      python(),
+      oneDark,
+      theme,
+      indentUnit.of("    "),
+      errorLineField,
+      EditorView.updateListener.of((update) => {
+        if (update.docChanged && onChange) onChange(update.state.doc.toString());
+      }),
+    ],
+  });
+  return {
+    view,
+    getText: () => view.state.doc.toString(),
+    setText(text) {
+      view.dispatch({
+        changes: { from: 0, to: view.state.doc.length, insert: text },
+        effects: setErrorLine.of(null),
+      });
+    },
+    markLine(line) {
+      view.dispatch({ effects: setErrorLine.of(line) });
+      if (line && line >= 1 && line <= view.state.doc.lines) {
+        const pos = view.state.doc.line(line).from;
+        view.dispatch({ effects: EditorView.scrollIntoView(pos, { y: "center" }) });
+      }
+    },
+    clearMark() {
+      view.dispatch({ effects: setErrorLine.of(null) });
+    },
+    focus: () => view.focus(),
+  };
+}
+
+window.LedtreeEditor = { create };

@@ -1,0 +1,91 @@
+"""What the page views read: the scheduler's snapshot, the example programs, the docs file."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import abort, current_app, g, request
+
+from web.security import csrf_valid
+
+# What a page shows when the scheduler is not attached (e.g. a bare app in a unit test).
+_EMPTY_QUEUE: dict[str, Any] = {
+    "running": None,
+    "pending": [],
+    "recent": [],
+    "runner_online": False,
+    "led_count": 0,
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example program offered in the editor's picker."""
+
+    slug: str
+    title: str
+    source: str
+
+
+def queue_snapshot() -> dict[str, Any]:
+    """The ``/api/queue`` JSON from the app's scheduler, or an empty queue without one."""
+    scheduler = current_app.extensions.get("scheduler")
+    if scheduler is None:
+        return dict(_EMPTY_QUEUE)
+    return dict(scheduler.snapshot())
+
+
+def current_user_id() -> str | None:
+    """The requester's user id as the identity helper left it on ``g``, if any."""
+    return getattr(g, "user_id", None)
+
+
+def require_csrf() -> None:
+    """Refuse (400) a page's state-changing post without a valid form token.
+
+    ``web.security`` already checks form posts; this also covers a post with no form body.
+    """
+    if not csrf_valid(request.form.get("csrf_token")):
+        abort(400, "the form expired: reload the page")
+
+
+def time_limit() -> float:
+    """The per-run time limit in seconds, for the pages' "up to N s" hints."""
+    return float(current_app.config.get("TIME_LIMIT") or 45.0)
+
+
+def load_examples() -> list[Example]:
+    """Every ``*.py`` in ``EXAMPLES_DIR``, sorted by file name; unreadable files are skipped."""
+    folder = Path(current_app.config["EXAMPLES_DIR"])
+    examples = []
+    for path in sorted(folder.glob("*.py")):
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            current_app.logger.warning("example %s is unreadable", path)
+            continue
+        examples.append(Example(path.stem, _title_of(path.stem, source), source))
+    return examples
+
+
+def _title_of(slug: str, source: str) -> str:
+    """The first line of the module docstring, else the file name made readable."""
+    try:
+        doc = ast.get_docstring(ast.parse(source))
+    except SyntaxError:
+        doc = None
+    if doc:
+        return doc.strip().splitlines()[0].rstrip(".")[:60]
+    return re.sub(r"[_-]+", " ", slug).strip().capitalize()
+
+
+def read_docs() -> str | None:
+    """The program-API Markdown (``DOCS_FILE``), or None when it is missing."""
+    try:
+        return Path(current_app.config["DOCS_FILE"]).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

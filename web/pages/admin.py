@@ -1,0 +1,122 @@
+"""``/admin``: the operator console behind a token login form (only when ``ADMIN_TOKEN`` is set).
+
+Logging in stores a digest of the token in the signed session, so changing ``TREE_ADMIN_TOKEN``
+logs everybody out. Every control is one plain form post (CSRF-checked by ``web.security``),
+so from the open page each action is a single click and works without JavaScript.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.wrappers import Response
+
+from web.pages._data import queue_snapshot, require_csrf
+
+bp = Blueprint("admin", __name__)
+
+_SESSION_KEY = "admin_token_digest"
+
+
+def _token() -> str:
+    """The configured operator token; 404 when operator controls are off."""
+    token = current_app.config.get("ADMIN_TOKEN")
+    if not token:
+        abort(404)
+    return str(token)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(("ledtree-admin:" + token).encode()).hexdigest()
+
+
+def _logged_in() -> bool:
+    """Whether this session holds the current token's digest (compared in constant time)."""
+    return hmac.compare_digest(str(session.get(_SESSION_KEY, "")), _digest(_token()))
+
+
+@bp.get("/admin")
+def console() -> str:
+    """The login form, or the controls once logged in."""
+    _token()
+    if not _logged_in():
+        return render_template("admin/login.html")
+    return render_template("admin/console.html", queue=queue_snapshot())
+
+
+@bp.post("/admin/login")
+def login() -> Response | tuple[str, int]:
+    """Check the token in constant time and remember the login in the signed session."""
+    require_csrf()
+    given = request.form.get("token", "")
+    if not hmac.compare_digest(given.encode(), _token().encode()):
+        flash("Wrong token.", "error")
+        return render_template("admin/login.html"), 401
+    session[_SESSION_KEY] = _digest(_token())
+    return redirect(url_for("admin.console"))
+
+
+@bp.post("/admin/logout")
+def logout() -> Response:
+    """Forget the login."""
+    require_csrf()
+    session.pop(_SESSION_KEY, None)
+    return redirect(url_for("admin.console"))
+
+
+def _scheduler() -> Any:
+    return current_app.extensions["scheduler"]
+
+
+_ACTIONS: dict[str, tuple[Callable[[Any], object], str]] = {
+    "stop": (lambda s: s.stop_current(), "Stopped the running program."),
+    "pause": (lambda s: s.pause(), "Queue paused: nothing new starts until you resume."),
+    "resume": (lambda s: s.resume(), "Queue resumed."),
+    "blank": (lambda s: s.blank(), "Tree blanked."),
+}
+
+
+@bp.post("/admin/<action>")
+def act(action: str) -> Response:
+    """Run one operator control (stop, pause, resume, blank) and go back to the console."""
+    if action not in _ACTIONS:
+        abort(404)
+    if not _logged_in():
+        abort(403)
+    require_csrf()
+    run, message = _ACTIONS[action]
+    try:
+        run(_scheduler())
+    except ConnectionError:  # RunnerUnavailable: blanking needs the tree
+        flash("The tree is offline: nothing to blank.", "error")
+    else:
+        flash(message, "info")
+    return redirect(url_for("admin.console"))
+
+
+@bp.post("/admin/remove/<submission_id>")
+def remove(submission_id: str) -> Response:
+    """Remove one pending submission from the queue."""
+    if not _logged_in():
+        abort(403)
+    require_csrf()
+    try:
+        _scheduler().remove(submission_id)
+        flash("Removed from the queue.", "info")
+    except (KeyError, ValueError):
+        flash("That submission is no longer pending.", "error")
+    return redirect(url_for("admin.console"))

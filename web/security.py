@@ -1,0 +1,127 @@
+"""Security headers, CSRF for form posts, a same-origin check for the API, JSON errors.
+
+* CSP ``script-src 'self'``: no inline script anywhere (templates load static files).
+* Form posts (pages) carry ``csrf_token`` (signed, bound to the user id).
+* The JSON API is used by our own JavaScript and by curl: state-changing requests are refused
+  when the browser says they come from another site (``Sec-Fetch-Site``/``Origin``), and the
+  identity cookie is ``SameSite=Lax``; curl sends neither header and works.
+* Errors never show a stack trace: 500s are logged and answered with a short message.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from itsdangerous import BadData, URLSafeTimedSerializer
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'; object-src 'none'"
+)
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+CSRF_MAX_AGE_S = 60 * 60 * 24
+
+
+def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
+    """The error JSON of SPEC §4."""
+    err: dict[str, object] = {"code": code, "message": message}
+    err.update({k: v for k, v in extra.items() if v is not None})
+    return {"error": err}
+
+
+def _csrf_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(str(current_app.config["SECRET_KEY"]), salt="tree-csrf")
+
+
+def csrf_token() -> str:
+    """A token for the hidden ``csrf_token`` field of a form (bound to the user id)."""
+    token = getattr(g, "csrf_token", None)
+    if token is None:
+        token = g.csrf_token = _csrf_serializer().dumps(getattr(g, "user_id", ""))
+    return str(token)
+
+
+def csrf_valid(token: str | None) -> bool:
+    """Whether a submitted form token belongs to this user and is fresh."""
+    if not token:
+        return False
+    try:
+        owner = _csrf_serializer().loads(token, max_age=CSRF_MAX_AGE_S)
+    except BadData:
+        return False
+    return hmac.compare_digest(str(owner), str(getattr(g, "user_id", "")))
+
+
+def csp_nonce() -> str:
+    """A per-request nonce (only if a page really needs to allow one inline element)."""
+    nonce = getattr(g, "csp_nonce", None)
+    if nonce is None:
+        nonce = g.csp_nonce = secrets.token_urlsafe(16)
+    return str(nonce)
+
+
+def cross_site() -> bool:
+    """True when the browser says this request was made by another site."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site not in {"same-origin", "none"}
+    origin = request.headers.get("Origin")
+    if origin is None or origin == "null":
+        return origin == "null"
+    return urlsplit(origin).netloc != request.host
+
+
+def _guard() -> ResponseReturnValue | None:
+    if request.method not in UNSAFE_METHODS:
+        return None
+    if cross_site():
+        return jsonify(error_body("forbidden", "cross-site request refused")), 403
+    is_form = request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}
+    is_page = not request.path.startswith("/api/")
+    if is_form and is_page and not csrf_valid(request.form.get("csrf_token")):
+        return jsonify(error_body("bad_request", "the form expired: reload the page")), 400
+    return None
+
+
+def _headers(response: Response) -> Response:
+    nonce = getattr(g, "csp_nonce", None)
+    csp = CSP
+    if nonce is not None:
+        csp = csp.replace("script-src 'self'", f"script-src 'self' 'nonce-{nonce}'")
+    response.headers.setdefault("Content-Security-Policy", csp)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    code = {413: "too_large", 415: "unsupported_media_type", 404: "not_found"}.get(
+        exc.code or 500, "bad_request" if (exc.code or 500) < 500 else "internal"
+    )
+    wants_json = request.path.startswith(("/api", "/admin/api", "/healthz"))
+    if not wants_json and exc.code in (404, 405):
+        return exc  # pages render werkzeug's plain (escaped) HTML error
+    return jsonify(error_body(code, exc.description or exc.name)), exc.code or 500
+
+
+def _internal_error(exc: Exception) -> ResponseReturnValue:
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return jsonify(error_body("internal", "something went wrong on our side")), 500
+
+
+def init_app(app: Flask) -> None:
+    """Install the guards, headers, Jinja helpers and error handlers."""
+    app.before_request(_guard)
+    app.after_request(_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _internal_error)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["csp_nonce"] = csp_nonce

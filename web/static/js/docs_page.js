@@ -1,0 +1,17 @@
+// The docs page: every Python example gets an "Open in editor" button that loads it as the draft.
+(function () {
+  "use strict";
+  document.querySelectorAll("#docs-body pre > code.language-python").forEach((code) => {
+    const button = window.Ledtree.el("button", "small open-in-editor", "Open in editor");
+    button.type = "button";
+    button.addEventListener("click", () => {
+      try {
+        localStorage.setItem("ledtree.draft", code.textContent);
+      } catch (err) {
+        return;
+      }
+      location.href = "/editor";
+    });
+    code.parentElement.append(button);
+  });
+})();

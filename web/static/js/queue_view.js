@@ -1,0 +1,119 @@
+// Live queue widgets (now playing, pending, recent) on /, /queue and /tree, fed by SSE `queue`.
+// Renders the same markup as templates/_macros.html; all user text goes in via textContent.
+(function () {
+  "use strict";
+  const L = window.Ledtree;
+  let runningLeft = null; // {deadline: ms timestamp} for the local countdown between events
+
+  function who(sub) {
+    const span = L.el("span", "sub-who");
+    span.append(L.el("span", "sub-title", sub.title || "Untitled"));
+    span.append(L.el("span", "sub-name", `by ${sub.name || "anonymous"}`));
+    return span;
+  }
+
+  function row(sub) {
+    const li = L.el("li", "sub-row" + (L.isMine(sub) ? " mine" : ""));
+    li.dataset.id = sub.id;
+    return li;
+  }
+
+  function timeLeft(running) {
+    if (typeof running.time_left_s === "number") return running.time_left_s;
+    if (running.started_at && typeof running.time_limit_s === "number") {
+      return running.time_limit_s - (Date.now() - Date.parse(running.started_at)) / 1000;
+    }
+    return null;
+  }
+
+  function renderNowPlaying(running) {
+    const box = document.getElementById("now-playing");
+    if (!box) return;
+    box.replaceChildren();
+    runningLeft = null;
+    if (!running) {
+      const idle = L.el("div", "np-idle", "Nothing running — the tree shows its idle scene. ");
+      const link = L.el("a", null, "Be next!");
+      link.href = "/editor";
+      idle.append(link);
+      box.append(idle);
+      return;
+    }
+    const title = L.el("div", "np-title");
+    title.append(...who(running).childNodes);
+    const meta = L.el("div", "np-meta", "time left ");
+    const left = timeLeft(running);
+    const strong = L.el("strong", "np-left", L.fmtDuration(left));
+    meta.append(strong);
+    box.append(title, meta);
+    if (left !== null) runningLeft = { deadline: Date.now() + left * 1000, node: strong };
+  }
+
+  function cancelButton(sub) {
+    const button = L.el("button", "small danger cancel", "Cancel");
+    button.type = "button";
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      const res = await L.api("DELETE", `/api/submissions/${encodeURIComponent(sub.id)}`);
+      if (!res.ok) {
+        button.disabled = false;
+        button.title = L.errorText(res.data && res.data.error);
+      }
+      refresh();
+    });
+    return button;
+  }
+
+  function renderPending(pending) {
+    const list = document.getElementById("pending-list");
+    if (!list) return;
+    const holder = list.closest("[data-queue-limit]");
+    const limit = holder ? Number(holder.dataset.queueLimit) : Infinity;
+    const withCancel = document.body.dataset.page === "queue_page.show";
+    list.replaceChildren();
+    pending.slice(0, limit).forEach((sub) => {
+      const li = row(sub);
+      li.append(L.el("span", "sub-pos", `#${sub.position}`), who(sub));
+      li.append(L.el("span", "sub-eta", `in ~${L.fmtDuration(sub.eta_seconds)}`));
+      if (withCancel && L.isMine(sub)) li.append(cancelButton(sub));
+      list.append(li);
+    });
+    if (!pending.length) list.append(L.el("li", "sub-empty", "The queue is empty."));
+    const count = document.getElementById("pending-count");
+    if (count) count.textContent = String(pending.length);
+  }
+
+  function renderRecent(recent) {
+    const list = document.getElementById("recent-list");
+    if (!list) return;
+    list.replaceChildren();
+    recent.forEach((sub) => {
+      const li = row(sub);
+      li.append(L.el("span", `badge status-${sub.status}`, sub.status), who(sub));
+      li.append(L.el("span", "sub-reason", (sub.reason || "").replace(/_/g, " ")));
+      list.append(li);
+    });
+    if (!recent.length) list.append(L.el("li", "sub-empty", "Nothing has run yet."));
+  }
+
+  function render(queue) {
+    if (!queue || typeof queue !== "object") return;
+    renderNowPlaying(queue.running);
+    renderPending(queue.pending || []);
+    renderRecent(queue.recent || []);
+    L.setRunnerOnline(queue.runner_online);
+    document.body.dataset.queueVersion = String(Number(document.body.dataset.queueVersion || 0) + 1);
+  }
+
+  async function refresh() {
+    const res = await L.api("GET", "/api/queue");
+    if (res.ok) render(res.data);
+  }
+
+  setInterval(() => {
+    if (runningLeft) runningLeft.node.textContent = L.fmtDuration((runningLeft.deadline - Date.now()) / 1000);
+  }, 1000);
+
+  L.on("queue", render);
+  refresh();
+})();

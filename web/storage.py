@@ -1,0 +1,154 @@
+"""Submissions on disk: ``uploads/<user_id>_<uuid>.py`` byte for byte, state in ``.json`` beside it.
+
+There is no database: every state change rewrites the small JSON file atomically (temp file,
+fsync, rename), so a crash leaves either the old or the new state, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+# user ids are our own hex digests; anything else in a file name was not written by us.
+_NAME_RE = re.compile(r"^(?P<user>[0-9a-f]{8,64})_(?P<id>[0-9a-f]{32})\.json$")
+# Fields a finished submission keeps; the log is kept too but only its author sees it.
+PUBLIC_FIELDS = (
+    "id",
+    "timestamp",
+    "language",
+    "user_id",
+    "name",
+    "title",
+    "status",
+    "reason",
+    "error",
+    "started_at",
+    "finished_at",
+    "duration_s",
+    "frames",
+)
+
+
+@dataclass
+class Submission:
+    """One submission's state (SPEC §3); ``id`` is a UUID4 in hex."""
+
+    id: str
+    timestamp: str
+    user_id: str
+    ip_id: str = ""
+    language: str = "python"
+    name: str | None = None
+    title: str | None = None
+    status: str = "pending"
+    reason: str | None = None
+    error: dict[str, Any] | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration_s: float | None = None
+    frames: int = 0
+    log: str = ""
+    # Order of arrival; the timestamp alone can tie within a clock tick.
+    seq: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stem(self) -> str:
+        """The shared file name stem of the source and the state file."""
+        return f"{self.user_id}_{self.id}"
+
+    def public(self) -> dict[str, Any]:
+        """The JSON any viewer may see (no log, no IP fingerprint)."""
+        return {name: getattr(self, name) for name in PUBLIC_FIELDS}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Submission:
+        """Build from a state file's JSON, ignoring unknown keys."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class Store:
+    """The ``uploads/`` folder: write new submissions, rewrite their state, load them all."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def source_path(self, sub: Submission) -> Path:
+        """Where the program's bytes live."""
+        return self.folder / f"{sub.stem}.py"
+
+    def state_path(self, sub: Submission) -> Path:
+        """Where the submission's state lives."""
+        return self.folder / f"{sub.stem}.json"
+
+    def create(self, sub: Submission, source: bytes) -> None:
+        """Store a new submission: its source first, then its state (which makes it exist)."""
+        _atomic_write(self.source_path(sub), source)
+        self.save(sub)
+
+    def save(self, sub: Submission) -> None:
+        """Rewrite the submission's state atomically."""
+        data = json.dumps(asdict(sub), ensure_ascii=False, sort_keys=True).encode()
+        _atomic_write(self.state_path(sub), data)
+
+    def read_source(self, sub: Submission) -> bytes:
+        """The program exactly as it was received."""
+        return self.source_path(sub).read_bytes()
+
+    def load_all(self) -> list[Submission]:
+        """Every stored submission in arrival order; unreadable state files are skipped."""
+        subs = []
+        for path in self.folder.glob("*.json"):
+            match = _NAME_RE.match(path.name)
+            if not match:
+                continue
+            try:
+                sub = Submission.from_dict(json.loads(path.read_bytes()))
+            except (OSError, ValueError, TypeError) as exc:
+                logger.warning("skipping unreadable submission state %s: %s", path.name, exc)
+                continue
+            if sub.stem != path.stem or not self.source_path(sub).exists():
+                logger.warning("skipping submission state %s without its source", path.name)
+                continue
+            subs.append(sub)
+        subs.sort(key=lambda s: (s.timestamp, s.seq))
+        return subs
+
+    def secret_key(self) -> str:
+        """The app's secret key, generated once and kept in ``.secret_key`` (mode 0600)."""
+        path = self.folder / ".secret_key"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as f:
+            key = secrets.token_hex(32)
+            f.write(key)
+            f.flush()
+            os.fsync(f.fileno())
+        return key
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder, fsync and rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
