@@ -17,7 +17,7 @@ def nesting_depth(tree: ast.AST) -> int:
 
 
 def _other_bindings(tree: ast.AST) -> set[str]:
-    """Names bound other than by a plain name target: defs, classes, arguments, imports..."""
+    """Names bound other than by a plain name target: defs, arguments, imports, captures..."""
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -30,6 +30,10 @@ def _other_bindings(tree: ast.AST) -> set[str]:
             names.add(node.name)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             names.update(node.names)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.add(node.rest)
     return names
 
 

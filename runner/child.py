@@ -7,9 +7,10 @@ which layers held, and only then reads the program from stdin (records of ``runn
 from __future__ import annotations
 
 import json
-import math  # noqa: F401 - imported before confinement: the child cannot read files later
+import math
 import os
-import random  # noqa: F401 - as above
+import random  # noqa: F401 - imported before confinement: the child cannot read files later
+import signal
 import sys
 import time  # noqa: F401 - as above
 import traceback
@@ -31,21 +32,25 @@ from runner.wire import (
 
 MAX_RECORD = 1 << 20  # a program record (64 KiB source + positions) fits easily
 RESERVE_BYTES = 1 << 20  # freed on MemoryError so the report can be written
+ALARM_GRACE_S = 5
 _reserve: list[bytearray] = []
 
 
 class Channel:
     """Records over the child's stdin/stdout, written and read with plain ``os`` calls."""
 
-    def __init__(self, rfd: int = 0, wfd: int = 1) -> None:
+    def __init__(self, rfd: int, wfd: int) -> None:
         self._rfd, self._wfd = rfd, wfd
         self._buf = b""
 
     def send(self, kind: bytes, payload: bytes) -> None:
         """Write one record (blocks while the parent is behind: natural back-pressure)."""
         data = memoryview(HEADER.pack(kind, len(payload)) + payload)
-        while data:
-            data = data[os.write(self._wfd, data) :]
+        try:
+            while data:
+                data = data[os.write(self._wfd, data) :]
+        except OSError:
+            os._exit(0)  # the parent is gone: nothing the program does matters any more
 
     def read_exact(self, size: int) -> bytes:
         """Read exactly ``size`` bytes; exit quietly when the parent went away."""
@@ -103,13 +108,17 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     limits = Limits.from_dict(json.loads(args[0]))
     _reserve.append(bytearray(RESERVE_BYTES))
+    # Records get their own fd; fd 1 becomes stderr, so a stray write cannot corrupt them.
+    channel = Channel(0, os.dup(1))
+    os.dup2(2, 1)
     report = confine(limits)
-    channel = Channel()
     channel.send(READY, json.dumps(report).encode())
     kind, payload = channel.read_record()
     if kind != PROGRAM:
         return 2
     program = json.loads(payload)
+    # Should the parent die without killing us, no program outlives its time by much.
+    signal.alarm(math.ceil(float(program["time_limit"])) + ALARM_GRACE_S)
     try:
         outcome = run_program(channel, program)
     except MemoryError:

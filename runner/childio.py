@@ -183,6 +183,7 @@ class Outcome:
     """What the parent saw of one run, before the exit status is known."""
 
     frames: int = 0
+    ready: bool = False  # the child confined itself and got the program
     end: dict[str, object] | None = None
     invalid_frame: str | None = None
     crashed: str | None = None
@@ -228,8 +229,10 @@ class Outcome:
             return "failed", "invalid_frame", _err("ValueError", self.invalid_frame)
         if self.end is not None:
             return _end_verdict(self.end)
-        if timed_out:
+        if timed_out and self.ready:
             return "completed", "time_limit", None
+        if timed_out:
+            return "failed", "crashed", _err("RunnerError", "the sandbox did not start in time")
         if self.crashed is not None:
             return "failed", "crashed", _err("RunnerError", self.crashed)
         return _exit_verdict(exit, cpu_limit)
@@ -253,6 +256,8 @@ def _exit_verdict(exit: Exit, cpu_limit: float) -> tuple[str, str, ProgramError 
     if code == -signal.SIGXCPU or (code == -signal.SIGKILL and exit.cpu_s >= cpu_limit):
         message = f"the program used its {cpu_limit:g} s of CPU time"
         return "failed", "cpu_limit", _err("CPULimitExceeded", message)
+    if code == -signal.SIGALRM:  # the child's own backstop for its time limit
+        return "completed", "time_limit", None
     if code == EXIT_OUT_OF_MEMORY:
         return "failed", "memory_limit", _err("MemoryError", "the program ran out of memory")
     if code < 0:

@@ -40,9 +40,13 @@ class RecordingStrip(VirtualStrip):
         """Count ``t`` from now (the start of the run)."""
         self._t0 = time.monotonic()
 
+    def stop_recording(self) -> None:
+        """Record nothing more."""
+        self._record = None
+
     def _write(self, frame: LedFrame) -> None:
         super()._write(frame)
-        if self._record is not None and not self.closed:
+        if self._record is not None:
             t = round(time.monotonic() - self._t0, 4)
             line = json.dumps({"t": t, "leds": [list(led) for led in frame]}, separators=(",", ":"))
             self._record.write(line + "\n")
@@ -115,6 +119,7 @@ def _run(
         return supervisor.run("local", source, on_event=on_event)
     finally:
         signal.signal(signal.SIGINT, previous)
+        strip.stop_recording()  # the blanking at close is not one of the program's frames
         strip.close()
 
 

@@ -36,6 +36,7 @@ class Connection:
         handle: Handler,
         on_closed: Callable[[Connection], None],
         max_bytes: int = MAX_MESSAGE_BYTES,
+        outbox_limit: int = OUTBOX_LIMIT,
     ) -> None:
         self.number = number
         self.greeted = False  # set by the server after a successful Hello
@@ -43,7 +44,7 @@ class Connection:
         self._handle = handle
         self._on_closed = on_closed
         self._max_bytes = max_bytes
-        self._outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=OUTBOX_LIMIT)
+        self._outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=outbox_limit)
         self._closing = threading.Event()
         self._reader = threading.Thread(target=self._read_loop, name=f"conn-{number}-read")
         self._writer = threading.Thread(target=self._write_loop, name=f"conn-{number}-write")
@@ -72,6 +73,11 @@ class Connection:
         # Wake a writer idle on an empty outbox; a full one means it is busy and will notice.
         with contextlib.suppress(queue.Full):
             self._outbox.put_nowait(None)
+
+    @property
+    def closing(self) -> bool:
+        """True once the connection is being (or has been) hung up."""
+        return self._closing.is_set()
 
     def join(self, timeout: float) -> None:
         """Wait for both threads to finish."""

@@ -6,17 +6,17 @@ program changes survives into the next run.
 
 from __future__ import annotations
 
-import _string  # CPython's own field-name parser, the one str.format uses
+import _string  # type: ignore[import-not-found]  # CPython's parsers, the ones str.format uses
 import builtins
+import functools
 import operator
-import string
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
+from runner.rules import DENIED_ATTRIBUTES, FORBIDDEN_BUILTINS
 from runner.sandbox_modules import make_import, make_modules
-from runner.transformer import DENIED_ATTRIBUTES, FORBIDDEN_BUILTINS
 
 # Plain builtins that give no way out of the sandbox. Type objects here are the real ones:
 # their reachable attributes are public methods, and private ones never compile.
@@ -95,27 +95,36 @@ _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-class _SafeFormatter(string.Formatter):
-    """``str.format`` whose fields (``{0.attr}``) go through the attribute guard."""
+def _check_template(template: str) -> None:
+    """Reject a format template whose fields reach private or denied attributes.
 
-    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[object, object]:
-        first, rest = _string.formatter_field_name_split(field_name)
-        obj = self.get_value(first, args, kwargs)
-        for is_attr, key in rest:
-            obj = guarded_getattr(obj, key) if is_attr else obj[key]
-        return obj, first
+    CPython's own parsers (the ones ``str.format`` runs) find every field, including fields
+    nested in a format spec (``{0:{1.attr}}``), so what is checked is exactly what is formatted.
+    """
+    pending = [template]
+    while pending:
+        for _text, field, spec, _conversion in _string.formatter_parser(pending.pop()):
+            if field is None:
+                continue
+            for is_attr, key in _string.formatter_field_name_split(field)[1]:
+                if is_attr and (key.startswith("_") or key in DENIED_ATTRIBUTES):
+                    raise AttributeError(f'"{key}" is not accessible in tree programs')
+            if spec:
+                pending.append(spec)
 
 
 def _safe_format(template: str, /, *args: object, **kwargs: object) -> str:
     if not isinstance(template, str):
         raise TypeError("format() needs a str")
-    return _SafeFormatter().vformat(template, args, kwargs)
+    _check_template(template)
+    return str.format(template, *args, **kwargs)
 
 
 def _safe_format_map(template: str, mapping: object, /) -> str:
     if not isinstance(template, str):
         raise TypeError("format_map() needs a str")
-    return _SafeFormatter().vformat(template, (), mapping)
+    _check_template(template)
+    return str.format_map(template, mapping)  # type: ignore[arg-type]
 
 
 _SAFE_FORMATTERS = {"format": _safe_format, "format_map": _safe_format_map}
@@ -128,14 +137,14 @@ def guarded_getattr(obj: object, name: str, *default: object) -> object:
     if name.startswith("_") or name in DENIED_ATTRIBUTES:
         raise AttributeError(f'"{name}" is not accessible in tree programs')
     if name in _SAFE_FORMATTERS:
-        safe = _SAFE_FORMATTERS[name]
         if isinstance(obj, super):
             # super().format inside a str subclass would be the real, unguarded str.format.
             raise AttributeError(f"super().{name} is not available in tree programs")
-        if isinstance(obj, str):
-            return lambda *args, **kwargs: safe(obj, *args, **kwargs)
-        if isinstance(obj, type) and issubclass(obj, str):
-            return safe
+        cls = obj if isinstance(obj, type) else type(obj)
+        # str's own format (a program's str subclass may define a format method of its own).
+        if issubclass(cls, str) and getattr(cls, name) is getattr(str, name):
+            safe = _SAFE_FORMATTERS[name]
+            return safe if cls is obj else functools.partial(safe, cast(str, obj))
     return getattr(obj, name, *default)
 
 
@@ -168,7 +177,7 @@ def safe_type(*args: object) -> type:
     return result
 
 
-def make_class_guards() -> tuple[Callable[[object], object], Callable[..., type], set[object]]:
+def make_class_guards() -> tuple[Callable[[object], object], Callable[..., type]]:
     """A run's ``_write_`` guard and ``__metaclass__``, sharing the set of writable types.
 
     A program may change its own objects (instances of its classes, its classes, lists, dicts,
@@ -191,7 +200,7 @@ def make_class_guards() -> tuple[Callable[[object], object], Callable[..., type]
         writable.add(cls)
         return cls
 
-    return write_guard, metaclass, writable
+    return write_guard, metaclass
 
 
 def guarded_setattr(
@@ -241,7 +250,7 @@ def make_print(write_log: Callable[[str], None]) -> Callable[..., None]:
 
 def make_builtins(write_log: Callable[[str], None]) -> tuple[dict[str, object], dict[str, object]]:
     """Fresh ``__builtins__`` and the RestrictedPython guard globals for one run."""
-    write_guard, metaclass, _ = make_class_guards()
+    write_guard, metaclass = make_class_guards()
     modules = make_modules()
     safe: dict[str, object] = {name: getattr(builtins, name) for name in _SAFE_BUILTIN_NAMES}
     safe.update(

@@ -2,6 +2,21 @@
 
 ``check_source`` answers web's upload check and never raises; ``compile_program`` is what the
 child runs; ``make_globals`` hands a run exactly the API of SPEC §2 and nothing more.
+
+Choices where SPEC §2 is silent (rules in ``runner.rules``):
+
+- Rejected before running, with line and column: imports other than math/random/time, names and
+  attributes starting with ``_`` (except reading ``__name__``/``__qualname__`` and
+  ``super().__init__``-style calls), frame/code/traceback attributes, ``eval``/``exec``/``open``/
+  ``globals``/``vars``/``dir``/``input``... (unless the program defines that name itself),
+  ``try/except*``, ``async``, ``metaclass=``, programs nested deeper than 100 levels.
+- Allowed, as ordinary Python: classes with the protocol methods in ``ALLOWED_DUNDER_DEFS``
+  (``__init__``, ``__str__``, ``__len__``, ``__add__``, ``__enter__``...), ``nonlocal``,
+  annotations, ``match`` (pattern names are checked like attributes), ``str.format`` (fields
+  reaching private attributes fail at run time).
+- At run time: ``type()`` takes one argument; ``getattr``/``setattr`` refuse private names; a
+  program may change only its own objects (its classes and their instances, lists, dicts,
+  sets); ``print(file=...)`` is refused; ``random`` is a generator of the run's own.
 """
 
 from __future__ import annotations
@@ -17,7 +32,8 @@ from runner import api
 from runner.astscan import bound_names, fresh_containers, nesting_depth
 from runner.exc import ProgramRejected
 from runner.guards import make_builtins
-from runner.transformer import MAX_NESTING, SandboxTransformer
+from runner.rules import MAX_NESTING
+from runner.transformer import SandboxTransformer
 
 _MAX_MESSAGE = 2000
 # warnings.catch_warnings changes process-wide state; checks may run on several server threads.
@@ -39,7 +55,14 @@ class ProgramAPI(Protocol):
 def _error(
     kind: str, message: str, line: int | None = None, col: int | None = None
 ) -> ProgramError:
-    return ProgramError(type=kind, message=message[:_MAX_MESSAGE], line=line, col=col)
+    # A message may quote the program; lone surrogates in it could not cross the protocol.
+    text = message[:_MAX_MESSAGE].encode("utf-8", "replace").decode("utf-8")
+    return ProgramError(type=kind, message=text, line=line, col=col)
+
+
+def _position(source: str, index: int) -> tuple[int, int]:
+    """1-based line and column of ``source[index]``."""
+    return source.count("\n", 0, index) + 1, index - source.rfind("\n", 0, index)
 
 
 def _syntax_error(exc: SyntaxError) -> ProgramError:
@@ -55,9 +78,13 @@ def _compile(
     if len(source) > MAX_SOURCE_CHARS:
         return None, [_error("SandboxError", f"a program may be at most {MAX_SOURCE_CHARS} chars")]
     if "\x00" in source:
-        at = source.index("\x00")
-        line, col = source.count("\n", 0, at) + 1, at - source.rfind("\n", 0, at)
+        line, col = _position(source, source.index("\x00"))
         return None, [_error("SyntaxError", "a program cannot contain NUL bytes", line, col)]
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates: not text any file could hold
+        line, col = _position(source, exc.start)
+        return None, [_error("SyntaxError", "the program is not valid UTF-8 text", line, col)]
     # Compiler warnings (e.g. "invalid escape sequence") are not the author's failure; under
     # -W error they would otherwise turn into exceptions.
     with _WARNINGS_LOCK, warnings.catch_warnings():
@@ -92,7 +119,8 @@ def _compile_safely(
     except MemoryError:
         return None, [_error("SandboxError", "the program is too large to compile")]
     except Exception as exc:  # any compiler failure is a rejection, never a crashed runner
-        return None, [_error("SyntaxError", f"the program cannot be compiled: {exc!r}")]
+        message = f"the program cannot be compiled ({type(exc).__name__})"
+        return None, [_error("SyntaxError", message)]
 
 
 def check_source(source: str) -> list[ProgramError]:
@@ -111,7 +139,10 @@ def compile_program(
     """Compile ``source`` for running; raises ``ProgramRejected`` with its errors."""
     code, errors = _compile_safely(source, filename, transformer)
     if code is None:
-        raise ProgramRejected(errors or [_error("SandboxError", "the program was rejected")])
+        rejected: list[object] = list(errors) or [
+            _error("SandboxError", "the program was rejected")
+        ]
+        raise ProgramRejected(rejected)
     return code
 
 

@@ -10,18 +10,15 @@ connection. SIGTERM/SIGINT stop the running program, blank the LEDs and remove t
 from __future__ import annotations
 
 import contextlib
-import grp
 import logging
 import os
 import selectors
 import signal
 import socket
-import stat
 import sys
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from types import FrameType
 
 from protocol.messages import (
@@ -47,6 +44,8 @@ from runner.connection import Connection
 from runner.exc import RunnerError
 from runner.idle import idle_frame
 from runner.leds import Led, Strip
+from runner.leds.virtual import VirtualStrip
+from runner.socket_file import bind_socket, remove_socket
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +74,7 @@ class RunnerServer:
         self.config = config
         self.strip = strip
         self.positions = list(positions) if positions is not None else load_positions(config)
-        self.supervisor = Supervisor(config, strip, self.positions)
+        self.supervisor = Supervisor(config, strip, self.positions, prestart=True)
         self.ready = threading.Event()  # set once the socket listens
         self.listener: socket.socket | None = None  # pre-bound by main(); else bound on serve
         self._done = threading.Event()
@@ -113,6 +112,8 @@ class RunnerServer:
     def request_stop(self) -> None:
         """Ask ``serve_forever`` to finish (safe from a signal handler)."""
         self._stopping.set()
+        if self._done.is_set():
+            return  # the wake pipe is closed; its fd numbers may belong to something else now
         with contextlib.suppress(OSError):
             os.write(self._wake_w, b"x")
 
@@ -155,18 +156,18 @@ class RunnerServer:
     def _cleanup(self, listener: socket.socket) -> None:
         try:
             # Hang up first: a run cut short by shutdown is the web's "runner_lost", not a result.
-            with self._lock:
-                clients = list(self._clients)
+            with self._lock:  # _stopping is set: no new run can start after this
+                clients, worker = list(self._clients), self._worker
             for conn in clients:
                 conn.abort()
             self.supervisor.stop(SHUTDOWN_REASON)
-            worker = self._worker
             if worker is not None:
                 worker.join(JOIN_TIMEOUT_S)
             for conn in clients:
                 conn.join(JOIN_TIMEOUT_S)
+            self.supervisor.close()  # reaps the prestarted child
             with self._lock:
-                self.strip.close()  # blanks the LEDs
+                self._blank_and_close()
         finally:
             listener.close()
             remove_socket(self.config.socket_path)
@@ -174,6 +175,19 @@ class RunnerServer:
             os.close(self._wake_w)
             self._done.set()
             logger.info("runner stopped; LEDs blank")
+
+    def _blank_and_close(self) -> None:
+        # A driver glitch must not leave the tree lit: retry the blank, then release anyway.
+        for attempt in range(1, 4):
+            try:
+                self.strip.blank()
+                break
+            except Exception:
+                logger.exception("blanking the LEDs failed (attempt %d of 3)", attempt)
+        try:
+            self.strip.close()
+        except Exception:
+            logger.exception("closing the LEDs failed")
 
     # --- messages --------------------------------------------------------------------------
 
@@ -238,6 +252,9 @@ class RunnerServer:
 
     def _run(self, conn: Connection, msg: Run) -> None:
         with self._lock:
+            if self._stopping.is_set():
+                conn.send(Error(code="busy", message="the runner is shutting down"))
+                return
             if self._busy_with is not None:
                 conn.send(_busy(self._busy_with, msg.submission_id))
                 return
@@ -291,6 +308,8 @@ class RunnerServer:
             )
             return
         with self._lock:
+            if self.strip.closed:
+                return  # shutting down: the LEDs are blank and stay so
             if self._busy_with is not None:
                 conn.send(_busy(self._busy_with, msg.request_id))
                 return
@@ -341,87 +360,6 @@ def _busy(running: str, request_id: str | None) -> Error:
     return Error(code="busy", message=text, request_id=request_id)
 
 
-def bind_socket(config: RunnerConfig) -> socket.socket:
-    """Listen on ``config.socket_path`` with ``config.socket_mode`` (and group, if set).
-
-    Raises:
-        RunnerError: the path is not ours to take (another live runner, or not a socket).
-    """
-    path = Path(config.socket_path)
-    if len(os.fsencode(path)) > 107:
-        raise RunnerError(f"socket path {path} is too long for a Unix socket (max 107 bytes)")
-    try:
-        gid = grp.getgrnam(config.socket_group).gr_gid if config.socket_group else -1
-    except KeyError:
-        raise RunnerError(f"socket group {config.socket_group!r} does not exist") from None
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _clear_stale(path)
-        # Bind under a umask so the socket never exists with looser permissions than configured.
-        old = os.umask(0o777 & ~config.socket_mode)
-        try:
-            sock.bind(str(path))
-        finally:
-            os.umask(old)
-        os.chmod(path, config.socket_mode)
-        if gid != -1:
-            os.chown(path, -1, gid)
-        sock.listen(16)
-    except OSError as exc:
-        sock.close()
-        raise RunnerError(f"cannot listen on {path}: {exc}") from exc
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
-def _clear_stale(path: Path) -> None:
-    try:
-        mode = path.lstat().st_mode
-    except FileNotFoundError:
-        return
-    if not stat.S_ISSOCK(mode):
-        raise RunnerError(f"{path} exists and is not a socket; refusing to replace it")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1.0)
-        try:
-            probe.connect(str(path))
-        except (ConnectionRefusedError, FileNotFoundError):
-            logger.info("removing stale socket %s", path)
-            path.unlink(missing_ok=True)
-            return
-    raise RunnerError(f"another runner is already serving on {path}")
-
-
-def remove_socket(path: str) -> None:
-    """Remove the socket file if it is still a socket."""
-    with contextlib.suppress(FileNotFoundError):
-        if stat.S_ISSOCK(os.lstat(path).st_mode):
-            os.unlink(path)
-
-
-def _dump_virtual(strip: Strip, path: str) -> None:
-    """``TREE_VIRTUAL_DUMP``: write the virtual strip's last frames as JSON, for tests."""
-    import json
-
-    from runner.leds.virtual import VirtualStrip
-
-    if not isinstance(strip, VirtualStrip):
-        return
-    frames = strip.frames
-    data = {
-        "current": strip.current,
-        "shown": strip.shown_count,
-        "previous": frames[-2].leds if len(frames) > 1 else None,
-        "closed": strip.closed,
-    }
-    tmp = f"{path}.tmp"
-    Path(tmp).write_text(json.dumps(data))
-    os.replace(tmp, path)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve until SIGTERM/SIGINT; exit 0 after blanking the LEDs, 2 on a setup error."""
     logging.basicConfig(
@@ -443,8 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.serve_forever()
     finally:
         dump = os.environ.get("TREE_VIRTUAL_DUMP")
-        if dump:
-            _dump_virtual(server.strip, dump)
+        if dump and isinstance(server.strip, VirtualStrip):
+            server.strip.dump(dump)
     return 0
 
 

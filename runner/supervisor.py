@@ -21,13 +21,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from protocol.messages import Finished, Frame, Log, Message, ProgramError, Started
+from protocol.messages import MAX_LOG_CHARS, Finished, Log, Message, ProgramError, Started
 from runner.childio import ChildIO, ChildProtocolError, Exit, Outcome
 from runner.config import RunnerConfig
 from runner.exc import FrameInvalid
 from runner.frames import check_frame_bytes
-from runner.leds import Led, Strip
+from runner.leds import Strip
 from runner.limits import OK, Limits, default_read_paths
+from runner.pacing import Pacer, ViewerFeed
 from runner.wire import ACK, END, FRAME, LOG, PROGRAM, READY
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ _warned_lock = threading.Lock()
 
 EventCallback = Callable[[Message], None]
 # -I: no PYTHON* variables, no user site, no current directory on sys.path; -B: write no .pyc.
+# Time a child may take to start and confine itself, before the program's own time limit starts.
+STARTUP_LIMIT_S = 10.0
 CHILD_COMMAND = (sys.executable, "-I", "-B", "-m", "runner.child")
 
 
@@ -93,8 +96,12 @@ class Supervisor:
             json.dumps(_child_limits(config).to_dict())
         ]
         self._prestart = prestart
+        # Finished.log holds at most MAX_LOG_CHARS, the truncation note included.
+        self._log_limit = max(0, min(config.log_limit_bytes, MAX_LOG_CHARS - 200))
         self._closed = False
-        self._spare: subprocess.Popen[bytes] | None = self._spawn() if prestart else None
+        # The spare is started after each run, not here: a supervisor that never runs anything
+        # never leaves a process behind.
+        self._spare: subprocess.Popen[bytes] | None = None
 
     def close(self) -> None:
         """Stop any run and discard the waiting child; the supervisor runs nothing after this."""
@@ -138,18 +145,18 @@ class Supervisor:
             with self._state_lock:
                 self._stop_reason = None
             limit = self.config.time_limit_s if time_limit_s is None else time_limit_s
-            return self._run(submission_id, source, limit, on_event or _ignore)
+            return self._run(submission_id, source, limit, _guarded(on_event or _ignore))
 
     def _run(self, submission_id: str, source: str, limit: float, emit: EventCallback) -> RunResult:
         started = time.monotonic()
-        io = ChildIO(self._take_child(), started + limit)
+        io = ChildIO(self._take_child(), started + STARTUP_LIMIT_S)
         self.last_child_pid = io.pid
         with self._state_lock:
             self._io = io
             if self._stop_reason is not None:
                 io.kill()
         try:
-            outcome = self._drive(io, submission_id, source, emit)
+            outcome = self._drive(io, submission_id, source, limit, emit)
         except ChildProtocolError as exc:
             io.kill()
             outcome = Outcome().fail_protocol(f"the sandbox broke its protocol: {exc}")
@@ -162,12 +169,19 @@ class Supervisor:
             with self._state_lock:
                 self._io = None
             if self._prestart and not self._closed:
-                self._spare = self._spawn()
+                self._spare = self._spawn_spare()
         result = self._result(outcome, exit, io.timed_out, time.monotonic() - started)
         if result.reason == "crashed":
             tail = io.stderr_tail.decode("utf-8", "replace")
             logger.error("sandbox child crashed (%s); stderr: %s", exit.returncode, tail)
         return result
+
+    def _spawn_spare(self) -> subprocess.Popen[bytes] | None:
+        try:
+            return self._spawn()
+        except OSError:  # the next run simply starts a child itself
+            logger.exception("could not prestart a sandbox child")
+            return None
 
     def _take_child(self) -> subprocess.Popen[bytes]:
         if self._closed:
@@ -192,22 +206,27 @@ class Supervisor:
             process_group=0,
         )
 
-    def _drive(self, io: ChildIO, submission_id: str, source: str, emit: EventCallback) -> Outcome:
+    def _drive(
+        self, io: ChildIO, submission_id: str, source: str, limit: float, emit: EventCallback
+    ) -> Outcome:
         out = Outcome()
         kind, payload = io.next_record(max_size=65536)
         if kind != READY:
             return out if kind is None else out.fail_protocol("expected READY")
         self._note_layers(json.loads(payload))
+        io.deadline = time.monotonic() + limit  # the program's time starts now
+        out.ready = True
         program = {
             "source": source,
             "led_count": len(self.strip),
             "positions": self.positions,
-            "log_limit": self.config.log_limit_bytes,
+            "log_limit": self._log_limit,
+            "time_limit": limit,
         }
         io.send(PROGRAM, json.dumps(program).encode())
         emit(Started(submission_id=submission_id))
-        pacer = _Pacer(self.config.fps)
-        viewer = _ViewerFeed(submission_id, self.config.view_fps, emit)
+        pacer = Pacer(self.config.fps)
+        viewer = ViewerFeed(submission_id, self.config.view_fps, emit)
         count = len(self.strip)
         while True:
             kind, payload = io.next_record(max_size=max(4 * count, 65536), wake_at=viewer.due)
@@ -223,12 +242,13 @@ class Supervisor:
                     io.kill()
                     return out.fail_frame(str(exc))
                 pacer.wait(io)
+                # Taken: the child may compute its next frame while this one is shown.
+                io.send_raw(ACK)
                 self.strip.show(leds)
                 out.frames += 1
-                io.send_raw(ACK)
                 viewer.shown(leds)
             elif kind == LOG:
-                text = out.add_log(payload, self.config.log_limit_bytes)
+                text = out.add_log(payload, self._log_limit)
                 if text:
                     emit(Log(submission_id=submission_id, text=text))
             elif kind == END:
@@ -259,62 +279,29 @@ class Supervisor:
         return RunResult(status_name, reason, error, duration, out.frames, out.log_text())
 
 
-class _Pacer:
-    """Holds frames to the configured rate: a tight loop is paced, never dropped."""
-
-    def __init__(self, fps: float) -> None:
-        self._period = 1.0 / fps if fps > 0 else 0.0
-        self._next = 0.0
-
-    def wait(self, io: ChildIO) -> None:
-        if not self._period:
-            return
-        now = time.monotonic()
-        if now < self._next:
-            io.sleep_until(self._next)
-            now = time.monotonic()
-        self._next = max(self._next, now) + self._period
-
-
-class _ViewerFeed:
-    """Forwards shown frames to viewers at most ``view_fps`` times a second, last one always."""
-
-    def __init__(self, submission_id: str, view_fps: float, emit: EventCallback) -> None:
-        self._id = submission_id
-        self._period = 1.0 / view_fps if view_fps > 0 else 0.0
-        self._emit = emit
-        self._pending: tuple[Led, ...] | None = None
-        self._next = 0.0
-        self._index = 0
-        self.due: float | None = None
-
-    def shown(self, leds: tuple[Led, ...]) -> None:
-        self._index += 1
-        self._pending = leds
-        self.flush_if_due()
-
-    def flush_if_due(self) -> None:
-        if self._pending is not None and time.monotonic() >= self._next:
-            self.flush()
-        self.due = self._next if self._pending is not None else None
-
-    def flush(self) -> None:
-        if self._pending is None:
-            return
-        leds, self._pending = self._pending, None
-        self._emit(Frame(submission_id=self._id, index=self._index, leds=[list(v) for v in leds]))
-        self._next = time.monotonic() + self._period
-        self.due = None
-
-
 def _ignore(_: Message) -> None:
     return None
+
+
+def _guarded(on_event: EventCallback) -> EventCallback:
+    """A failing listener (a viewer gone away) must not end the program's run."""
+
+    def emit(msg: Message) -> None:
+        try:
+            on_event(msg)
+        except Exception:
+            logger.exception("event listener failed on %s", msg.kind)
+
+    return emit
 
 
 def _child_limits(config: RunnerConfig) -> Limits:
     uid = gid = None
     if os.geteuid() == 0:
-        user = pwd.getpwnam(config.child_user)
+        try:
+            user = pwd.getpwnam(config.child_user)
+        except KeyError:
+            raise ValueError(f"child_user {config.child_user!r} does not exist") from None
         uid, gid = user.pw_uid, user.pw_gid
     return Limits(
         memory_bytes=config.memory_limit_bytes,
@@ -327,8 +314,9 @@ def _child_limits(config: RunnerConfig) -> Limits:
 
 def _discard(proc: subprocess.Popen[bytes]) -> None:
     """Kill and reap a child that never ran a program, and close its pipes."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    if proc.returncode is None:  # once reaped, its pid may belong to someone else
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:

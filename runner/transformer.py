@@ -10,49 +10,24 @@ their runtime ``_write_`` guard because only runtime knows who owns the object.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
-from RestrictedPython.transformer import (
-    FORBIDDEN_FUNC_NAMES,
-    INSPECT_ATTRIBUTES,
-    RestrictingNodeTransformer,
-    copy_locations,
+from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locations
+
+from runner.rules import (
+    ALLOWED_DUNDER_DEFS,
+    ALLOWED_MODULES,
+    DENIED_ATTRIBUTES,
+    FORBIDDEN_BUILTINS,
+    READABLE_DUNDERS,
+    RESERVED_NAMES,
+    RUNTIME_ATTRIBUTES,
 )
 
-ALLOWED_MODULES = frozenset({"math", "random", "time"})
-
-# Attribute names never reachable: frames, code, tracebacks (CVE-2023-37271 class) and friends.
-DENIED_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES | {"func_globals", "func_code"})
-# Attribute names only runtime can judge: str.format / format_map walk attributes of their
-# arguments (CVE-2023-41039 class), so they go through ``_getattr_`` which hands out a safe one.
-RUNTIME_ATTRIBUTES = frozenset({"format", "format_map"})
-
-# Builtins a program cannot use; rejected at check time unless the program binds the name itself.
-FORBIDDEN_BUILTINS = frozenset(
-    {"eval", "exec", "compile", "open", "globals", "locals", "vars", "dir", "input", "breakpoint"}
-    | {"help", "exit", "quit", "memoryview", "copyright", "credits", "license", "aiter", "anext"}
-)
-
-# Special methods a user class may define: ordinary protocol methods, none that change how
-# attributes are looked up (__getattr__, __getattribute__), or hook class creation.
-ALLOWED_DUNDER_DEFS = frozenset(
-    {"__init__", "__contains__", "__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__"}
-    | {"__str__", "__repr__", "__len__", "__iter__", "__next__", "__getitem__", "__setitem__"}
-    # No __rmul__: it is what keeps "[x] * n" a plain list (see fresh_containers).
-    | {"__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__truediv__"}
-    | {"__floordiv__", "__mod__", "__neg__", "__pos__", "__abs__", "__bool__", "__hash__"}
-    | {"__call__", "__enter__", "__exit__"}
-)
-
-# RestrictedPython reserves "printed" for its print collector, which the sandbox does not use.
-RESERVED_NAMES = FORBIDDEN_FUNC_NAMES - {"printed"}
-
-# Special attributes a program may read: plain strings describing a class or function.
-READABLE_DUNDERS = frozenset({"__name__", "__qualname__"})
-
-# A program nested deeper than this is rejected before the (recursive) transformer and compiler
-# see it: CPython's compiler can hit RecursionError or worse on deep nesting.
-MAX_NESTING = 100
+# What a visit_* method returns: the node, nodes replacing it, or None to drop it.
+Visited = ast.AST | Iterable[ast.AST] | None
 
 
 @dataclass(frozen=True)
@@ -64,7 +39,7 @@ class Problem:
     message: str
 
 
-def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
+def _call(name: str, args: list[ast.expr], like: ast.expr) -> ast.Call:
     new = ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[])
     copy_locations(new, like)
     return new
@@ -109,7 +84,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
 
     # --- names --------------------------------------------------------------------------------
 
-    def visit_Name(self, node: ast.Name) -> ast.AST:
+    def visit_Name(self, node: ast.Name) -> Visited:
         """Plain names stay plain; private, reserved and forbidden builtin names are rejected."""
         if isinstance(node.ctx, ast.Load):
             if node.id == "__name__" or node.id == "print":
@@ -121,11 +96,11 @@ class SandboxTransformer(RestrictingNodeTransformer):
         self.check_name(node, node.id)
         return node
 
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> Visited:
         """Allow annotated assignment (``x: int = 5``); the target is checked like any other."""
         return self.node_contents_visit(node)
 
-    def visit_Nonlocal(self, node: ast.Nonlocal) -> ast.AST:
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> Visited:
         """Allow ``nonlocal``: it only rebinds the program's own closure variables."""
         for name in node.names:
             self.check_name(node, name)
@@ -133,13 +108,13 @@ class SandboxTransformer(RestrictingNodeTransformer):
 
     # --- imports ------------------------------------------------------------------------------
 
-    def visit_Import(self, node: ast.Import) -> ast.AST:
+    def visit_Import(self, node: ast.Import) -> Visited:
         """Allow ``import math`` / ``import random as r``; nothing else."""
         for alias in node.names:
             self._check_module(node, alias.name)
         return self.check_import_names(node)
 
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.AST:
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> Visited:
         """Allow ``from math import sin``; no relative or other imports."""
         if node.level:
             self.error(node, "relative imports are not allowed")
@@ -156,18 +131,13 @@ class SandboxTransformer(RestrictingNodeTransformer):
 
     # --- attributes and items -----------------------------------------------------------------
 
-    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+    def visit_Attribute(self, node: ast.Attribute) -> Visited:
         """Decide by name at compile time; only writes and format lookups keep a runtime guard."""
         if self._is_super_dunder(node) or (
             node.attr in READABLE_DUNDERS and isinstance(node.ctx, ast.Load)
         ):
             return self.node_contents_visit(node)
-        if node.attr.startswith("_") and node.attr != "_":
-            self.error(
-                node, f'"{node.attr}" is not allowed: attributes starting with "_" are private'
-            )
-        elif node.attr in DENIED_ATTRIBUTES:
-            self.error(node, f'"{node.attr}" is not accessible in tree programs')
+        self._check_attribute_name(node, node.attr)
         node = self.node_contents_visit(node)
         if isinstance(node.ctx, ast.Load):
             if self.fast and node.attr not in RUNTIME_ATTRIBUTES:
@@ -176,7 +146,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         node.value = _call("_write_", [node.value], node.value)
         return node
 
-    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+    def visit_Subscript(self, node: ast.Subscript) -> Visited:
         """Reads are plain in fast mode (``_getitem_`` is plain indexing); writes are guarded."""
         if self.fast and isinstance(node.ctx, ast.Load):
             return self.node_contents_visit(node)
@@ -184,7 +154,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
             return self.node_contents_visit(node)  # a plain list/dict/set: always writable
         return super().visit_Subscript(node)
 
-    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+    def visit_AugAssign(self, node: ast.AugAssign) -> Visited:
         """Allow ``x += 1``, ``a[i] += 1`` and ``self.n += 1``; the container's write is guarded."""
         if isinstance(node.target, ast.Name) and not self.fast:
             return super().visit_AugAssign(node)
@@ -194,7 +164,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
 
     # --- iteration and unpacking --------------------------------------------------------------
 
-    def guard_iter(self, node: ast.For | ast.comprehension) -> ast.AST:
+    def guard_iter(self, node: ast.For | ast.comprehension) -> Visited:
         """``_getiter_`` (plain ``iter``) around loop sources, skipped for ``range(...)``."""
         if not self.fast:
             return super().guard_iter(node)
@@ -203,43 +173,117 @@ class SandboxTransformer(RestrictingNodeTransformer):
             node.iter = _call("_getiter_", [node.iter], node.iter)
         return node
 
-    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+    def visit_Assign(self, node: ast.Assign) -> Visited:
         """Unpacking needs no per-item guard in fast mode: ``_getiter_`` protects nothing extra."""
         if self.fast:
             return self.node_contents_visit(node)
         return super().visit_Assign(node)
 
-    def visit_With(self, node: ast.With) -> ast.AST:
+    def visit_With(self, node: ast.With) -> Visited:
         """``with`` is plain in fast mode, for the same reason as unpacking."""
         if self.fast:
             return self.node_contents_visit(node)
         return super().visit_With(node)
 
-    def visit_Call(self, node: ast.Call) -> ast.AST:
+    def visit_Call(self, node: ast.Call) -> Visited:
         """``f(*a, **k)`` calls ``f`` directly in fast mode; stock wraps it in ``_apply_``."""
         if self.fast:
             return self.node_contents_visit(node)
         return super().visit_Call(node)
 
-    def visit_TryStar(self, node: ast.AST) -> ast.AST:
+    # --- match statements -----------------------------------------------------------------
+    # Patterns look attributes up by name without any guard (``case P(x=v)``, ``case C.RED``),
+    # so every name in them is checked here; the compiler only allows names, dotted names and
+    # literals in those places, so nothing else can hide there.
+
+    def visit_Match(self, node: ast.Match) -> Visited:
+        """Allow ``match``; its patterns are checked below."""
+        return self.node_contents_visit(node)
+
+    def visit_match_case(self, node: ast.match_case) -> Visited:
+        """Allow ``case`` clauses (pattern, guard, body)."""
+        return self.node_contents_visit(node)
+
+    def visit_MatchValue(self, node: ast.MatchValue) -> Visited:
+        """``case 1`` / ``case Colour.RED``: a literal or a dotted name, checked, left plain."""
+        self._check_dotted(node.value)
+        return node
+
+    def visit_MatchSingleton(self, node: ast.MatchSingleton) -> Visited:
+        """``case None``."""
+        return node
+
+    def visit_MatchSequence(self, node: ast.MatchSequence) -> Visited:
+        """``case [a, *rest]``."""
+        return self.node_contents_visit(node)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> Visited:
+        """``case {"k": v, **rest}``."""
+        for key in node.keys:
+            self._check_dotted(key)
+        for pattern in node.patterns:
+            self.visit(pattern)
+        self.check_name(node, node.rest)
+        return node
+
+    def visit_MatchClass(self, node: ast.MatchClass) -> Visited:
+        """``case Point(x=0)``: the class is a dotted name, keyword attributes are checked."""
+        self._check_dotted(node.cls)
+        for attr in node.kwd_attrs:
+            self._check_attribute_name(node, attr)
+        for pattern in (*node.patterns, *node.kwd_patterns):
+            self.visit(pattern)
+        return node
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> Visited:
+        """``*rest`` in a sequence pattern."""
+        self.check_name(node, node.name)
+        return node
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> Visited:
+        """``case x`` / ``case [1] as x`` / ``case _``."""
+        self.check_name(node, node.name)
+        return self.node_contents_visit(node)
+
+    def visit_MatchOr(self, node: ast.MatchOr) -> Visited:
+        """``case 1 | 2``."""
+        return self.node_contents_visit(node)
+
+    def _check_dotted(self, node: ast.expr) -> None:
+        for part in ast.walk(node):
+            if isinstance(part, ast.Name):
+                self.visit_Name(part)
+            elif isinstance(part, ast.Attribute):
+                self._check_attribute_name(part, part.attr)
+
+    def _check_attribute_name(self, node: ast.AST, attr: str) -> None:
+        if attr.startswith("_") and attr != "_":
+            self.error(node, f'"{attr}" is not allowed: attributes starting with "_" are private')
+        elif attr in DENIED_ATTRIBUTES:
+            self.error(node, f'"{attr}" is not accessible in tree programs')
+
+    def visit_TryStar(self, node: ast.AST) -> Visited:
         """Reject ``try/except*``: exception groups are a known escape route (CVE-2025-22153)."""
         self.error(node, "try/except* is not allowed")
         return node
 
-    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+    def visit_ClassDef(self, node: ast.ClassDef) -> Visited:
         """Stock rewrite to ``metaclass=__metaclass__``, keeping the class's own line number."""
-        new = super().visit_ClassDef(node)
+        new = cast(ast.ClassDef, super().visit_ClassDef(node))
         for part in (new, *new.keywords, *(k.value for k in new.keywords)):
             ast.copy_location(part, node)
         return new
 
     def _is_super_dunder(self, node: ast.Attribute) -> bool:
-        # super().__init__(...) is how a subclass calls its parent; it only reaches the user's
-        # own class hierarchy, so the allowed special methods may be named through super().
+        # super().__init__(...) is how a subclass calls its parent. Zero-argument super() only
+        # reaches the parents of the program's own class on its own instance, so the allowed
+        # special methods may be named through it (not through super(cls, any_object)).
         return (
             node.attr in ALLOWED_DUNDER_DEFS
             and isinstance(node.ctx, ast.Load)
             and self._is_builtin_call(node.value, "super")
+            and not node.value.args  # type: ignore[attr-defined]
+            and not node.value.keywords  # type: ignore[attr-defined]
         )
 
     def _is_builtin_call(self, node: ast.expr, name: str) -> bool:

@@ -15,6 +15,7 @@ import ctypes
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -158,6 +159,17 @@ class Manager:
         self.runner.stop()
 
 
+def port_in_use(host: str, port: str) -> bool:
+    """True when something already listens on ``host:port`` (gunicorn would fail to bind)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port)))
+        except OSError:
+            return True
+    return False
+
+
 def build_env(environ: Mapping[str, str], socket_dir: str | None) -> dict[str, str]:
     """The children's environment: the caller's, with the socket, port and defaults filled in."""
     env = dict(environ)
@@ -172,19 +184,21 @@ def build_env(environ: Mapping[str, str], socket_dir: str | None) -> dict[str, s
     return env
 
 
-def main() -> int:
-    """Run until Ctrl-C or SIGTERM; 0 after a clean stop, 1 when a service cannot stay up."""
-    socket_dir = None if os.environ.get("TREE_SOCKET") else tempfile.mkdtemp(prefix="ledtree-")
-    env = build_env(os.environ, socket_dir)
+def serve(env: dict[str, str]) -> int:
+    """Supervise runner and web with ``env``; 0 after a clean stop, 1 when they cannot run."""
+    port = env["TREE_PORT"]
+    if port_in_use(env["TREE_BIND"], port):
+        say(f"port {port} is already in use; pick another, e.g. TREE_PORT=9000 make run")
+        return 1
     say(
         f"socket {env['TREE_SOCKET']}, backend {env['TREE_LED_BACKEND']}, "
-        f"{env.get('TREE_LED_COUNT', '100')} LEDs, port {env['TREE_PORT']}"
+        f"{env.get('TREE_LED_COUNT', '100')} LEDs, port {port}"
     )
     manager = Manager(
         runner=Service("runner", RUNNER_ARGV, env),
         # SIGQUIT is gunicorn's quick shutdown: open live-view streams must not hold up Ctrl-C.
         web=Service("web", WEB_ARGV, env, stop_signal=signal.SIGQUIT),
-        port=env["TREE_PORT"],
+        port=port,
     )
     signal.signal(signal.SIGINT, manager.request_stop)
     signal.signal(signal.SIGTERM, manager.request_stop)
@@ -196,10 +210,18 @@ def main() -> int:
         code = 1
     finally:
         manager.shutdown()
-        if socket_dir:
-            shutil.rmtree(socket_dir, ignore_errors=True)
     say("stopped")
     return code
+
+
+def main() -> int:
+    """Entry point of ``make run``: a private socket directory unless ``TREE_SOCKET`` is set."""
+    socket_dir = None if os.environ.get("TREE_SOCKET") else tempfile.mkdtemp(prefix="ledtree-")
+    try:
+        return serve(build_env(os.environ, socket_dir))
+    finally:
+        if socket_dir:
+            shutil.rmtree(socket_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

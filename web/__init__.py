@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 from typing import Any
 
-from flask import Flask
+from flask import Config, Flask
 
 from web import identity, limits, security
 from web.config import defaults
@@ -22,6 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("TREE")
     if test_config:
         app.config.update(test_config)
+    _normalise(app.config)
     store = Store(app.config["UPLOADS"])
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = store.secret_key()
@@ -43,6 +44,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["START_SERVICES"] and not app.testing:
         start_services(app)
     return app
+
+
+def _normalise(config: Config) -> None:
+    """Give every setting its type: ``from_prefixed_env`` parses values as JSON when it can."""
+    for key in ("SECRET_KEY", "ADMIN_TOKEN"):
+        if config.get(key) is not None and config[key] != "":
+            config[key] = str(config[key])
+    for key in ("SOCKET", "UPLOADS", "RATE_PER_USER", "RATE_PER_IP"):
+        config[key] = str(config[key])
+    for key in ("TIME_LIMIT", "VIEW_FPS", "CHECK_TIMEOUT"):
+        config[key] = float(config[key])
+    for key in ("MAX_PENDING_PER_USER", "MAX_PENDING_PER_IP", "TRUSTED_PROXIES"):
+        config[key] = int(config[key])
 
 
 def _init_services(app: Flask, store: Store) -> None:

@@ -13,6 +13,7 @@ from web.limits import submission_limits
 from web.scheduler import Scheduler
 from web.security import error_body
 from web.sse import EventHub
+from web.storage import Submission
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 health_bp = Blueprint("health", __name__)
@@ -132,11 +133,8 @@ def create_submission() -> ResponseReturnValue:
     return jsonify(body), status, headers
 
 
-def _find(submission_id: str) -> Any:
-    sub = scheduler().get(submission_id) if _ID_RE.match(submission_id) else None
-    if sub is None:
-        return None
-    return sub
+def _find(submission_id: str) -> Submission | None:
+    return scheduler().get(submission_id) if _ID_RE.match(submission_id) else None
 
 
 @bp.get("/submissions/<submission_id>")
@@ -207,4 +205,5 @@ def healthz() -> ResponseReturnValue:
         ok=True,
         runner_online=scheduler().runner_online,
         runner_error=getattr(runner, "last_error", None),
+        viewers=current_app.extensions["events"].viewers,
     )

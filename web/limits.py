@@ -58,6 +58,9 @@ def init_app(app: Flask) -> SubmissionLimits:
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     limiter = Limiter(key_func=lambda: "global", app=app)
+    # No route carries a limiter decorator: the windows are checked in the view (above), so
+    # the per-request hook skips straight out instead of resolving limits for every GET.
+    limiter.request_filter(lambda: True)
     limits = SubmissionLimits(limiter, app.config["RATE_PER_USER"], app.config["RATE_PER_IP"])
     app.extensions["submission_limits"] = limits
     return limits

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 import uuid
 from typing import BinaryIO, Protocol
 
@@ -20,6 +21,7 @@ from protocol.messages import (
     Check,
     CheckResult,
     Error,
+    Frame,
     Hello,
     Message,
     ProgramError,
@@ -168,7 +170,8 @@ class RunnerClient:
             try:
                 self._serve(sock)
             except Exception:  # a bug here must not end reconnection
-                logger.exception("runner connection failed")
+                if not self._stopping.is_set():  # closing cancels the read: not a failure
+                    logger.exception("runner connection failed")
             finally:
                 self._drop()
                 if self.listener is not None:
@@ -225,6 +228,11 @@ class RunnerClient:
             if msg is None:
                 return
             self._dispatch(msg)
+            if isinstance(msg, Frame):
+                # Let the viewers woken by this frame send it before the next buffered one is
+                # read and replaces it (under gevent this yields to them; with threads it is
+                # a GIL hand-off).
+                time.sleep(0)
 
     def _dispatch(self, msg: Message) -> None:
         if isinstance(msg, CheckResult):

@@ -8,39 +8,28 @@ runner client calls ``on_runner_*`` from its reader thread.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from protocol.messages import Error, Finished, Frame, Idle, Log, Message, Started, Welcome
+from web.queue_views import QueueViews
 from web.runner_client import RunnerLink, RunnerUnavailable
-from web.storage import Store, Submission
+from web.runner_events import RunnerEvents
+from web.storage import Store, Submission, epoch, iso
 
 logger = logging.getLogger(__name__)
 
 Publish = Callable[[str, Any], None]
 RECENT = 20
-MAX_LOG_CHARS = 64 * 1024
 # How long past its time limit a run may go before the runner is asked to stop it.
 STOP_GRACE_S = 10.0
 
 
-def iso(now: float) -> str:
-    """UTC ISO 8601 for an epoch time."""
-    return datetime.fromtimestamp(now, UTC).isoformat()
-
-
-def _epoch(text: str | None) -> float | None:
-    return datetime.fromisoformat(text).timestamp() if text else None
-
-
-class Scheduler:
+class Scheduler(RunnerEvents, QueueViews):
     """Strict FCFS queue of submissions, dispatching to the runner one at a time."""
 
     def __init__(
@@ -143,17 +132,30 @@ class Scheduler:
             with self._lock:
                 self._requeue_front(sub)
             return None
+        except Exception:  # our bug: that run fails alone, the queue goes on
+            logger.exception("could not start %s", sub.id)
+            with self._lock:
+                self._running = None
+                self._finish(sub, "failed", "crashed", now=now)
+            return None
         with self._lock:
             self._changed(sub)
         return sub.id
 
     def _check_overrun(self, now: float) -> None:
-        if not self._running or self._stop_sent or self.runner is None:
+        if not self._running or self.runner is None:
             return
-        if now > self._started_at + self.time_limit_s + STOP_GRACE_S:
+        overrun = now - (self._started_at + self.time_limit_s)
+        if overrun > STOP_GRACE_S and not self._stop_sent:
             self._stop_sent = True
             with contextlib.suppress(RunnerUnavailable):
                 self.runner.stop(self._running, reason="time_limit")
+        elif overrun > 2 * STOP_GRACE_S:
+            # Asked to stop and still no answer: the runner lost it. Free the queue; if the
+            # runner is in fact still busy it answers the next Run with "busy".
+            sub = self._subs[self._running]
+            self._running = None
+            self._finish(sub, "failed", "runner_lost", now=now)
 
     def _requeue_front(self, sub: Submission) -> None:
         if self._running == sub.id:
@@ -301,175 +303,10 @@ class Scheduler:
         assert self.runner is not None
         self.runner.set_frame([[0, 0, 0, 0] for _ in range(int(self.tree["led_count"]))])
 
-    # --- runner events --------------------------------------------------------------------------
-
-    def on_runner_online(self, welcome: Welcome) -> None:
-        """The runner (re)connected: remember the tree and adopt or stop what it runs."""
-        stray = None
-        with self._lock:
-            self.runner_online = True
-            self.tree = {
-                "led_count": welcome.led_count,
-                "positions": [list(p) for p in welcome.positions],
-                "fps": welcome.fps,
-                "backend": welcome.backend,
-            }
-            busy = welcome.busy_with
-            self.runner_busy = busy is not None
-            if busy is not None and busy != self._running:
-                sub = self._subs.get(busy)
-                if sub is not None and sub.status == "pending" and not self._running:
-                    # web restarted while the runner kept running it: follow it, don't rerun it
-                    self._pending.remove(busy)
-                    sub.status, sub.started_at = "running", iso(time.time())
-                    self._running, self._started_at = busy, time.time()
-                    self.store.save(sub)
-                else:
-                    stray = busy
-            self.publish("tree", self.tree_event())
-            self._changed()
-        if stray is not None and self.runner is not None:
-            with contextlib.suppress(RunnerUnavailable):
-                self.runner.stop(stray, reason="operator")
-        self._wake.set()
-
-    def on_runner_offline(self) -> None:
-        """The connection is gone: a run in progress ends ``failed``/``runner_lost``."""
-        with self._lock:
-            self.runner_online = False
-            self.runner_busy = False
-            if self._running is not None:
-                sub = self._subs[self._running]
-                self._running = None
-                self._finish(sub, "failed", "runner_lost", now=time.time())
-            self.publish("tree", self.tree_event())
-            self._changed()
-
-    def on_runner_message(self, msg: Message) -> None:
-        """Apply one event from the runner."""
-        if isinstance(msg, Frame):
-            self.frame = {"submission_id": msg.submission_id, "leds": msg.leds}
-            self.publish("frame", self.frame)
-            return
-        with self._lock:
-            sub = self._subs.get(getattr(msg, "submission_id", None) or "")
-            if isinstance(msg, Started) and sub is not None:
-                self._awaiting_start = False
-                self.runner_busy = True
-            elif isinstance(msg, Log) and sub is not None:
-                sub.log = (sub.log + msg.text)[:MAX_LOG_CHARS]
-            elif isinstance(msg, Finished) and sub is not None:
-                self._on_finished(sub, msg)
-            elif isinstance(msg, Idle):
-                self.runner_busy = False
-                blank, self._blank_when_idle = self._blank_when_idle, False
-                if blank:
-                    with contextlib.suppress(RunnerUnavailable):
-                        self._send_blank()
-            elif isinstance(msg, Error):
-                self._on_error(msg)
-        if isinstance(msg, Finished | Idle | Error):
-            self._wake.set()
-
-    def _on_finished(self, sub: Submission, msg: Finished) -> None:
-        status, reason = msg.status, msg.reason
-        override = self._stop_reasons.pop(sub.id, None)
-        if override is not None:
-            status, reason = "cancelled", override
-        if msg.log:
-            sub.log = msg.log[:MAX_LOG_CHARS]
-        sub.error = msg.error.model_dump() if msg.error else None
-        sub.frames, sub.duration_s = msg.frames, msg.duration_s
-        if self._running == sub.id:
-            self._running = None
-        if sub.status == "running":
-            self._finish(sub, status, reason, now=time.time())
-
-    def _on_error(self, msg: Error) -> None:
-        # The runner answers a refused Run with request_id = the submission id.
-        about_run = self._awaiting_start and self._running and msg.request_id == self._running
-        if not about_run:
-            logger.warning("runner error %s: %s", msg.code, msg.message)
-            return
-        assert self._running is not None
-        sub = self._subs[self._running]
-        if msg.code == "busy":
-            self.runner_busy = True
-            self._requeue_front(sub)
-            return
-        self._running = None
-        sub.error = {"type": "RunnerError", "message": msg.message, "line": None, "col": None}
-        self._finish(sub, "failed", "error", now=time.time())
-
     def _finish(self, sub: Submission, status: str, reason: str, *, now: float) -> None:
         sub.status, sub.reason, sub.finished_at = status, reason, iso(now)
         if sub.duration_s is None and sub.started_at:
-            sub.duration_s = round(now - (_epoch(sub.started_at) or now), 3)
+            sub.duration_s = round(now - (epoch(sub.started_at) or now), 3)
         self.store.save(sub)
         self._recent.appendleft(sub.id)
         self._changed(sub)
-
-    # --- views --------------------------------------------------------------------------------
-
-    def _changed(self, sub: Submission | None = None) -> None:
-        self._version += 1
-        if sub is not None:
-            self.publish("submission", self.public(sub))
-        self.publish("queue", self.snapshot())
-
-    def _eta(self, position: int, now: float) -> float:
-        return self._time_left(now) + position * self.time_limit_s
-
-    def _time_left(self, now: float) -> float:
-        if self._running is None:
-            return 0.0
-        return max(0.0, self._started_at + self.time_limit_s - now)
-
-    def public(self, sub: Submission, now: float | None = None) -> dict[str, Any]:
-        """The submission's JSON with its position and ETA while pending."""
-        now = time.time() if now is None else now
-        with self._lock:
-            data = sub.public()
-            data["position"] = data["eta_seconds"] = None
-            if sub.status == "pending" and sub.id in self._pending:
-                pos = self._pending.index(sub.id)
-                data["position"], data["eta_seconds"] = pos + 1, round(self._eta(pos, now))
-            elif sub.id == self._running:
-                data["time_left_s"] = round(self._time_left(now))
-            return data
-
-    def snapshot(self, now: float | None = None) -> dict[str, Any]:
-        """Exactly the ``/api/queue`` JSON."""
-        now = time.time() if now is None else now
-        with self._lock:
-            running = self._subs[self._running] if self._running else None
-            pending = []
-            for pos, sid in enumerate(self._pending):
-                item = self._subs[sid].public()
-                item["position"], item["eta_seconds"] = pos + 1, round(self._eta(pos, now))
-                pending.append(item)
-            return {
-                "running": self.public(running, now) if running else None,
-                "pending": pending,
-                "recent": [self._subs[i].public() for i in self._recent],
-                "runner_online": self.runner_online,
-                "led_count": self.tree["led_count"],
-                "paused": self.paused,
-                "time_limit": self.time_limit_s,
-            }
-
-    def snapshot_json(self, now: float | None = None, max_age_s: float = 0.5) -> bytes:
-        """``snapshot`` as JSON bytes, reused for ``max_age_s`` while nothing changes."""
-        now = time.time() if now is None else now
-        cache = self._cache
-        if cache is not None and cache[0] == self._version and 0 <= now - cache[1] < max_age_s:
-            return cache[2]
-        with self._lock:
-            version = self._version
-            body = json.dumps(self.snapshot(now), separators=(",", ":")).encode()
-        self._cache = (version, now, body)
-        return body
-
-    def tree_event(self) -> dict[str, Any]:
-        """The ``tree`` SSE payload: online state and the tree's shape."""
-        return {"runner_online": self.runner_online, **self.tree}

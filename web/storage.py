@@ -13,6 +13,7 @@ import re
 import secrets
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,16 @@ class Submission:
         """Build from a state file's JSON, ignoring unknown keys."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def iso(now: float) -> str:
+    """UTC ISO 8601 for an epoch time (submission timestamps)."""
+    return datetime.fromtimestamp(now, UTC).isoformat()
+
+
+def epoch(text: str | None) -> float | None:
+    """The epoch time of an ISO 8601 timestamp, if any."""
+    return datetime.fromisoformat(text).timestamp() if text else None
 
 
 class Store:

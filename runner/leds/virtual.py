@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -53,3 +55,21 @@ class VirtualStrip(Strip):
         """Forget recorded frames (the current state stays)."""
         with self._lock:
             self._history.clear()
+
+    def dump(self, path: str) -> None:
+        """Write the current and previous frame as JSON, atomically (``TREE_VIRTUAL_DUMP``).
+
+        Lets a test in another process see what a runner's LEDs showed when it exited.
+        """
+        with self._lock:
+            previous = self._history[-2].leds if len(self._history) > 1 else None
+            data = {
+                "current": self.current,
+                "previous": previous,
+                "shown": self.shown_count,
+                "closed": self.closed,
+            }
+        tmp = f"{path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+        os.replace(tmp, path)

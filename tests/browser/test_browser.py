@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "runner" / "examples"
 
 # Bounded waits for things that depend on the queue moving (runs last up to 3 s each).
 QUEUE_WAIT_MS = 40_000
@@ -78,7 +81,8 @@ def test_syntax_error_is_marked_on_its_line(page: Page, stack: Any) -> None:
 
 def test_upload_shows_position(page: Page, stack: Any) -> None:
     """Uploading a file while another program runs answers with a queue position and ETA."""
-    stack.submit(HOLD_COLOUR, title="keeps the tree busy")
+    for _ in range(2):  # two 3 s runs ahead: the upload surely waits
+        stack.submit(HOLD_COLOUR, title="keeps the tree busy")
     page.goto("/upload")
     page.set_input_files(
         "#file",
@@ -151,7 +155,8 @@ def test_operator_stops_the_running_program(page: Page, stack: Any) -> None:
     expect(page.locator("#admin-blank")).to_be_visible()
     sub_id = stack.submit(HOLD_COLOUR, title="too bright")
     wait_for(lambda: stack.get_json(f"/api/submissions/{sub_id}")["status"] == "running")
-    page.goto("/admin")
+    # No reload by hand: the console follows the queue and enables Stop by itself.
+    expect(page.locator("#admin-stop")).to_be_enabled()
     page.click("#admin-stop")
     expect(page.locator(".flash")).to_contain_text("Stopped")
     wait_for(lambda: stack.get_json(f"/api/submissions/{sub_id}")["status"] != "running")
@@ -168,3 +173,58 @@ def test_tree_says_offline_when_the_runner_is_away(offline_page: Page) -> None:
     offline_page.click("#run-button")
     expect(offline_page.locator("#follow-status")).to_have_text("pending")
     expect(offline_page.locator("#follow-position")).to_have_text("#1")
+
+
+def test_example_picker_loads_an_example(page: Page, stack: Any) -> None:
+    """Choosing an example puts its source in the editor and its title in the form."""
+    page.goto("/editor")
+    options = page.locator("#example-picker option")
+    assert options.count() > 1
+    slug = options.nth(1).get_attribute("value")
+    page.select_option("#example-picker", index=1)
+    source = (EXAMPLES / f"{slug}.py").read_text()
+    first_line = source.strip().splitlines()[0]
+    expect(page.locator(".cm-content")).to_contain_text(first_line)
+    expect(page.locator("#title")).to_have_value(options.nth(1).inner_text())
+
+
+def test_own_pending_submission_can_be_cancelled(page: Page, stack: Any) -> None:
+    """On /queue the author's waiting program is highlighted with Cancel; others' are not."""
+    stack.submit(HOLD_COLOUR, title="someone else's")
+    theirs = stack.submit(HOLD_COLOUR, title="theirs")  # ours waits >= 3 s behind these two
+    page.goto("/editor")
+    page.fill("#title", "mine to cancel")
+    _type_program(page, ["print('mine')"])
+    page.keyboard.press("Control+Enter")  # the editor's Run shortcut
+    expect(page.locator("#follow-status")).to_have_text("pending")
+    page.goto("/queue")
+    mine = page.locator("#pending-list li.mine", has_text="mine to cancel")
+    expect(mine).to_be_visible()
+    expect(page.locator(f'#pending-list li[data-id="{theirs}"] button')).to_have_count(0)
+    mine.locator("button.cancel").click()
+    expect(mine).to_have_count(0)
+    cancelled = page.locator("#recent-list li.mine", has_text="mine to cancel")
+    expect(cancelled.locator(".badge")).to_have_text("cancelled")
+
+
+def test_upload_by_drag_and_drop(page: Page, stack: Any) -> None:
+    """A .py file dropped on the drop zone is queued."""
+    page.goto("/upload")
+    page.evaluate(
+        """() => {
+          const data = new DataTransfer();
+          data.items.add(new File(["setLEDs([PINK] * getLEDCount())\\n"], "dropped.py"));
+          const zone = document.getElementById("dropzone");
+          zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: data, bubbles: true}));
+          zone.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true}));
+        }"""
+    )
+    expect(page.locator("#dz-text")).to_contain_text("dropped.py")
+    page.click("#upload-button")
+    expect(page.locator("#follow-status")).to_have_text(re.compile("pending|running|completed"))
+    wait_for(lambda: any(s["title"] == "dropped.py" for s in _all(stack)))
+
+
+def _all(stack: Any) -> list[dict[str, Any]]:
+    queue = stack.get_json("/api/queue")
+    return [*([queue["running"]] if queue["running"] else []), *queue["pending"], *queue["recent"]]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +42,10 @@ def test_screenshot_every_page(page: Page, stack: Any, screenshots: Path) -> Non
     expect(page.locator("#now-playing .np-title")).to_contain_text("rainbow climb", timeout=40_000)
     for name, path in PAGES:
         page.goto(path)
-        page.wait_for_load_state("networkidle") if path == "/docs" else page.wait_for_timeout(700)
+        page.wait_for_timeout(700)  # let the live widgets draw (tree canvas, queue countdown)
         out = screenshots / f"{name}.png"
-        page.screenshot(path=str(out), full_page=True)
+        page.screenshot(path=str(out))  # what a visitor sees first
+        page.screenshot(path=str(screenshots / f"{name}-full.png"), full_page=True)
         assert out.stat().st_size > 10_000, f"{name} screenshot looks empty"
 
 
@@ -58,9 +58,26 @@ def test_screenshot_admin(page: Page, stack: Any, screenshots: Path) -> None:
     expect(page.locator("#admin-blank")).to_be_visible()
     for who in ["ada", "grace", "linus"]:
         stack.submit(RAINBOW, name=who, title=f"{who}'s lights")
-    deadline = time.monotonic() + 40
-    while stack.get_json("/api/queue")["running"] is None:
-        assert time.monotonic() < deadline, "nothing started running"
-        time.sleep(0.1)
-    page.goto("/admin")
+    # The console reloads itself when the queue changes: Stop comes alive by itself.
+    expect(page.locator("#admin-stop")).to_be_enabled(timeout=40_000)
+    expect(page.locator("#admin-pending .sub-row").first).to_be_visible()
     page.screenshot(path=str(screenshots / "admin.png"), full_page=True)
+
+
+def test_screenshot_editor_following_a_run(page: Page, stack: Any, screenshots: Path) -> None:
+    """The editor after Run: an example picked, then a failing line marked with its error."""
+    page.goto("/editor")
+    page.select_option("#example-picker", index=1)
+    page.fill("#name", "ada")
+    page.click("#run-button")
+    expect(page.locator("#follow-status")).to_have_text("completed", timeout=60_000)
+    page.screenshot(path=str(screenshots / "editor-run.png"))
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    for line in ['print("warming up")', "n = getLEDCount()", "setLEDs([(255, 0, 0, 150)] * n)"]:
+        page.keyboard.type(line)
+        page.keyboard.press("Enter")
+    page.click("#run-button")
+    expect(page.locator(".cm-error-line")).to_have_count(1, timeout=60_000)
+    page.screenshot(path=str(screenshots / "editor-error.png"))

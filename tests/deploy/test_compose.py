@@ -70,7 +70,7 @@ def test_socket_is_shared_through_a_group_with_mode_0660(compose: dict[str, Any]
 
 def test_runner_gets_only_the_ws281x_pwm_devices(compose: dict[str, Any]) -> None:
     runner = compose["services"]["runner"]
-    assert runner["devices"] == ["/dev/mem:/dev/mem"]
+    assert runner["devices"] == ["/dev/mem:/dev/mem", "/dev/vcio:/dev/vcio"]
     assert runner["cap_drop"] == ["ALL"]
     assert set(runner["cap_add"]) == {"SYS_RAWIO", "SETUID", "SETGID", "KILL", "CHOWN"}
     assert "privileged" not in runner

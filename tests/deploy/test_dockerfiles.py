@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import subprocess
@@ -88,3 +89,29 @@ def test_runner_image_has_the_unprivileged_child_user() -> None:
 def test_dockerignore_keeps_local_state_out_of_the_images() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".venv", ".git", "uploads", "web/frontend/node_modules", "web/static/dist"} <= ignored
+
+
+def _ignored(path: str, patterns: list[str]) -> bool:
+    parts = Path(path.rstrip("/")).parts
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    return any(
+        fnmatch.fnmatch(prefix, pattern.removeprefix("**/"))
+        or fnmatch.fnmatch(prefix.split("/")[-1], pattern.removeprefix("**/"))
+        for prefix in prefixes
+        for pattern in patterns
+    )
+
+
+@pytest.mark.parametrize("name", sorted(DOCKERFILES))
+def test_every_copied_path_exists_and_reaches_the_build_context(name: str) -> None:
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    copies = [rest.split() for word, rest in instructions(DOCKERFILES[name]) if word == "COPY"]
+    sources = [src for args in copies if not args[0].startswith("--from") for src in args[:-1]]
+    assert sources
+    for src in sources:
+        assert (ROOT / src).exists(), f"{name}: COPY {src} names a missing path"
+        assert not _ignored(src, patterns), f"{name}: COPY {src} is excluded by .dockerignore"

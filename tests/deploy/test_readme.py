@@ -50,3 +50,10 @@ def test_readme_has_the_promised_sections() -> None:
         "docs/screenshots/tree.png",
     ):
         assert needle in README, needle
+
+
+def test_every_local_link_and_image_exists() -> None:
+    targets = re.findall(r"\]\(([^)#:]+)\)", README)
+    assert len(targets) >= 6
+    missing = [t for t in targets if not (ROOT / t).exists()]
+    assert missing == []

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -130,3 +131,42 @@ def test_children_get_the_socket_port_and_caller_settings() -> None:
     assert env["TREE_LED_COUNT"] == "7" and env["TREE_FPS"] == "0"
     given = run_local.build_env({"TREE_SOCKET": "/s", "TREE_PORT": "9000"}, None)
     assert given["TREE_SOCKET"] == "/s" and given["TREE_PORT"] == "9000"
+
+
+def _make_is_set_up() -> bool:
+    # `make -q` exits 0 when nothing needs doing: no pip or npm run would happen.
+    return subprocess.run(["make", "-q", "deps", "frontend"], cwd=ROOT).returncode == 0
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.skipif(not _make_is_set_up(), reason="make run would install first: run `make test`")
+def test_ctrl_c_through_make_run_stops_everything(tmp_path: Path, spawn: Spawn) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TREE_") and k != "MAKEFLAGS"}
+    env |= {"TREE_PORT": str(free_port()), "TREE_UPLOADS": str(tmp_path / "up")}
+    proc = spawn("run_local", ["make", "--no-print-directory", "run"], env)
+    log = tmp_path / "run_local.log"
+    wait_for(
+        "the URL", lambda: f"running at http://127.0.0.1:{env['TREE_PORT']}" in log.read_text()
+    )
+    pids = _pids(log, "web") + _pids(log, "runner")
+
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(30)
+    assert all(_gone(pid) for pid in pids)
+    assert "[ledtree] stopped" in log.read_text()
+
+
+def test_a_busy_port_is_refused_at_once_with_advice(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = str(busy.getsockname()[1])
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TREE_")}
+        env |= {"TREE_PORT": port, "TREE_UPLOADS": str(tmp_path)}
+        result = subprocess.run(
+            [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=30
+        )
+    assert result.returncode == 1
+    assert f"port {port} is already in use" in result.stdout
+    assert "TREE_PORT=" in result.stdout

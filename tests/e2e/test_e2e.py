@@ -74,6 +74,7 @@ def test_program_runs_to_completion_with_frames(stack: Any) -> None:
         assert (stack.uploads / f"{done['user_id']}_{sid}.py").read_text() == RED_THEN_END
     finally:
         viewer.close()
+    stack.wait_for(lambda: stack.health()["viewers"] == 0, "the closed stream to be noticed")
     frames = [d for k, d in viewer.events if k == "frame" and d["submission_id"] == sid]
     assert frames and all(d["leds"] == [[255, 0, 0, 100]] * 20 for d in frames)
     statuses = [d["status"] for k, d in viewer.events if k == "submission" and d["id"] == sid]

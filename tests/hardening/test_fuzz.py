@@ -9,9 +9,11 @@ was. (Runner-socket fuzzing lives with the runner's server tests.)
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,11 @@ def app(tmp_path: Path) -> Iterator[Flask]:
 @pytest.fixture
 def uploads(app: Flask) -> Path:
     return Path(app.config["UPLOADS"])
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -116,6 +123,12 @@ def test_bad_upload_is_refused_and_stores_nothing(
 ) -> None:
     before = snapshot(uploads)
     resp = upload(client, data)
+    if code == "too_large":
+        # werkzeug leaves the spooled temp file of a multipart body cut off at
+        # MAX_CONTENT_LENGTH to the garbage collector; collect it here, not in a later test.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
     assert_refused_and_nothing_stored(resp, before, uploads)
     if code:
         assert resp.get_json()["error"]["code"] == code
@@ -303,7 +316,7 @@ def forged_cookies(app: Flask, alice_cookie: str, alice_id: str) -> list[str]:
         json.dumps(alice_id),
         "",
         "\x00" * 10,
-        "a" * 5000,
+        "a" * 4000,
     ]
 
 

@@ -17,7 +17,7 @@ def test_small_load_loses_nothing_and_keeps_order(
 ) -> None:
     env = {
         "TREE_TRUSTED_PROXIES": "1",
-        "TREE_TIME_LIMIT": "1",
+        "TREE_TIME_LIMIT": "3",
         "TREE_FPS": "0",
         "TREE_RATE_PER_USER": "100000/10 minutes",
         "TREE_RATE_PER_IP": "100000/10 minutes",

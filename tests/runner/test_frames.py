@@ -143,9 +143,7 @@ def test_parent_check_wants_exact_bytes() -> None:
         check_frame_bytes(bytearray(4 * N), N)  # type: ignore[arg-type]
 
 
-leds = st.tuples(
-    st.integers(0, 255), st.integers(0, 255), st.integers(0, 255), st.integers(0, 100)
-)
+leds = st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255), st.integers(0, 100))
 
 
 @given(st.lists(leds, min_size=1, max_size=60))

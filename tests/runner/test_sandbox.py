@@ -129,7 +129,7 @@ DUNDERS = {
     "builtins_name": "__builtins__['open'](CANARY, 'w')\nprint(MARK)",
     "generator_frame": "def g():\n    yield 1\nprint(MARK, g().gi_frame.f_globals)",
     "generator_frame_getattr": "def g():\n    yield 1\nprint(MARK, getattr(g(), 'gi_' + 'frame'))",
-    "coroutine_frame": "async def c():\n    pass\nx = c()\nprint(MARK, getattr(x, 'cr_' + 'frame'))",
+    "coroutine_frame": "async def c():\n    pass\nprint(MARK, getattr(c(), 'cr_' + 'frame'))",
     "traceback_frame": (
         "try:\n    1/0\nexcept Exception as e:\n"
         "    print(MARK, getattr(e, '__trace' + 'back__').tb_frame)"
@@ -213,9 +213,9 @@ def test_cant_write_files(
 
 
 NETWORK = {
-    "socket": "import socket\nsocket.create_connection(('127.0.0.1', PORT)).send(bMARK)",
+    "socket": "import socket\nsocket.create_connection(('127.0.0.1', PORT)).send(b'x')",
     "urllib": "import urllib.request\nurllib.request.urlopen(f'http://127.0.0.1:{PORT}/')",
-    "http_client": "import http.client\nhttp.client.HTTPConnection('127.0.0.1', PORT).request('GET', '/')",
+    "http_client": "import http.client\nhttp.client.HTTPConnection('127.0.0.1', PORT).connect()",
     "asyncio": "import asyncio\nasyncio.run(asyncio.open_connection('127.0.0.1', PORT))",
 }
 
@@ -294,9 +294,7 @@ def test_cant_allocate_a_gigabyte(
     assert_reaped(supervisor)
 
 
-def test_cant_spin_past_the_cpu_limit(
-    tmp_path: Path, strip: VirtualStrip, canary: Path
-) -> None:
+def test_cant_spin_past_the_cpu_limit(tmp_path: Path, strip: VirtualStrip, canary: Path) -> None:
     # The wall clock is far away: only RLIMIT_CPU can end this long single C call.
     cfg = config(tmp_path, time_limit_s=60.0, cpu_limit_s=1)
     with Supervisor(cfg, strip, spiral_cone(LEDS)) as supervisor:
@@ -375,9 +373,7 @@ def test_cant_flood_frames(tmp_path: Path, strip: VirtualStrip) -> None:
     assert result.frames <= result.duration_s * fps + 1
 
 
-def test_cant_show_a_short_frame(
-    supervisor: Supervisor, strip: VirtualStrip, canary: Path
-) -> None:
+def test_cant_show_a_short_frame(supervisor: Supervisor, strip: VirtualStrip, canary: Path) -> None:
     result = supervisor.run("t", program("short_frame"))
     assert (result.status, result.reason) == ("failed", "invalid_frame")
     assert result.error is not None
@@ -430,3 +426,47 @@ def test_cant_show_out_of_range_values(
     assert result.error.line == source.count("\n")
     assert_no_escape(result, strip, canary)
     assert strip.current == OFF
+
+
+ORPHAN_PARENT = """
+import os, sys
+from protocol.messages import Started
+from runner.config import RunnerConfig
+from runner.leds.virtual import VirtualStrip
+from runner.supervisor import Supervisor
+
+sup = Supervisor(RunnerConfig(led_count=3, time_limit_s=1.0), VirtualStrip(3), [(0, 0, 0)] * 3)
+
+def die(msg):
+    if isinstance(msg, Started):
+        print(sup.last_child_pid, flush=True)
+        os._exit(0)  # the runner dies without killing its child
+
+sup.run("t", sys.argv[1], on_event=die)
+"""
+
+
+def running(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
+def test_cant_outlive_a_dead_runner(canary: Path) -> None:
+    """A runner that dies mid-run leaves no program running: the child's alarm ends it."""
+    import subprocess
+    import sys
+    import time
+
+    source = program("catch_the_kill", canary=str(canary))
+    done = subprocess.run(
+        [sys.executable, "-c", ORPHAN_PARENT, source], capture_output=True, text=True, timeout=60
+    )
+    pid = int(done.stdout.split()[0])
+    give_up = time.monotonic() + 60  # a liveness bound, not a speed check
+    while running(pid) and time.monotonic() < give_up:
+        time.sleep(0.2)
+    assert not running(pid)
+    assert not canary.exists()

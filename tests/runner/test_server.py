@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, TypeVar, cast
 
@@ -45,16 +45,19 @@ from protocol.messages import (
     Welcome,
 )
 from runner.config import RunnerConfig
+from runner.connection import Connection
 from runner.exc import RunnerError
 from runner.idle import idle_frame
+from runner.leds import Led
 from runner.leds.virtual import VirtualStrip
-from runner.server import RunnerServer, bind_socket
+from runner.server import MAX_CONNECTIONS, RunnerServer
+from runner.socket_file import bind_socket
 
 COUNT = 10
 BLUE_PROGRAM = "setLEDs([BLUE] * getLEDCount())\nprint('hello tree')\n"
 FOREVER = "while True:\n    setLEDs([RED] * getLEDCount())\n"
 SAFETY_TIMEOUT_S = 30.0
-M = TypeVar("M", bound=Message)  # type: ignore[valid-type]
+M = TypeVar("M", bound=Message)
 
 
 @contextlib.contextmanager
@@ -651,3 +654,71 @@ def test_a_second_runner_refuses_the_live_socket(live: RunnerProcess) -> None:
     with Client(live.socket_path) as probe:  # the first one still serves
         probe.send(Ping())
         probe.expect(Pong)
+
+
+def test_cant_stall_the_runner_by_not_reading() -> None:
+    ours, theirs = socket.socketpair()
+    closed = threading.Event()
+    conn = Connection(ours, 1, lambda c, m: True, lambda c: closed.set(), outbox_limit=8)
+    conn.start()
+    big = Frame(leds=[[255, 255, 255, 100]] * 5000)  # ~100 KB each; the peer never reads
+    for _ in range(200):
+        conn.send(big)  # must never block, whatever the peer does
+    assert conn.closing
+    conn.join(SAFETY_TIMEOUT_S)
+    assert closed.is_set()
+    theirs.close()
+
+
+def test_connections_are_capped(server: RunnerServer, config: RunnerConfig) -> None:
+    with contextlib.ExitStack() as stack:
+        for _ in range(MAX_CONNECTIONS):  # one at a time, each one served
+            c = stack.enter_context(Client(config.socket_path))
+            c.send(Ping())
+            c.expect(Pong)
+        with Client(config.socket_path) as extra:
+            assert extra.recv() is None  # one too many: hung up at once
+    for _ in range(1000):  # slots are freed as the server notices the clients left
+        with Client(config.socket_path) as again:
+            again.send_raw(encode_message(Ping()))
+            if again.recv() is not None:
+                break
+        time.sleep(0.01)
+    else:
+        raise AssertionError("no slot was freed")
+
+
+class FlakyStrip(VirtualStrip):
+    """A virtual strip whose every other write fails, like a glitching LED driver."""
+
+    def __init__(self, led_count: int) -> None:
+        super().__init__(led_count)
+        self.writes = 0
+
+    def _write(self, frame: Sequence[Led]) -> None:
+        self.writes += 1
+        if self.writes % 2 == 1 and not self.closed:
+            raise OSError("LED driver glitch")
+        super()._write(frame)
+
+
+@pytest.mark.slow
+def test_idle_scene_survives_a_failing_strip(config: RunnerConfig) -> None:
+    strip = FlakyStrip(COUNT)
+    srv = RunnerServer(config, strip)
+    thread = threading.Thread(target=srv.serve_forever)
+    thread.start()
+    try:
+        assert srv.ready.wait(10)
+        for _ in range(600):  # until the loop has failed and recovered twice (~2 s)
+            if strip.writes >= 4:
+                break
+            time.sleep(0.02)
+        assert strip.writes >= 4 and strip.shown_count >= 2
+        with Client(config.socket_path) as c:
+            c.send(Ping())
+            assert isinstance(c.recv(), Pong)
+    finally:
+        srv.shutdown()
+        thread.join(10)
+    assert strip.current == ((0, 0, 0, 0),) * COUNT

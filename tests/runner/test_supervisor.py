@@ -289,7 +289,15 @@ def test_os_layer_holds_without_the_policy(tmp_path: Path) -> None:
     limits = Limits(
         memory_bytes=256 << 20, cpu_seconds=5, uid=65534, gid=65534, read_paths=default_read_paths()
     )
-    argv = [sys.executable, "-I", "-c", PROBE, json.dumps(limits.to_dict()), str(canary), str(secret)]
+    argv = [
+        sys.executable,
+        "-I",
+        "-c",
+        PROBE,
+        json.dumps(limits.to_dict()),
+        str(canary),
+        str(secret),
+    ]
     done = subprocess.run(argv, capture_output=True, env={}, timeout=30, check=True)
     out = json.loads(done.stdout)
     assert set(out["report"].values()) == {"ok"}

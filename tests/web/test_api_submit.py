@@ -109,7 +109,9 @@ def test_private_names_are_refused_offline(editor: Any) -> None:
 
 
 def test_runner_verdict_is_used_when_online(app: Flask, editor: Any, runner: Any) -> None:
-    runner.verdict = [ProgramError(type="RestrictedError", message="Eval calls are not allowed", line=2, col=5)]
+    runner.verdict = [
+        ProgramError(type="RestrictedError", message="Eval calls are not allowed", line=2, col=5)
+    ]
     resp = editor.submit("x = 1\ny = eval('1')\n")
     assert resp.status_code == 400
     assert resp.get_json()["error"] == {

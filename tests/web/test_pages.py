@@ -54,7 +54,8 @@ def pages_app(app: Flask, tmp_path: Path) -> Flask:
     examples = tmp_path / "examples"
     examples.mkdir()
     (examples / "rainbow.py").write_text('"""Rainbow swirl."""\nsetLEDs([RED] * getLEDCount())\n')
-    (examples / "sneaky.py").write_text("# </script><script>alert(1)</script>\nprint('hi')\n")
+    (examples / "fire.py").write_text("# Fire and ice.\nsetLEDs([ORANGE] * getLEDCount())\n")
+    (examples / "sneaky.py").write_text("print('</script><script>alert(1)</script>')\n")
     docs = tmp_path / "README.md"
     docs.write_text(
         "# Program API\n\nCall `setLEDs`.\n\n```python\nsetLEDs([RED] * getLEDCount())\n```\n\n"
@@ -98,6 +99,7 @@ def test_editor_offers_the_examples(pages_app: Flask, client: FlaskClient) -> No
     """The picker lists each example by its docstring title; ?example= preloads its source."""
     html = client.get("/editor").get_data(as_text=True)
     assert '<option value="rainbow">Rainbow swirl</option>' in html
+    assert '<option value="fire">Fire and ice</option>' in html
     assert '<option value="sneaky">Sneaky</option>' in html
     chosen = client.get("/editor?example=rainbow").get_data(as_text=True)
     assert "setLEDs([RED] * getLEDCount())\n</textarea>" in chosen

@@ -139,7 +139,9 @@ def client(peer: Peer, listener: Listener) -> Iterator[RunnerClient]:
     c.close()
 
 
-def test_handshake_requests_and_events(peer: Peer, listener: Listener, client: RunnerClient) -> None:
+def test_handshake_requests_and_events(
+    peer: Peer, listener: Listener, client: RunnerClient
+) -> None:
     peer.serve_one()
     client.start()
     kind, welcome = listener.next()
@@ -160,7 +162,9 @@ def test_handshake_requests_and_events(peer: Peer, listener: Listener, client: R
     peer.send(Started(submission_id="s1"))
     peer.send(b'{"kind": "nonsense"}\n')  # a bad message is skipped, the connection stays
     peer.send(Frame(submission_id="s1", leds=[[1, 2, 3, 4]] * 3))
-    peer.send(Finished(submission_id="s1", status="completed", reason="ended", duration_s=1, frames=1))
+    peer.send(
+        Finished(submission_id="s1", status="completed", reason="ended", duration_s=1, frames=1)
+    )
     msgs = [listener.next()[1] for _ in range(3)]
     assert [m.kind for m in msgs] == ["started", "frame", "finished"]
 

@@ -141,9 +141,7 @@ def test_runner_offline_queue_waits(scheduler: Scheduler) -> None:
     assert scheduler.get(sid).status == "pending"  # type: ignore[union-attr]
 
 
-def test_runner_lost_mid_run_then_back(
-    scheduler: Scheduler, runner: Any, welcome_for: Any
-) -> None:
+def test_runner_lost_mid_run_then_back(scheduler: Scheduler, runner: Any, welcome_for: Any) -> None:
     first, second = submit(scheduler), submit(scheduler)
     scheduler.run_once(T0)
     scheduler.on_runner_message(Started(submission_id=first))
@@ -257,3 +255,49 @@ def test_snapshot_json_cache_follows_changes(scheduler: Scheduler) -> None:
     assert scheduler.snapshot_json(T0 + 0.1) is empty  # reused while nothing changed
     submit(scheduler)
     assert json.loads(scheduler.snapshot_json(T0 + 0.2))["pending"]
+
+
+def test_thread_dispatches_and_stops_cleanly(scheduler: Scheduler, runner: Any) -> None:
+    import threading
+
+    scheduler.start(interval_s=5.0)  # a long interval: only the submit's wake-up can start it
+    try:
+        sid = submit(scheduler)
+        done = threading.Event()
+        for _ in range(200):
+            if runner.runs:
+                done.set()
+                break
+            threading.Event().wait(0.025)
+        assert done.is_set() and runner.runs[0][0] == sid
+    finally:
+        scheduler.stop(timeout=5)
+    assert scheduler._thread is None
+
+
+def test_a_run_that_cannot_start_fails_alone(scheduler: Scheduler, runner: Any) -> None:
+    calls: list[str] = []
+
+    def broken_run(submission_id: str, source: str, time_limit_s: float) -> None:
+        calls.append(submission_id)
+        if len(calls) == 1:
+            raise RuntimeError("bug in the link")
+        runner.runs.append((submission_id, source, time_limit_s))
+
+    runner.run = broken_run
+    first, second = submit(scheduler), submit(scheduler)
+    assert scheduler.run_once(T0) is None
+    sub = scheduler.get(first)
+    assert sub is not None and (sub.status, sub.reason) == ("failed", "crashed")
+    assert scheduler.run_once(T0 + 1) == second
+
+
+def test_run_nobody_answers_for_is_freed(scheduler: Scheduler, runner: Any) -> None:
+    first, second = submit(scheduler), submit(scheduler)
+    scheduler.run_once(T0)
+    scheduler.run_once(T0 + 45 + STOP_GRACE_S + 1)  # asks the runner to stop it
+    assert scheduler.get(first).status == "running"  # type: ignore[union-attr]
+    # Still no answer: it gives up on that run and goes on with the queue.
+    assert scheduler.run_once(T0 + 45 + 2 * STOP_GRACE_S + 1) == second
+    sub = scheduler.get(first)
+    assert sub is not None and (sub.status, sub.reason) == ("failed", "runner_lost")

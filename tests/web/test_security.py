@@ -16,7 +16,10 @@ def test_security_headers_everywhere(client: FlaskClient) -> None:
         headers = client.get(path).headers
         csp = headers["Content-Security-Policy"]
         assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
-        assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+        assert (
+            "script-src 'self'" in csp
+            and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+        )
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["X-Frame-Options"] == "DENY"
 
@@ -31,7 +34,10 @@ def test_cant_post_to_the_api_from_another_site(client: FlaskClient) -> None:
         resp = client.post("/api/submissions", json={"source": "print(1)\n"}, headers=headers)
         assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "forbidden"
     ok = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
-    assert client.post("/api/submissions", json={"source": "print(1)\n"}, headers=ok).status_code == 201
+    assert (
+        client.post("/api/submissions", json={"source": "print(1)\n"}, headers=ok).status_code
+        == 201
+    )
 
 
 def _form_app(tmp_path: Path, make_app: Any) -> Flask:
@@ -76,7 +82,9 @@ def test_no_stack_traces_for_users(tmp_path: Path, make_app: Any) -> None:
 
     resp = app.test_client().get("/api/boom")
     assert resp.status_code == 500
-    assert resp.get_json() == {"error": {"code": "internal", "message": "something went wrong on our side"}}
+    assert resp.get_json() == {
+        "error": {"code": "internal", "message": "something went wrong on our side"}
+    }
     assert b"secret internal detail" not in resp.get_data() and b"Traceback" not in resp.get_data()
 
 
@@ -93,3 +101,22 @@ def test_secret_key_is_generated_and_kept(tmp_path: Path, make_app: Any) -> None
     key = Path(first.config["UPLOADS"], ".secret_key")
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] == key.read_text()
     assert len(first.config["SECRET_KEY"]) == 64 and key.stat().st_mode & 0o777 == 0o600
+
+
+def test_settings_come_from_tree_environment(tmp_path: Path, monkeypatch: Any) -> None:
+    from web import create_app
+
+    monkeypatch.setenv("TREE_UPLOADS", str(tmp_path / "env-uploads"))
+    monkeypatch.setenv("TREE_TIME_LIMIT", "30")
+    monkeypatch.setenv("TREE_ADMIN_TOKEN", "12345")  # JSON-looking: still a string token
+    monkeypatch.setenv("TREE_MAX_PENDING_PER_USER", "1")
+    monkeypatch.setenv("TREE_RATE_PER_USER", "5/minute")
+    app = create_app({"TESTING": True})
+    assert app.config["ADMIN_TOKEN"] == "12345" and app.config["TIME_LIMIT"] == 30.0
+    assert app.extensions["scheduler"].time_limit_s == 30.0
+    assert (tmp_path / "env-uploads" / ".secret_key").exists()
+    client = app.test_client()
+    assert client.post("/api/submissions", json={"source": "pass\n"}).status_code == 201
+    assert client.post("/api/submissions", json={"source": "pass\n"}).status_code == 429
+    resp = client.post("/api/admin/pause", headers={"Authorization": "Bearer 12345"})
+    assert resp.status_code == 200

@@ -73,14 +73,19 @@ def load_examples() -> list[Example]:
 
 
 def _title_of(slug: str, source: str) -> str:
-    """The first line of the module docstring, else the file name made readable."""
+    """The module docstring's first line, else a leading ``# comment``, else the file name."""
     try:
         doc = ast.get_docstring(ast.parse(source))
     except SyntaxError:
         doc = None
+    first = source.lstrip().splitlines()[0] if source.strip() else ""
     if doc:
-        return doc.strip().splitlines()[0].rstrip(".")[:60]
-    return re.sub(r"[_-]+", " ", slug).strip().capitalize()
+        title = doc.strip().splitlines()[0]
+    elif first.startswith("#") and not first.startswith("#!"):
+        title = first.lstrip("#").strip()
+    else:
+        title = ""
+    return title.rstrip(".")[:60] or re.sub(r"[_-]+", " ", slug).strip().capitalize()
 
 
 def read_docs() -> str | None:

@@ -3,8 +3,8 @@
 import { EditorView, basicSetup } from "codemirror";
 import { python } from "@codemirror/lang-python";
 import { oneDark } from "@codemirror/theme-one-dark";
-import { StateEffect, StateField } from "@codemirror/state";
-import { Decoration } from "@codemirror/view";
+import { Prec, StateEffect, StateField } from "@codemirror/state";
+import { Decoration, keymap } from "@codemirror/view";
 import { indentUnit } from "@codemirror/language";
 
 const setErrorLine = StateEffect.define();
@@ -40,8 +40,9 @@ const theme = EditorView.theme({
   ".cm-error-line": { backgroundColor: "rgba(255, 60, 60, 0.28)" },
 });
 
-/** Create an editor in `parent` holding `doc`; `onChange(text)` is called after each edit. */
-function create(parent, doc, onChange) {
+/** Create an editor in `parent` holding `doc`; `onChange(text)` runs after each edit and
+ * `onRun()` on Ctrl/Cmd+Enter. */
+function create(parent, doc, onChange, onRun) {
   const view = new EditorView({
     parent,
     doc,
@@ -52,6 +53,9 @@ function create(parent, doc, onChange) {
       theme,
       indentUnit.of("    "),
       errorLineField,
+      Prec.highest(
+        keymap.of([{ key: "Mod-Enter", run: () => (onRun ? (onRun(), true) : false) }]),
+      ),
       EditorView.updateListener.of((update) => {
         if (update.docChanged && onChange) onChange(update.state.doc.toString());
       }),

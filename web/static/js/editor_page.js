@@ -26,10 +26,16 @@
   const draft = localStorage.getItem(DRAFT_KEY);
   const initial = !chosenByUrl && draft !== null ? draft : textarea.value;
   let saveTimer = null;
-  const editor = window.LedtreeEditor.create(host, initial, (text) => {
-    clearTimeout(saveTimer);
-    saveTimer = setTimeout(() => store(DRAFT_KEY, text), 250);
-  });
+  const runForm = document.getElementById("run-form");
+  const editor = window.LedtreeEditor.create(
+    host,
+    initial,
+    (text) => {
+      clearTimeout(saveTimer);
+      saveTimer = setTimeout(() => store(DRAFT_KEY, text), 250);
+    },
+    () => runForm.requestSubmit(),
+  );
   textarea.remove();
   store(DRAFT_KEY, initial);
   window.ledtreeEditor = editor;
@@ -50,7 +56,7 @@
     if (line) editor.markLine(line);
   }
 
-  document.getElementById("run-form").addEventListener("submit", async (event) => {
+  runForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const source = editor.getText();
     store(DRAFT_KEY, source);

@@ -1,0 +1,64 @@
+"""Frame pacing for the tree and rate-capping for the live view, both on the monotonic clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from protocol.messages import Frame, Message
+from runner.childio import ChildIO
+from runner.leds import Led
+
+
+class Pacer:
+    """Holds frames to the configured rate: a tight loop is paced, never dropped."""
+
+    def __init__(self, fps: float) -> None:
+        self._period = 1.0 / fps if fps > 0 else 0.0
+        self._next = 0.0
+
+    def wait(self, io: ChildIO) -> None:
+        """Return at this frame's slot, watching the child's pipes meanwhile."""
+        if not self._period:
+            return
+        now = time.monotonic()
+        if now < self._next:
+            io.sleep_until(self._next)
+            now = time.monotonic()
+        self._next = max(self._next, now) + self._period
+
+
+class ViewerFeed:
+    """Forwards shown frames to viewers at most ``view_fps`` times a second, last one always."""
+
+    def __init__(
+        self, submission_id: str, view_fps: float, emit: Callable[[Message], None]
+    ) -> None:
+        self._id = submission_id
+        self._period = 1.0 / view_fps if view_fps > 0 else 0.0
+        self._emit = emit
+        self._pending: tuple[Led, ...] | None = None
+        self._next = 0.0
+        self._index = 0
+        self.due: float | None = None
+
+    def shown(self, leds: tuple[Led, ...]) -> None:
+        """Note a frame the LEDs showed; forward it now if its slot has come."""
+        self._index += 1
+        self._pending = leds
+        self.flush_if_due()
+
+    def flush_if_due(self) -> None:
+        """Forward the held frame if its slot has come; ``due`` says when it will."""
+        if self._pending is not None and time.monotonic() >= self._next:
+            self.flush()
+        self.due = self._next if self._pending is not None else None
+
+    def flush(self) -> None:
+        """Forward the held frame now (the run's last frame always reaches viewers)."""
+        if self._pending is None:
+            return
+        leds, self._pending = self._pending, None
+        self._emit(Frame(submission_id=self._id, index=self._index, leds=[list(v) for v in leds]))
+        self._next = time.monotonic() + self._period
+        self.due = None
