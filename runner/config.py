@@ -47,8 +47,10 @@ class RunnerConfig:
     socket_group: str | None = None
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> RunnerConfig:
-        """Build from ``TREE_*`` variables (``os.environ`` by default), then explicit overrides."""
+    def from_environ(
+        cls, environ: Mapping[str, str] | None = None, **overrides: object
+    ) -> RunnerConfig:
+        """Build from ``TREE_*`` variables (``os.environ`` by default), then overrides."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for f in dataclasses.fields(cls):

@@ -57,15 +57,14 @@ class VirtualStrip(Strip):
             self._history.clear()
 
     def dump(self, path: str) -> None:
-        """Write the current and previous frame as JSON, atomically (``TREE_VIRTUAL_DUMP``).
+        """Write the current and the last few frames as JSON, atomically (``TREE_VIRTUAL_DUMP``).
 
         Lets a test in another process see what a runner's LEDs showed when it exited.
         """
         with self._lock:
-            previous = self._history[-2].leds if len(self._history) > 1 else None
             data = {
                 "current": self.current,
-                "previous": previous,
+                "recent": [f.leds for f in self._history[-5:]],  # oldest first
                 "shown": self.shown_count,
                 "closed": self.closed,
             }

@@ -53,7 +53,19 @@ def supervisor(strip: VirtualStrip, tmp_path_factory: pytest.TempPathFactory) ->
 
 def test_corpus_is_big_enough(corpus: list[CorpusProgram]) -> None:
     assert len(corpus) >= 60
-    assert all(p.expects and p.tries for p in corpus)
+    for program in corpus:
+        assert program.tries and program.expects, program.name
+        assert set(program.canaries) <= {"file", "socket", "env"}, program.name
+        text = program.path.read_text(encoding="utf-8")
+        placeholder = {
+            "file": "@@CANARY_FILE@@",
+            "socket": "@@CANARY_PORT@@",
+            "env": "@@SECRET_NAME@@",
+        }
+        for canary in program.canaries:
+            assert placeholder[canary] in text, (
+                f"{program.name} does not aim at its {canary} canary"
+            )
 
 
 @pytest.mark.slow

@@ -335,6 +335,19 @@ def test_ordinary_python_works(name: str, transformer: type[SandboxTransformer])
     assert output(source, transformer) == expected
 
 
+@pytest.mark.parametrize("name", sorted(ORDINARY))
+def test_ordinary_python_behaves_as_in_plain_python(name: str) -> None:
+    source, _expected = ORDINARY[name]
+    plain_api = RecordingAPI()
+    plain: dict[str, object] = {
+        "__name__": "__main__",
+        "print": lambda *a, sep=" ", end="\n": plain_api.write_log(sep.join(map(str, a)) + end),
+        **{k: v for k, v in make_globals(plain_api).items() if not k.startswith("_")},
+    }
+    exec(compile(source, "<plain>", "exec"), plain)
+    assert output(source) == "".join(plain_api.log)
+
+
 def test_runtime_errors_carry_the_users_line() -> None:
     code = compile_program("x = 1\n\ndef f():\n    return 1 / 0\nf()\n")
     with pytest.raises(ZeroDivisionError) as info:

@@ -526,8 +526,10 @@ def test_signal_blanks_the_leds_and_exits_cleanly(sig: int) -> None:
             c.expect_frame(red)
             assert runner.stop(sig) == 0
         dump = json.loads(runner.dump.read_text())
-        assert dump["previous"] == red  # red was on the LEDs until the signal ...
-        assert dump["current"] == [[0, 0, 0, 0]] * COUNT  # ... which blanked them
+        blank = [[0, 0, 0, 0]] * COUNT
+        lit = [f for f in dump["recent"] if f != blank]
+        assert lit and lit[-1] == red  # red was on the LEDs until the signal ...
+        assert dump["recent"][-1] == dump["current"] == blank  # ... which blanked them
         assert dump["closed"] is True
         assert not os.path.exists(runner.socket_path)
 
