@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -101,7 +102,7 @@ def _wait_until(check: object, what: str, procs: list[subprocess.Popen[bytes]]) 
     raise RuntimeError(f"timed out waiting: {what}")
 
 
-def _env(root: Path, port: int) -> dict[str, str]:
+def _env(root: Path) -> dict[str, str]:
     """The settings both servers read (SPEC §9), pointing at this test's temp folder."""
     uploads = root / "uploads"
     uploads.mkdir()
@@ -113,7 +114,6 @@ def _env(root: Path, port: int) -> dict[str, str]:
         "TREE_LED_BACKEND": "virtual",
         "TREE_LED_COUNT": "60",
         "TREE_TIME_LIMIT": "3",
-        "TREE_PORT": str(port),
         "TREE_BIND": "127.0.0.1",
         "TREE_SECRET_KEY": "browser-tests-secret",
         "TREE_ADMIN_TOKEN": ADMIN_TOKEN,
@@ -125,30 +125,47 @@ def _env(root: Path, port: int) -> dict[str, str]:
     }
 
 
+def _start_web(
+    env: dict[str, str], log: IO[bytes], procs: list[subprocess.Popen[bytes]], online: bool
+) -> str:
+    """Start gunicorn on a free port (retrying if another process grabs it first); its URL."""
+    for attempt in range(3):
+        port = _free_port()
+        command = [sys.executable, "-m", "gunicorn", "-c", "web/gunicorn.conf.py"]
+        command += ["-b", f"127.0.0.1:{port}"]
+        web = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)
+        procs.append(web)
+        url = f"http://127.0.0.1:{port}"
+        probe = Stack(url, Path(), "")
+        try:
+            _wait_until(
+                lambda probe=probe: probe.get_json("/healthz").get("runner_online") is online,
+                "web up (and connected to the runner)" if online else "web up",
+                procs,
+            )
+            return url
+        except RuntimeError:
+            if web.poll() is None or attempt == 2:
+                raise
+            procs.remove(web)  # it exited: most likely the port was taken meanwhile
+    raise AssertionError("unreachable")
+
+
 @contextmanager
 def _servers(root: Path, with_runner: bool) -> Iterator[Stack]:
     """Start (the runner and) gunicorn; stop them on exit, printing their logs on failure."""
-    port = _free_port()
-    env = _env(root, port)
+    env = _env(root)
     logs = root / "logs"
     logs.mkdir()
     procs: list[subprocess.Popen[bytes]] = []
-    result = Stack(f"http://127.0.0.1:{port}", root / "uploads", ADMIN_TOKEN)
     with open(logs / "runner.log", "wb") as rlog, open(logs / "web.log", "wb") as wlog:
         try:
             if with_runner:
                 runner = [sys.executable, "-m", "runner"]
                 procs.append(subprocess.Popen(runner, cwd=REPO, env=env, stdout=rlog, stderr=rlog))
                 _wait_until((root / "runner.sock").exists, "runner socket", procs)
-            web = [sys.executable, "-m", "gunicorn", "-c", "web/gunicorn.conf.py"]
-            web += ["-b", f"127.0.0.1:{port}"]
-            procs.append(subprocess.Popen(web, cwd=REPO, env=env, stdout=wlog, stderr=wlog))
-            _wait_until(
-                lambda: result.get_json("/healthz").get("runner_online") is with_runner,
-                "web up (and connected to the runner)" if with_runner else "web up",
-                procs,
-            )
-            yield result
+            url = _start_web(env, wlog, procs, online=with_runner)
+            yield Stack(url, root / "uploads", ADMIN_TOKEN)
         except Exception:
             for name in ("runner.log", "web.log"):
                 sys.stderr.write(f"--- {name}\n{(logs / name).read_text(errors='replace')}\n")

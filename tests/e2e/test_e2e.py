@@ -72,6 +72,12 @@ def test_program_runs_to_completion_with_frames(stack: Any) -> None:
         assert (done["status"], done["reason"]) == ("completed", "ended")
         assert done["frames"] == 30 and done["log"] == "done 20\n"
         assert (stack.uploads / f"{done['user_id']}_{sid}.py").read_text() == RED_THEN_END
+
+        def seen_completed() -> bool:
+            return any(k == "submission" and d["id"] == sid and d["status"] == "completed"
+                       for k, d in list(viewer.events))  # fmt: skip
+
+        stack.wait_for(seen_completed, "the stream to report the result")
     finally:
         viewer.close()
     stack.wait_for(lambda: stack.health()["viewers"] == 0, "the closed stream to be noticed")
