@@ -228,10 +228,12 @@ def bench_events(seconds: float, viewers: int) -> None:
                      for _ in range(viewers)]  # fmt: skip
             source = asyncio.create_task(_runner_frames(stack.env["TREE_SOCKET"], until, start))
             await asyncio.sleep(max(0.0, start - time.perf_counter()))
-            cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+            cpu0, t0, mine0 = cpu_seconds(pid), time.perf_counter(), time.process_time()
             await asyncio.gather(*tasks)
+            client_cpu.append(time.process_time() - mine0)
             return cpu_seconds(pid) - cpu0, time.perf_counter() - t0, await source
 
+        client_cpu: list[float] = []
         cpu, wall, sent = asyncio.run(main())
         offered = min(sent / seconds, 25.0)  # what a viewer could get: the runner's rate, capped
         rates = sorted(c / seconds for c in counts)
@@ -241,7 +243,8 @@ def bench_events(seconds: float, viewers: int) -> None:
         mean, p5 = statistics.mean(rates), rates[len(rates) // 20]
         print(f"  frames/viewer/s: mean {mean:.1f}  min {rates[0]:.1f}  p5 {p5:.1f}")
         print(f"  delivered {share:.1%} of what was offered (min(runner rate, cap))")
-        print(f"  web CPU {cpu / wall:.2f} cores; {sum(counts) / cpu:,.0f} frame events/CPU-s")
+        print(f"  web CPU {cpu / wall:.2f} cores; {sum(counts) / cpu:,.0f} frame events/CPU-s; "
+              f"this client {client_cpu[0] / wall:.2f} cores")  # fmt: skip
         print(f"  load average {os.getloadavg()[0]:.1f}")
     finally:
         stack.close()

@@ -6,6 +6,7 @@ which layers held, and only then reads the program from stdin (records of ``runn
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import math
 import os
@@ -78,7 +79,7 @@ class ProgramApi:
     ) -> None:
         self._channel = channel
         self._led_count = led_count
-        self._positions = [tuple(float(c) for c in p) for p in positions]
+        self._positions = [(float(x), float(y), float(z)) for x, y, z in positions]
         self._log_left = log_limit  # the parent enforces the cap too; this saves the work
 
     def get_led_count(self) -> int:
@@ -90,7 +91,7 @@ class ProgramApi:
         self._channel.send(FRAME, pack_frame(states, self._led_count))
         self._channel.read_exact(1)
 
-    def get_led_positions(self) -> list[tuple[float, ...]]:
+    def get_led_positions(self) -> list[tuple[float, float, float]]:
         """A fresh copy of the LED positions."""
         return list(self._positions)
 
@@ -119,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     program = json.loads(payload)
     # Should the parent die without killing us, no program outlives its time by much.
     signal.alarm(math.ceil(float(program["time_limit"])) + ALARM_GRACE_S)
+    # On a crash or SIGXCPU, dump the stack to stderr: the parent finds the user's line there.
+    faulthandler.enable()
+    faulthandler.register(signal.SIGXCPU, all_threads=False, chain=True)
     try:
         outcome = run_program(channel, program)
     except MemoryError:
@@ -162,7 +166,7 @@ def _describe_failure(api: ProgramApi, source: str, exc: BaseException) -> dict[
     if isinstance(exc, MemoryError):
         _reserve.clear()  # room to build the report
     reason = "error"
-    type_name = type(exc).__name__
+    type_name = _clean(type(exc).__name__, 100)
     if isinstance(exc, FrameInvalid | FrameTypeInvalid):
         reason = "invalid_frame"
         type_name = "ValueError" if isinstance(exc, FrameInvalid) else "TypeError"
@@ -201,9 +205,14 @@ def _user_traceback(frames: list[tuple[str, int]], source: str, type_name: str, 
 def _safe_str(exc: BaseException) -> str:
     """The exception's message; a user-defined ``__str__`` may itself fail."""
     try:
-        return str(exc)[:2000]
+        return _clean(str(exc), 2000)
     except Exception:  # noqa: BLE001 - a broken __str__ must not hide the error
         return "(the error's message could not be shown)"
+
+
+def _clean(text: str, limit: int) -> str:
+    """Valid UTF-8 (no lone surrogates), at most ``limit`` characters."""
+    return text[:limit].encode("utf-8", "replace").decode("utf-8")
 
 
 def _memory_error() -> dict[str, object]:
@@ -212,8 +221,8 @@ def _memory_error() -> dict[str, object]:
 
 def _error_dict(error: object) -> dict[str, object]:
     return {
-        "type": str(getattr(error, "type", "SyntaxError")),
-        "message": str(getattr(error, "message", error))[:2000],
+        "type": _clean(str(getattr(error, "type", "SyntaxError")), 100),
+        "message": _clean(str(getattr(error, "message", error)), 2000),
         "line": getattr(error, "line", None),
         "col": getattr(error, "col", None),
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import select
 import signal
 import subprocess
@@ -19,9 +20,10 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from protocol.messages import ProgramError
-from runner.wire import EXIT_OUT_OF_MEMORY, HEADER
+from runner.wire import EXIT_OUT_OF_MEMORY, HEADER, PROGRAM_FILENAME
 
-STDERR_TAIL = 4096
+STDERR_TAIL = 16384  # holds a whole faulthandler dump (at most 100 frames)
+_USER_FRAME = re.compile(rb'File "' + re.escape(PROGRAM_FILENAME.encode()) + rb'", line (\d+)')
 _CHILD_REASONS = ("error", "invalid_frame", "memory_limit")
 
 
@@ -35,6 +37,17 @@ class Exit:
 
     returncode: int  # negative: killed by that signal
     cpu_s: float
+    stderr_tail: bytes = b""
+
+    def crash_line(self) -> int | None:
+        """The user's line the child was on when a signal killed it (from faulthandler)."""
+        dump = self.stderr_tail.rpartition(b"(most recent call first):")[2]
+        match = _USER_FRAME.search(dump)
+        return int(match.group(1)) if match else None
+
+    def out_of_memory(self) -> bool:
+        """Whether the child's last words were about memory (a C-level allocation failure)."""
+        return any(word in self.stderr_tail for word in (b"MemoryError", b"Cannot allocate"))
 
 
 class ChildIO:
@@ -112,7 +125,7 @@ class ChildIO:
         self._drain_stderr()
         for stream in (self._in, self._out, self._err):
             stream.close()
-        return Exit(self._proc.returncode, usage.ru_utime + usage.ru_stime)
+        return Exit(self._proc.returncode, usage.ru_utime + usage.ru_stime, self.stderr_tail)
 
     def _parse(self, max_size: int) -> tuple[bytes, bytes] | None:
         if len(self._inbuf) < HEADER.size:
@@ -252,18 +265,17 @@ def _end_verdict(end: dict[str, object]) -> tuple[str, str, ProgramError | None]
 
 
 def _exit_verdict(exit: Exit, cpu_limit: float) -> tuple[str, str, ProgramError | None]:
-    code = exit.returncode
+    code, line = exit.returncode, exit.crash_line()
     if code == -signal.SIGXCPU or (code == -signal.SIGKILL and exit.cpu_s >= cpu_limit):
         message = f"the program used its {cpu_limit:g} s of CPU time"
-        return "failed", "cpu_limit", _err("CPULimitExceeded", message)
+        return "failed", "cpu_limit", _err("CPULimitExceeded", message, line)
     if code == -signal.SIGALRM:  # the child's own backstop for its time limit
         return "completed", "time_limit", None
-    if code == EXIT_OUT_OF_MEMORY:
-        return "failed", "memory_limit", _err("MemoryError", "the program ran out of memory")
+    if code == EXIT_OUT_OF_MEMORY or (code < 0 and exit.out_of_memory()):
+        return "failed", "memory_limit", _err("MemoryError", "the program ran out of memory", line)
     if code < 0:
-        name = _signal_name(-code)
-        message = f"the program's process was killed by {name}"
-        return "failed", "killed", _err("Killed", message)
+        message = f"the program's process was killed by {_signal_name(-code)}"
+        return "failed", "killed", _err("Killed", message, line)
     return "failed", "crashed", _err("RunnerError", f"the sandbox exited with status {code}")
 
 
@@ -276,5 +288,5 @@ def _signal_name(number: int) -> str:
     return f"{sig.name} ({description.lower()})" if description else sig.name
 
 
-def _err(type_name: str, message: str) -> ProgramError:
-    return ProgramError(type=type_name, message=message[:2000], line=None)
+def _err(type_name: str, message: str, line: int | None = None) -> ProgramError:
+    return ProgramError(type=type_name, message=message[:2000], line=line)

@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides["led_count"] = args.leds
     if args.time_limit is not None:
         overrides["time_limit_s"] = args.time_limit
-    config = RunnerConfig.from_environ(**overrides)
+    config = RunnerConfig.from_environ(None, **overrides)
     errors = policy.check_source(source)
     if errors:
         _report_rejection(errors, args.json)

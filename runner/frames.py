@@ -40,10 +40,10 @@ def pack_frame(obj: object, led_count: int) -> bytes:
     # Fast path in C: exact list/tuple entries of 4 exact ints, then bytes() checks 0-255.
     # Only exact types are accepted, so no user-defined __len__/__iter__/__index__ ever runs.
     if set(map(type, frame)) <= {list, tuple} and set(map(len, frame)) <= {4}:  # type: ignore[arg-type]
-        flat = list(chain.from_iterable(frame))  # type: ignore[arg-type]
+        flat: list[object] = list(chain.from_iterable(frame))  # type: ignore[arg-type]
         if set(map(type, flat)) <= {int}:
             try:
-                data = bytes(flat)
+                data = bytes(flat)  # type: ignore[arg-type]  # all exact ints, checked above
             except ValueError:
                 data = b""
             if data and max(data[3::4]) <= 100:
@@ -76,7 +76,7 @@ def check_frame_bytes(data: bytes, led_count: int) -> tuple[Led, ...]:
 
 
 def _unpack(data: bytes) -> tuple[Led, ...]:
-    return tuple(_LED.iter_unpack(data))  # type: ignore[arg-type]
+    return tuple(_LED.iter_unpack(data))
 
 
 def _raise_first_error(frame: list[object] | tuple[object, ...]) -> None:
@@ -107,6 +107,5 @@ def _describe(value: object) -> str:
     if type(value) in (float, bool, complex):
         return f"{_type_name(value)} {value!r}"
     if type(value) is str:
-        shown: str = value  # type: ignore[assignment]
-        return f"str {shown[:20]!r}"
+        return f"str {value[:20]!r}"
     return _type_name(value)

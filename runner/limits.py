@@ -16,8 +16,8 @@ import resource
 import sys
 from dataclasses import asdict, dataclass, field
 
-import landlock
-import pyseccomp
+import landlock  # type: ignore[import-untyped]
+import pyseccomp  # type: ignore[import-untyped]
 
 CLONE_NEWNET = 0x40000000
 CLONE_THREAD = 0x00010000
@@ -34,6 +34,7 @@ DENIED_SYSCALLS = (
     "execve",
     "execveat",
     "ptrace",
+    "kill",  # signalling other processes (the prestarted spare runs as the same user)
     "process_vm_writev",
     "unshare",
     "setns",
@@ -64,7 +65,7 @@ class Limits:
     def from_dict(cls, data: dict[str, object]) -> Limits:
         """Inverse of ``to_dict``."""
         values = dict(data)
-        values["read_paths"] = tuple(values.get("read_paths") or ())  # type: ignore[call-overload]
+        values["read_paths"] = tuple(values.get("read_paths") or ())  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
 
 

@@ -71,35 +71,44 @@ def _limits_failure(user_id: str, ip_id: str) -> tuple[CheckFailure, int] | None
     return None
 
 
+def _limits_answer(user_id: str, ip_id: str) -> Answer | None:
+    limited = _limits_failure(user_id, ip_id)
+    if limited is None:
+        return None
+    failure, wait = limited
+    body = failure.body()
+    body["error"]["retry_after"] = wait  # type: ignore[index]
+    return 429, body, {"Retry-After": str(wait)}
+
+
 def accept_submission(
     data: bytes, *, filename: str | None = None, name: object = None, title: object = None
 ) -> Answer:
     """Run every check of SPEC §3 and queue the program: ``(status, body, headers)``."""
     if filename is not None and not filename.lower().endswith(".py"):
         return 415, error_body("bad_extension", "only .py files can be uploaded"), {}
-    labels = [_label(name, MAX_NAME, "name"), _label(title or filename, MAX_TITLE, "title")]
+    label = _label(name, MAX_NAME, "name")
+    heading = _label(title or filename, MAX_TITLE, "title")
     source = decode_source(data)
-    for failure in (*labels, source):
-        if isinstance(failure, CheckFailure):
-            return failure.status, failure.body(), {}
-    limited = _limits_failure(g.user_id, g.ip_id)
-    if limited is not None:
-        failure, wait = limited
-        body = failure.body()
-        body["error"]["retry_after"] = wait  # type: ignore[index]
-        return 429, body, {"Retry-After": str(wait)}
+    for item in (label, heading, source):
+        if isinstance(item, CheckFailure):
+            return item.status, item.body(), {}
+    assert not isinstance(label, CheckFailure) and not isinstance(heading, CheckFailure)
     assert isinstance(source, str)
-    failure = _compile_check(source)
-    if failure is not None:
-        return failure.status, failure.body(), {}
-    sub = scheduler().submit(
-        data,
-        user_id=g.user_id,
-        ip_id=g.ip_id,
-        name=labels[0],
-        title=labels[1],  # type: ignore[arg-type]
-    )
-    submission_limits().hit(g.user_id, g.ip_id)
+    limited = _limits_answer(g.user_id, g.ip_id)  # early: an over-limit user costs no check
+    if limited is not None:
+        return limited
+    refused = _compile_check(source)
+    if refused is not None:
+        return refused.status, refused.body(), {}
+    # Again, atomically with storing and counting: concurrent requests from one user all
+    # passed the early test while their checks ran, and only some of them may be queued.
+    with submission_limits().lock:
+        limited = _limits_answer(g.user_id, g.ip_id)
+        if limited is not None:
+            return limited
+        sub = scheduler().submit(data, user_id=g.user_id, ip_id=g.ip_id, name=label, title=heading)
+        submission_limits().hit(g.user_id, g.ip_id)
     location = url_for("api.get_submission", submission_id=sub.id)
     return 201, scheduler().public(sub), {"Location": location}
 

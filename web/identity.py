@@ -39,12 +39,12 @@ def ip_id(ip: str) -> str:
 
 def _serializer() -> URLSafeSerializer:
     # Built once per app: constructing one costs more than using it.
-    serializer = current_app.extensions.get("identity_serializer")
+    serializer: URLSafeSerializer | None = current_app.extensions.get("identity_serializer")
     if serializer is None:
         secret = str(current_app.config["SECRET_KEY"])
         serializer = URLSafeSerializer(secret, salt="tree-user-id")
         current_app.extensions["identity_serializer"] = serializer
-    return serializer  # type: ignore[no-any-return]
+    return serializer
 
 
 def _identify() -> None:

@@ -9,6 +9,7 @@ so apps (and tests) never share counters.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ class SubmissionLimits:
         self.limiter = limiter
         self.per_user = parse(per_user)
         self.per_ip = parse(per_ip)
+        # Held from the last limit check until the submission is stored and counted.
+        self.lock = threading.Lock()
 
     def _windows(self, user_id: str, ip_id: str) -> list[Window]:
         return [Window(self.per_user, f"user:{user_id}"), Window(self.per_ip, f"ip:{ip_id}")]

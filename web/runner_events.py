@@ -91,9 +91,7 @@ class RunnerEvents:
             self.runner_online = False
             self.runner_busy = False
             if self._running is not None:
-                sub = self._subs[self._running]
-                self._running = None
-                self._finish(sub, "failed", "runner_lost", now=time.time())
+                self._end_lost(self._subs[self._running], time.time())
             self.publish("tree", self.tree_event())
             self._changed()
 
@@ -108,7 +106,7 @@ class RunnerEvents:
             if isinstance(msg, Started) and sub is not None:
                 self._awaiting_start = False
                 self.runner_busy = True
-            elif isinstance(msg, Log) and sub is not None:
+            elif isinstance(msg, Log) and sub is not None and sub.status == "running":
                 sub.log = (sub.log + msg.text)[:MAX_LOG_CHARS]
             elif isinstance(msg, Finished) and sub is not None:
                 self._on_finished(sub, msg)
@@ -122,6 +120,15 @@ class RunnerEvents:
                 self._on_error(msg)
         if isinstance(msg, Finished | Idle | Error):
             self._wake.set()
+
+    def _end_lost(self, sub: Submission, now: float) -> None:
+        """Nobody will report on the running program: end it here."""
+        self._running = None
+        reason = self._stop_reasons.pop(sub.id, None)
+        if reason is not None:  # an operator or author had already asked to stop it
+            self._finish(sub, "cancelled", reason, now=now)
+        else:
+            self._finish(sub, "failed", "runner_lost", now=now)
 
     def _on_finished(self, sub: Submission, msg: Finished) -> None:
         if sub.status != "running":  # already ended here (runner lost, given up): keep that

@@ -120,11 +120,18 @@ class Scheduler(RunnerEvents, QueueViews):
             if self.paused or not ready or self._running or not self._pending:
                 return None
             sub = self._subs[self._pending.pop(0)]
+            try:
+                source = self.store.read_source(sub).decode("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:  # removed or damaged on disk
+                logger.error("cannot read the source of %s: %s", sub.id, exc)
+                sub.error = {"type": "StorageError", "message": "the program file is missing "
+                             "or damaged", "line": None, "col": None}  # fmt: skip
+                self._finish(sub, "failed", "error", now=now)
+                return None
             sub.status, sub.started_at = "running", iso(now)
             self._running, self._started_at = sub.id, now
             self._awaiting_start, self._stop_sent = True, False
             self.store.save(sub)
-            source = self.store.read_source(sub).decode("utf-8")
         assert self.runner is not None
         try:
             self.runner.run(sub.id, source, self.time_limit_s)
@@ -153,9 +160,7 @@ class Scheduler(RunnerEvents, QueueViews):
         elif overrun > 2 * STOP_GRACE_S:
             # Asked to stop and still no answer: the runner lost it. Free the queue; if the
             # runner is in fact still busy it answers the next Run with "busy".
-            sub = self._subs[self._running]
-            self._running = None
-            self._finish(sub, "failed", "runner_lost", now=now)
+            self._end_lost(self._subs[self._running], now)
 
     def _requeue_front(self, sub: Submission) -> None:
         if self._running == sub.id:
@@ -259,8 +264,7 @@ class Scheduler(RunnerEvents, QueueViews):
                 pass
         with self._lock:  # nobody will report back: end it here
             if self._running == sid:
-                self._running = None
-                self._finish(self._subs[sid], "cancelled", reason, now=time.time())
+                self._end_lost(self._subs[sid], time.time())
         return self._subs[sid]
 
     def remove(self, submission_id: str) -> Submission:

@@ -14,11 +14,10 @@ import hmac
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Response
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -78,15 +77,25 @@ def cross_site() -> bool:
     return urlsplit(origin).netloc != request.host
 
 
+def _wants_json() -> bool:
+    return request.path.startswith(("/api/", "/healthz"))
+
+
+def refusal(status: int, code: str, message: str) -> ResponseReturnValue:
+    """An error answer: the JSON of SPEC §4 for the API, a short plain text for pages."""
+    if _wants_json():
+        return jsonify(error_body(code, message)), status
+    return Response(message + "\n", status, mimetype="text/plain")
+
+
 def _guard() -> ResponseReturnValue | None:
     if request.method not in UNSAFE_METHODS:
         return None
     if cross_site():
-        return jsonify(error_body("forbidden", "cross-site request refused")), 403
+        return refusal(403, "forbidden", "cross-site request refused")
     is_form = request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}
-    is_page = not request.path.startswith("/api/")
-    if is_form and is_page and not csrf_valid(request.form.get("csrf_token")):
-        return jsonify(error_body("bad_request", "the form expired: reload the page")), 400
+    if is_form and not _wants_json() and not csrf_valid(request.form.get("csrf_token")):
+        return refusal(400, "bad_request", "The form has expired: go back, reload and try again.")
     return None
 
 
@@ -106,15 +115,14 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     code = {413: "too_large", 415: "unsupported_media_type", 404: "not_found"}.get(
         exc.code or 500, "bad_request" if (exc.code or 500) < 500 else "internal"
     )
-    wants_json = request.path.startswith(("/api", "/admin/api", "/healthz"))
-    if not wants_json and exc.code in (404, 405):
-        return exc  # pages render werkzeug's plain (escaped) HTML error
-    return jsonify(error_body(code, exc.description or exc.name)), exc.code or 500
+    if not _wants_json():
+        return exc  # pages get werkzeug's plain error page (fixed, escaped text)
+    return refusal(exc.code or 500, code, exc.description or exc.name)
 
 
 def _internal_error(exc: Exception) -> ResponseReturnValue:
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
-    return jsonify(error_body("internal", "something went wrong on our side")), 500
+    return refusal(500, "internal", "something went wrong on our side")
 
 
 def init_app(app: Flask) -> None:

@@ -228,3 +228,13 @@ def test_upload_by_drag_and_drop(page: Page, stack: Any) -> None:
 def _all(stack: Any) -> list[dict[str, Any]]:
     queue = stack.get_json("/api/queue")
     return [*([queue["running"]] if queue["running"] else []), *queue["pending"], *queue["recent"]]
+
+
+def test_docs_example_opens_in_the_editor(page: Page, stack: Any) -> None:
+    """A code sample in /docs opens in the editor, ready to run."""
+    page.goto("/docs")
+    sample = page.locator("#docs-body pre:has(button.open-in-editor)").first
+    first_line = sample.locator("code").inner_text().strip().splitlines()[0]
+    sample.locator("button.open-in-editor").click()
+    page.wait_for_url("**/editor")
+    expect(page.locator(".cm-content")).to_contain_text(first_line)

@@ -110,6 +110,7 @@ def test_rejected_by_the_runners_check_with_line(stack: Any) -> None:
 
 
 def test_runner_lost_mid_run_then_queue_resumes(stack: Any) -> None:
+    stack.env["TREE_TIME_LIMIT"] = "60"  # the endless program must still run when we look
     stack.start_runner()
     stack.start_web()
     stack.wait_online()
@@ -143,3 +144,31 @@ def test_pending_survives_a_web_restart(stack: Any) -> None:
     stack.start_runner()
     for sid in ids:
         assert stack.wait_finished(sid)["status"] == "completed"
+
+
+def test_operator_stops_and_blanks_the_tree(stack: Any) -> None:
+    stack.env["TREE_ADMIN_TOKEN"] = "e2e-operator"
+    stack.env["TREE_TIME_LIMIT"] = "60"
+    auth = {"Authorization": "Bearer e2e-operator"}
+    stack.start_runner()
+    stack.start_web()
+    stack.wait_online()
+    sid = stack.submit(FOREVER).json()["id"]
+
+    def running() -> bool:
+        q = requests.get(f"{stack.url}/api/queue", timeout=5).json()
+        return bool(q["running"]) and q["running"]["id"] == sid
+
+    stack.wait_for(running, "the program to start")
+    assert requests.post(f"{stack.url}/api/admin/stop", timeout=5).status_code == 401
+    assert requests.post(f"{stack.url}/api/admin/stop", headers=auth, timeout=5).ok
+    done = stack.wait_finished(sid)
+    assert (done["status"], done["reason"]) == ("cancelled", "operator")
+    assert requests.post(f"{stack.url}/api/admin/blank", headers=auth, timeout=5).ok
+
+    def dark() -> bool:
+        frame = requests.get(f"{stack.url}/api/tree", timeout=5).json()["frame"]
+        return frame == [[0, 0, 0, 0]] * 20
+
+    stack.wait_for(dark, "the tree to show the blank frame")
+    assert requests.get(f"{stack.url}/api/queue", timeout=5).json()["paused"] is True

@@ -106,3 +106,28 @@ def test_bare_module_usage_errors() -> None:
         [sys.executable, "-m", "runner", "bogus"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2 and "usage" in done.stderr
+
+
+def test_ctrl_c_cancels_the_run_and_reaps_the_child(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    record = tmp_path / "frames.jsonl"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TREE_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runner", "run", str(PROGRAMS / "endless_frames.py")]
+        + ["--time-limit", "60", "--record", str(record), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(environ, TREE_FPS="20"),
+    )
+    give_up = time.monotonic() + 60  # a liveness bound, not a speed check
+    while not (record.exists() and record.read_text()) and time.monotonic() < give_up:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    result = json.loads(out)
+    assert (result["status"], result["reason"]) == ("cancelled", "operator")
+    assert result["frames"] >= 1

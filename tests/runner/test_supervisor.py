@@ -92,6 +92,29 @@ def test_rejected_program_is_an_error_with_its_line(supervisor: Supervisor) -> N
     assert result.error.line == 2
 
 
+ODD_ERRORS = {
+    "giant_name": (
+        "class " + "E" * 500 + "(Exception):\n    pass\nraise " + "E" * 500 + "()",
+        "E" * 100,
+    ),
+    "lone_surrogate": ("raise ValueError('bad \\ud800 x')", "ValueError"),
+    "broken_str": (
+        "class Odd(Exception):\n    def __str__(self):\n        return 1 / 0\nraise Odd()",
+        "Odd",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ODD_ERRORS))
+def test_odd_exceptions_are_clean_errors(name: str, supervisor: Supervisor) -> None:
+    source, type_name = ODD_ERRORS[name]
+    result = supervisor.run("t", source)
+    assert (result.status, result.reason) == ("failed", "error")
+    assert result.error is not None and result.error.type == type_name
+    assert result.error.line == source.count("\n") + 1
+    result.to_message("t").model_dump_json()  # encodes cleanly for the protocol
+
+
 def test_frame_error_can_be_caught_and_names_the_led(
     supervisor: Supervisor, strip: VirtualStrip
 ) -> None:
@@ -270,6 +293,7 @@ attempt("write", lambda: open(canary, "w"))
 attempt("read_secret", lambda: open(secret).read())
 attempt("read_etc", lambda: open("/etc/hostname").read())
 attempt("setuid_root", lambda: os.setuid(0))
+attempt("kill_parent", lambda: os.kill(os.getppid(), 0))
 attempt("list_tmp", lambda: os.listdir("/tmp"))
 print(json.dumps({"report": report, "results": results, "env": dict(os.environ)}))
 """
@@ -327,3 +351,40 @@ def test_confine_reports_unprivileged_runs(tmp_path: Path) -> None:
     assert states["netns"].startswith("not root")
     assert states["seccomp"] == "ok" and states["rlimits"] == "ok"
     assert callable(confine)
+
+
+WEAK_CHILD = """
+import json, os, struct
+header = struct.Struct(">cI")
+report = {"rlimits": "ok", "seccomp": "unavailable: OSError: [Errno 38] Function not implemented"}
+data = json.dumps(report).encode()
+os.write(1, header.pack(b"R", len(data)) + data)
+os.read(0, 1 << 20)
+end = json.dumps({"outcome": "completed", "reason": "ended", "error": None}).encode()
+os.write(1, header.pack(b"E", len(end)) + end)
+"""
+
+
+def test_a_missing_layer_is_logged_once(
+    tmp_path: Path, strip: VirtualStrip, caplog: pytest.LogCaptureFixture
+) -> None:
+    from runner import supervisor as supervisor_module
+
+    supervisor_module._warned_layers.discard("seccomp")
+    weak = tmp_path / "weak_child.py"
+    weak.write_text(WEAK_CHILD)
+    command = [sys.executable, "-I", str(weak)]
+    with Supervisor(config(tmp_path), strip, [], child_command=command) as sup:
+        for _ in range(2):
+            assert sup.run("t", "pass").status == "completed"
+        assert sup.layers["seccomp"].startswith("unavailable")
+    warnings = [r for r in caplog.records if "seccomp" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelname == "WARNING"
+
+
+def test_a_failing_listener_does_not_end_the_run(supervisor: Supervisor) -> None:
+    def explode(msg: Message) -> None:
+        raise ConnectionResetError("viewer went away")
+
+    result = supervisor.run("t", program("seed"), on_event=explode)
+    assert (result.status, result.reason, result.frames) == ("completed", "ended", 1)

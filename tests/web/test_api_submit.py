@@ -34,7 +34,7 @@ def test_json_submit_is_queued_and_stored_byte_for_byte(app: Flask, editor: Any)
     assert json.loads(state.read_text())["status"] == "pending"
 
 
-def test_upload_is_queued_with_file_name_as_title(app: Flask, editor: Any) -> None:
+def test_cant_use_the_upload_file_name_as_a_path(app: Flask, editor: Any) -> None:
     data = b"import math\nprint(math.pi)\n"
     resp = editor.upload(data, filename="../../etc/passwd.py", name="Bob")
     assert resp.status_code == 201, resp.get_json()

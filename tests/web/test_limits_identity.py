@@ -41,7 +41,7 @@ def test_rate_window_per_user(tmp_path: Path, make_app: Any) -> None:
     assert len(list(Path(app.config["UPLOADS"]).glob("*.py"))) == 2
 
 
-def test_dropping_the_cookie_does_not_escape_the_ip_limits(tmp_path: Path, make_app: Any) -> None:
+def test_cant_escape_the_ip_limits_by_dropping_the_cookie(tmp_path: Path, make_app: Any) -> None:
     app = make_app(tmp_path, MAX_PENDING_PER_IP=4)
     codes = []
     for n in range(6):  # six "browsers" behind one NAT address, one program each
@@ -75,7 +75,7 @@ def test_cookie_is_signed_and_kept(client: FlaskClient) -> None:
     assert client.get("/api/me").get_json()["user_id"] == user_id
 
 
-def test_forged_cookie_counts_as_none(client: FlaskClient, other_client: FlaskClient) -> None:
+def test_cant_forge_the_identity_cookie(client: FlaskClient, other_client: FlaskClient) -> None:
     victim = other_client.get("/api/me").get_json()["user_id"]
     mine = client.get("/api/me").get_json()["user_id"]
     client.set_cookie(COOKIE, f'"{victim}"')  # unsigned
@@ -86,7 +86,7 @@ def test_forged_cookie_counts_as_none(client: FlaskClient, other_client: FlaskCl
     assert client.get("/api/me").get_json()["user_id"] == mine
 
 
-def test_forged_cookie_cannot_cancel_someone_elses(
+def test_cant_cancel_someone_elses_submission_with_a_forged_cookie(
     editor: Any, client: FlaskClient, other_client: FlaskClient
 ) -> None:
     theirs = other_client.post("/api/submissions", json={"source": GOOD}).get_json()
@@ -94,7 +94,7 @@ def test_forged_cookie_cannot_cancel_someone_elses(
     assert client.delete(f"/api/submissions/{theirs['id']}").status_code == 403
 
 
-def test_forwarded_for_is_ignored_unless_trusted(tmp_path: Path, make_app: Any) -> None:
+def test_cant_spoof_the_client_ip_without_a_trusted_proxy(tmp_path: Path, make_app: Any) -> None:
     untrusted = make_app(tmp_path / "a").test_client()
     ids = {
         untrusted.get("/api/me", headers={"X-Forwarded-For": ip}).get_json()["user_id"]
@@ -107,3 +107,30 @@ def test_forwarded_for_is_ignored_unless_trusted(tmp_path: Path, make_app: Any) 
         c = trusted_app.test_client()
         ids.add(c.get("/api/me", headers={"X-Forwarded-For": ip}).get_json()["user_id"])
     assert len(ids) == 2
+
+
+def test_cant_exceed_the_pending_cap_with_concurrent_requests(
+    app: Any, runner: Any, make_browser: Any
+) -> None:
+    import threading
+
+    barrier = threading.Barrier(6, timeout=10)
+    plain_check = runner.check
+
+    def check_when_all_arrived(source: str, timeout: float = 2.0) -> Any:
+        barrier.wait()  # every request has passed the early limit test by now
+        return plain_check(source, timeout)
+
+    runner.check = check_when_all_arrived
+    codes: list[int] = []
+
+    def submit() -> None:
+        client = make_browser("192.0.2.50", "SameBrowser/1.0")
+        codes.append(client.post("/api/submissions", json={"source": GOOD}).status_code)
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(codes) == [201, 201, 201, 429, 429, 429]

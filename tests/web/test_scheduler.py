@@ -301,3 +301,25 @@ def test_run_nobody_answers_for_is_freed(scheduler: Scheduler, runner: Any) -> N
     assert scheduler.run_once(T0 + 45 + 2 * STOP_GRACE_S + 1) == second
     sub = scheduler.get(first)
     assert sub is not None and (sub.status, sub.reason) == ("failed", "runner_lost")
+
+
+def test_missing_source_fails_alone(scheduler: Scheduler, runner: Any) -> None:
+    first, second = submit(scheduler), submit(scheduler)
+    sub = scheduler.get(first)
+    assert sub is not None
+    scheduler.store.source_path(sub).unlink()
+    assert scheduler.run_once(T0) is None
+    assert (sub.status, sub.reason, sub.error["type"]) == ("failed", "error", "StorageError")  # type: ignore[index]
+    assert scheduler.run_once(T0 + 1) == second
+
+
+def test_operator_stop_then_runner_lost_is_still_cancelled(
+    scheduler: Scheduler, runner: Any
+) -> None:
+    sid = submit(scheduler)
+    scheduler.run_once(T0)
+    scheduler.stop_current()
+    runner.online = False
+    scheduler.on_runner_offline()
+    sub = scheduler.get(sid)
+    assert sub is not None and (sub.status, sub.reason) == ("cancelled", "operator")

@@ -57,7 +57,8 @@ def test_cant_post_a_form_without_csrf_token(tmp_path: Path, make_app: Any) -> N
     client = app.test_client()
     page = client.get("/test-form").get_data(as_text=True)
     token = page.split('value="')[1].split('"')[0]
-    assert client.post("/test-form", data={"x": "1"}).status_code == 400
+    refused = client.post("/test-form", data={"x": "1"})
+    assert refused.status_code == 400 and b"expired" in refused.get_data()
     assert client.post("/test-form", data={"csrf_token": "forged"}).status_code == 400
     assert client.post("/test-form", data={"csrf_token": token}).get_data() == b"accepted"
     # Someone else's token does not work for me.
@@ -80,6 +81,13 @@ def test_no_stack_traces_for_users(tmp_path: Path, make_app: Any) -> None:
     def boom() -> str:
         raise RuntimeError("secret internal detail")
 
+    @app.get("/page-boom")
+    def page_boom() -> str:
+        raise RuntimeError("secret internal detail")
+
+    page = app.test_client().get("/page-boom")
+    assert page.status_code == 500 and page.mimetype == "text/plain"
+    assert b"secret internal detail" not in page.get_data()
     resp = app.test_client().get("/api/boom")
     assert resp.status_code == 500
     assert resp.get_json() == {

@@ -82,6 +82,14 @@
     return showError(error);
   }
 
+  // Queue changes move our position and ETA; they carry no log, so merge over what we have.
+  function fromQueue(queue) {
+    if (!current || !queue) return;
+    const mine = (queue.pending || []).find((s) => s.id === current.id) || (queue.running && queue.running.id === current.id ? queue.running : null);
+    if (mine) update(mine);
+  }
+
   L.on("submission", (sub) => update(sub.submission || sub));
+  L.on("queue", fromQueue);
   window.LedtreeFollow = { follow, rejected, showError };
 })();
