@@ -106,7 +106,11 @@ class Store:
     def create(self, sub: Submission, source: bytes) -> None:
         """Store a new submission: its source first, then its state (which makes it exist)."""
         _atomic_write(self.source_path(sub), source)
-        self.save(sub)
+        try:
+            self.save(sub)
+        except BaseException:
+            self.source_path(sub).unlink(missing_ok=True)  # a broken upload stores nothing
+            raise
 
     def save(self, sub: Submission) -> None:
         """Rewrite the submission's state atomically."""

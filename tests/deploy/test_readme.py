@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from runner.config import _ENV_NAMES, RunnerConfig
 from tests.deploy.conftest import ROOT
@@ -57,3 +61,29 @@ def test_every_local_link_and_image_exists() -> None:
     assert len(targets) >= 6
     missing = [t for t in targets if not (ROOT / t).exists()]
     assert missing == []
+
+
+def test_the_first_program_runs_in_the_real_sandbox(tmp_path: Path) -> None:
+    program = tmp_path / "first.py"
+    program.write_text(re.search(r"```python\n(.*?)```", README, re.DOTALL).group(1))  # type: ignore[union-attr]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runner",
+            "run",
+            str(program),
+            "--leds",
+            "10",
+            "--time-limit",
+            "1.5",
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    outcome = json.loads(result.stdout)
+    assert (outcome["status"], outcome["error"]) == ("completed", None), outcome
+    assert outcome["frames"] >= 1
