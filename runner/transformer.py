@@ -231,6 +231,10 @@ class SandboxTransformer(RestrictingNodeTransformer):
         self._check_dotted(node.cls)
         for attr in node.kwd_attrs:
             self._check_attribute_name(node, attr)
+            if attr in RUNTIME_ATTRIBUTES:
+                # A class pattern reads the attribute with no guard call, which would hand
+                # out the real str.format; only the runtime guard may give out that one.
+                self.error(node, f'"{attr}" cannot be captured in a class pattern')
         for pattern in (*node.patterns, *node.kwd_patterns):
             self.visit(pattern)
         return node

@@ -684,6 +684,13 @@ def test_cant_reach_private_names_through_match_patterns(pattern: str) -> None:
     assert error.type == "SandboxError" and error.line == 3
 
 
+@pytest.mark.parametrize("attr", ["format", "format_map"])
+def test_cant_capture_the_real_format_in_a_class_pattern(attr: str) -> None:
+    # A class pattern reads attributes without a guard call: it would hand out str.format.
+    (error,) = rejected(f'match "{{0}}":\n    case str({attr}=f):\n        print(f(1))')
+    assert error.type == "SandboxError" and error.line == 2 and attr in error.message
+
+
 def test_cant_skip_the_write_guard_through_a_match_capture() -> None:
     src = "import math\nbuf = []\nmatch math:\n    case buf:\n        pass\nbuf[0] = 1"
     assert "_write_" in _names(src)
