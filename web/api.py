@@ -107,7 +107,14 @@ def accept_submission(
         limited = _limits_answer(g.user_id, g.ip_id)
         if limited is not None:
             return limited
-        sub = scheduler().submit(data, user_id=g.user_id, ip_id=g.ip_id, name=label, title=heading)
+        try:
+            sub = scheduler().submit(
+                data, user_id=g.user_id, ip_id=g.ip_id, name=label, title=heading
+            )
+        except OSError as exc:  # disk full, read-only volume: nothing was stored
+            current_app.logger.error("cannot store a submission: %s", exc)
+            msg = "the server cannot store programs right now; please try again later"
+            return 503, error_body("storage_unavailable", msg), {"Retry-After": "30"}
         submission_limits().hit(g.user_id, g.ip_id)
     location = url_for("api.get_submission", submission_id=sub.id)
     return 201, scheduler().public(sub), {"Location": location}

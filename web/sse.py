@@ -56,18 +56,21 @@ class EventHub:
             self._closed = True
             self._cond.notify_all()
 
-    def stream(self, heartbeat_s: float = HEARTBEAT_S, limit: int | None = None) -> Iterator[bytes]:
-        """Yield SSE chunks for one viewer until the hub closes (or ``limit`` chunks)."""
+    def stream(self, heartbeat_s: float = HEARTBEAT_S) -> Iterator[bytes]:
+        """Yield SSE chunks for one viewer until the hub closes or the viewer goes away.
+
+        Frames pass a token bucket (``frame_rate`` per second on average, ``frame_burst``
+        at once) so jitter in the runner's timing does not cost frames.
+        """
         seen: dict[str, int] = {}
         ring_seen = self._seq  # submission events from before connecting are old news
         tokens, refill_at = float(self.frame_burst), time.monotonic()
         last_sent = time.monotonic()
-        sent = 0
         with self._cond:
             self.viewers += 1
         try:
             yield b"retry: 2000\n\n"
-            while limit is None or sent < limit:
+            while True:
                 now = time.monotonic()
                 tokens = min(self.frame_burst, tokens + (now - refill_at) * self.frame_rate)
                 refill_at = now
@@ -88,7 +91,6 @@ class EventHub:
                     chunk = [b": ping\n\n"]
                 if chunk:
                     yield b"".join(chunk)
-                    sent += 1
                     last_sent = time.monotonic()
                 if closed:
                     return

@@ -155,3 +155,21 @@ def test_not_json_body(client: FlaskClient) -> None:
 def test_label_is_one_line(editor: Any) -> None:
     body = editor.submit(GOOD, name="Ada\n\x1b[31mEvil", title="  a\tb ").get_json()
     assert body["name"] == "Ada [31mEvil" and body["title"] == "a b"
+
+
+def test_unwritable_uploads_give_503_and_store_nothing(app: Flask, editor: Any) -> None:
+    import os
+
+    if os.geteuid() == 0:
+        # root ignores folder permissions; make the folder's place a file instead
+        folder = Path(app.config["UPLOADS"])
+        for p in folder.iterdir():
+            p.unlink()
+        folder.rmdir()
+        folder.write_text("not a folder")
+    else:
+        Path(app.config["UPLOADS"]).chmod(0o555)
+    resp = editor.submit(GOOD)
+    assert resp.status_code == 503 and resp.get_json()["error"]["code"] == "storage_unavailable"
+    assert resp.headers["Retry-After"] == "30"
+    assert app.extensions["scheduler"].snapshot()["pending"] == []
