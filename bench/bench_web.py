@@ -3,8 +3,9 @@
     .venv/bin/python bench/bench_web.py [queue|events|submit|all] [--seconds N] [--viewers N]
 
 * ``queue``: ``GET /api/queue`` with 100 pending, keep-alive clients; requests/s and p50/p99.
-* ``events``: N ``/api/events`` viewers while a program runs at 40 fps; frames per viewer per
-  second against the 25/s viewer cap, and the web worker's CPU (cores used).
+* ``events``: N ``/api/events`` viewers while a program runs at 40 fps (the runner forwards
+  all 40/s, so web's 25/s viewer cap binds); frames per viewer per second against that cap,
+  and the web worker's CPU (cores used).
 * ``submit``: ``POST /api/submissions`` (JSON) throughput with the runner's check online.
 
 The load generator is one asyncio process with raw keep-alive sockets, on the same 2 cores as
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -41,7 +43,9 @@ def free_port() -> int:
 class Stack:
     """A runner (optional) and one gunicorn process on temp paths."""
 
-    def __init__(self, with_runner: bool, time_limit: float = 120.0) -> None:
+    def __init__(
+        self, with_runner: bool, time_limit: float = 120.0, runner_view_fps: float = 25.0
+    ) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="ltb-", dir="/tmp"))
         self.port = free_port()
         self.env = {
@@ -62,7 +66,8 @@ class Stack:
         self.procs: list[subprocess.Popen[bytes]] = []
         log = open(self.tmp / "log", "ab")  # noqa: SIM115 - handed to the processes
         if with_runner:
-            self.procs.append(subprocess.Popen([sys.executable, "-m", "runner"], env=self.env,
+            runner_env = {**self.env, "TREE_VIEW_FPS": str(runner_view_fps)}
+            self.procs.append(subprocess.Popen([sys.executable, "-m", "runner"], env=runner_env,
                                                cwd=ROOT, stdout=log, stderr=log))  # fmt: skip
             _wait(lambda: (self.tmp / "r.sock").exists())
         gunicorn = Path(sys.executable).with_name("gunicorn")
@@ -103,6 +108,7 @@ class Stack:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def _wait(pred: object, timeout: float = 30.0) -> None:
@@ -212,7 +218,8 @@ async def _runner_frames(socket_path: str, until: float, start: float) -> int:
 
 def bench_events(seconds: float, viewers: int) -> None:
     """Frames per viewer per second (cap 25) and web CPU with many viewers."""
-    stack = Stack(with_runner=True)
+    # The runner forwards every frame it shows (40/s), so web's 25/s viewer cap is what binds.
+    stack = Stack(with_runner=True, runner_view_fps=40.0)
     try:
         stack.post(FOREVER_40FPS)
         _wait(lambda: bool(json.loads(urllib.request.urlopen(

@@ -1,14 +1,6 @@
-"""Messages and framing shared by web and runner (SPEC §5). Imports nothing from either."""
+"""Messages and framing shared by web and runner (SPEC §5). Imports nothing from either.
 
-from protocol.framing import MAX_MESSAGE_BYTES, ProtocolError, read_message, write_message
-from protocol.messages import PROTOCOL_VERSION, Message, message_adapter
-
-__all__ = [
-    "MAX_MESSAGE_BYTES",
-    "PROTOCOL_VERSION",
-    "Message",
-    "ProtocolError",
-    "message_adapter",
-    "read_message",
-    "write_message",
-]
+Import from the submodules (``protocol.messages``, ``protocol.framing``, ``protocol.limits``):
+this package imports nothing eagerly, so the sandbox child can read ``protocol.limits``
+without loading pydantic.
+"""

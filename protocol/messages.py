@@ -13,9 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
 PROTOCOL_VERSION = 1
 
 # Upper bounds keep a hostile or buggy peer from making the other side allocate without limit.
-MAX_LEDS = 5000
-MAX_SOURCE_CHARS = 64 * 1024
-MAX_LOG_CHARS = 64 * 1024
+from protocol.limits import MAX_LEDS, MAX_LOG_CHARS, MAX_SOURCE_CHARS  # noqa: E402
 
 # One LED as (R, G, B, L). Ranges are checked by the runner's frame validator, which is the
 # single place that decides what may reach the LEDs; the protocol only fixes the shape.

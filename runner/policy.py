@@ -25,15 +25,19 @@ import ast
 import threading
 import types
 import warnings
-from typing import Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-from protocol.messages import MAX_SOURCE_CHARS, ProgramError
+from protocol.limits import MAX_SOURCE_CHARS
 from runner import api
 from runner.astscan import bound_names, fresh_containers, nesting_depth
 from runner.exc import ProgramRejected
 from runner.guards import make_builtins
 from runner.rules import MAX_NESTING
 from runner.transformer import SandboxTransformer
+
+if TYPE_CHECKING:
+    from protocol.messages import ProgramError
 
 _MAX_MESSAGE = 2000
 # warnings.catch_warnings changes process-wide state; checks may run on several server threads.
@@ -52,12 +56,25 @@ class ProgramAPI(Protocol):
     def write_log(self, text: str) -> None: ...
 
 
-def _error(
-    kind: str, message: str, line: int | None = None, col: int | None = None
-) -> ProgramError:
+@dataclass(frozen=True)
+class Rejection:
+    """One reason a program was rejected, with its line and 1-based column.
+
+    A plain dataclass rather than the protocol's ``ProgramError``: the sandbox child imports this
+    module and must start fast (pydantic alone costs it ~80 ms) and, once confined, cannot import
+    anything more. ``check_source`` converts for the protocol.
+    """
+
+    type: str
+    message: str
+    line: int | None = None
+    col: int | None = None
+
+
+def _error(kind: str, message: str, line: int | None = None, col: int | None = None) -> Rejection:
     # A message may quote the program; lone surrogates in it could not cross the protocol.
     text = message[:_MAX_MESSAGE].encode("utf-8", "replace").decode("utf-8")
-    return ProgramError(type=kind, message=text, line=line, col=col)
+    return Rejection(kind, text, line, col)
 
 
 def _position(source: str, index: int) -> tuple[int, int]:
@@ -65,14 +82,14 @@ def _position(source: str, index: int) -> tuple[int, int]:
     return source.count("\n", 0, index) + 1, index - source.rfind("\n", 0, index)
 
 
-def _syntax_error(exc: SyntaxError) -> ProgramError:
+def _syntax_error(exc: SyntaxError) -> Rejection:
     # SyntaxError.offset is already 1-based, like the columns of our own rule violations.
     return _error("SyntaxError", exc.msg or "invalid syntax", exc.lineno, exc.offset)
 
 
 def _compile(
     source: str, filename: str, transformer: type[SandboxTransformer]
-) -> tuple[types.CodeType | None, list[ProgramError]]:
+) -> tuple[types.CodeType | None, list[Rejection]]:
     if not isinstance(source, str):
         return None, [_error("SandboxError", "a program must be text")]
     if len(source) > MAX_SOURCE_CHARS:
@@ -111,7 +128,7 @@ def _compile(
 
 def _compile_safely(
     source: str, filename: str, transformer: type[SandboxTransformer]
-) -> tuple[types.CodeType | None, list[ProgramError]]:
+) -> tuple[types.CodeType | None, list[Rejection]]:
     try:
         return _compile(source, filename, transformer)
     except RecursionError:
@@ -125,10 +142,13 @@ def _compile_safely(
 
 def check_source(source: str) -> list[ProgramError]:
     """Compile ``source`` under the policy and return its errors (``[]`` = ok); never raises."""
+    from protocol.messages import ProgramError
+
     try:
-        return _compile_safely(source, "<program>", SandboxTransformer)[1]
+        errors = _compile_safely(source, "<program>", SandboxTransformer)[1]
     except Exception:  # e.g. MemoryError while building the error list itself
-        return [ProgramError(type="SandboxError", message="the program cannot be checked")]
+        errors = [_error("SandboxError", "the program cannot be checked")]
+    return [ProgramError(type=e.type, message=e.message, line=e.line, col=e.col) for e in errors]
 
 
 def compile_program(

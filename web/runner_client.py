@@ -16,8 +16,9 @@ import time
 import uuid
 from typing import BinaryIO, Protocol
 
-from protocol import PROTOCOL_VERSION, ProtocolError, read_message, write_message
+from protocol.framing import ProtocolError, read_message, write_message
 from protocol.messages import (
+    PROTOCOL_VERSION,
     Check,
     CheckResult,
     Error,
@@ -166,15 +167,18 @@ class RunnerClient:
                 self._stopping.wait(delay)
                 delay = min(delay * 2, self.backoff_s[1])
                 continue
-            delay = self.backoff_s[0]
             try:
                 self._serve(sock)
             except Exception:  # a bug here must not end reconnection
                 if not self._stopping.is_set():  # closing cancels the read: not a failure
                     logger.exception("runner connection failed")
             finally:
+                was_online = self.welcome is not None
                 self._drop()
-                if self.listener is not None:
+                # A refused handshake (version mismatch) keeps backing off; a lost runner is
+                # retried soon.
+                delay = self.backoff_s[0] if was_online else min(delay * 2, self.backoff_s[1])
+                if was_online and self.listener is not None:
                     try:
                         self.listener.on_runner_offline()
                     except Exception:

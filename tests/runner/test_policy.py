@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from protocol.messages import ProgramError
 from runner import api
 from runner.exc import ProgramRejected
-from runner.policy import check_source, compile_program, make_globals
+from runner.policy import Rejection, check_source, compile_program, make_globals
 from runner.transformer import GuardedTransformer, SandboxTransformer
 
 MODES = [SandboxTransformer, GuardedTransformer]
@@ -403,7 +403,7 @@ def test_compile_program_raises_program_rejected() -> None:
     with pytest.raises(ProgramRejected) as info:
         compile_program("import os")
     (error,) = info.value.errors
-    assert isinstance(error, ProgramError) and error.line == 1 and "os" in error.message
+    assert isinstance(error, Rejection) and error.line == 1 and "os" in error.message
 
 
 def test_nul_byte_is_a_clean_rejection() -> None:
