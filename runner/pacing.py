@@ -42,23 +42,25 @@ class ViewerFeed:
         self._index = 0
         self.due: float | None = None
 
-    def shown(self, leds: tuple[Led, ...]) -> None:
-        """Note a frame the LEDs showed; forward it now if its slot has come."""
+    def shown(self, leds: tuple[Led, ...], now: float) -> None:
+        """Note a frame the LEDs showed at ``now``; forward it if its slot has come."""
         self._index += 1
         self._pending = leds
-        self.flush_if_due()
+        self.flush_if_due(now)
 
-    def flush_if_due(self) -> None:
+    def flush_if_due(self, now: float) -> None:
         """Forward the held frame if its slot has come; ``due`` says when it will."""
-        if self._pending is not None and time.monotonic() >= self._next:
-            self.flush()
+        if self._pending is not None and now >= self._next:
+            self.flush(now)
         self.due = self._next if self._pending is not None else None
 
-    def flush(self) -> None:
+    def flush(self, now: float) -> None:
         """Forward the held frame now (the run's last frame always reaches viewers)."""
         if self._pending is None:
             return
         leds, self._pending = self._pending, None
         self._emit(Frame(submission_id=self._id, index=self._index, leds=[list(v) for v in leds]))
-        self._next = time.monotonic() + self._period
+        # Slot-based, not "period after the last send": with frames every 25 ms and a 40 ms
+        # period, the latter sends every other frame (20/s); slots keep the full 25/s.
+        self._next = max(self._next + self._period, now)
         self.due = None

@@ -230,7 +230,7 @@ class Supervisor:
         count = len(self.strip)
         while True:
             kind, payload = io.next_record(max_size=max(4 * count, 65536), wake_at=viewer.due)
-            viewer.flush_if_due()
+            viewer.flush_if_due(time.monotonic())
             if kind is None:
                 if io.eof:
                     break
@@ -246,7 +246,7 @@ class Supervisor:
                 io.send_raw(ACK)
                 self.strip.show(leds)
                 out.frames += 1
-                viewer.shown(leds)
+                viewer.shown(leds, time.monotonic())
             elif kind == LOG:
                 text = out.add_log(payload, self._log_limit)
                 if text:
@@ -256,7 +256,7 @@ class Supervisor:
             else:
                 io.kill()
                 return out.fail_protocol(f"unknown record {kind!r}")
-        viewer.flush()
+        viewer.flush(time.monotonic())
         return out
 
     def _note_layers(self, report: dict[str, str]) -> None:
