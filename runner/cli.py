@@ -1,14 +1,16 @@
 """``python -m runner run FILE``: try a program locally in the real sandbox on a virtual tree.
 
 Exit status: 0 the run completed, 1 it failed (or was interrupted), 2 the program was rejected
-before running. ``--json`` prints the outcome as one JSON object (SPEC §9); ``--record`` writes
-every frame the LEDs showed as JSON lines; ``--show`` draws the LEDs in a truecolour terminal.
+before running (or could not be read, or a setting or the layout file is invalid). ``--json``
+prints the outcome as one JSON object (SPEC §9); ``--record`` writes every frame the LEDs showed
+as JSON lines; ``--show`` draws the LEDs in a truecolour terminal.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import threading
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import IO
 
+from protocol.limits import MAX_LEDS
 from protocol.messages import Frame, Log, Message, ProgramError
 from runner import policy
 from runner.config import RunnerConfig
@@ -58,36 +61,58 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m runner run", description="Run a tree program in the sandbox locally."
     )
     parser.add_argument("file", help="the program (.py)")
-    parser.add_argument("--leds", type=int, help="number of LEDs (default: TREE_LED_COUNT)")
-    parser.add_argument("--time-limit", type=float, help="seconds (default: TREE_TIME_LIMIT)")
+    parser.add_argument("--leds", type=_led_count, help="number of LEDs (default: TREE_LED_COUNT)")
+    parser.add_argument("--time-limit", type=_seconds, help="seconds (default: TREE_TIME_LIMIT)")
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
     parser.add_argument("--record", metavar="FRAMES.jsonl", help="write every shown frame")
     parser.add_argument("--show", action="store_true", help="draw the LEDs in the terminal")
     return parser
 
 
+def _led_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_LEDS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to {MAX_LEDS}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one program and report; return the exit status."""
     args = build_parser().parse_args(argv)
-    try:
-        with open(args.file, "rb") as fh:
-            source = fh.read().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+    source = _read_source(args.file, args.json)
+    if source is None:
         return EXIT_REJECTED
     overrides: dict[str, object] = {}
     if args.leds is not None:
         overrides["led_count"] = args.leds
     if args.time_limit is not None:
         overrides["time_limit_s"] = args.time_limit
-    config = RunnerConfig.from_environ(None, **overrides)
+    try:
+        config = RunnerConfig.from_environ(None, **overrides)
+        positions = load_positions(config)
+    except ValueError as exc:  # a bad TREE_* setting or layout file (LayoutError)
+        print(f"cannot run: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
     errors = policy.check_source(source)
     if errors:
         _report_rejection(errors, args.json)
         return EXIT_REJECTED
     record = open(args.record, "w", encoding="utf-8") if args.record else None  # noqa: SIM115
     try:
-        result = _run(config, source, record, args)
+        result = _run(config, positions, source, record, args)
     finally:
         if record is not None:
             record.close()
@@ -95,11 +120,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_COMPLETED if result.status == "completed" else EXIT_FAILED
 
 
+def _read_source(path: str, as_json: bool) -> str | None:
+    """The program's text, or None after reporting why it cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        return data.decode("utf-8")
+    except OSError as exc:
+        error = ProgramError(type=type(exc).__name__, message=f"cannot read {path}: {exc}")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        message = f"{path} is not UTF-8 text (byte {exc.start})"
+        error = ProgramError(type="UnicodeDecodeError", message=message, line=line)
+    _report_rejection([error], as_json)
+    return None
+
+
 def _run(
-    config: RunnerConfig, source: str, record: IO[str] | None, args: argparse.Namespace
+    config: RunnerConfig,
+    positions: list[tuple[float, float, float]],
+    source: str,
+    record: IO[str] | None,
+    args: argparse.Namespace,
 ) -> RunResult:
     strip = RecordingStrip(config.led_count, record)
-    supervisor = Supervisor(config, strip, load_positions(config))
+    supervisor = Supervisor(config, strip, positions)
     view = _TerminalView(config.led_count) if args.show else None
 
     def on_event(msg: Message) -> None:
@@ -150,22 +195,25 @@ def _report(result: RunResult, as_json: bool) -> None:
 
 
 def _report_rejection(errors: list[ProgramError], as_json: bool) -> None:
-    first = errors[0]
+    lines = []
+    for error in errors:
+        where = f"line {error.line}" if error.line else ""
+        where += f", column {error.col}" if error.line and error.col else ""
+        lines.append(f"rejected: {where + ': ' if where else ''}{error.message}")
     if as_json:
+        # Exactly the shape of a run's outcome (SPEC §9); every error is listed in the log.
         out = {
             "status": "rejected",
             "reason": "rejected",
-            "error": _error_json(first),
-            "errors": [_error_json(e) for e in errors],
+            "error": _error_json(errors[0]),
             "frames": 0,
             "duration_s": 0.0,
-            "log": "",
+            "log": "".join(line + "\n" for line in lines),
         }
         print(json.dumps(out))
         return
-    for error in errors:
-        col = f", column {error.col}" if error.col else ""
-        print(f"rejected: line {error.line}{col}: {error.message}", file=sys.stderr)
+    for line in lines:
+        print(line, file=sys.stderr)
 
 
 class _TerminalView:

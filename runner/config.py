@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from protocol.limits import MAX_LEDS
+
+# CPU seconds a program gets beyond its wall-clock limit when TREE_CPU_LIMIT is unset, so that
+# an endless animation ends at the time limit (completed), not at the CPU limit (failed).
+CPU_MARGIN_S = 5
 
 
 def default_socket_path() -> str:
@@ -26,7 +33,7 @@ class RunnerConfig:
     time_limit_s: float = 45.0
     backend: str = "virtual"
     # Sandbox child limits.
-    cpu_limit_s: int = 50  # CPU seconds; above the wall limit so wall time normally ends a run
+    cpu_limit_s: int | None = None  # CPU seconds; None: the time limit + CPU_MARGIN_S
     memory_limit_bytes: int = 256 * 1024 * 1024  # RLIMIT_AS of the child
     log_limit_bytes: int = 16 * 1024
     child_user: str = "nobody"  # uid the child drops to when the runner runs as root
@@ -45,6 +52,20 @@ class RunnerConfig:
     # Socket permissions (SPEC §7): mode from the umask at bind time, optional shared group.
     socket_mode: int = 0o660
     socket_group: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_range("led_count", self.led_count, 1, MAX_LEDS)
+        _check_range("fps", self.fps, 0, 10_000)
+        _check_range("time_limit_s", self.time_limit_s, 0.001, 24 * 3600)
+        _check_range("view_fps", self.view_fps, 0.001, 10_000)
+        if self.cpu_limit_s is not None:
+            _check_range("cpu_limit_s", self.cpu_limit_s, 1, 24 * 3600)
+
+    def cpu_seconds(self) -> int:
+        """The child's CPU limit: ``TREE_CPU_LIMIT``, else just above the wall-clock limit."""
+        if self.cpu_limit_s is not None:
+            return self.cpu_limit_s
+        return math.ceil(self.time_limit_s) + CPU_MARGIN_S
 
     @classmethod
     def from_environ(
@@ -78,6 +99,14 @@ _ENV_NAMES = {
     "log_limit_bytes": "TREE_LOG_LIMIT",
     "view_fps": "TREE_VIEW_FPS",
 }
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    # Refused at start with the setting's name: a runner that starts with e.g. more LEDs than
+    # the protocol can carry would only fail later, on every connection.
+    env = _ENV_NAMES.get(name, "TREE_" + name.upper())
+    if not (isinstance(value, int | float) and math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"setting {name} ({env}): {value!r} is not between {low:g} and {high:g}")
 
 
 def _parse(name: str, raw: str, type_name: object) -> object:

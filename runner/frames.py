@@ -36,7 +36,7 @@ def pack_frame(obj: object, led_count: int) -> bytes:
         )
     frame: list[object] | tuple[object, ...] = obj  # type: ignore[assignment]
     if len(frame) != led_count:
-        raise FrameInvalid(f"setLEDs needs exactly {led_count} LEDs, got {len(frame)}")
+        raise FrameInvalid(_count_message(len(frame), led_count))
     # Fast path in C: exact list/tuple entries of 4 exact ints, then bytes() checks 0-255.
     # Only exact types are accepted, so no user-defined __len__/__iter__/__index__ ever runs.
     if set(map(type, frame)) <= {list, tuple} and set(map(len, frame)) <= {4}:  # type: ignore[arg-type]
@@ -96,6 +96,12 @@ def _raise_first_error(frame: list[object] | tuple[object, ...]) -> None:
                 )
             if not 0 <= value <= top:
                 raise FrameInvalid(f"LED {index}: {name} {value} is outside 0-{top}")
+
+
+def _count_message(got: int, led_count: int) -> str:
+    """Name the first bad LED index of a frame with too few or too many entries."""
+    which = f"LED {got} is the first missing" if got < led_count else f"LED {led_count} is extra"
+    return f"setLEDs needs exactly {led_count} LEDs, got {got}: {which}"
 
 
 def _type_name(value: object) -> str:

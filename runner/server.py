@@ -267,9 +267,11 @@ class RunnerServer:
 
     def _work(self, msg: Run) -> None:
         started = time.monotonic()
+        # The runner's own TREE_TIME_LIMIT bounds every run, whatever the client asks for.
+        limit = min(msg.time_limit_s, self.config.time_limit_s)
         try:
             result = self.supervisor.run(
-                msg.submission_id, msg.source, msg.time_limit_s, on_event=self.broadcast
+                msg.submission_id, msg.source, limit, on_event=self.broadcast
             )
             finished = result.to_message(msg.submission_id)
         except Exception as exc:  # the supervisor's bug: still a result, and the server lives

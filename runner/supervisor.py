@@ -274,7 +274,7 @@ class Supervisor:
         with self._state_lock:
             stop_reason = self._stop_reason
         status_name, reason, error = out.verdict(
-            stop_reason, exit, timed_out, cpu_limit=self.config.cpu_limit_s
+            stop_reason, exit, timed_out, cpu_limit=self.config.cpu_seconds()
         )
         return RunResult(status_name, reason, error, duration, out.frames, out.log_text())
 
@@ -305,7 +305,7 @@ def _child_limits(config: RunnerConfig) -> Limits:
         uid, gid = user.pw_uid, user.pw_gid
     return Limits(
         memory_bytes=config.memory_limit_bytes,
-        cpu_seconds=config.cpu_limit_s,
+        cpu_seconds=config.cpu_seconds(),
         uid=uid,
         gid=gid,
         read_paths=default_read_paths(),

@@ -16,8 +16,15 @@ from tests.deploy.conftest import ROOT
 
 def _make_dry_run(target: str) -> str:
     # -B: show every step even where the stamps say it is up to date; -n: run none of them.
+    # Under `make test` this is a sub-make: drop what the outer make passes down.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     result = subprocess.run(
-        ["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", "-B", target, "PYTEST_ARGS="],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return result.stdout
 

@@ -135,14 +135,16 @@ def test_children_get_the_socket_port_and_caller_settings() -> None:
 
 def _make_is_set_up() -> bool:
     # `make -q` exits 0 when nothing needs doing: no pip or npm run would happen.
-    return subprocess.run(["make", "-q", "deps", "frontend"], cwd=ROOT).returncode == 0
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    return subprocess.run(["make", "-q", "deps", "frontend"], cwd=ROOT, env=env).returncode == 0
 
 
 @pytest.mark.e2e
 @pytest.mark.slow
 @pytest.mark.skipif(not _make_is_set_up(), reason="make run would install first: run `make test`")
 def test_ctrl_c_through_make_run_stops_everything(tmp_path: Path, spawn: Spawn) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TREE_") and k != "MAKEFLAGS"}
+    drop = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TREE_") and k not in drop}
     env |= {"TREE_PORT": str(free_port()), "TREE_UPLOADS": str(tmp_path / "up")}
     proc = spawn("run_local", ["make", "--no-print-directory", "run"], env)
     log = tmp_path / "run_local.log"

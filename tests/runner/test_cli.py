@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROGRAMS = Path(__file__).parent.parent / "programs"
 
 
@@ -131,3 +133,79 @@ def test_ctrl_c_cancels_the_run_and_reaps_the_child(tmp_path: Path) -> None:
     result = json.loads(out)
     assert (result["status"], result["reason"]) == ("cancelled", "operator")
     assert result["frames"] >= 1
+
+
+RUN_SHAPE = {"status", "reason", "error", "frames", "duration_s", "log"}
+
+
+def test_rejection_json_has_exactly_the_run_shape_and_lists_every_error(tmp_path: Path) -> None:
+    source = tmp_path / "bad.py"
+    source.write_text("x = 1\nimport os\n_y = 2\n")
+    done = run_cli(str(source), "--json")
+    assert done.returncode == 2
+    out = json.loads(done.stdout)
+    assert set(out) == RUN_SHAPE
+    assert set(out["error"]) == {"type", "message", "line"}
+    assert (out["status"], out["frames"], out["error"]["line"]) == ("rejected", 0, 2)
+    assert "line 2, column 1:" in out["log"] and "line 3, column 1:" in out["log"]
+
+
+def test_unreadable_file_is_a_json_rejection_with_the_line(tmp_path: Path) -> None:
+    binary = tmp_path / "latin1.py"
+    binary.write_bytes(b"x = 1\ny = '\xe9'\n")
+    out = json.loads(run_cli(str(binary), "--json").stdout)
+    assert set(out) == RUN_SHAPE and out["status"] == "rejected"
+    assert (out["error"]["type"], out["error"]["line"]) == ("UnicodeDecodeError", 2)
+    missing = run_cli(str(tmp_path / "missing.py"), "--json")
+    assert missing.returncode == 2
+    assert json.loads(missing.stdout)["error"]["type"] == "FileNotFoundError"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--leds", "0"], {}, "--leds: '0' is not a whole number from 1 to"),
+        (["--leds", "many"], {}, "--leds: 'many' is not a whole number"),
+        (["--time-limit", "-1"], {}, "--time-limit: '-1' is not a positive number"),
+        (["--time-limit", "inf"], {}, "--time-limit: 'inf' is not a positive number"),
+        ([], {"TREE_LED_COUNT": "9000"}, "TREE_LED_COUNT): 9000 is not between 1 and 5000"),
+        ([], {"TREE_FPS": "fast"}, "setting fps: 'fast' is not a valid float"),
+        ([], {"TREE_FPS": "-5"}, "TREE_FPS): -5.0 is not between 0"),
+        ([], {"TREE_TIME_LIMIT": "0"}, "TREE_TIME_LIMIT): 0.0 is not between"),
+        ([], {"TREE_LAYOUT": "/nonexistent/tree.csv"}, "cannot read layout file"),
+    ],
+)
+def test_bad_arguments_and_settings_are_clear_errors(
+    args: list[str], env: dict[str, str], message: str
+) -> None:
+    done = run_cli(str(PROGRAMS / "seed.py"), *args, "--json", env=env)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_runner_settings_come_from_the_environment(tmp_path: Path) -> None:
+    layout = tmp_path / "tree.csv"
+    layout.write_text("x,y,z\n10,20,100\n30,20,150\n20,30,300\n")
+    probe = tmp_path / "probe.py"
+    probe.write_text("print(getLEDCount())\nprint(getLEDPositions())\n")
+    done = run_cli(str(probe), "--json", env={"TREE_LED_COUNT": "3", "TREE_LAYOUT": str(layout)})
+    assert done.returncode == 0, done.stderr
+    count, positions = json.loads(done.stdout)["log"].splitlines()
+    assert count == "3"
+    assert positions == "[(-1.0, -0.5, 0.0), (1.0, -0.5, 0.25), (0.0, 0.5, 1.0)]"
+    # --leds wins over TREE_LED_COUNT.
+    wider = run_cli(str(probe), "--leds", "4", "--json", env={"TREE_LED_COUNT": "3"})
+    assert json.loads(wider.stdout)["log"].startswith("4\n")
+    timed = run_cli(str(PROGRAMS / "endless_frames.py"), "--json", env={"TREE_TIME_LIMIT": "0.5"})
+    assert timed.returncode == 0, timed.stderr
+    assert json.loads(timed.stdout)["reason"] == "time_limit"
+
+
+def test_fps_zero_turns_pacing_off(tmp_path: Path) -> None:
+    # 2000 frames take 50 s at the default 40 fps: only unpaced do they end within the limit.
+    many = tmp_path / "many.py"
+    many.write_text("for i in range(2000):\n    setLEDs([RED] * getLEDCount())\n")
+    done = run_cli(str(many), "--leds", "5", "--time-limit", "20", "--json", env={"TREE_FPS": "0"})
+    out = json.loads(done.stdout)
+    assert (out["status"], out["reason"], out["frames"]) == ("completed", "ended", 2000)

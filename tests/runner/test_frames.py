@@ -100,9 +100,10 @@ def test_rejects_bad_leds_naming_the_first(led: object, error: type, message: st
 @pytest.mark.parametrize(
     ("frame", "error", "message"),
     [
-        ([BLUE] * (N - 1), FrameInvalid, f"exactly {N} LEDs, got {N - 1}"),
-        ([BLUE] * (N + 1), FrameInvalid, f"exactly {N} LEDs, got {N + 1}"),
-        ([], FrameInvalid, f"exactly {N} LEDs, got 0"),
+        ([BLUE] * (N - 1), FrameInvalid, f"exactly {N} LEDs, got {N - 1}: LED {N - 1} is the"),
+        ([BLUE] * (N + 1), FrameInvalid, f"exactly {N} LEDs, got {N + 1}: LED {N} is extra"),
+        ([BLUE] * (N + 7), FrameInvalid, f"exactly {N} LEDs, got {N + 7}: LED {N} is extra"),
+        ([], FrameInvalid, f"exactly {N} LEDs, got 0: LED 0 is the first missing"),
         (None, FrameTypeInvalid, "list or tuple"),
         ("x" * N, FrameTypeInvalid, "not str"),
         (iter([BLUE] * N), FrameTypeInvalid, "list or tuple"),

@@ -246,6 +246,30 @@ def test_run_streams_started_log_frames_finished_then_idle(
     assert tuple((0, 0, 255, 100) for _ in range(COUNT)) in [f.leds for f in strip.frames]
 
 
+def test_cant_run_past_the_runners_own_time_limit(sock_dir: Path, strip: VirtualStrip) -> None:
+    """TREE_TIME_LIMIT bounds every run, even when the client asks for more."""
+    config = RunnerConfig(
+        socket_path=str(sock_dir / "capped.sock"), led_count=COUNT, time_limit_s=0.5
+    )
+    srv = RunnerServer(config, strip)
+    thread = threading.Thread(target=srv.serve_forever, name="capped-server")
+    thread.start()
+    try:
+        assert srv.ready.wait(10), "server did not start"
+        with Client(config.socket_path) as c:
+            c.hello()
+            # Silent for 10 minutes unless capped: the client's safety timeout fails the test.
+            c.send(
+                Run(submission_id="slow", source="import time\ntime.sleep(600)\n", time_limit_s=600)
+            )
+            finished = c.expect(Finished)
+        assert (finished.status, finished.reason) == ("completed", "time_limit")
+        assert finished.duration_s < SAFETY_TIMEOUT_S
+    finally:
+        srv.shutdown()
+        thread.join(10)
+
+
 def test_cant_run_two_programs_at_once(client: Client, config: RunnerConfig) -> None:
     client.send(Run(submission_id="long", source=FOREVER, time_limit_s=30))
     client.expect(Started)
