@@ -1,4 +1,4 @@
-"""Root conftest: with ``CI=true`` no test may silently skip.
+"""Root conftest: with ``CI=true`` no test may silently skip; one shared headless Chromium.
 
 A skip becomes a failure, except those whose reason starts with ``needs Raspberry Pi hardware``
 (the ws281x backend's contract tests, which only a Pi can run). xfail is not a skip.
@@ -7,12 +7,23 @@ A skip becomes a failure, except those whose reason starts with ``needs Raspberr
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 ALLOWED_SKIP = "needs Raspberry Pi hardware"
+CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright cannot download browsers here
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _ci() -> bool:
@@ -49,3 +60,19 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
     """Turn a whole module's skip (``importorskip`` and the like) into a failure under CI."""
     outcome = yield
     _forbid_skip(outcome.get_result())
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Chromium for every browser test: one Playwright per session (it cannot nest)."""
+    if not Path(CHROMIUM).exists():
+        message = f"Chromium is not installed at {CHROMIUM} (run: make chromium)"
+        if _ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -24,25 +24,11 @@ from typing import IO
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ADMIN_TOKEN = "browser-test-operator-token"
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 START_TIMEOUT_S = 30.0
 
 pytestmark = pytest.mark.browser
-
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
 
 
 def _free_port() -> int:
@@ -187,22 +173,6 @@ def web_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """gunicorn alone: the runner is away, so the tree is offline."""
     with _servers(tmp_path_factory.mktemp("web-only"), with_runner=False) as result:
         yield result
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    """Headless Chromium from /usr/bin/chromium (fails under CI when missing)."""
-    if not Path(CHROMIUM).exists():
-        message = f"Chromium is not installed at {CHROMIUM} (run: make chromium)"
-        if _ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _open_page(browser: object, base_url: str) -> tuple[object, object]:
