@@ -110,7 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if errors:
         _report_rejection(errors, args.json)
         return EXIT_REJECTED
-    record = open(args.record, "w", encoding="utf-8") if args.record else None  # noqa: SIM115
+    try:
+        record = open(args.record, "w", encoding="utf-8") if args.record else None  # noqa: SIM115
+    except OSError as exc:
+        print(f"cannot write {args.record}: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
     try:
         result = _run(config, positions, source, record, args)
     finally:
@@ -158,12 +162,14 @@ def _run(
         # stop() takes a lock the interrupted main thread may hold: call it from a thread.
         threading.Thread(target=supervisor.stop, args=("operator",), daemon=True).start()
 
-    previous = signal.signal(signal.SIGINT, interrupt)
+    # SIGTERM too: the run still ends as a reported result and the child is reaped.
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         strip.start_clock()
         return supervisor.run("local", source, on_event=on_event)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         strip.stop_recording()  # the blanking at close is not one of the program's frames
         strip.close()
 

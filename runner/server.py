@@ -348,13 +348,18 @@ class RunnerServer:
         self.broadcast(Frame(submission_id=None, index=self._frame_index, leds=leds))
 
     def _idle_loop(self) -> None:
-        period = 1.0 / IDLE_FPS
+        period = idle_period(self.config.fps)
         while not self._stopping.wait(period):
             try:
                 self.run_once(time.monotonic())
             except Exception:  # a broken scene must not stop the runner
                 logger.exception("idle scene failed")
                 self._stopping.wait(1.0)
+
+
+def idle_period(fps: float) -> float:
+    """Seconds between idle-scene frames: IDLE_FPS, never faster than the tree's TREE_FPS."""
+    return 1.0 / min(IDLE_FPS, fps) if fps > 0 else 1.0 / IDLE_FPS
 
 
 def _busy(running: str, request_id: str | None) -> Error:

@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from protocol.messages import MAX_LOG_CHARS, Finished, Log, Message, ProgramError, Started
+from protocol.limits import MAX_LOG_CHARS
+from protocol.messages import Finished, Log, Message, ProgramError, Started
 from runner.childio import ChildIO, ChildProtocolError, Exit, Outcome
 from runner.config import RunnerConfig
 from runner.exc import FrameInvalid

@@ -1,7 +1,8 @@
 """Submissions on disk: ``uploads/<user_id>_<uuid>.py`` byte for byte, state in ``.json`` beside it.
 
 There is no database: every state change rewrites the small JSON file atomically (temp file,
-fsync, rename), so a crash leaves either the old or the new state, never half of one.
+fsync, rename), so a crash leaves either the old or the new state, never half of one. A state
+that cannot be written (uploads/ full or read-only) waits in memory for the next write.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import re
 import secrets
 import tempfile
+import threading
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,6 +96,9 @@ class Store:
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        # States that could not be written (disk full, read-only): kept for the next write.
+        self._unsaved: dict[str, Submission] = {}
+        self._unsaved_lock = threading.Lock()
 
     def source_path(self, sub: Submission) -> Path:
         """Where the program's bytes live."""
@@ -104,16 +109,42 @@ class Store:
         return self.folder / f"{sub.stem}.json"
 
     def create(self, sub: Submission, source: bytes) -> None:
-        """Store a new submission: its source first, then its state (which makes it exist)."""
+        """Store a new submission: its source first, then its state (which makes it exist).
+
+        Raises:
+            OSError: it could not be stored (disk full, read-only); nothing of it is left.
+        """
+        self.flush()  # states owed to accepted submissions come before new uploads
         _atomic_write(self.source_path(sub), source)
         try:
-            self.save(sub)
+            self._write_state(sub)
         except BaseException:
             self.source_path(sub).unlink(missing_ok=True)  # a broken upload stores nothing
             raise
 
-    def save(self, sub: Submission) -> None:
-        """Rewrite the submission's state atomically."""
+    def save(self, sub: Submission) -> bool:
+        """Rewrite the submission's state atomically; False if it had to wait (see ``flush``)."""
+        with self._unsaved_lock:
+            self._unsaved[sub.id] = sub
+        return self.flush()
+
+    def flush(self) -> bool:
+        """Write every state still owed; True when none is left.
+
+        A full or read-only uploads/ must not stop the queue: the state stays in memory (the
+        file keeps the previous one) and the next save or create writes it.
+        """
+        with self._unsaved_lock:
+            for sid, sub in list(self._unsaved.items()):
+                try:
+                    self._write_state(sub)
+                except OSError as exc:  # the whole folder is at fault: try the rest later
+                    logger.error("cannot save %s yet (kept in memory): %s", sid, exc)
+                    break
+                del self._unsaved[sid]
+            return not self._unsaved
+
+    def _write_state(self, sub: Submission) -> None:
         data = json.dumps(asdict(sub), ensure_ascii=False, sort_keys=True).encode()
         _atomic_write(self.state_path(sub), data)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -110,9 +112,8 @@ def test_bare_module_usage_errors() -> None:
     assert done.returncode == 2 and "usage" in done.stderr
 
 
-def test_ctrl_c_cancels_the_run_and_reaps_the_child(tmp_path: Path) -> None:
-    import signal
-    import time
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_cancels_the_run_and_reaps_the_child(tmp_path: Path, sig: signal.Signals) -> None:
 
     record = tmp_path / "frames.jsonl"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TREE_")}
@@ -127,7 +128,7 @@ def test_ctrl_c_cancels_the_run_and_reaps_the_child(tmp_path: Path) -> None:
     give_up = time.monotonic() + 60  # a liveness bound, not a speed check
     while not (record.exists() and record.read_text()) and time.monotonic() < give_up:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 1
     result = json.loads(out)
@@ -173,6 +174,7 @@ def test_unreadable_file_is_a_json_rejection_with_the_line(tmp_path: Path) -> No
         ([], {"TREE_FPS": "-5"}, "TREE_FPS): -5.0 is not between 0"),
         ([], {"TREE_TIME_LIMIT": "0"}, "TREE_TIME_LIMIT): 0.0 is not between"),
         ([], {"TREE_LAYOUT": "/nonexistent/tree.csv"}, "cannot read layout file"),
+        (["--record", "/nonexistent/frames.jsonl"], {}, "cannot write /nonexistent/frames.jsonl"),
     ],
 )
 def test_bad_arguments_and_settings_are_clear_errors(

@@ -50,7 +50,7 @@ from runner.exc import RunnerError
 from runner.idle import idle_frame
 from runner.leds import Led
 from runner.leds.virtual import VirtualStrip
-from runner.server import MAX_CONNECTIONS, RunnerServer
+from runner.server import IDLE_FPS, MAX_CONNECTIONS, RunnerServer, idle_period
 from runner.socket_file import bind_socket
 
 COUNT = 10
@@ -672,6 +672,25 @@ def test_a_bad_layout_stops_the_runner_with_a_clear_message(sock_dir: Path) -> N
     assert not (sock_dir / "r.sock").exists()
 
 
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TREE_LED_COUNT": "9000"}, "TREE_LED_COUNT): 9000 is not between 1 and 5000"),
+        ({"TREE_FPS": "-1"}, "TREE_FPS): -1.0 is not between 0"),
+        ({"TREE_TIME_LIMIT": "soon"}, "setting time_limit_s: 'soon' is not a valid float"),
+        ({"TREE_LED_BACKEND": "neon"}, "unknown LED backend 'neon'"),
+    ],
+)
+def test_cant_start_the_runner_with_a_bad_setting(
+    sock_dir: Path, env: dict[str, str], message: str
+) -> None:
+    # Before: 9000 LEDs started a runner that could not send a single frame or handshake.
+    done = _runner_exit({"TREE_SOCKET": str(sock_dir / "r.sock"), **env})
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not (sock_dir / "r.sock").exists()
+
+
 @pytest.mark.slow
 def test_a_second_runner_refuses_the_live_socket(live: RunnerProcess) -> None:
     done = _runner_exit({"TREE_SOCKET": live.socket_path})
@@ -748,3 +767,12 @@ def test_idle_scene_survives_a_failing_strip(config: RunnerConfig) -> None:
         srv.shutdown()
         thread.join(10)
     assert strip.current == ((0, 0, 0, 0),) * COUNT
+
+
+@pytest.mark.parametrize(
+    ("fps", "period"), [(40.0, 1 / IDLE_FPS), (0.0, 1 / IDLE_FPS), (5.0, 0.2), (IDLE_FPS, 0.05)]
+)
+def test_cant_show_the_idle_scene_faster_than_tree_fps(fps: float, period: float) -> None:
+    # TREE_FPS is the tree's cap (long WS281x strings cannot refresh faster); 0 only means
+    # "programs unpaced", the idle scene keeps its own rate.
+    assert idle_period(fps) == pytest.approx(period)
