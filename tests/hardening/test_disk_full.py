@@ -113,7 +113,7 @@ def test_full_uploads_give_a_clear_5xx_store_nothing_and_the_queue_goes_on(
     accepted = [a["id"], b["id"], c["id"]]
 
     assert fill(uploads) > 0
-    status, headers, body = dave.call("POST", "/api/submissions", {"source": SHORT})
+    status, _, body = dave.call("POST", "/api/submissions", {"source": SHORT})
     assert 500 <= status < 600, (status, body)
     assert isinstance(body, dict) and set(body["error"]) >= {"code", "message"}, body
     assert body["error"]["message"] and "Traceback" not in json.dumps(body), body
