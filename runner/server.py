@@ -1,10 +1,11 @@
 """``python -m runner``: serve the tree on a Unix socket (SPEC §5).
 
-One thread accepts connections; each connection has a reader and a writer thread
-(``runner.connection``). A program runs in a worker thread through ``Supervisor.run``; its
-events go to every greeted client. Between programs a frame loop shows the idle scene. Nothing a
-client sends can stop the server: bad messages get an ``Error``, oversized ones drop that
-connection. SIGTERM/SIGINT stop the running program, blank the LEDs and remove the socket.
+One thread accepts connections (``runner.clients``); each connection has a reader and a writer
+thread (``runner.connection``). A program runs in a worker thread through ``Supervisor.run``; its
+events go to every greeted client. Between programs a frame loop shows the idle scene
+(``runner.idle_loop``). Nothing a client sends can stop the server: bad messages get an
+``Error``, oversized ones drop that connection. SIGTERM/SIGINT stop the running program, blank
+the LEDs and remove the socket (``runner.serve``).
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import selectors
-import signal
 import socket
 import sys
 import threading
 import time
 from collections.abc import Sequence
-from types import FrameType
 
 from protocol.messages import (
     PROTOCOL_VERSION,
@@ -27,7 +25,6 @@ from protocol.messages import (
     CheckResult,
     Error,
     Finished,
-    Frame,
     Hello,
     Idle,
     Message,
@@ -39,21 +36,19 @@ from protocol.messages import (
     Stop,
     Welcome,
 )
+from runner.clients import MAX_CONNECTIONS, ClientHub
 from runner.config import RunnerConfig
 from runner.connection import Connection
-from runner.exc import RunnerError
-from runner.idle import idle_frame
-from runner.leds import Led, Strip
-from runner.leds.virtual import VirtualStrip
+from runner.idle_loop import HOLD_AFTER_RUN_S, IDLE_FPS, TreeDisplay, idle_loop, idle_period
+from runner.leds import Strip
+from runner.serve import main
 from runner.socket_file import bind_socket, remove_socket
+
+# Importable from here as before; main is ``python -m runner``'s entry point (runner.serve).
+__all__ = ["IDLE_FPS", "MAX_CONNECTIONS", "RunnerServer", "idle_period", "main"]
 
 logger = logging.getLogger(__name__)
 
-IDLE_FPS = 20.0
-# A program's last frame stays this long before the idle scene resumes: a program that shows one
-# frame and ends (the seed example) must be seen on the tree, not replaced 50 ms later.
-HOLD_AFTER_RUN_S = 5.0
-MAX_CONNECTIONS = 32
 SHUTDOWN_REASON = "runner_lost"  # what a program cut short by a runner shutdown ends as
 JOIN_TIMEOUT_S = 10.0
 
@@ -80,14 +75,10 @@ class RunnerServer:
         self._done = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.RLock()  # guards the strip between programs, busy state, clients
-        self._clients: set[Connection] = set()
+        self._clients = ClientHub(self._lock, self._handle)
+        self._display = TreeDisplay(strip, self.positions, self.broadcast, hold_after_run_s)
         self._busy_with: str | None = None
-        self._held = False  # a SetFrame frame stays until the next program
-        self._hold_after_run_s = hold_after_run_s
-        self._idle_from = 0.0  # monotonic time from which the idle scene may show
         self._worker: threading.Thread | None = None
-        self._frame_index = 0
-        self._count = 0
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
 
@@ -96,13 +87,18 @@ class RunnerServer:
     def serve_forever(self) -> None:
         """Listen and serve until ``shutdown``; then blank the LEDs and remove the socket."""
         listener = self.listener or bind_socket(self.config)
-        idle = threading.Thread(target=self._idle_loop, name="idle-scene", daemon=True)
+        idle = threading.Thread(
+            target=idle_loop,
+            args=(self.run_once, self.config.fps, self._stopping),
+            name="idle-scene",
+            daemon=True,
+        )
         try:
             idle.start()
             self.ready.set()
             logger.info("serving %d LEDs (%s) on %s", len(self.strip), self.strip.name,
                         self.config.socket_path)  # fmt: skip
-            self._accept_loop(listener)
+            self._clients.accept_loop(listener, self._wake_r, self._stopping)
             logger.info("stopping: ending any program, blanking the LEDs")
         finally:
             self._stopping.set()
@@ -123,41 +119,11 @@ class RunnerServer:
         if self.ready.is_set() and not self._done.wait(timeout):
             raise RuntimeError("runner server did not stop")
 
-    def _accept_loop(self, listener: socket.socket) -> None:
-        with selectors.DefaultSelector() as sel:
-            sel.register(listener, selectors.EVENT_READ)
-            sel.register(self._wake_r, selectors.EVENT_READ)
-            while not self._stopping.is_set():
-                for key, _ in sel.select():
-                    if key.fileobj is listener:
-                        self._accept(listener)
-
-    def _accept(self, listener: socket.socket) -> None:
-        try:
-            sock, _ = listener.accept()
-        except OSError as exc:  # e.g. out of file descriptors: keep serving the others
-            logger.warning("accept failed: %s", exc)
-            time.sleep(0.1)
-            return
-        with self._lock:
-            if len(self._clients) >= MAX_CONNECTIONS:
-                sock.close()
-                logger.warning("refused a connection: %d already open", MAX_CONNECTIONS)
-                return
-            self._count += 1
-            conn = Connection(sock, self._count, self._handle, self._forget)
-            self._clients.add(conn)
-        conn.start()
-
-    def _forget(self, conn: Connection) -> None:
-        with self._lock:
-            self._clients.discard(conn)
-
     def _cleanup(self, listener: socket.socket) -> None:
         try:
             # Hang up first: a run cut short by shutdown is the web's "runner_lost", not a result.
             with self._lock:  # _stopping is set: no new run can start after this
-                clients, worker = list(self._clients), self._worker
+                clients, worker = self._clients.connections(), self._worker
             for conn in clients:
                 conn.abort()
             self.supervisor.stop(SHUTDOWN_REASON)
@@ -167,7 +133,7 @@ class RunnerServer:
                 conn.join(JOIN_TIMEOUT_S)
             self.supervisor.close()  # reaps the prestarted child
             with self._lock:
-                self._blank_and_close()
+                self._display.blank_and_close()
         finally:
             listener.close()
             remove_socket(self.config.socket_path)
@@ -175,19 +141,6 @@ class RunnerServer:
             os.close(self._wake_w)
             self._done.set()
             logger.info("runner stopped; LEDs blank")
-
-    def _blank_and_close(self) -> None:
-        # A driver glitch must not leave the tree lit: retry the blank, then release anyway.
-        for attempt in range(1, 4):
-            try:
-                self.strip.blank()
-                break
-            except Exception:
-                logger.exception("blanking the LEDs failed (attempt %d of 3)", attempt)
-        try:
-            self.strip.close()
-        except Exception:
-            logger.exception("closing the LEDs failed")
 
     # --- messages --------------------------------------------------------------------------
 
@@ -200,7 +153,7 @@ class RunnerServer:
             elif not conn.greeted:
                 conn.send(Error(code="bad_message", message="send hello first"))
             elif isinstance(msg, Check):
-                self._check(conn, msg)
+                conn.send(_check(msg))
             elif isinstance(msg, Run):
                 self._run(conn, msg)
             elif isinstance(msg, Stop):
@@ -238,18 +191,6 @@ class RunnerServer:
             conn.greeted = True
         return True
 
-    def _check(self, conn: Connection, msg: Check) -> None:
-        from runner.policy import check_source
-
-        try:
-            errors = check_source(msg.source)
-        except Exception as exc:  # check_source promises not to raise; a rejection if it does
-            logger.exception("check_source raised")
-            errors = [
-                ProgramError(type=type(exc).__name__, message="the program cannot be checked")
-            ]
-        conn.send(CheckResult(request_id=msg.request_id, ok=not errors, errors=errors))
-
     def _run(self, conn: Connection, msg: Run) -> None:
         with self._lock:
             if self._stopping.is_set():
@@ -259,7 +200,7 @@ class RunnerServer:
                 conn.send(_busy(self._busy_with, msg.submission_id))
                 return
             self._busy_with = msg.submission_id
-            self._held = False
+            self._display.program_started()
             self._worker = threading.Thread(
                 target=self._work, args=(msg,), name=f"run-{msg.submission_id}", daemon=True
             )
@@ -286,7 +227,7 @@ class RunnerServer:
             )
         with self._lock:
             self._busy_with = None
-            self._idle_from = time.monotonic() + self._hold_after_run_s
+            self._display.program_ended(time.monotonic())
             self.broadcast(finished)
             self.broadcast(Idle())
 
@@ -315,15 +256,11 @@ class RunnerServer:
             if self._busy_with is not None:
                 conn.send(_busy(self._busy_with, msg.request_id))
                 return
-            self._held = True
-            self._show(frame)
+            self._display.hold(frame)
 
     def broadcast(self, msg: Message) -> None:
         """Send one event to every greeted client."""
-        with self._lock:
-            for conn in self._clients:
-                if conn.greeted:
-                    conn.send(msg)
+        self._clients.broadcast(msg)
 
     # --- the idle scene --------------------------------------------------------------------
 
@@ -334,86 +271,24 @@ class RunnerServer:
         ``hold_after_run_s``) keeps the idle scene off.
         """
         with self._lock:
-            if self._busy_with is not None or self._held or self.strip.closed:
-                return False
-            if now < self._idle_from:
-                return False
-            self._show(idle_frame(now, self.positions))
-            return True
-
-    def _show(self, frame: Sequence[Led]) -> None:
-        self.strip.show(frame)
-        self._frame_index += 1
-        leds = [list(led) for led in frame]
-        self.broadcast(Frame(submission_id=None, index=self._frame_index, leds=leds))
-
-    def _idle_loop(self) -> None:
-        period = idle_period(self.config.fps)
-        while not self._stopping.wait(period):
-            try:
-                self.run_once(time.monotonic())
-            except Exception:  # a broken scene must not stop the runner
-                logger.exception("idle scene failed")
-                self._stopping.wait(1.0)
+            return self._display.run_once(now, busy=self._busy_with is not None)
 
 
-def idle_period(fps: float) -> float:
-    """Seconds between idle-scene frames: IDLE_FPS, never faster than the tree's TREE_FPS."""
-    return 1.0 / min(IDLE_FPS, fps) if fps > 0 else 1.0 / IDLE_FPS
+def _check(msg: Check) -> CheckResult:
+    """The policy's verdict on a program, without running it."""
+    from runner.policy import check_source
+
+    try:
+        errors = check_source(msg.source)
+    except Exception as exc:  # check_source promises not to raise; a rejection if it does
+        logger.exception("check_source raised")
+        errors = [ProgramError(type=type(exc).__name__, message="the program cannot be checked")]
+    return CheckResult(request_id=msg.request_id, ok=not errors, errors=errors)
 
 
 def _busy(running: str, request_id: str | None) -> Error:
     text = f"the tree is busy running {running}; one program at a time"
     return Error(code="busy", message=text, request_id=request_id)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Serve until SIGTERM/SIGINT; exit 0 after blanking the LEDs, 2 on a setup error."""
-    logging.basicConfig(
-        level=os.environ.get("TREE_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        server = _open_server()
-    except (RunnerError, ValueError) as exc:  # LayoutError is a ValueError
-        print(f"runner: {exc}", file=sys.stderr)
-        return 2
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        server.request_stop()  # no logging here: a handler may interrupt a logging call
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    try:
-        server.serve_forever()
-    finally:
-        dump = os.environ.get("TREE_VIRTUAL_DUMP")
-        if dump and isinstance(server.strip, VirtualStrip):
-            server.strip.dump(dump)
-    return 0
-
-
-def _open_server() -> RunnerServer:
-    """Settings, layout, then the socket, and only then the LEDs.
-
-    The socket comes first so a second runner started by mistake gives up before it touches
-    (and blanks) the LEDs the first one is driving.
-    """
-    from runner.layout import load_positions
-    from runner.leds import make_strip
-
-    config = RunnerConfig.from_environ()
-    positions = load_positions(config)
-    listener = bind_socket(config)
-    try:
-        strip = make_strip(config.backend, config.led_count, config)
-    except BaseException:
-        listener.close()
-        remove_socket(config.socket_path)
-        raise
-    server = RunnerServer(config, strip, positions)
-    server.listener = listener
-    return server
 
 
 if __name__ == "__main__":

@@ -8,14 +8,9 @@ exception out of ``run``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import pwd
-import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,11 +19,12 @@ from dataclasses import dataclass
 from protocol.limits import MAX_LOG_CHARS
 from protocol.messages import Finished, Log, Message, ProgramError, Started
 from runner.childio import ChildIO, ChildProtocolError, Exit, Outcome
+from runner.childproc import CHILD_COMMAND, child_limits, discard_child, spawn_child
 from runner.config import RunnerConfig
 from runner.exc import FrameInvalid
 from runner.frames import check_frame_bytes
 from runner.leds import Strip
-from runner.limits import OK, Limits, default_read_paths
+from runner.limits import OK
 from runner.pacing import Pacer, ViewerFeed
 from runner.wire import ACK, END, FRAME, LOG, PROGRAM, READY
 
@@ -38,10 +34,8 @@ _warned_layers: set[str] = set()  # each unavailable sandbox layer is logged onc
 _warned_lock = threading.Lock()
 
 EventCallback = Callable[[Message], None]
-# -I: no PYTHON* variables, no user site, no current directory on sys.path; -B: write no .pyc.
 # Time a child may take to start and confine itself, before the program's own time limit starts.
 STARTUP_LIMIT_S = 10.0
-CHILD_COMMAND = (sys.executable, "-I", "-B", "-m", "runner.child")
 
 
 @dataclass(frozen=True)
@@ -94,7 +88,7 @@ class Supervisor:
         self._io: ChildIO | None = None
         self._stop_reason: str | None = None
         self._command = list(child_command or CHILD_COMMAND) + [
-            json.dumps(_child_limits(config).to_dict())
+            json.dumps(child_limits(config).to_dict())
         ]
         self._prestart = prestart
         # Finished.log holds at most MAX_LOG_CHARS, the truncation note included.
@@ -111,7 +105,7 @@ class Supervisor:
         with self._run_lock:
             spare, self._spare = self._spare, None
             if spare is not None:
-                _discard(spare)
+                discard_child(spare)
 
     def __enter__(self) -> Supervisor:
         return self
@@ -191,21 +185,11 @@ class Supervisor:
         if spare is not None and spare.poll() is None:
             return spare
         if spare is not None:
-            _discard(spare)
+            discard_child(spare)
         return self._spawn()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        """A fresh interpreter (never a fork of this LED-holding process), empty env, own group."""
-        return subprocess.Popen(
-            self._command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={},
-            cwd="/",
-            close_fds=True,
-            process_group=0,
-        )
+        return spawn_child(self._command)
 
     def _drive(
         self, io: ChildIO, submission_id: str, source: str, limit: float, emit: EventCallback
@@ -226,6 +210,12 @@ class Supervisor:
         }
         io.send(PROGRAM, json.dumps(program).encode())
         emit(Started(submission_id=submission_id))
+        return self._stream(io, submission_id, emit, out)
+
+    def _stream(
+        self, io: ChildIO, submission_id: str, emit: EventCallback, out: Outcome
+    ) -> Outcome:
+        """Show the child's frames and pass on its log until its output ends."""
         pacer = Pacer(self.config.fps)
         viewer = ViewerFeed(submission_id, self.config.view_fps, emit)
         count = len(self.strip)
@@ -294,31 +284,3 @@ def _guarded(on_event: EventCallback) -> EventCallback:
             logger.exception("event listener failed on %s", msg.kind)
 
     return emit
-
-
-def _child_limits(config: RunnerConfig) -> Limits:
-    uid = gid = None
-    if os.geteuid() == 0:
-        try:
-            user = pwd.getpwnam(config.child_user)
-        except KeyError:
-            raise ValueError(f"child_user {config.child_user!r} does not exist") from None
-        uid, gid = user.pw_uid, user.pw_gid
-    return Limits(
-        memory_bytes=config.memory_limit_bytes,
-        cpu_seconds=config.cpu_seconds(),
-        uid=uid,
-        gid=gid,
-        read_paths=default_read_paths(),
-    )
-
-
-def _discard(proc: subprocess.Popen[bytes]) -> None:
-    """Kill and reap a child that never ran a program, and close its pipes."""
-    if proc.returncode is None:  # once reaped, its pid may belong to someone else
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    for stream in (proc.stdin, proc.stdout, proc.stderr):
-        if stream is not None:
-            stream.close()

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -75,15 +75,33 @@ def queue(client: Any) -> dict[str, Any]:
     return body  # type: ignore[no-any-return]
 
 
+class BusyTree(NamedTuple):
+    """A stack where alice's endless program runs and bob's short one waits behind it."""
+
+    stack: Any
+    alice: Any
+    bob: Any
+    running: dict[str, Any]
+    waiting: dict[str, Any]
+    children: set[int]  # the runner's sandbox processes while alice's program runs
+
+
+def busy_tree(
+    make_stack: Callable[..., Any], client_for: Callable[..., Any], suffix: str
+) -> BusyTree:
+    """Start a stack, run alice's endless program and queue bob's short one behind it."""
+    stack = make_stack({"TREE_TIME_LIMIT": "20", "TREE_FPS": "40"}).start()
+    alice, bob = client_for(stack, f"alice/{suffix}"), client_for(stack, f"bob/{suffix}")
+    running = alice.submit(LONG)
+    alice.wait_for(running["id"], lambda s: s["status"] == "running")
+    waiting = bob.submit(SHORT)
+    return BusyTree(stack, alice, bob, running, waiting, descendants(stack.runner.pid))
+
+
 def test_runner_killed_mid_run_fails_that_run_pauses_then_resumes(
     make_stack: Callable[..., Any], client_for: Callable[..., Any]
 ) -> None:
-    stack = make_stack({"TREE_TIME_LIMIT": "20", "TREE_FPS": "40"}).start()
-    alice, bob = client_for(stack, "alice/1"), client_for(stack, "bob/1")
-    a = alice.submit(LONG)
-    alice.wait_for(a["id"], lambda s: s["status"] == "running")
-    b = bob.submit(SHORT)
-    children = descendants(stack.runner.pid)
+    stack, alice, bob, a, b, children = busy_tree(make_stack, client_for, "1")
 
     stack.kill("runner")
 
@@ -142,12 +160,7 @@ def test_web_killed_mid_run_loses_nothing_and_keeps_order(
 def test_sandbox_child_killed_fails_that_run_and_the_next_starts(
     make_stack: Callable[..., Any], client_for: Callable[..., Any]
 ) -> None:
-    stack = make_stack({"TREE_TIME_LIMIT": "20", "TREE_FPS": "40"}).start()
-    alice, bob = client_for(stack, "alice/2"), client_for(stack, "bob/2")
-    a = alice.submit(LONG)
-    alice.wait_for(a["id"], lambda s: s["status"] == "running")
-    b = bob.submit(SHORT)
-    children = descendants(stack.runner.pid)
+    stack, alice, bob, a, b, children = busy_tree(make_stack, client_for, "2")
     assert children, "no sandbox child found under the runner"
     for pid in children:
         os.kill(pid, signal.SIGKILL)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from protocol.limits import MAX_LEDS
+from runner.childproc import child_limits
 from runner.config import CPU_MARGIN_S, RunnerConfig
-from runner.supervisor import _child_limits
 
 README = Path(__file__).parent.parent.parent / "runner" / "README.md"
 
@@ -79,12 +79,12 @@ def test_cant_hit_the_cpu_limit_before_the_time_limit(limit: float) -> None:
     # A busy endless animation must end "completed/time_limit", not "failed/cpu_limit".
     config = RunnerConfig(time_limit_s=limit)
     assert config.cpu_seconds() >= limit + CPU_MARGIN_S
-    assert _child_limits(config).cpu_seconds == config.cpu_seconds()
+    assert child_limits(config).cpu_seconds == config.cpu_seconds()
 
 
 def test_an_explicit_cpu_limit_is_kept() -> None:
     config = RunnerConfig.from_environ({"TREE_CPU_LIMIT": "3", "TREE_TIME_LIMIT": "60"})
-    assert config.cpu_seconds() == 3 and _child_limits(config).cpu_seconds == 3
+    assert config.cpu_seconds() == 3 and child_limits(config).cpu_seconds == 3
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,35 +23,8 @@ from runner.supervisor import RunResult, Supervisor
 
 LEDS = 10
 PROGRAMS = Path(__file__).parent.parent / "programs"
+MakeConfig = Callable[..., RunnerConfig]  # the make_config fixture (conftest.py)
 OFF = tuple((0, 0, 0, 0) for _ in range(LEDS))
-
-
-def config(tmp_path: Path, **overrides: object) -> RunnerConfig:
-    """Tiny limits so hostile programs end fast."""
-    values: dict[str, object] = {
-        "socket_path": str(tmp_path / "runner.sock"),
-        "led_count": LEDS,
-        "fps": 0.0,
-        "time_limit_s": 1.5,
-        "cpu_limit_s": 1,
-        "memory_limit_bytes": 256 * 1024 * 1024,
-        "log_limit_bytes": 2048,
-        "view_fps": 0.0,
-    }
-    values.update(overrides)
-    return RunnerConfig(**values)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def strip() -> Iterator[VirtualStrip]:
-    with VirtualStrip(LEDS) as s:
-        yield s
-
-
-@pytest.fixture
-def supervisor(tmp_path: Path, strip: VirtualStrip) -> Iterator[Supervisor]:
-    with Supervisor(config(tmp_path), strip, spiral_cone(LEDS)) as sup:
-        yield sup
 
 
 @pytest.fixture
@@ -79,6 +52,12 @@ def assert_no_escape(result: RunResult, strip: VirtualStrip, canary: Path) -> No
     assert "ESCAPED" not in result.log
     assert not canary.exists()
     assert strip.shown_count == 0
+
+
+def assert_refused(result: RunResult, strip: VirtualStrip, canary: Path) -> None:
+    """The run failed with a program error and left no trace."""
+    assert (result.status, result.reason) == ("failed", "error")
+    assert_no_escape(result, strip, canary)
 
 
 def assert_reaped(supervisor: Supervisor) -> None:
@@ -145,8 +124,7 @@ def test_cant_reach_dunders(
     name: str, supervisor: Supervisor, strip: VirtualStrip, canary: Path
 ) -> None:
     result = supervisor.run("t", with_canary(DUNDERS[name], canary))
-    assert (result.status, result.reason) == ("failed", "error")
-    assert_no_escape(result, strip, canary)
+    assert_refused(result, strip, canary)
 
 
 FORMATS = {
@@ -208,8 +186,7 @@ def test_cant_write_files(
     name: str, supervisor: Supervisor, strip: VirtualStrip, canary: Path
 ) -> None:
     result = supervisor.run("t", with_canary(WRITES[name], canary))
-    assert (result.status, result.reason) == ("failed", "error")
-    assert_no_escape(result, strip, canary)
+    assert_refused(result, strip, canary)
 
 
 NETWORK = {
@@ -230,8 +207,7 @@ def test_cant_use_network(
         listener.settimeout(0.2)
         with pytest.raises(TimeoutError):
             listener.accept()
-    assert (result.status, result.reason) == ("failed", "error")
-    assert_no_escape(result, strip, canary)
+    assert_refused(result, strip, canary)
 
 
 FORKS = {
@@ -246,8 +222,7 @@ FORKS = {
 @pytest.mark.parametrize("name", sorted(FORKS))
 def test_cant_fork(name: str, supervisor: Supervisor, strip: VirtualStrip, canary: Path) -> None:
     result = supervisor.run("t", with_canary(FORKS[name], canary))
-    assert (result.status, result.reason) == ("failed", "error")
-    assert_no_escape(result, strip, canary)
+    assert_refused(result, strip, canary)
     assert_reaped(supervisor)
 
 
@@ -294,9 +269,11 @@ def test_cant_allocate_a_gigabyte(
     assert_reaped(supervisor)
 
 
-def test_cant_spin_past_the_cpu_limit(tmp_path: Path, strip: VirtualStrip, canary: Path) -> None:
+def test_cant_spin_past_the_cpu_limit(
+    make_config: MakeConfig, strip: VirtualStrip, canary: Path
+) -> None:
     # The wall clock is far away: only RLIMIT_CPU can end this long single C call.
-    cfg = config(tmp_path, time_limit_s=60.0, cpu_limit_s=1)
+    cfg = make_config(time_limit_s=60.0, cpu_limit_s=1)
     with Supervisor(cfg, strip, spiral_cone(LEDS)) as supervisor:
         result = supervisor.run("t", program("spin_cpu"))
         assert_reaped(supervisor)
@@ -364,9 +341,9 @@ def test_cant_flood_the_log(supervisor: Supervisor) -> None:
     assert len(result.log.encode()) <= 2048 + len(note) + 2
 
 
-def test_cant_flood_frames(tmp_path: Path, strip: VirtualStrip) -> None:
+def test_cant_flood_frames(make_config: MakeConfig, strip: VirtualStrip) -> None:
     fps = 20.0
-    with Supervisor(config(tmp_path, fps=fps), strip, spiral_cone(LEDS)) as supervisor:
+    with Supervisor(make_config(fps=fps), strip, spiral_cone(LEDS)) as supervisor:
         result = supervisor.run("t", program("endless_frames"), time_limit_s=0.6)
     assert (result.status, result.reason) == ("completed", "time_limit")
     shown = strip.frames

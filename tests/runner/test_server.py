@@ -147,6 +147,19 @@ class Client:
         return False
 
 
+@contextlib.contextmanager
+def serving(srv: RunnerServer) -> Iterator[RunnerServer]:
+    """Serve ``srv`` in a thread until the block ends, then shut it down."""
+    thread = threading.Thread(target=srv.serve_forever, name="test-server")
+    thread.start()
+    try:
+        assert srv.ready.wait(10), "server did not start"
+        yield srv
+    finally:
+        srv.shutdown()
+        thread.join(10)
+
+
 @pytest.fixture
 def sock_dir() -> Iterator[Path]:
     """A short directory for the socket (Unix socket paths are limited to 107 bytes)."""
@@ -252,10 +265,7 @@ def test_cant_run_past_the_runners_own_time_limit(sock_dir: Path, strip: Virtual
         socket_path=str(sock_dir / "capped.sock"), led_count=COUNT, time_limit_s=0.5
     )
     srv = RunnerServer(config, strip)
-    thread = threading.Thread(target=srv.serve_forever, name="capped-server")
-    thread.start()
-    try:
-        assert srv.ready.wait(10), "server did not start"
+    with serving(srv):
         with Client(config.socket_path) as c:
             c.hello()
             # Silent for 10 minutes unless capped: the client's safety timeout fails the test.
@@ -265,9 +275,6 @@ def test_cant_run_past_the_runners_own_time_limit(sock_dir: Path, strip: Virtual
             finished = c.expect(Finished)
         assert (finished.status, finished.reason) == ("completed", "time_limit")
         assert finished.duration_s < SAFETY_TIMEOUT_S
-    finally:
-        srv.shutdown()
-        thread.join(10)
 
 
 def test_cant_run_two_programs_at_once(client: Client, config: RunnerConfig) -> None:
@@ -386,10 +393,7 @@ def test_a_programs_last_frame_is_held_before_the_idle_scene(
     config: RunnerConfig, strip: VirtualStrip
 ) -> None:
     srv = RunnerServer(config, strip, hold_after_run_s=1000.0)
-    thread = threading.Thread(target=srv.serve_forever)
-    thread.start()
-    try:
-        assert srv.ready.wait(10)
+    with serving(srv):
         with Client(config.socket_path) as c:
             c.hello()
             c.send(Run(submission_id="seed", source=BLUE_PROGRAM, time_limit_s=5))
@@ -401,9 +405,6 @@ def test_a_programs_last_frame_is_held_before_the_idle_scene(
         assert strip.current == blue
         assert srv.run_once(time.monotonic() + 1001.0) is True  # then the idle scene
         assert strip.current != blue
-    finally:
-        srv.shutdown()
-        thread.join(10)
 
 
 def test_shutdown_blanks_and_removes_the_socket(config: RunnerConfig, strip: VirtualStrip) -> None:
@@ -751,10 +752,7 @@ class FlakyStrip(VirtualStrip):
 def test_idle_scene_survives_a_failing_strip(config: RunnerConfig) -> None:
     strip = FlakyStrip(COUNT)
     srv = RunnerServer(config, strip)
-    thread = threading.Thread(target=srv.serve_forever)
-    thread.start()
-    try:
-        assert srv.ready.wait(10)
+    with serving(srv):
         for _ in range(600):  # until the loop has failed and recovered twice (~2 s)
             if strip.writes >= 4:
                 break
@@ -763,9 +761,6 @@ def test_idle_scene_survives_a_failing_strip(config: RunnerConfig) -> None:
         with Client(config.socket_path) as c:
             c.send(Ping())
             assert isinstance(c.recv(), Pong)
-    finally:
-        srv.shutdown()
-        thread.join(10)
     assert strip.current == ((0, 0, 0, 0),) * COUNT
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,34 +22,8 @@ from runner.supervisor import Supervisor
 
 LEDS = 10
 PROGRAMS = Path(__file__).parent.parent / "programs"
+MakeConfig = Callable[..., RunnerConfig]  # the make_config fixture (conftest.py)
 BLUE_FRAME = tuple((0, 0, 255, 100) for _ in range(LEDS))
-
-
-def config(tmp_path: Path, **overrides: object) -> RunnerConfig:
-    values: dict[str, object] = {
-        "socket_path": str(tmp_path / "runner.sock"),
-        "led_count": LEDS,
-        "fps": 0.0,
-        "time_limit_s": 1.5,
-        "cpu_limit_s": 1,
-        "memory_limit_bytes": 256 * 1024 * 1024,
-        "log_limit_bytes": 2048,
-        "view_fps": 0.0,
-    }
-    values.update(overrides)
-    return RunnerConfig(**values)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def strip() -> Iterator[VirtualStrip]:
-    with VirtualStrip(LEDS) as s:
-        yield s
-
-
-@pytest.fixture
-def supervisor(tmp_path: Path, strip: VirtualStrip) -> Iterator[Supervisor]:
-    with Supervisor(config(tmp_path), strip, spiral_cone(LEDS)) as sup:
-        yield sup
 
 
 def program(name: str) -> str:
@@ -130,10 +104,12 @@ def test_frames_are_copied(supervisor: Supervisor, strip: VirtualStrip) -> None:
     assert strip.current == BLUE_FRAME
 
 
-def test_events_started_log_frames_with_the_last(tmp_path: Path, strip: VirtualStrip) -> None:
+def test_events_started_log_frames_with_the_last(
+    make_config: MakeConfig, strip: VirtualStrip
+) -> None:
     events: list[Message] = []
     source = "for i in range(50):\n    setLEDs([(i, 0, 0, 100)] * getLEDCount())\nprint('done')\n"
-    with Supervisor(config(tmp_path, view_fps=5.0), strip, spiral_cone(LEDS)) as sup:
+    with Supervisor(make_config(view_fps=5.0), strip, spiral_cone(LEDS)) as sup:
         result = sup.run("sub-9", source, on_event=events.append)
     assert result.frames == 50
     assert isinstance(events[0], Started) and events[0].submission_id == "sub-9"
@@ -169,11 +145,13 @@ def test_kill_9_of_the_child_is_a_result(supervisor: Supervisor) -> None:
     assert after.status == "completed"
 
 
-def test_segfault_is_reported_as_killed(tmp_path: Path, strip: VirtualStrip) -> None:
+def test_segfault_is_reported_as_killed(
+    tmp_path: Path, make_config: MakeConfig, strip: VirtualStrip
+) -> None:
     crash = tmp_path / "crash.py"
     crash.write_text("import ctypes, sys\nsys.stdout.flush()\nctypes.string_at(0)\n")
     command = [sys.executable, "-I", str(crash)]
-    with Supervisor(config(tmp_path), strip, [], child_command=command) as sup:
+    with Supervisor(make_config(), strip, [], child_command=command) as sup:
         result = sup.run("t", "pass")
     assert (result.status, result.reason) == ("failed", "killed")
     assert result.error is not None and "SIGSEGV" in result.error.message
@@ -194,11 +172,13 @@ send(b"E", json.dumps({"outcome": "completed", "reason": "ended", "error": None}
 """
 
 
-def test_parent_rechecks_every_frame(tmp_path: Path, strip: VirtualStrip) -> None:
+def test_parent_rechecks_every_frame(
+    tmp_path: Path, make_config: MakeConfig, strip: VirtualStrip
+) -> None:
     hostile = tmp_path / "hostile_child.py"
     hostile.write_text(f"LEDS = {LEDS}\n" + textwrap.dedent(HOSTILE_CHILD))
     with Supervisor(
-        config(tmp_path), strip, [], child_command=[sys.executable, "-I", str(hostile)]
+        make_config(), strip, [], child_command=[sys.executable, "-I", str(hostile)]
     ) as sup:
         result = sup.run("t", "pass")
     assert (result.status, result.reason) == ("failed", "invalid_frame")
@@ -207,12 +187,12 @@ def test_parent_rechecks_every_frame(tmp_path: Path, strip: VirtualStrip) -> Non
 
 
 def test_garbage_from_the_child_is_a_crash_not_an_exception(
-    tmp_path: Path, strip: VirtualStrip
+    tmp_path: Path, make_config: MakeConfig, strip: VirtualStrip
 ) -> None:
     garbage = tmp_path / "garbage.py"
     garbage.write_text("import os\nos.write(1, b'Z' + b'\\xff' * 4 + os.urandom(100))\n")
     with Supervisor(
-        config(tmp_path), strip, [], child_command=[sys.executable, "-I", str(garbage)]
+        make_config(), strip, [], child_command=[sys.executable, "-I", str(garbage)]
     ) as sup:
         result = sup.run("t", "pass")
     assert (result.status, result.reason) == ("failed", "crashed")
@@ -230,8 +210,10 @@ def test_every_sandbox_layer_is_in_force(supervisor: Supervisor) -> None:
     }
 
 
-def test_prestarted_child_runs_one_program_each(tmp_path: Path, strip: VirtualStrip) -> None:
-    with Supervisor(config(tmp_path), strip, spiral_cone(LEDS), prestart=True) as sup:
+def test_prestarted_child_runs_one_program_each(
+    make_config: MakeConfig, strip: VirtualStrip
+) -> None:
+    with Supervisor(make_config(), strip, spiral_cone(LEDS), prestart=True) as sup:
         pids = set()
         for _ in range(3):
             result = sup.run("t", program("blue"))
@@ -242,7 +224,7 @@ def test_prestarted_child_runs_one_program_each(tmp_path: Path, strip: VirtualSt
 
 @pytest.mark.slow
 def test_after_100_hostile_programs_a_good_one_still_runs(
-    tmp_path: Path, strip: VirtualStrip
+    make_config: MakeConfig, strip: VirtualStrip
 ) -> None:
     hostile = [
         "import os",
@@ -256,7 +238,7 @@ def test_after_100_hostile_programs_a_good_one_still_runs(
         "'{0.__class__}'.format(1)",
         "while True:\n    setLEDs([RED] * getLEDCount())",
     ]
-    with Supervisor(config(tmp_path), strip, spiral_cone(LEDS)) as sup:
+    with Supervisor(make_config(), strip, spiral_cone(LEDS)) as sup:
         statuses = {sup.run("t", hostile[i % len(hostile)], 0.3).status for i in range(100)}
         assert statuses == {"failed", "completed"}
         strip.clear_history()
@@ -366,7 +348,7 @@ os.write(1, header.pack(b"E", len(end)) + end)
 
 
 def test_a_missing_layer_is_logged_once(
-    tmp_path: Path, strip: VirtualStrip, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, make_config: MakeConfig, strip: VirtualStrip, caplog: pytest.LogCaptureFixture
 ) -> None:
     from runner import supervisor as supervisor_module
 
@@ -374,7 +356,7 @@ def test_a_missing_layer_is_logged_once(
     weak = tmp_path / "weak_child.py"
     weak.write_text(WEAK_CHILD)
     command = [sys.executable, "-I", str(weak)]
-    with Supervisor(config(tmp_path), strip, [], child_command=command) as sup:
+    with Supervisor(make_config(), strip, [], child_command=command) as sup:
         for _ in range(2):
             assert sup.run("t", "pass").status == "completed"
         assert sup.layers["seccomp"].startswith("unavailable")

@@ -1,0 +1,64 @@
+"""Starting and discarding the sandbox child processes the Supervisor runs programs in.
+
+Each child is a fresh interpreter (never a fork of the LED-holding runner) with an empty
+environment in its own process group; its confinement is passed as JSON on its command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from runner.config import RunnerConfig
+from runner.limits import Limits, default_read_paths
+
+# -I: no PYTHON* variables, no user site, no current directory on sys.path; -B: write no .pyc.
+CHILD_COMMAND = (sys.executable, "-I", "-B", "-m", "runner.child")
+
+
+def child_limits(config: RunnerConfig) -> Limits:
+    """The confinement a child applies to itself, from the runner's settings."""
+    uid = gid = None
+    if os.geteuid() == 0:
+        try:
+            user = pwd.getpwnam(config.child_user)
+        except KeyError:
+            raise ValueError(f"child_user {config.child_user!r} does not exist") from None
+        uid, gid = user.pw_uid, user.pw_gid
+    return Limits(
+        memory_bytes=config.memory_limit_bytes,
+        cpu_seconds=config.cpu_seconds(),
+        uid=uid,
+        gid=gid,
+        read_paths=default_read_paths(),
+    )
+
+
+def spawn_child(command: Sequence[str]) -> subprocess.Popen[bytes]:
+    """A fresh interpreter (never a fork of this LED-holding process), empty env, own group."""
+    return subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={},
+        cwd="/",
+        close_fds=True,
+        process_group=0,
+    )
+
+
+def discard_child(proc: subprocess.Popen[bytes]) -> None:
+    """Kill and reap a child that never ran a program, and close its pipes."""
+    if proc.returncode is None:  # once reaped, its pid may belong to someone else
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
