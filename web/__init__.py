@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 from typing import Any
 
 from flask import Config, Flask
@@ -20,6 +21,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(defaults())
     app.config.from_prefixed_env("TREE")
+    _raw_strings(app.config)
     if test_config:
         app.config.update(test_config)
     _normalise(app.config)
@@ -44,6 +46,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["START_SERVICES"] and not app.testing:
         start_services(app)
     return app
+
+
+# Settings that are text whatever they look like: ``from_prefixed_env`` would turn a token
+# ``null`` into None (operator controls silently off) or ``1.50`` into ``1.5`` (token refused).
+_TEXT_SETTINGS = ("SECRET_KEY", "ADMIN_TOKEN", "SOCKET", "UPLOADS", "RATE_PER_USER", "RATE_PER_IP")
+
+
+def _raw_strings(config: Config) -> None:
+    """Take the text settings from the environment exactly as written."""
+    for key in _TEXT_SETTINGS:
+        raw = os.environ.get(f"TREE_{key}")
+        if raw is not None:
+            config[key] = raw
 
 
 def _normalise(config: Config) -> None:

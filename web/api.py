@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import uuid
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
@@ -149,7 +151,16 @@ def create_submission() -> ResponseReturnValue:
     return jsonify(body), status, headers
 
 
+def _canonical(submission_id: str) -> str:
+    """Our hex id; the usual dashed UUID spelling of the same id names it too."""
+    if len(submission_id) == 36:
+        with contextlib.suppress(ValueError):
+            return uuid.UUID(submission_id).hex
+    return submission_id
+
+
 def _find(submission_id: str) -> Submission | None:
+    submission_id = _canonical(submission_id)
     return scheduler().get(submission_id) if _ID_RE.match(submission_id) else None
 
 
@@ -168,10 +179,11 @@ def get_submission(submission_id: str) -> ResponseReturnValue:
 @bp.delete("/submissions/<submission_id>")
 def cancel_submission(submission_id: str) -> ResponseReturnValue:
     """The author cancels a pending submission."""
-    if _find(submission_id) is None:
+    found = _find(submission_id)
+    if found is None:
         return jsonify(error_body("not_found", "no such submission")), 404
     try:
-        sub = scheduler().cancel(submission_id, g.user_id)
+        sub = scheduler().cancel(found.id, g.user_id)
     except PermissionError as exc:
         return jsonify(error_body("forbidden", str(exc))), 403
     except ValueError as exc:

@@ -71,6 +71,7 @@ class Scheduler(RunnerEvents, QueueViews):
     def load(self) -> None:
         """Rebuild from uploads/: pending and interrupted runs re-queued in original order."""
         with self._lock:
+            self.paused = self.store.paused()
             for sub in self.store.load_all():
                 self._seq = max(self._seq, sub.seq)
                 self._subs[sub.id] = sub
@@ -276,12 +277,14 @@ class Scheduler(RunnerEvents, QueueViews):
         """Hold the queue after the current program."""
         with self._lock:
             self.paused = True
+            self._keep_paused(True)
             self._changed()
 
     def resume(self) -> None:
         """Go on with the queue."""
         with self._lock:
             self.paused = False
+            self._keep_paused(False)
             self._changed()
         self._wake.set()
 
@@ -295,6 +298,7 @@ class Scheduler(RunnerEvents, QueueViews):
             raise RunnerUnavailable("the tree is offline")
         with self._lock:
             self.paused = True
+            self._keep_paused(True)
             running = self._running
             self._blank_when_idle = running is not None or self.runner_busy
             self._changed()
@@ -302,6 +306,12 @@ class Scheduler(RunnerEvents, QueueViews):
             self.stop_current("operator")
         elif not self._blank_when_idle:
             self._send_blank()
+
+    def _keep_paused(self, paused: bool) -> None:
+        try:
+            self.store.set_paused(paused)
+        except OSError as exc:  # the pause still holds in memory
+            logger.error("cannot record the pause in uploads/: %s", exc)
 
     def _send_blank(self) -> None:
         assert self.runner is not None

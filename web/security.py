@@ -117,7 +117,10 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     )
     if not _wants_json():
         return exc  # pages get werkzeug's plain error page (fixed, escaped text)
-    return refusal(exc.code or 500, code, exc.description or exc.name)
+    message = exc.description or exc.name
+    if exc.code == 413:  # werkzeug's text ("data value ... capacity") says nothing useful
+        message = "the request is too large: a program can be at most 64 KiB"
+    return refusal(exc.code or 500, code, message)
 
 
 def _internal_error(exc: Exception) -> ResponseReturnValue:

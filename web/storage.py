@@ -171,6 +171,18 @@ class Store:
         subs.sort(key=lambda s: (s.timestamp, s.seq))
         return subs
 
+    def paused(self) -> bool:
+        """Whether the operator left the queue paused (kept across restarts)."""
+        return (self.folder / ".paused").exists()
+
+    def set_paused(self, paused: bool) -> None:
+        """Remember the operator's pause, so a web restart does not silently resume."""
+        flag = self.folder / ".paused"
+        if paused:
+            _atomic_write(flag, b"paused by the operator\n")
+        else:
+            flag.unlink(missing_ok=True)
+
     def secret_key(self) -> str:
         """The app's secret key, generated once and kept in ``.secret_key`` (mode 0600)."""
         path = self.folder / ".secret_key"

@@ -175,6 +175,19 @@ def test_tree_says_offline_when_the_runner_is_away(offline_page: Page) -> None:
     expect(offline_page.locator("#follow-position")).to_have_text("#1")
 
 
+def test_queue_says_the_pending_wait_for_the_tree(offline_page: Page) -> None:
+    """Without a runner, /queue shows each pending row's status and why the queue waits."""
+    offline_page.goto("/editor")
+    offline_page.click("#run-button")
+    expect(offline_page.locator("#follow-status")).to_have_text("pending")
+    offline_page.goto("/queue")
+    offline_page.wait_for_function("Number(document.body.dataset.queueVersion || 0) > 0")
+    expect(offline_page.locator("#pending-list li .badge").first).to_have_text("pending")
+    expect(offline_page.locator("#queue-note")).to_have_text(
+        "Tree offline: the queue waits until it is back."
+    )
+
+
 def test_example_picker_loads_an_example(page: Page, stack: Any) -> None:
     """Choosing an example puts its source in the editor and its title in the form."""
     page.goto("/editor")

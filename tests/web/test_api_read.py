@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 from flask import Flask
@@ -38,6 +39,16 @@ def test_get_unknown_or_malformed_id_is_404(client: FlaskClient) -> None:
     for sid in ("0" * 32, "../../etc/passwd", "x" * 500, "ABCDEF" * 6):
         resp = client.get(f"/api/submissions/{sid}")
         assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "not_found"
+
+
+def test_dashed_uuid_names_the_same_submission(editor: Any, other_client: FlaskClient) -> None:
+    sid = editor.submit(GOOD).get_json()["id"]
+    dashed = str(uuid.UUID(sid))
+    resp = editor.client.get(f"/api/submissions/{dashed}")
+    assert resp.status_code == 200 and resp.get_json()["id"] == sid
+    assert other_client.delete(f"/api/submissions/{dashed}").status_code == 403
+    assert editor.client.delete(f"/api/submissions/{dashed.upper()}").status_code == 200
+    assert editor.client.get(f"/api/submissions/{sid}").get_json()["status"] == "cancelled"
 
 
 def test_delete_by_author_other_and_after_start(

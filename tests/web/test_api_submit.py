@@ -87,6 +87,7 @@ def test_request_over_the_body_limit_is_413_json(client: FlaskClient) -> None:
         "/api/submissions", data=b"x" * (2 * 1024 * 1024), content_type="application/json"
     )
     assert resp.status_code == 413 and resp.get_json()["error"]["code"] == "too_large"
+    assert "64 KiB" in resp.get_json()["error"]["message"]  # a clear message, not werkzeug's
 
 
 def test_syntax_error_reports_line_and_column(editor: Any) -> None:

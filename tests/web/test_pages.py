@@ -163,6 +163,23 @@ def test_queue_lists_pending_with_position_and_eta(
     assert "in ~0 s" in html and "in ~45 s" in html
 
 
+def test_queue_says_why_pending_programs_wait(
+    pages_app: Flask, client: Any, editor: Any, scheduler: Any, welcome_for: Any
+) -> None:
+    """Each pending row shows its status, and the queue says when it is offline or paused."""
+    editor.submit("setLEDs([RED] * getLEDCount())", title="waiting one")
+    html = client.get("/queue").get_data(as_text=True)
+    assert '<span class="badge status-pending">pending</span>' in html
+    assert "Tree offline: the queue waits until it is back." in html
+    scheduler.paused = True
+    scheduler.on_runner_online(welcome_for())  # online, but paused by the operator
+    html = client.get("/queue").get_data(as_text=True)
+    assert "The queue is paused by the operator." in html and "Tree offline" not in html
+    scheduler.resume()
+    html = client.get("/queue").get_data(as_text=True)
+    assert '<p class="queue-note" id="queue-note" hidden></p>' in html
+
+
 def test_own_submissions_are_highlighted_with_cancel(
     pages_app: Flask, client: FlaskClient, editor: Any, make_browser: Any
 ) -> None:

@@ -323,3 +323,18 @@ def test_operator_stop_then_runner_lost_is_still_cancelled(
     scheduler.on_runner_offline()
     sub = scheduler.get(sid)
     assert sub is not None and (sub.status, sub.reason) == ("cancelled", "operator")
+
+
+def test_cant_lose_the_operators_pause_on_a_restart(tmp_path: Path) -> None:
+    folder = tmp_path / "up"
+    first = Scheduler(Store(folder))
+    first.load()
+    first.pause()
+    second = Scheduler(Store(folder))  # web restarted
+    second.load()
+    assert second.paused and second.snapshot(T0)["paused"]
+    second.resume()
+    third = Scheduler(Store(folder))
+    third.load()
+    assert not third.paused
+    assert not (folder / ".paused").exists()

@@ -128,3 +128,18 @@ def test_settings_come_from_tree_environment(tmp_path: Path, monkeypatch: Any) -
     assert client.post("/api/submissions", json={"source": "pass\n"}).status_code == 429
     resp = client.post("/api/admin/pause", headers={"Authorization": "Bearer 12345"})
     assert resp.status_code == 200
+
+
+def test_cant_have_a_token_mangled_by_json_parsing(tmp_path: Path, monkeypatch: Any) -> None:
+    from web import create_app
+
+    monkeypatch.setenv("TREE_UPLOADS", str(tmp_path / "env-uploads"))
+    for token in ("1.50", "null", "true", "1e3", '"quoted"'):
+        monkeypatch.setenv("TREE_ADMIN_TOKEN", token)
+        monkeypatch.setenv("TREE_SECRET_KEY", token)
+        app = create_app({"TESTING": True})
+        assert app.config["ADMIN_TOKEN"] == token and app.config["SECRET_KEY"] == token
+        resp = app.test_client().post(
+            "/api/admin/pause", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert resp.status_code == 200, token

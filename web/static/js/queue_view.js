@@ -73,7 +73,8 @@
     list.replaceChildren();
     pending.slice(0, limit).forEach((sub) => {
       const li = row(sub);
-      li.append(L.el("span", "sub-pos", `#${sub.position}`), who(sub));
+      li.append(L.el("span", "sub-pos", `#${sub.position}`));
+      li.append(L.el("span", `badge status-${sub.status}`, sub.status), who(sub));
       li.append(L.el("span", "sub-eta", `in ~${L.fmtDuration(sub.eta_seconds)}`));
       if (withCancel && L.isMine(sub)) li.append(cancelButton(sub));
       list.append(li);
@@ -96,8 +97,19 @@
     if (!recent.length) list.append(L.el("li", "sub-empty", "Nothing has run yet."));
   }
 
+  function renderNote(queue) {
+    const note = document.getElementById("queue-note");
+    if (!note) return;
+    let text = "";
+    if (!queue.runner_online) text = "Tree offline: the queue waits until it is back.";
+    else if (queue.paused) text = "The queue is paused by the operator.";
+    note.textContent = text;
+    note.hidden = !text;
+  }
+
   function render(queue) {
     if (!queue || typeof queue !== "object") return;
+    renderNote(queue);
     renderNowPlaying(queue.running);
     renderPending(queue.pending || []);
     renderRecent(queue.recent || []);
