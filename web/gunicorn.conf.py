@@ -33,7 +33,7 @@ loglevel = os.environ.get("TREE_LOG_LEVEL", "info")
 control_socket_disable = True
 
 
-def worker_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn hook signature
+def worker_exit(server: object, worker: object) -> None:
     """Stop the scheduler and runner connection cleanly when the worker ends."""
     app = getattr(worker, "wsgi", None)
     if app is not None and "scheduler" in getattr(app, "extensions", {}):
