@@ -27,6 +27,7 @@ Publish = Callable[[str, Any], None]
 RECENT = 20
 # How long past its time limit a run may go before the runner is asked to stop it.
 STOP_GRACE_S = 10.0
+STATE_RETRY_S = 5.0  # how often states a full disk refused are tried again
 
 
 class Scheduler(RunnerEvents, QueueViews):
@@ -58,6 +59,7 @@ class Scheduler(RunnerEvents, QueueViews):
         self._awaiting_start = False
         self._stop_reasons: dict[str, str] = {}
         self._stop_sent = False
+        self._next_state_retry = 0.0
         self._blank_when_idle = False
         self._seq = 0
         self._version = 0
@@ -113,9 +115,17 @@ class Scheduler(RunnerEvents, QueueViews):
 
     # --- dispatcher ---------------------------------------------------------------------------
 
+    def _retry_owed_states(self, now: float) -> None:
+        # A full disk leaves finished states in memory only; once space returns they must reach
+        # the disk even if nobody submits, or a web restart would run those programs again.
+        if now >= self._next_state_retry and self.store.owes_states:
+            self._next_state_retry = now + STATE_RETRY_S
+            self.store.flush()
+
     def run_once(self, now: float) -> str | None:
         """Start the next pending program if the tree is free; return its id, else None."""
         with self._lock:
+            self._retry_owed_states(now)
             self._check_overrun(now)
             ready = self.runner is not None and self.runner_online and not self.runner_busy
             if self.paused or not ready or self._running or not self._pending:

@@ -128,6 +128,12 @@ class Store:
             self._unsaved[sub.id] = sub
         return self.flush()
 
+    @property
+    def owes_states(self) -> bool:
+        """True while some state could not be written yet (see ``flush``)."""
+        with self._unsaved_lock:
+            return bool(self._unsaved)
+
     def flush(self) -> bool:
         """Write every state still owed; True when none is left.
 

@@ -338,3 +338,24 @@ def test_cant_lose_the_operators_pause_on_a_restart(tmp_path: Path) -> None:
     third.load()
     assert not third.paused
     assert not (folder / ".paused").exists()
+
+
+def test_cant_lose_a_finished_state_once_the_disk_takes_writes_again(
+    scheduler: Scheduler, runner: Any
+) -> None:
+    sid = submit(scheduler)
+    assert scheduler.run_once(T0) == sid
+    sub = scheduler.get(sid)
+    assert sub is not None
+    state = scheduler.store.state_path(sub)
+    # A directory where the state file goes makes every write of it fail, like a full disk.
+    state.unlink()
+    state.mkdir()
+    (state / "blocker").write_text("x")
+    finish(scheduler, sid)
+    assert scheduler.store.owes_states
+    (state / "blocker").unlink()
+    state.rmdir()
+    scheduler.run_once(T0 + 10)  # nobody submits: the dispatcher alone must write it
+    assert not scheduler.store.owes_states
+    assert json.loads(state.read_text())["status"] == "completed"
