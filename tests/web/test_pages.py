@@ -151,16 +151,38 @@ def test_cant_inject_html_through_name_or_title(pages_app: Flask, client: Any, e
 
 
 def test_queue_lists_pending_with_position_and_eta(
-    pages_app: Flask, client: Any, editor: Any
+    pages_app: Flask, client: Any, editor: Any, runner: Any
 ) -> None:
-    """Pending submissions appear in order with #position and an ETA."""
+    """Pending submissions appear in order with #position and an ETA while the tree is up."""
     for title in ["first", "second"]:
         editor.submit("setLEDs([RED] * getLEDCount())", title=title)
     html = client.get("/queue").get_data(as_text=True)
     assert html.index("first") < html.index("second")
     assert "#1" in html and "#2" in html
-    # Nothing runs (runner offline): #1 starts first, #2 after one full time limit.
+    # Nothing runs yet (the dispatcher is not started): #1 next, #2 after one full time limit.
     assert "in ~0 s" in html and "in ~45 s" in html
+    assert "waits for the tree" not in html
+
+
+@pytest.mark.parametrize("path", ["/queue", "/"])
+def test_pending_rows_wait_for_the_tree_instead_of_an_eta(
+    pages_app: Flask, client: Any, editor: Any, scheduler: Any, welcome_for: Any, path: str
+) -> None:
+    """Offline or paused, rows say "waits for the tree", never "in ~0 s"; the API keeps its ETA."""
+    for title in ["first", "second"]:
+        editor.submit("setLEDs([RED] * getLEDCount())", title=title)
+    offline = client.get(path).get_data(as_text=True)  # no runner has said hello
+    assert offline.count('<span class="sub-eta">waits for the tree</span>') == 2
+    assert "in ~" not in offline
+    etas = [sub["eta_seconds"] for sub in client.get("/api/queue").get_json()["pending"]]
+    assert etas == [0, 45]  # SPEC §3 unchanged: only the display changes
+    scheduler.paused = True
+    scheduler.on_runner_online(welcome_for())  # online, but paused by the operator
+    paused = client.get(path).get_data(as_text=True)
+    assert paused.count("waits for the tree") == 2 and "in ~" not in paused
+    scheduler.resume()
+    running = client.get(path).get_data(as_text=True)
+    assert "waits for the tree" not in running and "in ~0 s" in running
 
 
 def test_queue_says_why_pending_programs_wait(
@@ -214,13 +236,47 @@ def test_kiosk_uses_big_type(pages_app: Flask, client: FlaskClient) -> None:
     assert 'class="site-footer"' not in html
 
 
+def test_kiosk_shows_the_live_tree_beside_the_lists(
+    pages_app: Flask, client: FlaskClient, make_browser: Any
+) -> None:
+    """The kiosk has the tree canvas (drawn by tree_view.js) and a capped, counted queue."""
+    for i in range(9):
+        person = make_browser(f"10.2.0.{i}", "Phone/1")
+        person.post("/api/submissions", json={"source": "print(1)", "title": f"prog-{i}"})
+    html = client.get("/queue?kiosk=1").get_data(as_text=True)
+    tags = tags_of(html)
+    assert ("canvas", "tree-canvas") in [(t, a.get("id")) for t, a in tags]
+    assert "/static/js/tree_view.js" in [a.get("src") for t, a in tags if t == "script"]
+    assert 'class="kiosk-grid"' in html and 'class="tree-view tree-kiosk"' in html
+    assert "prog-5" in html and "prog-6" not in html  # six rows fit the screen
+    assert "and 3 more waiting" in html
+    assert '<span class="count" id="pending-count">9</span>' in html
+    assert "/queue/cancel/" not in html  # a public screen, not anyone's own page
+    plain = client.get("/queue").get_data(as_text=True)
+    assert "tree-canvas" not in plain and "prog-8" in plain and "more waiting" not in plain
+
+
 def test_home_shows_the_next_five(pages_app: Flask, client: FlaskClient, make_browser: Any) -> None:
-    """The home page lists the next few, not the whole queue."""
+    """The home page lists the next few, not the whole queue, and counts the others."""
+    html = client.get("/").get_data(as_text=True)
+    assert '<p class="more-waiting" id="more-waiting" hidden></p>' in html
     for i in range(7):
         person = make_browser(f"10.1.0.{i}", "Phone/1")
         person.post("/api/submissions", json={"source": "print(1)", "title": f"prog-{i}"})
     html = client.get("/").get_data(as_text=True)
     assert "prog-4" in html and "prog-5" not in html
+    assert '<p class="more-waiting" id="more-waiting">and 2 more waiting</p>' in html
+
+
+def test_home_says_nothing_more_when_all_are_listed(
+    pages_app: Flask, client: FlaskClient, make_browser: Any
+) -> None:
+    """With five or fewer waiting, there is nothing "more" to announce."""
+    for i in range(5):
+        person = make_browser(f"10.3.0.{i}", "Phone/1")
+        person.post("/api/submissions", json={"source": "print(1)", "title": f"prog-{i}"})
+    html = client.get("/").get_data(as_text=True)
+    assert "prog-4" in html and "more waiting</p>" not in html
 
 
 def test_upload_form_works_without_javascript(pages_app: Flask, client: FlaskClient) -> None:

@@ -14,5 +14,4 @@ NEXT_UP = 5
 @bp.get("/")
 def index() -> str:
     """Render the home page from the current queue snapshot."""
-    queue = queue_snapshot()
-    return render_template("home/index.html", queue=queue, next_up=queue["pending"][:NEXT_UP])
+    return render_template("home/index.html", queue=queue_snapshot(), next_up=NEXT_UP)

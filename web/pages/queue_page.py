@@ -9,13 +9,22 @@ from web.pages._data import current_user_id, queue_snapshot, require_csrf
 
 bp = Blueprint("queue_page", __name__)
 
+# The kiosk screen cannot scroll: it shows this many rows and counts the rest.
+KIOSK_PENDING = 6
+KIOSK_RECENT = 3
+
 
 @bp.get("/queue")
 def show() -> str:
-    """Render the queue; kiosk mode drops the chrome and uses large type."""
+    """Render the queue; kiosk mode drops the chrome, adds the live tree and uses large type."""
     kiosk = request.args.get("kiosk") in ("1", "true", "yes")
     return render_template(
-        "queue_page/show.html", queue=queue_snapshot(), kiosk=kiosk, user_id=current_user_id()
+        "queue_page/show.html",
+        queue=queue_snapshot(),
+        kiosk=kiosk,
+        user_id=current_user_id(),
+        kiosk_pending=KIOSK_PENDING,
+        kiosk_recent=KIOSK_RECENT,
     )
 
 

@@ -64,22 +64,39 @@
     return button;
   }
 
-  function renderPending(pending) {
+  // A holder's data-* limit (e.g. data-queue-limit="5") caps how many rows a list shows.
+  function limitOf(list, attr) {
+    const holder = list.closest(`[data-${attr}]`);
+    return holder ? Number(holder.getAttribute(`data-${attr}`)) : Infinity;
+  }
+
+  function renderMore(total, shown) {
+    const more = document.getElementById("more-waiting");
+    if (!more) return;
+    const extra = total - shown;
+    more.textContent = extra > 0 ? `and ${extra} more waiting` : "";
+    more.hidden = extra <= 0;
+  }
+
+  // held: the tree is offline or paused, so an ETA would be a false promise.
+  function renderPending(pending, held) {
     const list = document.getElementById("pending-list");
     if (!list) return;
-    const holder = list.closest("[data-queue-limit]");
-    const limit = holder ? Number(holder.dataset.queueLimit) : Infinity;
-    const withCancel = document.body.dataset.page === "queue_page.show";
+    const body = document.body;
+    const withCancel = body.dataset.page === "queue_page.show" && !body.classList.contains("kiosk");
+    const shown = pending.slice(0, limitOf(list, "queue-limit"));
     list.replaceChildren();
-    pending.slice(0, limit).forEach((sub) => {
+    shown.forEach((sub) => {
       const li = row(sub);
       li.append(L.el("span", "sub-pos", `#${sub.position}`));
       li.append(L.el("span", `badge status-${sub.status}`, sub.status), who(sub));
-      li.append(L.el("span", "sub-eta", `in ~${L.fmtDuration(sub.eta_seconds)}`));
+      const eta = held ? "waits for the tree" : `in ~${L.fmtDuration(sub.eta_seconds)}`;
+      li.append(L.el("span", "sub-eta", eta));
       if (withCancel && L.isMine(sub)) li.append(cancelButton(sub));
       list.append(li);
     });
     if (!pending.length) list.append(L.el("li", "sub-empty", "The queue is empty."));
+    renderMore(pending.length, shown.length);
     const count = document.getElementById("pending-count");
     if (count) count.textContent = String(pending.length);
   }
@@ -88,7 +105,7 @@
     const list = document.getElementById("recent-list");
     if (!list) return;
     list.replaceChildren();
-    recent.forEach((sub) => {
+    recent.slice(0, limitOf(list, "recent-limit")).forEach((sub) => {
       const li = row(sub);
       li.append(L.el("span", `badge status-${sub.status}`, sub.status), who(sub));
       li.append(L.el("span", "sub-reason", (sub.reason || "").replace(/_/g, " ")));
@@ -111,7 +128,7 @@
     if (!queue || typeof queue !== "object") return;
     renderNote(queue);
     renderNowPlaying(queue.running);
-    renderPending(queue.pending || []);
+    renderPending(queue.pending || [], !queue.runner_online || Boolean(queue.paused));
     renderRecent(queue.recent || []);
     L.setRunnerOnline(queue.runner_online);
     document.body.dataset.queueVersion = String(Number(document.body.dataset.queueVersion || 0) + 1);
