@@ -205,8 +205,10 @@ def _user_traceback(frames: list[tuple[str, int]], source: str, type_name: str, 
 def _safe_str(exc: BaseException) -> str:
     """The exception's message; a user-defined ``__str__`` may itself fail."""
     try:
-        return _clean(str(exc), 2000)
-    except Exception:  # noqa: BLE001 - a broken __str__ must not hide the error
+        # A user __str__ may return a str subclass whose methods (__getitem__, encode...) are
+        # the program's own code; str.__str__ copies it to a plain str without calling them.
+        return _clean(str.__str__(str(exc)), 2000)
+    except BaseException:  # noqa: BLE001 - a broken __str__ (even SystemExit) must not hide it
         return "(the error's message could not be shown)"
 
 

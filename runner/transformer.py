@@ -158,6 +158,10 @@ class SandboxTransformer(RestrictingNodeTransformer):
         """Allow ``x += 1``, ``a[i] += 1`` and ``self.n += 1``; the container's write is guarded."""
         if isinstance(node.target, ast.Name) and not self.fast:
             return super().visit_AugAssign(node)
+        if isinstance(node.target, ast.Attribute) and node.target.attr in RUNTIME_ATTRIBUTES:
+            # "s.format += x" reads s.format with no guard call (the real str.format), and
+            # hands it to x's __radd__; only the runtime guard may give out that method.
+            self.error(node, f'"{node.target.attr}" cannot be updated with "+=" and the like')
         # Attribute/Subscript targets become _write_(obj).attr += v: the object expression is
         # evaluated once and checked by the write guard before anything is stored into it.
         return self.node_contents_visit(node)
@@ -259,6 +263,10 @@ class SandboxTransformer(RestrictingNodeTransformer):
                 self.visit_Name(part)
             elif isinstance(part, ast.Attribute):
                 self._check_attribute_name(part, part.attr)
+                if part.attr in RUNTIME_ATTRIBUTES:
+                    # "case S.format:" reads the attribute with no guard call and hands the
+                    # real str.format to the subject's __eq__ (or a mapping's get).
+                    self.error(part, f'"{part.attr}" cannot be used in a pattern')
 
     def _check_attribute_name(self, node: ast.AST, attr: str) -> None:
         if attr.startswith("_") and attr != "_":

@@ -136,7 +136,10 @@ def create_submission() -> ResponseReturnValue:
             title=request.form.get("title"),
         )
     elif request.is_json:
-        payload = request.get_json(silent=True)
+        try:
+            payload = request.get_json(silent=True)
+        except RecursionError:  # deeply nested JSON; silent=True only covers ValueError
+            payload = None
         if not isinstance(payload, dict) or not isinstance(payload.get("source"), str):
             return jsonify(error_body("bad_request", 'expected JSON {"source": "..."}')), 400
         answer = accept_submission(

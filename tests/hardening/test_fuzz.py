@@ -223,6 +223,12 @@ def test_bad_json_is_refused_and_stores_nothing(
         (b"\xff\xfe\x00", "application/json"),
         (b'{"source": "print(1)"}', "text/plain"),
         (b"source=print(1)", "application/x-www-form-urlencoded"),
+        # Nesting deeper than the JSON decoder's recursion limit (RecursionError, not ValueError).
+        (b"[" * 50_000, "application/json"),
+        (
+            b'{"source": "x = 1", "name": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+            "application/json",
+        ),
     ],
 )
 def test_malformed_bodies_are_refused(

@@ -691,6 +691,25 @@ def test_cant_capture_the_real_format_in_a_class_pattern(attr: str) -> None:
     assert error.type == "SandboxError" and error.line == 2 and attr in error.message
 
 
+@pytest.mark.parametrize("attr", ["format", "format_map"])
+@pytest.mark.parametrize("case", ["S.{attr}", "{{S.{attr}: v}}", "S.{attr}()"])
+def test_cant_read_the_real_format_in_a_value_or_mapping_pattern(attr: str, case: str) -> None:
+    # Value patterns and mapping keys are read with no guard call, then handed to user code.
+    pattern = case.format(attr=attr)
+    src = f"class S(str):\n    pass\nmatch 1:\n    case {pattern}:\n        pass"
+    (error,) = rejected(src)
+    assert error.type == "SandboxError" and error.line == 4 and attr in error.message
+
+
+@pytest.mark.parametrize("attr", ["format", "format_map"])
+@pytest.mark.parametrize("target", ["s", "S"])
+def test_cant_read_the_real_format_through_an_augmented_assignment(attr: str, target: str) -> None:
+    # "s.format += x" reads s.format with no guard call and hands it to x.__radd__.
+    src = f"class S(str):\n    pass\ns = S('')\n{target}.{attr} += 1"
+    (error,) = rejected(src)
+    assert error.type == "SandboxError" and error.line == 4 and attr in error.message
+
+
 def test_cant_skip_the_write_guard_through_a_match_capture() -> None:
     src = "import math\nbuf = []\nmatch math:\n    case buf:\n        pass\nbuf[0] = 1"
     assert "_write_" in _names(src)
