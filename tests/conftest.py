@@ -7,6 +7,8 @@ A skip becomes a failure, except those whose reason starts with ``needs Raspberr
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -76,3 +78,36 @@ def browser() -> Iterator[Any]:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def _children() -> set[int]:
+    pids: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        try:
+            pids.update(int(p) for p in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return pids
+
+
+@pytest.fixture
+def leak_detector() -> Iterator[None]:
+    """Fail a test that leaves child processes or non-daemon threads behind.
+
+    Not autouse here: the web and end-to-end suites switch it on in their own conftest.
+    """
+    threads_before = set(threading.enumerate())
+    children_before = _children()
+    yield
+    deadline = time.monotonic() + 5.0
+    while True:
+        threads = [
+            t for t in threading.enumerate()
+            if t not in threads_before and t.is_alive() and not t.daemon
+        ]  # fmt: skip
+        children = _children() - children_before
+        if not threads and not children:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"leaked threads {threads} / child processes {sorted(children)}")
+        time.sleep(0.05)

@@ -27,25 +27,9 @@ STARTUP_S = 30.0  # generous: the machine is shared; this guards a hang, it meas
 LEDS = 20
 
 
-def _children() -> set[int]:
-    pids: set[int] = set()
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        try:
-            pids.update(int(p) for p in (task / "children").read_text().split())
-        except OSError:
-            continue
-    return pids
-
-
 @pytest.fixture(autouse=True)
-def leak_detector() -> Iterator[None]:
-    """Fail a test that leaves child processes behind."""
-    before = _children()
-    yield
-    deadline = time.monotonic() + 5.0
-    while (left := _children() - before) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not left, f"leaked child processes {sorted(left)}"
+def _no_leaks(leak_detector: None) -> None:
+    """Every test here runs under the root conftest's leak detector."""
 
 
 def free_port() -> int:

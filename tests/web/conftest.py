@@ -9,10 +9,6 @@ against a real Unix socket, and the real runner in ``tests/e2e``.
 from __future__ import annotations
 
 import io
-import os
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -167,31 +163,6 @@ def runner(app: Flask, scheduler: Scheduler) -> InMemoryRunner:
     return link
 
 
-def _children() -> set[int]:
-    pids: set[int] = set()
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        try:
-            pids.update(int(p) for p in (task / "children").read_text().split())
-        except OSError:
-            continue
-    return pids
-
-
 @pytest.fixture(autouse=True)
-def leak_detector() -> Iterator[None]:
-    """Fail a test that leaves child processes or non-daemon threads behind."""
-    threads_before = set(threading.enumerate())
-    children_before = _children()
-    yield
-    deadline = time.monotonic() + 3.0
-    while True:
-        threads = [
-            t for t in threading.enumerate()
-            if t not in threads_before and t.is_alive() and not t.daemon
-        ]  # fmt: skip
-        children = _children() - children_before
-        if not threads and not children:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"leaked threads {threads} / child processes {sorted(children)}")
-        time.sleep(0.05)
+def _no_leaks(leak_detector: None) -> None:
+    """Every test here runs under the root conftest's leak detector."""
