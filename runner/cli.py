@@ -21,12 +21,12 @@ from typing import IO
 
 from protocol.limits import MAX_LEDS
 from protocol.messages import Frame, Log, Message, ProgramError
-from runner import policy
 from runner.config import RunnerConfig
-from runner.layout import load_positions
 from runner.leds import LedFrame
+from runner.leds.layout import load_positions
 from runner.leds.virtual import VirtualStrip
-from runner.supervisor import RunResult, Supervisor
+from runner.sandbox import policy
+from runner.supervise.supervisor import RunResult, Supervisor
 
 EXIT_COMPLETED, EXIT_FAILED, EXIT_REJECTED = 0, 1, 2
 

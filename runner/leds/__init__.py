@@ -32,7 +32,7 @@ class Strip(ABC):
     may override ``_release()`` (free the hardware). ``show`` and ``close`` enforce the shared
     rules, so every backend fails the same way: a wrong-length frame raises ``FrameInvalid``, a
     closed strip raises ``StripClosed``. Frames reaching ``show`` have been validated by
-    ``runner.frames``; ``show`` only re-checks the length, which is cheap.
+    ``runner.sandbox.frames``; ``show`` only re-checks the length, which is cheap.
     """
 
     name: str = "abstract"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from protocol.limits import MAX_LEDS
-from runner.childproc import child_limits
 from runner.config import CPU_MARGIN_S, RunnerConfig
+from runner.supervise.spawn import child_limits
 
 README = Path(__file__).parent.parent.parent / "runner" / "README.md"
 

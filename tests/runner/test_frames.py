@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runner.exc import FrameInvalid, FrameTypeInvalid
-from runner.frames import check_frame_bytes, frame_to_bytes, pack_frame, validate_frame
+from runner.sandbox.frames import check_frame_bytes, frame_to_bytes, pack_frame, validate_frame
 
 N = 20
 BLUE = (0, 0, 255, 100)

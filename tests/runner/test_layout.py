@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runner.config import RunnerConfig
-from runner.idle import idle_frame
-from runner.layout import LayoutError, load_positions, spiral_cone
+from runner.leds.layout import LayoutError, load_positions, spiral_cone
+from runner.server.idle_scene import idle_frame
 
 
 def _in_bounds(positions: list[tuple[float, float, float]]) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from protocol.messages import Frame, Message
-from runner.pacing import ViewerFeed
+from runner.supervise.pacing import ViewerFeed
 
 LEDS = ((1, 2, 3, 100),)
 

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocol.messages import ProgramError
-from runner import api
 from runner.exc import ProgramRejected
-from runner.policy import Rejection, check_source, compile_program, make_globals
-from runner.transformer import GuardedTransformer, SandboxTransformer
+from runner.sandbox import colours as api
+from runner.sandbox.policy import Rejection, check_source, compile_program, make_globals
+from runner.sandbox.transformer import GuardedTransformer, SandboxTransformer
 
 MODES = [SandboxTransformer, GuardedTransformer]
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from runner.config import RunnerConfig
-from runner.layout import spiral_cone
+from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
-from runner.policy import check_source
-from runner.supervisor import RunResult, Supervisor
+from runner.sandbox.policy import check_source
+from runner.supervise.supervisor import RunResult, Supervisor
 
 LEDS = 10
 PROGRAMS = Path(__file__).parent.parent / "programs"
@@ -416,7 +416,7 @@ import os, sys
 from protocol.messages import Started
 from runner.config import RunnerConfig
 from runner.leds.virtual import VirtualStrip
-from runner.supervisor import Supervisor
+from runner.supervise.supervisor import Supervisor
 
 sup = Supervisor(RunnerConfig(led_count=3, time_limit_s=1.0), VirtualStrip(3), [(0, 0, 0)] * 3)
 

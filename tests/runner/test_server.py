@@ -45,13 +45,15 @@ from protocol.messages import (
     Welcome,
 )
 from runner.config import RunnerConfig
-from runner.connection import Connection
 from runner.exc import RunnerError
-from runner.idle import idle_frame
 from runner.leds import Led
 from runner.leds.virtual import VirtualStrip
-from runner.server import IDLE_FPS, MAX_CONNECTIONS, RunnerServer, idle_period
-from runner.socket_file import bind_socket
+from runner.server.clients import MAX_CONNECTIONS
+from runner.server.connection import Connection
+from runner.server.display import IDLE_FPS, idle_period
+from runner.server.idle_scene import idle_frame
+from runner.server.socket_file import bind_socket
+from runner.server.tree_server import RunnerServer
 
 COUNT = 10
 BLUE_PROGRAM = "setLEDs([BLUE] * getLEDCount())\nprint('hello tree')\n"

@@ -15,10 +15,10 @@ import pytest
 
 from protocol.messages import Finished, Frame, Log, Message, Started
 from runner.config import RunnerConfig
-from runner.layout import spiral_cone
+from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
-from runner.limits import Limits, confine, default_read_paths
-from runner.supervisor import Supervisor
+from runner.sandbox.confine import Limits, confine, default_read_paths
+from runner.supervise.supervisor import Supervisor
 
 LEDS = 10
 PROGRAMS = Path(__file__).parent.parent / "programs"
@@ -251,7 +251,7 @@ def test_after_100_hostile_programs_a_good_one_still_runs(
 
 PROBE = """
 import json, os, socket, sys
-from runner.limits import Limits, confine
+from runner.sandbox.confine import Limits, confine
 limits = Limits.from_dict(json.loads(sys.argv[1]))
 canary, secret = sys.argv[2], sys.argv[3]
 report = confine(limits)
@@ -319,7 +319,7 @@ def test_confine_reports_unprivileged_runs(tmp_path: Path) -> None:
             sys.executable,
             "-I",
             "-c",
-            "import json, os, sys\nfrom runner.limits import Limits, confine\n"
+            "import json, os, sys\nfrom runner.sandbox.confine import Limits, confine\n"
             "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
             "print(json.dumps(confine(Limits(memory_bytes=256 << 20, cpu_seconds=5))))",
         ],
@@ -350,7 +350,7 @@ os.write(1, header.pack(b"E", len(end)) + end)
 def test_a_missing_layer_is_logged_once(
     tmp_path: Path, make_config: MakeConfig, strip: VirtualStrip, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from runner import supervisor as supervisor_module
+    from runner.supervise import supervisor as supervisor_module
 
     supervisor_module._warned_layers.discard("seccomp")
     weak = tmp_path / "weak_child.py"

@@ -1,7 +1,7 @@
 """Run-time half of the sandbox: the guard functions, safe builtins and module namespaces.
 
-Each run gets fresh objects from these factories (``runner.policy.make_globals``), so nothing a
-program changes survives into the next run.
+Each run gets fresh objects from these factories (``runner.sandbox.policy.make_globals``), so
+nothing a program changes survives into the next run.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any, cast
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
-from runner.rules import DENIED_ATTRIBUTES, FORBIDDEN_BUILTINS
-from runner.sandbox_modules import make_import, make_modules
+from runner.sandbox.modules import make_import, make_modules
+from runner.sandbox.rules import DENIED_ATTRIBUTES, FORBIDDEN_BUILTINS
 
 # Plain builtins that give no way out of the sandbox. Type objects here are the real ones:
 # their reachable attributes are public methods, and private ones never compile.

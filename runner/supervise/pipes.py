@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from protocol.messages import ProgramError
-from runner.wire import EXIT_OUT_OF_MEMORY, HEADER, PROGRAM_FILENAME
+from runner.sandbox.wire import EXIT_OUT_OF_MEMORY, HEADER, PROGRAM_FILENAME
 
 STDERR_TAIL = 16384  # holds a whole faulthandler dump (at most 100 frames)
 _USER_FRAME = re.compile(rb'File "' + re.escape(PROGRAM_FILENAME.encode()) + rb'", line (\d+)')

@@ -1,7 +1,8 @@
-"""``python -m runner.child LIMITS_JSON``: the disposable process one user program runs in.
+"""``python -m runner.sandbox.child LIMITS_JSON``: the disposable process one user program runs in.
 
-It imports everything it will ever need, confines itself (``runner.limits.confine``), reports
-which layers held, and only then reads the program from stdin (records of ``runner.wire``).
+It imports everything it will ever need, confines itself (``runner.sandbox.confine``), reports
+which layers held, and only then reads the program from stdin (records of
+``runner.sandbox.wire``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import sys
 import time  # noqa: F401 - as above
 import traceback
 
-from runner import policy
 from runner.exc import FrameInvalid, FrameTypeInvalid, ProgramRejected
-from runner.frames import pack_frame
-from runner.limits import Limits, confine
-from runner.wire import (
+from runner.sandbox import policy
+from runner.sandbox.confine import Limits, confine
+from runner.sandbox.frames import pack_frame
+from runner.sandbox.wire import (
     END,
     EXIT_OUT_OF_MEMORY,
     FRAME,
@@ -72,7 +73,7 @@ class Channel:
 
 
 class ProgramApi:
-    """What ``runner.policy.make_globals`` exposes to the user's program."""
+    """What ``runner.sandbox.policy.make_globals`` exposes to the user's program."""
 
     def __init__(
         self, channel: Channel, led_count: int, positions: list[list[float]], log_limit: int

@@ -1,6 +1,6 @@
 """Compile-time half of the sandbox: a RestrictedPython transformer tuned for tree programs.
 
-The runtime guards (``runner.guards``) only decide what needs runtime knowledge. Everything
+The runtime guards (``runner.sandbox.guards``) only decide what needs runtime knowledge. Everything
 RestrictedPython's stock ``safer_getattr`` decides from the attribute *name* alone is decided
 here instead, so ``obj.attr`` with a public, non-deny-listed constant name compiles to a plain
 attribute load with no guard call (the same objects are reachable either way). Writes keep
@@ -16,7 +16,7 @@ from typing import cast
 
 from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locations
 
-from runner.rules import (
+from runner.sandbox.rules import (
     ALLOWED_DUNDER_DEFS,
     ALLOWED_MODULES,
     DENIED_ATTRIBUTES,

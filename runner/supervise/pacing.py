@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 
 from protocol.messages import Frame, Message
-from runner.childio import ChildIO
 from runner.leds import Led
+from runner.supervise.pipes import ChildIO
 
 
 class Pacer:

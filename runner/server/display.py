@@ -14,10 +14,12 @@ import time
 from collections.abc import Callable, Sequence
 
 from protocol.messages import Frame, Message
-from runner.idle import idle_frame
 from runner.leds import Led, Strip
+from runner.server.idle_scene import idle_frame
 
-logger = logging.getLogger("runner.server")  # one logger for the whole server, as before
+logger = logging.getLogger(
+    "runner.server.tree_server"
+)  # one logger for the whole server, as before
 
 IDLE_FPS = 20.0
 # A program's last frame stays this long before the idle scene resumes: a program that shows one

@@ -3,7 +3,7 @@
 ``check_source`` answers web's upload check and never raises; ``compile_program`` is what the
 child runs; ``make_globals`` hands a run exactly the API of SPEC §2 and nothing more.
 
-Choices where SPEC §2 is silent (rules in ``runner.rules``):
+Choices where SPEC §2 is silent (rules in ``runner.sandbox.rules``):
 
 - Rejected before running, with line and column: imports other than math/random/time, names and
   attributes starting with ``_`` (except reading ``__name__``/``__qualname__`` and
@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from protocol.limits import MAX_SOURCE_CHARS
-from runner import api
-from runner.astscan import bound_names, fresh_containers, nesting_depth
 from runner.exc import ProgramRejected
-from runner.guards import make_builtins
-from runner.rules import MAX_NESTING
-from runner.transformer import SandboxTransformer
+from runner.sandbox import colours as api
+from runner.sandbox.astscan import bound_names, fresh_containers, nesting_depth
+from runner.sandbox.guards import make_builtins
+from runner.sandbox.rules import MAX_NESTING
+from runner.sandbox.transformer import SandboxTransformer
 
 if TYPE_CHECKING:
     from protocol.messages import ProgramError
@@ -45,7 +45,7 @@ _WARNINGS_LOCK = threading.Lock()
 
 
 class ProgramAPI(Protocol):
-    """What a running program can ask of the tree (implemented by ``runner.child``)."""
+    """What a running program can ask of the tree (implemented by ``runner.sandbox.child``)."""
 
     def get_led_count(self) -> int: ...
 

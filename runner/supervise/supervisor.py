@@ -18,15 +18,15 @@ from dataclasses import dataclass
 
 from protocol.limits import MAX_LOG_CHARS
 from protocol.messages import Finished, Log, Message, ProgramError, Started
-from runner.childio import ChildIO, ChildProtocolError, Exit, Outcome
-from runner.childproc import CHILD_COMMAND, child_limits, discard_child, spawn_child
 from runner.config import RunnerConfig
 from runner.exc import FrameInvalid
-from runner.frames import check_frame_bytes
 from runner.leds import Strip
-from runner.limits import OK
-from runner.pacing import Pacer, ViewerFeed
-from runner.wire import ACK, END, FRAME, LOG, PROGRAM, READY
+from runner.sandbox.confine import OK
+from runner.sandbox.frames import check_frame_bytes
+from runner.sandbox.wire import ACK, END, FRAME, LOG, PROGRAM, READY
+from runner.supervise.pacing import Pacer, ViewerFeed
+from runner.supervise.pipes import ChildIO, ChildProtocolError, Exit, Outcome
+from runner.supervise.spawn import CHILD_COMMAND, child_limits, discard_child, spawn_child
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +76,8 @@ class Supervisor:
     ) -> None:
         """``prestart`` keeps one fresh, confined child waiting for the next program (it cuts
         the start latency to a few ms; each child still runs exactly one program).
-        ``child_command`` replaces ``python -m runner.child`` (tests use it to play a hostile
-        child that bypasses the child's own checks)."""
+        ``child_command`` replaces ``python -m runner.sandbox.child`` (tests use it to play a
+        hostile child that bypasses the child's own checks)."""
         self.config = config
         self.strip = strip
         self.positions = [tuple(float(c) for c in p) for p in positions]

@@ -15,10 +15,10 @@ import sys
 from collections.abc import Sequence
 
 from runner.config import RunnerConfig
-from runner.limits import Limits, default_read_paths
+from runner.sandbox.confine import Limits, default_read_paths
 
 # -I: no PYTHON* variables, no user site, no current directory on sys.path; -B: write no .pyc.
-CHILD_COMMAND = (sys.executable, "-I", "-B", "-m", "runner.child")
+CHILD_COMMAND = (sys.executable, "-I", "-B", "-m", "runner.sandbox.child")
 
 
 def child_limits(config: RunnerConfig) -> Limits:

@@ -1,6 +1,6 @@
 """``python -m runner``'s entry point: settings, socket and LEDs, then serve until a signal.
 
-``main`` is importable from ``runner.server`` too (``python -m runner`` calls it from there).
+``python -m runner`` calls ``main`` (see ``runner.__main__``).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 from runner.config import RunnerConfig
 from runner.exc import RunnerError
 from runner.leds.virtual import VirtualStrip
-from runner.socket_file import bind_socket, remove_socket
+from runner.server.socket_file import bind_socket, remove_socket
 
 if TYPE_CHECKING:
-    from runner.server import RunnerServer
+    from runner.server.tree_server import RunnerServer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,9 +54,11 @@ def _open_server() -> RunnerServer:
     The socket comes first so a second runner started by mistake gives up before it touches
     (and blanks) the LEDs the first one is driving.
     """
-    from runner.layout import load_positions
     from runner.leds import make_strip
-    from runner.server import RunnerServer  # here: runner.server re-exports main from this module
+    from runner.leds.layout import load_positions
+    from runner.server.tree_server import (
+        RunnerServer,
+    )  # here: runner.server.tree_server re-exports main from this module
 
     config = RunnerConfig.from_environ()
     positions = load_positions(config)

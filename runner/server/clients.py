@@ -1,7 +1,8 @@
 """The runner server's open connections: accepting them (a bounded number) and broadcasting.
 
-One thread runs ``accept_loop``; each accepted socket becomes a ``runner.connection.Connection``
-with its own reader and writer threads. The server's lock guards the set of connections.
+One thread runs ``accept_loop``; each accepted socket becomes a
+``runner.server.connection.Connection`` with its own reader and writer threads. The server's
+lock guards the set of connections.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import threading
 import time
 
 from protocol.messages import Message
-from runner.connection import Connection, Handler
+from runner.server.connection import Connection, Handler
 
-logger = logging.getLogger("runner.server")  # one logger for the whole server, as before
+logger = logging.getLogger(
+    "runner.server.tree_server"
+)  # one logger for the whole server, as before
 
 MAX_CONNECTIONS = 32
 

@@ -1,11 +1,11 @@
 """``python -m runner``: serve the tree on a Unix socket (SPEC §5).
 
-One thread accepts connections (``runner.clients``); each connection has a reader and a writer
-thread (``runner.connection``). A program runs in a worker thread through ``Supervisor.run``; its
-events go to every greeted client. Between programs a frame loop shows the idle scene
-(``runner.idle_loop``). Nothing a client sends can stop the server: bad messages get an
-``Error``, oversized ones drop that connection. SIGTERM/SIGINT stop the running program, blank
-the LEDs and remove the socket (``runner.serve``).
+One thread accepts connections (``runner.server.clients``); each connection has a reader and a
+writer thread (``runner.server.connection``). A program runs in a worker thread through
+``Supervisor.run``; its events go to every greeted client. Between programs a frame loop shows
+the idle scene (``runner.server.display``). Nothing a client sends can stop the server: bad
+messages get an ``Error``, oversized ones drop that connection. SIGTERM/SIGINT stop the running
+program, blank the LEDs and remove the socket (``runner.server.main``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import contextlib
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -36,16 +35,12 @@ from protocol.messages import (
     Stop,
     Welcome,
 )
-from runner.clients import MAX_CONNECTIONS, ClientHub
 from runner.config import RunnerConfig
-from runner.connection import Connection
-from runner.idle_loop import HOLD_AFTER_RUN_S, IDLE_FPS, TreeDisplay, idle_loop, idle_period
 from runner.leds import Strip
-from runner.serve import main
-from runner.socket_file import bind_socket, remove_socket
-
-# Importable from here as before; main is ``python -m runner``'s entry point (runner.serve).
-__all__ = ["IDLE_FPS", "MAX_CONNECTIONS", "RunnerServer", "idle_period", "main"]
+from runner.server.clients import ClientHub
+from runner.server.connection import Connection
+from runner.server.display import HOLD_AFTER_RUN_S, TreeDisplay, idle_loop
+from runner.server.socket_file import bind_socket, remove_socket
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +58,8 @@ class RunnerServer:
         positions: Sequence[tuple[float, float, float]] | None = None,
         hold_after_run_s: float = HOLD_AFTER_RUN_S,
     ) -> None:
-        from runner.layout import load_positions
-        from runner.supervisor import Supervisor
+        from runner.leds.layout import load_positions
+        from runner.supervise.supervisor import Supervisor
 
         self.config = config
         self.strip = strip
@@ -241,7 +236,7 @@ class RunnerServer:
         self.supervisor.stop(msg.reason)
 
     def _set_frame(self, conn: Connection, msg: SetFrame) -> None:
-        from runner.frames import validate_frame
+        from runner.sandbox.frames import validate_frame
 
         try:
             frame = validate_frame(msg.leds, len(self.strip))
@@ -276,7 +271,7 @@ class RunnerServer:
 
 def _check(msg: Check) -> CheckResult:
     """The policy's verdict on a program, without running it."""
-    from runner.policy import check_source
+    from runner.sandbox.policy import check_source
 
     try:
         errors = check_source(msg.source)
@@ -289,7 +284,3 @@ def _check(msg: Check) -> CheckResult:
 def _busy(running: str, request_id: str | None) -> Error:
     text = f"the tree is busy running {running}; one program at a time"
     return Error(code="busy", message=text, request_id=request_id)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

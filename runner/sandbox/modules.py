@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Callable
 
-from runner.rules import ALLOWED_MODULES
+from runner.sandbox.rules import ALLOWED_MODULES
 
 _TIME_NAMES = [
     "sleep",
