@@ -206,7 +206,13 @@ def read_bufsiz(path: Path = BUFSIZ_FILE) -> int:
 
 
 class SpiStrip(Strip):
-    """A WS281x string whose data line is MOSI (GPIO 10), driven through ``/dev/spidev<b>.<d>``."""
+    """A WS281x string whose data line is MOSI (GPIO 10), driven through ``/dev/spidev<b>.<d>``.
+
+    ``name`` is ``spi:<device path>``: the runner's Welcome (and so ``python -m runner health``)
+    reports the backend with its device.
+    """
+
+    name = "spi"
 
     def __init__(
         self,
