@@ -283,8 +283,8 @@ def test_the_health_line_names_the_device(
 ) -> None:
     import threading
 
-    from runner.health import main as health
-    from runner.server import RunnerServer
+    from runner.server.health import main as health
+    from runner.server.tree_server import RunnerServer
 
     config = RunnerConfig(socket_path=str(tmp_path / "s.sock"), led_count=3, fps=0.0)
     strip = SpiStrip(3, config, device=FakeSpiDev())
