@@ -100,6 +100,8 @@ class Welcome(_Msg):
     fps: float
     backend: str
     busy_with: str | None = None  # submission id running right now, if any
+    # Sandbox layer -> "ok", "ok: <why the environment meets it>" or "missing: <why>".
+    layers: dict[str, str] | None = None
 
 
 class CheckResult(_Msg):

@@ -25,7 +25,7 @@ from runner.config import RunnerConfig
 from runner.leds import LedFrame
 from runner.leds.layout import load_positions
 from runner.leds.virtual import VirtualStrip
-from runner.sandbox import policy
+from runner.supervise.check import Checker
 from runner.supervise.supervisor import RunResult, Supervisor
 
 EXIT_COMPLETED, EXIT_FAILED, EXIT_REJECTED = 0, 1, 2
@@ -89,9 +89,17 @@ def _seconds(text: str) -> float:
     return value
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one program and report; return the exit status."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, raw: bool = False) -> int:
+    """Run one program and report; return the exit status.
+
+    ``raw`` (``python -m runner.audit raw``) skips the policy: the file runs as plain Python
+    with real builtins in the same confined child, under the same supervisor.
+    """
+    parser = build_parser()
+    if raw:
+        parser.prog = "python -m runner.audit raw"
+        parser.description = "Run raw Python (no language layer) in the fully confined child."
+    args = parser.parse_args(argv)
     source = _read_source(args.file, args.json)
     if source is None:
         return EXIT_REJECTED
@@ -106,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # a bad TREE_* setting or layout file (LayoutError)
         print(f"cannot run: {exc}", file=sys.stderr)
         return EXIT_REJECTED
-    errors = policy.check_source(source)
+    errors = [] if raw else Checker(config).check(source)
     if errors:
         _report_rejection(errors, args.json)
         return EXIT_REJECTED
@@ -116,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cannot write {args.record}: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     try:
-        result = _run(config, positions, source, record, args)
+        result = _run(config, positions, source, record, args, raw)
     finally:
         if record is not None:
             record.close()
@@ -146,9 +154,10 @@ def _run(
     source: str,
     record: IO[str] | None,
     args: argparse.Namespace,
+    raw: bool = False,
 ) -> RunResult:
     strip = RecordingStrip(config.led_count, record)
-    supervisor = Supervisor(config, strip, positions)
+    supervisor = Supervisor(config, strip, positions, raw=raw)
     view = _TerminalView(config.led_count) if args.show else None
 
     def on_event(msg: Message) -> None:

@@ -37,6 +37,9 @@ class RunnerConfig:
     memory_limit_bytes: int = 256 * 1024 * 1024  # RLIMIT_AS of the child
     log_limit_bytes: int = 16 * 1024
     child_user: str = "nobody"  # uid the child drops to when the runner runs as root
+    # A development machine: start even when a sandbox layer cannot be applied (with a warning
+    # naming it). Off, the runner refuses to start without every layer (docs/security.md).
+    sandbox_dev: bool = False
     # Live view: frames forwarded to web per second at most.
     view_fps: float = 25.0
     # ws281x backend.

@@ -21,6 +21,7 @@ from runner.exc import FrameInvalid, FrameTypeInvalid, ProgramRejected
 from runner.sandbox import colours, policy
 from runner.sandbox.confine import Limits, confine
 from runner.sandbox.frames import pack_frame
+from runner.sandbox.guards import make_print
 from runner.sandbox.wire import (
     CHECK,
     END,
@@ -190,6 +191,7 @@ def _run_raw(api: ProgramApi, source: str) -> dict[str, object]:
         "getLEDPositions": api.get_led_positions,
         "fromHSV": colours.fromHSV,
         "CHANNEL": api._channel,  # raw payloads may forge records on the real pipe
+        "print": make_print(api.write_log),  # to the run's log, as a tree program's print
         **colours.COLOURS,
     }
     try:

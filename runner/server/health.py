@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"runner healthy: {welcome.led_count} LEDs, backend {welcome.backend}, fps {welcome.fps:g}"
     )
+    for layer, state in sorted((welcome.layers or {}).items()):
+        print(f"  sandbox layer {layer}: {state}")
     return 0
 
 

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 from runner.config import RunnerConfig
 from runner.exc import RunnerError
 from runner.leds.virtual import VirtualStrip
+from runner.sandbox.confine import LAYERS, in_force
 from runner.server.socket_file import bind_socket, remove_socket
+from runner.supervise.spawn import probe_layers
 
 if TYPE_CHECKING:
     from runner.server.tree_server import RunnerServer
@@ -56,12 +58,11 @@ def _open_server() -> RunnerServer:
     """
     from runner.leds import make_strip
     from runner.leds.layout import load_positions
-    from runner.server.tree_server import (
-        RunnerServer,
-    )  # here: runner.server.tree_server re-exports main from this module
+    from runner.server.tree_server import RunnerServer
 
     config = RunnerConfig.from_environ()
     positions = load_positions(config)
+    layers = check_layers(config)
     listener = bind_socket(config)
     try:
         strip = make_strip(config.backend, config.led_count, config)
@@ -70,5 +71,35 @@ def _open_server() -> RunnerServer:
         remove_socket(config.socket_path)
         raise
     server = RunnerServer(config, strip, positions)
+    server.supervisor.layers = layers
     server.listener = listener
     return server
+
+
+def check_layers(config: RunnerConfig) -> dict[str, str]:
+    """Which sandbox layers a child gets here; refuse to serve without all of them.
+
+    Raises ``RunnerError`` naming the missing layers unless ``TREE_SANDBOX_DEV`` is set, in
+    which case they are logged as a warning (``make run`` sets it on a developer's machine).
+    """
+    try:
+        layers = probe_layers(config)
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise RunnerError(f"the sandbox does not start here: {exc}") from None
+    missing = {name: state for name, state in layers.items() if not in_force(state)}
+    missing.update({name: "missing: not reported" for name in LAYERS if name not in layers})
+    if not missing:
+        logging.getLogger(__name__).info("sandbox layers in force: %s", ", ".join(layers))
+        return layers
+    described = "; ".join(f"{name} ({state})" for name, state in sorted(missing.items()))
+    if config.sandbox_dev:
+        logging.getLogger(__name__).warning(
+            "TREE_SANDBOX_DEV is set: serving although these sandbox layers are missing: %s",
+            described,
+        )
+        return layers
+    raise RunnerError(
+        f"refusing to start: these sandbox layers are missing: {described}. Run the runner as "
+        "root (it drops each program to TREE_CHILD_USER) on a kernel with Landlock and seccomp, "
+        "or, on a development machine only, set TREE_SANDBOX_DEV=1 (docs/security.md)"
+    )

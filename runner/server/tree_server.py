@@ -181,6 +181,7 @@ class RunnerServer:
                     fps=self.config.fps,
                     backend=self.strip.name,
                     busy_with=self._busy_with,
+                    layers=dict(self.supervisor.layers) or None,
                 )
             )
             if self._busy_with is None:

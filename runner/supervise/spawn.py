@@ -82,3 +82,26 @@ def discard_child(proc: subprocess.Popen[bytes]) -> None:
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:
             stream.close()
+
+
+def probe_layers(config: RunnerConfig) -> dict[str, str]:
+    """Start one confined child, read which sandbox layers it reports, and discard it."""
+    import json
+    import time
+
+    from runner.sandbox.wire import READY
+    from runner.supervise.pipes import ChildIO, ChildProtocolError
+
+    limits = json.dumps(child_limits(config).to_dict())
+    io = ChildIO(spawn_child([*CHILD_COMMAND, limits]), time.monotonic() + 30.0)
+    try:
+        kind, payload = io.next_record(max_size=16384)
+    except ChildProtocolError as exc:
+        raise RuntimeError(f"the sandbox child broke its protocol: {exc}") from None
+    finally:
+        exit = io.close()
+    if kind != READY:
+        tail = exit.stderr_tail.decode("utf-8", "replace")[-2000:]
+        raise RuntimeError(f"the sandbox child did not start (status {exit.returncode}): {tail}")
+    report = json.loads(payload)
+    return {str(k): str(v) for k, v in report.items()}

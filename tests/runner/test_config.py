@@ -26,6 +26,7 @@ SETTINGS = [
     ("memory_limit_bytes", "TREE_MEMORY_LIMIT", "100000000", 100_000_000),
     ("log_limit_bytes", "TREE_LOG_LIMIT", "2048", 2048),
     ("child_user", "TREE_CHILD_USER", "ledtree-child", "ledtree-child"),
+    ("sandbox_dev", "TREE_SANDBOX_DEV", "1", True),
     ("view_fps", "TREE_VIEW_FPS", "10", 10.0),
     ("ws281x_pin", "TREE_WS281X_PIN", "12", 12),
     ("ws281x_dma", "TREE_WS281X_DMA", "5", 5),
