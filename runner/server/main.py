@@ -18,7 +18,7 @@ from runner.exc import RunnerError
 from runner.leds.virtual import VirtualStrip
 from runner.sandbox.confine import LAYERS, in_force
 from runner.server.socket_file import bind_socket, remove_socket
-from runner.supervise.spawn import probe_layers
+from runner.supervise.spawn import CHILD_COMMAND, probe_layers
 
 if TYPE_CHECKING:
     from runner.server.tree_server import RunnerServer
@@ -76,14 +76,16 @@ def _open_server() -> RunnerServer:
     return server
 
 
-def check_layers(config: RunnerConfig) -> dict[str, str]:
+def check_layers(
+    config: RunnerConfig, child_command: Sequence[str] = CHILD_COMMAND
+) -> dict[str, str]:
     """Which sandbox layers a child gets here; refuse to serve without all of them.
 
     Raises ``RunnerError`` naming the missing layers unless ``TREE_SANDBOX_DEV`` is set, in
     which case they are logged as a warning (``make run`` sets it on a developer's machine).
     """
     try:
-        layers = probe_layers(config)
+        layers = probe_layers(config, child_command)
     except (RuntimeError, OSError, ValueError) as exc:
         raise RunnerError(f"the sandbox does not start here: {exc}") from None
     missing = {name: state for name, state in layers.items() if not in_force(state)}

@@ -84,7 +84,9 @@ def discard_child(proc: subprocess.Popen[bytes]) -> None:
             stream.close()
 
 
-def probe_layers(config: RunnerConfig) -> dict[str, str]:
+def probe_layers(
+    config: RunnerConfig, child_command: Sequence[str] = CHILD_COMMAND
+) -> dict[str, str]:
     """Start one confined child, read which sandbox layers it reports, and discard it."""
     import json
     import time
@@ -93,7 +95,7 @@ def probe_layers(config: RunnerConfig) -> dict[str, str]:
     from runner.supervise.pipes import ChildIO, ChildProtocolError
 
     limits = json.dumps(child_limits(config).to_dict())
-    io = ChildIO(spawn_child([*CHILD_COMMAND, limits]), time.monotonic() + 30.0)
+    io = ChildIO(spawn_child([*child_command, limits]), time.monotonic() + 30.0)
     try:
         kind, payload = io.next_record(max_size=16384)
     except ChildProtocolError as exc:

@@ -370,3 +370,43 @@ def test_a_failing_listener_does_not_end_the_run(supervisor: Supervisor) -> None
 
     result = supervisor.run("t", program("seed"), on_event=explode)
     assert (result.status, result.reason, result.frames) == ("completed", "ended", 1)
+
+
+def test_the_runner_refuses_to_start_without_every_layer(
+    tmp_path: Path, make_config: MakeConfig
+) -> None:
+    """A child reporting a missing layer stops the runner, naming the layer and the way out."""
+    from runner.exc import RunnerError
+    from runner.server.main import check_layers
+
+    weak = tmp_path / "weak_child.py"
+    weak.write_text(WEAK_CHILD)
+    command = [sys.executable, "-I", str(weak)]
+    with pytest.raises(RunnerError) as info:
+        check_layers(make_config(), command)
+    text = str(info.value)
+    assert "refusing to start" in text and "seccomp" in text and "TREE_SANDBOX_DEV=1" in text
+    assert "netns (missing: not reported)" in text
+
+
+def test_a_development_machine_may_start_with_a_missing_layer(
+    tmp_path: Path, make_config: MakeConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    from runner.server.main import check_layers
+
+    weak = tmp_path / "weak_child.py"
+    weak.write_text(WEAK_CHILD)
+    layers = check_layers(make_config(sandbox_dev=True), [sys.executable, "-I", str(weak)])
+    assert layers["seccomp"].startswith("unavailable")
+    assert any("TREE_SANDBOX_DEV is set" in r.getMessage() for r in caplog.records)
+
+
+def test_every_layer_is_in_force_here_as_root(make_config: MakeConfig) -> None:
+    """On this machine as root (CI), a real child reports every layer in force."""
+    from runner.sandbox.confine import LAYERS, in_force
+    from runner.server.main import check_layers
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the uid drop and the network namespace need it")
+    layers = check_layers(make_config())
+    assert set(layers) == set(LAYERS) and all(in_force(s) for s in layers.values()), layers
