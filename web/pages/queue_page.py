@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -65,6 +66,14 @@ def _label(url: str) -> str:
     """The address as people type it: no ``http://``, no trailing slash."""
     text = url.split("://", 1)[-1]
     return text[:-1] if text.endswith("/") and text.count("/") == 1 else text
+
+
+@bp.app_template_filter("breakable")
+def breakable(text: str) -> Markup:
+    """``text`` escaped, with a line-break chance after each dot and slash (long addresses)."""
+    return Markup("").join(
+        Markup("{}<wbr>").format(part) for part in re.split(r"(?<=[./])", text) if part
+    )
 
 
 @lru_cache(maxsize=8)
