@@ -53,7 +53,8 @@ def kiosk_app(make_app: Any, tmp_path: Path) -> Flask:
 def test_kiosk_shows_the_public_address_and_its_qr_code(kiosk_app: Flask) -> None:
     """TREE_PUBLIC_URL is shown in text and the QR code on the page decodes to it."""
     html = kiosk_app.test_client().get("/queue?kiosk=1").get_data(as_text=True)
-    assert '<p class="kiosk-url" id="kiosk-url">tree.example.org:8000</p>' in html
+    shown = html.replace("<wbr>", "")  # line-break chances in a long address
+    assert '<p class="kiosk-url" id="kiosk-url">tree.example.org:8000</p>' in shown
     assert decode_svg_qr(html) == [PUBLIC]
 
 
@@ -62,7 +63,7 @@ def test_kiosk_adds_a_scheme_so_cameras_open_it(make_app: Any, tmp_path: Path) -
     app = make_app(tmp_path, PUBLIC_URL="tree.local")
     html = app.test_client().get("/queue?kiosk=1").get_data(as_text=True)
     assert decode_svg_qr(html) == ["http://tree.local"]
-    assert ">tree.local</p>" in html
+    assert ">tree.local</p>" in html.replace("<wbr>", "")
 
 
 def test_kiosk_on_localhost_without_an_address_shows_no_qr(app: Flask, client: FlaskClient) -> None:
@@ -84,7 +85,7 @@ def test_kiosk_guesses_its_own_lan_address_when_unset(app: Flask) -> None:
     client = app.test_client()
     html = client.get("/queue?kiosk=1", base_url="http://192.168.1.20:8000").get_data(True)
     assert decode_svg_qr(html) == ["http://192.168.1.20:8000/"]
-    assert ">192.168.1.20:8000</p>" in html
+    assert ">192.168.1.20:8000</p>" in html.replace("<wbr>", "")
 
 
 def test_plain_queue_has_no_qr_code(kiosk_app: Flask) -> None:
