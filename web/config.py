@@ -26,6 +26,7 @@ def defaults() -> dict[str, Any]:
         "RATE_PER_USER": "10/10 minutes",
         "RATE_PER_IP": "60/10 minutes",
         "TRUSTED_PROXIES": 0,
+        "PUBLIC_URL": None,  # the address the kiosk shows and encodes as a QR code
         "VIEW_FPS": 25.0,  # frames per second sent to each live viewer at most
         "CHECK_TIMEOUT": 2.0,  # seconds to wait for the runner's verdict before checking here
         "START_SERVICES": True,  # scheduler + runner-client threads (off under TESTING)

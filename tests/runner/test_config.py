@@ -12,7 +12,8 @@ from protocol.limits import MAX_LEDS
 from runner.config import CPU_MARGIN_S, RunnerConfig
 from runner.supervise.spawn import child_limits
 
-README = Path(__file__).parent.parent.parent / "runner" / "README.md"
+# The operator page holds the runner's settings table (runner/README.md is for students).
+README = Path(__file__).parent.parent.parent / "docs" / "runner.md"
 
 # Every runner setting, its environment variable, a raw value and what it must become.
 SETTINGS = [
