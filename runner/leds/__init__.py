@@ -110,7 +110,7 @@ def make_strip(
     if chosen == "virtual":
         from runner.leds.virtual import VirtualStrip
 
-        return VirtualStrip(count)
+        return VirtualStrip(count, history=5)  # the last few, for TREE_VIRTUAL_DUMP: bounded RSS
     if chosen == "spi":
         from runner.leds.spi import SpiStrip
 

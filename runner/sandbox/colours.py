@@ -46,12 +46,13 @@ def fromHSV(h: float, s: float, v: float, l: int = 100) -> Colour:  # noqa: E741
     # the program's own globals, so nothing outside the program is reachable through it.
     for name, value in (("h", h), ("s", s), ("v", v)):
         # bool is an int subclass; a colour component of True is almost certainly a bug.
-        if type(value) is bool or not isinstance(value, (int, float)):
+        # (No type() here: in the program's globals that is the sandbox's, a Python call.)
+        if value is True or value is False or not isinstance(value, (int, float)):
             raise TypeError(f"fromHSV: {name} must be a number, not {type(value).__name__}")
     hue = float(h) % 1.0
     sat = min(max(float(s), 0.0), 1.0)
     val = min(max(float(v), 0.0), 1.0)
-    if isinstance(l, bool) or not isinstance(l, int) or not 0 <= l <= 100:
+    if l is True or l is False or not isinstance(l, int) or not 0 <= l <= 100:
         raise ValueError(f"fromHSV: brightness l must be an int in 0-100, not {l!r}")
     # Inline HSV -> RGB (same maths as colorsys.hsv_to_rgb): animations call this per LED per frame.
     i = int(hue * 6.0)

@@ -270,7 +270,6 @@ class Supervisor:
                     return out.fail_frame(str(exc))
                 if not self._show_in_slot(io, pacer, leds):
                     break
-                io.send_raw(ACK)  # taken: the child may compute its next frame meanwhile
                 out.frames += 1
                 viewer.shown(leds, time.monotonic())
             elif kind == LOG:
@@ -306,6 +305,7 @@ class Supervisor:
             now = time.monotonic()
             if self._stop_reason is not None or io.expired(now) or now < slot:
                 return False
+            io.send_raw(ACK)  # taken: the child computes its next frame while this one is shown
             self.strip.show(leds)
         pacer.shown(now)
         return True
