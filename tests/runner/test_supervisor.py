@@ -410,3 +410,24 @@ def test_every_layer_is_in_force_here_as_root(make_config: MakeConfig) -> None:
         pytest.skip("needs root: the uid drop and the network namespace need it")
     layers = check_layers(make_config())
     assert set(layers) == set(LAYERS) and all(in_force(s) for s in layers.values()), layers
+
+
+def test_the_child_never_imports_pydantic() -> None:
+    """``runner/sandbox/`` is what the child imports: it must start fast and, once confined,
+    can import nothing more, so none of its modules may pull in pydantic (or the protocol)."""
+    modules = sorted(
+        f"runner.sandbox.{p.stem}"
+        for p in (Path(__file__).parents[2] / "runner" / "sandbox").glob("*.py")
+        if p.stem != "__init__"
+    )
+    probe = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'protocol.messages'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout
+    assert len(modules) >= 10
