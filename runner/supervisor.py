@@ -54,7 +54,7 @@ class RunResult:
         return Finished(
             submission_id=submission_id,
             status=self.status,  # type: ignore[arg-type]
-            reason=self.reason,
+            reason=self.reason,  # type: ignore[arg-type]
             error=self.error,
             duration_s=round(self.duration_s, 3),
             frames=self.frames,

@@ -11,9 +11,9 @@ import hmac
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from web.api import scheduler
+from web.errors import error_body
 from web.runner_client import RunnerUnavailable
-from web.security import error_body
+from web.services import scheduler, store
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/admin")
 
@@ -38,8 +38,9 @@ def require_token() -> ResponseReturnValue | None:
 
 @bp.get("/status")
 def status() -> ResponseReturnValue:
-    """The queue as operators see it."""
-    return jsonify(scheduler().snapshot())
+    """The queue as operators see it, and the runner's tree and sandbox layers."""
+    sched = scheduler()
+    return jsonify({**sched.state.snapshot(sched.clock()), "tree": sched.tree_event()})
 
 
 @bp.post("/stop")
@@ -61,6 +62,31 @@ def remove(submission_id: str) -> ResponseReturnValue:
     except ValueError as exc:
         return jsonify(error_body("not_pending", str(exc))), 409
     return jsonify(scheduler().public(sub))
+
+
+@bp.get("/submissions/<submission_id>")
+def show(submission_id: str) -> ResponseReturnValue:
+    """Any submission with its log and source (moderation)."""
+    sub = scheduler().get(submission_id)
+    if sub is None:
+        return jsonify(error_body("not_found", "no such submission")), 404
+    data = scheduler().public(sub)
+    data["log"] = sub.log
+    try:
+        data["source"] = store().read_source(sub).decode("utf-8", "replace")
+    except OSError:
+        data["source"] = None
+    return jsonify(data)
+
+
+@bp.post("/archive")
+def archive() -> ResponseReturnValue:
+    """Start a new event: finished submissions move to uploads/archive/ (nothing deleted)."""
+    try:
+        folder = scheduler().archive()
+    except OSError as exc:
+        return jsonify(error_body("storage_unavailable", f"Cannot archive: {exc}")), 503
+    return jsonify(archived_to=folder)
 
 
 @bp.post("/pause")

@@ -176,8 +176,8 @@ def test_pending_rows_wait_for_the_tree_instead_of_an_eta(
     assert "in ~" not in offline
     etas = [sub["eta_seconds"] for sub in client.get("/api/queue").get_json()["pending"]]
     assert etas == [0, 45]  # SPEC §3 unchanged: only the display changes
-    scheduler.paused = True
-    scheduler.on_runner_online(welcome_for())  # online, but paused by the operator
+    scheduler.state.paused = True
+    scheduler.events.on_runner_online(welcome_for())  # online, but paused by the operator
     paused = client.get(path).get_data(as_text=True)
     assert paused.count("waits for the tree") == 2 and "in ~" not in paused
     scheduler.resume()
@@ -193,8 +193,8 @@ def test_queue_says_why_pending_programs_wait(
     html = client.get("/queue").get_data(as_text=True)
     assert '<span class="badge status-pending">pending</span>' in html
     assert "Tree offline: the queue waits until it is back." in html
-    scheduler.paused = True
-    scheduler.on_runner_online(welcome_for())  # online, but paused by the operator
+    scheduler.state.paused = True
+    scheduler.events.on_runner_online(welcome_for())  # online, but paused by the operator
     html = client.get("/queue").get_data(as_text=True)
     assert "The queue is paused by the operator." in html and "Tree offline" not in html
     scheduler.resume()

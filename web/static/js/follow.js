@@ -51,7 +51,7 @@
     if (!current) return;
     const id = current.id;
     const res = await L.api("GET", `/api/submissions/${encodeURIComponent(id)}`);
-    if (res.ok && current && current.id === id) update(res.data.submission || res.data);
+    if (res.ok && current && current.id === id) update(res.data);
   }
 
   function stop() {
@@ -89,7 +89,7 @@
     if (mine) update(mine);
   }
 
-  L.on("submission", (sub) => update(sub.submission || sub));
+  L.on("submission", update);
   L.on("queue", fromQueue);
   window.LedtreeFollow = { follow, rejected, showError };
 })();
