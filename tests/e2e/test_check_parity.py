@@ -8,7 +8,6 @@ socket and through web's offline check; the offline check may only be looser (SP
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,11 @@ from tests.e2e.conftest import ROOT, wait_for
 from web.checks import offline_check
 from web.runner_client import RunnerClient
 
-PROGRAM_DIRS = [ROOT / "tests" / "programs", ROOT / "runner" / "examples", ROOT / "tests" / "corpus"]
+PROGRAM_DIRS = [
+    ROOT / "tests" / "programs",
+    ROOT / "runner" / "examples",
+    ROOT / "tests" / "corpus",
+]
 # Valid programs an earlier offline check refused (issue 9).
 INLINE = {
     "class_init": "class Snow:\n    def __init__(self, n):\n        self.n = n\nSnow(3)\n",
