@@ -320,3 +320,11 @@ def test_editor_form_works_without_javascript(pages_app: Flask, client: FlaskCli
     response = client.post("/upload", data=data)
     assert response.status_code == 200
     assert 'id="follow-position">#1</dd>' in response.get_data(as_text=True)
+
+
+def test_docs_say_who_you_are_and_what_counts(client: FlaskClient) -> None:
+    """/docs tells students how identity, Stop and the limits work, with this server's numbers."""
+    html = client.get("/docs").get_data(as_text=True)
+    assert "only you can cancel one while it waits" in html and "Stop" in html
+    assert "3 programs waiting at once and send\n      10 programs in any 10 minutes" in html
+    assert "cancel before it runs" in html
