@@ -68,6 +68,7 @@ def page(browser: Any, stack: Any) -> Iterator[Any]:
     context = browser.new_context(base_url=stack.url)
     context.add_init_script(WATCH)
     p = context.new_page()
+    p.goto("/docs")  # a person opens a page first: that hands the browser its own identity cookie
     dialogs: list[str] = []
     p.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     p.dialogs = dialogs
