@@ -22,6 +22,7 @@ from web.config import WebConfig
 from web.storage import Submission
 
 Clock = Callable[[], float]
+SWEEP_EVERY = 256  # hits between sweeps of expired keys
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class SubmissionWindows:
         # key -> [(time, submission id)] oldest first
         self._hits: dict[str, deque[tuple[float, str]]] = {}
         self._mutex = threading.Lock()
+        self._hit_count = 0
         # Held by the submit view from the last limit check until the submission is counted.
         self.lock = threading.Lock()
 
@@ -93,6 +95,12 @@ class SubmissionWindows:
         with self._mutex:
             for _rate, key in self._pairs(user_id, ip_id):
                 self._hits.setdefault(key, deque()).append((now, submission_id))
+            self._hit_count += 1
+            if self._hit_count % SWEEP_EVERY == 0:  # forget people who left long ago
+                for rate, key in self._pairs("", ""):
+                    prefix = key.split(":", 1)[0] + ":"
+                    for k in [k for k in self._hits if k.startswith(prefix)]:
+                        self._live(k, rate, now)
 
     def refund(self, submission_id: str) -> None:
         """Take a submission back out of every window it was counted in."""

@@ -275,10 +275,10 @@ class Scheduler:
                 raise KeyError(submission_id)
             if sub.user_id != user_id:
                 raise PermissionError("only its author can cancel a submission")
-            if sub.status == "running":
-                self.stop_current("author")
-                return sub
-            return self._cancel_pending(sub, "author")
+            if sub.status != "running":
+                return self._cancel_pending(sub, "author")
+        self.stop_current("author")
+        return sub
 
     def _cancel_pending(self, sub: Submission, reason: StopReason) -> Submission:
         if sub.status != "pending" or sub.id not in self.state.pending:
@@ -308,17 +308,20 @@ class Scheduler:
             if running is None:
                 return None
             running.stop_reason = running.stop_reason or reason
-            sub = st.subs[running.id]
+            sub, why = st.subs[running.id], running.stop_reason
             self.changed(sub)  # viewers see "stopping" at once
             runner = self.runner if st.runner_online else None
-            if runner is not None:
-                try:
-                    runner.stop(sub.id, reason=running.stop_reason)
-                    return sub
-                except RunnerUnavailable:
-                    pass
-            self.end_lost(sub)  # nobody will report back: end it here
-            return sub
+        # Sent outside the lock: a socket write may wait, and the runner's reader needs the lock.
+        if runner is not None:
+            try:
+                runner.stop(sub.id, reason=why)
+                return sub
+            except RunnerUnavailable:
+                pass
+        with st.lock:
+            if st.running is not None and st.running.id == sub.id:
+                self.end_lost(sub)  # nobody will report back: end it here
+        return sub
 
     def remove(self, submission_id: str) -> Submission:
         """The operator removes a pending submission (``cancelled``/``operator``)."""

@@ -143,3 +143,26 @@ def test_runs_lost_to_the_runner_do_not_count(
     assert client.post("/api/submissions", json={"source": GOOD}).status_code == 201
     # One still waiting does count.
     assert client.post("/api/submissions", json={"source": GOOD}).status_code == 429
+
+
+def test_windows_move_forget_and_take_back() -> None:
+    """The moving windows on an injected clock: expiry, refunds, and no keys kept forever."""
+    from web.limits import SWEEP_EVERY, Rate, SubmissionWindows
+
+    now = [0.0]
+    windows = SubmissionWindows(Rate.parse("2/minute"), Rate.parse("100/minute"), lambda: now[0])
+    windows.hit("u", "ip", "a")
+    now[0] = 10.0
+    windows.hit("u", "ip", "b")
+    assert windows.retry_after("u", "ip") == (50, "user")  # the first one leaves at 60 s
+    windows.refund("a")
+    assert windows.retry_after("u", "ip") is None
+    windows.hit("u", "ip", "c")
+    now[0] = 71.0
+    assert windows.retry_after("u", "ip") is None  # b and c are over a minute old
+    for n in range(SWEEP_EVERY):  # many one-time visitors, long gone
+        windows.hit(f"visitor{n}", f"ip{n}", f"s{n}")
+    now[0] = 200.0
+    for n in range(SWEEP_EVERY):
+        windows.hit("late", "ip", f"late{n}")
+    assert {k for k in windows._hits if "visitor" in k} == set()
