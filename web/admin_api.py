@@ -56,7 +56,7 @@ def stop() -> ResponseReturnValue:
 def remove(submission_id: str) -> ResponseReturnValue:
     """Remove a pending submission."""
     try:
-        sub = scheduler().remove(submission_id)
+        sub = scheduler().operator.remove(submission_id)
     except KeyError:
         return jsonify(error_body("not_found", "no such submission")), 404
     except ValueError as exc:
@@ -83,7 +83,7 @@ def show(submission_id: str) -> ResponseReturnValue:
 def archive() -> ResponseReturnValue:
     """Start a new event: finished submissions move to uploads/archive/ (nothing deleted)."""
     try:
-        folder = scheduler().archive()
+        folder = scheduler().operator.archive()
     except OSError as exc:
         return jsonify(error_body("storage_unavailable", f"Cannot archive: {exc}")), 503
     return jsonify(archived_to=folder)
@@ -92,14 +92,14 @@ def archive() -> ResponseReturnValue:
 @bp.post("/pause")
 def pause() -> ResponseReturnValue:
     """Hold the queue after the current program."""
-    scheduler().pause()
+    scheduler().operator.pause()
     return jsonify(paused=True)
 
 
 @bp.post("/resume")
 def resume() -> ResponseReturnValue:
     """Go on with the queue."""
-    scheduler().resume()
+    scheduler().operator.resume()
     return jsonify(paused=False)
 
 
@@ -107,7 +107,7 @@ def resume() -> ResponseReturnValue:
 def blank() -> ResponseReturnValue:
     """Blank the tree."""
     try:
-        scheduler().blank()
+        scheduler().operator.blank()
     except RunnerUnavailable as exc:
         return jsonify(error_body("tree_offline", str(exc))), 503
     return jsonify(blanked=True)

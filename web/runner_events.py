@@ -94,7 +94,7 @@ class RunnerEvents:
                 self._on_finished(sub, msg)
             elif isinstance(msg, Idle):
                 st.runner_busy = False
-                if sched.take_blank_when_idle():
+                if sched.operator.take_blank_when_idle():
                     with contextlib.suppress(RunnerUnavailable):
                         sched.send_blank()
             elif isinstance(msg, Error):

@@ -3,7 +3,9 @@
 All state lives in a ``QueueState`` behind its lock. ``run_once(now)`` is the whole dispatcher
 step and takes the monotonic time as an argument, so tests drive it directly; the thread wrapper
 only repeats it. Durations use ``clock`` (monotonic: a Pi without a real-time clock jumps when
-NTP syncs); timestamps people see use ``wall``. ``events`` (``RunnerEvents``) follows the runner.
+NTP syncs); timestamps people see use ``wall``. Two parts are composed in: ``events``
+(``RunnerEvents``) follows the runner, ``operator`` (``OperatorControls``) holds the console's
+controls.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from protocol.messages import Reason, RunStatus, StopReason
+from web.operator import OperatorControls
 from web.queue_state import QueueState, Running
 from web.runner_client import RunnerLink, RunnerUnavailable
 from web.runner_events import RunnerEvents
@@ -54,7 +57,7 @@ class Scheduler:
         self.clock, self.wall = clock, wall
         self.state = QueueState(time_limit_s, keep_finished)
         self.events = RunnerEvents(self)
-        self._blank_when_idle = False
+        self.operator = OperatorControls(self)
         self._seq = 0
         self._next_state_retry = 0.0
         self._wake = threading.Event()
@@ -276,11 +279,12 @@ class Scheduler:
             if sub.user_id != user_id:
                 raise PermissionError("only its author can cancel a submission")
             if sub.status != "running":
-                return self._cancel_pending(sub, "author")
+                return self.cancel_pending(sub, "author")
         self.stop_current("author")
         return sub
 
-    def _cancel_pending(self, sub: Submission, reason: StopReason) -> Submission:
+    def cancel_pending(self, sub: Submission, reason: StopReason) -> Submission:
+        """End a pending submission as ``cancelled`` (caller holds state.lock)."""
         if sub.status != "pending" or sub.id not in self.state.pending:
             raise ValueError(f"it has already finished ({sub.status})")
         self.state.pending.remove(sub.id)
@@ -298,7 +302,7 @@ class Scheduler:
             mine = [s for s in subs if (s.user_id == user_id if user_id else s.ip_id == ip_id)]
             return [st.public(s, now) for s in mine]
 
-    # --- operator -------------------------------------------------------------------------------
+    # --- stopping (its author or the operator) --------------------------------------------------
 
     def stop_current(self, reason: StopReason = "operator") -> Submission | None:
         """Stop the running program; it ends ``cancelled`` with this reason."""
@@ -322,72 +326,6 @@ class Scheduler:
             if st.running is not None and st.running.id == sub.id:
                 self.end_lost(sub)  # nobody will report back: end it here
         return sub
-
-    def remove(self, submission_id: str) -> Submission:
-        """The operator removes a pending submission (``cancelled``/``operator``)."""
-        with self.state.lock:
-            return self._cancel_pending(self.state.subs[submission_id], "operator")
-
-    def pause(self) -> None:
-        """Hold the queue after the current program."""
-        with self.state.lock:
-            self.state.paused = True
-            self._keep_paused(True)
-            self.changed()
-
-    def resume(self) -> None:
-        """Go on with the queue."""
-        with self.state.lock:
-            self.state.paused = False
-            self._keep_paused(False)
-            self.changed()
-        self._wake.set()
-
-    def blank(self) -> None:
-        """Darken the tree: stop the running program, pause the queue, show an all-off frame.
-
-        Raises:
-            RunnerUnavailable: the tree is offline.
-        """
-        st = self.state
-        if self.runner is None or not st.runner_online:
-            raise RunnerUnavailable("the tree is offline")
-        with st.lock:
-            st.paused = True
-            self._keep_paused(True)
-            running = st.running is not None
-            self._blank_when_idle = running or st.runner_busy
-            self.changed()
-        if running:
-            self.stop_current("operator")
-        elif not self._blank_when_idle:
-            self.send_blank()
-
-    def take_blank_when_idle(self) -> bool:
-        """Whether a blank frame is owed now that the tree is idle (and forget it)."""
-        owed, self._blank_when_idle = self._blank_when_idle, False
-        return owed
-
-    def archive(self) -> str:
-        """Start a new event: move every finished submission aside under uploads/archive/.
-
-        Pending and running programs stay in the queue; nothing is deleted. Returns the folder.
-        """
-        st = self.state
-        with st.lock:
-            keep = set(st.pending) | ({st.running.id} if st.running else set())
-            folder = self.store.archive(keep, iso(self.wall()))
-            for sid in st.finished:
-                st.subs.pop(sid, None)
-            st.finished.clear()
-            self.changed()
-        return folder
-
-    def _keep_paused(self, paused: bool) -> None:
-        try:
-            self.store.set_paused(paused)
-        except OSError as exc:  # the pause still holds in memory
-            logger.error("cannot record the pause in uploads/: %s", exc)
 
     # --- views ----------------------------------------------------------------------------------
 

@@ -180,7 +180,7 @@ def test_pending_rows_wait_for_the_tree_instead_of_an_eta(
     scheduler.events.on_runner_online(welcome_for())  # online, but paused by the operator
     paused = client.get(path).get_data(as_text=True)
     assert paused.count("waits for the tree") == 2 and "in ~" not in paused
-    scheduler.resume()
+    scheduler.operator.resume()
     running = client.get(path).get_data(as_text=True)
     assert "waits for the tree" not in running and "in ~0 s" in running
 
@@ -197,7 +197,7 @@ def test_queue_says_why_pending_programs_wait(
     scheduler.events.on_runner_online(welcome_for())  # online, but paused by the operator
     html = client.get("/queue").get_data(as_text=True)
     assert "The queue is paused by the operator." in html and "Tree offline" not in html
-    scheduler.resume()
+    scheduler.operator.resume()
     html = client.get("/queue").get_data(as_text=True)
     assert '<p class="queue-note" id="queue-note" hidden></p>' in html
 

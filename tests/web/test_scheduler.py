@@ -218,14 +218,14 @@ def test_operator_stop_pause_remove_blank(scheduler: Scheduler, runner: Any) -> 
         Finished(submission_id=first, status="failed", reason="killed", duration_s=3, frames=1)
     )
     assert (scheduler.get(first).status, scheduler.get(first).reason) == ("cancelled", "operator")  # type: ignore[union-attr]
-    scheduler.pause()
+    scheduler.operator.pause()
     scheduler.events.on_runner_message(Idle())
     assert scheduler.run_once(T0 + 1) is None
-    removed = scheduler.remove(second)
+    removed = scheduler.operator.remove(second)
     assert (removed.status, removed.reason) == ("cancelled", "operator")
-    scheduler.resume()
+    scheduler.operator.resume()
     assert scheduler.run_once(T0 + 2) == third
-    scheduler.blank()  # stops the program, pauses, blanks once the tree is idle
+    scheduler.operator.blank()  # stops the program, pauses, blanks once the tree is idle
     assert scheduler.paused and runner.stops[-1] == (third, "operator") and runner.frames == []
     finish(scheduler, third, "failed", "killed")
     assert runner.frames == [[[0, 0, 0, 0]] * 10]
@@ -239,7 +239,7 @@ def test_operator_stop_while_offline_ends_it_here(scheduler: Scheduler, runner: 
     scheduler.stop_current()
     assert (scheduler.get(sid).status, scheduler.get(sid).reason) == ("cancelled", "operator")  # type: ignore[union-attr]
     with pytest.raises(RunnerUnavailable):
-        scheduler.blank()
+        scheduler.operator.blank()
 
 
 def test_frames_and_queue_are_published(scheduler: Scheduler, runner: Any) -> None:
@@ -332,11 +332,11 @@ def test_cant_lose_the_operators_pause_on_a_restart(tmp_path: Path) -> None:
     folder = tmp_path / "up"
     first = Scheduler(Store(folder))
     first.load()
-    first.pause()
+    first.operator.pause()
     second = Scheduler(Store(folder))  # web restarted
     second.load()
-    assert second.paused and second.snapshot(T0)["paused"]
-    second.resume()
+    assert second.paused and second.snapshot()["paused"]
+    second.operator.resume()
     third = Scheduler(Store(folder))
     third.load()
     assert not third.paused

@@ -85,9 +85,9 @@ def logout() -> Response:
 
 _ACTIONS: dict[str, tuple[Callable[[Scheduler], object], str]] = {
     "stop": (lambda s: s.stop_current(), "Stopping the running program."),
-    "pause": (lambda s: s.pause(), "Queue paused: nothing new starts until you resume."),
-    "resume": (lambda s: s.resume(), "Queue resumed."),
-    "blank": (lambda s: s.blank(), "Tree blanked."),
+    "pause": (lambda s: s.operator.pause(), "Queue paused: nothing new starts until you resume."),
+    "resume": (lambda s: s.operator.resume(), "Queue resumed."),
+    "blank": (lambda s: s.operator.blank(), "Tree blanked."),
 }
 
 
@@ -116,7 +116,7 @@ def remove(submission_id: str) -> Response:
         abort(403)
     require_csrf()
     try:
-        scheduler().remove(submission_id)
+        scheduler().operator.remove(submission_id)
         flash("Removed from the queue.", "info")
     except (KeyError, ValueError):
         flash("That submission is no longer pending.", "error")
@@ -152,7 +152,7 @@ def archive() -> Response:
         abort(403)
     require_csrf()
     try:
-        folder = scheduler().archive()
+        folder = scheduler().operator.archive()
     except OSError as exc:
         flash(f"Could not archive: {exc}. Nothing was deleted.", "error")
     else:
