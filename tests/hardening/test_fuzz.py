@@ -313,7 +313,10 @@ def alices_submission(app: Flask) -> tuple[FlaskClient, str]:
 def forged_cookies(app: Flask, alice_cookie: str, alice_id: str) -> list[str]:
     """Cookies that claim to be Alice without the server's signature."""
     other_key = URLSafeSerializer("another-deployment", salt="tree-user-id")
-    flipped = alice_cookie[:-1] + ("A" if alice_cookie[-1] != "A" else "B")
+    # Flip the signature's first character: its last one carries 2 unused base64 bits, so
+    # changing only those re-encodes the same signature (a valid cookie, not a forgery).
+    at = alice_cookie.rindex(".") + 1
+    flipped = alice_cookie[:at] + ("A" if alice_cookie[at] != "A" else "B") + alice_cookie[at + 1 :]
     payload, _, sig = alice_cookie.rpartition(".")
     return [
         alice_id,
