@@ -65,7 +65,7 @@ class RunResult:
         return Finished(
             submission_id=submission_id,
             status=self.status,  # type: ignore[arg-type]
-            reason=self.reason,
+            reason=self.reason,  # type: ignore[arg-type]
             error=self.error,
             duration_s=round(self.duration_s, 3),
             frames=self.frames,
@@ -115,7 +115,7 @@ class Supervisor:
     def close(self) -> None:
         """Stop any run and discard the waiting child; the supervisor runs nothing after this."""
         self._closed = True
-        self.stop("shutdown")
+        self.stop("runner_lost")
         with self._run_lock:
             spare, self._spare = self._spare, None
             if spare is not None:

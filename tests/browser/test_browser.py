@@ -164,7 +164,7 @@ def test_operator_stops_the_running_program(page: Page, stack: Any) -> None:
     # No reload by hand: the console follows the queue and enables Stop by itself.
     expect(page.locator("#admin-stop")).to_be_enabled()
     page.click("#admin-stop")
-    expect(page.locator(".flash")).to_contain_text("Stopped")
+    expect(page.locator(".flash")).to_contain_text("Stopping")
     wait_for(lambda: stack.get_json(f"/api/submissions/{sub_id}")["status"] != "running")
     sub = stack.get_json(f"/api/submissions/{sub_id}")
     assert (sub["status"], sub["reason"]) == ("cancelled", "operator")
