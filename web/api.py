@@ -229,10 +229,13 @@ def events() -> Response:
 
 @health_bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    """200 while web is up; says whether the runner is connected."""
+    """200 while web is up; says whether the runner is connected and which sandbox layers its
+    children get (``{layer: "ok" | "ok: why" | "missing: why"}``, null while offline)."""
+    state = scheduler().state
     return jsonify(
         ok=True,
-        runner_online=scheduler().state.runner_online,
+        runner_online=state.runner_online,
+        sandbox_layers=state.tree.get("layers") if state.runner_online else None,
         runner_error=getattr(runner_link(), "last_error", None),
         viewers=event_hub().viewers,
     )
