@@ -11,6 +11,7 @@ import builtins
 import functools
 import operator
 import time
+import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -204,9 +205,12 @@ def make_getattr(owned: set[object]) -> Callable[..., object]:
                     f'"{name}" is not available here: in tree programs only plain strings '
                     "(and the program's own classes) have it"
                 )
-        if name in OWNED_ONLY_ATTRIBUTES and not (
-            type(obj) in owned and not isinstance(obj, BaseException)
-        ):
+            found = getattr(obj, name, *default)
+            if _is_real_str_method(found):
+                # Whatever the object forwarded the lookup to, the answer is str's own method.
+                raise AttributeError(f'"{name}" is not available here: only plain strings have it')
+            return found
+        if name in OWNED_ONLY_ATTRIBUTES and not _owned_plain(obj, owned):
             # AttributeError.obj (and wrappers forwarding to it) hands out the live object a
             # failed lookup was made on; a program's own object may use the name freely.
             raise _refused(name)
@@ -215,6 +219,23 @@ def make_getattr(owned: set[object]) -> Callable[..., object]:
     safe_format, safe_format_map = _make_formatters(guarded_getattr)
     formatters.update(format=safe_format, format_map=safe_format_map)
     return guarded_getattr
+
+
+def _owned_plain(obj: object, owned: set[object]) -> bool:
+    """The program's own object or class, and not an exception (whose ``obj`` is the
+    interpreter's) nor a proxy (``super``, whose lookups go elsewhere)."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    return cls in owned and not issubclass(cls, (BaseException, super))
+
+
+def _is_real_str_method(value: object) -> bool:
+    if value is str.format or value is str.format_map:
+        return True
+    return (
+        isinstance(value, types.BuiltinMethodType)
+        and getattr(value, "__name__", "") in STR_ONLY_ATTRIBUTES
+        and isinstance(getattr(value, "__self__", None), str)
+    )
 
 
 def make_hasattr(getattr_: Callable[..., object]) -> Callable[[object, str], bool]:
@@ -261,7 +282,7 @@ def make_type(allowed: set[object]) -> Callable[..., type]:
 
 
 def make_class_guards(
-    owned: set[object],
+    owned: set[object], program_globals: dict[str, object]
 ) -> tuple[Callable[[object], object], Callable[..., type]]:
     """A run's ``_write_`` guard and ``__metaclass__``; ``owned`` collects the program's classes.
 
@@ -269,6 +290,19 @@ def make_class_guards(
     sets) and nothing else: module namespaces, functions and built-in objects stay as handed out.
     """
     writable: set[object] = {dict, list, set, bytearray}
+
+    def exit_without_traceback(method: object) -> object:
+        """The program's ``__exit__``, called with ``None`` for the traceback the interpreter
+        passes (a live traceback leads to frames). A function of the program's own globals."""
+        if not callable(method):
+            return method
+        return types.FunctionType(
+            _EXIT_TEMPLATE.__code__,
+            program_globals,
+            "__exit__",
+            None,
+            (types.CellType(method),),
+        )
 
     def write_guard(ob: object) -> object:
         if type(ob) in writable:
@@ -281,14 +315,34 @@ def make_class_guards(
         for base in bases:
             if not isinstance(base, type):
                 raise TypeError(f"{base!r} is not a class: it cannot be a base class here")
-            if isinstance(base, type) and issubclass(base, type):
+            if issubclass(base, type):
                 raise TypeError("metaclasses are not available in tree programs")
+            if issubclass(base, FORWARDING_TYPES):
+                # Their instances forward attribute lookups to what they wrap: a program's
+                # subclass of super would be an "own" class answering for str.format.
+                raise TypeError(f"{base.__name__} cannot be a base class in tree programs")
+        if "__exit__" in namespace:
+            namespace["__exit__"] = exit_without_traceback(namespace["__exit__"])
         cls = type(name, bases, namespace)
         writable.add(cls)
         owned.add(cls)
         return cls
 
     return write_guard, metaclass
+
+
+def _exit_template_factory() -> Callable[..., object]:
+    method: Callable[..., object] = print  # replaced by the program's own __exit__ (a cell)
+
+    def __exit__(self: object, kind: object, value: object, traceback: object) -> object:
+        return method(self, kind, value, None)
+
+    return __exit__
+
+
+_EXIT_TEMPLATE = _exit_template_factory()
+# Built-in types whose instances answer attribute lookups for something they wrap.
+FORWARDING_TYPES = (super, classmethod, staticmethod, property)
 
 
 def guarded_setattr(
@@ -338,14 +392,16 @@ def make_print(write_log: Callable[[str], None]) -> Callable[..., None]:
     return print_
 
 
-def make_builtins(write_log: Callable[[str], None]) -> tuple[dict[str, object], dict[str, object]]:
+def make_builtins(
+    write_log: Callable[[str], None], program_globals: dict[str, object]
+) -> tuple[dict[str, object], dict[str, object]]:
     """Fresh ``__builtins__`` and the RestrictedPython guard globals for one run.
 
     Everything callable a program can name is a builtin implemented in C (no globals to reach)
     or a ``SandboxFunction``; the guard globals have private names no program can write.
     """
     owned: set[object] = set()
-    write_guard, metaclass = make_class_guards(owned)
+    write_guard, metaclass = make_class_guards(owned, program_globals)
     modules = make_modules(SandboxFunction)
     safe: dict[str, object] = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
     safe.update(

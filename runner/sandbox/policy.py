@@ -168,8 +168,9 @@ def compile_program(
 
 def make_globals(program_api: ProgramAPI) -> dict[str, object]:
     """Fresh restricted globals for one run: SPEC §2's API, safe builtins and the guards."""
-    safe_builtins, guards = make_builtins(program_api.write_log)
-    namespace: dict[str, object] = {"__builtins__": safe_builtins, **guards}
+    namespace: dict[str, object] = {}
+    safe_builtins, guards = make_builtins(program_api.write_log, namespace)
+    namespace.update({"__builtins__": safe_builtins, **guards})
     namespace.update(
         getLEDCount=SandboxFunction(program_api.get_led_count, "getLEDCount"),
         setLEDs=SandboxFunction(program_api.set_leds, "setLEDs"),

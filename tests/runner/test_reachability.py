@@ -22,8 +22,8 @@ import sys
 import textwrap
 import types
 from collections.abc import Iterator
+from typing import Any
 
-from runner.sandbox import guards
 from runner.sandbox.policy import compile_program, make_globals
 from runner.sandbox.rules import DENIED_ATTRIBUTES, READABLE_DUNDERS, RUNTIME_ATTRIBUTES
 
@@ -71,6 +71,23 @@ PROBE = textwrap.dedent(
 
     class Weird:
         bound_text = classmethod(Text("t {0}"))
+
+    class Proxy(object):
+        pass
+
+    class Grab:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, kind, value, tb):
+            self.tb = tb
+            return True
+
+    grab = Grab()
+    with grab:
+        1 / 0
+    keep(grab)
+    keep(grab.tb)
 
     thing = Thing()
     keep(thing)
@@ -221,14 +238,14 @@ _FORBIDDEN_BUILTINS = {
 _MODULE_DICTS = {id(vars(m)) for m in list(sys.modules.values()) if m is not None}
 
 
-def _policy_get(obj: object, name: str) -> object:
-    """``obj.name`` exactly as a program gets it: compile-time rule, then the run-time guard."""
+def _policy_get(env: dict[str, Any], obj: object, name: str) -> object:
+    """``obj.name`` exactly as a program gets it: compile-time rule, then the run's own guard."""
     if name.startswith("_") and name not in READABLE_DUNDERS:
         raise AttributeError(name)  # never compiles
     if name in DENIED_ATTRIBUTES:
         raise AttributeError(name)
     if name in RUNTIME_ATTRIBUTES:
-        return guards.guarded_getattr(obj, name)
+        return env["_getattr_"](obj, name)
     return getattr(obj, name)
 
 
@@ -301,6 +318,9 @@ def _names_to_try(value: object, every_name: list[str]) -> list[str]:
 def audit(max_depth: int = 4) -> list[str]:
     """Every forbidden object reachable from a program, with the path that reaches it."""
     env = _program_globals()
+    # The audit must exercise the run's real guard (an earlier version called a name that no
+    # longer existed and, swallowing the error, checked nothing of what the guard decides).
+    assert isinstance(env["_getattr_"]("x {}", "format")("y"), str)
     safe_builtins = env["__builtins__"]
     assert isinstance(safe_builtins, dict)
     start: dict[str, object] = {
@@ -341,7 +361,7 @@ def audit(max_depth: int = 4) -> list[str]:
             following.extend((f"{path}{label}", item) for label, item in _children(value))
             for name in _names_to_try(value, every_name):
                 try:
-                    reached = _policy_get(value, name)
+                    reached = _policy_get(env, value, name)
                 except BaseException:
                     continue
                 following.append((f"{path}.{name}", reached))
