@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import faulthandler
 import json
-import math
 import os
 import random  # noqa: F401 - imported before confinement: the child cannot read files later
 import signal
@@ -37,7 +36,6 @@ from runner.sandbox.wire import (
 
 MAX_RECORD = 1 << 20  # a program record (64 KiB source + positions) fits easily
 RESERVE_BYTES = 1 << 20  # freed on MemoryError so the report can be written
-ALARM_GRACE_S = 5
 _reserve: list[bytearray] = []
 
 
@@ -125,8 +123,6 @@ def main(argv: list[str] | None = None) -> int:
     if kind != PROGRAM:
         return 2
     program = json.loads(payload)
-    # Should the parent die without killing us, no program outlives its time by much.
-    signal.alarm(math.ceil(float(program["time_limit"])) + ALARM_GRACE_S)
     # On a crash or SIGXCPU, dump the stack to stderr: the parent finds the user's line there.
     faulthandler.enable()
     faulthandler.register(signal.SIGXCPU, all_threads=False, chain=True)

@@ -21,6 +21,12 @@ from runner.sandbox.confine import Limits, default_read_paths
 CHILD_COMMAND = (sys.executable, "-I", "-B", "-m", "runner.sandbox.child")
 
 
+# Time a child may take to start and confine itself, before the program's own time limit starts.
+STARTUP_LIMIT_S = 10.0
+# A prestarted child older than this is replaced: its kernel kill timer (armed at start, see
+# Limits.wall_limit_s) must leave a whole run's time after it is taken.
+SPARE_MAX_AGE_S = 60.0
+
 # What a raw (audit) child imports before it confines itself, so that payloads can use them:
 # once confined, the child can open no file, so it can import nothing new.
 RAW_PRELOAD = (
@@ -56,6 +62,7 @@ def child_limits(config: RunnerConfig, preload: tuple[str, ...] = ()) -> Limits:
         gid=gid,
         read_paths=default_read_paths(),
         preload=preload,
+        wall_limit_s=STARTUP_LIMIT_S + config.time_limit_s + SPARE_MAX_AGE_S + 5.0,
     )
 
 

@@ -31,6 +31,8 @@ from runner.supervise.pipes import ChildIO, ChildProtocolError, Exit
 from runner.supervise.spawn import (
     CHILD_COMMAND,
     RAW_PRELOAD,
+    SPARE_MAX_AGE_S,
+    STARTUP_LIMIT_S,
     child_limits,
     discard_child,
     spawn_child,
@@ -42,8 +44,6 @@ _warned_layers: set[str] = set()  # each unavailable sandbox layer is logged onc
 _warned_lock = threading.Lock()
 
 EventCallback = Callable[[Message], None]
-# Time a child may take to start and confine itself, before the program's own time limit starts.
-STARTUP_LIMIT_S = 10.0
 MAX_READY = 16384
 MAX_RECORD = 1 << 20  # frames of up to MAX_LEDS, log chunks and END all fit; more is hostile
 END_GRACE_S = 1.0  # a child that reported its end has this long to exit
@@ -111,6 +111,7 @@ class Supervisor:
         # The spare is started after each run, not here: a supervisor that never runs anything
         # never leaves a process behind.
         self._spare: subprocess.Popen[bytes] | None = None
+        self._spare_born = 0.0
 
     def close(self) -> None:
         """Stop any run and discard the waiting child; the supervisor runs nothing after this."""
@@ -179,10 +180,17 @@ class Supervisor:
                 self._io = None
             if self._prestart and not self._closed:
                 self._spare = self._spawn_spare()
-        result = self._result(outcome, exit, io.timed_out, time.monotonic() - started)
+        try:
+            result = self._result(outcome, exit, io.timed_out, time.monotonic() - started)
+        except Exception:  # our own bug, or something the child wrote that we did not foresee
+            logger.exception("judging the run of %s failed", submission_id)
+            error = ProgramError(type="RunnerError", message="the runner could not judge the run")
+            result = RunResult("failed", "crashed", error, time.monotonic() - started, 0, "")
         if result.reason == "crashed":
-            tail = io.stderr_tail.decode("utf-8", "replace")
-            logger.error("sandbox child crashed (%s); stderr: %s", exit.returncode, tail)
+            # The child wrote these bytes: escaped, so they cannot forge log lines or drive
+            # the operator's terminal.
+            tail = io.stderr_tail.decode("utf-8", "replace")[-4000:]
+            logger.error("sandbox child crashed (%s); stderr: %r", exit.returncode, tail)
         return result
 
     def _spawn_spare(self) -> subprocess.Popen[bytes] | None:
@@ -196,13 +204,15 @@ class Supervisor:
         if self._closed:
             raise RuntimeError("the supervisor is closed")
         spare, self._spare = self._spare, None
-        if spare is not None and spare.poll() is None:
+        fresh = time.monotonic() - self._spare_born < SPARE_MAX_AGE_S
+        if spare is not None and spare.poll() is None and fresh:
             return spare
-        if spare is not None:
+        if spare is not None:  # dead, or too old for its kill timer to leave a whole run
             discard_child(spare)
         return self._spawn()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
+        self._spare_born = time.monotonic()
         return spawn_child(self._command)
 
     def _drive(

@@ -1026,3 +1026,30 @@ def test_sandbox_callables_have_nothing_behind_them() -> None:
 def test_subclassing_a_sandbox_function_says_it_is_not_a_class() -> None:
     err = runtime_error("import random\nclass R(random.Random):\n    pass\n", SandboxTransformer)
     assert isinstance(err, TypeError) and "is not a class" in str(err)
+
+
+# --- red team (sandbox v2): forwarding wrappers as base classes, tracebacks through __exit__ ---
+
+
+@pytest.mark.parametrize("base", ["super", "classmethod", "staticmethod", "property"])
+def test_cant_subclass_a_forwarding_wrapper(base: str) -> None:
+    """A program's subclass of super would be an "own" class answering for the real str.format."""
+    source = (
+        f"class S(str):\n    pass\nclass G({base}):\n    pass\nprint(G(S, S('{{0.x}}')).format)\n"
+    )
+    err = runtime_error(source, SandboxTransformer)
+    assert isinstance(err, TypeError) and "cannot be a base class" in str(err)
+
+
+def test_cant_catch_a_traceback_in_exit() -> None:
+    source = (
+        "class Grab:\n    def __enter__(self):\n        return self\n"
+        "    def __exit__(self, kind, value, tb):\n        self.tb = tb\n"
+        "        self.kind = kind.__name__\n        return True\n"
+        "g = Grab()\nwith g:\n    1 / 0\nprint(g.tb, g.kind)\n"
+    )
+    assert output(source) == "None ZeroDivisionError\n"
+
+
+def test_a_programs_own_class_attribute_obj_is_readable() -> None:
+    assert output("class C:\n    obj = 4\nprint(C.obj, hasattr(C, 'obj'))") == "4 True\n"
