@@ -47,6 +47,12 @@ class RunnerConfig:
     ws281x_invert: bool = False
     ws281x_strip_type: str = "GRB"  # colour order on the wire: RGB, RBG, GRB, GBR, BRG, BGR
     ws281x_gamma: float = 2.2
+    # spi backend: WS281x data on the SPI controller's MOSI (GPIO 10), /dev/spidev<bus>.<device>.
+    # Colour order and gamma are the ws281x settings above. 6.4 MHz is 8 SPI bits per LED bit;
+    # every Pi's divider rounding turns it into 6.25 MHz (see docs/hardware.md).
+    spi_bus: int = 0
+    spi_device: int = 0
+    spi_hz: int = 6_400_000
     # gpiozero backend: one RGBLED per LED, "r,g,b;r,g,b;..." BCM pin numbers.
     gpiozero_pins: str = "17,27,22"
     # Socket permissions (SPEC §7): mode from the umask at bind time, optional shared group.

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 Led = tuple[int, int, int, int]
 LedFrame = Sequence[Led]
 
-BACKENDS = ("virtual", "ws281x", "gpiozero")
+BACKENDS = ("virtual", "spi", "ws281x", "gpiozero")
 
 
 class Strip(ABC):
@@ -111,6 +111,10 @@ def make_strip(
         from runner.leds.virtual import VirtualStrip
 
         return VirtualStrip(count)
+    if chosen == "spi":
+        from runner.leds.spi import SpiStrip
+
+        return SpiStrip(count, cfg)
     if chosen == "ws281x":
         from runner.leds.ws281x import Ws281xStrip
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from numbers import Real
-
 Colour = tuple[int, int, int, int]
 
 # Each constant is an (R, G, B, L) tuple at full brightness; tuples so a program cannot change them.
@@ -38,22 +36,21 @@ COLOURS: dict[str, Colour] = {
 }
 
 
-def _unit(name: str, value: object) -> float:
-    # bool is an int subclass; a colour component of True is almost certainly a bug.
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"fromHSV: {name} must be a number, not {type(value).__name__}")
-    return float(value)
-
-
 def fromHSV(h: float, s: float, v: float, l: int = 100) -> Colour:  # noqa: E741, N802
     """Turn hue, saturation, value (0..1) and brightness (0-100) into an ``(R, G, B, L)`` tuple.
 
     Hue wraps around (1.25 is the same as 0.25) so animations can add to it freely; saturation
     and value are clamped to 0..1 so float rounding (1.0000001) never breaks a frame.
     """
-    hue = _unit("h", h) % 1.0
-    sat = min(max(_unit("s", s), 0.0), 1.0)
-    val = min(max(_unit("v", v), 0.0), 1.0)
+    # Self-contained (builtins only): ``policy.make_globals`` re-homes this function's code in
+    # the program's own globals, so nothing outside the program is reachable through it.
+    for name, value in (("h", h), ("s", s), ("v", v)):
+        # bool is an int subclass; a colour component of True is almost certainly a bug.
+        if type(value) is bool or not isinstance(value, (int, float)):
+            raise TypeError(f"fromHSV: {name} must be a number, not {type(value).__name__}")
+    hue = float(h) % 1.0
+    sat = min(max(float(s), 0.0), 1.0)
+    val = min(max(float(v), 0.0), 1.0)
     if isinstance(l, bool) or not isinstance(l, int) or not 0 <= l <= 100:
         raise ValueError(f"fromHSV: brightness l must be an int in 0-100, not {l!r}")
     # Inline HSV -> RGB (same maths as colorsys.hsv_to_rgb): animations call this per LED per frame.

@@ -10,73 +10,20 @@ import _string  # type: ignore[import-not-found]  # CPython's parsers, the ones 
 import builtins
 import functools
 import operator
-from collections.abc import Callable
-from typing import Any, cast
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from runner.sandbox.modules import make_import, make_modules
-from runner.sandbox.rules import DENIED_ATTRIBUTES, FORBIDDEN_BUILTINS
-
-# Plain builtins that give no way out of the sandbox. Type objects here are the real ones:
-# their reachable attributes are public methods, and private ones never compile.
-_SAFE_BUILTIN_NAMES = [
-    "None",
-    "False",
-    "True",
-    "Ellipsis",
-    "NotImplemented",
-    "abs",
-    "all",
-    "any",
-    "ascii",
-    "bin",
-    "bool",
-    "bytearray",
-    "bytes",
-    "callable",
-    "chr",
-    "classmethod",
-    "complex",
-    "divmod",
-    "enumerate",
-    "filter",
-    "float",
-    "format",
-    "frozenset",
-    "hash",
-    "hex",
-    "id",
-    "int",
-    "isinstance",
-    "issubclass",
-    "iter",
-    "len",
-    "list",
-    "map",
-    "max",
-    "min",
-    "next",
-    "object",
-    "oct",
-    "ord",
-    "pow",
-    "property",
-    "range",
-    "repr",
-    "reversed",
-    "round",
-    "set",
-    "slice",
-    "sorted",
-    "staticmethod",
-    "str",
-    "sum",
-    "super",
-    "tuple",
-    "zip",
-    "dict",
-]
+from runner.sandbox.rules import (
+    DENIED_ATTRIBUTES,
+    FORBIDDEN_BUILTINS,
+    OWNED_ONLY_ATTRIBUTES,
+    SAFE_BUILTINS,
+    STR_ONLY_ATTRIBUTES,
+)
 
 _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+=": operator.iadd,
@@ -95,66 +42,192 @@ _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def _check_template(template: str) -> None:
-    """Reject a format template whose fields reach private or denied attributes.
+class SandboxFunction:
+    """A callable the sandbox hands to programs, with nothing behind it to reach.
 
-    CPython's own parsers (the ones ``str.format`` runs) find every field, including fields
-    nested in a format spec (``{0:{1.attr}}``), so what is checked is exactly what is formatted.
+    A Python function carries ``__globals__`` (the module it was defined in) and a bound method
+    its ``__self__``: both are dunders the policy refuses, but the rule is that no function whose
+    globals are not the program's own is reachable at all (the reachability audit checks it).
+    This wrapper has no public attributes; its one slot is private and not the program's.
+    """
+
+    __slots__ = ("_call", "_name")
+
+    def __init__(self, call: Callable[..., Any], name: str) -> None:
+        self._call = call
+        self._name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<built-in function {self._name}>"
+
+
+def _walks_fields(template: str) -> bool:
+    """Whether any field of ``template`` (nested specs included) looks up an attribute or item.
+
+    CPython's own parser (the one ``str.format`` runs) finds every field, so a template without
+    such steps only ever calls ``format()`` on the arguments themselves: the real, fast
+    ``str.format`` is safe for it.
     """
     pending = [template]
     while pending:
         for _text, field, spec, _conversion in _string.formatter_parser(pending.pop()):
             if field is None:
                 continue
-            for is_attr, key in _string.formatter_field_name_split(field)[1]:
-                if is_attr and (key.startswith("_") or key in DENIED_ATTRIBUTES):
-                    raise AttributeError(f'"{key}" is not accessible in tree programs')
+            for _step in _string.formatter_field_name_split(field)[1]:
+                return True
             if spec:
                 pending.append(spec)
+    return False
 
 
-def _safe_format(template: str, /, *args: object, **kwargs: object) -> str:
-    if not isinstance(template, str):
-        raise TypeError("format() needs a str")
-    _check_template(template)
-    return str.format(template, *args, **kwargs)
+class _GuardedFormatter:
+    """``str.format`` whose field walks (``{0.x}``, ``{0[k]}``) go through the program's guard.
+
+    The same grammar as CPython's (its own parsers split the template and the field names),
+    automatic and manual numbering, conversions and nested specs; only each attribute step is
+    the sandbox's ``getattr`` instead of the real one.
+    """
+
+    def __init__(self, getattr_: Callable[[object, str], object]) -> None:
+        self._getattr = getattr_
+
+    def format(self, template: str, args: Sequence[object], kwargs: Mapping[str, object]) -> str:
+        auto: list[int | None] = [0]  # next automatic index; None once manual numbering is used
+        return self._format(template, args, kwargs, auto, 2)
+
+    def _format(
+        self,
+        template: str,
+        args: Sequence[object],
+        kwargs: Mapping[str, object],
+        auto: list[int | None],
+        depth: int,
+    ) -> str:
+        if depth < 0:
+            raise ValueError("Max string recursion exceeded")
+        out: list[str] = []
+        for literal, field, spec, conversion in _string.formatter_parser(template):
+            out.append(literal)
+            if field is None:
+                continue
+            value = self._field(field, args, kwargs, auto)
+            if conversion == "r":
+                value = repr(value)
+            elif conversion == "s":
+                value = str(value)
+            elif conversion == "a":
+                value = ascii(value)
+            elif conversion is not None:
+                raise ValueError(f"Unknown conversion specifier {conversion}")
+            spec = self._format(spec, args, kwargs, auto, depth - 1) if spec else ""
+            out.append(format(value, spec))
+        return "".join(out)
+
+    def _field(
+        self,
+        field: str,
+        args: Sequence[object],
+        kwargs: Mapping[str, object],
+        auto: list[int | None],
+    ) -> object:
+        first, rest = _string.formatter_field_name_split(field)
+        if first == "":
+            index = auto[0]
+            if index is None:
+                raise ValueError(
+                    "cannot switch from manual field specification to automatic field numbering"
+                )
+            auto[0] = index + 1
+            first = index
+        elif isinstance(first, int):
+            if auto[0]:
+                raise ValueError(
+                    "cannot switch from automatic field numbering to manual field specification"
+                )
+            auto[0] = None
+        obj = args[first] if isinstance(first, int) else kwargs[first]
+        for is_attr, key in rest:
+            obj = self._getattr(obj, key) if is_attr else obj[key]  # type: ignore[index]
+        return obj
 
 
-def _safe_format_map(template: str, mapping: object, /) -> str:
-    if not isinstance(template, str):
-        raise TypeError("format_map() needs a str")
-    _check_template(template)
-    return str.format_map(template, mapping)  # type: ignore[arg-type]
+def _make_formatters(
+    getattr_: Callable[[object, str], object],
+) -> tuple[Callable[..., str], Callable[[str, object], str]]:
+    formatter = _GuardedFormatter(getattr_)
+
+    def safe_format(template: str, /, *args: object, **kwargs: object) -> str:
+        if type(template) is not str:
+            raise TypeError("format() needs a str")
+        if not _walks_fields(template):
+            return str.format(template, *args, **kwargs)
+        return formatter.format(template, args, kwargs)
+
+    def safe_format_map(template: str, mapping: object, /) -> str:
+        if type(template) is not str:
+            raise TypeError("format_map() needs a str")
+        if not _walks_fields(template):
+            return str.format_map(template, mapping)  # type: ignore[arg-type]
+        return formatter.format(template, (), mapping)  # type: ignore[arg-type]
+
+    return safe_format, safe_format_map
 
 
-_SAFE_FORMATTERS = {"format": _safe_format, "format_map": _safe_format_map}
+def _refused(name: str) -> AttributeError:
+    return AttributeError(f'"{name}" is not accessible in tree programs')
 
 
-def guarded_getattr(obj: object, name: str, *default: object) -> object:
-    """``getattr`` for programs: public, non-deny-listed names only; a safe ``str.format``."""
-    if type(name) is not str:
-        raise TypeError("attribute name must be a string")
-    if name.startswith("_") or name in DENIED_ATTRIBUTES:
-        raise AttributeError(f'"{name}" is not accessible in tree programs')
-    if name in _SAFE_FORMATTERS:
-        if isinstance(obj, super):
-            # super().format inside a str subclass would be the real, unguarded str.format.
-            raise AttributeError(f"super().{name} is not available in tree programs")
-        cls = obj if isinstance(obj, type) else type(obj)
-        # str's own format (a program's str subclass may define a format method of its own).
-        if issubclass(cls, str) and getattr(cls, name) is getattr(str, name):
-            safe = _SAFE_FORMATTERS[name]
-            return safe if cls is obj else functools.partial(safe, cast(str, obj))
-    return getattr(obj, name, *default)
+def make_getattr(owned: set[object]) -> Callable[..., object]:
+    """The run's ``getattr``: the compile-time name rules, then the per-type rules of
+    ``runner.sandbox.rules``: ``format``/``format_map`` only on exact ``str`` (and only the
+    guarded formatter), ``obj`` only on the program's own non-exception objects."""
+    formatters: dict[str, Callable[..., str]] = {}
+
+    def guarded_getattr(obj: object, name: str, *default: object) -> object:
+        if type(name) is not str:
+            raise TypeError("attribute name must be a string")
+        if name.startswith("_") or name in DENIED_ATTRIBUTES:
+            raise _refused(name)
+        if name in STR_ONLY_ATTRIBUTES:
+            if type(obj) is str:
+                return SandboxFunction(functools.partial(formatters[name], obj), f"str.{name}")
+            if obj is str:
+                return SandboxFunction(formatters[name], f"str.{name}")
+            cls = obj if isinstance(obj, type) else type(obj)
+            if cls not in owned or issubclass(cls, str):
+                # Bound methods, aliases, super proxies, str subclasses... forward lookups to
+                # a wrapped str and would hand out the real, unguarded str.format.
+                raise AttributeError(
+                    f'"{name}" is not available here: in tree programs only plain strings '
+                    "(and the program's own classes) have it"
+                )
+        if name in OWNED_ONLY_ATTRIBUTES and not (
+            type(obj) in owned and not isinstance(obj, BaseException)
+        ):
+            # AttributeError.obj (and wrappers forwarding to it) hands out the live object a
+            # failed lookup was made on; a program's own object may use the name freely.
+            raise _refused(name)
+        return getattr(obj, name, *default)
+
+    safe_format, safe_format_map = _make_formatters(guarded_getattr)
+    formatters.update(format=safe_format, format_map=safe_format_map)
+    return guarded_getattr
 
 
-def guarded_hasattr(obj: object, name: str) -> bool:
-    """``hasattr`` with the same rules as ``guarded_getattr``."""
-    try:
-        guarded_getattr(obj, name)
-    except AttributeError:
-        return False
-    return True
+def make_hasattr(getattr_: Callable[..., object]) -> Callable[[object, str], bool]:
+    """``hasattr`` with the same rules as the run's ``getattr``."""
+
+    def guarded_hasattr(obj: object, name: str) -> bool:
+        try:
+            getattr_(obj, name)
+        except AttributeError:
+            return False
+        return True
+
+    return guarded_hasattr
 
 
 def inplacevar(op: str, target: object, value: object) -> object:
@@ -167,18 +240,30 @@ def apply(func: Callable[..., object], *args: object, **kwargs: object) -> objec
     return func(*args, **kwargs)
 
 
-def safe_type(*args: object) -> type:
-    """One-argument ``type()``; the class-making three-argument form is not available."""
-    if len(args) != 1:
-        raise TypeError("type() takes exactly one argument in tree programs (use a class)")
-    result = type(args[0])
-    if issubclass(result, type):
-        raise TypeError("type() of a class is not available in tree programs")
-    return result
+def make_type(allowed: set[object]) -> Callable[..., type]:
+    """One-argument ``type()`` that only answers with types a program may hold anyway.
+
+    The builtin types it was given, its own classes and a few plain value types; never the
+    types of wrappers (``types.GenericAlias`` would build an alias around ``str``), functions,
+    generators or the sandbox's own objects.
+    """
+
+    def safe_type(*args: object) -> type:
+        if len(args) != 1:
+            raise TypeError("type() takes exactly one argument in tree programs (use a class)")
+        result = type(args[0])
+        if result not in allowed:
+            name = result.__name__
+            raise TypeError(f"type() of a {name} object is not available in tree programs")
+        return result
+
+    return safe_type
 
 
-def make_class_guards() -> tuple[Callable[[object], object], Callable[..., type]]:
-    """A run's ``_write_`` guard and ``__metaclass__``, sharing the set of writable types.
+def make_class_guards(
+    owned: set[object],
+) -> tuple[Callable[[object], object], Callable[..., type]]:
+    """A run's ``_write_`` guard and ``__metaclass__``; ``owned`` collects the program's classes.
 
     A program may change its own objects (instances of its classes, its classes, lists, dicts,
     sets) and nothing else: module namespaces, functions and built-in objects stay as handed out.
@@ -188,16 +273,19 @@ def make_class_guards() -> tuple[Callable[[object], object], Callable[..., type]
     def write_guard(ob: object) -> object:
         if type(ob) in writable:
             return ob
-        if isinstance(ob, type) and ob in writable:
+        if isinstance(ob, type) and ob in owned:
             return ob
         raise TypeError(f"cannot change {type(ob).__name__} objects in tree programs")
 
     def metaclass(name: str, bases: tuple[type, ...], namespace: dict[str, object]) -> type:
         for base in bases:
+            if not isinstance(base, type):
+                raise TypeError(f"{base!r} is not a class: it cannot be a base class here")
             if isinstance(base, type) and issubclass(base, type):
                 raise TypeError("metaclasses are not available in tree programs")
         cls = type(name, bases, namespace)
         writable.add(cls)
+        owned.add(cls)
         return cls
 
     return write_guard, metaclass
@@ -243,16 +331,23 @@ def make_print(write_log: Callable[[str], None]) -> Callable[..., None]:
         end = "\n" if end is None else end
         if type(sep) is not str or type(end) is not str:
             raise TypeError("print(): sep and end must be strings")
-        write_log(sep.join([str(a) for a in args]) + end)
+        text = sep.join([str(a) for a in args]) + end
+        if text:
+            write_log(text)
 
     return print_
 
 
 def make_builtins(write_log: Callable[[str], None]) -> tuple[dict[str, object], dict[str, object]]:
-    """Fresh ``__builtins__`` and the RestrictedPython guard globals for one run."""
-    write_guard, metaclass = make_class_guards()
-    modules = make_modules()
-    safe: dict[str, object] = {name: getattr(builtins, name) for name in _SAFE_BUILTIN_NAMES}
+    """Fresh ``__builtins__`` and the RestrictedPython guard globals for one run.
+
+    Everything callable a program can name is a builtin implemented in C (no globals to reach)
+    or a ``SandboxFunction``; the guard globals have private names no program can write.
+    """
+    owned: set[object] = set()
+    write_guard, metaclass = make_class_guards(owned)
+    modules = make_modules(SandboxFunction)
+    safe: dict[str, object] = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
     safe.update(
         {
             name: value
@@ -260,21 +355,33 @@ def make_builtins(write_log: Callable[[str], None]) -> tuple[dict[str, object], 
             if isinstance(value, type) and issubclass(value, BaseException)
         }
     )
+    allowed_types: set[object] = {v for v in safe.values() if isinstance(v, type)}
+    allowed_types.update({type(None), type(NotImplemented), type(Ellipsis), time.struct_time})
+    allowed_types.discard(type)
+    getattr_ = make_getattr(owned)
+    type_ = make_type(allowed_types | owned)
+
+    def program_type(*args: object) -> type:
+        # owned grows as the program defines classes; the set above was a snapshot.
+        if len(args) == 1 and type(args[0]) in owned:
+            return type(args[0])
+        return type_(*args)
+
     safe.update(
         __build_class__=builtins.__build_class__,
-        __import__=make_import(modules),
-        getattr=guarded_getattr,
-        hasattr=guarded_hasattr,
-        setattr=guarded_setattr(write_guard),
-        delattr=guarded_delattr(write_guard),
-        type=safe_type,
-        print=make_print(write_log),
+        __import__=SandboxFunction(make_import(modules), "__import__"),
+        getattr=SandboxFunction(getattr_, "getattr"),
+        hasattr=SandboxFunction(make_hasattr(getattr_), "hasattr"),
+        setattr=SandboxFunction(guarded_setattr(write_guard), "setattr"),
+        delattr=SandboxFunction(guarded_delattr(write_guard), "delattr"),
+        type=SandboxFunction(program_type, "type"),
+        print=SandboxFunction(make_print(write_log), "print"),
     )
     assert not FORBIDDEN_BUILTINS & safe.keys()
     guards: dict[str, object] = {
         "__metaclass__": metaclass,
         "__name__": "__main__",
-        "_getattr_": guarded_getattr,
+        "_getattr_": getattr_,
         "_getitem_": operator.getitem,
         "_getiter_": iter,
         "_write_": write_guard,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import random
 import time
+import types
 from collections.abc import Callable
+from typing import Any
 
 from runner.sandbox.rules import ALLOWED_MODULES
 
@@ -70,18 +72,45 @@ class SandboxModule:
         return f"<module {self.__name!r}>"
 
 
-def make_modules() -> dict[str, SandboxModule]:
+Wrap = Callable[[Callable[..., Any], str], object]
+
+
+def _opaque(value: object, name: str, wrap: Wrap) -> object:
+    """Python-level functions and methods carry their module's globals: hand out a wrapper."""
+    if isinstance(value, (types.FunctionType, types.MethodType)):
+        return wrap(value, name)
+    return value
+
+
+def _random_namespace(rng: random.Random, wrap: Wrap) -> SandboxModule:
+    attrs = {
+        n: _opaque(getattr(rng, n), f"random.{n}", wrap) for n in _RANDOM_METHODS if hasattr(rng, n)
+    }
+
+    def make_random(*args: Any) -> SandboxModule:
+        # random.Random(seed): a generator of the program's own, as a namespace of wrapped
+        # methods (the real class's methods are functions of the random module).
+        return _random_namespace(random.Random(*args), wrap)
+
+    attrs["Random"] = wrap(make_random, "random.Random")
+    return SandboxModule("random", attrs)
+
+
+def make_modules(wrap: Wrap) -> dict[str, SandboxModule]:
     """Fresh ``math``, ``random`` and ``time`` namespaces for one run."""
     public_math = {n: getattr(math, n) for n in dir(math) if not n.startswith("_")}
-    rng = random.Random()  # a generator of the run's own; seeding it touches nothing else
-    rand: dict[str, object] = {n: getattr(rng, n) for n in _RANDOM_METHODS if hasattr(rng, n)}
-    rand["Random"] = random.Random
+    # A generator of the run's own; seeding it touches nothing else.
     modules = {
         "math": SandboxModule("math", public_math),
-        "random": SandboxModule("random", rand),
+        "random": _random_namespace(random.Random(), wrap),
         "time": SandboxModule("time", {n: getattr(time, n) for n in _TIME_NAMES}),
     }
     assert set(modules) == ALLOWED_MODULES
+    assert all(
+        not isinstance(v, (types.FunctionType, types.MethodType))
+        for m in modules.values()
+        for v in vars(m).values()
+    )
     return modules
 
 

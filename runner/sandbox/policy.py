@@ -32,7 +32,7 @@ from protocol.limits import MAX_SOURCE_CHARS
 from runner.exc import ProgramRejected
 from runner.sandbox import colours as api
 from runner.sandbox.astscan import bound_names, fresh_containers, nesting_depth
-from runner.sandbox.guards import make_builtins
+from runner.sandbox.guards import SandboxFunction, make_builtins
 from runner.sandbox.rules import MAX_NESTING
 from runner.sandbox.transformer import SandboxTransformer
 
@@ -171,10 +171,13 @@ def make_globals(program_api: ProgramAPI) -> dict[str, object]:
     safe_builtins, guards = make_builtins(program_api.write_log)
     namespace: dict[str, object] = {"__builtins__": safe_builtins, **guards}
     namespace.update(
-        getLEDCount=program_api.get_led_count,
-        setLEDs=program_api.set_leds,
-        getLEDPositions=program_api.get_led_positions,
-        fromHSV=api.fromHSV,
+        getLEDCount=SandboxFunction(program_api.get_led_count, "getLEDCount"),
+        setLEDs=SandboxFunction(program_api.set_leds, "setLEDs"),
+        getLEDPositions=SandboxFunction(program_api.get_led_positions, "getLEDPositions"),
         **api.COLOURS,
     )
+    # fromHSV is called per LED per frame: rather than a wrapper, its (builtins-only) code runs
+    # with the program's own globals, so it is a function of the program like any other.
+    hsv = api.fromHSV
+    namespace["fromHSV"] = types.FunctionType(hsv.__code__, namespace, "fromHSV", hsv.__defaults__)
     return namespace

@@ -8,9 +8,41 @@ ALLOWED_MODULES = frozenset({"math", "random", "time"})
 
 # Attribute names never reachable: frames, code, tracebacks (CVE-2023-37271 class) and friends.
 DENIED_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES | {"func_globals", "func_code"})
-# Attribute names only runtime can judge: str.format / format_map walk attributes of their
-# arguments (CVE-2023-41039 class), so they go through ``_getattr_`` which hands out a safe one.
-RUNTIME_ATTRIBUTES = frozenset({"format", "format_map"})
+# Attribute names whose answer depends on the object's exact type, decided by the run-time guard
+# (``_getattr_``) wherever they appear; pattern matching and augmented assignment, which would
+# look them up with no guard call, refuse them at compile time.
+# - format/format_map: only on an object whose type is exactly str, and only as the guarded
+#   formatter. Anything else that answers to the name (bound methods over a str, aliases, super
+#   proxies, str subclasses) forwards to the real str.format, which walks fields unguarded
+#   (CVE-2023-41039, CVE-2024-47532).
+STR_ONLY_ATTRIBUTES = frozenset({"format", "format_map"})
+# - obj: AttributeError.obj (and wrappers forwarding to it) is the live object a failed lookup
+#   was made on; only the program's own (non-exception) objects may answer to the name.
+OWNED_ONLY_ATTRIBUTES = frozenset({"obj"})
+RUNTIME_ATTRIBUTES = STR_ONLY_ATTRIBUTES | OWNED_ONLY_ATTRIBUTES
+
+# The builtins a tree program gets (besides every exception class and the sandbox's own print,
+# getattr, hasattr, setattr, delattr, type and __import__), each for a reason. All are
+# implemented in C: no globals behind them. Type objects are the real ones; their reachable
+# attributes are public methods (private ones never compile).
+SAFE_BUILTINS = (
+    # constants
+    "None", "False", "True", "Ellipsis", "NotImplemented",
+    # numbers and maths: colours, positions, animation
+    "abs", "divmod", "pow", "round", "min", "max", "sum", "int", "float", "complex", "bool",
+    "bin", "hex", "oct",
+    # text: print, labels, logs (format() only applies a spec: it walks no fields)
+    "str", "repr", "ascii", "chr", "ord", "format",
+    # containers and iteration: frames are lists of tuples
+    "list", "tuple", "dict", "set", "frozenset", "range", "slice", "bytes", "bytearray",
+    "len", "enumerate", "zip", "map", "filter", "sorted", "reversed", "iter", "next", "all", "any",
+    # classes as ordinary programs write them: class Snowflake(object), super().__init__(),
+    # @property, @staticmethod, @classmethod (their wrappers forward lookups, which is why
+    # format/format_map are decided by exact type)
+    "object", "super", "property", "staticmethod", "classmethod",
+    # checks programs make on their own values
+    "isinstance", "issubclass", "callable", "hash", "id",
+)  # fmt: skip
 
 # Builtins a program cannot use; rejected at check time unless the program binds the name itself.
 FORBIDDEN_BUILTINS = frozenset(

@@ -35,6 +35,9 @@ SETTINGS = [
     ("ws281x_strip_type", "TREE_WS281X_STRIP_TYPE", "RGB", "RGB"),
     ("ws281x_gamma", "TREE_WS281X_GAMMA", "1.8", 1.8),
     ("gpiozero_pins", "TREE_GPIOZERO_PINS", "5,6,13", "5,6,13"),
+    ("spi_bus", "TREE_SPI_BUS", "1", 1),
+    ("spi_device", "TREE_SPI_DEVICE", "1", 1),
+    ("spi_hz", "TREE_SPI_HZ", "6250000", 6_250_000),
     ("socket_mode", "TREE_SOCKET_MODE", "0640", 0o640),
     ("socket_group", "TREE_SOCKET_GROUP", "ledtree", "ledtree"),
 ]

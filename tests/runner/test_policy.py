@@ -295,8 +295,8 @@ ORDINARY = {
         "print('{.real} {[1]} {p.x:>{w}} {{x}}'.format(3, [1, 2], p=P(), w=3))",
         "3 2   5 {x}\n",
     ),
-    "str_subclass_own_format": (
-        "class S(str):\n    def format(self):\n        return 'mine'\nprint(S('a').format())",
+    "own_class_format_method": (
+        "class Clock:\n    def format(self):\n        return 'mine'\nprint(Clock().format())",
         "mine\n",
     ),
     "match_statement": (
@@ -319,9 +319,8 @@ ORDINARY = {
         "del d['k']\nprint(buf[1], buf[2][4], d)",
         "(255, 0, 0, 100) 1 {}\n",
     ),
-    "random_subclass": (
-        "import random\nclass R(random.Random):\n    pass\n"
-        "print(R(3).random() == random.Random(3).random())",
+    "random_generator_of_its_own": (
+        "import random\nr = random.Random(3)\nprint(r.random() == random.Random(3).random())",
         "True\n",
     ),
 }
@@ -958,3 +957,72 @@ def test_benchmark_animations_show_the_same_frames_as_plain_python(animation: st
         shown.append((sink.frames, repr(sink.last)))
     assert shown[0][0] == 3
     assert shown[0] == shown[1] == shown[2]
+
+
+# --- Sandbox v2: lookups forwarded by wrapper objects (issue 8, class 1) -------------------------
+
+FORWARDING_ROUTES = {
+    "classmethod_over_str": "class C:\n    t = classmethod('{0}')\nf = C.t.format\n",
+    "generic_alias_around_str": "A = type(list[int])\nf = A(str, (int,)).format\n",
+    "method_over_callable_str_subclass": (
+        "class T(str):\n    def __call__(self):\n        return 1\n"
+        "class C:\n    t = classmethod(T('{0}'))\nf = C.t.format\n"
+    ),
+    "super_proxy": (
+        "class S(str):\n    def f(self):\n        return super().format\nf = S('x').f()\n"
+    ),
+    "getattr_on_bound_method": "class C:\n    t = classmethod('{0}')\nf = getattr(C.t, 'format')\n",
+    "format_map_on_alias": "class C:\n    t = classmethod('{0}')\nf = C.t.format_map\n",
+}
+
+
+@pytest.mark.parametrize("transformer", MODES, ids=["fast", "guarded"])
+@pytest.mark.parametrize("name", sorted(FORWARDING_ROUTES))
+def test_cant_reach_the_real_format_through_a_wrapper(
+    name: str, transformer: type[SandboxTransformer]
+) -> None:
+    err = runtime_error(FORWARDING_ROUTES[name], transformer)
+    assert isinstance(err, (AttributeError, TypeError)), err
+    assert "not available" in str(err)
+
+
+@pytest.mark.parametrize("transformer", MODES, ids=["fast", "guarded"])
+def test_cant_read_obj_of_an_attribute_error(transformer: type[SandboxTransformer]) -> None:
+    source = "import random\ntry:\n    random.nope\nexcept AttributeError as e:\n    e.obj\n"
+    err = runtime_error(source, transformer)
+    assert isinstance(err, AttributeError) and '"obj" is not accessible' in str(err)
+
+
+def test_a_programs_own_obj_attribute_still_works() -> None:
+    assert output(
+        "class Box:\n    def __init__(self):\n        self.obj = 3\nprint(Box().obj)"
+    ) == ("3\n")
+
+
+def test_formatting_still_walks_the_programs_own_fields() -> None:
+    source = (
+        "class P:\n    x = 5\n"
+        "print('{} {.real} {[1]} {p.x:>{w}} {!r}'.format(1, 3, [1, 2], 'q', p=P(), w=3))\n"
+        "print('{a[k]}'.format_map({'a': {'k': 'v'}}))"
+    )
+    assert output(source) == "1 3 2   5 'q'\nv\n"
+
+
+def test_formatting_fields_reaching_private_names_are_refused() -> None:
+    err = runtime_error(
+        "class P:\n    pass\nprint('{0.__class__}'.format(P()))", SandboxTransformer
+    )
+    assert isinstance(err, AttributeError) and "not accessible" in str(err)
+
+
+def test_sandbox_callables_have_nothing_behind_them() -> None:
+    """print, getattr, setLEDs, random.randint... are opaque: type() of them is refused."""
+    err = runtime_error("type(print)", SandboxTransformer)
+    assert isinstance(err, TypeError) and "SandboxFunction" in str(err)
+    err = runtime_error("import random\ntype(random.randint)", SandboxTransformer)
+    assert isinstance(err, TypeError)
+
+
+def test_subclassing_a_sandbox_function_says_it_is_not_a_class() -> None:
+    err = runtime_error("import random\nclass R(random.Random):\n    pass\n", SandboxTransformer)
+    assert isinstance(err, TypeError) and "is not a class" in str(err)
