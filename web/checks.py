@@ -2,8 +2,10 @@
 
 The real verdict comes from the runner (``Check`` over the socket, the same policy as the run).
 When the runner is offline, ``offline_check`` still catches what plain Python can: syntax
-errors, imports outside ``math``/``random``/``time`` and ``_private`` names, with line and
-column, so an obviously broken program is never queued.
+errors, imports outside the allowed modules and the names no program may use (dunders such as
+``__class__``, the sandbox's own ``_getattr_``-style names), with line and column, so an
+obviously broken program is never queued. Single-underscore names (``_x``, ``self._x``) are left
+to the runner, which decides them by who owns the object.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import ast
 from dataclasses import dataclass
 
 MAX_SOURCE_BYTES = 64 * 1024
-ALLOWED_MODULES = frozenset({"math", "random", "time"})
+ALLOWED_MODULES = frozenset({"math", "random", "time", "colorsys", "typing"})
+_ALLOWED_TEXT = ", ".join(sorted(ALLOWED_MODULES))
 
 
 @dataclass(frozen=True)
@@ -72,14 +75,30 @@ def _violation(node: ast.AST) -> str | None:
     if isinstance(node, ast.Import):
         for alias in node.names:
             if alias.name.split(".")[0] not in ALLOWED_MODULES:
-                return f'import of "{alias.name}" is not allowed (only math, random, time)'
+                return f'import of "{alias.name}" is not allowed (only {_ALLOWED_TEXT})'
     elif isinstance(node, ast.ImportFrom):
         if node.level or (node.module or "").split(".")[0] not in ALLOWED_MODULES:
-            return f'import from "{node.module}" is not allowed (only math, random, time)'
-    elif isinstance(node, ast.Name) and node.id.startswith("_"):
+            return f'import from "{node.module}" is not allowed (only {_ALLOWED_TEXT})'
+    elif isinstance(node, ast.Name) and _reserved(node.id) and node.id != "__name__":
         return f'"{node.id}" is an invalid variable name because it starts with "_"'
-    elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+    elif isinstance(node, ast.Attribute) and _reserved(node.attr):
         return f'"{node.attr}" is an invalid attribute name because it starts with "_"'
-    elif isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name.startswith("_"):
+    elif isinstance(node, ast.ClassDef) and _reserved(node.name):
+        return f'"{node.name}" is an invalid name because it starts with "_"'
+    elif isinstance(node, ast.FunctionDef) and _reserved(node.name) and not _dunder(node.name):
+        # Special methods (__init__, __len__...) are for the runner's exact policy to judge.
         return f'"{node.name}" is an invalid name because it starts with "_"'
     return None
+
+
+def _dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def _reserved(name: str) -> bool:
+    """The runner's rule (``runner.sandbox.rules.is_sandbox_name``), which web cannot import."""
+    return (
+        name.startswith("__")
+        or (len(name) > 1 and name.startswith("_") and name.endswith("_"))
+        or (name.startswith("_tmp") and name[4:].isdigit())
+    )

@@ -50,10 +50,27 @@ def test_ports_use_the_recipe_from_the_docs() -> None:
     """The stand-in lines in every port are the ones /docs tells people to paste."""
     recipe = re.search(r"paste these six lines:\n\n```py\n(.*?)```", README, flags=re.DOTALL)
     assert recipe is not None
-    lines = [line.strip() for line in recipe.group(1).splitlines()]
+    lines = [line.strip() for line in recipe.group(1).splitlines() if line.strip()]
     assert len(lines) == 6
     stand_in = lines[:4]  # the class and pixels; the coordinates line depends on the year
     for path in PORTS:
         body = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
         assert all(line in body for line in stand_in), path.name
         assert any(line.startswith("coords = [[x") for line in body), path.name
+
+
+@pytest.mark.slow
+def test_hasattr_on_a_dunder_fails_at_its_line_not_far_away() -> None:
+    """``hasattr(colour, "__len__")`` used to answer False: the program then showed a tuple as a
+    colour value and failed in setLEDs. Now the run ends at the hasattr line, saying why."""
+    path = ROOT / "tests" / "programs" / "hasattr_len.py"
+    source = path.read_text(encoding="utf-8")
+    strip = VirtualStrip(LEDS)
+    config = RunnerConfig(led_count=LEDS, time_limit_s=TIME_LIMIT_S)
+    with Supervisor(config, strip, spiral_cone(LEDS)) as supervisor:
+        result = supervisor.run(path.stem, source)
+    assert (result.status, result.reason) == ("failed", "error")
+    assert result.error is not None and result.error.type == "SandboxError"
+    assert '"__len__" is not accessible' in result.error.message
+    hasattr_line = next(n for n, line in enumerate(source.splitlines(), 1) if "if hasattr(" in line)
+    assert result.error.line == hasattr_line and strip.shown_count == 0
