@@ -18,10 +18,11 @@ import time  # noqa: F401 - as above
 import traceback
 
 from runner.exc import FrameInvalid, FrameTypeInvalid, ProgramRejected
-from runner.sandbox import policy
+from runner.sandbox import colours, policy
 from runner.sandbox.confine import Limits, confine
 from runner.sandbox.frames import pack_frame
 from runner.sandbox.wire import (
+    CHECK,
     END,
     EXIT_OUT_OF_MEMORY,
     FRAME,
@@ -30,6 +31,7 @@ from runner.sandbox.wire import (
     PROGRAM,
     PROGRAM_FILENAME,
     READY,
+    RESULT,
 )
 
 MAX_RECORD = 1 << 20  # a program record (64 KiB source + positions) fits easily
@@ -98,7 +100,7 @@ class ProgramApi:
 
     def write_log(self, text: str) -> None:
         """Send printed text to the run's log while it is under the cap."""
-        if self._log_left <= 0:
+        if self._log_left <= 0 or not text:
             return
         data = str(text).encode("utf-8", "replace")[: self._log_left + 1]
         self._log_left -= len(data)
@@ -116,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     report = confine(limits)
     channel.send(READY, json.dumps(report).encode())
     kind, payload = channel.read_record()
+    if kind == CHECK:
+        channel.send(RESULT, json.dumps(check_program(payload.decode("utf-8"))).encode())
+        return 0
     if kind != PROGRAM:
         return 2
     program = json.loads(payload)
@@ -133,7 +138,19 @@ def main(argv: list[str] | None = None) -> int:
         channel.send(END, json.dumps(outcome).encode())
     except MemoryError:
         os._exit(EXIT_OUT_OF_MEMORY)
-    return 0
+    # Exit at once: an ordinary interpreter shutdown would run the program's finalizers
+    # (a suspended generator's finally, __del__) after its report, and they could still print.
+    os._exit(0)
+
+
+def check_program(source: str) -> list[dict[str, object]]:
+    """The policy's verdict on a program, compiled here, in the confined child, never in the
+    runner: a compiler crash or bomb costs this disposable process only."""
+    try:
+        policy.compile_program(source, "<program>")
+    except ProgramRejected as exc:
+        return [_error_dict(e) for e in exc.errors]
+    return []
 
 
 def run_program(channel: Channel, program: dict[str, object]) -> dict[str, object]:
@@ -145,6 +162,8 @@ def run_program(channel: Channel, program: dict[str, object]) -> dict[str, objec
         program["positions"],  # type: ignore[arg-type]
         int(program["log_limit"]),  # type: ignore[call-overload]
     )
+    if program.get("mode") == "raw":
+        return _run_raw(api, source)
     try:
         code = policy.compile_program(source, PROGRAM_FILENAME)
     except ProgramRejected as exc:
@@ -154,6 +173,28 @@ def run_program(channel: Channel, program: dict[str, object]) -> dict[str, objec
     try:
         exec(code, env)
     except BaseException as exc:  # noqa: BLE001 - any way the user's program ends is a result
+        return _describe_failure(api, source, exc)
+    return {"outcome": "completed", "reason": "ended", "error": None}
+
+
+def _run_raw(api: ProgramApi, source: str) -> dict[str, object]:
+    """``runner.audit raw``: plain Python with real builtins, in this same confined process.
+
+    It shows what holds when the language layer has fallen; the parent never selects it for a
+    program from the socket or the web.
+    """
+    env: dict[str, object] = {
+        "__name__": "__main__",
+        "getLEDCount": api.get_led_count,
+        "setLEDs": api.set_leds,
+        "getLEDPositions": api.get_led_positions,
+        "fromHSV": colours.fromHSV,
+        "CHANNEL": api._channel,  # raw payloads may forge records on the real pipe
+        **colours.COLOURS,
+    }
+    try:
+        exec(compile(source, PROGRAM_FILENAME, "exec"), env)
+    except BaseException as exc:  # noqa: BLE001 - any way the program ends is a result
         return _describe_failure(api, source, exc)
     return {"outcome": "completed", "reason": "ended", "error": None}
 

@@ -3,14 +3,16 @@
 ``confine(limits)`` is the child's first act, before it reads the program. Layers, in order:
 resource limits, a fresh network namespace, no_new_privs, Landlock (read-only access to the
 Python installation and the runner package, nothing else), dropping to an unprivileged uid/gid
-when started as root, and a seccomp filter denying sockets and process creation. Each layer the
-kernel refuses is reported back (never skipped silently); the supervisor logs it once.
+when started as root, and a seccomp filter that allows only the system calls of
+``runner.sandbox.syscalls``. Each layer is reported back (never skipped silently).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
+import importlib
 import os
 import resource
 import sys
@@ -19,31 +21,18 @@ from dataclasses import asdict, dataclass, field
 import landlock  # type: ignore[import-untyped]
 import pyseccomp  # type: ignore[import-untyped]
 
+from runner.sandbox import syscalls
+
 CLONE_NEWNET = 0x40000000
-CLONE_THREAD = 0x00010000
 PR_SET_NO_NEW_PRIVS = 38
 OK = "ok"
+LAYERS = ("rlimits", "netns", "no_new_privs", "landlock", "uid", "seccomp")
 
-# Syscalls answered with EPERM: no sockets, no new processes, no new programs, no tampering.
-DENIED_SYSCALLS = (
-    "socket",
-    "socketpair",
-    "fork",
-    "vfork",
-    "clone3",  # arguments live in memory, so seccomp cannot tell a thread from a process
-    "execve",
-    "execveat",
-    "ptrace",
-    "kill",  # signalling other processes (the prestarted spare runs as the same user)
-    "process_vm_writev",
-    "unshare",
-    "setns",
-    "mount",
-    "bpf",
-    "perf_event_open",
-    "io_uring_setup",
-    "keyctl",
-)
+
+def in_force(state: str) -> bool:
+    """Whether a layer's reported state means it holds ("ok", or "ok: <why the environment
+    already meets its purpose>")."""
+    return state == OK or state.startswith(OK + ":")
 
 
 @dataclass(frozen=True)
@@ -56,6 +45,7 @@ class Limits:
     uid: int | None = None  # drop to this uid/gid when running as root
     gid: int | None = None
     read_paths: tuple[str, ...] = field(default_factory=tuple)
+    preload: tuple[str, ...] = field(default_factory=tuple)  # modules to import first
 
     def to_dict(self) -> dict[str, object]:
         """Plain values for JSON."""
@@ -66,23 +56,31 @@ class Limits:
         """Inverse of ``to_dict``."""
         values = dict(data)
         values["read_paths"] = tuple(values.get("read_paths") or ())  # type: ignore[arg-type]
+        values["preload"] = tuple(values.get("preload") or ())  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
 
 
 def default_read_paths() -> tuple[str, ...]:
     """The Python installation(s) and the runner package: all the child may ever read."""
-    package = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # runner/
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, package}
     return tuple(sorted(p for p in paths if p and os.path.isdir(p)))
 
 
 def confine(limits: Limits) -> dict[str, str]:
-    """Apply every layer the kernel permits; return ``{layer: "ok" | why it is unavailable}``."""
+    """Apply every layer the kernel permits; return ``{layer: state}`` for each of ``LAYERS``.
+
+    A state is "ok", "ok: <why the environment meets the layer's purpose>", or "missing: <why>".
+    Nothing is skipped silently; the runner refuses to start with a missing layer unless the
+    operator opted out (``TREE_SANDBOX_DEV``).
+    """
+    for module in limits.preload:  # once confined, the child can open no file to import
+        importlib.import_module(module)
     report: dict[str, str] = {}
     set_rlimits(limits)  # must work everywhere: failure raises and the child exits
     report["rlimits"] = OK
     is_root = os.geteuid() == 0
-    report["netns"] = _attempt(_unshare_network) if is_root else "not root: no namespace"
+    report["netns"] = _network_layer(is_root)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     report["no_new_privs"] = OK
     report["landlock"] = _attempt(lambda: _landlock(limits.read_paths))
@@ -90,9 +88,27 @@ def confine(limits: Limits) -> dict[str, str]:
         _drop_privileges(limits)  # must work: RLIMIT_NPROC is ignored for root
         report["uid"] = OK
     else:
-        report["uid"] = f"already unprivileged (uid {os.getuid()})"
+        report["uid"] = f"missing: not root, so programs run as the runner's own uid {os.getuid()}"
     report["seccomp"] = _attempt(_seccomp)
     return report
+
+
+def _network_layer(is_root: bool) -> str:
+    """A fresh network namespace, or "ok" when the runner's own has nothing but loopback."""
+    state = _attempt(_unshare_network) if is_root else "missing: not root, no namespace"
+    if in_force(state):
+        return state
+    interfaces = _interfaces()
+    if interfaces == ["lo"]:
+        return "ok: the runner's network namespace has only lo (network_mode: none)"
+    return state
+
+
+def _interfaces() -> list[str]:
+    try:
+        return sorted(os.listdir("/sys/class/net"))
+    except OSError:
+        return []
 
 
 def set_rlimits(limits: Limits) -> None:
@@ -113,8 +129,13 @@ def set_rlimits(limits: Limits) -> None:
 def _attempt(layer: object) -> str:
     try:
         layer()  # type: ignore[operator]
-    except (OSError, landlock.LandlockError, RuntimeError, AttributeError) as exc:
-        return f"unavailable: {type(exc).__name__}: {exc}".splitlines()[0][:300]
+    except (OSError, landlock.LandlockError, RuntimeError, AttributeError, ValueError) as exc:
+        return f"missing: {type(exc).__name__}: {exc}".splitlines()[0][:300]
+    finally:
+        # A failed libc call leaves ctypes' errno set; the landlock library reads errno after
+        # its own successful calls and would report a stale failure (seen in the container,
+        # where unshare fails without CAP_SYS_ADMIN).
+        ctypes.set_errno(0)
     return OK
 
 
@@ -158,13 +179,22 @@ def _drop_privileges(limits: Limits) -> None:
 
 
 def _seccomp() -> None:
-    flt = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
-    deny = pyseccomp.ERRNO(errno.EPERM)
-    for name in DENIED_SYSCALLS:
-        try:
-            flt.add_rule(deny, name)
-        except (OSError, RuntimeError, ValueError):
-            continue  # a syscall this architecture does not have
-    # clone() without CLONE_THREAD makes a process; threads stay possible (but NPROC=0).
-    flt.add_rule(deny, "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, CLONE_THREAD, 0))
+    """Default deny (EPERM); allow only ``runner.sandbox.syscalls``, some with their arguments
+    pinned. Other architectures' system-call ABIs (i386, x32) kill the process."""
+    flt = pyseccomp.SyscallFilter(pyseccomp.ERRNO(errno.EPERM))
+    allow = pyseccomp.ALLOW
+    for group in syscalls.ALLOWED.values():
+        for name in group:
+            _add(flt, allow, name)
+    me = os.getpid()
+    for name in syscalls.SELF_ONLY:  # kill(pid), tgkill(tgid, tid), tkill(tid): own pid only
+        _add(flt, allow, name, pyseccomp.Arg(0, pyseccomp.EQ, me))
+    for name in syscalls.NO_EXEC:  # mmap/mprotect(addr, len, prot): no PROT_EXEC
+        _add(flt, allow, name, pyseccomp.Arg(2, pyseccomp.MASKED_EQ, syscalls.PROT_EXEC, 0))
     flt.load()
+
+
+def _add(flt: object, action: object, name: str, *args: object) -> None:
+    # A system call this architecture does not have (alarm on arm64) cannot be added.
+    with contextlib.suppress(OSError, RuntimeError, ValueError):
+        flt.add_rule(action, name, *args)  # type: ignore[attr-defined]

@@ -59,12 +59,14 @@ class RunnerServer:
         hold_after_run_s: float = HOLD_AFTER_RUN_S,
     ) -> None:
         from runner.leds.layout import load_positions
+        from runner.supervise.check import Checker
         from runner.supervise.supervisor import Supervisor
 
         self.config = config
         self.strip = strip
         self.positions = list(positions) if positions is not None else load_positions(config)
         self.supervisor = Supervisor(config, strip, self.positions, prestart=True)
+        self.checker = Checker(config)
         self.ready = threading.Event()  # set once the socket listens
         self.listener: socket.socket | None = None  # pre-bound by main(); else bound on serve
         self._done = threading.Event()
@@ -148,7 +150,7 @@ class RunnerServer:
             elif not conn.greeted:
                 conn.send(Error(code="bad_message", message="send hello first"))
             elif isinstance(msg, Check):
-                conn.send(_check(msg))
+                conn.send(self._check(msg))
             elif isinstance(msg, Run):
                 self._run(conn, msg)
             elif isinstance(msg, Stop):
@@ -253,6 +255,17 @@ class RunnerServer:
                 return
             self._display.hold(frame)
 
+    def _check(self, msg: Check) -> CheckResult:
+        """The policy's verdict on a program, compiled in a confined child, never here."""
+        try:
+            errors = self.checker.check(msg.source)
+        except Exception as exc:  # the checker promises not to raise; a rejection if it does
+            logger.exception("checking a program failed")
+            errors = [
+                ProgramError(type=type(exc).__name__, message="the program cannot be checked")
+            ]
+        return CheckResult(request_id=msg.request_id, ok=not errors, errors=errors)
+
     def broadcast(self, msg: Message) -> None:
         """Send one event to every greeted client."""
         self._clients.broadcast(msg)
@@ -267,18 +280,6 @@ class RunnerServer:
         """
         with self._lock:
             return self._display.run_once(now, busy=self._busy_with is not None)
-
-
-def _check(msg: Check) -> CheckResult:
-    """The policy's verdict on a program, without running it."""
-    from runner.sandbox.policy import check_source
-
-    try:
-        errors = check_source(msg.source)
-    except Exception as exc:  # check_source promises not to raise; a rejection if it does
-        logger.exception("check_source raised")
-        errors = [ProgramError(type=type(exc).__name__, message="the program cannot be checked")]
-    return CheckResult(request_id=msg.request_id, ok=not errors, errors=errors)
 
 
 def _busy(running: str, request_id: str | None) -> Error:

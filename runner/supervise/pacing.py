@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from protocol.messages import Frame, Message
 from runner.leds import Led
-from runner.supervise.pipes import ChildIO
 
 
 class Pacer:
-    """Holds frames to the configured rate: a tight loop is paced, never dropped."""
+    """Holds frames to a fixed grid of slots from the run's first frame.
+
+    Scheduling each frame from the moment the last sleep woke lets oversleeping accumulate
+    (a 40 fps cap delivered 38.5-39.1 fps); a grid does not. A frame shown less than half a
+    period late keeps the grid, so no two frames are ever closer than half a period; a frame
+    later than that restarts the grid from itself, so a program that stalled cannot catch up
+    in a burst. Whatever the child does, at most one frame is shown per slot.
+    """
 
     def __init__(self, fps: float) -> None:
-        self._period = 1.0 / fps if fps > 0 else 0.0
-        self._next = 0.0
+        self.period = 1.0 / fps if fps > 0 else 0.0
+        self._slot: float | None = None
 
-    def wait(self, io: ChildIO) -> None:
-        """Return at this frame's slot, watching the child's pipes meanwhile."""
-        if not self._period:
+    def due(self, now: float) -> float:
+        """When the next frame may be shown (``now`` for the first frame, or no cap)."""
+        if not self.period or self._slot is None:
+            return now
+        return self._slot
+
+    def shown(self, at: float) -> None:
+        """Note that a frame was shown at ``at``; the next slot follows on the grid."""
+        if not self.period:
             return
-        now = time.monotonic()
-        if now < self._next:
-            io.sleep_until(self._next)
-            now = time.monotonic()
-        self._next = max(self._next, now) + self._period
+        slot = at if self._slot is None else self._slot
+        if at - slot >= self.period / 2:
+            slot = at  # late by half a period or more: restart the grid, no catch-up
+        self._slot = slot + self.period
 
 
 class ViewerFeed:

@@ -1,30 +1,30 @@
-"""The parent's side of one child: non-blocking pipes, the wall clock, kill and reap.
+"""The parent's side of one child's pipes: exact reads, bounded waits, a pidfd kill, and the reap.
 
-``ChildIO`` never blocks past the deadline: every wait is a ``poll`` bounded by it, and at the
-deadline the child's whole process group is killed. ``Outcome`` gathers what the child did and
-turns it, with how the child exited, into a SPEC §3 status and reason.
+Nothing here believes the child. A record is read only when the supervisor asks for one, and
+only as many bytes as that record needs (never more: the rest stays in the kernel's pipe), so at
+most one record is ever held. Every wait is a ``poll`` bounded by the deadline and woken at once
+by ``kill`` (a self-pipe). ``kill`` signals the process through a pidfd (its pid can never be
+reused while we hold it) and its process group as well; ``close`` confirms the death before it
+reaps.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import select
 import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from pydantic import ValidationError
-
-from protocol.messages import ProgramError
-from runner.sandbox.wire import EXIT_OUT_OF_MEMORY, HEADER, PROGRAM_FILENAME
+from runner.sandbox.wire import HEADER, PROGRAM_FILENAME
 
 STDERR_TAIL = 16384  # holds a whole faulthandler dump (at most 100 frames)
-_USER_FRAME = re.compile(rb'File "' + re.escape(PROGRAM_FILENAME.encode()) + rb'", line (\d+)')
-_CHILD_REASONS = ("error", "invalid_frame", "memory_limit")
+MAX_PENDING_WRITE = 1 << 20  # a child that stops reading gets no more than this queued
+DEATH_WAIT_S = 5.0
+_USER_FRAME = PROGRAM_FILENAME.encode()
 
 
 class ChildProtocolError(Exception):
@@ -42,8 +42,12 @@ class Exit:
     def crash_line(self) -> int | None:
         """The user's line the child was on when a signal killed it (from faulthandler)."""
         dump = self.stderr_tail.rpartition(b"(most recent call first):")[2]
-        match = _USER_FRAME.search(dump)
-        return int(match.group(1)) if match else None
+        marker = b'File "' + _USER_FRAME + b'", line '
+        start = dump.find(marker)
+        if start < 0:
+            return None
+        digits = dump[start + len(marker) :].split(maxsplit=1)[0:1]
+        return int(digits[0]) if digits and digits[0].isdigit() else None
 
     def out_of_memory(self) -> bool:
         """Whether the child's last words were about memory (a C-level allocation failure)."""
@@ -51,7 +55,7 @@ class Exit:
 
 
 class ChildIO:
-    """Pipes to one child, with its deadline; ``kill`` is thread-safe."""
+    """Pipes to one child, with its deadline; ``kill`` is thread-safe and wakes any wait."""
 
     def __init__(self, proc: subprocess.Popen[bytes], deadline: float) -> None:
         assert proc.stdin and proc.stdout and proc.stderr
@@ -60,233 +64,184 @@ class ChildIO:
         self._in, self._out, self._err = proc.stdin, proc.stdout, proc.stderr
         for stream in (self._in, self._out, self._err):
             os.set_blocking(stream.fileno(), False)
-        self._inbuf = bytearray()
+        self._pidfd = os.pidfd_open(proc.pid)
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._header = bytearray()
+        self._payload = bytearray()
+        self._want: int | None = None  # payload size of the record being read
+        self._kind = b""
         self._outbuf = bytearray()
         self.stderr_tail = b""
         self.eof = False
         self._err_open = True
         self.timed_out = False
+        self.killed = False
         self._lock = threading.Lock()
         self._reaped = False
 
     @property
     def pid(self) -> int:
-        """The child's pid (also its process group id)."""
+        """The child's pid (also its process group id, unless it managed to leave it)."""
         return self._proc.pid
 
     def kill(self) -> None:
-        """SIGKILL the child's whole process group, unless it has been reaped already."""
+        """SIGKILL the child through its pidfd and its process group; wake any wait."""
         with self._lock:
             if self._reaped:
                 return
-            with contextlib.suppress(ProcessLookupError):  # already gone
+            self.killed = True
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self._proc.pid, signal.SIGKILL)
+            with contextlib.suppress(BlockingIOError, OSError):
+                os.write(self._wake_w, b"k")
+
+    def expired(self, now: float) -> bool:
+        """Whether the deadline has passed (and if so, the child is killed)."""
+        if now >= self.deadline:
+            if not self.timed_out:
+                self.timed_out = True
+                self.kill()
+            return True
+        return False
 
     def send(self, kind: bytes, payload: bytes) -> None:
         """Queue one record for the child (written as the pipe accepts it)."""
         self.send_raw(HEADER.pack(kind, len(payload)) + payload)
 
     def send_raw(self, data: bytes) -> None:
-        """Queue raw bytes for the child and write what the pipe takes now."""
+        """Queue raw bytes for the child and write what the pipe takes now (never reads)."""
+        if len(self._outbuf) + len(data) > MAX_PENDING_WRITE:
+            return  # the child stopped reading: what it misses is its own loss
         self._outbuf += data
-        self._pump(0)
+        self._write()
 
     def next_record(
         self, max_size: int, wake_at: float | None = None
     ) -> tuple[bytes | None, bytes]:
-        """The next record, or ``(None, b"")`` at EOF, at ``wake_at`` or at the deadline.
+        """The next record, or ``(None, b"")`` at EOF, at ``wake_at``, at the deadline or kill.
 
-        Raises:
-            ChildProtocolError: a record header announcing more than ``max_size`` bytes.
+        Reads exactly the bytes of one record. Raises ``ChildProtocolError`` for a header
+        announcing more than ``max_size`` bytes.
         """
         while True:
-            record = self._parse(max_size)
-            if record is not None:
-                return record
-            if self.eof:
+            if self._read_some(max_size):
+                kind, payload = self._kind, bytes(self._payload)
+                self._header.clear()
+                self._payload.clear()
+                self._want = None
+                return kind, payload
+            if self.eof or self.killed:
                 return None, b""
             now = time.monotonic()
-            if wake_at is not None and now >= wake_at:
+            if self.expired(now) or (wake_at is not None and now >= wake_at):
                 return None, b""
-            self._pump(min(self.deadline, wake_at or self.deadline) - now)
+            self._wait(min(self.deadline, wake_at or self.deadline) - now, read=True)
 
     def sleep_until(self, when: float) -> None:
-        """Wait until ``when`` while still watching the pipes and the deadline."""
-        while not self.eof and (now := time.monotonic()) < when:
-            self._pump(when - now, read_stdout=False)
+        """Wait until ``when`` (or the deadline, or a kill) while draining stderr."""
+        while not self.killed and (now := time.monotonic()) < when:
+            if self.expired(now):
+                return
+            self._wait(min(when, self.deadline) - now, read=False)
 
     def close(self) -> Exit:
-        """Kill what is left of the group, reap the child, close the pipes."""
+        """Kill the child, confirm its death through the pidfd, reap it, close the pipes."""
         self.kill()
+        ready = select.select([self._pidfd], [], [], DEATH_WAIT_S)[0]
         with self._lock:
+            if not ready:  # not dead 5 s after SIGKILL (uninterruptible sleep): wait4 blocks
+                os.write(2, f"sandbox child {self.pid} not dead after SIGKILL\n".encode())
             _, status, usage = os.wait4(self._proc.pid, 0)
             self._reaped = True
         self._proc.returncode = os.waitstatus_to_exitcode(status)
         self._drain_stderr()
         for stream in (self._in, self._out, self._err):
             stream.close()
+        for fd in (self._pidfd, self._wake_r, self._wake_w):
+            os.close(fd)
         return Exit(self._proc.returncode, usage.ru_utime + usage.ru_stime, self.stderr_tail)
 
-    def _parse(self, max_size: int) -> tuple[bytes, bytes] | None:
-        if len(self._inbuf) < HEADER.size:
-            return None
-        kind, size = HEADER.unpack_from(self._inbuf)
-        if size > max_size:
-            raise ChildProtocolError(f"record {kind!r} of {size} bytes (at most {max_size})")
-        end = HEADER.size + size
-        if len(self._inbuf) < end:
-            return None
-        payload = bytes(self._inbuf[HEADER.size : end])
-        del self._inbuf[:end]
-        return kind, payload
+    # --- internals ------------------------------------------------------------------------
 
-    def _pump(self, timeout: float, read_stdout: bool = True) -> None:
-        """One poll round: read what is there, write what fits, enforce the deadline."""
-        if time.monotonic() >= self.deadline and not self.timed_out:
-            self.timed_out = True
-            self.kill()
+    def _read_some(self, max_size: int) -> bool:
+        """Read what is there of the current record, at most up to its end; True when whole."""
+        fd = self._out.fileno()
+        while not self.eof:
+            if self._want is None:
+                need = HEADER.size - len(self._header)
+                chunk = self._read(fd, need)
+                if chunk is None:
+                    return False
+                self._header += chunk
+                if len(self._header) < HEADER.size:
+                    continue
+                kind, size = HEADER.unpack(bytes(self._header))
+                if size > max_size:
+                    message = f"record {kind!r} of {size} bytes (at most {max_size})"
+                    raise ChildProtocolError(message)
+                self._kind, self._want = kind, size
+            need = self._want - len(self._payload)
+            if need == 0:
+                return True
+            chunk = self._read(fd, need)
+            if chunk is None:
+                return False
+            self._payload += chunk
+        return False
+
+    def _read(self, fd: int, size: int) -> bytes | None:
+        try:
+            chunk = os.read(fd, min(size, 1 << 20))
+        except BlockingIOError:
+            return None
+        if not chunk:
+            self.eof = True
+            return None
+        return chunk
+
+    def _wait(self, timeout: float, read: bool) -> None:
         poller = select.poll()
-        fds = {}
-        if read_stdout and not self.eof:
-            fds[self._out.fileno()] = "out"
+        poller.register(self._wake_r, select.POLLIN)
+        if read and not self.eof:
             poller.register(self._out.fileno(), select.POLLIN)
         if self._err_open:
-            fds[self._err.fileno()] = "err"
             poller.register(self._err.fileno(), select.POLLIN)
         if self._outbuf and not self._in.closed:
-            fds[self._in.fileno()] = "in"
             poller.register(self._in.fileno(), select.POLLOUT)
-        if self.timed_out:
-            timeout = min(timeout, 0.05)  # killed: EOF follows at once
         for fd, _ in poller.poll(max(0, int(timeout * 1000) + 1)):
-            self._handle(fds[fd])
+            if fd == self._err.fileno():
+                self._read_stderr()
+            elif fd == self._in.fileno():
+                self._write()
 
-    def _handle(self, which: str) -> None:
-        if which == "out":
-            chunk = os.read(self._out.fileno(), 1 << 16)
-            if chunk:
-                self._inbuf += chunk
-            else:
-                self.eof = True
-        elif which == "err":
+    def _write(self) -> None:
+        if not self._outbuf or self._in.closed:
+            return
+        try:
+            written = os.write(self._in.fileno(), self._outbuf)
+        except BlockingIOError:
+            return
+        except (BrokenPipeError, OSError):
+            written = len(self._outbuf)  # the child is gone; EOF tells the rest
+        del self._outbuf[:written]
+
+    def _read_stderr(self) -> None:
+        try:
             chunk = os.read(self._err.fileno(), 1 << 16)
-            if chunk:
-                self.stderr_tail = (self.stderr_tail + chunk)[-STDERR_TAIL:]
-            else:
-                self._err_open = False
+        except BlockingIOError:
+            return
+        if chunk:
+            self.stderr_tail = (self.stderr_tail + chunk)[-STDERR_TAIL:]
         else:
-            try:
-                written = os.write(self._in.fileno(), self._outbuf)
-            except (BrokenPipeError, BlockingIOError):
-                written = len(self._outbuf)  # the child is gone or busy; EOF tells the rest
-            del self._outbuf[:written]
+            self._err_open = False
 
     def _drain_stderr(self) -> None:
         for _ in range(64):  # the child is dead: what is left is bounded
             if not self._err_open:
                 return
-            try:
-                self._handle("err")
-            except BlockingIOError:
+            before = self.stderr_tail
+            self._read_stderr()
+            if self.stderr_tail == before and self._err_open:
                 return
-
-
-@dataclass
-class Outcome:
-    """What the parent saw of one run, before the exit status is known."""
-
-    frames: int = 0
-    ready: bool = False  # the child confined itself and got the program
-    end: dict[str, object] | None = None
-    invalid_frame: str | None = None
-    crashed: str | None = None
-    _log: list[str] = field(default_factory=list)
-    _log_bytes: int = 0
-    _log_full: bool = False
-
-    def fail_frame(self, message: str) -> Outcome:
-        """The parent's frame check refused a frame."""
-        self.invalid_frame = message
-        return self
-
-    def fail_protocol(self, message: str) -> Outcome:
-        """The child broke the record protocol: a crash, not the author's fault."""
-        self.crashed = message
-        return self
-
-    def add_log(self, payload: bytes, limit: int) -> str:
-        """Keep printed text up to ``limit`` bytes; return the part kept (and the cap note)."""
-        if self._log_full:
-            return ""
-        room = limit - self._log_bytes
-        kept = payload[:room]
-        self._log_bytes += len(kept)
-        text = kept.decode("utf-8", "ignore" if len(kept) < len(payload) else "replace")
-        if len(payload) > room:
-            self._log_full = True
-            text += f"\n[log truncated: a run's log is limited to {limit} bytes]\n"
-        self._log.append(text)
-        return text
-
-    def log_text(self) -> str:
-        """Everything kept of the log."""
-        return "".join(self._log)
-
-    def verdict(
-        self, stop_reason: str | None, exit: Exit, timed_out: bool, cpu_limit: float
-    ) -> tuple[str, str, ProgramError | None]:
-        """Status, reason and error of SPEC §3, most specific cause first."""
-        if stop_reason is not None:
-            return "cancelled", stop_reason, None
-        if self.invalid_frame is not None:
-            return "failed", "invalid_frame", _err("ValueError", self.invalid_frame)
-        if self.end is not None:
-            return _end_verdict(self.end)
-        if timed_out and self.ready:
-            return "completed", "time_limit", None
-        if timed_out:
-            return "failed", "crashed", _err("RunnerError", "the sandbox did not start in time")
-        if self.crashed is not None:
-            return "failed", "crashed", _err("RunnerError", self.crashed)
-        return _exit_verdict(exit, cpu_limit)
-
-
-def _end_verdict(end: dict[str, object]) -> tuple[str, str, ProgramError | None]:
-    """The child's own report, checked: it comes from the untrusted side of the pipe."""
-    outcome, reason, error = end.get("outcome"), end.get("reason"), end.get("error")
-    if outcome == "completed" and reason == "ended":
-        return "completed", "ended", None
-    if outcome == "failed" and reason in _CHILD_REASONS:
-        try:
-            return "failed", str(reason), ProgramError.model_validate(error)
-        except ValidationError:
-            pass
-    return "failed", "crashed", _err("RunnerError", "the sandbox sent a malformed report")
-
-
-def _exit_verdict(exit: Exit, cpu_limit: float) -> tuple[str, str, ProgramError | None]:
-    code, line = exit.returncode, exit.crash_line()
-    if code == -signal.SIGXCPU or (code == -signal.SIGKILL and exit.cpu_s >= cpu_limit):
-        message = f"the program used its {cpu_limit:g} s of CPU time"
-        return "failed", "cpu_limit", _err("CPULimitExceeded", message, line)
-    if code == -signal.SIGALRM:  # the child's own backstop for its time limit
-        return "completed", "time_limit", None
-    if code == EXIT_OUT_OF_MEMORY or (code < 0 and exit.out_of_memory()):
-        return "failed", "memory_limit", _err("MemoryError", "the program ran out of memory", line)
-    if code < 0:
-        message = f"the program's process was killed by {_signal_name(-code)}"
-        return "failed", "killed", _err("Killed", message, line)
-    return "failed", "crashed", _err("RunnerError", f"the sandbox exited with status {code}")
-
-
-def _signal_name(number: int) -> str:
-    try:
-        sig = signal.Signals(number)
-    except ValueError:
-        return f"signal {number}"
-    description = signal.strsignal(sig) or ""
-    return f"{sig.name} ({description.lower()})" if description else sig.name
-
-
-def _err(type_name: str, message: str, line: int | None = None) -> ProgramError:
-    return ProgramError(type=type_name, message=message[:2000], line=line)

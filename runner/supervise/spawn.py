@@ -21,7 +21,26 @@ from runner.sandbox.confine import Limits, default_read_paths
 CHILD_COMMAND = (sys.executable, "-I", "-B", "-m", "runner.sandbox.child")
 
 
-def child_limits(config: RunnerConfig) -> Limits:
+# What a raw (audit) child imports before it confines itself, so that payloads can use them:
+# once confined, the child can open no file, so it can import nothing new.
+RAW_PRELOAD = (
+    "ctypes",
+    "ctypes.util",
+    "errno",
+    "fcntl",
+    "mmap",
+    "resource",
+    "select",
+    "signal",
+    "socket",
+    "struct",
+    "subprocess",
+    "threading",
+    "multiprocessing",
+)
+
+
+def child_limits(config: RunnerConfig, preload: tuple[str, ...] = ()) -> Limits:
     """The confinement a child applies to itself, from the runner's settings."""
     uid = gid = None
     if os.geteuid() == 0:
@@ -36,6 +55,7 @@ def child_limits(config: RunnerConfig) -> Limits:
         uid=uid,
         gid=gid,
         read_paths=default_read_paths(),
+        preload=preload,
     )
 
 

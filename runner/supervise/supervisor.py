@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import subprocess
 import threading
 import time
@@ -20,13 +21,20 @@ from protocol.limits import MAX_LOG_CHARS
 from protocol.messages import Finished, Log, Message, ProgramError, Started
 from runner.config import RunnerConfig
 from runner.exc import FrameInvalid
-from runner.leds import Strip
-from runner.sandbox.confine import OK
+from runner.leds import Led, Strip
+from runner.sandbox.confine import in_force
 from runner.sandbox.frames import check_frame_bytes
 from runner.sandbox.wire import ACK, END, FRAME, LOG, PROGRAM, READY
+from runner.supervise.outcome import Outcome
 from runner.supervise.pacing import Pacer, ViewerFeed
-from runner.supervise.pipes import ChildIO, ChildProtocolError, Exit, Outcome
-from runner.supervise.spawn import CHILD_COMMAND, child_limits, discard_child, spawn_child
+from runner.supervise.pipes import ChildIO, ChildProtocolError, Exit
+from runner.supervise.spawn import (
+    CHILD_COMMAND,
+    RAW_PRELOAD,
+    child_limits,
+    discard_child,
+    spawn_child,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +44,9 @@ _warned_lock = threading.Lock()
 EventCallback = Callable[[Message], None]
 # Time a child may take to start and confine itself, before the program's own time limit starts.
 STARTUP_LIMIT_S = 10.0
+MAX_READY = 16384
+MAX_RECORD = 1 << 20  # frames of up to MAX_LEDS, log chunks and END all fit; more is hostile
+END_GRACE_S = 1.0  # a child that reported its end has this long to exit
 
 
 @dataclass(frozen=True)
@@ -73,11 +84,14 @@ class Supervisor:
         *,
         prestart: bool = False,
         child_command: Sequence[str] | None = None,
+        raw: bool = False,
     ) -> None:
         """``prestart`` keeps one fresh, confined child waiting for the next program (it cuts
         the start latency to a few ms; each child still runs exactly one program).
         ``child_command`` replaces ``python -m runner.sandbox.child`` (tests use it to play a
-        hostile child that bypasses the child's own checks)."""
+        hostile child that bypasses the child's own checks). ``raw`` runs programs as plain
+        Python with real builtins in the same confined child: only ``runner.audit`` sets it,
+        to show what holds once the language layer is gone; the server never does."""
         self.config = config
         self.strip = strip
         self.positions = [tuple(float(c) for c in p) for p in positions]
@@ -87,9 +101,9 @@ class Supervisor:
         self._state_lock = threading.Lock()
         self._io: ChildIO | None = None
         self._stop_reason: str | None = None
-        self._command = list(child_command or CHILD_COMMAND) + [
-            json.dumps(child_limits(config).to_dict())
-        ]
+        self._mode = "raw" if raw else "restricted"
+        limits = child_limits(config, preload=RAW_PRELOAD if raw else ())
+        self._command = list(child_command or CHILD_COMMAND) + [json.dumps(limits.to_dict())]
         self._prestart = prestart
         # Finished.log holds at most MAX_LOG_CHARS, the truncation note included.
         self._log_limit = max(0, min(config.log_limit_bytes, MAX_LOG_CHARS - 200))
@@ -195,10 +209,16 @@ class Supervisor:
         self, io: ChildIO, submission_id: str, source: str, limit: float, emit: EventCallback
     ) -> Outcome:
         out = Outcome()
-        kind, payload = io.next_record(max_size=65536)
+        kind, payload = io.next_record(max_size=MAX_READY)
         if kind != READY:
             return out if kind is None else out.fail_protocol("expected READY")
-        self._note_layers(json.loads(payload))
+        try:
+            report = json.loads(payload)
+        except ValueError:
+            report = None
+        if not isinstance(report, dict):
+            return out.fail_protocol("the sandbox sent a malformed READY")
+        self._note_layers(report)
         io.deadline = time.monotonic() + limit  # the program's time starts now
         out.ready = True
         program = {
@@ -207,6 +227,7 @@ class Supervisor:
             "positions": self.positions,
             "log_limit": self._log_limit,
             "time_limit": limit,
+            "mode": self._mode,
         }
         io.send(PROGRAM, json.dumps(program).encode())
         emit(Started(submission_id=submission_id))
@@ -215,45 +236,89 @@ class Supervisor:
     def _stream(
         self, io: ChildIO, submission_id: str, emit: EventCallback, out: Outcome
     ) -> Outcome:
-        """Show the child's frames and pass on its log until its output ends."""
+        """Show the child's frames and pass on its log until its output ends.
+
+        Every step checks the deadline and Stop first; one record is read at a time, and only
+        when the loop needs one; a frame is shown only in its pacing slot, before the deadline
+        and unless stopped; after END only EOF may follow.
+        """
         pacer = Pacer(self.config.fps)
         viewer = ViewerFeed(submission_id, self.config.view_fps, emit)
         count = len(self.strip)
-        while True:
-            kind, payload = io.next_record(max_size=max(4 * count, 65536), wake_at=viewer.due)
+        max_log_records = self._log_limit + 64  # a real child sends at least a byte each
+        while not self._over(io):
+            wake = viewer.due
+            if out.end is not None:  # after END: EOF, within a grace period
+                wake = min(wake or math.inf, out.end_seen + END_GRACE_S)
+            kind, payload = io.next_record(max_size=MAX_RECORD, wake_at=wake)
             viewer.flush_if_due(time.monotonic())
             if kind is None:
                 if io.eof:
                     break
+                if out.end is not None and time.monotonic() >= out.end_seen + END_GRACE_S:
+                    break  # reported its end but did not exit: killed by close()
                 continue
+            if out.end is not None:
+                return self._end_protocol(io, out, f"record {kind!r} after END")
             if kind == FRAME:
+                if len(payload) != 4 * count:
+                    return self._end_protocol(io, out, f"frame of {len(payload)} bytes")
                 try:
                     leds = check_frame_bytes(payload, count)
                 except FrameInvalid as exc:
                     io.kill()
                     return out.fail_frame(str(exc))
-                pacer.wait(io)
-                # Taken: the child may compute its next frame while this one is shown.
-                io.send_raw(ACK)
-                self.strip.show(leds)
+                if not self._show_in_slot(io, pacer, leds):
+                    break
+                io.send_raw(ACK)  # taken: the child may compute its next frame meanwhile
                 out.frames += 1
                 viewer.shown(leds, time.monotonic())
             elif kind == LOG:
+                if not payload or out.log_records >= max_log_records:
+                    return self._end_protocol(io, out, "log records beyond the log's cap")
                 text = out.add_log(payload, self._log_limit)
                 if text:
                     emit(Log(submission_id=submission_id, text=text))
             elif kind == END:
-                out.end = json.loads(payload)
+                out.take_end(payload)
+                out.end_seen = time.monotonic()
+                if out.crashed is not None:
+                    io.kill()
+                    return out
             else:
-                io.kill()
-                return out.fail_protocol(f"unknown record {kind!r}")
+                return self._end_protocol(io, out, f"unknown record {kind!r}")
         viewer.flush(time.monotonic())
         return out
+
+    def _over(self, io: ChildIO) -> bool:
+        """The deadline has passed or the run was stopped (the child is killed either way)."""
+        with self._state_lock:
+            stopped = self._stop_reason is not None
+        if stopped:
+            io.kill()
+        return io.expired(time.monotonic()) or stopped
+
+    def _show_in_slot(self, io: ChildIO, pacer: Pacer, leds: tuple[Led, ...]) -> bool:
+        """Wait for the frame's slot, then show it unless the deadline passed or Stop came."""
+        slot = pacer.due(time.monotonic())
+        io.sleep_until(slot)  # returns early at the deadline or on kill
+        with self._state_lock:  # stop() takes this lock: no frame is shown after it returns
+            now = time.monotonic()
+            if self._stop_reason is not None or io.expired(now) or now < slot:
+                return False
+            self.strip.show(leds)
+        pacer.shown(now)
+        return True
+
+    @staticmethod
+    def _end_protocol(io: ChildIO, out: Outcome, what: str) -> Outcome:
+        io.kill()
+        return out.fail_protocol(f"the sandbox broke its protocol: {what}")
 
     def _note_layers(self, report: dict[str, str]) -> None:
         self.layers = {str(k): str(v) for k, v in report.items()}
         for layer, state in self.layers.items():
-            if state == OK or state.startswith(("not root", "already unprivileged")):
+            if in_force(state):
                 continue
             with _warned_lock:
                 if layer in _warned_layers:

@@ -348,11 +348,12 @@ def test_cant_flood_frames(make_config: MakeConfig, strip: VirtualStrip) -> None
     assert (result.status, result.reason) == ("completed", "time_limit")
     shown = strip.frames
     assert len(shown) == result.frames > 1
-    # Paced, not dropped: consecutive frames count up one by one, a frame slot apart.
+    # Paced, not dropped: consecutive frames count up one by one, on a grid of slots (a frame
+    # shown late keeps the grid, so two frames are never closer than half a slot).
     reds = [frame.leds[0][0] for frame in shown]
     assert reds == [(reds[0] + i) % 256 for i in range(len(reds))]
     gaps = [b.at - a.at for a, b in zip(shown, shown[1:], strict=False)]
-    assert min(gaps) >= 1 / fps * 0.9
+    assert min(gaps) >= 1 / fps / 2
     assert result.frames <= result.duration_s * fps + 1
 
 
