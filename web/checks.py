@@ -81,7 +81,7 @@ def _violation(node: ast.AST) -> str | None:
             return f'import from "{node.module}" is not allowed (only {_ALLOWED_TEXT})'
     elif isinstance(node, ast.Name) and _reserved(node.id) and node.id != "__name__":
         return f'"{node.id}" is an invalid variable name because it starts with "_"'
-    elif isinstance(node, ast.Attribute) and _reserved(node.attr):
+    elif isinstance(node, ast.Attribute) and _reserved(node.attr) and not _readable(node):
         return f'"{node.attr}" is an invalid attribute name because it starts with "_"'
     elif isinstance(node, ast.ClassDef) and _reserved(node.name):
         return f'"{node.name}" is an invalid name because it starts with "_"'
@@ -89,6 +89,16 @@ def _violation(node: ast.AST) -> str | None:
         # Special methods (__init__, __len__...) are for the runner's exact policy to judge.
         return f'"{node.name}" is an invalid name because it starts with "_"'
     return None
+
+
+def _readable(node: ast.Attribute) -> bool:
+    # f.__name__, and super().__init__(...) in a subclass: the runner allows these.
+    if node.attr in ("__name__", "__qualname__"):
+        return True
+    call = node.value
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
+        return False
+    return call.func.id == "super" and _dunder(node.attr)
 
 
 def _dunder(name: str) -> bool:

@@ -112,7 +112,8 @@ def test_private_names_are_refused_offline(editor: Any) -> None:
 def test_a_programs_own_underscore_names_pass_offline(editor: Any) -> None:
     source = (
         "import colorsys\nfrom typing import List\n_ORDER: List[int] = []\n"
-        "class _Frame:\n    def __init__(self):\n        self._t = 1\n"
+        "class _Frame(list):\n    def __init__(self):\n        super().__init__()\n"
+        "        self._t = 1\n        print(_Frame.__name__)\n"
         "setLEDs([BLUE] * getLEDCount())\n"
     )
     assert editor.submit(source).status_code == 201
