@@ -24,6 +24,7 @@ from runner.sandbox.rules import (
     OWNED_ONLY_ATTRIBUTES,
     SAFE_BUILTINS,
     STR_ONLY_ATTRIBUTES,
+    is_program_private,
 )
 
 _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -177,8 +178,58 @@ def _make_formatters(
     return safe_format, safe_format_map
 
 
-def _refused(name: str) -> AttributeError:
-    return AttributeError(f'"{name}" is not accessible in tree programs')
+class SandboxError(AttributeError):
+    """An attribute the sandbox refuses (as opposed to one the object lacks).
+
+    ``hasattr`` and ``getattr(obj, name, default)`` let it through instead of answering False or
+    the default: a silent wrong answer would fail far away, baffling; this names the line.
+    """
+
+
+def _refused(name: str) -> SandboxError:
+    if name.startswith("_"):
+        if is_program_private(name):
+            why = 'only the program\'s own objects have attributes starting with "_"'
+        else:
+            why = 'attributes starting with "_" are private'
+        return SandboxError(f'"{name}" is not accessible in tree programs: {why}')
+    return SandboxError(f'"{name}" is not accessible in tree programs')
+
+
+def _raise_if_missing(obj: object, name: str) -> None:
+    """Python's own AttributeError for a name ``obj`` does not have at all: ``hasattr(5,
+    "format")`` is truthfully False. Only a name it has, and may not hand out, is refused."""
+    if not hasattr(obj, name):
+        raise AttributeError(f"{type(obj).__name__!r} object has no attribute {name!r}")
+
+
+def _is_own_attribute(obj: object, name: str, owned: set[object]) -> bool:
+    """Whether ``obj.name`` (a single-underscore name) is the program's own to read.
+
+    On an instance of the program's classes or on one of those classes, a name found in the
+    instance's ``__dict__`` or in the ``__dict__`` of one of the program's classes in the MRO is
+    the program's; one found first in any other class is not. A name found nowhere is the
+    program's to ask about: the lookup fails with Python's own AttributeError.
+    """
+    if isinstance(obj, type):
+        if obj not in owned:
+            return False
+        mro = obj.__mro__
+    else:
+        cls = type(obj)
+        if cls not in owned:
+            return False
+        try:
+            own = object.__getattribute__(obj, "__dict__")
+        except AttributeError:
+            own = {}
+        if type(own) is dict and name in own:
+            return True
+        mro = cls.__mro__
+    for klass in mro:
+        if name in klass.__dict__:
+            return klass in owned
+    return True
 
 
 def make_getattr(owned: set[object]) -> Callable[..., object]:
@@ -190,7 +241,10 @@ def make_getattr(owned: set[object]) -> Callable[..., object]:
     def guarded_getattr(obj: object, name: str, *default: object) -> object:
         if type(name) is not str:
             raise TypeError("attribute name must be a string")
-        if name.startswith("_") or name in DENIED_ATTRIBUTES:
+        if name.startswith("_"):
+            if not (is_program_private(name) and _is_own_attribute(obj, name, owned)):
+                raise _refused(name)
+        elif name in DENIED_ATTRIBUTES:
             raise _refused(name)
         if name in STR_ONLY_ATTRIBUTES:
             if type(obj) is str:
@@ -201,18 +255,20 @@ def make_getattr(owned: set[object]) -> Callable[..., object]:
             if cls not in owned or issubclass(cls, str):
                 # Bound methods, aliases, super proxies, str subclasses... forward lookups to
                 # a wrapped str and would hand out the real, unguarded str.format.
-                raise AttributeError(
+                _raise_if_missing(obj, name)
+                raise SandboxError(
                     f'"{name}" is not available here: in tree programs only plain strings '
                     "(and the program's own classes) have it"
                 )
             found = getattr(obj, name, *default)
             if _is_real_str_method(found):
                 # Whatever the object forwarded the lookup to, the answer is str's own method.
-                raise AttributeError(f'"{name}" is not available here: only plain strings have it')
+                raise SandboxError(f'"{name}" is not available here: only plain strings have it')
             return found
         if name in OWNED_ONLY_ATTRIBUTES and not _owned_plain(obj, owned):
             # AttributeError.obj (and wrappers forwarding to it) hands out the live object a
             # failed lookup was made on; a program's own object may use the name freely.
+            _raise_if_missing(obj, name)
             raise _refused(name)
         return getattr(obj, name, *default)
 
@@ -239,11 +295,14 @@ def _is_real_str_method(value: object) -> bool:
 
 
 def make_hasattr(getattr_: Callable[..., object]) -> Callable[[object, str], bool]:
-    """``hasattr`` with the same rules as the run's ``getattr``."""
+    """``hasattr`` with the same rules as the run's ``getattr``: truthful for the names a program
+    may use; for the ones it may not, the same error as ``obj.name`` (never a silent False)."""
 
     def guarded_hasattr(obj: object, name: str) -> bool:
         try:
             getattr_(obj, name)
+        except SandboxError:
+            raise
         except AttributeError:
             return False
         return True
@@ -345,13 +404,18 @@ _EXIT_TEMPLATE = _exit_template_factory()
 FORWARDING_TYPES = (super, classmethod, staticmethod, property)
 
 
+def _not_settable(name: str) -> bool:
+    # Single-underscore names are the program's own; the write guard still checks the object.
+    return (name.startswith("_") and not is_program_private(name)) or name in DENIED_ATTRIBUTES
+
+
 def guarded_setattr(
     write_guard: Callable[[object], object],
 ) -> Callable[[object, str, object], None]:
     """``setattr`` for programs: public names on objects the write guard allows."""
 
     def setattr_(obj: object, name: str, value: object) -> None:
-        if type(name) is not str or name.startswith("_") or name in DENIED_ATTRIBUTES:
+        if type(name) is not str or _not_settable(name):
             raise AttributeError(f'"{name}" cannot be set in tree programs')
         setattr(write_guard(obj), name, value)
 
@@ -362,7 +426,7 @@ def guarded_delattr(write_guard: Callable[[object], object]) -> Callable[[object
     """``delattr`` for programs, with the same rules as ``setattr``."""
 
     def delattr_(obj: object, name: str) -> None:
-        if type(name) is not str or name.startswith("_") or name in DENIED_ATTRIBUTES:
+        if type(name) is not str or _not_settable(name):
             raise AttributeError(f'"{name}" cannot be deleted in tree programs')
         delattr(write_guard(obj), name)
 
@@ -413,6 +477,7 @@ def make_builtins(
     )
     allowed_types: set[object] = {v for v in safe.values() if isinstance(v, type)}
     allowed_types.update({type(None), type(NotImplemented), type(Ellipsis), time.struct_time})
+    allowed_types.add(SandboxError)  # "except AttributeError as e: type(e).__name__" works
     allowed_types.discard(type)
     getattr_ = make_getattr(owned)
     type_ = make_type(allowed_types | owned)

@@ -141,7 +141,7 @@ RUN_SHAPE = {"status", "reason", "error", "frames", "duration_s", "log"}
 
 def test_rejection_json_has_exactly_the_run_shape_and_lists_every_error(tmp_path: Path) -> None:
     source = tmp_path / "bad.py"
-    source.write_text("x = 1\nimport os\n_y = 2\n")
+    source.write_text("x = 1\nimport os\n__y = 2\n")
     done = run_cli(str(source), "--json")
     assert done.returncode == 2
     out = json.loads(done.stdout)

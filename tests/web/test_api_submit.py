@@ -116,6 +116,18 @@ def test_offline_check_finds_compiler_errors(editor: Any) -> None:
     assert err["code"] == "syntax_error" and err["line"] == 2
 
 
+def test_a_programs_own_underscore_names_pass_offline(editor: Any) -> None:
+    source = (
+        "import colorsys\nfrom typing import List\n_ORDER: List[int] = []\n"
+        "class _Frame(list):\n    def __init__(self):\n        super().__init__()\n"
+        "        self._t = 1\n        print(_Frame.__name__)\n"
+        "setLEDs([BLUE] * getLEDCount())\n"
+    )
+    assert editor.submit(source).status_code == 201
+    err = editor.submit("_getattr_ = 1\n").get_json()["error"]
+    assert err["code"] == "rejected" and err["line"] == 1
+
+
 def test_runner_verdict_is_used_when_online(app: Flask, editor: Any, runner: Any) -> None:
     runner.verdict = [
         ProgramError(type="RestrictedError", message="Eval calls are not allowed", line=2, col=5)
