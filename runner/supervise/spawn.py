@@ -25,7 +25,7 @@ CHILD_COMMAND = (sys.executable, "-I", "-B", "-m", "runner.sandbox.child")
 STARTUP_LIMIT_S = 10.0
 # A prestarted child older than this is replaced: its kernel kill timer (armed at start, see
 # Limits.wall_limit_s) must leave a whole run's time after it is taken.
-SPARE_MAX_AGE_S = 60.0
+SPARE_MAX_AGE_S = 15.0
 
 # What a raw (audit) child imports before it confines itself, so that payloads can use them:
 # once confined, the child can open no file, so it can import nothing new.

@@ -448,7 +448,7 @@ def running(pid: int) -> bool:
 
 
 def test_cant_outlive_a_dead_runner(canary: Path) -> None:
-    """A runner that dies mid-run leaves no program running: the child's alarm ends it."""
+    """A runner that dies mid-run leaves no program running: the kernel kill timer ends it."""
     import subprocess
     import sys
     import time
