@@ -1,0 +1,170 @@
+"""The flash limiter: at most three general and three red flashes in any second (WCAG 2.3.1).
+
+Definitions (WCAG 2.2, "general flash and red flash thresholds"):
+
+* A *transition* is the change between adjacent peaks and valleys of a measure over time; a
+  *flash* is a pair of opposing transitions, so three flashes are six transitions.
+* General: the measure is relative luminance ``Y = 0.2126 R + 0.7152 G + 0.0722 B`` of linear
+  light; a transition counts when it changes ``Y`` by at least 0.1 and the darker state is
+  below 0.80.
+* Red: the measure is ``max(0, R - G - B) * 320`` of linear light (WCAG 2.0's red flash
+  formula); a transition counts when it changes it by more than 20 and the redder state is a
+  saturated red, ``R / (R + G + B) >= 0.8``. (WCAG 2.2's newer wording compares chromaticity,
+  which black does not have; red-to-black is the flash that matters on a tree.)
+
+The tree is one field: R, G and B are the mean emitted light of all LEDs (hardware level / 255,
+after gamma and the power budget), so full white on every LED is ``Y = 1``. WCAG exempts
+flashing smaller than a quarter of the visual field; a few sparkling LEDs move the mean little
+and pass, a tree that flashes as a whole is limited. Peaks and valleys are found with
+hysteresis: a transition is counted the moment the measure has moved far enough from the last
+turning point, so a slow fade never counts and a strobe counts every edge.
+
+A frame that would count a transition while six are already in the window is *damped*: it is
+blended toward the previous frame, in linear light, as far as it can go without counting one.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from operator import add
+
+from runner.protect.light import Emission, LightModel
+
+# Six opposing transitions are three flashes.
+MAX_TRANSITIONS = 6
+# One second, plus a margin: the LEDs show a frame a moment after the limiter sees it, and a
+# scheduling hiccup between the two must not squeeze a fourth flash into a true one-second window.
+WINDOW_S = 1.05
+GENERAL_STEP = 0.1  # of the maximum relative luminance, 1.0
+DARK_BELOW = 0.8
+RED_STEP = 20.0
+RED_SCALE = 320.0
+SATURATED_RED = 0.8
+_SEARCH_STEPS = 16
+
+State = tuple[float, bool]  # the measure, and whether this state is a saturated red
+
+
+def _general_counts(low: State, high: State) -> bool:
+    return high[0] - low[0] >= GENERAL_STEP and low[0] < DARK_BELOW
+
+
+def _red_counts(low: State, high: State) -> bool:
+    return high[0] - low[0] > RED_STEP and high[1]
+
+
+class Swing:
+    """Counts the transitions of one measure of the whole tree, with their times."""
+
+    def __init__(self, counts: Callable[[State, State], bool]) -> None:
+        self._counts = counts
+        self._direction = 0  # of the last counted transition: +1 up, -1 down, 0 none yet
+        self._high: State | None = None  # extremes since the last counted transition
+        self._low: State | None = None
+        self.times: deque[float] = deque()
+
+    def turn(self, state: State) -> int:
+        """The direction of the transition ``state`` would complete, 0 for none."""
+        if self._high is None or self._low is None:
+            return 0
+        if self._direction >= 0 and self._counts(state, self._high):
+            return -1
+        if self._direction <= 0 and self._counts(self._low, state):
+            return 1
+        return 0
+
+    def full(self, now: float) -> bool:
+        """True when one more transition now would exceed the limit."""
+        while self.times and self.times[0] <= now - WINDOW_S:
+            self.times.popleft()
+        return len(self.times) >= MAX_TRANSITIONS
+
+    def note(self, state: State, now: float) -> None:
+        """Record that ``state`` was shown at ``now``."""
+        direction = self.turn(state)
+        if direction or self._high is None or self._low is None:
+            if direction:
+                self.times.append(now)
+                self._direction = direction
+            self._high = self._low = state
+            return
+        if state[0] > self._high[0]:
+            self._high = state
+        if state[0] < self._low[0]:
+            self._low = state
+
+
+class FlashLimiter:
+    """Damps frames that would make the tree flash more than three times in a second."""
+
+    def __init__(self, model: LightModel, led_count: int) -> None:
+        self._model = model
+        self._full_scale = 255.0 * led_count  # sum of one channel when every LED is at full
+        self.general = Swing(_general_counts)
+        self.red = Swing(_red_counts)
+        self._last: Emission | None = None
+
+    def states(self, sums: tuple[float, float, float]) -> tuple[State, State]:
+        """The general and red state of the tree for its channel sums."""
+        r, g, b = (s / self._full_scale for s in sums)
+        luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+        total = r + g + b
+        saturated = total > 0 and r / total >= SATURATED_RED
+        return (luminance, False), (max(0.0, r - g - b) * RED_SCALE, saturated)
+
+    def limit(self, light: Emission, now: float) -> tuple[Emission, bool]:
+        """What to show at monotonic ``now``: ``light`` itself, or a damped frame (True)."""
+        swings = (self.general, self.red)
+        states = self.states(light.sums)
+        blocked = [
+            sw for sw, st in zip(swings, states, strict=True) if sw.turn(st) and sw.full(now)
+        ]
+        damped = bool(blocked) and self._last is not None
+        if damped:
+            light = self._damp(light, blocked)
+            states = self.states(light.sums)
+        for sw, st in zip(swings, states, strict=True):
+            sw.note(st, now)
+        self._last = light
+        return light, damped
+
+    def _damp(self, light: Emission, blocked: list[Swing]) -> Emission:
+        """The frame furthest toward ``light`` from the last one that completes no transition."""
+        last = self._last
+        assert last is not None
+
+        def quiet(sums: tuple[float, float, float]) -> bool:
+            general, red = self.states(sums)
+            turns = {id(self.general): general, id(self.red): red}
+            return not any(sw.turn(turns[id(sw)]) for sw in blocked)
+
+        def mixed_sums(alpha: float) -> tuple[float, float, float]:
+            a, b = last.sums, light.sums
+            return (
+                a[0] + alpha * (b[0] - a[0]),
+                a[1] + alpha * (b[1] - a[1]),
+                a[2] + alpha * (b[2] - a[2]),
+            )
+
+        low, high = 0.0, 1.0  # the blend is linear in light, so each measure is monotonic in it
+        for _ in range(_SEARCH_STEPS):
+            mid = (low + high) / 2
+            if quiet(mixed_sums(mid)):
+                low = mid
+            else:
+                high = mid
+        # Rounding the blend to real channel values moves it a little: check what will be shown.
+        for alpha in (low, low * 0.9, low * 0.5):
+            if alpha <= 0:
+                break
+            candidate = self._model.measure(self._model.from_levels(_blend(last, light, alpha)))
+            if quiet(candidate.sums):
+                return candidate
+        return last  # the previous frame again never completes a transition
+
+
+def _blend(old: Emission, new: Emission, alpha: float) -> bytes:
+    """Hardware levels ``alpha`` of the way from ``old`` to ``new``, rounded down."""
+    keep = 1.0 - alpha
+    return bytes(map(int, map(add, map(keep.__mul__, old.levels), map(alpha.__mul__, new.levels))))
