@@ -43,7 +43,7 @@ def pack(frame: Iterable[Led]) -> bytes:
 
 def unpack(packed: bytes) -> tuple[Led, ...]:
     """The ``(R, G, B, L)`` tuples of a packed frame."""
-    return tuple(_LED.iter_unpack(packed))  # type: ignore[arg-type]
+    return tuple(_LED.iter_unpack(packed))
 
 
 @lru_cache(maxsize=8)

@@ -21,6 +21,7 @@ from protocol.messages import Finished, Log, Message, ProgramError, Started
 from runner.config import RunnerConfig
 from runner.exc import FrameInvalid
 from runner.leds import Strip
+from runner.protect import Protector, ProtectStats
 from runner.sandbox.confine import OK
 from runner.sandbox.frames import check_frame_bytes
 from runner.sandbox.wire import ACK, END, FRAME, LOG, PROGRAM, READY
@@ -48,6 +49,10 @@ class RunResult:
     duration_s: float
     frames: int
     log: str
+    # Protection report (issue 12): what the power budget and the flash limiter changed.
+    frames_scaled: int = 0
+    power_scale_min: float = 1.0
+    frames_damped: int = 0
 
     def to_message(self, submission_id: str) -> Finished:
         """The protocol message announcing this result."""
@@ -59,6 +64,9 @@ class RunResult:
             duration_s=round(self.duration_s, 3),
             frames=self.frames,
             log=self.log,
+            frames_scaled=self.frames_scaled,
+            power_scale_min=round(self.power_scale_min, 4),
+            frames_damped=self.frames_damped,
         )
 
 
@@ -97,6 +105,8 @@ class Supervisor:
         # The spare is started after each run, not here: a supervisor that never runs anything
         # never leaves a process behind.
         self._spare: subprocess.Popen[bytes] | None = None
+        # PROTECT: each run gets a fresh Protector (flash window, statistics) in _run.
+        self._protector = Protector.from_config(config, len(strip))
 
     def close(self) -> None:
         """Stop any run and discard the waiting child; the supervisor runs nothing after this."""
@@ -144,6 +154,7 @@ class Supervisor:
 
     def _run(self, submission_id: str, source: str, limit: float, emit: EventCallback) -> RunResult:
         started = time.monotonic()
+        self._protector = Protector.from_config(self.config, len(self.strip))  # PROTECT
         io = ChildIO(self._take_child(), started + STARTUP_LIMIT_S)
         self.last_child_pid = io.pid
         with self._state_lock:
@@ -235,6 +246,9 @@ class Supervisor:
                 pacer.wait(io)
                 # Taken: the child may compute its next frame while this one is shown.
                 io.send_raw(ACK)
+                # PROTECT: power budget and flash limiter, after validation and before the LEDs,
+                # so the LEDs and the live view (viewer.shown below) get the same frame.
+                leds = self._protector.apply(leds, time.monotonic(), packed=payload)
                 self.strip.show(leds)
                 out.frames += 1
                 viewer.shown(leds, time.monotonic())
@@ -267,7 +281,18 @@ class Supervisor:
         status_name, reason, error = out.verdict(
             stop_reason, exit, timed_out, cpu_limit=self.config.cpu_seconds()
         )
-        return RunResult(status_name, reason, error, duration, out.frames, out.log_text())
+        stats: ProtectStats = self._protector.stats  # PROTECT
+        return RunResult(
+            status_name,
+            reason,
+            error,
+            duration,
+            out.frames,
+            out.log_text(),
+            frames_scaled=stats.frames_scaled,
+            power_scale_min=stats.power_scale_min,
+            frames_damped=stats.frames_damped,
+        )
 
 
 def _ignore(_: Message) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 PROGRAMS = Path(__file__).parent.parent / "programs"
+# The run report of the room's protection (issue 12), beside SPEC §9's keys.
+PROTECTION_KEYS = {"frames_scaled", "power_scale_min", "frames_damped"}
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -31,7 +33,9 @@ def test_completed_run_exits_0_with_json() -> None:
     done = run_cli(str(PROGRAMS / "seed.py"), "--leds", "12", "--json")
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert set(out) == {"status", "reason", "error", "frames", "duration_s", "log"}
+    assert (
+        set(out) == {"status", "reason", "error", "frames", "duration_s", "log"} | PROTECTION_KEYS
+    )
     assert (out["status"], out["reason"], out["error"], out["frames"]) == (
         "completed",
         "ended",
@@ -136,7 +140,7 @@ def test_ctrl_c_cancels_the_run_and_reaps_the_child(tmp_path: Path, sig: signal.
     assert result["frames"] >= 1
 
 
-RUN_SHAPE = {"status", "reason", "error", "frames", "duration_s", "log"}
+RUN_SHAPE = {"status", "reason", "error", "frames", "duration_s", "log"} | PROTECTION_KEYS
 
 
 def test_rejection_json_has_exactly_the_run_shape_and_lists_every_error(tmp_path: Path) -> None:
