@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from runner.leds import Led
 from runner.protect.flash import FlashLimiter
-from runner.protect.light import LightModel, pack, unpack
+from runner.protect.light import Emission, LightModel, pack, unpack
 from runner.protect.power import PowerBudget
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ class Protector:
         )
         self._flash = FlashLimiter(model, led_count) if flash_limit else None
         self.stats = ProtectStats()
+        # The last frame built here: a strobe damped to the previous frame repeats it often.
+        self._built: tuple[Emission | None, tuple[Led, ...]] = (None, ())
 
     @classmethod
     def from_config(cls, config: RunnerConfig, led_count: int | None = None) -> Protector:
@@ -92,4 +94,8 @@ class Protector:
         if self._flash is not None:
             light, damped = self._flash.limit(light, now)
             self.stats.frames_damped += damped
-        return frame if light is given else unpack(light.packed)
+        if light is given:
+            return frame
+        if light is not self._built[0]:
+            self._built = (light, unpack(light.packed))
+        return self._built[1]
