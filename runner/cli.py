@@ -3,7 +3,9 @@
 Exit status: 0 the run completed, 1 it failed (or was interrupted), 2 the program was rejected
 before running (or could not be read, or a setting or the layout file is invalid). ``--json``
 prints the outcome as one JSON object (SPEC §9); ``--record`` writes every frame the LEDs showed
-as JSON lines; ``--show`` draws the LEDs in a truecolour terminal.
+as JSON lines; ``--show`` draws the LEDs in a truecolour terminal. The report says what the
+power budget and the flash limiter changed; ``--no-power-limit`` and ``--no-flash-limit`` switch
+them off (docs/protection.md).
 """
 
 from __future__ import annotations

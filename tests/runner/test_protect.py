@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol.messages import Frame, Message
+from protocol.messages import Finished, Frame, Message, message_adapter
 from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import ShownFrame, VirtualStrip
@@ -79,7 +79,9 @@ def test_all_white_on_500_leds_never_exceeds_a_5_amp_budget(tmp_path: Path) -> N
     # The run report says so: every frame scaled, to about 15 % of its light.
     assert result.frames_scaled == result.frames
     assert 0.12 < result.power_scale_min < 0.16
-    assert result.to_message("protect").frames_scaled == result.frames
+    finished = message_adapter.validate_json(result.to_message("protect").model_dump_json())
+    assert isinstance(finished, Finished) and finished.frames_scaled == result.frames
+    assert finished.power_scale_min == round(result.power_scale_min, 4)
     # The live view was sent the frames the LEDs showed, not the program's.
     views = [m for m in events if isinstance(m, Frame)]
     assert views and views[-1].leds == [list(led) for led in frames[-1].leds]
