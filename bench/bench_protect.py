@@ -146,10 +146,16 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=2000)
     args = parser.parse_args()
     pure_pipeline(args.leds, args.frames)
-    print(f"\nend to end, {args.leds} LEDs, sandbox child -> VirtualStrip, pacing off, frames/s")
+    print(
+        f"\nend to end, {args.leds} LEDs, sandbox child -> VirtualStrip, pacing off, "
+        "frames/s (best of 3)"
+    )
     for name, program in (("rainbow", RAINBOW), ("strobe", STROBE)):
-        off = end_to_end(args.leds, args.frames, program, protect=False)
-        on = end_to_end(args.leds, args.frames, program, protect=True)
+        # Alternated and best of three: a shared machine's load swings more than the difference.
+        off = on = 0.0
+        for _ in range(3):
+            off = max(off, end_to_end(args.leds, args.frames, program, protect=False))
+            on = max(on, end_to_end(args.leds, args.frames, program, protect=True))
         print(f"{name:10} protection off {off:8,.0f}   on {on:8,.0f}")
 
 
