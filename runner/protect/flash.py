@@ -17,10 +17,14 @@ after gamma and the power budget), so full white on every LED is ``Y = 1``. WCAG
 flashing smaller than a quarter of the visual field; a few sparkling LEDs move the mean little
 and pass, a tree that flashes as a whole is limited. Peaks and valleys are found with
 hysteresis: a transition is counted the moment the measure has moved far enough from the last
-turning point, so a slow fade never counts and a strobe counts every edge.
+turning point (for a red fall: from the highest saturated-red state), so a slow fade counts once
+and a strobe
+every edge; while the measure runs on in the same direction the transition's time moves with it,
+because WCAG times a transition from peak to valley.
 
 A frame that would count a transition while six are already in the window is *damped*: it is
-blended toward the previous frame, in linear light, as far as it can go without counting one.
+blended toward the previous frame, in linear light, as far as it can go without completing a
+transition of either measure whose window is full (a blend can be redder than both ends).
 """
 
 from __future__ import annotations
@@ -56,20 +60,29 @@ def _red_counts(low: State, high: State) -> bool:
 class Swing:
     """Counts the transitions of one measure of the whole tree, with their times."""
 
-    def __init__(self, counts: Callable[[State, State], bool]) -> None:
+    def __init__(
+        self, counts: Callable[[State, State], bool], may_peak: Callable[[State], bool]
+    ) -> None:
+        """``counts(low, high)``: a change between these two states is a transition;
+        ``may_peak(state)``: the state can be the high end of one (red: only saturated red)."""
         self._counts = counts
+        self._may_peak = may_peak
         self._direction = 0  # of the last counted transition: +1 up, -1 down, 0 none yet
-        self._high: State | None = None  # extremes since the last counted transition
-        self._low: State | None = None
+        # Since the last counted transition: the highest state that may be a peak, the lowest
+        # state, and the extreme values reached (where the last transition ends, so far).
+        self._peak: State | None = None
+        self._valley: State | None = None
+        self._top = self._bottom = 0.0
         self.times: deque[float] = deque()
+        self._ended = 0.0  # when the last counted transition reached its peak or valley so far
 
     def turn(self, state: State) -> int:
         """The direction of the transition ``state`` would complete, 0 for none."""
-        if self._high is None or self._low is None:
+        if self._valley is None:
             return 0
-        if self._direction >= 0 and self._counts(state, self._high):
+        if self._direction >= 0 and self._peak is not None and self._counts(state, self._peak):
             return -1
-        if self._direction <= 0 and self._counts(self._low, state):
+        if self._direction <= 0 and self._counts(self._valley, state):
             return 1
         return 0
 
@@ -82,16 +95,36 @@ class Swing:
     def note(self, state: State, now: float) -> None:
         """Record that ``state`` was shown at ``now``."""
         direction = self.turn(state)
-        if direction or self._high is None or self._low is None:
+        if direction or self._valley is None:
             if direction:
                 self.times.append(now)
+                self._ended = now
                 self._direction = direction
-            self._high = self._low = state
+            self._valley = state
+            self._peak = state if self._may_peak(state) else None
+            self._top = self._bottom = state[0]
             return
-        if state[0] > self._high[0]:
-            self._high = state
-        if state[0] < self._low[0]:
-            self._low = state
+        if state[0] < self._valley[0]:
+            self._valley = state
+        if self._may_peak(state) and (self._peak is None or state[0] > self._peak[0]):
+            self._peak = state
+        if state[0] > self._top:
+            self._top = state[0]
+            if self._direction > 0:
+                self._goes_on(now)
+        if state[0] < self._bottom:
+            self._bottom = state[0]
+            if self._direction < 0:
+                self._goes_on(now)
+
+    def _goes_on(self, now: float) -> None:
+        # The last transition runs on to a new peak (valley): WCAG times a transition between
+        # peak and valley, so it now ends here and stays in the window that much longer.
+        if self.times and self.times[-1] == self._ended:
+            self.times[-1] = now
+        else:  # it had left the window; it is back in it
+            self.times.append(now)
+        self._ended = now
 
 
 class FlashLimiter:
@@ -100,8 +133,8 @@ class FlashLimiter:
     def __init__(self, model: LightModel, led_count: int) -> None:
         self._model = model
         self._full_scale = 255.0 * led_count  # sum of one channel when every LED is at full
-        self.general = Swing(_general_counts)
-        self.red = Swing(_red_counts)
+        self.general = Swing(_general_counts, lambda state: True)
+        self.red = Swing(_red_counts, lambda state: state[1])
         self._last: Emission | None = None
 
     def states(self, sums: tuple[float, float, float]) -> tuple[State, State]:
@@ -121,19 +154,22 @@ class FlashLimiter:
         ]
         damped = bool(blocked) and self._last is not None
         if damped:
-            light = self._damp(light, blocked)
+            # A blend may complete a transition of the *other* measure (a blend of two
+            # unsaturated colours can be a saturated red): every full window is checked.
+            light = self._damp(light, [sw for sw in swings if sw.full(now)])
             states = self.states(light.sums)
         for sw, st in zip(swings, states, strict=True):
             sw.note(st, now)
         self._last = light
         return light, damped
 
-    def _damp(self, light: Emission, blocked: list[Swing]) -> Emission:
-        """The frame furthest toward ``light`` from the last one that completes no transition."""
+    def _damp(self, light: Emission, full: list[Swing]) -> Emission:
+        """The frame furthest toward ``light`` from the last one that completes no transition
+        of a measure whose window is full."""
         last = self._last
         assert last is not None
 
-        check_general, check_red = self.general in blocked, self.red in blocked
+        check_general, check_red = self.general in full, self.red in full
 
         def quiet(sums: tuple[float, float, float]) -> bool:
             general, red = self.states(sums)

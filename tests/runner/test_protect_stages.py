@@ -19,6 +19,8 @@ from tests.runner.light_meter import (
     general_counts,
     luminance,
     most_in_one_second,
+    red_counts,
+    redness,
     series,
     transitions,
 )
@@ -126,3 +128,41 @@ def test_the_idle_display_protects_frames_set_directly_and_shows_viewers_the_sam
         shown = strip.current
     assert current_ma(shown) <= 5000 and shown[0][0] > 0
     assert sent and sent[-1].leds == [list(led) for led in shown]  # type: ignore[union-attr]
+
+
+# Colours that make flashes: full and dim reds, orange-red, white, green, blue, black.
+PALETTE = [
+    (255, 0, 0, 100),
+    (200, 10, 10, 60),
+    (120, 0, 0, 100),
+    (255, 40, 0, 100),
+    WHITE,
+    (255, 255, 255, 30),
+    (0, 255, 0, 100),
+    (0, 0, 255, 100),
+    BLACK,
+]
+frames_of_20 = st.one_of(
+    st.tuples(st.sampled_from(PALETTE), st.integers(0, 20)).map(
+        lambda c: tuple([c[0]] * c[1] + [BLACK] * (20 - c[1]))
+    ),
+    st.lists(leds, min_size=20, max_size=20).map(tuple),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    steps=st.lists(st.tuples(st.floats(0.001, 0.2), frames_of_20), min_size=20, max_size=150),
+    budget=st.sampled_from([0, 500]),
+)
+def test_no_sequence_of_frames_flashes_more_than_3_times_a_second(
+    steps: list[tuple[float, tuple[Led, ...]]], budget: int
+) -> None:
+    # Palette colours on part of a 20-LED tree, or random LEDs, at random intervals.
+    protector = Protector(20, max_current_ma=budget, flash_limit=True)
+    shown, t = [], 0.0
+    for gap, frame in steps:
+        t += gap
+        shown.append((t, protector.apply(frame, t)))
+    for measure, counts in ((luminance, general_counts), (redness, red_counts)):
+        assert most_in_one_second(transitions(series(shown, measure), counts)) <= 6
