@@ -165,6 +165,11 @@ class Finished(_Msg):
     duration_s: float
     frames: int
     log: str = Field(default="", max_length=MAX_LOG_CHARS)
+    # Run report of the room's protection (SPEC §6): frames dimmed by the power budget, the
+    # smallest share of light kept (1.0: none dimmed), frames damped by the flash limiter.
+    frames_scaled: int = Field(default=0, ge=0)
+    power_scale_min: float = Field(default=1.0, ge=0, le=1)
+    frames_damped: int = Field(default=0, ge=0)
 
 
 class Idle(_Msg):

@@ -38,6 +38,7 @@ from protocol.messages import (
 )
 from runner.config import RunnerConfig
 from runner.leds import Strip
+from runner.protect import Protector
 from runner.server.clients import ClientHub
 from runner.server.connection import Connection
 from runner.server.display import HOLD_AFTER_RUN_S, TreeDisplay, idle_loop
@@ -75,7 +76,10 @@ class RunnerServer:
         self._stopping = threading.Event()
         self._lock = threading.RLock()  # guards the strip between programs, busy state, clients
         self._clients = ClientHub(self._lock, self._handle)
-        self._display = TreeDisplay(strip, self.positions, self.broadcast, hold_after_run_s)
+        protector = Protector.from_config(config, len(strip))  # PROTECT: the idle display too
+        self._display = TreeDisplay(
+            strip, self.positions, self.broadcast, hold_after_run_s, protector
+        )
         self._busy_with: str | None = None
         self._next_set_frame = 0.0
         # Checks compile in confined children; they run here, never on a connection's reader
