@@ -55,7 +55,8 @@ def encode(rec: Recording, level: int = 9) -> bytes:
     body = bytearray(n * size)
     prev = bytes(size)
     for i, frame in enumerate(rec.frames):
-        body[i * size : (i + 1) * size] = bytes((c - p) & 0xFF for c, p in zip(frame, prev, strict=True))
+        delta = bytes((c - p) & 0xFF for c, p in zip(frame, prev, strict=True))
+        body[i * size : (i + 1) * size] = delta
         prev = frame
     return zlib.compress(head + bytes(body), level)
 

@@ -294,7 +294,8 @@ class Store:
             match = _NAME_RE.match(path.name)
             if not match or match["id"] in keep:
                 continue
-            for part in (path.with_suffix(".py"), path.with_suffix(".rec"), path):  # state last: it makes one exist
+            # The state last: it makes one exist.
+            for part in (path.with_suffix(".py"), path.with_suffix(".rec"), path):
                 if part.exists():
                     shutil.move(part, folder / part.name)
         return str(folder)

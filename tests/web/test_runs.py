@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from protocol.messages import Finished, Frame, Log, ProgramError, Started
+from web.identity import COOKIE
 from web.recordings import MAX_RECORDING_BYTES, Recording, decode, encode_bounded
 from web.scheduler import Scheduler
 
@@ -44,12 +45,12 @@ def crash_at_line_5(scheduler: Scheduler, sid: str, frames: int = 30) -> None:
 
 
 def finished_run(client: FlaskClient, scheduler: Scheduler) -> dict[str, Any]:
-    sid = client.post("/api/submissions", json={"source": SOURCE, "title": "Red"}).json["id"]
+    sid = client.post("/api/submissions", json={"source": SOURCE, "title": "Red"}).get_json()["id"]
     crash_at_line_5(scheduler, sid)
     box: dict[str, Any] = {}
 
     def recorded() -> bool:
-        box.update(client.get(f"/api/submissions/{sid}").json)
+        box.update(client.get(f"/api/submissions/{sid}").get_json())
         return bool(box["recording_url"])
 
     wait_until(recorded, "the recording")
@@ -90,7 +91,7 @@ def test_others_see_the_report_and_replay_but_not_the_log_or_code(
     client: FlaskClient, other_client: FlaskClient, scheduler: Scheduler, runner: object
 ) -> None:
     sub = finished_run(client, scheduler)
-    theirs = other_client.get(f"/api/submissions/{sub['id']}").json
+    theirs = other_client.get(f"/api/submissions/{sub['id']}").get_json()
     assert "log" not in theirs and theirs["report"]["outcome"] == "crashed at line 5"
     assert other_client.get(sub["recording_url"]).status_code == 200
     page = other_client.get(sub["page_url"]).get_data(as_text=True)
@@ -112,7 +113,7 @@ def test_show_logs_to_everyone_shows_them_to_everyone(
     author.get("/docs")
     sub = finished_run(author, sched)
     other = browser(app, "10.0.0.99", "OtherBrowser/1.0")
-    assert other.get(f"/api/submissions/{sub['id']}").json["log"] == "about to divide\n"
+    assert other.get(f"/api/submissions/{sub['id']}").get_json()["log"] == "about to divide\n"
     assert "print(1 / 0)" in other.get(sub["page_url"]).get_data(as_text=True)
 
 
@@ -132,19 +133,19 @@ def test_the_run_page_survives_a_restart(
     again = make_app(tmp_path)  # a new web process on the same uploads/
     fresh = again.test_client()
     fresh.set_cookie(**_cookie(client))
-    data = fresh.get(f"/api/submissions/{sub['id']}").json
+    data = fresh.get(f"/api/submissions/{sub['id']}").get_json()
     assert data["log"] == "about to divide\n" and data["recorded_frames"] == 30
     assert fresh.get(sub["recording_url"]).status_code == 200
 
 
 def _cookie(client: FlaskClient) -> dict[str, str]:
-    cookies = [c for c in client._cookies.values() if c.key != "session"]  # noqa: SLF001
-    c = cookies[0]
-    return {"key": c.key, "value": c.value, "domain": c.domain, "path": c.path}
+    cookie = client.get_cookie(COOKIE)
+    assert cookie is not None
+    return {"key": cookie.key, "value": cookie.value}
 
 
 def test_a_pending_run_page_shows_its_place(client: FlaskClient, runner: object) -> None:
-    a = client.post("/api/submissions", json={"source": "x = 1\n"}).json
+    a = client.post("/api/submissions", json={"source": "x = 1\n"}).get_json()
     page = client.get(f"/runs/{a['id']}").get_data(as_text=True)
     assert "#1, starts in ~0 s" in page and 'data-mode="live"' in page
 
@@ -152,10 +153,10 @@ def test_a_pending_run_page_shows_its_place(client: FlaskClient, runner: object)
 def test_my_runs_lists_only_the_callers_own(
     client: FlaskClient, other_client: FlaskClient, runner: object
 ) -> None:
-    mine = client.post("/api/submissions", json={"source": "x = 1\n", "title": "Mine"}).json
+    mine = client.post("/api/submissions", json={"source": "x = 1\n", "title": "Mine"}).get_json()
     other_client.get("/docs")
     other_client.post("/api/submissions", json={"source": "y = 2\n", "title": "Theirs"})
-    listed = client.get("/api/submissions").json["submissions"]
+    listed = client.get("/api/submissions").get_json()["submissions"]
     assert [s["id"] for s in listed] == [mine["id"]] and listed[0]["mine"] is True
     page = client.get("/runs").get_data(as_text=True)
     assert "Mine" in page and "Theirs" not in page
