@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from protocol.messages import Finished, Frame, Log, ProgramError, Started
+from protocol.messages import Finished, Frame, Idle, Log, ProgramError, Started
 from web.identity import COOKIE
 from web.recordings import MAX_RECORDING_BYTES, Recording, decode, encode_bounded
 from web.scheduler import Scheduler
@@ -42,6 +42,7 @@ def crash_at_line_5(scheduler: Scheduler, sid: str, frames: int = 30) -> None:
             frames_damped=4,
         )
     )  # fmt: skip
+    ev.on_runner_message(Idle())  # the runner is free again
 
 
 def finished_run(client: FlaskClient, scheduler: Scheduler) -> dict[str, Any]:
