@@ -68,3 +68,23 @@ def test_a_run_without_recording_cannot_be_starred(
         assert "no recording" in str(exc)
     else:
         raise AssertionError("starred a run without a recording")
+
+
+def test_the_operator_stars_a_run_and_switches_the_show_on_the_console(
+    app: Flask, client: FlaskClient, scheduler: Scheduler, runner: InMemoryRunner
+) -> None:
+    from tests.web.test_pages_admin import TOKEN, csrf_of
+
+    app.config["ADMIN_TOKEN"] = TOKEN
+    sid = finished_run(client, scheduler)["id"]
+    client.post("/admin/login", data={"csrf_token": csrf_of(client, "/admin"), "token": TOKEN})
+    console = client.get("/admin").get_data(as_text=True)
+    assert f'action="/admin/star/{sid}"' in console and "★ Star" in console
+    token = csrf_of(client, "/admin")
+    client.post(f"/admin/star/{sid}", data={"csrf_token": token, "on": "1"})
+    console = client.get("/admin").get_data(as_text=True)
+    assert "☆ Unstar" in console and 'id="idle-show-state">on<' in console
+    assert app.extensions["idle_show"].starred == [sid]
+    client.post("/admin/idle-show", data={"csrf_token": token, "on": "0"})
+    assert 'id="idle-show-state">off<' in client.get("/admin").get_data(as_text=True)
+    assert app.extensions["idle_show"].enabled is False

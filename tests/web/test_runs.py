@@ -181,3 +181,14 @@ def test_a_noisy_recording_still_fits_in_a_megabyte() -> None:
     back = decode(data)
     assert len(back) == kept and back.frames[0] == rec.frames[0]
     assert back.times_ms[-1] >= 44_000  # still spans the whole run
+
+
+def test_archiving_moves_the_recording_with_its_run(
+    app: Flask, client: FlaskClient, scheduler: Scheduler, runner: object
+) -> None:
+    sub = finished_run(client, scheduler)
+    folder = scheduler.operator.archive()
+    from pathlib import Path
+
+    assert [p.suffix for p in sorted(Path(folder).iterdir())] == [".json", ".py", ".rec"]
+    assert client.get(sub["page_url"]).status_code == 404
