@@ -91,3 +91,21 @@ def test_someone_else_sees_the_report_and_replay_but_not_the_log(
         )
     finally:
         stranger.close()
+
+
+def test_screenshot_the_run_page(page: Page, stack: Any, screenshots: Any) -> None:
+    """The run page on a desktop and a 390 px phone, saved to look at."""
+    sid = _submit_as_this_browser(page, CRASH_AT_5)
+    page.goto(f"/runs/{sid}")
+    expect(page.locator("#run-status")).to_have_text("failed", timeout=QUEUE_WAIT_MS)
+    page.wait_for_function(
+        "() => Number(document.getElementById('tree-canvas').dataset.replayFrames || 0) > 5",
+        timeout=QUEUE_WAIT_MS,
+    )
+    page.screenshot(path=str(screenshots / "run-page.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    expect(page.locator("#run-outcome")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the run page scrolls sideways on a phone ({width} px)"
+    page.screenshot(path=str(screenshots / "run-page-phone.png"), full_page=True)
