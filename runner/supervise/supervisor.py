@@ -333,17 +333,19 @@ class Supervisor:
         after validation and right before the LEDs, so the LEDs and the live view agree.
         """
         slot = pacer.due(time.monotonic())
-        # Protect before waiting, with the slot as the time it will show: on a big tree this
-        # takes milliseconds, which must not push the frame past its slot or the deadline.
-        leds = self._protector.apply(leds, slot, packed=packed)
         io.sleep_until(slot)  # returns early at the deadline or on kill
+        if io.killed or io.expired(time.monotonic()):
+            return None  # a frame waiting at the deadline is neither protected nor shown
+        # The protection stage takes milliseconds on a big tree: the deadline and Stop are
+        # checked after it, and the pacer counts from when the frame was really shown.
+        leds = self._protector.apply(leds, slot, packed=packed)
         with self._state_lock:  # stop() takes this lock: no frame is shown after it returns
-            now = time.monotonic()
-            if self._stop_reason is not None or io.expired(now) or now < slot:
+            if self._stop_reason is not None or io.expired(time.monotonic()):
                 return None
             io.send_raw(ACK)  # taken: the child computes its next frame while this one is shown
             self.strip.show(leds)
-        pacer.shown(now)
+            shown_at = time.monotonic()
+        pacer.shown(shown_at)
         return leds
 
     @staticmethod
