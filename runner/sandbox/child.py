@@ -16,10 +16,12 @@ import signal
 import sys
 import time  # noqa: F401 - as above
 import traceback
+from collections.abc import Callable
 
 from runner.exc import FrameInvalid, FrameTypeInvalid, ProgramRejected
 from runner.sandbox import colours, policy
 from runner.sandbox.confine import Limits, confine
+from runner.sandbox.dryrun import VirtualClock
 from runner.sandbox.frames import pack_frame
 from runner.sandbox.guards import make_print
 from runner.sandbox.wire import (
@@ -33,6 +35,8 @@ from runner.sandbox.wire import (
     PROGRAM_FILENAME,
     READY,
     RESULT,
+    TFRAME,
+    TIMESTAMP,
 )
 
 MAX_RECORD = 1 << 20  # a program record (64 KiB source + positions) fits easily
@@ -47,15 +51,31 @@ class Channel:
     def __init__(self, rfd: int, wfd: int) -> None:
         self._rfd, self._wfd = rfd, wfd
         self._buf = b""
+        # A dry run's CPU timer may fire in the middle of a record: its END waits for the end.
+        self.busy = False
+        self.after_send: Callable[[], None] | None = None
 
     def send(self, kind: bytes, payload: bytes) -> None:
         """Write one record (blocks while the parent is behind: natural back-pressure)."""
         data = memoryview(HEADER.pack(kind, len(payload)) + payload)
+        self.busy = True
         try:
             while data:
                 data = data[os.write(self._wfd, data) :]
         except OSError:
             os._exit(0)  # the parent is gone: nothing the program does matters any more
+        finally:
+            self.busy = False
+        if self.after_send is not None:
+            action, self.after_send = self.after_send, None
+            action()
+
+    def when_idle(self, action: Callable[[], None]) -> None:
+        """Run ``action`` now, or right after the record being written (signal handlers)."""
+        if self.busy:
+            self.after_send = action
+        else:
+            action()
 
     def read_exact(self, size: int) -> bytes:
         """Read exactly ``size`` bytes; exit quietly when the parent went away."""
@@ -79,9 +99,15 @@ class ProgramApi:
     """What ``runner.sandbox.policy.make_globals`` exposes to the user's program."""
 
     def __init__(
-        self, channel: Channel, led_count: int, positions: list[list[float]], log_limit: int
+        self,
+        channel: Channel,
+        led_count: int,
+        positions: list[list[float]],
+        log_limit: int,
+        clock: VirtualClock | None = None,
     ) -> None:
         self._channel = channel
+        self._clock = clock  # a dry run: frames carry virtual time and are never ACKed
         self._led_count = led_count
         self._positions = [(float(x), float(y), float(z)) for x, y, z in positions]
         self._log_left = log_limit  # the parent enforces the cap too; this saves the work
@@ -92,7 +118,11 @@ class ProgramApi:
 
     def set_leds(self, states: object) -> None:
         """Validate, send one frame, and return once the parent has taken it."""
-        self._channel.send(FRAME, pack_frame(states, self._led_count))
+        frame = pack_frame(states, self._led_count)
+        if self._clock is not None:
+            self._channel.send(TFRAME, TIMESTAMP.pack(self._clock.frame_time()) + frame)
+            return
+        self._channel.send(FRAME, frame)
         self._channel.read_exact(1)
 
     def get_led_positions(self) -> list[tuple[float, float, float]]:
@@ -125,8 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     if kind != PROGRAM:
         return 2
     program = json.loads(payload)
-    # Should the parent die without killing us, no program outlives its time by much.
-    signal.alarm(math.ceil(float(program["time_limit"])) + ALARM_GRACE_S)
+    # Should the parent die without killing us, no program outlives its time by much (a dry
+    # run's time is virtual: its real bound is the parent's wall limit).
+    backstop = float(program.get("wall_limit") or program["time_limit"])
+    signal.alarm(math.ceil(backstop) + ALARM_GRACE_S)
     # On a crash or SIGXCPU, dump the stack to stderr: the parent finds the user's line there.
     faulthandler.enable()
     faulthandler.register(signal.SIGXCPU, all_threads=False, chain=True)
@@ -157,25 +189,59 @@ def check_program(source: str) -> list[dict[str, object]]:
 def run_program(channel: Channel, program: dict[str, object]) -> dict[str, object]:
     """Compile and run the program under the policy; describe how it ended."""
     source = str(program["source"])
+    clock = _dry_run_clock(channel, program) if program.get("mode") == "preview" else None
     api = ProgramApi(
         channel,
         int(program["led_count"]),  # type: ignore[call-overload]
         program["positions"],  # type: ignore[arg-type]
         int(program["log_limit"]),  # type: ignore[call-overload]
+        clock,
     )
     if program.get("mode") == "raw":
         return _run_raw(api, source)
+    outcome = _run_restricted(api, source, clock)
+    if clock is not None:
+        clock.stop()
+        outcome["virtual_s"] = clock.elapsed()  # when it ended: "fails at line 5 after 2.1 s"
+    return outcome
+
+
+def _run_restricted(api: ProgramApi, source: str, clock: VirtualClock | None) -> dict[str, object]:
     try:
         code = policy.compile_program(source, PROGRAM_FILENAME)
     except ProgramRejected as exc:
         errors = [_error_dict(e) for e in exc.errors]
         return {"outcome": "failed", "reason": "error", "error": errors[0] if errors else None}
-    env = policy.make_globals(api)
+    env = policy.make_globals(api, clock.functions() if clock is not None else None)
     try:
         exec(code, env)
     except BaseException as exc:  # noqa: BLE001 - any way the user's program ends is a result
+        if clock is not None:
+            clock.stop()  # the report is not the program's time
         return _describe_failure(api, source, exc)
     return {"outcome": "completed", "reason": "ended", "error": None}
+
+
+def _dry_run_clock(channel: Channel, program: dict[str, object]) -> VirtualClock:
+    """A virtual clock that ends the run, as the tree's deadline would, at the time limit."""
+    limit = float(program["time_limit"])  # type: ignore[arg-type]
+
+    def time_up() -> None:
+        clock.stop()
+        end = {"outcome": "completed", "reason": "time_limit", "error": None, "virtual_s": limit}
+        channel.send(END, json.dumps(end).encode())
+        os._exit(0)  # as at the tree's deadline: the program gets no further say
+
+    made: list[VirtualClock] = []
+
+    def on_cpu_timer(_sig: int, _frame: object) -> None:
+        if made:  # the timer is armed while the clock is being made
+            channel.when_idle(made[0].expire)  # never in the middle of a record
+
+    signal.signal(signal.SIGPROF, on_cpu_timer)
+    clock = VirtualClock(limit, float(program.get("fps") or 0.0), time_up)  # type: ignore[arg-type]
+    made.append(clock)
+    return clock
 
 
 def _run_raw(api: ProgramApi, source: str) -> dict[str, object]:

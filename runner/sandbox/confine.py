@@ -46,6 +46,7 @@ class Limits:
     gid: int | None = None
     read_paths: tuple[str, ...] = field(default_factory=tuple)
     preload: tuple[str, ...] = field(default_factory=tuple)  # modules to import first
+    nice: int = 0  # lower CPU priority (dry runs beside the tree program); 0: unchanged
 
     def to_dict(self) -> dict[str, object]:
         """Plain values for JSON."""
@@ -74,6 +75,8 @@ def confine(limits: Limits) -> dict[str, str]:
     Nothing is skipped silently; the runner refuses to start with a missing layer unless the
     operator opted out (``TREE_SANDBOX_DEV``).
     """
+    if limits.nice > 0:  # before seccomp, which denies setpriority
+        lower_priority(limits.nice)
     for module in limits.preload:  # once confined, the child can open no file to import
         importlib.import_module(module)
     report: dict[str, str] = {}
@@ -91,6 +94,12 @@ def confine(limits: Limits) -> dict[str, str]:
         report["uid"] = f"missing: not root, so programs run as the runner's own uid {os.getuid()}"
     report["seccomp"] = _attempt(_seccomp)
     return report
+
+
+def lower_priority(nice: int) -> None:
+    """Run at niceness ``nice`` or lower priority; raising niceness needs no privilege."""
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    os.setpriority(os.PRIO_PROCESS, 0, max(current, min(nice, 19)))
 
 
 def _network_layer(is_root: bool) -> str:

@@ -25,8 +25,9 @@ import ast
 import threading
 import types
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from protocol.limits import MAX_SOURCE_CHARS
 from runner.exc import ProgramRejected
@@ -166,9 +167,14 @@ def compile_program(
     return code
 
 
-def make_globals(program_api: ProgramAPI) -> dict[str, object]:
-    """Fresh restricted globals for one run: SPEC §2's API, safe builtins and the guards."""
-    safe_builtins, guards = make_builtins(program_api.write_log)
+def make_globals(
+    program_api: ProgramAPI, time_functions: Mapping[str, Callable[..., Any]] | None = None
+) -> dict[str, object]:
+    """Fresh restricted globals for one run: SPEC §2's API, safe builtins and the guards.
+
+    ``time_functions`` replace the ``time`` module's clocks (a dry run's virtual clock).
+    """
+    safe_builtins, guards = make_builtins(program_api.write_log, time_functions)
     namespace: dict[str, object] = {"__builtins__": safe_builtins, **guards}
     namespace.update(
         getLEDCount=SandboxFunction(program_api.get_led_count, "getLEDCount"),

@@ -40,8 +40,15 @@ RAW_PRELOAD = (
 )
 
 
-def child_limits(config: RunnerConfig, preload: tuple[str, ...] = ()) -> Limits:
-    """The confinement a child applies to itself, from the runner's settings."""
+def child_limits(
+    config: RunnerConfig,
+    preload: tuple[str, ...] = (),
+    *,
+    cpu_seconds: int | None = None,
+    nice: int = 0,
+) -> Limits:
+    """The confinement a child applies to itself, from the runner's settings (``cpu_seconds``
+    and ``nice`` override the CPU limit and lower its priority: dry runs)."""
     uid = gid = None
     if os.geteuid() == 0:
         try:
@@ -51,11 +58,12 @@ def child_limits(config: RunnerConfig, preload: tuple[str, ...] = ()) -> Limits:
         uid, gid = user.pw_uid, user.pw_gid
     return Limits(
         memory_bytes=config.memory_limit_bytes,
-        cpu_seconds=config.cpu_seconds(),
+        cpu_seconds=config.cpu_seconds() if cpu_seconds is None else cpu_seconds,
         uid=uid,
         gid=gid,
         read_paths=default_read_paths(),
         preload=preload,
+        nice=nice,
     )
 
 
