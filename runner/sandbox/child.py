@@ -121,6 +121,7 @@ class ProgramApi:
         frame = pack_frame(states, self._led_count)
         if self._clock is not None:
             self._channel.send(TFRAME, TIMESTAMP.pack(self._clock.frame_time()) + frame)
+            self._clock.frame_sent()
             return
         self._channel.send(FRAME, frame)
         self._channel.read_exact(1)
