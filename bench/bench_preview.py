@@ -81,7 +81,9 @@ def tree_fps(seconds: float, with_previews: bool) -> tuple[float, int]:
     """The tree program's achieved frames per second over ``seconds``; dry runs made meanwhile."""
     cfg = config(time_limit_s=seconds, cpu_limit_s=int(seconds) + 10)
     strip = VirtualStrip(LEDS, history=int(seconds * 50))
-    previewer = Previewer(dataclasses.replace(cfg, time_limit_s=45.0), spiral_cone(LEDS))
+    previewer = Previewer(
+        dataclasses.replace(cfg, time_limit_s=45.0), spiral_cone(LEDS), prestart=True
+    )
     stop = threading.Event()
     made = [0]
 
@@ -105,9 +107,10 @@ def tree_fps(seconds: float, with_previews: bool) -> tuple[float, int]:
 
 
 def dry_run(source: str, repeats: int) -> tuple[list[PreviewReport], list[float]]:
-    previewer = Previewer(config(), spiral_cone(LEDS))
+    previewer = Previewer(config(), spiral_cone(LEDS), prestart=True)
     reports, walls = [], []
     for _ in range(repeats):
+        time.sleep(1.0)  # the prestarted child confines itself, as between two requests
         started = time.monotonic()
         reports.append(previewer.preview(source))
         walls.append(time.monotonic() - started)

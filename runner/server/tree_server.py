@@ -73,7 +73,7 @@ class RunnerServer:
         self.positions = list(positions) if positions is not None else load_positions(config)
         self.supervisor = Supervisor(config, strip, self.positions, prestart=True)
         self.checker = Checker(config)
-        self.previewer = Previewer(config, self.positions, led_count=len(strip))
+        self.previewer = Previewer(config, self.positions, led_count=len(strip), prestart=True)
         self.ready = threading.Event()  # set once the socket listens
         self.listener: socket.socket | None = None  # pre-bound by main(); else bound on serve
         self._done = threading.Event()

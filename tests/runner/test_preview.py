@@ -9,6 +9,7 @@ cannot make the runner hold more than the bounded frames nor wait beyond its wal
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import sys
 import tempfile
@@ -186,6 +187,31 @@ def test_preview_seconds_bounds_the_frames_returned() -> None:
     with contextlib.closing(Previewer(make_config(preview_seconds=1.0), spiral_cone(LEDS))) as p:
         report = p.preview(ALL_RED, 4.0)
     assert report.frame_count == 25 and report.duration_s == 4.0
+
+
+def _dry_run_children() -> set[int]:
+    """Our own sandbox children still alive (or not yet reaped)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text().rpartition(")")[2].split()
+                cmdline = (entry / "cmdline").read_bytes()
+                if int(stat[1]) == os.getpid() and b"runner.sandbox.child" in cmdline:
+                    found.add(int(entry.name))
+    return found
+
+
+def test_a_prestarted_child_runs_one_dry_run_each_and_none_outlives_close() -> None:
+    before = _dry_run_children()
+    p = Previewer(make_config(), spiral_cone(LEDS), prestart=True)
+    first = p.preview(FAILS_AT_LINE_5)
+    second = p.preview(ALL_RED, 1.0)  # in the child prestarted after the first
+    assert (first.reason, first.error and first.error.line) == ("error", 5)
+    assert (second.reason, second.frame_count) == ("time_limit", 25)
+    assert len(_dry_run_children() - before) == 1  # the spare for the next one
+    p.close()
+    assert _dry_run_children() - before == set()
 
 
 def test_no_free_slot_is_busy() -> None:
