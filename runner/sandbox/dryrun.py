@@ -43,6 +43,7 @@ CLOCK_FUNCTIONS = (
 # short.
 FRAME_ROUND_TRIP_S = 0.0002
 SLEEP_WAKE_UP_S = 0.0001
+MAX_SLEEP_S = (2**63 - 1) / 1e9  # the real time.sleep's limit (nanoseconds in a C int64)
 
 
 class VirtualClock:
@@ -127,6 +128,8 @@ class VirtualClock:
             raise ValueError("Invalid value NaN (not a number)")
         if value < 0:
             raise ValueError("sleep length must be non-negative")
+        if value > MAX_SLEEP_S:  # as the real time.sleep, which fails rather than waits
+            raise OverflowError("timestamp too large to convert to C _PyTime_t")
         self._advance(value + SLEEP_WAKE_UP_S if value > 0 else 0.0)
 
     def t_time(self) -> float:

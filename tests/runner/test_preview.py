@@ -163,13 +163,19 @@ def test_the_program_reads_the_virtual_clock(previewer: Previewer) -> None:
         time.sleep(1.5)
         print(round(time.time() - t0, 1), round(time.monotonic() - m0, 1),
               round(time.perf_counter() - p0, 1), round((time.monotonic_ns() - n0) / 1e9, 1))
+        for bad in (-1, float("nan"), float("inf"), "1"):
+            try:
+                time.sleep(bad)
+            except (ValueError, OverflowError, TypeError) as error:
+                print(type(error).__name__)
         time.sleep(-1)
         """
     )
     report = previewer.preview(program)
+    assert "ValueError\nValueError\nOverflowError\nTypeError\n" in report.log
     assert report.log.startswith("1.5 1.5 1.5 1.5\n")
     assert report.error is not None and report.error.type == "ValueError"
-    assert report.error.line == 7 and report.duration_s == pytest.approx(1.5, abs=0.05)
+    assert report.error.line == 12 and report.duration_s == pytest.approx(1.5, abs=0.05)
 
 
 def test_an_all_red_program_previews_red(previewer: Previewer) -> None:
