@@ -1,16 +1,21 @@
 """Where each LED hangs on the tree: ``getLEDPositions()`` (SPEC §2).
 
-``TREE_LAYOUT`` names a CSV with one ``x,y,z`` row per LED, in strip order, in any unit (a header
-row, blank lines and ``#`` comments are allowed). Positions are normalised so that ``z`` runs
-0..1 from the lowest LED to the highest and ``x``/``y`` lie in -1..1, centred on the middle of the
-tree and scaled by the same factor so the tree keeps its shape. Without a layout file a spiral
+``TREE_LAYOUT`` names a file with one ``x,y,z`` position per LED, in strip order, in any unit and
+in the shapes people publish them in: a CSV with or without a header row and with or without a
+UTF-8 byte-order mark (the GIFT CSV of the 2021 tree starts with one), the 2020 ``coords.txt``
+style with ``[x, y, z]`` on each line, whitespace-separated columns, or one JSON list of triples.
+Blank lines and ``#`` comments are allowed. ``z`` is up. Positions are normalised so that ``z``
+runs 0..1 from the lowest LED to the highest and ``x``/``y`` lie in -1..1, centred on the middle of
+the tree and scaled by the same factor so the tree keeps its shape. Without a layout file a spiral
 cone is generated: one string wound evenly from the bottom (wide) to the top (a point).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,31 +42,89 @@ def spiral_cone(count: int, turns: float = SPIRAL_TURNS) -> list[Position]:
     return positions
 
 
-def read_csv(path: Path) -> list[Position]:
-    """Raw ``(x, y, z)`` rows of a layout file.
+@dataclass(frozen=True)
+class LayoutFile:
+    """What a layout file held: its positions, and what was read to find them."""
+
+    positions: list[Position]
+    first_line: int = 0
+    last_line: int = 0
+    header: str | None = None
+    header_line: int = 0
+
+    def counted(self) -> str:
+        """Where the positions came from, for an error message about their number."""
+        if not self.positions:
+            where = "no x,y,z rows"
+        else:
+            where = f"x,y,z rows on lines {self.first_line}-{self.last_line}"
+        if self.header is not None:
+            where += f"; line {self.header_line} was skipped as a header: {self.header[:40]!r}"
+        return where
+
+
+def read_layout(path: Path) -> LayoutFile:
+    """Raw ``(x, y, z)`` positions of a layout file, in any of the shapes the module names.
 
     Raises:
-        LayoutError: unreadable file, or a row that is not three finite numbers.
+        LayoutError: unreadable file, or a line that is not three finite numbers.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig drops a leading byte-order mark, which would otherwise spoil the first number.
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise LayoutError(f"cannot read layout file {path}: {exc}") from None
+    if text.lstrip().startswith("[["):
+        return _read_json(path, text)
     rows: list[Position] = []
-    for number, row in enumerate(csv.reader(text.splitlines()), start=1):
-        cells = [c.strip() for c in row]
-        if not any(cells) or cells[0].startswith("#"):
+    header: str | None = None
+    first = last = header_line = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        cells = _cells(line)
+        if not cells or cells[0].startswith("#"):
             continue
         try:
             values = [float(c) for c in cells]
         except ValueError:
-            if not rows and number == 1:
-                continue  # a header row such as "x,y,z"
-            raise LayoutError(f"{path} line {number}: {','.join(cells)!r} is not numbers") from None
+            if not rows and header is None:
+                header, header_line = line.strip(), number  # a header row such as "x,y,z"
+                continue
+            raise LayoutError(
+                f"{path} line {number}: {','.join(cells)[:60]!r} is not numbers"
+            ) from None
         if len(values) != 3 or not all(math.isfinite(v) for v in values):
             raise LayoutError(f"{path} line {number}: expected three finite numbers x,y,z")
         rows.append((values[0], values[1], values[2]))
-    return rows
+        first, last = first or number, number
+    return LayoutFile(rows, first, last, header, header_line)
+
+
+def _cells(line: str) -> list[str]:
+    """The values on one line: ``x,y,z``, ``[x, y, z]`` (2020 coords.txt) or ``x y z``."""
+    line = line.strip()
+    if line.startswith("[") and line.rstrip(",").endswith("]"):
+        line = line.rstrip(",")[1:-1]
+    cells = [c.strip() for c in next(csv.reader([line]), [])]
+    if len(cells) == 1 and not cells[0].startswith("#"):
+        cells = cells[0].split()
+    return [] if not any(cells) else cells
+
+
+def _read_json(path: Path, text: str) -> LayoutFile:
+    """A whole file holding one JSON list of ``[x, y, z]`` triples."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise LayoutError(f"{path}: not a JSON list of [x, y, z]: {exc}") from None
+    if type(data) is not list:
+        raise LayoutError(f"{path}: expected a JSON list of [x, y, z], not {type(data).__name__}")
+    rows: list[Position] = []
+    for index, item in enumerate(data):
+        ok = type(item) is list and len(item) == 3 and all(type(v) in (int, float) for v in item)
+        if not ok or not all(math.isfinite(v) for v in item):
+            raise LayoutError(f"{path}: entry {index} is not three finite numbers [x, y, z]")
+        rows.append((float(item[0]), float(item[1]), float(item[2])))
+    return LayoutFile(rows)
 
 
 def normalise(raw: list[Position]) -> list[Position]:
@@ -90,9 +153,11 @@ def load_positions(config: RunnerConfig) -> list[Position]:
     path = config.positions_file()
     if path is None:
         return spiral_cone(config.led_count)
-    raw = read_csv(path)
-    if len(raw) != config.led_count:
+    layout = read_layout(path)
+    found = len(layout.positions)
+    if found != config.led_count:
         raise LayoutError(
-            f"layout file {path} has {len(raw)} positions but TREE_LED_COUNT is {config.led_count}"
+            f"layout file {path} has {found} positions but TREE_LED_COUNT is {config.led_count}"
+            f" (counted {layout.counted()})"
         )
-    return normalise(raw)
+    return normalise(layout.positions)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import faulthandler
 import json
-import math
 import os
 import random  # noqa: F401 - imported before confinement: the child cannot read files later
 import signal
@@ -41,7 +40,6 @@ from runner.sandbox.wire import (
 
 MAX_RECORD = 1 << 20  # a program record (64 KiB source + positions) fits easily
 RESERVE_BYTES = 1 << 20  # freed on MemoryError so the report can be written
-ALARM_GRACE_S = 5
 _reserve: list[bytearray] = []
 
 
@@ -156,10 +154,6 @@ def main(argv: list[str] | None = None) -> int:
     if kind != PROGRAM:
         return 2
     program = json.loads(payload)
-    # Should the parent die without killing us, no program outlives its time by much (a dry
-    # run's time is virtual: its real bound is the parent's wall limit).
-    backstop = float(program.get("wall_limit") or program["time_limit"])
-    signal.alarm(math.ceil(backstop) + ALARM_GRACE_S)
     # On a crash or SIGXCPU, dump the stack to stderr: the parent finds the user's line there.
     faulthandler.enable()
     faulthandler.register(signal.SIGXCPU, all_threads=False, chain=True)
@@ -227,21 +221,20 @@ def _dry_run_clock(channel: Channel, program: dict[str, object]) -> VirtualClock
     """A virtual clock that ends the run, as the tree's deadline would, at the time limit."""
     limit = float(program["time_limit"])  # type: ignore[arg-type]
 
-    def time_up() -> None:
+    def end(reason: str) -> None:
         clock.stop()
-        end = {"outcome": "completed", "reason": "time_limit", "error": None, "virtual_s": limit}
-        channel.send(END, json.dumps(end).encode())
+        virtual = limit if reason == "time_limit" else min(clock.elapsed(), limit)
+        report = {"outcome": reason, "reason": reason, "error": None, "virtual_s": virtual}
+        channel.send(END, json.dumps(report).encode())
         os._exit(0)  # as at the tree's deadline: the program gets no further say
 
-    made: list[VirtualClock] = []
+    def on_cpu_budget(_sig: int, _frame: object) -> None:
+        channel.when_idle(clock.out_of_cpu)  # never in the middle of a record
 
-    def on_cpu_timer(_sig: int, _frame: object) -> None:
-        if made:  # the timer is armed while the clock is being made
-            channel.when_idle(made[0].expire)  # never in the middle of a record
-
-    signal.signal(signal.SIGPROF, on_cpu_timer)
-    clock = VirtualClock(limit, float(program.get("fps") or 0.0), time_up)  # type: ignore[arg-type]
-    made.append(clock)
+    clock = VirtualClock(limit, float(program.get("fps") or 0.0), end)  # type: ignore[arg-type]
+    # Instead of faulthandler's dump: say how far the virtual clock got (the hard limit, a
+    # second later, still kills a program stuck in one long C call).
+    signal.signal(signal.SIGXCPU, on_cpu_budget)
     return clock
 
 

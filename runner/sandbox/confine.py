@@ -15,7 +15,9 @@ import errno
 import importlib
 import os
 import resource
+import signal
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 
 import landlock  # type: ignore[import-untyped]
@@ -46,6 +48,9 @@ class Limits:
     gid: int | None = None
     read_paths: tuple[str, ...] = field(default_factory=tuple)
     preload: tuple[str, ...] = field(default_factory=tuple)  # modules to import first
+    # Wall-clock seconds after which the kernel SIGKILLs the child whatever it does: the parent
+    # kills it long before, unless the parent itself died (kill -9 of the runner).
+    wall_limit_s: float | None = None
     nice: int = 0  # lower CPU priority (dry runs beside the tree program); 0: unchanged
 
     def to_dict(self) -> dict[str, object]:
@@ -92,6 +97,8 @@ def confine(limits: Limits) -> dict[str, str]:
         report["uid"] = OK
     else:
         report["uid"] = f"missing: not root, so programs run as the runner's own uid {os.getuid()}"
+    if limits.wall_limit_s is not None:
+        arm_kill_timer(limits.wall_limit_s)  # must work: it is the backstop if the runner dies
     report["seccomp"] = _attempt(_seccomp)
     return report
 
@@ -100,6 +107,39 @@ def lower_priority(nice: int) -> None:
     """Run at niceness ``nice`` or lower priority; raising niceness needs no privilege."""
     current = os.getpriority(os.PRIO_PROCESS, 0)
     os.setpriority(os.PRIO_PROCESS, 0, max(current, min(nice, 19)))
+
+
+class _SigEvent(ctypes.Structure):
+    _fields_ = [  # struct sigevent on Linux (64 bytes on x86_64 and arm64)
+        ("value", ctypes.c_void_p),
+        ("signo", ctypes.c_int),
+        ("notify", ctypes.c_int),
+        ("pad", ctypes.c_int * 12),
+    ]
+
+
+class _ItimerSpec(ctypes.Structure):
+    _fields_ = [
+        ("interval_s", ctypes.c_long),
+        ("interval_ns", ctypes.c_long),
+        ("value_s", ctypes.c_long),
+        ("value_ns", ctypes.c_long),
+    ]
+
+
+def arm_kill_timer(seconds: float) -> None:
+    """A POSIX timer that sends SIGKILL (which nothing can catch, block or ignore) after
+    ``seconds``; armed before seccomp, which then denies every timer call, so the program can
+    neither disarm nor re-arm it. Unlike ``alarm``, it needs no cooperation from the child."""
+    libc = _libc()
+    event = _SigEvent(None, signal.SIGKILL, 0, (ctypes.c_int * 12)())  # SIGEV_SIGNAL
+    timer = ctypes.c_void_p()
+    if libc.timer_create(time.CLOCK_MONOTONIC, ctypes.byref(event), ctypes.byref(timer)) != 0:
+        raise OSError(ctypes.get_errno(), "timer_create failed")
+    whole = int(seconds)
+    spec = _ItimerSpec(0, 0, whole, int((seconds - whole) * 1e9))
+    if libc.timer_settime(timer, 0, ctypes.byref(spec), None) != 0:
+        raise OSError(ctypes.get_errno(), "timer_settime failed")
 
 
 def _network_layer(is_root: bool) -> str:

@@ -6,16 +6,18 @@ prediction counts both the program's waits and its work. ``time.sleep`` adds to 
 for its pacing slot on the same grid as the tree's ``Pacer`` (the first frame starts the grid; a
 frame half a period late restarts it), so a program paced only by ``setLEDs`` is predicted at the
 tree's frame rate. Two small real costs that are not CPU time of the child are added: a frame's
-round trip to the parent and back, and a sleep's wake-up (measured on an idle machine). When
-virtual time reaches the limit the run ends as the tree's deadline would end it, from whichever
-comes first: a clock read, a sleep, a frame, or a CPU-time timer (``ITIMER_PROF``) for a program
-that only computes.
+round trip to the parent and back, and a sleep's wake-up (measured on an idle machine).
+
+When virtual time reaches the limit the run ends as the tree's deadline would end it, at the
+next clock read, sleep or frame. The child may set no timers once confined (seccomp keeps the
+kernel's kill timer as it is), so a program that only computes past the limit runs on until its
+CPU budget; the budget's signal (SIGXCPU) then ends it at the limit, or, short of it, as a dry
+run that ran out of CPU time.
 """
 
 from __future__ import annotations
 
 import math
-import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -47,20 +49,20 @@ MAX_SLEEP_S = (2**63 - 1) / 1e9  # the real time.sleep's limit (nanoseconds in a
 
 
 class VirtualClock:
-    """The clock of one dry run; ``time_up`` is called (and must not return) at the limit."""
+    """The clock of one dry run. ``end(reason)`` is called (and must not return) with
+    "time_limit" at the limit, or "cpu_budget" when the CPU budget ran out before it."""
 
-    def __init__(self, limit_s: float, fps: float, time_up: Callable[[], None]) -> None:
+    def __init__(self, limit_s: float, fps: float, end: Callable[[str], None]) -> None:
         self.limit = float(limit_s)
         self._period = 1.0 / fps if fps > 0 else 0.0
         self._slot: float | None = None
         self._slept = 0.0
-        self._time_up = time_up
+        self._end = end
         self.stopped = False
         self._cpu0 = time.process_time()
         self._wall0, self._mono0, self._perf0 = time.time(), time.monotonic(), time.perf_counter()
         self._wall0_ns = time.time_ns()
         self._mono0_ns, self._perf0_ns = time.monotonic_ns(), time.perf_counter_ns()
-        self._arm()
 
     # --- the clock itself ------------------------------------------------------------------
 
@@ -76,25 +78,22 @@ class VirtualClock:
         return value
 
     def expire(self) -> None:
-        """The limit is reached (also the SIGPROF handler's action)."""
+        """The limit is reached."""
         if not self.stopped:
-            self._time_up()
+            self._end("time_limit")
+
+    def out_of_cpu(self) -> None:
+        """The CPU budget ran out (the SIGXCPU handler's action): at or short of the limit."""
+        if not self.stopped:
+            self._end("time_limit" if self.elapsed() >= self.limit else "cpu_budget")
 
     def stop(self) -> None:
-        """The program ended: no timer may end it again while it reports."""
+        """The program ended: nothing may end it again while it reports."""
         self.stopped = True
-        signal.setitimer(signal.ITIMER_PROF, 0)
 
     def _advance(self, seconds: float) -> float:
         self._slept += seconds
-        value = self.now()
-        self._arm()
-        return value
-
-    def _arm(self) -> None:
-        """Fire SIGPROF once the program has spent the CPU time left before the limit."""
-        remaining = self.limit - self.elapsed()
-        signal.setitimer(signal.ITIMER_PROF, max(remaining, 1e-6))
+        return self.now()
 
     def frame_time(self) -> float:
         """Wait for the next pacing slot (virtually) and return when the frame is shown."""

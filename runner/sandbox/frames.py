@@ -7,6 +7,7 @@ it receives, because the child is untrusted and the parent is the trust boundary
 
 from __future__ import annotations
 
+import math
 import struct
 from itertools import chain
 
@@ -16,14 +17,15 @@ from runner.leds import Led
 _SEQUENCES = (list, tuple)
 _CHANNELS = (("red", 255), ("green", 255), ("blue", 255), ("brightness", 100))
 _LED = struct.Struct("4B")
+_NUMBERS = {int, float}
 
 
 def validate_frame(obj: object, led_count: int) -> tuple[Led, ...]:
     """Check a user's frame and return a private copy as ``(R, G, B, L)`` tuples.
 
     Raises:
-        FrameTypeInvalid: the frame or an entry is not a list/tuple of plain ints.
-        FrameInvalid: wrong number of LEDs or values, or a value out of range.
+        FrameTypeInvalid: the frame or an entry is not a list/tuple of plain ints or floats.
+        FrameInvalid: wrong number of LEDs or values, a value out of range, NaN or infinite.
     """
     return _unpack(pack_frame(obj, led_count))
 
@@ -37,14 +39,16 @@ def pack_frame(obj: object, led_count: int) -> bytes:
     frame: list[object] | tuple[object, ...] = obj  # type: ignore[assignment]
     if len(frame) != led_count:
         raise FrameInvalid(_count_message(len(frame), led_count))
-    # Fast path in C: exact list/tuple entries of 4 exact ints, then bytes() checks 0-255.
+    # Fast path in C: exact list/tuple entries of 4 exact ints or floats, then bytes() checks 0-255.
     # Only exact types are accepted, so no user-defined __len__/__iter__/__index__ ever runs.
     if set(map(type, frame)) <= {list, tuple} and set(map(len, frame)) <= {4}:  # type: ignore[arg-type]
         flat: list[object] = list(chain.from_iterable(frame))  # type: ignore[arg-type]
-        if set(map(type, flat)) <= {int}:
+        kinds = set(map(type, flat))
+        if kinds <= _NUMBERS:
             try:
-                data = bytes(flat)  # type: ignore[arg-type]  # all exact ints, checked above
-            except ValueError:
+                # int() truncates floats as the usual LED libraries do; NaN and inf raise here.
+                data = bytes(flat if kinds <= {int} else map(int, flat))  # type: ignore[arg-type]
+            except (ValueError, OverflowError):
                 data = b""
             if data and max(data[3::4]) <= 100:
                 return data
@@ -90,12 +94,14 @@ def _raise_first_error(frame: list[object] | tuple[object, ...]) -> None:
         if len(values) != 4:
             raise FrameInvalid(f"LED {index}: expected 4 values (R, G, B, L), got {len(values)}")
         for (name, top), value in zip(_CHANNELS, values, strict=True):
-            if type(value) is not int:
+            if type(value) not in _NUMBERS:
                 raise FrameTypeInvalid(
-                    f"LED {index}: {name} must be a plain int, not {_describe(value)}"
+                    f"LED {index}: {name} must be a plain int or float, not {_describe(value)}"
                 )
-            if not 0 <= value <= top:
-                raise FrameInvalid(f"LED {index}: {name} {value} is outside 0-{top}")
+            if value != value:  # noqa: PLR0124  # NaN is the one value unequal to itself
+                raise FrameInvalid(f"LED {index}: {name} {value!r} is not a number")
+            if type(value) is float and math.isinf(value) or not 0 <= int(value) <= top:  # type: ignore[call-overload]
+                raise FrameInvalid(f"LED {index}: {name} {value!r} is outside 0-{top}")
 
 
 def _count_message(got: int, led_count: int) -> str:

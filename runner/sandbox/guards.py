@@ -11,6 +11,7 @@ import builtins
 import functools
 import operator
 import time
+import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from runner.sandbox.rules import (
     OWNED_ONLY_ATTRIBUTES,
     SAFE_BUILTINS,
     STR_ONLY_ATTRIBUTES,
+    is_program_private,
 )
 
 _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -176,8 +178,58 @@ def _make_formatters(
     return safe_format, safe_format_map
 
 
-def _refused(name: str) -> AttributeError:
-    return AttributeError(f'"{name}" is not accessible in tree programs')
+class SandboxError(AttributeError):
+    """An attribute the sandbox refuses (as opposed to one the object lacks).
+
+    ``hasattr`` and ``getattr(obj, name, default)`` let it through instead of answering False or
+    the default: a silent wrong answer would fail far away, baffling; this names the line.
+    """
+
+
+def _refused(name: str) -> SandboxError:
+    if name.startswith("_"):
+        if is_program_private(name):
+            why = 'only the program\'s own objects have attributes starting with "_"'
+        else:
+            why = 'attributes starting with "_" are private'
+        return SandboxError(f'"{name}" is not accessible in tree programs: {why}')
+    return SandboxError(f'"{name}" is not accessible in tree programs')
+
+
+def _raise_if_missing(obj: object, name: str) -> None:
+    """Python's own AttributeError for a name ``obj`` does not have at all: ``hasattr(5,
+    "format")`` is truthfully False. Only a name it has, and may not hand out, is refused."""
+    if not hasattr(obj, name):
+        raise AttributeError(f"{type(obj).__name__!r} object has no attribute {name!r}")
+
+
+def _is_own_attribute(obj: object, name: str, owned: set[object]) -> bool:
+    """Whether ``obj.name`` (a single-underscore name) is the program's own to read.
+
+    On an instance of the program's classes or on one of those classes, a name found in the
+    instance's ``__dict__`` or in the ``__dict__`` of one of the program's classes in the MRO is
+    the program's; one found first in any other class is not. A name found nowhere is the
+    program's to ask about: the lookup fails with Python's own AttributeError.
+    """
+    if isinstance(obj, type):
+        if obj not in owned:
+            return False
+        mro = obj.__mro__
+    else:
+        cls = type(obj)
+        if cls not in owned:
+            return False
+        try:
+            own = object.__getattribute__(obj, "__dict__")
+        except AttributeError:
+            own = {}
+        if type(own) is dict and name in own:
+            return True
+        mro = cls.__mro__
+    for klass in mro:
+        if name in klass.__dict__:
+            return klass in owned
+    return True
 
 
 def make_getattr(owned: set[object]) -> Callable[..., object]:
@@ -189,7 +241,10 @@ def make_getattr(owned: set[object]) -> Callable[..., object]:
     def guarded_getattr(obj: object, name: str, *default: object) -> object:
         if type(name) is not str:
             raise TypeError("attribute name must be a string")
-        if name.startswith("_") or name in DENIED_ATTRIBUTES:
+        if name.startswith("_"):
+            if not (is_program_private(name) and _is_own_attribute(obj, name, owned)):
+                raise _refused(name)
+        elif name in DENIED_ATTRIBUTES:
             raise _refused(name)
         if name in STR_ONLY_ATTRIBUTES:
             if type(obj) is str:
@@ -200,15 +255,20 @@ def make_getattr(owned: set[object]) -> Callable[..., object]:
             if cls not in owned or issubclass(cls, str):
                 # Bound methods, aliases, super proxies, str subclasses... forward lookups to
                 # a wrapped str and would hand out the real, unguarded str.format.
-                raise AttributeError(
+                _raise_if_missing(obj, name)
+                raise SandboxError(
                     f'"{name}" is not available here: in tree programs only plain strings '
                     "(and the program's own classes) have it"
                 )
-        if name in OWNED_ONLY_ATTRIBUTES and not (
-            type(obj) in owned and not isinstance(obj, BaseException)
-        ):
+            found = getattr(obj, name, *default)
+            if _is_real_str_method(found):
+                # Whatever the object forwarded the lookup to, the answer is str's own method.
+                raise SandboxError(f'"{name}" is not available here: only plain strings have it')
+            return found
+        if name in OWNED_ONLY_ATTRIBUTES and not _owned_plain(obj, owned):
             # AttributeError.obj (and wrappers forwarding to it) hands out the live object a
             # failed lookup was made on; a program's own object may use the name freely.
+            _raise_if_missing(obj, name)
             raise _refused(name)
         return getattr(obj, name, *default)
 
@@ -217,12 +277,32 @@ def make_getattr(owned: set[object]) -> Callable[..., object]:
     return guarded_getattr
 
 
+def _owned_plain(obj: object, owned: set[object]) -> bool:
+    """The program's own object or class, and not an exception (whose ``obj`` is the
+    interpreter's) nor a proxy (``super``, whose lookups go elsewhere)."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    return cls in owned and not issubclass(cls, (BaseException, super))
+
+
+def _is_real_str_method(value: object) -> bool:
+    if value is str.format or value is str.format_map:
+        return True
+    return (
+        isinstance(value, types.BuiltinMethodType)
+        and getattr(value, "__name__", "") in STR_ONLY_ATTRIBUTES
+        and isinstance(getattr(value, "__self__", None), str)
+    )
+
+
 def make_hasattr(getattr_: Callable[..., object]) -> Callable[[object, str], bool]:
-    """``hasattr`` with the same rules as the run's ``getattr``."""
+    """``hasattr`` with the same rules as the run's ``getattr``: truthful for the names a program
+    may use; for the ones it may not, the same error as ``obj.name`` (never a silent False)."""
 
     def guarded_hasattr(obj: object, name: str) -> bool:
         try:
             getattr_(obj, name)
+        except SandboxError:
+            raise
         except AttributeError:
             return False
         return True
@@ -261,7 +341,7 @@ def make_type(allowed: set[object]) -> Callable[..., type]:
 
 
 def make_class_guards(
-    owned: set[object],
+    owned: set[object], program_globals: dict[str, object]
 ) -> tuple[Callable[[object], object], Callable[..., type]]:
     """A run's ``_write_`` guard and ``__metaclass__``; ``owned`` collects the program's classes.
 
@@ -269,6 +349,19 @@ def make_class_guards(
     sets) and nothing else: module namespaces, functions and built-in objects stay as handed out.
     """
     writable: set[object] = {dict, list, set, bytearray}
+
+    def exit_without_traceback(method: object) -> object:
+        """The program's ``__exit__``, called with ``None`` for the traceback the interpreter
+        passes (a live traceback leads to frames). A function of the program's own globals."""
+        if not callable(method):
+            return method
+        return types.FunctionType(
+            _EXIT_TEMPLATE.__code__,
+            program_globals,
+            "__exit__",
+            None,
+            (types.CellType(method),),
+        )
 
     def write_guard(ob: object) -> object:
         if type(ob) in writable:
@@ -281,8 +374,14 @@ def make_class_guards(
         for base in bases:
             if not isinstance(base, type):
                 raise TypeError(f"{base!r} is not a class: it cannot be a base class here")
-            if isinstance(base, type) and issubclass(base, type):
+            if issubclass(base, type):
                 raise TypeError("metaclasses are not available in tree programs")
+            if issubclass(base, FORWARDING_TYPES):
+                # Their instances forward attribute lookups to what they wrap: a program's
+                # subclass of super would be an "own" class answering for str.format.
+                raise TypeError(f"{base.__name__} cannot be a base class in tree programs")
+        if "__exit__" in namespace:
+            namespace["__exit__"] = exit_without_traceback(namespace["__exit__"])
         cls = type(name, bases, namespace)
         writable.add(cls)
         owned.add(cls)
@@ -291,13 +390,32 @@ def make_class_guards(
     return write_guard, metaclass
 
 
+def _exit_template_factory() -> Callable[..., object]:
+    method: Callable[..., object] = print  # replaced by the program's own __exit__ (a cell)
+
+    def __exit__(self: object, kind: object, value: object, traceback: object) -> object:
+        return method(self, kind, value, None)
+
+    return __exit__
+
+
+_EXIT_TEMPLATE = _exit_template_factory()
+# Built-in types whose instances answer attribute lookups for something they wrap.
+FORWARDING_TYPES = (super, classmethod, staticmethod, property)
+
+
+def _not_settable(name: str) -> bool:
+    # Single-underscore names are the program's own; the write guard still checks the object.
+    return (name.startswith("_") and not is_program_private(name)) or name in DENIED_ATTRIBUTES
+
+
 def guarded_setattr(
     write_guard: Callable[[object], object],
 ) -> Callable[[object, str, object], None]:
     """``setattr`` for programs: public names on objects the write guard allows."""
 
     def setattr_(obj: object, name: str, value: object) -> None:
-        if type(name) is not str or name.startswith("_") or name in DENIED_ATTRIBUTES:
+        if type(name) is not str or _not_settable(name):
             raise AttributeError(f'"{name}" cannot be set in tree programs')
         setattr(write_guard(obj), name, value)
 
@@ -308,7 +426,7 @@ def guarded_delattr(write_guard: Callable[[object], object]) -> Callable[[object
     """``delattr`` for programs, with the same rules as ``setattr``."""
 
     def delattr_(obj: object, name: str) -> None:
-        if type(name) is not str or name.startswith("_") or name in DENIED_ATTRIBUTES:
+        if type(name) is not str or _not_settable(name):
             raise AttributeError(f'"{name}" cannot be deleted in tree programs')
         delattr(write_guard(obj), name)
 
@@ -340,6 +458,7 @@ def make_print(write_log: Callable[[str], None]) -> Callable[..., None]:
 
 def make_builtins(
     write_log: Callable[[str], None],
+    program_globals: dict[str, object],
     time_functions: Mapping[str, Callable[..., Any]] | None = None,
 ) -> tuple[dict[str, object], dict[str, object]]:
     """Fresh ``__builtins__`` and the RestrictedPython guard globals for one run
@@ -349,7 +468,7 @@ def make_builtins(
     or a ``SandboxFunction``; the guard globals have private names no program can write.
     """
     owned: set[object] = set()
-    write_guard, metaclass = make_class_guards(owned)
+    write_guard, metaclass = make_class_guards(owned, program_globals)
     modules = make_modules(SandboxFunction, time_functions)
     safe: dict[str, object] = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
     safe.update(
@@ -361,6 +480,7 @@ def make_builtins(
     )
     allowed_types: set[object] = {v for v in safe.values() if isinstance(v, type)}
     allowed_types.update({type(None), type(NotImplemented), type(Ellipsis), time.struct_time})
+    allowed_types.add(SandboxError)  # "except AttributeError as e: type(e).__name__" works
     allowed_types.discard(type)
     getattr_ = make_getattr(owned)
     type_ = make_type(allowed_types | owned)

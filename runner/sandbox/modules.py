@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import colorsys
 import math
 import random
 import time
@@ -74,6 +75,68 @@ class SandboxModule:
 
 Wrap = Callable[[Callable[..., Any], str], object]
 
+# typing names a program may use in annotations. They mean nothing at run time: each is an
+# inert marker (see _Annotation), so no real typing object (with its module globals) is reachable.
+_TYPING_FORMS = [
+    "Any", "Callable", "ClassVar", "Final", "Literal", "Optional", "Tuple", "Type", "Union",
+    "Annotated", "NoReturn", "Never", "Self", "TypeAlias", "LiteralString", "Text",
+    "List", "Dict", "Set", "FrozenSet", "DefaultDict", "Deque", "Counter", "OrderedDict",
+    "ChainMap", "Iterable", "Iterator", "Generator", "Sequence", "MutableSequence", "Mapping",
+    "MutableMapping", "AbstractSet", "MutableSet", "Collection", "Container", "Sized",
+    "Hashable", "Reversible", "ItemsView", "KeysView", "ValuesView",
+]  # fmt: skip
+
+
+class _Annotation:
+    """``typing.List`` and friends for a tree program: subscriptable, combinable with ``|``,
+    good for annotations and nothing else (calling one says so)."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getitem__(self, _params: object) -> _Annotation:
+        return self
+
+    def __or__(self, _other: object) -> _Annotation:
+        return self
+
+    def __ror__(self, _other: object) -> _Annotation:
+        return self
+
+    def __call__(self, *_args: object, **_kwargs: object) -> object:
+        raise TypeError(f"typing.{self._name} is for annotations only in tree programs")
+
+    def __repr__(self) -> str:
+        return f"typing.{self._name}"
+
+
+def _cast(_type: object, value: object) -> object:
+    return value
+
+
+def _type_var(name: str, *_constraints: object, **_options: object) -> _Annotation:
+    return _Annotation(name if type(name) is str else "TypeVar")
+
+
+def _typing_namespace(wrap: Wrap) -> SandboxModule:
+    attrs: dict[str, object] = {name: _Annotation(name) for name in _TYPING_FORMS}
+    attrs.update(
+        TYPE_CHECKING=False,
+        cast=wrap(_cast, "typing.cast"),
+        TypeVar=wrap(_type_var, "typing.TypeVar"),
+    )
+    return SandboxModule("typing", attrs)
+
+
+def _colorsys_namespace(wrap: Wrap) -> SandboxModule:
+    # colorsys is pure Python: its functions carry the colorsys module's globals, so each is
+    # handed out behind the wrapper.
+    return SandboxModule(
+        "colorsys", {n: wrap(getattr(colorsys, n), f"colorsys.{n}") for n in colorsys.__all__}
+    )
+
 
 def _opaque(value: object, name: str, wrap: Wrap) -> object:
     """Python-level functions and methods carry their module's globals: hand out a wrapper."""
@@ -99,7 +162,7 @@ def _random_namespace(rng: random.Random, wrap: Wrap) -> SandboxModule:
 def make_modules(
     wrap: Wrap, time_functions: Mapping[str, Callable[..., Any]] | None = None
 ) -> dict[str, SandboxModule]:
-    """Fresh ``math``, ``random`` and ``time`` namespaces for one run.
+    """Fresh ``math``, ``random``, ``time``, ``colorsys`` and ``typing`` namespaces for one run.
 
     ``time_functions`` replace the real clocks (a dry run's virtual clock), each wrapped.
     """
@@ -113,6 +176,8 @@ def make_modules(
         "math": SandboxModule("math", public_math),
         "random": _random_namespace(random.Random(), wrap),
         "time": SandboxModule("time", clock_attrs),
+        "colorsys": _colorsys_namespace(wrap),
+        "typing": _typing_namespace(wrap),
     }
     assert set(modules) == ALLOWED_MODULES
     assert all(

@@ -5,16 +5,19 @@ child runs; ``make_globals`` hands a run exactly the API of SPEC §2 and nothing
 
 Choices where SPEC §2 is silent (rules in ``runner.sandbox.rules``):
 
-- Rejected before running, with line and column: imports other than math/random/time, names and
-  attributes starting with ``_`` (except reading ``__name__``/``__qualname__`` and
-  ``super().__init__``-style calls), frame/code/traceback attributes, ``eval``/``exec``/``open``/
+- Rejected before running, with line and column: imports other than math/random/time/colorsys/
+  typing, names and attributes starting with ``__`` (except reading ``__name__``/``__qualname__``
+  and ``super().__init__``-style calls), the sandbox's own names (``_getattr_``, ``_tmp0``),
+  frame/code/traceback attributes, ``eval``/``exec``/``open``/
   ``globals``/``vars``/``dir``/``input``... (unless the program defines that name itself),
   ``try/except*``, ``async``, ``metaclass=``, programs nested deeper than 100 levels.
 - Allowed, as ordinary Python: classes with the protocol methods in ``ALLOWED_DUNDER_DEFS``
   (``__init__``, ``__str__``, ``__len__``, ``__add__``, ``__enter__``...), ``nonlocal``,
   annotations, ``match`` (pattern names are checked like attributes), ``str.format`` (fields
   reaching private attributes fail at run time).
-- At run time: ``type()`` takes one argument; ``getattr``/``setattr`` refuse private names; a
+- At run time: ``type()`` takes one argument; ``obj._x`` works only on the program's own objects
+  (its classes and their instances); ``getattr``/``hasattr``/``setattr`` refuse what ``obj.name``
+  would, raising ``SandboxError`` (never a silent ``False`` or default); a
   program may change only its own objects (its classes and their instances, lists, dicts,
   sets); ``print(file=...)`` is refused; ``random`` is a generator of the run's own.
 """
@@ -174,8 +177,9 @@ def make_globals(
 
     ``time_functions`` replace the ``time`` module's clocks (a dry run's virtual clock).
     """
-    safe_builtins, guards = make_builtins(program_api.write_log, time_functions)
-    namespace: dict[str, object] = {"__builtins__": safe_builtins, **guards}
+    namespace: dict[str, object] = {}
+    safe_builtins, guards = make_builtins(program_api.write_log, namespace, time_functions)
+    namespace.update({"__builtins__": safe_builtins, **guards})
     namespace.update(
         getLEDCount=SandboxFunction(program_api.get_led_count, "getLEDCount"),
         setLEDs=SandboxFunction(program_api.set_leds, "setLEDs"),

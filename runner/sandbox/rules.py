@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from RestrictedPython.transformer import FORBIDDEN_FUNC_NAMES, INSPECT_ATTRIBUTES
 
-ALLOWED_MODULES = frozenset({"math", "random", "time"})
+ALLOWED_MODULES = frozenset({"math", "random", "time", "colorsys", "typing"})
 
 # Attribute names never reachable: frames, code, tracebacks (CVE-2023-37271 class) and friends.
 DENIED_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES | {"func_globals", "func_code"})
@@ -66,6 +66,24 @@ RESERVED_NAMES = FORBIDDEN_FUNC_NAMES - {"printed"}
 
 # Special attributes a program may read: plain strings describing a class or function.
 READABLE_DUNDERS = frozenset({"__name__", "__qualname__"})
+
+
+def is_sandbox_name(name: str) -> bool:
+    """Names no program may bind or read: dunders (and ``__x``, which Python mangles), the
+    guards (``_getattr_``, ``_write_``...: leading and trailing underscore) and RestrictedPython's
+    temporaries (``_tmp0``). A program must never rebind a guard."""
+    return (
+        name.startswith("__")
+        or (len(name) > 1 and name.startswith("_") and name.endswith("_"))
+        or (name.startswith("_tmp") and name[4:].isdigit())
+    )
+
+
+def is_program_private(name: str) -> bool:
+    """A single-underscore name (``_x``, ``self._frame_time``): the program's own when it names
+    the program's variables, or attributes its own objects hold; never a sandbox name."""
+    return name.startswith("_") and name != "_" and not is_sandbox_name(name)
+
 
 # A program nested deeper than this is rejected before the (recursive) transformer and compiler
 # see it: CPython's compiler can hit RecursionError or worse on deep nesting.

@@ -2,11 +2,12 @@
 
 Derived from the calls a confined child actually makes after its filter is loaded, traced with
 ``strace -f`` over every program in ``tests/programs``, ``runner/examples`` and ``tests/corpus``
-(rt_sigaction, write, read, brk, munmap, sigaltstack, mmap, alarm, getrandom, exit_group,
+(rt_sigaction, write, read, brk, munmap, sigaltstack, mmap, getrandom, exit_group,
 clock_nanosleep, and getpid/gettid/tgkill when faulthandler re-raises a fatal signal), plus the
 few that the same code paths can make under other conditions (a realloc that moves, a sleep a
-signal interrupts, arm64's spelling of ``alarm``). Each group says why it is there. Names a
-kernel architecture lacks (``alarm`` on arm64) are skipped when the filter is built.
+signal interrupts). Each group says why it is there. Names a kernel architecture lacks are
+skipped when the filter is built. No timers: the kernel's SIGKILL timer, armed before the
+filter, must stay as it is (``confine.arm_kill_timer``).
 
 Not here, so denied: opening files (the child imports everything before it confines itself),
 sockets, processes and threads (fork, vfork, clone, clone3, execve), signals to anything but
@@ -35,9 +36,6 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "clock_getres",
         "gettimeofday",
         "restart_syscall",
-        "alarm",  # x86_64: the child's backstop for its own time limit
-        "setitimer",  # arm64 has no alarm(); glibc implements it with setitimer
-        "getitimer",
         "getrusage",
         "times",
     ),

@@ -24,6 +24,8 @@ from runner.sandbox.rules import (
     READABLE_DUNDERS,
     RESERVED_NAMES,
     RUNTIME_ATTRIBUTES,
+    is_program_private,
+    is_sandbox_name,
 )
 
 # What a visit_* method returns: the node, nodes replacing it, or None to drop it.
@@ -72,10 +74,11 @@ class SandboxTransformer(RestrictingNodeTransformer):
     def check_name(
         self, node: ast.AST, name: str | None, allow_magic_methods: bool = False
     ) -> None:
-        """Reject private names, reserved names and (outside classes) special method names."""
+        """Reject the sandbox's own names, reserved names and (outside classes) special method
+        names. Single-underscore names (``_ORDER``, ``_helper``) are the program's own."""
         if name is None or name == "_":
             return
-        if name.startswith("_"):
+        if is_sandbox_name(name):
             in_class = allow_magic_methods and getattr(node, "col_offset", 0) != 0
             if not (in_class and name in ALLOWED_DUNDER_DEFS):
                 self.error(node, f'"{name}" is not allowed: names starting with "_" are private')
@@ -115,11 +118,16 @@ class SandboxTransformer(RestrictingNodeTransformer):
         return self.check_import_names(node)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> Visited:
-        """Allow ``from math import sin``; no relative or other imports."""
+        """Allow ``from math import sin``; no relative or other imports, no private names."""
         if node.level:
             self.error(node, "relative imports are not allowed")
         else:
             self._check_module(node, node.module or "")
+        for alias in node.names:
+            if alias.name.startswith("_"):
+                # "from m import _x" reads the module namespace with no guard call.
+                message = f'"{alias.name}" is not allowed: names starting with "_" are private'
+                self.error(node, message)
         return self.check_import_names(node)
 
     def _check_module(self, node: ast.AST, name: str) -> None:
@@ -137,10 +145,13 @@ class SandboxTransformer(RestrictingNodeTransformer):
             node.attr in READABLE_DUNDERS and isinstance(node.ctx, ast.Load)
         ):
             return self.node_contents_visit(node)
-        self._check_attribute_name(node, node.attr)
+        private = is_program_private(node.attr)
+        if not private:
+            self._check_attribute_name(node, node.attr)
         node = self.node_contents_visit(node)
         if isinstance(node.ctx, ast.Load):
-            if self.fast and node.attr not in RUNTIME_ATTRIBUTES:
+            # ``obj._x`` is the program's own only on its own objects: only run time knows.
+            if self.fast and node.attr not in RUNTIME_ATTRIBUTES and not private:
                 return node
             return _call("_getattr_", [node.value, ast.Constant(node.attr)], node)
         node.value = _call("_write_", [node.value], node.value)
@@ -227,7 +238,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
             self._check_dotted(key)
         for pattern in node.patterns:
             self.visit(pattern)
-        self.check_name(node, node.rest)
+        self._check_pattern_name(node, node.rest)
         return node
 
     def visit_MatchClass(self, node: ast.MatchClass) -> Visited:
@@ -245,12 +256,12 @@ class SandboxTransformer(RestrictingNodeTransformer):
 
     def visit_MatchStar(self, node: ast.MatchStar) -> Visited:
         """``*rest`` in a sequence pattern."""
-        self.check_name(node, node.name)
+        self._check_pattern_name(node, node.name)
         return node
 
     def visit_MatchAs(self, node: ast.MatchAs) -> Visited:
         """``case x`` / ``case [1] as x`` / ``case _``."""
-        self.check_name(node, node.name)
+        self._check_pattern_name(node, node.name)
         return self.node_contents_visit(node)
 
     def visit_MatchOr(self, node: ast.MatchOr) -> Visited:
@@ -260,6 +271,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
     def _check_dotted(self, node: ast.expr) -> None:
         for part in ast.walk(node):
             if isinstance(part, ast.Name):
+                self._check_pattern_name(part, part.id)
                 self.visit_Name(part)
             elif isinstance(part, ast.Attribute):
                 self._check_attribute_name(part, part.attr)
@@ -267,6 +279,13 @@ class SandboxTransformer(RestrictingNodeTransformer):
                     # "case S.format:" reads the attribute with no guard call and hands the
                     # real str.format to the subject's __eq__ (or a mapping's get).
                     self.error(part, f'"{part.attr}" cannot be used in a pattern')
+
+    def _check_pattern_name(self, node: ast.AST, name: str | None) -> None:
+        # Patterns bind and look up names with no guard call: no "_" names there at all.
+        if name is not None and name.startswith("_") and name != "_":
+            self.error(node, f'"{name}" is not allowed: names starting with "_" are private')
+        else:
+            self.check_name(node, name)
 
     def _check_attribute_name(self, node: ast.AST, attr: str) -> None:
         if attr.startswith("_") and attr != "_":

@@ -20,6 +20,9 @@ from protocol.messages import Error, Message
 logger = logging.getLogger(__name__)
 
 OUTBOX_LIMIT = 2000  # messages; frames are capped at view_fps, so this is over a minute of backlog
+# Bytes queued for one client at most: with 5,000 LEDs a frame is ~90 KB, so a count alone would
+# let 32 stalled clients pin gigabytes. A client this far behind is dropped.
+OUTBOX_BYTES = 8 * 1024 * 1024
 FLUSH_TIMEOUT_S = 2.0
 
 # handle(connection, message) -> False to hang up after what it queued has been sent.
@@ -45,6 +48,8 @@ class Connection:
         self._on_closed = on_closed
         self._max_bytes = max_bytes
         self._outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=outbox_limit)
+        self._queued_bytes = 0
+        self._bytes_lock = threading.Lock()
         self._closing = threading.Event()
         self._reader = threading.Thread(target=self._read_loop, name=f"conn-{number}-read")
         self._writer = threading.Thread(target=self._write_loop, name=f"conn-{number}-write")
@@ -59,8 +64,15 @@ class Connection:
         """Queue a message; a client too slow to keep up is dropped instead of waited for."""
         if self._closing.is_set():
             return
+        data = encode_message(msg)
+        with self._bytes_lock:
+            over = self._queued_bytes + len(data) > OUTBOX_BYTES
+            if not over:
+                self._queued_bytes += len(data)
         try:
-            self._outbox.put_nowait(encode_message(msg))
+            if over:
+                raise queue.Full
+            self._outbox.put_nowait(data)
         except queue.Full:
             logger.warning("connection %d is not reading; dropping it", self.number)
             self.abort()
@@ -112,6 +124,8 @@ class Connection:
             data = self._outbox.get()
             if data is None or self._closing.is_set():
                 return
+            with self._bytes_lock:
+                self._queued_bytes -= len(data)
             try:
                 self._sock.sendall(data)
             except OSError:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from protocol.messages import Frame, Message
 from runner.leds import Led, Strip
+from runner.protect import Protector
 from runner.server.idle_scene import idle_frame
 
 logger = logging.getLogger(
@@ -41,8 +42,12 @@ class TreeDisplay:
         positions: Sequence[tuple[float, float, float]],
         broadcast: Callable[[Message], None],
         hold_after_run_s: float = HOLD_AFTER_RUN_S,
+        protector: Protector | None = None,
     ) -> None:
         self.strip = strip
+        # PROTECT: frames set directly and idle frames pass the same power budget and flash
+        # limiter as a program's frames.
+        self._protector = protector
         self.positions = positions
         self.held = False  # a SetFrame frame stays until the next program
         self._broadcast = broadcast
@@ -69,11 +74,14 @@ class TreeDisplay:
             return False
         if now < self._idle_from:
             return False
-        self.show(idle_frame(now, self.positions))
+        self.show(idle_frame(now, self.positions), now)
         return True
 
-    def show(self, frame: Sequence[Led]) -> None:
-        """Show ``frame`` and broadcast it as an idle-scene ``Frame``."""
+    def show(self, frame: Sequence[Led], now: float | None = None) -> None:
+        """Show ``frame`` (protected, at monotonic ``now``) and broadcast it as a ``Frame``."""
+        if self._protector is not None:
+            when = time.monotonic() if now is None else now
+            frame = self._protector.apply(tuple(frame), when)
         self.strip.show(frame)
         self._frame_index += 1
         leds = [list(led) for led in frame]

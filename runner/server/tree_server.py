@@ -10,6 +10,7 @@ program, blank the LEDs and remove the socket (``runner.server.main``).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -39,6 +40,7 @@ from protocol.messages import (
 )
 from runner.config import RunnerConfig
 from runner.leds import Strip
+from runner.protect import Protector
 from runner.server.clients import ClientHub
 from runner.server.connection import Connection
 from runner.server.display import HOLD_AFTER_RUN_S, TreeDisplay, idle_loop
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+MAX_WAITING_CHECKS = 8  # checks queued or running at once; more are answered "busy"
 SHUTDOWN_REASON = "runner_lost"  # what a program cut short by a runner shutdown ends as
 JOIN_TIMEOUT_S = 10.0
 
@@ -80,8 +83,16 @@ class RunnerServer:
         self._stopping = threading.Event()
         self._lock = threading.RLock()  # guards the strip between programs, busy state, clients
         self._clients = ClientHub(self._lock, self._handle)
-        self._display = TreeDisplay(strip, self.positions, self.broadcast, hold_after_run_s)
+        protector = Protector.from_config(config, len(strip))  # PROTECT: the idle display too
+        self._display = TreeDisplay(
+            strip, self.positions, self.broadcast, hold_after_run_s, protector
+        )
         self._busy_with: str | None = None
+        self._next_set_frame = 0.0
+        # Checks compile in confined children; they run here, never on a connection's reader
+        # thread, so a Stop on the same connection is never queued behind them.
+        self._checks = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="check")
+        self._checks_waiting = threading.BoundedSemaphore(MAX_WAITING_CHECKS)
         self._worker: threading.Thread | None = None
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
@@ -136,6 +147,7 @@ class RunnerServer:
                 worker.join(JOIN_TIMEOUT_S)
             for conn in clients:
                 conn.join(JOIN_TIMEOUT_S)
+            self._checks.shutdown(wait=False, cancel_futures=True)
             self.supervisor.close()  # reaps the prestarted child
             with self._lock:
                 self._display.blank_and_close()
@@ -158,7 +170,7 @@ class RunnerServer:
             elif not conn.greeted:
                 conn.send(Error(code="bad_message", message="send hello first"))
             elif isinstance(msg, Check):
-                conn.send(self._check(msg))
+                self._queue_check(conn, msg)
             elif isinstance(msg, Run):
                 self._run(conn, msg)
             elif isinstance(msg, Stop):
@@ -264,7 +276,30 @@ class RunnerServer:
             if self._busy_with is not None:
                 conn.send(_busy(self._busy_with, msg.request_id))
                 return
+            now = time.monotonic()
+            if now < self._next_set_frame:
+                # A socket peer may not strobe the tree faster than a program may: frames
+                # closer than half a slot at TREE_FPS are refused, not queued.
+                text = f"frames come faster than the {self.config.fps:g} fps cap"
+                conn.send(Error(code="too_fast", message=text, request_id=msg.request_id))
+                return
+            if self.config.fps > 0:
+                self._next_set_frame = now + 0.5 / self.config.fps
             self._display.hold(frame)
+
+    def _queue_check(self, conn: Connection, msg: Check) -> None:
+        if not self._checks_waiting.acquire(blocking=False):
+            text = "the runner is busy checking other programs; try again"
+            conn.send(Error(code="busy", message=text, request_id=msg.request_id))
+            return
+
+        def work() -> None:
+            try:
+                conn.send(self._check(msg))
+            finally:
+                self._checks_waiting.release()
+
+        self._checks.submit(work)
 
     def _preview(self, conn: Connection, msg: Preview) -> None:
         """Dry-run a program beside whatever runs on the tree; the answer comes from the dry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from protocol.messages import Frame, Message
@@ -12,30 +13,33 @@ class Pacer:
     """Holds frames to a fixed grid of slots from the run's first frame.
 
     Scheduling each frame from the moment the last sleep woke lets oversleeping accumulate
-    (a 40 fps cap delivered 38.5-39.1 fps); a grid does not. A frame shown less than half a
-    period late keeps the grid, so no two frames are ever closer than half a period; a frame
-    later than that restarts the grid from itself, so a program that stalled cannot catch up
-    in a burst. Whatever the child does, at most one frame is shown per slot.
+    (a 40 fps cap delivered 38.5-39.1 fps); a grid does not: a frame shown a little late is
+    followed by the next on its own slot. Two frames are never closer than half a period (a late
+    frame's successor waits that long), and a program that stalled for more than two periods
+    restarts the grid from its next frame instead of catching up in a burst. Whatever the child
+    does, the parent shows at most one frame per slot.
     """
 
     def __init__(self, fps: float) -> None:
         self.period = 1.0 / fps if fps > 0 else 0.0
         self._slot: float | None = None
+        self._last = -math.inf
 
     def due(self, now: float) -> float:
         """When the next frame may be shown (``now`` for the first frame, or no cap)."""
         if not self.period or self._slot is None:
             return now
-        return self._slot
+        return max(self._slot, self._last + self.period / 2)
 
     def shown(self, at: float) -> None:
         """Note that a frame was shown at ``at``; the next slot follows on the grid."""
         if not self.period:
             return
         slot = at if self._slot is None else self._slot
-        if at - slot >= self.period / 2:
-            slot = at  # late by half a period or more: restart the grid, no catch-up
+        if at - slot > 2 * self.period:
+            slot = at  # a stall: restart the grid here rather than burst to catch up
         self._slot = slot + self.period
+        self._last = at
 
 
 class ViewerFeed:

@@ -46,8 +46,11 @@ class Exit:
         start = dump.find(marker)
         if start < 0:
             return None
-        digits = dump[start + len(marker) :].split(maxsplit=1)[0:1]
-        return int(digits[0]) if digits and digits[0].isdigit() else None
+        digits = dump[start + len(marker) :][:12].split(maxsplit=1)[0:1]
+        # The child wrote this: at most 9 digits (a line number), never a 5,000-digit int().
+        if digits and digits[0].isdigit() and len(digits[0]) <= 9:
+            return int(digits[0])
+        return None
 
     def out_of_memory(self) -> bool:
         """Whether the child's last words were about memory (a C-level allocation failure)."""

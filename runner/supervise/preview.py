@@ -16,7 +16,6 @@ import json
 import logging
 import math
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -31,7 +30,14 @@ from runner.sandbox.wire import END, LOG, PROGRAM, READY, TFRAME, TIMESTAMP
 from runner.supervise.outcome import Outcome, Verdict, end_verdict, exit_verdict
 from runner.supervise.pipes import ChildIO, ChildProtocolError, Exit
 from runner.supervise.sampling import FrameSampler, fit_frames
-from runner.supervise.spawn import CHILD_COMMAND, child_limits, discard_child, spawn_child
+from runner.supervise.spawn import (
+    CHILD_COMMAND,
+    SPARE_MAX_AGE_S,
+    STARTUP_LIMIT_S,
+    child_limits,
+    discard_child,
+    spawn_child,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -128,9 +134,16 @@ class Previewer:
         self.config = config
         self.positions = [tuple(float(c) for c in p) for p in positions]
         self.led_count = config.led_count if led_count is None else led_count
-        limits = child_limits(config, cpu_seconds=config.preview_cpu_s, nice=PREVIEW_NICE)
-        self._command = [*(child_command or CHILD_COMMAND), json.dumps(limits.to_dict())]
         self.wall_limit_s = wall_bound(config.preview_cpu_s)
+        limits = child_limits(
+            config,
+            cpu_seconds=config.preview_cpu_s,
+            nice=PREVIEW_NICE,
+            # The kernel's kill timer, should this process die: start-up, a spare's wait, the
+            # dry run's own bound.
+            wall_limit_s=STARTUP_LIMIT_S + SPARE_MAX_AGE_S + self.wall_limit_s + 5.0,
+        )
+        self._command = [*(child_command or CHILD_COMMAND), json.dumps(limits.to_dict())]
         view_fps = config.view_fps if config.view_fps > 0 else DEFAULT_VIEW_FPS
         self.frame_interval_s = 1.0 / view_fps
         self._log_limit = max(0, min(config.log_limit_bytes, MAX_LOG_CHARS - 200))
@@ -141,6 +154,7 @@ class Previewer:
         self._closed = False
         self._prestart = prestart
         self._spare: subprocess.Popen[bytes] | None = None
+        self._spare_born = 0.0
 
     # --- slots and lifecycle ---------------------------------------------------------------
 
@@ -218,7 +232,8 @@ class Previewer:
     def _take_child(self) -> subprocess.Popen[bytes]:
         with self._lock:
             spare, self._spare = self._spare, None
-        if spare is not None and spare.poll() is None:
+        fresh = time.monotonic() - self._spare_born < SPARE_MAX_AGE_S  # its kill timer runs
+        if spare is not None and fresh and spare.poll() is None:
             return spare
         if spare is not None:
             discard_child(spare)
@@ -233,6 +248,7 @@ class Previewer:
                 return
             try:
                 self._spare = self._spawn()
+                self._spare_born = time.monotonic()
             except OSError:  # the next dry run simply starts a child itself
                 logger.exception("could not prestart a dry-run child")
 
@@ -296,7 +312,6 @@ class Previewer:
             "time_limit": run.limit,
             "mode": "preview",
             "fps": self.config.fps,
-            "wall_limit": self.wall_limit_s,
         }
         io.send(PROGRAM, json.dumps(program).encode())
         self._stream(io, run)
@@ -393,7 +408,7 @@ class Previewer:
             return "failed", "invalid_frame", _err("ValueError", out.invalid_frame), run.last_at
         if out.end is not None:
             return self._end(out.end, run)
-        if timed_out or exit.returncode == -signal.SIGALRM:
+        if timed_out:
             if not out.ready:
                 return "failed", "crashed", _err("RunnerError", "the sandbox did not start"), 0.0
             return "incomplete", "wall_budget", None, reached
@@ -406,11 +421,17 @@ class Previewer:
 
     @staticmethod
     def _end(end: dict[str, object], run: _DryRun) -> tuple[str, str, ProgramError | None, float]:
-        if end.get("outcome") == "completed" and end.get("reason") == "time_limit":
-            return "completed", "time_limit", None, run.limit
         told = end.get("virtual_s")
         at = float(told) if isinstance(told, int | float) and math.isfinite(told) else 0.0
         duration = min(run.limit, max(run.last_at, at))
+        # The dry run's own ends: its virtual clock reached the limit, or its CPU budget ran
+        # out (SIGXCPU) before that.
+        if end.get("outcome") == "time_limit" or (
+            end.get("outcome") == "cpu_budget" and duration >= run.limit
+        ):
+            return "completed", "time_limit", None, run.limit
+        if end.get("outcome") == "cpu_budget":
+            return "incomplete", "cpu_budget", None, duration
         return (*end_verdict(end), duration)
 
 

@@ -21,6 +21,12 @@ from runner.sandbox.confine import Limits, default_read_paths
 CHILD_COMMAND = (sys.executable, "-I", "-B", "-m", "runner.sandbox.child")
 
 
+# Time a child may take to start and confine itself, before the program's own time limit starts.
+STARTUP_LIMIT_S = 10.0
+# A prestarted child older than this is replaced: its kernel kill timer (armed at start, see
+# Limits.wall_limit_s) must leave a whole run's time after it is taken.
+SPARE_MAX_AGE_S = 15.0
+
 # What a raw (audit) child imports before it confines itself, so that payloads can use them:
 # once confined, the child can open no file, so it can import nothing new.
 RAW_PRELOAD = (
@@ -46,9 +52,11 @@ def child_limits(
     *,
     cpu_seconds: int | None = None,
     nice: int = 0,
+    wall_limit_s: float | None = None,
 ) -> Limits:
-    """The confinement a child applies to itself, from the runner's settings (``cpu_seconds``
-    and ``nice`` override the CPU limit and lower its priority: dry runs)."""
+    """The confinement a child applies to itself, from the runner's settings (``cpu_seconds``,
+    ``nice`` and ``wall_limit_s`` override the CPU limit, its priority and the kernel's kill
+    timer: dry runs)."""
     uid = gid = None
     if os.geteuid() == 0:
         try:
@@ -64,6 +72,11 @@ def child_limits(
         read_paths=default_read_paths(),
         preload=preload,
         nice=nice,
+        wall_limit_s=(
+            STARTUP_LIMIT_S + config.time_limit_s + SPARE_MAX_AGE_S + 5.0
+            if wall_limit_s is None
+            else wall_limit_s
+        ),
     )
 
 

@@ -22,6 +22,7 @@ from protocol.messages import Finished, Log, Message, ProgramError, Started
 from runner.config import RunnerConfig
 from runner.exc import FrameInvalid
 from runner.leds import Led, Strip
+from runner.protect import Protector, ProtectStats
 from runner.sandbox.confine import in_force
 from runner.sandbox.frames import check_frame_bytes
 from runner.sandbox.wire import ACK, END, FRAME, LOG, PROGRAM, READY
@@ -31,6 +32,8 @@ from runner.supervise.pipes import ChildIO, ChildProtocolError, Exit
 from runner.supervise.spawn import (
     CHILD_COMMAND,
     RAW_PRELOAD,
+    SPARE_MAX_AGE_S,
+    STARTUP_LIMIT_S,
     child_limits,
     discard_child,
     spawn_child,
@@ -42,8 +45,6 @@ _warned_layers: set[str] = set()  # each unavailable sandbox layer is logged onc
 _warned_lock = threading.Lock()
 
 EventCallback = Callable[[Message], None]
-# Time a child may take to start and confine itself, before the program's own time limit starts.
-STARTUP_LIMIT_S = 10.0
 MAX_READY = 16384
 MAX_RECORD = 1 << 20  # frames of up to MAX_LEDS, log chunks and END all fit; more is hostile
 END_GRACE_S = 1.0  # a child that reported its end has this long to exit
@@ -59,17 +60,24 @@ class RunResult:
     duration_s: float
     frames: int
     log: str
+    # Protection report (issue 12): what the power budget and the flash limiter changed.
+    frames_scaled: int = 0
+    power_scale_min: float = 1.0
+    frames_damped: int = 0
 
     def to_message(self, submission_id: str) -> Finished:
         """The protocol message announcing this result."""
         return Finished(
             submission_id=submission_id,
             status=self.status,  # type: ignore[arg-type]
-            reason=self.reason,
+            reason=self.reason,  # type: ignore[arg-type]
             error=self.error,
             duration_s=round(self.duration_s, 3),
             frames=self.frames,
             log=self.log,
+            frames_scaled=self.frames_scaled,
+            power_scale_min=round(self.power_scale_min, 4),
+            frames_damped=self.frames_damped,
         )
 
 
@@ -111,11 +119,14 @@ class Supervisor:
         # The spare is started after each run, not here: a supervisor that never runs anything
         # never leaves a process behind.
         self._spare: subprocess.Popen[bytes] | None = None
+        self._spare_born = 0.0
+        # PROTECT: each run gets a fresh Protector (flash window, statistics) in _run.
+        self._protector = Protector.from_config(config, len(strip))
 
     def close(self) -> None:
         """Stop any run and discard the waiting child; the supervisor runs nothing after this."""
         self._closed = True
-        self.stop("shutdown")
+        self.stop("runner_lost")
         with self._run_lock:
             spare, self._spare = self._spare, None
             if spare is not None:
@@ -158,6 +169,7 @@ class Supervisor:
 
     def _run(self, submission_id: str, source: str, limit: float, emit: EventCallback) -> RunResult:
         started = time.monotonic()
+        self._protector = Protector.from_config(self.config, len(self.strip))  # PROTECT
         io = ChildIO(self._take_child(), started + STARTUP_LIMIT_S)
         self.last_child_pid = io.pid
         with self._state_lock:
@@ -179,10 +191,17 @@ class Supervisor:
                 self._io = None
             if self._prestart and not self._closed:
                 self._spare = self._spawn_spare()
-        result = self._result(outcome, exit, io.timed_out, time.monotonic() - started)
+        try:
+            result = self._result(outcome, exit, io.timed_out, time.monotonic() - started)
+        except Exception:  # our own bug, or something the child wrote that we did not foresee
+            logger.exception("judging the run of %s failed", submission_id)
+            error = ProgramError(type="RunnerError", message="the runner could not judge the run")
+            result = RunResult("failed", "crashed", error, time.monotonic() - started, 0, "")
         if result.reason == "crashed":
-            tail = io.stderr_tail.decode("utf-8", "replace")
-            logger.error("sandbox child crashed (%s); stderr: %s", exit.returncode, tail)
+            # The child wrote these bytes: escaped, so they cannot forge log lines or drive
+            # the operator's terminal.
+            tail = io.stderr_tail.decode("utf-8", "replace")[-4000:]
+            logger.error("sandbox child crashed (%s); stderr: %r", exit.returncode, tail)
         return result
 
     def _spawn_spare(self) -> subprocess.Popen[bytes] | None:
@@ -196,13 +215,15 @@ class Supervisor:
         if self._closed:
             raise RuntimeError("the supervisor is closed")
         spare, self._spare = self._spare, None
-        if spare is not None and spare.poll() is None:
+        fresh = time.monotonic() - self._spare_born < SPARE_MAX_AGE_S
+        if spare is not None and spare.poll() is None and fresh:
             return spare
-        if spare is not None:
+        if spare is not None:  # dead, or too old for its kill timer to leave a whole run
             discard_child(spare)
         return self._spawn()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
+        self._spare_born = time.monotonic()
         return spawn_child(self._command)
 
     def _drive(
@@ -268,8 +289,10 @@ class Supervisor:
                 except FrameInvalid as exc:
                     io.kill()
                     return out.fail_frame(str(exc))
-                if not self._show_in_slot(io, pacer, leds):
+                shown = self._show_in_slot(io, pacer, leds, payload)
+                if shown is None:
                     break
+                leds = shown
                 out.frames += 1
                 viewer.shown(leds, time.monotonic())
             elif kind == LOG:
@@ -297,18 +320,25 @@ class Supervisor:
             io.kill()
         return io.expired(time.monotonic()) or stopped
 
-    def _show_in_slot(self, io: ChildIO, pacer: Pacer, leds: tuple[Led, ...]) -> bool:
-        """Wait for the frame's slot, then show it unless the deadline passed or Stop came."""
+    def _show_in_slot(
+        self, io: ChildIO, pacer: Pacer, leds: tuple[Led, ...], packed: bytes
+    ) -> tuple[Led, ...] | None:
+        """Wait for the frame's slot, then show it unless the deadline passed or Stop came.
+
+        Returns the frame as shown: after the power budget and the flash limiter, which come
+        after validation and right before the LEDs, so the LEDs and the live view agree.
+        """
         slot = pacer.due(time.monotonic())
         io.sleep_until(slot)  # returns early at the deadline or on kill
         with self._state_lock:  # stop() takes this lock: no frame is shown after it returns
             now = time.monotonic()
             if self._stop_reason is not None or io.expired(now) or now < slot:
-                return False
+                return None
             io.send_raw(ACK)  # taken: the child computes its next frame while this one is shown
+            leds = self._protector.apply(leds, now, packed=packed)
             self.strip.show(leds)
         pacer.shown(now)
-        return True
+        return leds
 
     @staticmethod
     def _end_protocol(io: ChildIO, out: Outcome, what: str) -> Outcome:
@@ -332,7 +362,18 @@ class Supervisor:
         status_name, reason, error = out.verdict(
             stop_reason, exit, timed_out, cpu_limit=self.config.cpu_seconds()
         )
-        return RunResult(status_name, reason, error, duration, out.frames, out.log_text())
+        stats: ProtectStats = self._protector.stats  # PROTECT
+        return RunResult(
+            status_name,
+            reason,
+            error,
+            duration,
+            out.frames,
+            out.log_text(),
+            frames_scaled=stats.frames_scaled,
+            power_scale_min=stats.power_scale_min,
+            frames_damped=stats.frames_damped,
+        )
 
 
 def _ignore(_: Message) -> None:

@@ -164,7 +164,7 @@ def test_operator_stops_the_running_program(page: Page, stack: Any) -> None:
     # No reload by hand: the console follows the queue and enables Stop by itself.
     expect(page.locator("#admin-stop")).to_be_enabled()
     page.click("#admin-stop")
-    expect(page.locator(".flash")).to_contain_text("Stopped")
+    expect(page.locator(".flash")).to_contain_text("Stopping")
     wait_for(lambda: stack.get_json(f"/api/submissions/{sub_id}")["status"] != "running")
     sub = stack.get_json(f"/api/submissions/{sub_id}")
     assert (sub["status"], sub["reason"]) == ("cancelled", "operator")
@@ -187,7 +187,7 @@ def test_queue_says_the_pending_wait_for_the_tree(offline_page: Page) -> None:
     offline_page.click("#run-button")
     expect(offline_page.locator("#follow-status")).to_have_text("pending")
     offline_page.goto("/queue")
-    offline_page.wait_for_function("Number(document.body.dataset.queueVersion || 0) > 0")
+    offline_page.wait_for_function("() => Number(document.body.dataset.queueVersion || 0) > 0")
     expect(offline_page.locator("#pending-list li .badge").first).to_have_text("pending")
     expect(offline_page.locator("#queue-note")).to_have_text(
         "Tree offline: the queue waits until it is back."

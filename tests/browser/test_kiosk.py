@@ -153,7 +153,7 @@ def test_home_counts_the_others_waiting_live(offline_page: Page, web_only: Any) 
     """The home page lists five and says "and N more waiting", updated by SSE without reload."""
     page = offline_page
     page.goto("/")
-    page.wait_for_function("Number(document.body.dataset.queueVersion || 0) > 0")
+    page.wait_for_function("() => Number(document.body.dataset.queueVersion || 0) > 0")
     page.evaluate("window.__sameDocument = true")
     before = len(web_only.get_json("/api/queue")["pending"])
     for i in range(7 - before):
@@ -169,7 +169,7 @@ def test_offline_rows_wait_for_the_tree(offline_page: Page, web_only: Any) -> No
     web_only.submit("print(1)\n", name="queuer", title="patient")
     for path in ["/", "/queue"]:
         offline_page.goto(path)
-        offline_page.wait_for_function("Number(document.body.dataset.queueVersion || 0) > 0")
+        offline_page.wait_for_function("() => Number(document.body.dataset.queueVersion || 0) > 0")
         etas = offline_page.locator("#pending-list .sub-eta")
         expect(etas.first).to_have_text("waits for the tree")
         assert set(etas.all_text_contents()) == {"waits for the tree"}

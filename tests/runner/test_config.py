@@ -45,6 +45,10 @@ SETTINGS = [
     ("spi_hz", "TREE_SPI_HZ", "6250000", 6_250_000),
     ("socket_mode", "TREE_SOCKET_MODE", "0640", 0o640),
     ("socket_group", "TREE_SOCKET_GROUP", "ledtree", "ledtree"),
+    ("max_current_ma", "TREE_MAX_CURRENT_MA", "5000", 5000.0),
+    ("led_ma_per_channel", "TREE_LED_MA_PER_CHANNEL", "16", 16.0),
+    ("led_idle_ma", "TREE_LED_IDLE_MA", "0.5", 0.5),
+    ("flash_limit", "TREE_FLASH_LIMIT", "off", False),
 ]
 
 
@@ -77,6 +81,23 @@ def test_defaults_run_on_a_laptop() -> None:
     assert config.layout_path is None and config.ws281x_pin == 18
 
 
+def test_the_room_is_protected_by_default() -> None:
+    config = RunnerConfig.from_environ({})
+    assert (config.max_current_ma, config.led_ma_per_channel, config.led_idle_ma) == (
+        8000.0,
+        20.0,
+        1.0,
+    )
+    assert config.flash_limit is True
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"), [("on", True), ("OFF", False), ("1", True), ("no", False)]
+)
+def test_on_off_settings_read_the_usual_words(raw: str, value: bool) -> None:
+    assert RunnerConfig.from_environ({"TREE_FLASH_LIMIT": raw}).flash_limit is value
+
+
 def test_overrides_win_over_the_environment() -> None:
     config = RunnerConfig.from_environ({"TREE_LED_COUNT": "7"}, led_count=9)
     assert config.led_count == 9
@@ -107,6 +128,19 @@ def test_an_explicit_cpu_limit_is_kept() -> None:
         ({"TREE_TIME_LIMIT": "inf"}, "TREE_TIME_LIMIT): inf is not between"),
         ({"TREE_CPU_LIMIT": "0"}, "TREE_CPU_LIMIT): 0 is not between 1"),
         ({"TREE_VIEW_FPS": "-1"}, "TREE_VIEW_FPS): -1.0 is not between"),
+        ({"TREE_MAX_CURRENT_MA": "-5"}, "TREE_MAX_CURRENT_MA): -5.0 is not between 0"),
+        ({"TREE_LED_MA_PER_CHANNEL": "0"}, "TREE_LED_MA_PER_CHANNEL): 0.0 is not between 0.1"),
+        ({"TREE_LED_IDLE_MA": "nan"}, "TREE_LED_IDLE_MA): nan is not between 0"),
+        (
+            {"TREE_LED_COUNT": "500", "TREE_MAX_CURRENT_MA": "500"},
+            "500 mA is not above the idle draw of 500 LEDs at 1 mA each (500 mA)",
+        ),
+        # A typo must not silently turn the flash limiter off.
+        (
+            {"TREE_FLASH_LIMIT": "of"},
+            "setting flash_limit (TREE_FLASH_LIMIT): 'of' is not on or off",
+        ),
+        ({"TREE_WS281X_INVERT": "maybe"}, "(TREE_WS281X_INVERT): 'maybe' is not on or off"),
     ],
 )
 def test_cant_start_with_a_bad_setting(env: dict[str, str], message: str) -> None:

@@ -565,7 +565,9 @@ def test_cant_import_relatively() -> None:
 
 def test_cant_import_private_names_from_allowed_modules() -> None:
     assert rejected("from random import _os")
-    assert rejected("import random as _r")
+    assert rejected("from random import __name__")
+    # The alias is the program's own variable (issue 10): allowed like any "_x" name.
+    assert check_source("import random as _r") == []
 
 
 def test_cant_import_via_the_import_function() -> None:
@@ -617,18 +619,21 @@ def test_cant_use_forbidden_builtins(name: str) -> None:
         "x = (1).__subclasses__",
         "x = print.__self__",
         "x = __builtins__",
-        "_x = 1",
-        "def _f():\n    pass",
-        "class _C:\n    pass",
-        "def f(_a):\n    pass",
-        "for _i in []:\n    pass",
-        "try:\n    pass\nexcept Exception as _e:\n    pass",
+        "__x = 1",
+        "def _getattr_():\n    pass",
+        "class __C:\n    pass",
+        "def f(_write_):\n    pass",
+        "for _getiter_ in []:\n    pass",
+        "try:\n    pass\nexcept Exception as _tmp0:\n    pass",
+        "_apply_ = print",
+        "class C:\n    def __secret(self):\n        pass",
+        "class C:\n    def f(self):\n        self.__x = 1",
         "class C:\n    def __getattribute__(self, n):\n        pass",
         "class C:\n    __slots__ = ()",
         "def __init__():\n    pass",
         "x = __loader__",
         "e = Exception()\ne.__traceback__",
-        "lambda _x: 1",
+        "lambda _getattr_: 1",
     ],
 )
 def test_cant_reach_dunders(source: str) -> None:
@@ -758,8 +763,9 @@ def test_cant_getattr_forbidden_names(name: str, transformer: type[SandboxTransf
     src += f"    getattr(o, '{name}')"
     err = runtime_error(src, transformer)
     assert isinstance(err, AttributeError) and "not accessible" in str(err)
-    src = f"print(hasattr(1, '{name}'))"
-    assert output(src, transformer) == "False\n"
+    # hasattr never answers False for a name a program may not use: the same error (issue 10).
+    err = runtime_error(f"print(hasattr(1, '{name}'))", transformer)
+    assert type(err).__name__ == "SandboxError" and "not accessible" in str(err)
 
 
 @pytest.mark.parametrize("transformer", MODES)
@@ -1026,3 +1032,30 @@ def test_sandbox_callables_have_nothing_behind_them() -> None:
 def test_subclassing_a_sandbox_function_says_it_is_not_a_class() -> None:
     err = runtime_error("import random\nclass R(random.Random):\n    pass\n", SandboxTransformer)
     assert isinstance(err, TypeError) and "is not a class" in str(err)
+
+
+# --- red team (sandbox v2): forwarding wrappers as base classes, tracebacks through __exit__ ---
+
+
+@pytest.mark.parametrize("base", ["super", "classmethod", "staticmethod", "property"])
+def test_cant_subclass_a_forwarding_wrapper(base: str) -> None:
+    """A program's subclass of super would be an "own" class answering for the real str.format."""
+    source = (
+        f"class S(str):\n    pass\nclass G({base}):\n    pass\nprint(G(S, S('{{0.x}}')).format)\n"
+    )
+    err = runtime_error(source, SandboxTransformer)
+    assert isinstance(err, TypeError) and "cannot be a base class" in str(err)
+
+
+def test_cant_catch_a_traceback_in_exit() -> None:
+    source = (
+        "class Grab:\n    def __enter__(self):\n        return self\n"
+        "    def __exit__(self, kind, value, tb):\n        self.tb = tb\n"
+        "        self.kind = kind.__name__\n        return True\n"
+        "g = Grab()\nwith g:\n    1 / 0\nprint(g.tb, g.kind)\n"
+    )
+    assert output(source) == "None ZeroDivisionError\n"
+
+
+def test_a_programs_own_class_attribute_obj_is_readable() -> None:
+    assert output("class C:\n    obj = 4\nprint(C.obj, hasattr(C, 'obj'))") == "4 True\n"

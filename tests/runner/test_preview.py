@@ -138,11 +138,12 @@ def test_a_cpu_bomb_ends_at_the_cpu_budget(previewer: Previewer) -> None:
 
 def test_computing_past_the_time_limit_ends_at_the_limit(previewer: Previewer) -> None:
     """Virtual time is slept time plus CPU time: a program that sleeps, then only computes,
-    ends at the time limit as it would on the tree, not at the CPU budget."""
+    is predicted to run until the time limit, as it would on the tree (the child, which may set
+    no timer, learns it when its CPU budget runs out)."""
     report = previewer.preview("import time\ntime.sleep(2.7)\nwhile True:\n    pass\n", 3.0)
     assert (report.status, report.reason, report.duration_s) == ("completed", "time_limit", 3.0)
-    assert report.hits_time_limit
-    assert report.cpu_s < 1.0
+    assert report.hits_time_limit and report.error is None
+    assert report.cpu_s < 2.5  # its budget (1 s) and start-up
 
 
 def test_an_endless_animation_hits_the_time_limit_at_the_tree_frame_rate(

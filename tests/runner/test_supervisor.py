@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -431,3 +433,40 @@ def test_the_child_never_imports_pydantic() -> None:
     )
     assert done.stdout.strip() == "[]", done.stdout
     assert len(modules) >= 10
+
+
+def test_a_child_cant_outlive_a_dead_runner(make_config: MakeConfig) -> None:
+    """With nobody left to kill it (the runner was kill -9'd), the kernel's SIGKILL timer armed
+    before seccomp ends a child that ignores SIGALRM and sleeps forever."""
+    import dataclasses
+    import struct
+
+    from runner.sandbox.wire import HEADER, PROGRAM, READY
+    from runner.supervise.spawn import CHILD_COMMAND, child_limits, spawn_child
+
+    limits = dataclasses.replace(child_limits(make_config()), wall_limit_s=1.5)
+    started = time.monotonic()
+    proc = spawn_child([*CHILD_COMMAND, json.dumps(limits.to_dict())])
+    assert proc.stdout is not None and proc.stdin is not None
+    kind, size = struct.unpack(">cI", proc.stdout.read(HEADER.size))
+    assert kind == READY
+    proc.stdout.read(size)
+    source = (
+        "import signal, time\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+        "while True:\n    time.sleep(1000)\n"
+    )
+    program = {"source": source, "led_count": 1, "positions": [[0, 0, 0]], "log_limit": 100,
+               "time_limit": 3600, "mode": "raw"}  # fmt: skip
+    data = json.dumps(program).encode()
+    proc.stdin.write(HEADER.pack(PROGRAM, len(data)) + data)
+    proc.stdin.flush()
+    try:
+        code = proc.wait(timeout=15)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert code == -signal.SIGKILL
+    assert time.monotonic() - started < 1.5 + 3.0
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()

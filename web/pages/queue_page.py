@@ -12,7 +12,8 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from web.pages._data import current_user_id, queue_snapshot, require_csrf
+from web.pages._data import queue_snapshot, require_csrf
+from web.services import scheduler
 
 bp = Blueprint("queue_page", __name__)
 
@@ -30,7 +31,6 @@ def show() -> str:
         "queue_page/show.html",
         queue=queue_snapshot(),
         kiosk=kiosk,
-        user_id=current_user_id(),
         kiosk_pending=KIOSK_PENDING,
         kiosk_recent=KIOSK_RECENT,
         public_url=address,
@@ -91,11 +91,11 @@ def cancel(submission_id: str) -> Response | tuple[str, int]:
     """Cancel one of the requester's pending submissions (the no-JavaScript Cancel button)."""
     require_csrf()
     try:
-        current_app.extensions["scheduler"].cancel(submission_id, g.user_id)
+        scheduler().cancel(submission_id, g.user_id)
     except KeyError:
         return "No such submission.", 404
     except PermissionError:
         return "Only its author can cancel a submission.", 403
     except ValueError:
-        flash("It is no longer waiting, so it cannot be cancelled.", "error")
+        flash("It has already finished, so it cannot be cancelled.", "error")
     return redirect(url_for("queue_page.show"))

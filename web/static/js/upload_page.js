@@ -49,7 +49,7 @@
     const res = await L.api("POST", "/api/submissions", data);
     button.disabled = false;
     if (res.ok) {
-      const sub = res.data.submission || res.data;
+      const sub = res.data;
       L.addMine(sub.id);
       F.follow(sub);
     } else {
