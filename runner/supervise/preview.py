@@ -26,10 +26,11 @@ from protocol.limits import MAX_LOG_CHARS, MAX_PREVIEW_FRAMES
 from protocol.messages import PreviewResult, ProgramError
 from runner.config import RunnerConfig
 from runner.exc import FrameInvalid
+from runner.protect import Protector
 from runner.sandbox.wire import END, LOG, PROGRAM, READY, TFRAME, TIMESTAMP
 from runner.supervise.outcome import Outcome, Verdict, end_verdict, exit_verdict
 from runner.supervise.pipes import ChildIO, ChildProtocolError, Exit
-from runner.supervise.sampling import FrameSampler, fit_frames
+from runner.supervise.sampling import FrameSampler, fit_frames, protect_frames
 from runner.supervise.spawn import (
     CHILD_COMMAND,
     SPARE_MAX_AGE_S,
@@ -376,6 +377,9 @@ class Previewer:
         except FrameInvalid as exc:
             status, reason, duration = "failed", "invalid_frame", run.last_at
             error, samples = ProgramError(type="ValueError", message=str(exc)[:2000]), []
+        samples = protect_frames(
+            samples, self.frame_interval_s, Protector.from_config(self.config, self.led_count)
+        )
         data, count, interval = fit_frames(samples, self.frame_interval_s)
         return PreviewReport(
             status=status,

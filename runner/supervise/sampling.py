@@ -3,7 +3,8 @@
 The child sends every frame with the virtual time it would be shown at; the parent keeps only
 what the tree would show at the end of each view slot, and no more than ``max_samples`` of those,
 so a child sending a flood of frames (or lying about their times) makes it hold a bounded number
-of frames. A frame is re-checked (brightness) when it is first kept, before anyone sees it.
+of frames. A frame is re-checked (brightness) when it is first kept, before anyone sees it, and
+goes through the tree's protection (power budget, flash limiter) as a shown frame does.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import math
 from protocol.limits import MAX_PREVIEW_DATA_CHARS
 from protocol.preview_codec import encode_frames
 from runner.exc import FrameInvalid
-from runner.sandbox.frames import check_frame_bytes
+from runner.leds import Led
+from runner.protect import Protector
+from runner.sandbox.frames import check_frame_bytes, frame_to_bytes
 
 
 class FrameSampler:
@@ -56,6 +59,21 @@ class FrameSampler:
                 raise FrameInvalid("frame has a brightness above 100")
             self._current_checked = True
         self.samples.append(self._current)
+
+
+def protect_frames(samples: list[bytes], interval: float, protector: Protector) -> list[bytes]:
+    """The sampled frames as the tree would show them: through the same power budget and flash
+    limiter as a run's frames (at the view rate, each at the end of its slot)."""
+    if not protector.active:
+        return samples
+    shown: list[bytes] = []
+    unchanged: tuple[Led, ...] = ()
+    for index, frame in enumerate(samples):
+        # With the packed frame given, apply() returns its first argument itself when nothing
+        # had to change: no need to unpack every frame into tuples.
+        result = protector.apply(unchanged, (index + 1) * interval, packed=frame)
+        shown.append(frame if result is unchanged else frame_to_bytes(result))
+    return shown
 
 
 def fit_frames(

@@ -190,6 +190,18 @@ def test_an_all_red_program_previews_red(previewer: Previewer) -> None:
     assert message.hits_time_limit and message.frames == 40 and message.fps == 10.0
 
 
+def test_the_preview_is_dimmed_as_the_tree_dims_a_frame_over_the_power_budget() -> None:
+    config = make_config(led_count=500)  # all white: 30 A asked of an 8 A budget
+    program = "setLEDs([WHITE] * getLEDCount())\n"
+    with VirtualStrip(500) as strip, Supervisor(config, strip, spiral_cone(500)) as sup:
+        assert sup.run("real", program).status == "completed"
+        shown = [list(led) for led in strip.current]
+    with contextlib.closing(Previewer(config, spiral_cone(500))) as p:
+        report = p.preview(program)
+    assert frames_of(report) == [shown]
+    assert shown[0] != [255, 255, 255, 100]
+
+
 def test_preview_seconds_bounds_the_frames_returned() -> None:
     with contextlib.closing(Previewer(make_config(preview_seconds=1.0), spiral_cone(LEDS))) as p:
         report = p.preview(ALL_RED, 4.0)
