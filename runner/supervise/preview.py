@@ -194,9 +194,13 @@ class Previewer:
 
         def work() -> None:
             try:
-                report = self._preview(source, limit)
+                try:
+                    report = self._preview(source, limit)
+                except Exception:  # our own bug: the client still gets an answer
+                    logger.exception("a dry run failed")
+                    report = self._failure("the runner failed while making this dry run")
                 on_done(report)
-            except Exception:  # a listener gone away; our own bug is logged, never raised
+            except Exception:  # a listener gone away
                 logger.exception("a dry run's report could not be delivered")
             finally:
                 self._give_slot()
@@ -266,7 +270,12 @@ class Previewer:
         max_samples = math.ceil(self._preview_seconds(limit) / self.frame_interval_s - 1e-9)
         max_samples = min(max_samples, MAX_PREVIEW_FRAMES)
         run = _DryRun(limit, FrameSampler(self.led_count, self.frame_interval_s, max_samples))
-        io = ChildIO(self._take_child(), started + self.wall_limit_s)
+        try:
+            proc = self._take_child()
+        except OSError as exc:  # no process to be had (EAGAIN, ENOMEM): an answer, not a raise
+            logger.error("could not start a dry-run child: %s", exc)
+            return self._failure("the sandbox could not be started")
+        io = ChildIO(proc, started + self.wall_limit_s)
         with self._lock:
             self._active.add(io)
             if self._closed:
@@ -285,6 +294,19 @@ class Previewer:
             with self._lock:
                 self._active.discard(io)
         return self._report(run, exit, io.timed_out, time.monotonic() - started)
+
+    def _failure(self, message: str) -> PreviewReport:
+        return PreviewReport(
+            status="failed",
+            reason="crashed",
+            error=_err("RunnerError", message),
+            duration_s=0.0,
+            frames=0,
+            led_count=self.led_count,
+            frame_interval_s=self.frame_interval_s,
+            frame_count=0,
+            frames_data="",
+        )
 
     def _preview_seconds(self, limit: float) -> float:
         wanted = self.config.preview_seconds

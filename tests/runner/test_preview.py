@@ -434,3 +434,16 @@ def test_a_hanging_child_ends_at_the_wall_bound(tmp_path: Path) -> None:
         took = time.monotonic() - started
     assert (report.status, report.reason) == ("incomplete", "wall_budget")
     assert p.wall_limit_s <= took < p.wall_limit_s + 2.0
+
+
+def test_a_child_that_cannot_start_is_an_answer_not_an_exception(tmp_path: Path) -> None:
+    command = [str(tmp_path / "no-such-python")]
+    with contextlib.closing(Previewer(make_config(), [], child_command=command)) as p:
+        report = p.preview(ALL_RED)
+        answers: list[PreviewReport] = []
+        done = threading.Event()
+        assert p.try_start(ALL_RED, None, lambda r: (answers.append(r), done.set()))
+        assert done.wait(30)
+    for answer in (report, answers[0]):
+        assert (answer.status, answer.reason) == ("failed", "crashed")
+        assert answer.error is not None and "could not be started" in answer.error.message
