@@ -442,8 +442,13 @@ def test_a_child_that_cannot_start_is_an_answer_not_an_exception(tmp_path: Path)
         report = p.preview(ALL_RED)
         answers: list[PreviewReport] = []
         done = threading.Event()
-        assert p.try_start(ALL_RED, None, lambda r: (answers.append(r), done.set()))
+
+        def answer(report: PreviewReport) -> None:
+            answers.append(report)
+            done.set()
+
+        assert p.try_start(ALL_RED, None, answer)
         assert done.wait(30)
-    for answer in (report, answers[0]):
-        assert (answer.status, answer.reason) == ("failed", "crashed")
-        assert answer.error is not None and "could not be started" in answer.error.message
+    for got in (report, answers[0]):
+        assert (got.status, got.reason) == ("failed", "crashed")
+        assert got.error is not None and "could not be started" in got.error.message
