@@ -39,6 +39,7 @@ from runner.supervise.spawn import (
     discard_child,
     spawn_child,
 )
+from runner.supervise.supervisor import MAX_END, MAX_LOG_RECORD
 
 logger = logging.getLogger(__name__)
 
@@ -346,10 +347,11 @@ class Previewer:
         # The tree's pacing never shows two frames closer than half a period.
         max_frames = int(2 * run.limit * fps) + 2 if fps > 0 else UNPACED_FRAME_CAP
         max_log_records = self._log_limit + 64
-        max_record = max(frame_size, 1 << 16)
+        # Each kind bounded by its own size (an unknown kind is refused at its header).
+        record_limits = {TFRAME: frame_size, LOG: MAX_LOG_RECORD, END: MAX_END}
         while True:
             wake = out.end_seen + END_GRACE_S if out.end is not None else None
-            kind, payload = io.next_record(max_size=max_record, wake_at=wake)
+            kind, payload = io.next_record(max_size=record_limits, wake_at=wake)
             if kind is None:
                 if io.eof or io.killed or wake is None or time.monotonic() >= wake:
                     return
