@@ -195,7 +195,8 @@ class PreviewResult(_Msg):
     ``status``/``reason``: as ``Finished`` (``completed``: ``ended`` or ``time_limit``;
     ``failed``: ``error``, ``invalid_frame``, ``memory_limit``, ``crashed``, ``killed``), or
     ``incomplete`` when the dry run stopped before the program did: ``cpu_budget`` (it used
-    ``TREE_PREVIEW_CPU_S`` of real CPU time) or ``wall_budget`` (the machine was too busy).
+    ``TREE_PREVIEW_CPU_S`` of real CPU time), ``wall_budget`` (the machine was too busy) or
+    ``shutdown`` (the runner stopped).
     ``duration_s`` is the predicted run time on the tree (virtual seconds; for an error, when it
     happens; for ``incomplete``, how far the dry run got). ``frames``/``fps``: frames the tree
     would show in that time. ``frames_data`` holds ``frame_count`` frames sampled every

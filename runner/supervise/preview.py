@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from protocol.limits import MAX_LOG_CHARS, MAX_PREVIEW_FRAMES
+from protocol.framing import MAX_MESSAGE_BYTES
+from protocol.limits import MAX_LOG_CHARS, MAX_PREVIEW_DATA_CHARS, MAX_PREVIEW_FRAMES
 from protocol.messages import PreviewResult, ProgramError
 from runner.config import RunnerConfig
 from runner.exc import FrameInvalid
@@ -48,6 +49,7 @@ MAX_READY = 16384
 END_GRACE_S = 1.0
 TIME_SLACK_S = 1e-6  # float rounding in the child's frame times
 UNPACED_FRAME_CAP = 100_000  # TREE_FPS=0 (benchmarks): no pacing to bound the count by
+MESSAGE_MARGIN = 32 * 1024  # the PreviewResult's other fields, an error message escaped
 DEFAULT_VIEW_FPS = 25.0  # the preview's sampling rate when TREE_VIEW_FPS=0 ("every frame")
 
 
@@ -404,7 +406,13 @@ class Previewer:
         samples = protect_frames(
             samples, self.frame_interval_s, Protector.from_config(self.config, self.led_count)
         )
-        data, count, interval = fit_frames(samples, self.frame_interval_s)
+        log = run.out.log_text()
+        # The whole message must stay within the protocol's 1 MiB, whatever the log's escaping
+        # costs (a control character takes six bytes of JSON).
+        room = MAX_MESSAGE_BYTES - MESSAGE_MARGIN - len(json.dumps(log))
+        data, count, interval = fit_frames(
+            samples, self.frame_interval_s, min(MAX_PREVIEW_DATA_CHARS, room)
+        )
         return PreviewReport(
             status=status,
             reason=reason,
@@ -415,7 +423,7 @@ class Previewer:
             frame_interval_s=interval,
             frame_count=count,
             frames_data=data,
-            log=run.out.log_text(),
+            log=log,
             cpu_s=exit.cpu_s,
             wall_s=wall,
         )

@@ -22,7 +22,7 @@ from typing import BinaryIO, cast
 
 import pytest
 
-from protocol.framing import read_message, write_message
+from protocol.framing import MAX_MESSAGE_BYTES, encode_message, read_message, write_message
 from protocol.messages import (
     PROTOCOL_VERSION,
     Error,
@@ -253,19 +253,21 @@ def test_noise_that_does_not_compress_is_sent_at_a_lower_rate_not_cut_off() -> N
         """
         import random, time
         n = getLEDCount()
+        print(chr(1) * 70000)  # the log costs six bytes of JSON a character
         while True:
             setLEDs([(random.randint(0, 255), random.randint(0, 255), random.randint(0, 255),
                       100) for _ in range(n)])
             time.sleep(0.04)
         """
     )
-    config = make_config(led_count=500, preview_cpu_s=5)
+    config = make_config(led_count=500, preview_cpu_s=5, log_limit_bytes=60000)
     with contextlib.closing(Previewer(config, spiral_cone(500))) as p:
         report = p.preview(noise, 20.0)
     assert report.reason in {"time_limit", "cpu_budget"}
     assert report.frame_interval_s > 1 / 25
     assert report.frame_count * report.frame_interval_s >= report.duration_s - 0.5
-    assert len(report.to_message("r").model_dump_json()) < 1024 * 1024
+    assert len(report.log) > 50000
+    assert len(encode_message(report.to_message("r"))) <= MAX_MESSAGE_BYTES
 
 
 # --- the runner server -----------------------------------------------------------------------
