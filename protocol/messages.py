@@ -1,7 +1,8 @@
 """One pydantic model per message kind, joined in a union discriminated on ``kind``.
 
-web -> runner: Hello, Check, Run, Stop, SetFrame, Ping.
-runner -> web: Welcome, CheckResult, Started, Log, Frame, Finished, Idle, Error, Pong.
+web -> runner: Hello, Check, Run, Stop, SetFrame, Preview, Ping.
+runner -> web: Welcome, CheckResult, Started, Log, Frame, Finished, Idle, PreviewResult, Error,
+Pong.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
 PROTOCOL_VERSION = 1
 
 # Upper bounds keep a hostile or buggy peer from making the other side allocate without limit.
-from protocol.limits import MAX_LEDS, MAX_LOG_CHARS, MAX_SOURCE_CHARS  # noqa: E402
+from protocol.limits import (  # noqa: E402
+    MAX_LEDS,
+    MAX_LOG_CHARS,
+    MAX_PREVIEW_DATA_CHARS,
+    MAX_PREVIEW_FRAMES,
+    MAX_SOURCE_CHARS,
+)
 
 # One LED as (R, G, B, L). Ranges are checked by the runner's frame validator, which is the
 # single place that decides what may reach the LEDs; the protocol only fixes the shape.
@@ -98,6 +105,16 @@ class SetFrame(_Msg):
     request_id: str | None = Field(default=None, max_length=100)
 
 
+class Preview(_Msg):
+    """Dry-run a program on a virtual clock beside the tree (never on the LEDs); answered by
+    PreviewResult, or Error(busy) when every dry-run slot is taken."""
+
+    kind: Literal["preview"] = "preview"
+    request_id: str = Field(max_length=100)
+    source: str = Field(max_length=MAX_SOURCE_CHARS)
+    time_limit_s: float | None = Field(default=None, gt=0, le=3600)  # None: the runner's limit
+
+
 class Ping(_Msg):
     """Liveness probe; answered by Pong."""
 
@@ -172,6 +189,40 @@ class Finished(_Msg):
     frames_damped: int = Field(default=0, ge=0)
 
 
+class PreviewResult(_Msg):
+    """What a dry run predicts for the tree.
+
+    ``status``/``reason``: as ``Finished`` (``completed``: ``ended`` or ``time_limit``;
+    ``failed``: ``error``, ``invalid_frame``, ``memory_limit``, ``crashed``, ``killed``), or
+    ``incomplete`` when the dry run stopped before the program did: ``cpu_budget`` (it used
+    ``TREE_PREVIEW_CPU_S`` of real CPU time), ``wall_budget`` (the machine was too busy) or
+    ``shutdown`` (the runner stopped).
+    ``duration_s`` is the predicted run time on the tree (virtual seconds; for an error, when it
+    happens; for ``incomplete``, how far the dry run got). ``frames``/``fps``: frames the tree
+    would show in that time. ``frames_data`` holds ``frame_count`` frames sampled every
+    ``frame_interval_s`` seconds (frame k is what the tree shows at ``(k + 1) *
+    frame_interval_s``), encoded as ``frames_encoding`` says; decode with
+    ``protocol.preview_codec.decode_frames``.
+    """
+
+    kind: Literal["preview_result"] = "preview_result"
+    request_id: str = Field(max_length=100)
+    status: Literal["completed", "failed", "incomplete"]
+    reason: str = Field(max_length=100)
+    error: ProgramError | None = None
+    duration_s: float = Field(ge=0)
+    frames: int = Field(ge=0)
+    fps: float = Field(ge=0)
+    hits_time_limit: bool
+    led_count: int = Field(ge=0, le=MAX_LEDS)
+    frame_interval_s: float = Field(gt=0)
+    frame_count: int = Field(ge=0, le=MAX_PREVIEW_FRAMES)
+    # Each frame is led_count x (R, G, B, L) bytes; all frames, concatenated, zlib, base64.
+    frames_encoding: Literal["rgbl8-zlib-base64"] = "rgbl8-zlib-base64"
+    frames_data: str = Field(default="", max_length=MAX_PREVIEW_DATA_CHARS)
+    log: str = Field(default="", max_length=MAX_LOG_CHARS)
+
+
 class Idle(_Msg):
     """The tree is free: no program is running (sent after Finished and on connect)."""
 
@@ -207,6 +258,8 @@ Message = Annotated[
     | Frame
     | Finished
     | Idle
+    | Preview
+    | PreviewResult
     | Error
     | Pong,
     Field(discriminator="kind"),

@@ -42,6 +42,11 @@ class RunnerConfig:
     sandbox_dev: bool = False
     # Live view: frames forwarded to web per second at most.
     view_fps: float = 25.0
+    # Dry runs (previews) on a virtual clock, beside the tree program: real CPU seconds each may
+    # spend, seconds of frames returned (None: the whole time limit), how many run at once.
+    preview_cpu_s: int = 3
+    preview_seconds: float | None = None
+    preview_slots: int = 1
     # ws281x backend.
     ws281x_pin: int = 18
     ws281x_dma: int = 10
@@ -75,6 +80,10 @@ class RunnerConfig:
         _check_range("fps", self.fps, 0, 10_000)
         _check_range("time_limit_s", self.time_limit_s, 0.001, 24 * 3600)
         _check_range("view_fps", self.view_fps, 0, 10_000)  # 0: every frame
+        _check_range("preview_cpu_s", self.preview_cpu_s, 1, 600)
+        _check_range("preview_slots", self.preview_slots, 0, 16)
+        if self.preview_seconds is not None:
+            _check_range("preview_seconds", self.preview_seconds, 0, 24 * 3600)
         if self.cpu_limit_s is not None:
             _check_range("cpu_limit_s", self.cpu_limit_s, 1, 24 * 3600)
         _check_range("max_current_ma", self.max_current_ma, 0, 1_000_000)
@@ -90,6 +99,10 @@ class RunnerConfig:
 
     def cpu_seconds(self) -> int:
         """The child's CPU limit: ``TREE_CPU_LIMIT``, else just above the wall-clock limit."""
+        _check_range("preview_cpu_s", self.preview_cpu_s, 1, 600)
+        _check_range("preview_slots", self.preview_slots, 0, 16)
+        if self.preview_seconds is not None:
+            _check_range("preview_seconds", self.preview_seconds, 0, 24 * 3600)
         if self.cpu_limit_s is not None:
             return self.cpu_limit_s
         return math.ceil(self.time_limit_s) + CPU_MARGIN_S

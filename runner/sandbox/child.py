@@ -15,10 +15,12 @@ import signal
 import sys
 import time  # noqa: F401 - as above
 import traceback
+from collections.abc import Callable
 
 from runner.exc import FrameInvalid, FrameTypeInvalid, ProgramRejected
 from runner.sandbox import colours, policy
 from runner.sandbox.confine import Limits, confine
+from runner.sandbox.dryrun import VirtualClock
 from runner.sandbox.frames import pack_frame
 from runner.sandbox.guards import make_print
 from runner.sandbox.wire import (
@@ -32,6 +34,8 @@ from runner.sandbox.wire import (
     PROGRAM_FILENAME,
     READY,
     RESULT,
+    TFRAME,
+    TIMESTAMP,
 )
 
 MAX_RECORD = 1 << 20  # a program record (64 KiB source + positions) fits easily
@@ -45,15 +49,31 @@ class Channel:
     def __init__(self, rfd: int, wfd: int) -> None:
         self._rfd, self._wfd = rfd, wfd
         self._buf = b""
+        # A dry run's CPU timer may fire in the middle of a record: its END waits for the end.
+        self.busy = False
+        self.after_send: Callable[[], None] | None = None
 
     def send(self, kind: bytes, payload: bytes) -> None:
         """Write one record (blocks while the parent is behind: natural back-pressure)."""
         data = memoryview(HEADER.pack(kind, len(payload)) + payload)
+        self.busy = True
         try:
             while data:
                 data = data[os.write(self._wfd, data) :]
         except OSError:
             os._exit(0)  # the parent is gone: nothing the program does matters any more
+        finally:
+            self.busy = False
+        if self.after_send is not None:
+            action, self.after_send = self.after_send, None
+            action()
+
+    def when_idle(self, action: Callable[[], None]) -> None:
+        """Run ``action`` now, or right after the record being written (signal handlers)."""
+        if self.busy:
+            self.after_send = action
+        else:
+            action()
 
     def read_exact(self, size: int) -> bytes:
         """Read exactly ``size`` bytes; exit quietly when the parent went away."""
@@ -77,9 +97,15 @@ class ProgramApi:
     """What ``runner.sandbox.policy.make_globals`` exposes to the user's program."""
 
     def __init__(
-        self, channel: Channel, led_count: int, positions: list[list[float]], log_limit: int
+        self,
+        channel: Channel,
+        led_count: int,
+        positions: list[list[float]],
+        log_limit: int,
+        clock: VirtualClock | None = None,
     ) -> None:
         self._channel = channel
+        self._clock = clock  # a dry run: frames carry virtual time and are never ACKed
         self._led_count = led_count
         self._positions = [(float(x), float(y), float(z)) for x, y, z in positions]
         self._log_left = log_limit  # the parent enforces the cap too; this saves the work
@@ -90,7 +116,12 @@ class ProgramApi:
 
     def set_leds(self, states: object) -> None:
         """Validate, send one frame, and return once the parent has taken it."""
-        self._channel.send(FRAME, pack_frame(states, self._led_count))
+        frame = pack_frame(states, self._led_count)
+        if self._clock is not None:
+            self._channel.send(TFRAME, TIMESTAMP.pack(self._clock.frame_time()) + frame)
+            self._clock.frame_sent()
+            return
+        self._channel.send(FRAME, frame)
         self._channel.read_exact(1)
 
     def get_led_positions(self) -> list[tuple[float, float, float]]:
@@ -153,25 +184,58 @@ def check_program(source: str) -> list[dict[str, object]]:
 def run_program(channel: Channel, program: dict[str, object]) -> dict[str, object]:
     """Compile and run the program under the policy; describe how it ended."""
     source = str(program["source"])
+    clock = _dry_run_clock(channel, program) if program.get("mode") == "preview" else None
     api = ProgramApi(
         channel,
         int(program["led_count"]),  # type: ignore[call-overload]
         program["positions"],  # type: ignore[arg-type]
         int(program["log_limit"]),  # type: ignore[call-overload]
+        clock,
     )
     if program.get("mode") == "raw":
         return _run_raw(api, source)
+    outcome = _run_restricted(api, source, clock)
+    if clock is not None:
+        clock.stop()
+        outcome["virtual_s"] = clock.elapsed()  # when it ended: "fails at line 5 after 2.1 s"
+    return outcome
+
+
+def _run_restricted(api: ProgramApi, source: str, clock: VirtualClock | None) -> dict[str, object]:
     try:
         code = policy.compile_program(source, PROGRAM_FILENAME)
     except ProgramRejected as exc:
         errors = [_error_dict(e) for e in exc.errors]
         return {"outcome": "failed", "reason": "error", "error": errors[0] if errors else None}
-    env = policy.make_globals(api)
+    env = policy.make_globals(api, clock.functions() if clock is not None else None)
     try:
         exec(code, env)
     except BaseException as exc:  # noqa: BLE001 - any way the user's program ends is a result
+        if clock is not None:
+            clock.stop()  # the report is not the program's time
         return _describe_failure(api, source, exc)
     return {"outcome": "completed", "reason": "ended", "error": None}
+
+
+def _dry_run_clock(channel: Channel, program: dict[str, object]) -> VirtualClock:
+    """A virtual clock that ends the run, as the tree's deadline would, at the time limit."""
+    limit = float(program["time_limit"])  # type: ignore[arg-type]
+
+    def end(reason: str) -> None:
+        clock.stop()
+        virtual = limit if reason == "time_limit" else min(clock.elapsed(), limit)
+        report = {"outcome": reason, "reason": reason, "error": None, "virtual_s": virtual}
+        channel.send(END, json.dumps(report).encode())
+        os._exit(0)  # as at the tree's deadline: the program gets no further say
+
+    def on_cpu_budget(_sig: int, _frame: object) -> None:
+        channel.when_idle(clock.out_of_cpu)  # never in the middle of a record
+
+    clock = VirtualClock(limit, float(program.get("fps") or 0.0), end)  # type: ignore[arg-type]
+    # Instead of faulthandler's dump: say how far the virtual clock got (the hard limit, a
+    # second later, still kills a program stuck in one long C call).
+    signal.signal(signal.SIGXCPU, on_cpu_budget)
+    return clock
 
 
 def _run_raw(api: ProgramApi, source: str) -> dict[str, object]:

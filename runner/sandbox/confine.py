@@ -51,6 +51,7 @@ class Limits:
     # Wall-clock seconds after which the kernel SIGKILLs the child whatever it does: the parent
     # kills it long before, unless the parent itself died (kill -9 of the runner).
     wall_limit_s: float | None = None
+    nice: int = 0  # lower CPU priority (dry runs beside the tree program); 0: unchanged
 
     def to_dict(self) -> dict[str, object]:
         """Plain values for JSON."""
@@ -79,6 +80,8 @@ def confine(limits: Limits) -> dict[str, str]:
     Nothing is skipped silently; the runner refuses to start with a missing layer unless the
     operator opted out (``TREE_SANDBOX_DEV``).
     """
+    if limits.nice > 0:  # before seccomp, which denies setpriority
+        lower_priority(limits.nice)
     for module in limits.preload:  # once confined, the child can open no file to import
         importlib.import_module(module)
     report: dict[str, str] = {}
@@ -98,6 +101,12 @@ def confine(limits: Limits) -> dict[str, str]:
         arm_kill_timer(limits.wall_limit_s)  # must work: it is the backstop if the runner dies
     report["seccomp"] = _attempt(_seccomp)
     return report
+
+
+def lower_priority(nice: int) -> None:
+    """Run at niceness ``nice`` or lower priority; raising niceness needs no privilege."""
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    os.setpriority(os.PRIO_PROCESS, 0, max(current, min(nice, 19)))
 
 
 class _SigEvent(ctypes.Structure):

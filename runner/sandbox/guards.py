@@ -458,16 +458,19 @@ def make_print(write_log: Callable[[str], None]) -> Callable[..., None]:
 
 
 def make_builtins(
-    write_log: Callable[[str], None], program_globals: dict[str, object]
+    write_log: Callable[[str], None],
+    program_globals: dict[str, object],
+    time_functions: Mapping[str, Callable[..., Any]] | None = None,
 ) -> tuple[dict[str, object], dict[str, object]]:
-    """Fresh ``__builtins__`` and the RestrictedPython guard globals for one run.
+    """Fresh ``__builtins__`` and the RestrictedPython guard globals for one run
+    (``time_functions``: a dry run's virtual clock for the ``time`` namespace).
 
     Everything callable a program can name is a builtin implemented in C (no globals to reach)
     or a ``SandboxFunction``; the guard globals have private names no program can write.
     """
     owned: set[object] = set()
     write_guard, metaclass = make_class_guards(owned, program_globals)
-    modules = make_modules(SandboxFunction)
+    modules = make_modules(SandboxFunction, time_functions)
     safe: dict[str, object] = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
     safe.update(
         {

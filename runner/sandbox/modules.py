@@ -7,7 +7,7 @@ import math
 import random
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from runner.sandbox.rules import ALLOWED_MODULES
@@ -159,14 +159,23 @@ def _random_namespace(rng: random.Random, wrap: Wrap) -> SandboxModule:
     return SandboxModule("random", attrs)
 
 
-def make_modules(wrap: Wrap) -> dict[str, SandboxModule]:
-    """Fresh ``math``, ``random``, ``time``, ``colorsys`` and ``typing`` namespaces for one run."""
+def make_modules(
+    wrap: Wrap, time_functions: Mapping[str, Callable[..., Any]] | None = None
+) -> dict[str, SandboxModule]:
+    """Fresh ``math``, ``random``, ``time``, ``colorsys`` and ``typing`` namespaces for one run.
+
+    ``time_functions`` replace the real clocks (a dry run's virtual clock), each wrapped.
+    """
+    clock_attrs: dict[str, object] = {n: getattr(time, n) for n in _TIME_NAMES}
+    for name, function in (time_functions or {}).items():
+        if name in clock_attrs:
+            clock_attrs[name] = wrap(function, f"time.{name}")
     public_math = {n: getattr(math, n) for n in dir(math) if not n.startswith("_")}
     # A generator of the run's own; seeding it touches nothing else.
     modules = {
         "math": SandboxModule("math", public_math),
         "random": _random_namespace(random.Random(), wrap),
-        "time": SandboxModule("time", {n: getattr(time, n) for n in _TIME_NAMES}),
+        "time": SandboxModule("time", clock_attrs),
         "colorsys": _colorsys_namespace(wrap),
         "typing": _typing_namespace(wrap),
     }

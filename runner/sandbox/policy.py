@@ -28,8 +28,9 @@ import ast
 import threading
 import types
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from protocol.limits import MAX_SOURCE_CHARS
 from runner.exc import ProgramRejected
@@ -169,10 +170,15 @@ def compile_program(
     return code
 
 
-def make_globals(program_api: ProgramAPI) -> dict[str, object]:
-    """Fresh restricted globals for one run: SPEC §2's API, safe builtins and the guards."""
+def make_globals(
+    program_api: ProgramAPI, time_functions: Mapping[str, Callable[..., Any]] | None = None
+) -> dict[str, object]:
+    """Fresh restricted globals for one run: SPEC §2's API, safe builtins and the guards.
+
+    ``time_functions`` replace the ``time`` module's clocks (a dry run's virtual clock).
+    """
     namespace: dict[str, object] = {}
-    safe_builtins, guards = make_builtins(program_api.write_log, namespace)
+    safe_builtins, guards = make_builtins(program_api.write_log, namespace, time_functions)
     namespace.update({"__builtins__": safe_builtins, **guards})
     namespace.update(
         getLEDCount=SandboxFunction(program_api.get_led_count, "getLEDCount"),

@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from protocol.messages import (
     PROTOCOL_VERSION,
@@ -30,6 +31,7 @@ from protocol.messages import (
     Message,
     Ping,
     Pong,
+    Preview,
     ProgramError,
     Run,
     SetFrame,
@@ -43,6 +45,9 @@ from runner.server.clients import ClientHub
 from runner.server.connection import Connection
 from runner.server.display import HOLD_AFTER_RUN_S, TreeDisplay, idle_loop
 from runner.server.socket_file import bind_socket, remove_socket
+
+if TYPE_CHECKING:
+    from runner.supervise.preview import PreviewReport
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +68,7 @@ class RunnerServer:
     ) -> None:
         from runner.leds.layout import load_positions
         from runner.supervise.check import Checker
+        from runner.supervise.preview import Previewer
         from runner.supervise.supervisor import Supervisor
 
         self.config = config
@@ -70,6 +76,7 @@ class RunnerServer:
         self.positions = list(positions) if positions is not None else load_positions(config)
         self.supervisor = Supervisor(config, strip, self.positions, prestart=True)
         self.checker = Checker(config)
+        self.previewer = Previewer(config, self.positions, led_count=len(strip), prestart=True)
         self.ready = threading.Event()  # set once the socket listens
         self.listener: socket.socket | None = None  # pre-bound by main(); else bound on serve
         self._done = threading.Event()
@@ -135,6 +142,7 @@ class RunnerServer:
             for conn in clients:
                 conn.abort()
             self.supervisor.stop(SHUTDOWN_REASON)
+            self.previewer.close(JOIN_TIMEOUT_S)
             if worker is not None:
                 worker.join(JOIN_TIMEOUT_S)
             for conn in clients:
@@ -169,6 +177,8 @@ class RunnerServer:
                 self._stop(conn, msg)
             elif isinstance(msg, SetFrame):
                 self._set_frame(conn, msg)
+            elif isinstance(msg, Preview):
+                self._preview(conn, msg)
             else:
                 conn.send(Error(code="bad_message", message=f"a runner does not take {msg.kind}"))
         except Exception:  # our own bug: answer and keep the connection
@@ -290,6 +300,23 @@ class RunnerServer:
                 self._checks_waiting.release()
 
         self._checks.submit(work)
+
+    def _preview(self, conn: Connection, msg: Preview) -> None:
+        """Dry-run a program beside whatever runs on the tree; the answer comes from the dry
+        run's own thread, so this connection (and its Stop) is never held up."""
+        if self._stopping.is_set():
+            conn.send(Error(code="busy", message="the runner is shutting down",
+                            request_id=msg.request_id))  # fmt: skip
+            return
+
+        def answer(report: PreviewReport) -> None:
+            conn.send(report.to_message(msg.request_id))
+
+        started = self.previewer.try_start(msg.source, msg.time_limit_s, answer)
+        if not started:
+            slots = self.config.preview_slots
+            text = f"all {slots} dry-run slots are busy; try again in a moment"
+            conn.send(Error(code="busy", message=text, request_id=msg.request_id))
 
     def _check(self, msg: Check) -> CheckResult:
         """The policy's verdict on a program, compiled in a confined child, never here."""

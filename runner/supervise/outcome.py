@@ -92,11 +92,11 @@ class Outcome:
         if self.invalid_frame is not None:
             return "failed", "invalid_frame", _err("ValueError", self.invalid_frame)
         if self.end is not None:
-            return _end_verdict(self.end)
-        return _exit_verdict(exit, cpu_limit)
+            return end_verdict(self.end)
+        return exit_verdict(exit, cpu_limit)
 
 
-def _end_verdict(end: dict[str, object]) -> Verdict:
+def end_verdict(end: dict[str, object]) -> Verdict:
     """The child's own report, checked: it comes from the untrusted side of the pipe."""
     outcome, reason, error = end.get("outcome"), end.get("reason"), end.get("error")
     if outcome == "completed" and reason == "ended":
@@ -109,7 +109,8 @@ def _end_verdict(end: dict[str, object]) -> Verdict:
     return "failed", "crashed", _err("RunnerError", "the sandbox sent a malformed report")
 
 
-def _exit_verdict(exit: Exit, cpu_limit: float) -> Verdict:
+def exit_verdict(exit: Exit, cpu_limit: float) -> Verdict:
+    """The status a run without a report gets from how its process ended."""
     code, line = exit.returncode, exit.crash_line()
     if code == -signal.SIGXCPU or (code == -signal.SIGKILL and exit.cpu_s >= cpu_limit):
         message = f"the program used its {cpu_limit:g} s of CPU time"

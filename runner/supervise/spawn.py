@@ -46,8 +46,17 @@ RAW_PRELOAD = (
 )
 
 
-def child_limits(config: RunnerConfig, preload: tuple[str, ...] = ()) -> Limits:
-    """The confinement a child applies to itself, from the runner's settings."""
+def child_limits(
+    config: RunnerConfig,
+    preload: tuple[str, ...] = (),
+    *,
+    cpu_seconds: int | None = None,
+    nice: int = 0,
+    wall_limit_s: float | None = None,
+) -> Limits:
+    """The confinement a child applies to itself, from the runner's settings (``cpu_seconds``,
+    ``nice`` and ``wall_limit_s`` override the CPU limit, its priority and the kernel's kill
+    timer: dry runs)."""
     uid = gid = None
     if os.geteuid() == 0:
         try:
@@ -57,12 +66,17 @@ def child_limits(config: RunnerConfig, preload: tuple[str, ...] = ()) -> Limits:
         uid, gid = user.pw_uid, user.pw_gid
     return Limits(
         memory_bytes=config.memory_limit_bytes,
-        cpu_seconds=config.cpu_seconds(),
+        cpu_seconds=config.cpu_seconds() if cpu_seconds is None else cpu_seconds,
         uid=uid,
         gid=gid,
         read_paths=default_read_paths(),
         preload=preload,
-        wall_limit_s=STARTUP_LIMIT_S + config.time_limit_s + SPARE_MAX_AGE_S + 5.0,
+        nice=nice,
+        wall_limit_s=(
+            STARTUP_LIMIT_S + config.time_limit_s + SPARE_MAX_AGE_S + 5.0
+            if wall_limit_s is None
+            else wall_limit_s
+        ),
     )
 
 

@@ -32,6 +32,8 @@ from protocol.messages import (
     Message,
     Ping,
     Pong,
+    Preview,
+    PreviewResult,
     ProgramError,
     Run,
     SetFrame,
@@ -39,6 +41,7 @@ from protocol.messages import (
     Stop,
     Welcome,
 )
+from protocol.preview_codec import encode_frames
 
 ONE_OF_EACH: list[Message] = [
     Hello(version=PROTOCOL_VERSION),
@@ -74,6 +77,22 @@ ONE_OF_EACH: list[Message] = [
         log="hi\n",
     ),
     Idle(),
+    Preview(request_id="p1", source="setLEDs([RED] * getLEDCount())\n", time_limit_s=45),
+    PreviewResult(
+        request_id="p1",
+        status="failed",
+        reason="error",
+        error=ProgramError(type="IndexError", message="list index out of range", line=5),
+        duration_s=2.0,
+        frames=1,
+        fps=0.5,
+        hits_time_limit=False,
+        led_count=2,
+        frame_interval_s=0.04,
+        frame_count=1,
+        frames_data=encode_frames([bytes([0, 0, 255, 100]) * 2]),
+        log="Traceback...\n",
+    ),
     Error(code="busy", message="the tree is busy", request_id="s2"),
     Pong(),
 ]

@@ -1,0 +1,165 @@
+"""The dry run's virtual clock: a program runs at full speed while its clocks say it ran for real.
+
+Virtual time is the seconds the program slept plus the CPU time it spent since it started, so a
+prediction counts both the program's waits and its work. ``time.sleep`` adds to it at once;
+``time.time``/``monotonic``/``perf_counter`` (and their ``_ns`` forms) read it. ``setLEDs`` waits
+for its pacing slot on the same grid as the tree's ``Pacer`` (the first frame starts the grid; a
+frame half a period late restarts it), so a program paced only by ``setLEDs`` is predicted at the
+tree's frame rate. Two small real costs that are not CPU time of the child are added: a frame's
+round trip to the parent and back, and a sleep's wake-up (measured on an idle machine).
+
+When virtual time reaches the limit the run ends as the tree's deadline would end it, at the
+next clock read, sleep or frame. The child may set no timers once confined (seccomp keeps the
+kernel's kill timer as it is), so a program that only computes past the limit runs on until its
+CPU budget; the budget's signal (SIGXCPU) then ends it at the limit, or, short of it, as a dry
+run that ran out of CPU time.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+# What the program's ``time`` namespace takes from the virtual clock (the rest stays real:
+# process_time is CPU time, which a dry run spends for real).
+CLOCK_FUNCTIONS = (
+    "sleep",
+    "time",
+    "monotonic",
+    "perf_counter",
+    "time_ns",
+    "monotonic_ns",
+    "perf_counter_ns",
+    "localtime",
+    "gmtime",
+    "ctime",
+    "asctime",
+    "strftime",
+)
+
+# Real time a tree run spends that is neither CPU time of the child nor asked-for sleep: the
+# frame's trip to the parent and its ACK back (~0.2 ms), and the wake-up after a sleep (timer
+# slack and scheduling, ~0.1 ms). Without them a 60-frame sleep-paced program is predicted 1-2 %
+# short.
+FRAME_ROUND_TRIP_S = 0.0002
+SLEEP_WAKE_UP_S = 0.0001
+MAX_SLEEP_S = (2**63 - 1) / 1e9  # the real time.sleep's limit (nanoseconds in a C int64)
+
+
+class VirtualClock:
+    """The clock of one dry run. ``end(reason)`` is called (and must not return) with
+    "time_limit" at the limit, or "cpu_budget" when the CPU budget ran out before it."""
+
+    def __init__(self, limit_s: float, fps: float, end: Callable[[str], None]) -> None:
+        self.limit = float(limit_s)
+        self._period = 1.0 / fps if fps > 0 else 0.0
+        self._slot: float | None = None
+        self._slept = 0.0
+        self._end = end
+        self.stopped = False
+        self._cpu0 = time.process_time()
+        self._wall0, self._mono0, self._perf0 = time.time(), time.monotonic(), time.perf_counter()
+        self._wall0_ns = time.time_ns()
+        self._mono0_ns, self._perf0_ns = time.monotonic_ns(), time.perf_counter_ns()
+
+    # --- the clock itself ------------------------------------------------------------------
+
+    def elapsed(self) -> float:
+        """Virtual seconds since the start, without ending the run."""
+        return self._slept + (time.process_time() - self._cpu0)
+
+    def now(self) -> float:
+        """Virtual seconds since the start; at the limit the run ends here."""
+        value = self.elapsed()
+        if value >= self.limit:
+            self.expire()
+        return value
+
+    def expire(self) -> None:
+        """The limit is reached."""
+        if not self.stopped:
+            self._end("time_limit")
+
+    def out_of_cpu(self) -> None:
+        """The CPU budget ran out (the SIGXCPU handler's action): at or short of the limit."""
+        if not self.stopped:
+            self._end("time_limit" if self.elapsed() >= self.limit else "cpu_budget")
+
+    def stop(self) -> None:
+        """The program ended: nothing may end it again while it reports."""
+        self.stopped = True
+
+    def _advance(self, seconds: float) -> float:
+        self._slept += seconds
+        return self.now()
+
+    def frame_time(self) -> float:
+        """Wait for the next pacing slot (virtually) and return when the frame is shown."""
+        value = self.now()
+        if not self._period:
+            return value
+        if self._slot is not None and value < self._slot:
+            value = self._advance(self._slot - value)
+        slot = value if self._slot is None else self._slot
+        if value - slot >= self._period / 2:
+            slot = value  # late by half a period or more: restart the grid, as the tree does
+        self._slot = slot + self._period
+        return value
+
+    def frame_sent(self) -> None:
+        """The frame is on its way: the program continues once the tree has taken it."""
+        self._advance(FRAME_ROUND_TRIP_S)
+
+    # --- the program's time functions ------------------------------------------------------
+
+    def functions(self) -> dict[str, Callable[..., Any]]:
+        """The program's ``time`` functions that read or move this clock."""
+        return {name: getattr(self, "t_" + name) for name in CLOCK_FUNCTIONS}
+
+    def t_sleep(self, seconds: object) -> None:
+        if not isinstance(seconds, int | float):
+            name = type(seconds).__name__[:40]
+            raise TypeError(f"'{name}' object cannot be interpreted as a number")
+        value = float(seconds)
+        if math.isnan(value):
+            raise ValueError("Invalid value NaN (not a number)")
+        if value < 0:
+            raise ValueError("sleep length must be non-negative")
+        if value > MAX_SLEEP_S:  # as the real time.sleep, which fails rather than waits
+            raise OverflowError("timestamp too large to convert to C _PyTime_t")
+        self._advance(value + SLEEP_WAKE_UP_S if value > 0 else 0.0)
+
+    def t_time(self) -> float:
+        return self._wall0 + self.now()
+
+    def t_monotonic(self) -> float:
+        return self._mono0 + self.now()
+
+    def t_perf_counter(self) -> float:
+        return self._perf0 + self.now()
+
+    def t_time_ns(self) -> int:
+        return self._wall0_ns + int(self.now() * 1e9)
+
+    def t_monotonic_ns(self) -> int:
+        return self._mono0_ns + int(self.now() * 1e9)
+
+    def t_perf_counter_ns(self) -> int:
+        return self._perf0_ns + int(self.now() * 1e9)
+
+    def t_localtime(self, seconds: object = None) -> time.struct_time:
+        return time.localtime(self.t_time() if seconds is None else seconds)  # type: ignore[arg-type]
+
+    def t_gmtime(self, seconds: object = None) -> time.struct_time:
+        return time.gmtime(self.t_time() if seconds is None else seconds)  # type: ignore[arg-type]
+
+    def t_ctime(self, seconds: object = None) -> str:
+        return time.ctime(self.t_time() if seconds is None else seconds)  # type: ignore[arg-type]
+
+    def t_asctime(self, when: object = None) -> str:
+        return time.asctime(self.t_localtime() if when is None else when)  # type: ignore[arg-type]
+
+    def t_strftime(self, fmt: object, when: object = None) -> str:
+        return time.strftime(fmt, self.t_localtime() if when is None else when)  # type: ignore[arg-type]

@@ -1,0 +1,486 @@
+"""Dry runs: a program in a confined child on a virtual clock, beside the tree, never on the LEDs.
+
+The child is the same sandbox as a tree run (same command, policy and confinement), with a lower
+CPU priority and a CPU limit of its own (``TREE_PREVIEW_CPU_S``); its clock is virtual
+(``runner.sandbox.dryrun``), so a 45 s animation is predicted in well under a second. The parent
+believes none of it beyond sanity: it bounds the run's wall time itself, reads one record at a
+time, refuses frame times that go backwards or past the limit and more frames than the tree's
+pacing allows, and keeps only the frames sampled at the live-view rate (``sampling``). Whatever
+the child does, ``preview`` returns a report and never raises (``PreviewBusy`` aside).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from protocol.framing import MAX_MESSAGE_BYTES
+from protocol.limits import MAX_LOG_CHARS, MAX_PREVIEW_DATA_CHARS, MAX_PREVIEW_FRAMES
+from protocol.messages import PreviewResult, ProgramError
+from runner.config import RunnerConfig
+from runner.exc import FrameInvalid
+from runner.protect import Protector
+from runner.sandbox.wire import END, LOG, PROGRAM, READY, TFRAME, TIMESTAMP
+from runner.supervise.outcome import Outcome, Verdict, end_verdict, exit_verdict
+from runner.supervise.pipes import ChildIO, ChildProtocolError, Exit
+from runner.supervise.sampling import FrameSampler, fit_frames, protect_frames
+from runner.supervise.spawn import (
+    CHILD_COMMAND,
+    SPARE_MAX_AGE_S,
+    STARTUP_LIMIT_S,
+    child_limits,
+    discard_child,
+    spawn_child,
+)
+from runner.supervise.supervisor import MAX_END, MAX_LOG_RECORD
+
+logger = logging.getLogger(__name__)
+
+PREVIEW_NICE = 19  # the tree program's frame rate comes first
+MAX_READY = 16384
+END_GRACE_S = 1.0
+TIME_SLACK_S = 1e-6  # float rounding in the child's frame times
+UNPACED_FRAME_CAP = 100_000  # TREE_FPS=0 (benchmarks): no pacing to bound the count by
+MESSAGE_MARGIN = 32 * 1024  # the PreviewResult's other fields, an error message escaped
+DEFAULT_VIEW_FPS = 25.0  # the preview's sampling rate when TREE_VIEW_FPS=0 ("every frame")
+
+
+def wall_bound(cpu_s: float) -> float:
+    """Real seconds a dry run may take from spawn to report: start-up, then its CPU budget with
+    room for a low priority on a busy machine (the child's CPU limit usually ends it first)."""
+    return 5.0 + 3.0 * cpu_s
+
+
+class PreviewBusy(RuntimeError):
+    """Every dry-run slot (``TREE_PREVIEW_SLOTS``) is taken."""
+
+
+@dataclass(frozen=True)
+class PreviewReport:
+    """What a dry run predicts; ``to_message`` makes the protocol's ``PreviewResult``."""
+
+    status: str
+    reason: str
+    error: ProgramError | None
+    duration_s: float
+    frames: int
+    led_count: int
+    frame_interval_s: float
+    frame_count: int
+    frames_data: str
+    log: str = ""
+    cpu_s: float = 0.0  # real CPU the child used (benchmarks)
+    wall_s: float = 0.0  # real seconds the dry run took
+
+    @property
+    def fps(self) -> float:
+        """Mean frames per second over the predicted duration."""
+        return self.frames / self.duration_s if self.duration_s > 0 else 0.0
+
+    @property
+    def hits_time_limit(self) -> bool:
+        """Whether the program would run until the tree's time limit ends it."""
+        return self.reason == "time_limit"
+
+    def to_message(self, request_id: str) -> PreviewResult:
+        """The protocol message for this report."""
+        return PreviewResult(
+            request_id=request_id,
+            status=self.status,  # type: ignore[arg-type]
+            reason=self.reason,
+            error=self.error,
+            duration_s=round(self.duration_s, 3),
+            frames=self.frames,
+            fps=round(self.fps, 2),
+            hits_time_limit=self.hits_time_limit,
+            led_count=self.led_count,
+            frame_interval_s=self.frame_interval_s,
+            frame_count=self.frame_count,
+            frames_data=self.frames_data,
+            log=self.log,
+        )
+
+
+@dataclass
+class _DryRun:
+    """What the parent saw of one dry run."""
+
+    limit: float
+    sampler: FrameSampler
+    out: Outcome = field(default_factory=Outcome)
+    last_at: float = 0.0  # the latest (checked) frame time
+    cpu_at_ready: float = 0.0
+
+
+class Previewer:
+    """Runs dry runs in confined children, at most ``TREE_PREVIEW_SLOTS`` at a time."""
+
+    def __init__(
+        self,
+        config: RunnerConfig,
+        positions: Sequence[tuple[float, float, float]],
+        *,
+        led_count: int | None = None,
+        child_command: Sequence[str] | None = None,
+        prestart: bool = False,
+    ) -> None:
+        """``child_command`` replaces ``python -m runner.sandbox.child`` (tests play a hostile
+        child with it). ``prestart`` keeps one confined child waiting for the next dry run once
+        one has run (it saves the ~0.2 s start-up; each child still runs one program)."""
+        self.config = config
+        self.positions = [tuple(float(c) for c in p) for p in positions]
+        self.led_count = config.led_count if led_count is None else led_count
+        self.wall_limit_s = wall_bound(config.preview_cpu_s)
+        limits = child_limits(
+            config,
+            cpu_seconds=config.preview_cpu_s,
+            nice=PREVIEW_NICE,
+            # The kernel's kill timer, should this process die: start-up, a spare's wait, the
+            # dry run's own bound.
+            wall_limit_s=STARTUP_LIMIT_S + SPARE_MAX_AGE_S + self.wall_limit_s + 5.0,
+        )
+        self._command = [*(child_command or CHILD_COMMAND), json.dumps(limits.to_dict())]
+        view_fps = config.view_fps if config.view_fps > 0 else DEFAULT_VIEW_FPS
+        self.frame_interval_s = 1.0 / view_fps
+        self._log_limit = max(0, min(config.log_limit_bytes, MAX_LOG_CHARS - 200))
+        self._free = config.preview_slots
+        self._lock = threading.Lock()
+        self._active: set[ChildIO] = set()
+        self._threads: set[threading.Thread] = set()
+        self._closed = False
+        self._prestart = prestart
+        self._spare: subprocess.Popen[bytes] | None = None
+        self._spare_born = 0.0
+
+    # --- slots and lifecycle ---------------------------------------------------------------
+
+    def _take_slot(self) -> bool:
+        with self._lock:
+            if self._closed or self._free <= 0:
+                return False
+            self._free -= 1
+            return True
+
+    def _give_slot(self) -> None:
+        with self._lock:
+            self._free += 1
+
+    def preview(self, source: str, time_limit_s: float | None = None) -> PreviewReport:
+        """Dry-run ``source`` now (blocking). Raises ``PreviewBusy`` when no slot is free."""
+        if not self._take_slot():
+            raise PreviewBusy(f"all {self.config.preview_slots} dry-run slots are busy")
+        try:
+            return self._preview(source, self._limit(time_limit_s))
+        finally:
+            self._give_slot()
+            self._replenish()
+
+    def try_start(
+        self,
+        source: str,
+        time_limit_s: float | None,
+        on_done: Callable[[PreviewReport], None],
+    ) -> bool:
+        """Dry-run ``source`` in a thread of its own and hand the report to ``on_done``;
+        False (and nothing started) when every slot is taken."""
+        if not self._take_slot():
+            return False
+        limit = self._limit(time_limit_s)
+
+        def work() -> None:
+            try:
+                try:
+                    report = self._preview(source, limit)
+                except Exception:  # our own bug: the client still gets an answer
+                    logger.exception("a dry run failed")
+                    report = self._failure("the runner failed while making this dry run")
+                on_done(report)
+            except Exception:  # a listener gone away
+                logger.exception("a dry run's report could not be delivered")
+            finally:
+                self._give_slot()
+                self._replenish()
+                with self._lock:
+                    self._threads.discard(threading.current_thread())
+
+        thread = threading.Thread(target=work, name="dry-run", daemon=True)
+        with self._lock:
+            self._threads.add(thread)
+        thread.start()
+        return True
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Kill every dry run and wait for their threads; nothing starts after this."""
+        with self._lock:
+            self._closed = True
+            active, threads = list(self._active), list(self._threads)
+        for io in active:
+            io.kill()
+        for thread in threads:
+            thread.join(timeout)
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            discard_child(spare)
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        proc = spawn_child(self._command)
+        with contextlib.suppress(OSError):  # at once, not only once the child confines itself
+            os.setpriority(os.PRIO_PROCESS, proc.pid, PREVIEW_NICE)
+        return proc
+
+    def _take_child(self) -> subprocess.Popen[bytes]:
+        with self._lock:
+            spare, self._spare = self._spare, None
+        fresh = time.monotonic() - self._spare_born < SPARE_MAX_AGE_S  # its kill timer runs
+        if spare is not None and fresh and spare.poll() is None:
+            return spare
+        if spare is not None:
+            discard_child(spare)
+        return self._spawn()
+
+    def _replenish(self) -> None:
+        """Start the spare child for the next dry run, if none waits."""
+        if not self._prestart:
+            return
+        with self._lock:
+            if self._closed or self._spare is not None:
+                return
+            try:
+                self._spare = self._spawn()
+                self._spare_born = time.monotonic()
+            except OSError:  # the next dry run simply starts a child itself
+                logger.exception("could not prestart a dry-run child")
+
+    def _limit(self, time_limit_s: float | None) -> float:
+        # The runner's own TREE_TIME_LIMIT bounds a dry run as it bounds a run.
+        if time_limit_s is None:
+            return self.config.time_limit_s
+        return min(float(time_limit_s), self.config.time_limit_s)
+
+    # --- one dry run -----------------------------------------------------------------------
+
+    def _preview(self, source: str, limit: float) -> PreviewReport:
+        started = time.monotonic()
+        max_samples = math.ceil(self._preview_seconds(limit) / self.frame_interval_s - 1e-9)
+        max_samples = min(max_samples, MAX_PREVIEW_FRAMES)
+        run = _DryRun(limit, FrameSampler(self.led_count, self.frame_interval_s, max_samples))
+        try:
+            proc = self._take_child()
+        except OSError as exc:  # no process to be had (EAGAIN, ENOMEM): an answer, not a raise
+            logger.error("could not start a dry-run child: %s", exc)
+            return self._failure("the sandbox could not be started")
+        io = ChildIO(proc, started + self.wall_limit_s)
+        with self._lock:
+            self._active.add(io)
+            if self._closed:
+                io.kill()
+        try:
+            self._drive(io, source, run)
+        except ChildProtocolError as exc:
+            io.kill()
+            run.out.fail_protocol(f"the sandbox broke its protocol: {exc}")
+        except Exception:  # our own bug: logged, and still a report
+            logger.exception("a dry run failed")
+            io.kill()
+            run.out.fail_protocol("the runner failed while supervising this dry run")
+        finally:
+            exit = io.close()
+            with self._lock:
+                self._active.discard(io)
+        return self._report(run, exit, io.timed_out, time.monotonic() - started)
+
+    def _failure(self, message: str) -> PreviewReport:
+        return PreviewReport(
+            status="failed",
+            reason="crashed",
+            error=_err("RunnerError", message),
+            duration_s=0.0,
+            frames=0,
+            led_count=self.led_count,
+            frame_interval_s=self.frame_interval_s,
+            frame_count=0,
+            frames_data="",
+        )
+
+    def _preview_seconds(self, limit: float) -> float:
+        wanted = self.config.preview_seconds
+        return limit if wanted is None else min(wanted, limit)
+
+    def _drive(self, io: ChildIO, source: str, run: _DryRun) -> None:
+        kind, payload = io.next_record(max_size=MAX_READY)
+        if kind != READY:
+            if kind is not None:
+                run.out.fail_protocol("expected READY")
+            return
+        try:
+            report = json.loads(payload)
+        except ValueError:
+            report = None
+        if not isinstance(report, dict):
+            run.out.fail_protocol("the sandbox sent a malformed READY")
+            return
+        run.cpu_at_ready = _cpu_seconds(io.pid)
+        run.out.ready = True
+        program = {
+            "source": source,
+            "led_count": self.led_count,
+            "positions": self.positions,
+            "log_limit": self._log_limit,
+            "time_limit": run.limit,
+            "mode": "preview",
+            "fps": self.config.fps,
+        }
+        io.send(PROGRAM, json.dumps(program).encode())
+        self._stream(io, run)
+
+    def _stream(self, io: ChildIO, run: _DryRun) -> None:
+        """Read the child's records until its output ends, checking each against the rules."""
+        out, fps = run.out, self.config.fps
+        frame_size = TIMESTAMP.size + 4 * self.led_count
+        # The tree's pacing never shows two frames closer than half a period.
+        max_frames = int(2 * run.limit * fps) + 2 if fps > 0 else UNPACED_FRAME_CAP
+        max_log_records = self._log_limit + 64
+        # Each kind bounded by its own size (an unknown kind is refused at its header).
+        record_limits = {TFRAME: frame_size, LOG: MAX_LOG_RECORD, END: MAX_END}
+        while True:
+            wake = out.end_seen + END_GRACE_S if out.end is not None else None
+            kind, payload = io.next_record(max_size=record_limits, wake_at=wake)
+            if kind is None:
+                if io.eof or io.killed or wake is None or time.monotonic() >= wake:
+                    return
+                continue
+            if out.end is not None:
+                return self._broke(io, out, f"record {kind!r} after END")
+            if kind == TFRAME:
+                if len(payload) != frame_size:
+                    return self._broke(io, out, f"frame of {len(payload)} bytes")
+                (at,) = TIMESTAMP.unpack_from(payload)
+                if not (math.isfinite(at) and run.last_at <= at <= run.limit + TIME_SLACK_S):
+                    return self._broke(io, out, f"frame time {at!r} out of order or past the limit")
+                out.frames += 1
+                if out.frames > max_frames:
+                    return self._broke(io, out, "more frames than the tree's pacing allows")
+                run.last_at = at
+                try:
+                    run.sampler.add(at, payload[TIMESTAMP.size :])
+                except FrameInvalid as exc:
+                    io.kill()
+                    out.fail_frame(str(exc))
+                    return
+            elif kind == LOG:
+                if not payload or out.log_records >= max_log_records:
+                    return self._broke(io, out, "log records beyond the log's cap")
+                out.add_log(payload, self._log_limit)
+            elif kind == END:
+                out.take_end(payload)
+                out.end_seen = time.monotonic()
+                if out.crashed is not None:
+                    io.kill()
+                    return
+            else:
+                return self._broke(io, out, f"unknown record {kind!r}")
+
+    @staticmethod
+    def _broke(io: ChildIO, out: Outcome, what: str) -> None:
+        io.kill()
+        out.fail_protocol(f"the sandbox broke its protocol: {what}")
+
+    # --- the verdict -----------------------------------------------------------------------
+
+    def _report(self, run: _DryRun, exit: Exit, timed_out: bool, wall: float) -> PreviewReport:
+        status, reason, error, duration = self._verdict(run, exit, timed_out)
+        try:
+            samples = run.sampler.finish(duration)
+        except FrameInvalid as exc:
+            status, reason, duration = "failed", "invalid_frame", run.last_at
+            error, samples = ProgramError(type="ValueError", message=str(exc)[:2000]), []
+        samples = protect_frames(
+            samples, self.frame_interval_s, Protector.from_config(self.config, self.led_count)
+        )
+        log = run.out.log_text()
+        # The whole message must stay within the protocol's 1 MiB, whatever the log's escaping
+        # costs (a control character takes six bytes of JSON).
+        room = MAX_MESSAGE_BYTES - MESSAGE_MARGIN - len(json.dumps(log))
+        data, count, interval = fit_frames(
+            samples, self.frame_interval_s, min(MAX_PREVIEW_DATA_CHARS, room)
+        )
+        return PreviewReport(
+            status=status,
+            reason=reason,
+            error=error,
+            duration_s=duration,
+            frames=run.out.frames,
+            led_count=self.led_count,
+            frame_interval_s=interval,
+            frame_count=count,
+            frames_data=data,
+            log=log,
+            cpu_s=exit.cpu_s,
+            wall_s=wall,
+        )
+
+    def _verdict(
+        self, run: _DryRun, exit: Exit, timed_out: bool
+    ) -> tuple[str, str, ProgramError | None, float]:
+        """Status, reason, error and predicted duration: the parent's facts before the child's
+        word, every time the child gives clamped between the frames it sent and the limit."""
+        out, limit = run.out, run.limit
+        # Virtual time is at least the program's CPU time (from the kernel, not the child).
+        reached = min(limit, max(run.last_at, exit.cpu_s - run.cpu_at_ready))
+        if self._closed and out.end is None:
+            return "incomplete", "shutdown", None, reached
+        if out.crashed is not None:
+            return (*out.verdict(None, exit, False, self.config.preview_cpu_s), reached)
+        if out.invalid_frame is not None:
+            return "failed", "invalid_frame", _err("ValueError", out.invalid_frame), run.last_at
+        if out.end is not None:
+            return self._end(out.end, run)
+        if timed_out:
+            if not out.ready:
+                return "failed", "crashed", _err("RunnerError", "the sandbox did not start"), 0.0
+            return "incomplete", "wall_budget", None, reached
+        verdict: Verdict = exit_verdict(exit, self.config.preview_cpu_s)
+        if verdict[1] == "cpu_limit":
+            if reached >= limit:  # its CPU time alone took the virtual clock past the limit
+                return "completed", "time_limit", None, limit
+            return "incomplete", "cpu_budget", None, reached
+        return (*verdict, reached)
+
+    @staticmethod
+    def _end(end: dict[str, object], run: _DryRun) -> tuple[str, str, ProgramError | None, float]:
+        told = end.get("virtual_s")
+        at = float(told) if isinstance(told, int | float) and math.isfinite(told) else 0.0
+        duration = min(run.limit, max(run.last_at, at))
+        # The dry run's own ends: its virtual clock reached the limit, or its CPU budget ran
+        # out (SIGXCPU) before that.
+        if end.get("outcome") == "time_limit" or (
+            end.get("outcome") == "cpu_budget" and duration >= run.limit
+        ):
+            return "completed", "time_limit", None, run.limit
+        if end.get("outcome") == "cpu_budget":
+            return "incomplete", "cpu_budget", None, duration
+        return (*end_verdict(end), duration)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds a process has used so far (from /proc; 0 when unreadable)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rpartition(b")")[2].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+        return ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _err(type_name: str, message: str) -> ProgramError:
+    return ProgramError(type=type_name, message=message[:2000])
