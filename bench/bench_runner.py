@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -89,16 +90,34 @@ def child_rss() -> int:
     return sizes[0]
 
 
-def runner_idle_rss() -> int:
-    """RSS of ``python -m runner`` serving on a temporary socket, idle."""
+def runner_rss(frames: int = 0) -> int:
+    """RSS of ``python -m runner`` serving on a temporary socket: idle, or after a program
+    showed ``frames`` frames of 500 LEDs (pacing off) through the real socket protocol."""
+    from protocol.framing import read_message, write_message
+    from protocol.messages import PROTOCOL_VERSION, Finished, Hello, Run
+
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, TREE_SOCKET=os.path.join(tmp, "runner.sock"), TREE_LED_COUNT="500")
+        env = dict(os.environ, TREE_SOCKET=os.path.join(tmp, "runner.sock"), TREE_LED_COUNT="500",
+                   TREE_FPS="0", TREE_TIME_LIMIT="600")  # fmt: skip
         proc = subprocess.Popen([sys.executable, "-m", "runner"], env=env, stderr=subprocess.PIPE)
         try:
             deadline = time.monotonic() + 30
             while not os.path.exists(env["TREE_SOCKET"]) and time.monotonic() < deadline:
                 time.sleep(0.05)
             time.sleep(1.0)
+            if frames:
+                source = (
+                    "import math\nn = getLEDCount()\n"
+                    f"for f in range({frames}):\n"
+                    "    setLEDs([(f % 256, (f * 7) % 256, i % 256, 60) for i in range(n)])\n"
+                )
+                with socket.socket(socket.AF_UNIX) as sock:
+                    sock.connect(env["TREE_SOCKET"])
+                    stream = sock.makefile("rwb")
+                    write_message(stream, Hello(version=PROTOCOL_VERSION, client="bench"))
+                    write_message(stream, Run(submission_id="rss", source=source, time_limit_s=600))
+                    while not isinstance(read_message(stream), Finished):
+                        pass
             return rss_kib(proc.pid)
         finally:
             proc.terminate()
@@ -123,8 +142,10 @@ def main() -> None:
         median, worst = statistics.median(samples), max(samples)
         print(f"{f'(b) start latency ms, median of {len(samples)}, {label}':52} {median:>12.1f}")
         print(f"{f'    max ms, {label}':52} {worst:>12.1f}")
-    idle = runner_idle_rss() / 1024
+    idle = runner_rss() / 1024
     print(f"{'(d) runner idle RSS (python -m runner, 500 LEDs), MiB':52} {idle:>12.1f}")
+    after = runner_rss(frames=12_000) / 1024
+    print(f"{'(d) runner RSS after 12,000 frames of 500 LEDs, MiB':52} {after:>12.1f}")
     print(f"{'(d) child RSS while running, MiB':52} {child_rss() / 1024:>12.1f}")
 
 
