@@ -132,6 +132,10 @@ def _unshare_network() -> None:
     """A new, empty network namespace: not even loopback is up."""
     if _libc().unshare(CLONE_NEWNET) != 0:
         err = ctypes.get_errno()
+        # ctypes keeps one errno copy for every use_errno library: the landlock library reads it
+        # after its own successful calls, so a stale EPERM here made Landlock look unavailable
+        # (seen in the runner container, where unshare is refused).
+        ctypes.set_errno(0)
         raise OSError(err, f"unshare(CLONE_NEWNET): {os.strerror(err)}")
 
 
