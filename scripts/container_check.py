@@ -53,6 +53,7 @@ APT_PACKAGES = {"podman": "podman", "runc": "runc", "debootstrap": "debootstrap"
 COMPOSE_FILES = "compose.yaml:compose.virtual.yaml"  # a machine without LEDs
 WEB_UID = 1000  # compose.yaml's default TREE_WEB_UID
 TIMINGS: list[tuple[str, float]] = []
+SERVICES: list[subprocess.Popen[bytes]] = []  # podman services this process started
 
 
 def log(message: str) -> None:
@@ -150,6 +151,7 @@ def start_service() -> int:
         start_new_session=True,
     )
     out.close()
+    SERVICES.append(proc)
     deadline = time.monotonic() + 30
     while not sock.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -354,8 +356,9 @@ def down() -> None:
         if pid:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGTERM)
-            with contextlib.suppress(ChildProcessError):  # reap it when `up` ran in this process
-                os.waitpid(int(pid), 0)
+            for proc in [p for p in SERVICES if p.pid == int(pid)]:  # `up` ran in this process
+                proc.wait(30)
+                SERVICES.remove(proc)
         STATE.unlink(missing_ok=True)
 
 

@@ -40,7 +40,7 @@ def test_health_pages_and_editor_bundle(stack: Stack) -> None:
 def test_program_over_http_completes_and_the_tree_shows_its_frame(stack: Stack) -> None:
     sid = stack.submit(RED)
     done = stack.finished(sid)
-    assert (done["status"], done["reason"]) == ("completed", "finished"), done
+    assert (done["status"], done["reason"]) == ("completed", "ended"), done
     tree = stack.http.get(f"{stack.url}/api/tree", timeout=5).json()
     assert tree["led_count"] == 30
     assert tree["frame"] == [[255, 0, 0, 100]] * 30
