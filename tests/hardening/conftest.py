@@ -170,14 +170,21 @@ def _other_uid_stack(base: type, tree: ReadableTree) -> type:
 
     class OtherUidStack(base):  # type: ignore[misc, valid-type]
         def start_web(self) -> None:
-            gunicorn = [tree.python, "-m", "gunicorn", "--chdir", str(tree.src)]
-            config = ["-c", str(tree.src / "web" / "gunicorn.conf.py"), "web:create_app()"]
             who = [f"--reuid={self.web_user}", f"--regid={self.web_user}", "--clear-groups"]
-            saved, self.env = self.env, {**self.env, **tree.env}
-            try:
-                self.web = self._spawn(["setpriv", *who, "--", *gunicorn, *config], "web.log")
+            config = str(tree.src / "web" / "gunicorn.conf.py")
+            argv = ["setpriv", *who, "--", tree.python, "-m", "gunicorn", "-c", config]
+            out = open(self.workdir / "web.log", "ab")  # noqa: SIM115 - the child owns it
+            try:  # cwd: gunicorn checks that it can enter it
+                self.web = subprocess.Popen(
+                    [*argv, "web:create_app()"],
+                    cwd=tree.src,
+                    env={**self.env, **tree.env},
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             finally:
-                self.env = saved
+                out.close()
 
     return OtherUidStack
 
