@@ -1,7 +1,7 @@
 """The real stack: both images built, compose.yaml running (scripts/container_check.py).
 
-One stack for the whole folder (building it takes minutes). It runs as root only; under
-``CI=true`` that is required, elsewhere it runs when ``LEDTREE_CONTAINERS=1`` asks for it.
+One stack for test_stack.py (building it takes minutes), down before the next module runs.
+Root only; under ``CI=true`` that is required, elsewhere ``LEDTREE_CONTAINERS=1`` asks for it.
 """
 
 from __future__ import annotations
@@ -148,13 +148,28 @@ class Stack:
         return self.wait(f"submission {sid} to finish", done)  # type: ignore[no-any-return]
 
 
-@pytest.fixture(scope="session")
-def stack(pytestconfig: pytest.Config) -> Iterator[Stack]:
-    """Build both images and start compose.yaml + compose.virtual.yaml; torn down afterwards."""
+def require_root_and_ci() -> None:
+    """Skip (a failure under CI) unless root, and under CI or when asked for."""
     if os.geteuid() != 0:
         pytest.skip("needs root: podman builds the images and runs the stack as root")
     if not (_ci() or os.environ.get("LEDTREE_CONTAINERS") == "1"):
         pytest.skip("needs CI=true or LEDTREE_CONTAINERS=1: builds both images (minutes)")
+
+
+@pytest.fixture(scope="module")
+def tools() -> ModuleType:
+    """podman, runc, debootstrap and Docker Compose v2 installed; the script as a module."""
+    require_root_and_ci()
+    script = load_script()
+    script.CACHE.mkdir(parents=True, exist_ok=True)
+    script.install_tools()
+    return script
+
+
+@pytest.fixture(scope="module")
+def stack(pytestconfig: pytest.Config) -> Iterator[Stack]:
+    """Build both images and start compose.yaml + compose.virtual.yaml; torn down afterwards."""
+    require_root_and_ci()
     script = load_script()
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     try:

@@ -27,6 +27,9 @@ RED = "setLEDs([[255, 0, 0, 100]] * getLEDCount())\n"
 def test_health_pages_and_editor_bundle(stack: Stack) -> None:
     health = stack.health()
     assert health["ok"] is True and health["runner_online"] is True
+    for service in ("web", "runner"):  # compose.yaml's health checks, run once each
+        check = stack.podman("healthcheck", "run", stack.container(service), check=False)
+        assert check.returncode == 0, (service, check.stdout + check.stderr)
     for page in ("/", "/editor", "/queue", "/tree", "/docs"):
         resp = stack.http.get(stack.url + page, timeout=10)
         assert resp.status_code == 200 and "text/html" in resp.headers["Content-Type"], page
