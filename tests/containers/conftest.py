@@ -176,10 +176,12 @@ def stack(pytestconfig: pytest.Config) -> Iterator[Stack]:
         state = script.up(ENV_SETTINGS)
         stack = Stack(script, Path(state["project"]))
         stack.wait("web to see the runner", lambda: stack.health()["runner_online"])
-        if reporter is not None:
-            reporter.write_line("")
-            for name, took in script.TIMINGS:
-                reporter.write_line(f"container check: {name}: {took:.1f} s")
+        capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+        if reporter is not None and capture is not None:  # shown even without -s
+            with capture.global_and_fixture_disabled():
+                reporter.write_line("")
+                for name, took in script.TIMINGS:
+                    reporter.write_line(f"container check: {name}: {took:.1f} s")
         yield stack
     finally:
         script.down()
