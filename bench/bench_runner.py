@@ -1,7 +1,7 @@
 """Benchmarks (a), (b) and (d) of issue 2: frame throughput, start latency, memory.
 
-Everything is real: the Supervisor starts a fresh confined ``runner.child`` per run and frames
-cross the pipes to a ``VirtualStrip``. Prints a table; the figures belong in the README.
+Everything is real: the Supervisor starts a fresh confined ``runner.sandbox.child`` per run and
+frames cross the pipes to a ``VirtualStrip``. Prints a table; the figures belong in the README.
 
     .venv/bin/python bench/bench_runner.py [--frames 3000] [--starts 20]
 
@@ -23,9 +23,9 @@ from pathlib import Path
 
 from protocol.messages import Frame, Message
 from runner.config import RunnerConfig
-from runner.layout import spiral_cone
+from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
-from runner.supervisor import Supervisor
+from runner.supervise.supervisor import Supervisor
 
 THROUGHPUT = """
 frame = [BLUE] * getLEDCount()

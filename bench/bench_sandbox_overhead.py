@@ -15,9 +15,9 @@ import time
 import types
 from collections.abc import Callable
 
-from runner import api
-from runner.policy import compile_program, make_globals
-from runner.transformer import GuardedTransformer, SandboxTransformer
+from runner.sandbox import colours as api
+from runner.sandbox.policy import compile_program, make_globals
+from runner.sandbox.transformer import GuardedTransformer, SandboxTransformer
 
 # Compute-heavy: trigonometry per LED, a small class, tuple unpacking, fromHSV per LED.
 WAVES = """

@@ -15,7 +15,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY protocol/ protocol/
 COPY runner/ runner/
-# Installed (not just copied) so the sandbox child, started with `python -E -B -m runner.child`
+# Installed (not just copied) so the sandbox child, started with `python -E -B -m runner.sandbox.child`
 # and an empty environment, imports it without PYTHONPATH.
 RUN /opt/venv/bin/pip install '.[runner,pi]'
 

@@ -21,7 +21,24 @@ LedState = Annotated[list[StrictInt], Field(min_length=4, max_length=4)]
 LedFrame = Annotated[list[LedState], Field(max_length=MAX_LEDS)]
 Position = tuple[float, float, float]
 
-RunStatus = Literal["completed", "failed", "cancelled"]
+# The statuses and reasons of SPEC §3, shared by web and runner so neither can drift.
+Status = Literal["pending", "running", "completed", "failed", "cancelled"]
+RunStatus = Literal["completed", "failed", "cancelled"]  # how a run ends
+# Who or what asked for a Stop; a stopped run ends ``cancelled`` with this reason.
+StopReason = Literal["operator", "author", "time_limit"]
+Reason = Literal[
+    "ended",  # the program returned
+    "time_limit",  # it reached its time limit (normal for an endless animation)
+    "error",  # it raised, or could not be read or started
+    "invalid_frame",
+    "memory_limit",
+    "cpu_limit",
+    "killed",
+    "crashed",  # the sandbox itself failed
+    "runner_lost",  # the runner went away mid-run
+    "operator",  # stopped or removed by the operator
+    "author",  # stopped or cancelled by its author
+]
 
 
 class _Msg(BaseModel):
@@ -70,7 +87,7 @@ class Stop(_Msg):
 
     kind: Literal["stop"] = "stop"
     submission_id: str | None = Field(default=None, max_length=100)
-    reason: str = Field(default="operator", max_length=100)
+    reason: StopReason = "operator"
 
 
 class SetFrame(_Msg):
@@ -100,6 +117,8 @@ class Welcome(_Msg):
     fps: float
     backend: str
     busy_with: str | None = None  # submission id running right now, if any
+    # Sandbox layer -> "ok", "ok: <why the environment meets it>" or "missing: <why>".
+    layers: dict[str, str] | None = None
 
 
 class CheckResult(_Msg):
@@ -141,11 +160,16 @@ class Finished(_Msg):
     kind: Literal["finished"] = "finished"
     submission_id: str
     status: RunStatus
-    reason: str
+    reason: Reason
     error: ProgramError | None = None
     duration_s: float
     frames: int
     log: str = Field(default="", max_length=MAX_LOG_CHARS)
+    # Run report of the room's protection (SPEC §6): frames dimmed by the power budget, the
+    # smallest share of light kept (1.0: none dimmed), frames damped by the flash limiter.
+    frames_scaled: int = Field(default=0, ge=0)
+    power_scale_min: float = Field(default=1.0, ge=0, le=1)
+    frames_damped: int = Field(default=0, ge=0)
 
 
 class Idle(_Msg):

@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     """Dispatch to the server or the local runner."""
     args = sys.argv[1:] if argv is None else argv
     if not args:
-        from runner.server import main as serve
+        from runner.server.main import main as serve
 
         return serve() or 0
     if args[0] == "run":
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run(args[1:])
     if args[0] == "health":
-        from runner.health import main as health
+        from runner.server.health import main as health
 
         return health(args[1:])
     if args[0] in {"-h", "--help"}:

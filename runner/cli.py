@@ -3,7 +3,9 @@
 Exit status: 0 the run completed, 1 it failed (or was interrupted), 2 the program was rejected
 before running (or could not be read, or a setting or the layout file is invalid). ``--json``
 prints the outcome as one JSON object (SPEC §9); ``--record`` writes every frame the LEDs showed
-as JSON lines; ``--show`` draws the LEDs in a truecolour terminal.
+as JSON lines; ``--show`` draws the LEDs in a truecolour terminal. The report says what the
+power budget and the flash limiter changed; ``--no-power-limit`` and ``--no-flash-limit`` switch
+them off (docs/protection.md).
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from typing import IO
 
 from protocol.limits import MAX_LEDS
 from protocol.messages import Frame, Log, Message, ProgramError
-from runner import policy
 from runner.config import RunnerConfig
-from runner.layout import load_positions
 from runner.leds import LedFrame
+from runner.leds.layout import load_positions
 from runner.leds.virtual import VirtualStrip
-from runner.supervisor import RunResult, Supervisor
+from runner.supervise.check import Checker
+from runner.supervise.supervisor import RunResult, Supervisor
 
 EXIT_COMPLETED, EXIT_FAILED, EXIT_REJECTED = 0, 1, 2
 
@@ -66,6 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
     parser.add_argument("--record", metavar="FRAMES.jsonl", help="write every shown frame")
     parser.add_argument("--show", action="store_true", help="draw the LEDs in the terminal")
+    parser.add_argument(
+        "--no-power-limit",
+        action="store_true",
+        help="show frames over the power budget unscaled (TREE_MAX_CURRENT_MA=0)",
+    )
+    parser.add_argument(
+        "--no-flash-limit",
+        action="store_true",
+        help="let the program flash more than 3 times a second (TREE_FLASH_LIMIT=off)",
+    )
     return parser
 
 
@@ -89,9 +101,17 @@ def _seconds(text: str) -> float:
     return value
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one program and report; return the exit status."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, raw: bool = False) -> int:
+    """Run one program and report; return the exit status.
+
+    ``raw`` (``python -m runner.audit raw``) skips the policy: the file runs as plain Python
+    with real builtins in the same confined child, under the same supervisor.
+    """
+    parser = build_parser()
+    if raw:
+        parser.prog = "python -m runner.audit raw"
+        parser.description = "Run raw Python (no language layer) in the fully confined child."
+    args = parser.parse_args(argv)
     source = _read_source(args.file, args.json)
     if source is None:
         return EXIT_REJECTED
@@ -100,13 +120,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides["led_count"] = args.leds
     if args.time_limit is not None:
         overrides["time_limit_s"] = args.time_limit
+    if args.no_power_limit:
+        overrides["max_current_ma"] = 0.0
+    if args.no_flash_limit:
+        overrides["flash_limit"] = False
     try:
         config = RunnerConfig.from_environ(None, **overrides)
         positions = load_positions(config)
     except ValueError as exc:  # a bad TREE_* setting or layout file (LayoutError)
         print(f"cannot run: {exc}", file=sys.stderr)
         return EXIT_REJECTED
-    errors = policy.check_source(source)
+    errors = [] if raw else Checker(config).check(source)
     if errors:
         _report_rejection(errors, args.json)
         return EXIT_REJECTED
@@ -116,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cannot write {args.record}: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     try:
-        result = _run(config, positions, source, record, args)
+        result = _run(config, positions, source, record, args, raw)
     finally:
         if record is not None:
             record.close()
@@ -146,9 +170,10 @@ def _run(
     source: str,
     record: IO[str] | None,
     args: argparse.Namespace,
+    raw: bool = False,
 ) -> RunResult:
     strip = RecordingStrip(config.led_count, record)
-    supervisor = Supervisor(config, strip, positions)
+    supervisor = Supervisor(config, strip, positions, raw=raw)
     view = _TerminalView(config.led_count) if args.show else None
 
     def on_event(msg: Message) -> None:
@@ -189,15 +214,36 @@ def _report(result: RunResult, as_json: bool) -> None:
             "frames": result.frames,
             "duration_s": round(result.duration_s, 3),
             "log": result.log,
+            "frames_scaled": result.frames_scaled,
+            "power_scale_min": round(result.power_scale_min, 4),
+            "frames_damped": result.frames_damped,
         }
         print(json.dumps(out))
         return
     plural = "" if result.frames == 1 else "s"
     summary = f"{result.status} ({result.reason}) after {result.duration_s:.2f} s, "
     print(f"{summary}{result.frames} frame{plural}", file=sys.stderr)
+    for line in protection_summary(result):
+        print(line, file=sys.stderr)
     if result.error is not None:
         where = f"line {result.error.line}: " if result.error.line else ""
         print(f"{where}{result.error.type}: {result.error.message}", file=sys.stderr)
+
+
+def protection_summary(result: RunResult) -> list[str]:
+    """What the power budget and the flash limiter changed, one line each (none: nothing)."""
+    lines = []
+    if result.frames_scaled:
+        lines.append(
+            f"power budget: {result.frames_scaled} frame(s) dimmed to stay within "
+            f"TREE_MAX_CURRENT_MA, down to {result.power_scale_min:.0%} of their light at most"
+        )
+    if result.frames_damped:
+        lines.append(
+            f"flash limiter: {result.frames_damped} frame(s) damped to keep the tree at 3 "
+            "flashes a second or fewer"
+        )
+    return lines
 
 
 def _report_rejection(errors: list[ProgramError], as_json: bool) -> None:
@@ -215,6 +261,9 @@ def _report_rejection(errors: list[ProgramError], as_json: bool) -> None:
             "frames": 0,
             "duration_s": 0.0,
             "log": "".join(line + "\n" for line in lines),
+            "frames_scaled": 0,
+            "power_scale_min": 1.0,
+            "frames_damped": 0,
         }
         print(json.dumps(out))
         return

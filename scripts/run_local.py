@@ -181,6 +181,9 @@ def build_env(environ: Mapping[str, str], socket_dir: str | None) -> dict[str, s
     env.setdefault("TREE_BIND", "127.0.0.1")
     env.setdefault("TREE_LED_BACKEND", "virtual")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # A laptop is a development machine: the runner starts even if a sandbox layer cannot be
+    # applied here (e.g. no root, so no uid drop), and its log names each missing layer.
+    env.setdefault("TREE_SANDBOX_DEV", "1")
     return env
 
 

@@ -11,9 +11,9 @@ import hmac
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from web.api import scheduler
+from web.errors import error_body
 from web.runner_client import RunnerUnavailable
-from web.security import error_body
+from web.services import scheduler, store
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/admin")
 
@@ -38,8 +38,9 @@ def require_token() -> ResponseReturnValue | None:
 
 @bp.get("/status")
 def status() -> ResponseReturnValue:
-    """The queue as operators see it."""
-    return jsonify(scheduler().snapshot())
+    """The queue as operators see it, and the runner's tree and sandbox layers."""
+    sched = scheduler()
+    return jsonify({**sched.state.snapshot(sched.clock()), "tree": sched.tree_event()})
 
 
 @bp.post("/stop")
@@ -55,7 +56,7 @@ def stop() -> ResponseReturnValue:
 def remove(submission_id: str) -> ResponseReturnValue:
     """Remove a pending submission."""
     try:
-        sub = scheduler().remove(submission_id)
+        sub = scheduler().operator.remove(submission_id)
     except KeyError:
         return jsonify(error_body("not_found", "no such submission")), 404
     except ValueError as exc:
@@ -63,17 +64,42 @@ def remove(submission_id: str) -> ResponseReturnValue:
     return jsonify(scheduler().public(sub))
 
 
+@bp.get("/submissions/<submission_id>")
+def show(submission_id: str) -> ResponseReturnValue:
+    """Any submission with its log and source (moderation)."""
+    sub = scheduler().get(submission_id)
+    if sub is None:
+        return jsonify(error_body("not_found", "no such submission")), 404
+    data = scheduler().public(sub)
+    data["log"] = sub.log
+    try:
+        data["source"] = store().read_source(sub).decode("utf-8", "replace")
+    except OSError:
+        data["source"] = None
+    return jsonify(data)
+
+
+@bp.post("/archive")
+def archive() -> ResponseReturnValue:
+    """Start a new event: finished submissions move to uploads/archive/ (nothing deleted)."""
+    try:
+        folder = scheduler().operator.archive()
+    except OSError as exc:
+        return jsonify(error_body("storage_unavailable", f"Cannot archive: {exc}")), 503
+    return jsonify(archived_to=folder)
+
+
 @bp.post("/pause")
 def pause() -> ResponseReturnValue:
     """Hold the queue after the current program."""
-    scheduler().pause()
+    scheduler().operator.pause()
     return jsonify(paused=True)
 
 
 @bp.post("/resume")
 def resume() -> ResponseReturnValue:
     """Go on with the queue."""
-    scheduler().resume()
+    scheduler().operator.resume()
     return jsonify(paused=False)
 
 
@@ -81,7 +107,7 @@ def resume() -> ResponseReturnValue:
 def blank() -> ResponseReturnValue:
     """Blank the tree."""
     try:
-        scheduler().blank()
+        scheduler().operator.blank()
     except RunnerUnavailable as exc:
         return jsonify(error_body("tree_offline", str(exc))), 503
     return jsonify(blanked=True)

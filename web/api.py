@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import uuid
 from typing import Any
@@ -11,10 +12,9 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from web.checks import CheckFailure, decode_source, offline_check
-from web.limits import submission_limits
-from web.scheduler import Scheduler
-from web.security import error_body
-from web.sse import EventHub
+from web.errors import error_body
+from web.refusals import limit_refusal
+from web.services import event_hub, runner_link, scheduler, store, submission_windows, web_config
 from web.storage import Submission
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -25,11 +25,6 @@ MAX_NAME = 40
 MAX_TITLE = 80
 
 Answer = tuple[int, dict[str, Any], dict[str, str]]
-
-
-def scheduler() -> Scheduler:
-    """This app's scheduler."""
-    return current_app.extensions["scheduler"]  # type: ignore[no-any-return]
 
 
 def _label(value: object, limit: int, what: str) -> str | None | CheckFailure:
@@ -45,11 +40,11 @@ def _label(value: object, limit: int, what: str) -> str | None | CheckFailure:
 
 
 def _compile_check(source: str) -> CheckFailure | None:
-    """The runner's verdict (same policy as the run), or the offline check without it."""
-    runner = current_app.extensions.get("runner_client")
+    """The runner's verdict (same policy as the run), or the syntax-only check without it."""
+    runner = runner_link()
     errors = None
     if runner is not None and runner.online:
-        errors = runner.check(source, timeout=float(current_app.config["CHECK_TIMEOUT"]))
+        errors = runner.check(source, timeout=web_config().check_timeout)
     if errors is None:
         return offline_check(source)
     if not errors:
@@ -59,28 +54,14 @@ def _compile_check(source: str) -> CheckFailure | None:
     return CheckFailure(400, code, first.message, first.line, first.col)
 
 
-def _limits_failure(user_id: str, ip_id: str) -> tuple[CheckFailure, int] | None:
-    sched, cfg = scheduler(), current_app.config
-    if sched.pending_count(user_id=user_id) >= int(cfg["MAX_PENDING_PER_USER"]):
-        msg = f"you already have {cfg['MAX_PENDING_PER_USER']} programs waiting"
-        return CheckFailure(429, "too_many_pending", msg), sched.retry_after(user_id=user_id)
-    if sched.pending_count(ip_id=ip_id) >= int(cfg["MAX_PENDING_PER_IP"]):
-        msg = "too many programs are waiting from your network"
-        return CheckFailure(429, "too_many_pending", msg), sched.retry_after(ip_id=ip_id)
-    wait = submission_limits().retry_after(user_id, ip_id)
-    if wait is not None:
-        return CheckFailure(429, "rate_limited", "too many submissions: slow down"), wait
-    return None
-
-
 def _limits_answer(user_id: str, ip_id: str) -> Answer | None:
-    limited = _limits_failure(user_id, ip_id)
-    if limited is None:
+    """A 429 with a full sentence and ``retry_after`` when a limit of SPEC §3 is reached."""
+    refusal = limit_refusal(user_id, ip_id)
+    if refusal is None:
         return None
-    failure, wait = limited
-    body = failure.body()
-    body["error"]["retry_after"] = wait  # type: ignore[index]
-    return 429, body, {"Retry-After": str(wait)}
+    body = error_body(refusal.code, refusal.message, retry_after=refusal.retry_after,
+                      cancellable=refusal.cancellable)  # fmt: skip
+    return 429, body, {"Retry-After": str(refusal.retry_after)}
 
 
 def accept_submission(
@@ -105,7 +86,7 @@ def accept_submission(
         return refused.status, refused.body(), {}
     # Again, atomically with storing and counting: concurrent requests from one user all
     # passed the early test while their checks ran, and only some of them may be queued.
-    with submission_limits().lock:
+    with submission_windows().lock:
         limited = _limits_answer(g.user_id, g.ip_id)
         if limited is not None:
             return limited
@@ -113,13 +94,13 @@ def accept_submission(
             sub = scheduler().submit(
                 data, user_id=g.user_id, ip_id=g.ip_id, name=label, title=heading
             )
+            submission_windows().hit(g.user_id, g.ip_id, sub.id)
         except OSError as exc:  # disk full, read-only volume: nothing was stored
             current_app.logger.error("cannot store a submission: %s", exc)
             msg = "the server cannot store programs right now; please try again later"
             return 503, error_body("storage_unavailable", msg), {"Retry-After": "30"}
-        submission_limits().hit(g.user_id, g.ip_id)
     location = url_for("api.get_submission", submission_id=sub.id)
-    return 201, scheduler().public(sub), {"Location": location}
+    return 201, scheduler().public(sub, g.user_id), {"Location": location}
 
 
 @bp.post("/submissions")
@@ -169,72 +150,92 @@ def _find(submission_id: str) -> Submission | None:
 
 @bp.get("/submissions/<submission_id>")
 def get_submission(submission_id: str) -> ResponseReturnValue:
-    """One submission and its result; its author also gets the log."""
+    """One submission and its result; its author also gets the log (and ``mine``)."""
     sub = _find(submission_id)
     if sub is None:
         return jsonify(error_body("not_found", "no such submission")), 404
-    data = scheduler().public(sub)
+    data = scheduler().public(sub, g.user_id)
     if sub.user_id == g.user_id:
-        data["log"], data["mine"] = sub.log, True
+        data["log"] = sub.log
     return jsonify(data)
+
+
+@bp.get("/submissions/<submission_id>/source")
+def get_source(submission_id: str) -> ResponseReturnValue:
+    """The program exactly as it was sent: for its author only."""
+    sub = _find(submission_id)
+    if sub is None:
+        return jsonify(error_body("not_found", "no such submission")), 404
+    if sub.user_id != g.user_id:
+        return jsonify(error_body("forbidden", "only its author can read a program")), 403
+    try:
+        source = store().read_source(sub)
+    except OSError:
+        return jsonify(error_body("not_found", "the program file is missing")), 404
+    return Response(source, mimetype="text/x-python", headers={"Cache-Control": "no-store"})
 
 
 @bp.delete("/submissions/<submission_id>")
 def cancel_submission(submission_id: str) -> ResponseReturnValue:
-    """The author cancels a pending submission."""
+    """Its author cancels it while pending (200) or stops it while running (202)."""
     found = _find(submission_id)
     if found is None:
         return jsonify(error_body("not_found", "no such submission")), 404
+    was_running = found.status == "running"
     try:
         sub = scheduler().cancel(found.id, g.user_id)
+    except KeyError:
+        return jsonify(error_body("not_found", "no such submission")), 404
     except PermissionError as exc:
         return jsonify(error_body("forbidden", str(exc))), 403
     except ValueError as exc:
-        return jsonify(error_body("not_pending", str(exc))), 409
-    return jsonify(scheduler().public(sub))
+        return jsonify(error_body("already_finished", f"It cannot be cancelled: {exc}.")), 409
+    # A running program ends when the runner confirms (within a second): 202 until then.
+    status = 202 if was_running and sub.status == "running" else 200
+    return jsonify(scheduler().public(sub, g.user_id)), status
 
 
 @bp.get("/queue")
 def queue() -> Response:
-    """Running, pending and recent submissions (cached for half a second)."""
-    body = scheduler().snapshot_json()
+    """Running, pending and recent submissions; ``mine`` on the caller's own rows."""
+    sched = scheduler()
+    if sched.state.shows_rows_of(g.user_id):
+        body = json.dumps(sched.state.snapshot(sched.clock(), g.user_id)).encode()
+    else:  # everybody else gets the same bytes (cached for half a second)
+        body = sched.state.snapshot_json(sched.clock())
     return Response(body, mimetype="application/json", headers={"Cache-Control": "no-store"})
 
 
 @bp.get("/tree")
 def tree() -> ResponseReturnValue:
     """The tree's shape and the frame it shows now."""
-    sched = scheduler()
-    frame = sched.frame
+    st = scheduler().state
+    frame = st.frame
     return jsonify(
-        led_count=sched.tree["led_count"],
-        positions=sched.tree["positions"],
+        led_count=st.tree["led_count"],
+        positions=st.tree["positions"],
         frame=frame["leds"] if frame else None,
-        runner_online=sched.runner_online,
+        runner_online=st.runner_online,
     )
-
-
-@bp.get("/me")
-def me() -> ResponseReturnValue:
-    """The requester's user id (so scripts can highlight their own submissions)."""
-    return jsonify(user_id=g.user_id)
 
 
 @bp.get("/events")
 def events() -> Response:
     """Server-Sent Events: ``tree``, ``queue``, ``submission`` and ``frame``."""
-    hub: EventHub = current_app.extensions["events"]
+    hub = event_hub()
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return Response(hub.stream(), mimetype="text/event-stream", headers=headers)
 
 
 @health_bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    """200 while web is up; says whether the runner is connected."""
-    runner = current_app.extensions.get("runner_client")
+    """200 while web is up; says whether the runner is connected and which sandbox layers its
+    children get (``{layer: "ok" | "ok: why" | "missing: why"}``, null while offline)."""
+    state = scheduler().state
     return jsonify(
         ok=True,
-        runner_online=scheduler().runner_online,
-        runner_error=getattr(runner, "last_error", None),
-        viewers=current_app.extensions["events"].viewers,
+        runner_online=state.runner_online,
+        sandbox_layers=state.tree.get("layers") if state.runner_online else None,
+        runner_error=getattr(runner_link(), "last_error", None),
+        viewers=event_hub().viewers,
     )

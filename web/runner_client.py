@@ -29,6 +29,7 @@ from protocol.messages import (
     Run,
     SetFrame,
     Stop,
+    StopReason,
     Welcome,
 )
 
@@ -65,7 +66,7 @@ class RunnerLink(Protocol):
     def run(self, submission_id: str, source: str, time_limit_s: float) -> None:
         """Ask the runner to run a program."""
 
-    def stop(self, submission_id: str | None = None, reason: str = "operator") -> None:
+    def stop(self, submission_id: str | None = None, reason: StopReason = "operator") -> None:
         """Ask the runner to stop the running program."""
 
     def set_frame(self, leds: list[list[int]]) -> None:
@@ -137,7 +138,7 @@ class RunnerClient:
         """Ask the runner to run a program; answered by Started ... Finished events."""
         self._send(Run(submission_id=submission_id, source=source, time_limit_s=time_limit_s))
 
-    def stop(self, submission_id: str | None = None, reason: str = "operator") -> None:
+    def stop(self, submission_id: str | None = None, reason: StopReason = "operator") -> None:
         """Ask the runner to stop the running program."""
         self._send(Stop(submission_id=submission_id, reason=reason))
 

@@ -11,13 +11,15 @@
 from __future__ import annotations
 
 import hmac
-import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
+
+from web.errors import error_body
+from web.identity import form_owner_id
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -28,13 +30,6 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_MAX_AGE_S = 60 * 60 * 24
 
 
-def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
-    """The error JSON of SPEC §4."""
-    err: dict[str, object] = {"code": code, "message": message}
-    err.update({k: v for k, v in extra.items() if v is not None})
-    return {"error": err}
-
-
 def _csrf_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(str(current_app.config["SECRET_KEY"]), salt="tree-csrf")
 
@@ -43,7 +38,7 @@ def csrf_token() -> str:
     """A token for the hidden ``csrf_token`` field of a form (bound to the user id)."""
     token = getattr(g, "csrf_token", None)
     if token is None:
-        token = g.csrf_token = _csrf_serializer().dumps(getattr(g, "user_id", ""))
+        token = g.csrf_token = _csrf_serializer().dumps(form_owner_id())
     return str(token)
 
 
@@ -56,14 +51,6 @@ def csrf_valid(token: str | None) -> bool:
     except BadData:
         return False
     return hmac.compare_digest(str(owner), str(getattr(g, "user_id", "")))
-
-
-def csp_nonce() -> str:
-    """A per-request nonce (only if a page really needs to allow one inline element)."""
-    nonce = getattr(g, "csp_nonce", None)
-    if nonce is None:
-        nonce = g.csp_nonce = secrets.token_urlsafe(16)
-    return str(nonce)
 
 
 def cross_site() -> bool:
@@ -100,11 +87,7 @@ def _guard() -> ResponseReturnValue | None:
 
 
 def _headers(response: Response) -> Response:
-    nonce = getattr(g, "csp_nonce", None)
-    csp = CSP
-    if nonce is not None:
-        csp = csp.replace("script-src 'self'", f"script-src 'self' 'nonce-{nonce}'")
-    response.headers.setdefault("Content-Security-Policy", csp)
+    response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -135,4 +118,3 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _internal_error)
     app.jinja_env.globals["csrf_token"] = csrf_token
-    app.jinja_env.globals["csp_nonce"] = csp_nonce

@@ -7,28 +7,33 @@ that cannot be written (uploads/ full or read-only) waits in memory for the next
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import os
 import re
 import secrets
+import shutil
 import tempfile
 import threading
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from protocol.messages import Reason, Status
 
 logger = logging.getLogger(__name__)
 
 # user ids are our own hex digests; anything else in a file name was not written by us.
 _NAME_RE = re.compile(r"^(?P<user>[0-9a-f]{8,64})_(?P<id>[0-9a-f]{32})\.json$")
-# Fields a finished submission keeps; the log is kept too but only its author sees it.
+# What anyone may see of a submission: never its user_id or IP fingerprint (SPEC §3), and the
+# log only its author (and the operator).
 PUBLIC_FIELDS = (
     "id",
     "timestamp",
     "language",
-    "user_id",
     "name",
     "title",
     "status",
@@ -52,8 +57,8 @@ class Submission:
     language: str = "python"
     name: str | None = None
     title: str | None = None
-    status: str = "pending"
-    reason: str | None = None
+    status: Status = "pending"
+    reason: Reason | None = None
     error: dict[str, Any] | None = None
     started_at: str | None = None
     finished_at: str | None = None
@@ -62,7 +67,6 @@ class Submission:
     log: str = ""
     # Order of arrival; the timestamp alone can tie within a clock tick.
     seq: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def stem(self) -> str:
@@ -158,9 +162,8 @@ class Store:
         """The program exactly as it was received."""
         return self.source_path(sub).read_bytes()
 
-    def load_all(self) -> list[Submission]:
-        """Every stored submission in arrival order; unreadable state files are skipped."""
-        subs = []
+    def _states(self) -> Iterator[Submission]:
+        """Every readable stored submission, in no particular order."""
         for path in self.folder.glob("*.json"):
             match = _NAME_RE.match(path.name)
             if not match:
@@ -173,9 +176,65 @@ class Store:
             if sub.stem != path.stem or not self.source_path(sub).exists():
                 logger.warning("skipping submission state %s without its source", path.name)
                 continue
-            subs.append(sub)
-        subs.sort(key=lambda s: (s.timestamp, s.seq))
-        return subs
+            yield sub
+
+    def load_all(self) -> list[Submission]:
+        """Every stored submission in arrival order; unreadable state files are skipped."""
+        return sorted(self._states(), key=_arrival)
+
+    def load(self, keep_finished: int) -> tuple[list[Submission], list[Submission], int]:
+        """Unfinished submissions and the newest ``keep_finished`` finished ones, each in
+        arrival order, and the highest sequence number seen.
+
+        Only that many finished states are held at once, however many the folder has.
+        """
+        unfinished: list[Submission] = []
+        newest: list[tuple[tuple[str, int], int, Submission]] = []  # min-heap on arrival
+        seq = 0
+        for n, sub in enumerate(self._states()):
+            seq = max(seq, sub.seq)
+            if sub.status in ("pending", "running"):
+                unfinished.append(sub)
+            elif keep_finished > 0:
+                item = (_arrival(sub), n, sub)
+                if len(newest) < keep_finished:
+                    heapq.heappush(newest, item)
+                else:
+                    heapq.heappushpop(newest, item)
+        finished = [item[2] for item in sorted(newest)]
+        return sorted(unfinished, key=_arrival), finished, seq
+
+    def find(self, submission_id: str) -> Submission | None:
+        """One stored submission by id (a state still owed to the disk wins), or None."""
+        with self._unsaved_lock:
+            owed = self._unsaved.get(submission_id)
+        if owed is not None:
+            return owed
+        for path in self.folder.glob(f"*_{submission_id}.json"):
+            try:
+                sub = Submission.from_dict(json.loads(path.read_bytes()))
+            except (OSError, ValueError, TypeError):
+                return None
+            return sub if sub.id == submission_id and sub.stem == path.stem else None
+        return None
+
+    def archive(self, keep: set[str], stamp: str) -> str:
+        """Move every submission not in ``keep`` to ``archive/<stamp>/``; returns that folder.
+
+        Raises:
+            OSError: the folder could not be made; whatever was already moved stays moved.
+        """
+        self.flush()
+        folder = self.folder / "archive" / stamp.replace(":", "-")
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in sorted(self.folder.glob("*.json")):
+            match = _NAME_RE.match(path.name)
+            if not match or match["id"] in keep:
+                continue
+            for part in (path.with_suffix(".py"), path):  # state last: it makes one exist
+                if part.exists():
+                    shutil.move(part, folder / part.name)
+        return str(folder)
 
     def paused(self) -> bool:
         """Whether the operator left the queue paused (kept across restarts)."""
@@ -202,6 +261,10 @@ class Store:
             f.flush()
             os.fsync(f.fileno())
         return key
+
+
+def _arrival(sub: Submission) -> tuple[str, int]:
+    return (sub.timestamp, sub.seq)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 Led = tuple[int, int, int, int]
 LedFrame = Sequence[Led]
 
-BACKENDS = ("virtual", "ws281x", "gpiozero")
+BACKENDS = ("virtual", "spi", "ws281x", "gpiozero")
 
 
 class Strip(ABC):
@@ -32,7 +32,7 @@ class Strip(ABC):
     may override ``_release()`` (free the hardware). ``show`` and ``close`` enforce the shared
     rules, so every backend fails the same way: a wrong-length frame raises ``FrameInvalid``, a
     closed strip raises ``StripClosed``. Frames reaching ``show`` have been validated by
-    ``runner.frames``; ``show`` only re-checks the length, which is cheap.
+    ``runner.sandbox.frames``; ``show`` only re-checks the length, which is cheap.
     """
 
     name: str = "abstract"
@@ -110,7 +110,11 @@ def make_strip(
     if chosen == "virtual":
         from runner.leds.virtual import VirtualStrip
 
-        return VirtualStrip(count)
+        return VirtualStrip(count, history=5)  # the last few, for TREE_VIRTUAL_DUMP: bounded RSS
+    if chosen == "spi":
+        from runner.leds.spi import SpiStrip
+
+        return SpiStrip(count, cfg)
     if chosen == "ws281x":
         from runner.leds.ws281x import Ws281xStrip
 

@@ -68,3 +68,35 @@ def unpack(packed: int, order: str = "RGB") -> tuple[int, int, int]:
     values = {names[0]: (packed >> 16) & 0xFF, names[1]: (packed >> 8) & 0xFF}
     values[names[2]] = packed & 0xFF
     return values["R"], values["G"], values["B"]
+
+
+class WireColour:
+    """One strip's colour order and gamma, precomputed: frames in, wire-order bytes out.
+
+    Both WS281x backends use this (``ws281x`` hands the library packed ints, ``spi`` encodes the
+    bytes itself), so colour order, gamma and brightness ``L`` cannot drift apart between them.
+    """
+
+    def __init__(self, order: str, gamma: float) -> None:
+        self.order = check_order(order)
+        self._table = level_table(float(gamma))
+        # Position in (R, G, B) of the channel sent first, second and third.
+        self._picks = tuple("RGB".index(name) for name in self.order)
+
+    def wire_bytes(self, frame: Sequence[Sequence[int]]) -> bytes:
+        """Three gamma-corrected bytes per LED, in wire order (what a WS281x LED receives)."""
+        table = self._table
+        first, second, third = self._picks
+        return bytes(
+            [
+                value
+                for led in frame
+                for row in (table[led[3]],)
+                for value in (row[led[first]], row[led[second]], row[led[third]])
+            ]
+        )
+
+    def packed(self, frame: Sequence[Sequence[int]]) -> list[int]:
+        """One 24-bit int per LED, first wire channel on top (as ``map_colour`` packs it)."""
+        byte = iter(self.wire_bytes(frame))
+        return [(a << 16) | (b << 8) | c for a, b, c in zip(byte, byte, byte, strict=True)]

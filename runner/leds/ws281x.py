@@ -5,8 +5,9 @@ The only module that imports ``rpi_ws281x``, and only inside ``Ws281xStrip.__ini
 crash the interpreter at exit, so nothing here runs unless this backend is chosen. The library
 does not support the Raspberry Pi 5 (its RP1 chip has no compatible PWM/DMA path).
 
-Colour order and gamma are applied by ``runner.leds.colour.map_colour``; the library itself is
-opened with ``WS2811_STRIP_RGB`` and brightness 255 so it sends our bytes unchanged.
+Colour order and gamma are applied by ``runner.leds.colour.WireColour`` (shared with ``spi``);
+the library itself is opened with ``WS2811_STRIP_RGB`` and brightness 255 so it sends our bytes
+unchanged.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.exc import BackendUnavailable
 from runner.leds import LedFrame, Strip
-from runner.leds.colour import check_order, level_table
+from runner.leds.colour import WireColour
 
 if TYPE_CHECKING:
     from runner.config import RunnerConfig
@@ -42,10 +43,7 @@ class Ws281xStrip(Strip):
 
     def __init__(self, led_count: int, config: RunnerConfig) -> None:
         super().__init__(led_count)
-        self._order = check_order(config.ws281x_strip_type)
-        self._table = level_table(float(config.ws281x_gamma))
-        # Where R, G and B land in the packed int: the first wire channel is the top byte.
-        self._shift = {name: 16 - 8 * i for i, name in enumerate(self._order)}
+        self._colour = WireColour(config.ws281x_strip_type, config.ws281x_gamma)
         try:
             import rpi_ws281x  # type: ignore[import-not-found,unused-ignore]
         except ImportError as exc:
@@ -80,11 +78,9 @@ class Ws281xStrip(Strip):
         self._pixels = pixels
 
     def _write(self, frame: LedFrame) -> None:
-        table, shift, pixels = self._table, self._shift, self._pixels
-        rs, gs, bs = shift["R"], shift["G"], shift["B"]
-        for i, (r, g, b, lum) in enumerate(frame):
-            row = table[lum]
-            pixels.setPixelColor(i, (row[r] << rs) | (row[g] << gs) | (row[b] << bs))
+        pixels = self._pixels
+        for i, value in enumerate(self._colour.packed(frame)):
+            pixels.setPixelColor(i, value)
         pixels.show()
 
     def _release(self) -> None:

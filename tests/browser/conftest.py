@@ -25,6 +25,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "browser-test-operator-token"
+PUBLIC_URL = "http://tree.example.org:8000/"  # what the kiosk shows and encodes as a QR code
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 START_TIMEOUT_S = 30.0
 
@@ -44,6 +45,7 @@ class Stack:
     base_url: str
     uploads: Path
     admin_token: str
+    public_url: str = PUBLIC_URL
 
     def get_json(self, path: str) -> dict[str, object]:
         """GET a JSON document from the web server."""
@@ -103,6 +105,7 @@ def _env(root: Path) -> dict[str, str]:
         "TREE_BIND": "127.0.0.1",
         "TREE_SECRET_KEY": "browser-tests-secret",
         "TREE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "TREE_PUBLIC_URL": PUBLIC_URL,
         # Every browser context shares one IP + User-Agent, so one user: keep its limits roomy.
         "TREE_RATE_PER_USER": "200/10 minutes",
         "TREE_RATE_PER_IP": "400/10 minutes",

@@ -119,7 +119,12 @@ def test_queue_updates_without_reload(page: Page, stack: Any) -> None:
 
 
 def test_tree_shows_the_colours_the_runner_showed(page: Page, stack: Any) -> None:
-    """The canvas draws each LED in the colour of the frame the runner showed (L applied)."""
+    """The canvas draws each LED in the colour of the frame the runner showed (L applied).
+
+    The colour is the LED's light with the hardware's gamma, exposed for the screen
+    (docs/runner.md, "Live view colours"): green 200 at L = 50 lights the LED to 12.7 % and
+    draws as 197, clearly lit, as the real LED looks; the hue is kept.
+    """
     page.goto("/tree")
     stack.submit(HOLD_COLOUR, title="green at half brightness")
     page.wait_for_function(
@@ -130,7 +135,8 @@ def test_tree_shows_the_colours_the_runner_showed(page: Page, stack: Any) -> Non
     assert shown is not None and shown[0] == [10, 200, 30, 50]
     pixels = page.evaluate(_READ_LED_PIXELS)
     assert len(pixels) == 60
-    expected = [5, 100, 15]  # R, G, B scaled by L = 50 %
+    expected = [10, 197, 30]  # window.ledtreeColour([10, 200, 30, 50])
+    assert page.evaluate("window.ledtreeColour([10, 200, 30, 50])") == expected
     for rgb in pixels:
         assert all(abs(a - b) <= 2 for a, b in zip(rgb, expected, strict=True)), pixels
 
@@ -158,7 +164,7 @@ def test_operator_stops_the_running_program(page: Page, stack: Any) -> None:
     # No reload by hand: the console follows the queue and enables Stop by itself.
     expect(page.locator("#admin-stop")).to_be_enabled()
     page.click("#admin-stop")
-    expect(page.locator(".flash")).to_contain_text("Stopped")
+    expect(page.locator(".flash")).to_contain_text("Stopping")
     wait_for(lambda: stack.get_json(f"/api/submissions/{sub_id}")["status"] != "running")
     sub = stack.get_json(f"/api/submissions/{sub_id}")
     assert (sub["status"], sub["reason"]) == ("cancelled", "operator")
@@ -181,7 +187,7 @@ def test_queue_says_the_pending_wait_for_the_tree(offline_page: Page) -> None:
     offline_page.click("#run-button")
     expect(offline_page.locator("#follow-status")).to_have_text("pending")
     offline_page.goto("/queue")
-    offline_page.wait_for_function("Number(document.body.dataset.queueVersion || 0) > 0")
+    offline_page.wait_for_function("() => Number(document.body.dataset.queueVersion || 0) > 0")
     expect(offline_page.locator("#pending-list li .badge").first).to_have_text("pending")
     expect(offline_page.locator("#queue-note")).to_have_text(
         "Tree offline: the queue waits until it is back."

@@ -1,8 +1,13 @@
-"""The big screen by the tree (/queue?kiosk=1) and the queue rows' wording, in a real browser."""
+"""The big screen by the tree (/queue?kiosk=1) and the queue rows' wording, in a real browser.
+
+Screenshots go to artifacts/screenshots/; the ones in docs/screenshots/ are copies of them.
+"""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -10,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zxingcpp
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
@@ -93,18 +100,41 @@ def test_kiosk_shows_the_live_tree_beside_the_queue(
         expect(page.locator("#pending-list .sub-row")).to_have_count(6)
         expect(page.locator("#more-waiting")).to_contain_text("more waiting")
         expect(page.locator("#recent-list .sub-row")).to_have_count(3)
+        expect(page.locator("#now-playing .np-left")).to_have_text(re.compile(r"^\d+ s$"))
         tree, lists = _box(page, "#tree-canvas"), _box(page, "#now-playing")
+        qr = _box(page, "#kiosk-qr")
         assert tree["x"] + tree["width"] <= lists["x"], "the tree is not beside the lists"
+        assert lists["x"] + lists["width"] <= qr["x"], "the QR code is not beside the lists"
         assert tree["height"] > 700, "the tree is too small for a big screen"
-        recent = _box(page, "#recent-list")
-        assert recent["y"] + recent["height"] <= 1080, "the last list is cut off the screen"
+        assert qr["width"] >= 300, f"a {qr['width']}px QR code is hard to scan from a few metres"
+        for selector in ["#recent-list", "#kiosk-qr", "#kiosk-url"]:
+            box = _box(page, selector)
+            assert box["y"] + box["height"] <= 1080, f"{selector} is cut off the screen"
         assert page.evaluate("document.scrollingElement.scrollHeight") <= 1080, "it scrolls"
-        title = "document.querySelector('#pending-list .sub-title')"
-        size = page.evaluate(f"parseFloat(getComputedStyle({title}).fontSize)")
-        assert size >= 24, f"pending titles are {size}px: too small to read from a few metres"
-        page.screenshot(path=str(screenshots / "queue-kiosk-1920.png"))
+        assert _font_px(page, "#pending-list .sub-title") >= 24, "pending titles too small"
+        assert _font_px(page, "#now-playing .sub-title") >= 44, "now playing is not large"
+        assert _font_px(page, "#now-playing .np-left") >= 40, "time left is not large"
+        expect(page.locator("#pending-list .badge")).to_have_count(6)
+        assert page.locator("#pending-list .badge").first.is_hidden(), "redundant PENDING badge"
+        page.screenshot(path=str(screenshots / "kiosk-desktop.png"))
     finally:
         _cancel_pending(stack, ids)
+
+
+def _font_px(page: Page, selector: str) -> float:
+    return float(
+        page.evaluate(
+            "(s) => parseFloat(getComputedStyle(document.querySelector(s)).fontSize)", selector
+        )
+    )
+
+
+def test_kiosk_qr_code_decodes_to_the_public_address(kiosk_page: Page, stack: Any) -> None:
+    """The QR code as the screen shows it decodes to TREE_PUBLIC_URL; the address is in text."""
+    kiosk_page.goto("/queue?kiosk=1")
+    expect(kiosk_page.locator("#kiosk-url")).to_have_text("tree.example.org:8000")
+    image = Image.open(io.BytesIO(kiosk_page.locator("#kiosk-qr").screenshot()))
+    assert [r.text for r in zxingcpp.read_barcodes(image)] == [stack.public_url]
 
 
 # Counts LEDs whose canvas pixel (at their last drawn point) is clearly lit.
@@ -123,7 +153,7 @@ def test_home_counts_the_others_waiting_live(offline_page: Page, web_only: Any) 
     """The home page lists five and says "and N more waiting", updated by SSE without reload."""
     page = offline_page
     page.goto("/")
-    page.wait_for_function("Number(document.body.dataset.queueVersion || 0) > 0")
+    page.wait_for_function("() => Number(document.body.dataset.queueVersion || 0) > 0")
     page.evaluate("window.__sameDocument = true")
     before = len(web_only.get_json("/api/queue")["pending"])
     for i in range(7 - before):
@@ -139,7 +169,7 @@ def test_offline_rows_wait_for_the_tree(offline_page: Page, web_only: Any) -> No
     web_only.submit("print(1)\n", name="queuer", title="patient")
     for path in ["/", "/queue"]:
         offline_page.goto(path)
-        offline_page.wait_for_function("Number(document.body.dataset.queueVersion || 0) > 0")
+        offline_page.wait_for_function("() => Number(document.body.dataset.queueVersion || 0) > 0")
         etas = offline_page.locator("#pending-list .sub-eta")
         expect(etas.first).to_have_text("waits for the tree")
         assert set(etas.all_text_contents()) == {"waits for the tree"}

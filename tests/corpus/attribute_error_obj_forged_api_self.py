@@ -1,5 +1,5 @@
 # tries: AttributeError.obj hands out ProgramApi.set_leds; call it on a forged self (a SandboxModule with private attributes) hoping for the real channel
-# expect: failed invalid_frame
+# expect: failed error
 import random
 
 try:

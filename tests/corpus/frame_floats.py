@@ -1,3 +1,3 @@
-# tries: float channel values
+# tries: float channel values that are not colours (floats in range are truncated since issue 10)
 # expect: failed invalid_frame
-setLEDs([[0.5, 0, 0, 100]] * getLEDCount())
+setLEDs([[float("nan"), 0, 256.0, 100]] * getLEDCount())

@@ -1,5 +1,5 @@
 # tries: a Random subclass whose getrandbits lies, so randint hands setLEDs values outside 0-255
-# expect: failed invalid_frame
+# expect: failed error
 import random
 
 

@@ -1,5 +1,5 @@
 # tries: AttributeError.obj / NameError.name / StopIteration.value of errors raised inside the runner's own code
-# expect: completed ended
+# expect: failed error
 import random
 
 seen = []

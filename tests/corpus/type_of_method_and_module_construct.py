@@ -1,5 +1,5 @@
 # tries: type() of a bound API method, a function and a SandboxModule, then build new ones from them
-# expect: completed ended
+# expect: failed error
 import random
 
 Method = type(getLEDCount)

@@ -17,10 +17,10 @@ import pytest
 
 from protocol.messages import Frame, Message
 from runner.config import RunnerConfig
-from runner.layout import spiral_cone
+from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
-from runner.policy import check_source
-from runner.supervisor import Supervisor
+from runner.sandbox.policy import check_source
+from runner.supervise.supervisor import Supervisor
 
 if TYPE_CHECKING:
     from conftest import Canaries, CorpusProgram

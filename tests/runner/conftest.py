@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from runner.config import RunnerConfig
-from runner.layout import spiral_cone
+from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
-from runner.supervisor import Supervisor
+from runner.supervise.supervisor import Supervisor
 
 # The test modules using these fixtures size their expected frames with the same count.
 LEDS = 10

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 PROGRAMS = Path(__file__).parent.parent / "programs"
+# The run report of the room's protection (issue 12), beside SPEC §9's keys.
+PROTECTION_KEYS = {"frames_scaled", "power_scale_min", "frames_damped"}
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -31,7 +33,9 @@ def test_completed_run_exits_0_with_json() -> None:
     done = run_cli(str(PROGRAMS / "seed.py"), "--leds", "12", "--json")
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert set(out) == {"status", "reason", "error", "frames", "duration_s", "log"}
+    assert (
+        set(out) == {"status", "reason", "error", "frames", "duration_s", "log"} | PROTECTION_KEYS
+    )
     assert (out["status"], out["reason"], out["error"], out["frames"]) == (
         "completed",
         "ended",
@@ -136,12 +140,12 @@ def test_ctrl_c_cancels_the_run_and_reaps_the_child(tmp_path: Path, sig: signal.
     assert result["frames"] >= 1
 
 
-RUN_SHAPE = {"status", "reason", "error", "frames", "duration_s", "log"}
+RUN_SHAPE = {"status", "reason", "error", "frames", "duration_s", "log"} | PROTECTION_KEYS
 
 
 def test_rejection_json_has_exactly_the_run_shape_and_lists_every_error(tmp_path: Path) -> None:
     source = tmp_path / "bad.py"
-    source.write_text("x = 1\nimport os\n_y = 2\n")
+    source.write_text("x = 1\nimport os\n__y = 2\n")
     done = run_cli(str(source), "--json")
     assert done.returncode == 2
     out = json.loads(done.stdout)
@@ -211,3 +215,23 @@ def test_fps_zero_turns_pacing_off(tmp_path: Path) -> None:
     done = run_cli(str(many), "--leds", "5", "--time-limit", "20", "--json", env={"TREE_FPS": "0"})
     out = json.loads(done.stdout)
     assert (out["status"], out["reason"], out["frames"]) == ("completed", "ended", 2000)
+
+
+def test_json_reports_the_power_budget_and_the_flag_turns_it_off() -> None:
+    args = (str(PROGRAMS / "all_white.py"), "--leds", "500", "--time-limit", "1", "--json")
+    budget = {"TREE_MAX_CURRENT_MA": "5000"}
+    scaled = json.loads(run_cli(*args, env=budget).stdout)
+    assert scaled["frames_scaled"] == scaled["frames"] > 0
+    assert 0.1 < scaled["power_scale_min"] < 0.2 and scaled["frames_damped"] == 0
+    unscaled = json.loads(run_cli(*args, "--no-power-limit", env=budget).stdout)
+    assert (unscaled["frames_scaled"], unscaled["power_scale_min"]) == (0, 1.0)
+
+
+def test_the_flash_limiter_is_reported_in_words_and_json_and_the_flag_turns_it_off() -> None:
+    args = (str(PROGRAMS / "strobe_white.py"), "--time-limit", "2")
+    damped = run_cli(*args)
+    assert damped.returncode == 0, damped.stderr
+    assert "flash limiter: " in damped.stderr and "frame(s) damped" in damped.stderr
+    assert json.loads(run_cli(*args, "--json").stdout)["frames_damped"] > 0
+    free = run_cli(*args, "--no-flash-limit", "--json")
+    assert json.loads(free.stdout)["frames_damped"] == 0

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from protocol.limits import MAX_LEDS
-from runner.childproc import child_limits
 from runner.config import CPU_MARGIN_S, RunnerConfig
+from runner.supervise.spawn import child_limits
 
-README = Path(__file__).parent.parent.parent / "runner" / "README.md"
+# The operator page holds the runner's settings table (runner/README.md is for students).
+README = Path(__file__).parent.parent.parent / "docs" / "runner.md"
 
 # Every runner setting, its environment variable, a raw value and what it must become.
 SETTINGS = [
@@ -26,6 +27,7 @@ SETTINGS = [
     ("memory_limit_bytes", "TREE_MEMORY_LIMIT", "100000000", 100_000_000),
     ("log_limit_bytes", "TREE_LOG_LIMIT", "2048", 2048),
     ("child_user", "TREE_CHILD_USER", "ledtree-child", "ledtree-child"),
+    ("sandbox_dev", "TREE_SANDBOX_DEV", "1", True),
     ("view_fps", "TREE_VIEW_FPS", "10", 10.0),
     ("ws281x_pin", "TREE_WS281X_PIN", "12", 12),
     ("ws281x_dma", "TREE_WS281X_DMA", "5", 5),
@@ -35,8 +37,15 @@ SETTINGS = [
     ("ws281x_strip_type", "TREE_WS281X_STRIP_TYPE", "RGB", "RGB"),
     ("ws281x_gamma", "TREE_WS281X_GAMMA", "1.8", 1.8),
     ("gpiozero_pins", "TREE_GPIOZERO_PINS", "5,6,13", "5,6,13"),
+    ("spi_bus", "TREE_SPI_BUS", "1", 1),
+    ("spi_device", "TREE_SPI_DEVICE", "1", 1),
+    ("spi_hz", "TREE_SPI_HZ", "6250000", 6_250_000),
     ("socket_mode", "TREE_SOCKET_MODE", "0640", 0o640),
     ("socket_group", "TREE_SOCKET_GROUP", "ledtree", "ledtree"),
+    ("max_current_ma", "TREE_MAX_CURRENT_MA", "5000", 5000.0),
+    ("led_ma_per_channel", "TREE_LED_MA_PER_CHANNEL", "16", 16.0),
+    ("led_idle_ma", "TREE_LED_IDLE_MA", "0.5", 0.5),
+    ("flash_limit", "TREE_FLASH_LIMIT", "off", False),
 ]
 
 
@@ -69,6 +78,23 @@ def test_defaults_run_on_a_laptop() -> None:
     assert config.layout_path is None and config.ws281x_pin == 18
 
 
+def test_the_room_is_protected_by_default() -> None:
+    config = RunnerConfig.from_environ({})
+    assert (config.max_current_ma, config.led_ma_per_channel, config.led_idle_ma) == (
+        8000.0,
+        20.0,
+        1.0,
+    )
+    assert config.flash_limit is True
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"), [("on", True), ("OFF", False), ("1", True), ("no", False)]
+)
+def test_on_off_settings_read_the_usual_words(raw: str, value: bool) -> None:
+    assert RunnerConfig.from_environ({"TREE_FLASH_LIMIT": raw}).flash_limit is value
+
+
 def test_overrides_win_over_the_environment() -> None:
     config = RunnerConfig.from_environ({"TREE_LED_COUNT": "7"}, led_count=9)
     assert config.led_count == 9
@@ -99,6 +125,19 @@ def test_an_explicit_cpu_limit_is_kept() -> None:
         ({"TREE_TIME_LIMIT": "inf"}, "TREE_TIME_LIMIT): inf is not between"),
         ({"TREE_CPU_LIMIT": "0"}, "TREE_CPU_LIMIT): 0 is not between 1"),
         ({"TREE_VIEW_FPS": "-1"}, "TREE_VIEW_FPS): -1.0 is not between"),
+        ({"TREE_MAX_CURRENT_MA": "-5"}, "TREE_MAX_CURRENT_MA): -5.0 is not between 0"),
+        ({"TREE_LED_MA_PER_CHANNEL": "0"}, "TREE_LED_MA_PER_CHANNEL): 0.0 is not between 0.1"),
+        ({"TREE_LED_IDLE_MA": "nan"}, "TREE_LED_IDLE_MA): nan is not between 0"),
+        (
+            {"TREE_LED_COUNT": "500", "TREE_MAX_CURRENT_MA": "500"},
+            "500 mA is not above the idle draw of 500 LEDs at 1 mA each (500 mA)",
+        ),
+        # A typo must not silently turn the flash limiter off.
+        (
+            {"TREE_FLASH_LIMIT": "of"},
+            "setting flash_limit (TREE_FLASH_LIMIT): 'of' is not on or off",
+        ),
+        ({"TREE_WS281X_INVERT": "maybe"}, "(TREE_WS281X_INVERT): 'maybe' is not on or off"),
     ],
 )
 def test_cant_start_with_a_bad_setting(env: dict[str, str], message: str) -> None:

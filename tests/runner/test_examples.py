@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from runner.config import RunnerConfig
-from runner.layout import spiral_cone
+from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
-from runner.policy import check_source
-from runner.supervisor import RunResult, Supervisor
+from runner.sandbox.policy import check_source
+from runner.supervise.supervisor import RunResult, Supervisor
 
 RUNNER = Path(__file__).resolve().parents[2] / "runner"
 EXAMPLES = sorted((RUNNER / "examples").glob("*.py"))

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from runner.exc import FrameInvalid, FrameTypeInvalid
-from runner.frames import check_frame_bytes, frame_to_bytes, pack_frame, validate_frame
+from runner.sandbox.frames import check_frame_bytes, frame_to_bytes, pack_frame, validate_frame
 
 N = 20
+NAN = float("nan")
+INF = float("inf")
 BLUE = (0, 0, 255, 100)
 
 
@@ -60,6 +65,11 @@ def test_copies_the_frame() -> None:
     assert shown[0] == BLUE and len(shown) == N
 
 
+def test_floats_are_truncated_like_led_libraries_do() -> None:
+    frame = [(12.7, 0.0, 254.999, 100.0), (255.9, 0.5, 1, 99.99), (-0.5, 3, 3.0, 0.4)]
+    assert validate_frame(frame, 3) == ((12, 0, 254, 100), (255, 0, 1, 99), (0, 3, 3, 0))
+
+
 def test_extremes_are_valid() -> None:
     assert validate_frame([(0, 0, 0, 0), (255, 255, 255, 100)], 2) == (
         (0, 0, 0, 0),
@@ -75,12 +85,43 @@ def test_extremes_are_valid() -> None:
         ((0, -1, 0, 100), FrameInvalid, "LED 17: green -1 is outside 0-255"),
         ((0, 0, 10**30, 100), FrameInvalid, "LED 17: blue 1000000000000000000000000000000"),
         ((0, 0, 0, -5), FrameInvalid, "LED 17: brightness -5 is outside 0-100"),
-        ((0.0, 0, 0, 100), FrameTypeInvalid, "LED 17: red must be a plain int, not float 0.0"),
-        ((0, True, 0, 100), FrameTypeInvalid, "LED 17: green must be a plain int, not bool True"),
-        ((0, 0, "9", 100), FrameTypeInvalid, "LED 17: blue must be a plain int, not str '9'"),
-        ((0, 0, 0, None), FrameTypeInvalid, "LED 17: brightness must be a plain int, not NoneType"),
-        ((Sneaky(999), 0, 0, 100), FrameTypeInvalid, "LED 17: red must be a plain int, not Sneaky"),
-        ((Index(), 0, 0, 100), FrameTypeInvalid, "LED 17: red must be a plain int, not Index"),
+        ((NAN, 0, 0, 100), FrameInvalid, "LED 17: red nan is not a number"),
+        ((0, INF, 0, 100), FrameInvalid, "LED 17: green inf is outside 0-255"),
+        ((0, 0, -INF, 100), FrameInvalid, "LED 17: blue -inf is outside 0-255"),
+        ((256.0, 0, 0, 100), FrameInvalid, "LED 17: red 256.0 is outside 0-255"),
+        ((0, 0, 0, 101.0), FrameInvalid, "LED 17: brightness 101.0 is outside 0-100"),
+        ((-1.5, 0, 0, 100), FrameInvalid, "LED 17: red -1.5 is outside 0-255"),
+        (
+            (0, True, 0, 100),
+            FrameTypeInvalid,
+            "LED 17: green must be a plain int or float, not bool",
+        ),
+        (
+            (0, 0, "9", 100),
+            FrameTypeInvalid,
+            "LED 17: blue must be a plain int or float, not str '9'",
+        ),
+        (
+            (0, 0, 0, None),
+            FrameTypeInvalid,
+            "LED 17: brightness must be a plain int or float, not No",
+        ),
+        (
+            (Sneaky(999), 0, 0, 100),
+            FrameTypeInvalid,
+            "LED 17: red must be a plain int or float, not S",
+        ),
+        (
+            (Index(), 0, 0, 100),
+            FrameTypeInvalid,
+            "LED 17: red must be a plain int or float, not Index",
+        ),
+        ((Fraction(1, 2), 0, 0, 100), FrameTypeInvalid, "red must be a plain int or float, not Fr"),
+        (
+            (1j, 0, 0, 100),
+            FrameTypeInvalid,
+            "LED 17: red must be a plain int or float, not complex 1j",
+        ),
         ((0, 0, 0), FrameInvalid, "LED 17: expected 4 values (R, G, B, L), got 3"),
         ((0, 0, 0, 0, 0), FrameInvalid, "LED 17: expected 4 values (R, G, B, L), got 5"),
         (BLUE[0], FrameTypeInvalid, "LED 17: expected a list or tuple (R, G, B, L), not int"),
@@ -155,6 +196,7 @@ def test_any_valid_frame_round_trips(frame: list[tuple[int, int, int, int]]) -> 
 values = st.one_of(
     st.integers(),
     st.floats(allow_nan=True),
+    st.floats(-2, 300),
     st.booleans(),
     st.text(max_size=3),
     st.none(),
@@ -165,10 +207,12 @@ values = st.one_of(
 @given(st.lists(st.lists(values, min_size=0, max_size=6), min_size=1, max_size=8))
 def test_anything_is_valid_exactly_when_it_should_be(frame: list[list[object]]) -> None:
     def ok(led: list[object]) -> bool:
-        if len(led) != 4 or any(type(v) is not int for v in led):
+        if len(led) != 4 or any(type(v) not in (int, float) for v in led):
             return False
-        r, g, b, level = led
-        return all(0 <= v <= 255 for v in (r, g, b)) and 0 <= level <= 100  # type: ignore[operator]
+        if any(type(v) is float and not math.isfinite(v) for v in led):
+            return False
+        r, g, b, level = (int(v) for v in led)  # type: ignore[call-overload]
+        return all(0 <= v <= 255 for v in (r, g, b)) and 0 <= level <= 100
 
     expected = all(ok(led) for led in frame)
     try:
@@ -177,7 +221,7 @@ def test_anything_is_valid_exactly_when_it_should_be(frame: list[list[object]]) 
         assert not expected
     else:
         assert expected
-        assert shown == tuple(tuple(led) for led in frame)
+        assert shown == tuple(tuple(int(v) for v in led) for led in frame)  # type: ignore[call-overload]
 
 
 @given(st.binary(max_size=100))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runner.config import RunnerConfig
-from runner.idle import idle_frame
-from runner.layout import LayoutError, load_positions, spiral_cone
+from runner.leds.layout import LayoutError, load_positions, spiral_cone
+from runner.server.idle_scene import idle_frame
 
 
 def _in_bounds(positions: list[tuple[float, float, float]]) -> bool:
@@ -65,8 +66,13 @@ def test_flat_layout_does_not_divide_by_zero(tmp_path: Path) -> None:
         ("0,0,0\n1,1\n", "line 2: expected three finite numbers"),
         ("0,0,0\n1,1,nan\n", "line 2: expected three finite numbers"),
         ("0,0,0\na,b,c\n", "line 2: 'a,b,c' is not numbers"),
-        ("0,0,0\n", "has 1 positions but TREE_LED_COUNT is 2"),
+        ("0,0,0\n", r"has 1 positions but TREE_LED_COUNT is 2 \(counted x,y,z rows on lines 1-1\)"),
         ("0,0,0\n1,1,1\n2,2,2\n", "has 3 positions but TREE_LED_COUNT is 2"),
+        ("x,y,z\n\n0,0,0\n", r"counted x,y,z rows on lines 3-3; line 1 was skipped as a header"),
+        ("x,y,z\n", "has 0 positions .* no x,y,z rows; line 1 was skipped as a header: 'x,y,z'"),
+        ("[0, 0, 0]\n[1, 1]\n", "line 2: expected three finite numbers"),
+        ("[[0, 0, 0], [1, 1, true]]", r"entry 1 is not three finite numbers \[x, y, z\]"),
+        ("[[0, 0, 0], [1, 1, 1]", "not a JSON list of"),
     ],
 )
 def test_bad_layout_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
@@ -74,6 +80,45 @@ def test_bad_layout_is_a_clear_error(tmp_path: Path, text: str, message: str) ->
     path.write_text(text)
     with pytest.raises(LayoutError, match=message):
         load_positions(RunnerConfig(led_count=2, layout_path=str(path)))
+
+
+# Shapes of the published layouts of the 2020 and 2021 trees (values made up, same layout):
+# 2021: the GIFT CSV, with a UTF-8 byte-order mark and CRLF line ends; 2020: coords.txt, one
+# ``[x, y, z]`` per line in integer pixel units, CRLF, no newline after the last line.
+THREE = [(-0.5, 0.25, 0.0), (0.5, -0.25, 1.5), (0.0, 0.0, 3.0)]
+FORMATS = {
+    "gift_2021_bom_crlf": "\ufeff-0.5,0.25,0\r\n0.5,-0.25,1.5\r\n0,0,3\r\n",
+    "csv_bom_header": "\ufeffX,Y,Z\n-0.5,0.25,0\n0.5,-0.25,1.5\n0,0,3\n",
+    "csv_header_no_bom": "x, y, z\n-0.5, 0.25, 0\n0.5, -0.25, 1.5\n0, 0, 3\n",
+    "coords_txt_2020": "[-50, 25, 0]\r\n[50, -25, 150]\r\n[0, 0, 300]",
+    "coords_txt_bom_trailing_commas": "\ufeff[-50, 25, 0],\n[50, -25, 150],\n[0, 0, 300]\n",
+    "whitespace_columns": "-5 2.5 0\n5\t-2.5 15\n0 0 30\n",
+    "json_list": "[[-0.5, 0.25, 0], [0.5, -0.25, 1.5], [0, 0, 3]]",
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_published_layout_shapes_load_as_they_are(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "layout.csv"
+    path.write_bytes(FORMATS[name].encode())
+    positions = load_positions(RunnerConfig(led_count=3, layout_path=str(path)))
+    # Every unit ends up in ledtree's ranges: x, y in -1..1 (shape kept), z in 0..1.
+    assert positions == [
+        pytest.approx((-1.0, 0.5, 0.0)),
+        pytest.approx((1.0, -0.5, 0.5)),
+        pytest.approx((0.0, 0.0, 1.0)),
+    ]
+
+
+def test_a_byte_order_mark_does_not_cost_the_first_led(tmp_path: Path) -> None:
+    # The 2021 tree's file: ledtree used to take its first row for a header and count 499.
+    rows = [f"{math.cos(i):.6f},{math.sin(i):.6f},{i / 100:.6f}" for i in range(500)]
+    path = tmp_path / "coords_2021.csv"
+    path.write_bytes(("\ufeff" + "\r\n".join(rows)).encode())
+    positions = load_positions(RunnerConfig(led_count=500, layout_path=str(path)))
+    assert len(positions) == 500 and positions[0][2] == 0.0 and positions[-1][2] == 1.0
+    with pytest.raises(LayoutError, match=r"has 500 positions but TREE_LED_COUNT is 499 \(count"):
+        load_positions(RunnerConfig(led_count=499, layout_path=str(path)))
 
 
 def test_missing_layout_is_a_clear_error(tmp_path: Path) -> None:

@@ -13,9 +13,18 @@ from hypothesis import strategies as st
 from runner.config import RunnerConfig
 from runner.exc import BackendUnavailable, FrameInvalid, StripClosed
 from runner.leds import Strip, make_strip
-from runner.leds.colour import COLOUR_ORDERS, channel_level, check_order, map_colour, unpack
+from runner.leds.colour import (
+    COLOUR_ORDERS,
+    WireColour,
+    channel_level,
+    check_order,
+    map_colour,
+    unpack,
+)
 from runner.leds.gpiozero_rgb import GpiozeroStrip, parse_pins
+from runner.leds.spi import SpiStrip
 from runner.leds.virtual import VirtualStrip
+from tests.runner.test_spi import FakeSpiDev, decode, waveform
 
 COUNT = 3
 PINS = "17,27,22;5,6,13;19,26,21"
@@ -57,16 +66,27 @@ def _ws281x_levels(strip: Strip) -> Levels:
     return [tuple(c / 255 for c in unpack(pixels.getPixelColor(i), order)) for i in range(COUNT)]  # type: ignore[misc]
 
 
+def _spi_levels(strip: Strip) -> Levels:
+    """What the string received last, decoded from the fake device's last transfer."""
+    assert isinstance(strip, SpiStrip)
+    last = strip.device.transfers[-1]  # type: ignore[attr-defined]
+    wire = decode(waveform(last.data, last.speed_hz))[-1]
+    order = CONFIG.ws281x_strip_type
+    packed = [int.from_bytes(wire[i : i + 3], "big") for i in range(0, len(wire), 3)]
+    return [tuple(c / 255 for c in unpack(p, order)) for p in packed]  # type: ignore[misc]
+
+
 READERS: dict[str, Callable[[Strip], Levels]] = {
     "virtual": _virtual_levels,
     "gpiozero": _gpiozero_levels,
     "ws281x": _ws281x_levels,
+    "spi": _spi_levels,
 }
 
 
-@pytest.fixture(params=["virtual", "gpiozero", "ws281x"])
+@pytest.fixture(params=["virtual", "gpiozero", "ws281x", "spi"])
 def backend(request: pytest.FixtureRequest) -> str:
-    """The backend under test; gpiozero runs on gpiozero's MockFactory."""
+    """The backend under test; gpiozero runs on gpiozero's MockFactory, spi on a FakeSpiDev."""
     if request.param == "gpiozero":
         request.getfixturevalue("mock_factory")
     return str(request.param)
@@ -77,6 +97,8 @@ def open_strip(backend: str) -> Callable[[], Strip]:
     """Open a fresh strip of the backend, skipping (with the reason) if it cannot open here."""
 
     def opener() -> Strip:
+        if backend == "spi":  # the fake device is passed in, as gpiozero takes a pin factory
+            return SpiStrip(COUNT, CONFIG, device=FakeSpiDev())
         try:
             return make_strip(backend, COUNT, CONFIG)
         except BackendUnavailable as exc:
@@ -257,3 +279,24 @@ def test_unknown_colour_order_is_refused() -> None:
     assert check_order(" grb ") == "GRB"
     with pytest.raises(ValueError, match="colour order 'RGBW'"):
         map_colour((1, 2, 3, 100), 1.0, "RGBW")
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 255), st.integers(0, 255), st.integers(0, 255), st.integers(0, 100)
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    st.sampled_from(COLOUR_ORDERS),
+    st.sampled_from([1.0, 2.2]),
+)
+def test_both_ws281x_backends_map_colour_alike(
+    frame: list[tuple[int, int, int, int]], order: str, gamma: float
+) -> None:
+    """ws281x (packed ints) and spi (wire bytes) share WireColour; both agree with map_colour."""
+    colour = WireColour(order, gamma)
+    packed = [map_colour(led, gamma, order) for led in frame]
+    assert colour.packed(frame) == packed
+    assert colour.wire_bytes(frame) == b"".join(p.to_bytes(3, "big") for p in packed)

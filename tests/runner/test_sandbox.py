@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from runner.config import RunnerConfig
-from runner.layout import spiral_cone
+from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
-from runner.policy import check_source
-from runner.supervisor import RunResult, Supervisor
+from runner.sandbox.policy import check_source
+from runner.supervise.supervisor import RunResult, Supervisor
 
 LEDS = 10
 PROGRAMS = Path(__file__).parent.parent / "programs"
@@ -348,11 +348,12 @@ def test_cant_flood_frames(make_config: MakeConfig, strip: VirtualStrip) -> None
     assert (result.status, result.reason) == ("completed", "time_limit")
     shown = strip.frames
     assert len(shown) == result.frames > 1
-    # Paced, not dropped: consecutive frames count up one by one, a frame slot apart.
+    # Paced, not dropped: consecutive frames count up one by one, on a grid of slots (a frame
+    # shown late keeps the grid, so two frames are never closer than half a slot).
     reds = [frame.leds[0][0] for frame in shown]
     assert reds == [(reds[0] + i) % 256 for i in range(len(reds))]
     gaps = [b.at - a.at for a, b in zip(shown, shown[1:], strict=False)]
-    assert min(gaps) >= 1 / fps * 0.9
+    assert min(gaps) >= 1 / fps / 2
     assert result.frames <= result.duration_s * fps + 1
 
 
@@ -367,17 +368,26 @@ def test_cant_show_a_short_frame(supervisor: Supervisor, strip: VirtualStrip, ca
 
 
 BAD_VALUES = {
-    "float": ("(0.5, 0, 0, 100)", "TypeError", "LED 3: red must be a plain int, not float 0.5"),
-    "bool": ("(0, True, 0, 100)", "TypeError", "LED 3: green must be a plain int, not bool"),
+    "nan": ("(float('nan'), 0, 0, 100)", "ValueError", "LED 3: red nan is not a number"),
+    "float_over_255": (
+        "(0, 255.0, 256.0, 100)",
+        "ValueError",
+        "LED 3: blue 256.0 is outside 0-255",
+    ),
+    "bool": ("(0, True, 0, 100)", "TypeError", "LED 3: green must be a plain int or float, not bo"),
     "over_255": ("(0, 0, 256, 100)", "ValueError", "LED 3: blue 256 is outside 0-255"),
     "over_100": ("(0, 0, 255, 150)", "ValueError", "LED 3: brightness 150 is outside 0-100"),
     "negative": ("(-1, 0, 0, 100)", "ValueError", "LED 3: red -1 is outside 0-255"),
-    "string": ("('0', 0, 0, 100)", "TypeError", "LED 3: red must be a plain int, not str"),
+    "string": ("('0', 0, 0, 100)", "TypeError", "LED 3: red must be a plain int or float, not str"),
     "huge": ("(10**100, 0, 0, 100)", "ValueError", "LED 3: red 1000"),
     "three_values": ("(0, 0, 0)", "ValueError", "LED 3: expected 4 values"),
     "none": ("None", "TypeError", "LED 3: expected a list or tuple"),
     "int_subclass": ("Sneaky(300)", "TypeError", "LED 3: expected a list or tuple"),
-    "int_subclass_value": ("(Tricky(7), 0, 0, 100)", "TypeError", "red must be a plain int"),
+    "int_subclass_value": (
+        "(Tricky(7), 0, 0, 100)",
+        "TypeError",
+        "red must be a plain int or float",
+    ),
     "list_subclass": ("Shifty([0, 0, 0, 100])", "TypeError", "LED 3: expected a list or tuple"),
 }
 TRICKS = """
@@ -416,7 +426,7 @@ import os, sys
 from protocol.messages import Started
 from runner.config import RunnerConfig
 from runner.leds.virtual import VirtualStrip
-from runner.supervisor import Supervisor
+from runner.supervise.supervisor import Supervisor
 
 sup = Supervisor(RunnerConfig(led_count=3, time_limit_s=1.0), VirtualStrip(3), [(0, 0, 0)] * 3)
 
@@ -438,7 +448,7 @@ def running(pid: int) -> bool:
 
 
 def test_cant_outlive_a_dead_runner(canary: Path) -> None:
-    """A runner that dies mid-run leaves no program running: the child's alarm ends it."""
+    """A runner that dies mid-run leaves no program running: the kernel kill timer ends it."""
     import subprocess
     import sys
     import time

@@ -45,13 +45,15 @@ from protocol.messages import (
     Welcome,
 )
 from runner.config import RunnerConfig
-from runner.connection import Connection
 from runner.exc import RunnerError
-from runner.idle import idle_frame
 from runner.leds import Led
 from runner.leds.virtual import VirtualStrip
-from runner.server import IDLE_FPS, MAX_CONNECTIONS, RunnerServer, idle_period
-from runner.socket_file import bind_socket
+from runner.server.clients import MAX_CONNECTIONS
+from runner.server.connection import Connection
+from runner.server.display import IDLE_FPS, idle_period
+from runner.server.idle_scene import idle_frame
+from runner.server.socket_file import bind_socket
+from runner.server.tree_server import RunnerServer
 
 COUNT = 10
 BLUE_PROGRAM = "setLEDs([BLUE] * getLEDCount())\nprint('hello tree')\n"
@@ -771,3 +773,55 @@ def test_cant_show_the_idle_scene_faster_than_tree_fps(fps: float, period: float
     # TREE_FPS is the tree's cap (long WS281x strings cannot refresh faster); 0 only means
     # "programs unpaced", the idle scene keeps its own rate.
     assert idle_period(fps) == pytest.approx(period)
+
+
+# --- red team (sandbox v2) ------------------------------------------------------------------------
+
+SLOW_TO_CHECK = "lambda a: a.b\n" * 4600 + "import os\n"  # ~64 KB, seconds to transform
+
+
+def test_a_stop_is_never_queued_behind_checks(client: Client) -> None:
+    """Checks run off the connection's reader thread: the operator's Stop acts at once."""
+    client.send(Run(submission_id="victim", source=FOREVER, time_limit_s=20))
+    client.expect(Started)
+    for n in range(3):
+        client.send(Check(request_id=f"c{n}", source=SLOW_TO_CHECK))
+    sent = time.monotonic()
+    client.send(Stop(submission_id="victim"))
+    finished = client.expect(Finished)
+    assert (finished.status, finished.reason) == ("cancelled", "operator")
+    assert time.monotonic() - sent < 2.0
+
+
+def test_cant_strobe_the_tree_with_set_frame(client: Client, strip: VirtualStrip) -> None:
+    """SetFrames closer than half a slot at TREE_FPS are refused, not shown."""
+    white, off = [[255, 255, 255, 100]] * COUNT, [[0, 0, 0, 0]] * COUNT
+    shown_before = strip.shown_count
+    for n in range(20):
+        client.send(SetFrame(leds=white if n % 2 else off, request_id=f"s{n}"))
+    refused = [client.expect(Error) for _ in range(19)]
+    assert all(e.code == "too_fast" for e in refused)
+    assert strip.shown_count - shown_before <= 2
+
+
+def test_a_client_that_stops_reading_cannot_pin_unbounded_memory() -> None:
+    """The outbox is bounded in bytes: a stalled client is dropped before 8 MiB queue up."""
+    from runner.server.connection import OUTBOX_BYTES, Connection
+
+    ours, theirs = socket.socketpair()
+    conn = Connection(ours, 1, lambda c, m: True, lambda c: None)
+    conn.start()
+    frame = Frame(submission_id="x", index=1, leds=[[255, 255, 255, 100]] * 5000)
+    sent = 0
+    try:
+        for _ in range(400):  # 400 x ~90 KB = 36 MB if nothing bounded it
+            conn.send(frame)
+            sent += 1
+            if conn.closing:
+                break
+        assert conn.closing, "a client that reads nothing was never dropped"
+        assert sent * 90_000 < OUTBOX_BYTES + 4 * 1024 * 1024
+    finally:
+        conn.abort()
+        theirs.close()
+        conn.join(5)

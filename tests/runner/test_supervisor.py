@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,10 +17,10 @@ import pytest
 
 from protocol.messages import Finished, Frame, Log, Message, Started
 from runner.config import RunnerConfig
-from runner.layout import spiral_cone
+from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
-from runner.limits import Limits, confine, default_read_paths
-from runner.supervisor import Supervisor
+from runner.sandbox.confine import Limits, confine, default_read_paths
+from runner.supervise.supervisor import Supervisor
 
 LEDS = 10
 PROGRAMS = Path(__file__).parent.parent / "programs"
@@ -253,7 +255,7 @@ def test_after_100_hostile_programs_a_good_one_still_runs(
 
 PROBE = """
 import json, os, socket, sys
-from runner.limits import Limits, confine
+from runner.sandbox.confine import Limits, confine
 limits = Limits.from_dict(json.loads(sys.argv[1]))
 canary, secret = sys.argv[2], sys.argv[3]
 report = confine(limits)
@@ -324,9 +326,12 @@ def test_confine_reports_unprivileged_runs(tmp_path: Path) -> None:
             sys.executable,
             "-I",
             "-c",
-            "import json, os, sys\nfrom runner.limits import Limits, confine\n"
+            "import json, os, sys
+from runner.sandbox.confine import Limits, confine
+"
             # As root, become nobody first; any other user already is unprivileged.
-            "if os.getuid() == 0: os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+            "if os.getuid() == 0: os.setgroups([]); os.setgid(65534); os.setuid(65534)
+"
             "print(json.dumps(confine(Limits(memory_bytes=256 << 20, cpu_seconds=5))))",
         ],
         capture_output=True,
@@ -335,8 +340,8 @@ def test_confine_reports_unprivileged_runs(tmp_path: Path) -> None:
         check=True,
     )
     states = __import__("json").loads(report.stdout)
-    assert states["uid"].startswith("already unprivileged")
-    assert states["netns"].startswith("not root")
+    assert states["uid"].startswith("missing: not root")
+    assert states["netns"].startswith("missing: not root") or states["netns"].startswith("ok: ")
     assert states["seccomp"] == "ok" and states["rlimits"] == "ok"
     assert callable(confine)
 
@@ -356,7 +361,7 @@ os.write(1, header.pack(b"E", len(end)) + end)
 def test_a_missing_layer_is_logged_once(
     tmp_path: Path, make_config: MakeConfig, strip: VirtualStrip, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from runner import supervisor as supervisor_module
+    from runner.supervise import supervisor as supervisor_module
 
     supervisor_module._warned_layers.discard("seccomp")
     weak = tmp_path / "weak_child.py"
@@ -376,3 +381,101 @@ def test_a_failing_listener_does_not_end_the_run(supervisor: Supervisor) -> None
 
     result = supervisor.run("t", program("seed"), on_event=explode)
     assert (result.status, result.reason, result.frames) == ("completed", "ended", 1)
+
+
+def test_the_runner_refuses_to_start_without_every_layer(
+    tmp_path: Path, make_config: MakeConfig
+) -> None:
+    """A child reporting a missing layer stops the runner, naming the layer and the way out."""
+    from runner.exc import RunnerError
+    from runner.server.main import check_layers
+
+    weak = tmp_path / "weak_child.py"
+    weak.write_text(WEAK_CHILD)
+    command = [sys.executable, "-I", str(weak)]
+    with pytest.raises(RunnerError) as info:
+        check_layers(make_config(), command)
+    text = str(info.value)
+    assert "refusing to start" in text and "seccomp" in text and "TREE_SANDBOX_DEV=1" in text
+    assert "netns (missing: not reported)" in text
+
+
+def test_a_development_machine_may_start_with_a_missing_layer(
+    tmp_path: Path, make_config: MakeConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    from runner.server.main import check_layers
+
+    weak = tmp_path / "weak_child.py"
+    weak.write_text(WEAK_CHILD)
+    layers = check_layers(make_config(sandbox_dev=True), [sys.executable, "-I", str(weak)])
+    assert layers["seccomp"].startswith("unavailable")
+    assert any("TREE_SANDBOX_DEV is set" in r.getMessage() for r in caplog.records)
+
+
+def test_every_layer_is_in_force_here_as_root(make_config: MakeConfig) -> None:
+    """On this machine as root (CI), a real child reports every layer in force."""
+    from runner.sandbox.confine import LAYERS, in_force
+    from runner.server.main import check_layers
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the uid drop and the network namespace need it")
+    layers = check_layers(make_config())
+    assert set(layers) == set(LAYERS) and all(in_force(s) for s in layers.values()), layers
+
+
+def test_the_child_never_imports_pydantic() -> None:
+    """``runner/sandbox/`` is what the child imports: it must start fast and, once confined,
+    can import nothing more, so none of its modules may pull in pydantic (or the protocol)."""
+    modules = sorted(
+        f"runner.sandbox.{p.stem}"
+        for p in (Path(__file__).parents[2] / "runner" / "sandbox").glob("*.py")
+        if p.stem != "__init__"
+    )
+    probe = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'protocol.messages'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout
+    assert len(modules) >= 10
+
+
+def test_a_child_cant_outlive_a_dead_runner(make_config: MakeConfig) -> None:
+    """With nobody left to kill it (the runner was kill -9'd), the kernel's SIGKILL timer armed
+    before seccomp ends a child that ignores SIGALRM and sleeps forever."""
+    import dataclasses
+    import struct
+
+    from runner.sandbox.wire import HEADER, PROGRAM, READY
+    from runner.supervise.spawn import CHILD_COMMAND, child_limits, spawn_child
+
+    limits = dataclasses.replace(child_limits(make_config()), wall_limit_s=1.5)
+    started = time.monotonic()
+    proc = spawn_child([*CHILD_COMMAND, json.dumps(limits.to_dict())])
+    assert proc.stdout is not None and proc.stdin is not None
+    kind, size = struct.unpack(">cI", proc.stdout.read(HEADER.size))
+    assert kind == READY
+    proc.stdout.read(size)
+    source = (
+        "import signal, time\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+        "while True:\n    time.sleep(1000)\n"
+    )
+    program = {"source": source, "led_count": 1, "positions": [[0, 0, 0]], "log_limit": 100,
+               "time_limit": 3600, "mode": "raw"}  # fmt: skip
+    data = json.dumps(program).encode()
+    proc.stdin.write(HEADER.pack(PROGRAM, len(data)) + data)
+    proc.stdin.flush()
+    try:
+        code = proc.wait(timeout=15)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert code == -signal.SIGKILL
+    assert time.monotonic() - started < 1.5 + 3.0
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()

@@ -125,8 +125,10 @@ def app(tmp_path: Path) -> Flask:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    """A test client (one browser: same IP and User-Agent)."""
-    return app.test_client()
+    """A browser that has opened a page, so it holds its identity cookie."""
+    client = app.test_client()
+    assert client.get("/docs").status_code == 200
+    return client
 
 
 @pytest.fixture
@@ -159,7 +161,7 @@ def runner(app: Flask, scheduler: Scheduler) -> InMemoryRunner:
     link = InMemoryRunner()
     scheduler.runner = link
     app.extensions["runner_client"] = link
-    scheduler.on_runner_online(welcome())
+    scheduler.events.on_runner_online(welcome())
     return link
 
 

@@ -41,7 +41,7 @@ def _connect(app: Flask, runner_cls: Any, welcome_for: Any) -> Any:
     sched: Scheduler = app.extensions["scheduler"]
     sched.runner = link
     app.extensions["runner_client"] = link
-    sched.on_runner_online(welcome_for())
+    sched.events.on_runner_online(welcome_for())
     return link
 
 
@@ -55,10 +55,10 @@ def test_operator_controls(admin_app: Flask, welcome_for: Any, runner: Any) -> N
     sched.run_once(2e9)
     resp = client.post("/api/admin/stop", headers=AUTH)
     assert resp.status_code == 200 and link.stops == [(ids[0], "operator")]
-    sched.on_runner_message(
+    sched.events.on_runner_message(
         Finished(submission_id=ids[0], status="failed", reason="killed", duration_s=1, frames=3)
     )
-    sched.on_runner_message(Idle())
+    sched.events.on_runner_message(Idle())
     got = client.get(f"/api/submissions/{ids[0]}").get_json()
     assert (got["status"], got["reason"]) == ("cancelled", "operator")
 

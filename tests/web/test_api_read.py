@@ -21,9 +21,9 @@ def test_get_submission_shows_log_only_to_its_author(
 ) -> None:
     sid = editor.submit(GOOD, title="<b>t</b>").get_json()["id"]
     scheduler.run_once(1e9)
-    scheduler.on_runner_message(Started(submission_id=sid))
-    scheduler.on_runner_message(Log(submission_id=sid, text="secret-ish output\n"))
-    scheduler.on_runner_message(
+    scheduler.events.on_runner_message(Started(submission_id=sid))
+    scheduler.events.on_runner_message(Log(submission_id=sid, text="secret-ish output\n"))
+    scheduler.events.on_runner_message(
         Finished(submission_id=sid, status="completed", reason="time_limit", duration_s=45.0,
                  frames=1800, log="secret-ish output\n")
     )  # fmt: skip
@@ -63,8 +63,16 @@ def test_delete_by_author_other_and_after_start(
     assert (resp.get_json()["status"], resp.get_json()["reason"]) == ("cancelled", "author")
     assert editor.client.delete(f"/api/submissions/{second}").status_code == 409
     scheduler.run_once(1e9)
+    assert other_client.delete(f"/api/submissions/{first}").status_code == 403
+    assert runner.stops == []
+    resp = editor.client.delete(f"/api/submissions/{first}")  # running: its author stops it
+    assert resp.status_code == 202 and resp.get_json()["stopping"] is True
+    assert runner.stops == [(first, "author")]
+    scheduler.events.on_runner_message(
+        Finished(submission_id=first, status="cancelled", reason="author", duration_s=1, frames=2)
+    )
     resp = editor.client.delete(f"/api/submissions/{first}")
-    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "not_pending"
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "already_finished"
     assert editor.client.delete(f"/api/submissions/{'0' * 32}").status_code == 404
 
 
@@ -84,14 +92,14 @@ def test_queue_json(editor: Any, scheduler: Scheduler, runner: Any) -> None:
 def test_tree_json(client: FlaskClient, scheduler: Scheduler, runner: Any) -> None:
     t = client.get("/api/tree").get_json()
     assert t["led_count"] == 10 and len(t["positions"]) == 10 and t["frame"] is None
-    scheduler.on_runner_message(Frame(submission_id=None, leds=[[9, 8, 7, 100]] * 10))
+    scheduler.events.on_runner_message(Frame(submission_id=None, leds=[[9, 8, 7, 100]] * 10))
     assert client.get("/api/tree").get_json()["frame"] == [[9, 8, 7, 100]] * 10
 
 
 def test_healthz(client: FlaskClient, scheduler: Scheduler, welcome_for: Any) -> None:
     body = client.get("/healthz").get_json()
     assert body["ok"] is True and body["runner_online"] is False
-    scheduler.on_runner_online(welcome_for())
+    scheduler.events.on_runner_online(welcome_for())
     assert client.get("/healthz").get_json()["runner_online"] is True
 
 
@@ -115,7 +123,7 @@ def test_events_stream_starts_with_tree_and_queue(
     resp = client.get("/api/events", buffered=False)
     assert resp.mimetype == "text/event-stream"
     assert resp.headers["Cache-Control"] == "no-cache"
-    scheduler.on_runner_message(Frame(submission_id="s", leds=[[1, 2, 3, 4]] * 10))
+    scheduler.events.on_runner_message(Frame(submission_id="s", leds=[[1, 2, 3, 4]] * 10))
     got = _events(resp, 3)
     assert [kind for kind, _ in got] == ["tree", "queue", "frame"]
     assert got[0][1]["runner_online"] is True and len(got[0][1]["positions"]) == 10

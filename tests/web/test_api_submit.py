@@ -29,7 +29,8 @@ def test_json_submit_is_queued_and_stored_byte_for_byte(app: Flask, editor: Any)
     assert body["name"] == "Ada" and body["title"] == "Snow" and body["language"] == "python"
     assert resp.headers["Location"] == f"/api/submissions/{body['id']}"
     py, state = stored(app)[1], stored(app)[0]
-    assert py.name == f"{body['user_id']}_{body['id']}.py"
+    assert "user_id" not in body  # nobody's id is shown, not even to its owner
+    assert py.name.endswith(f"_{body['id']}.py")
     assert py.read_bytes() == source.encode()
     assert json.loads(state.read_text())["status"] == "pending"
 
@@ -63,7 +64,6 @@ def test_second_submission_waits_behind_the_first(editor: Any, other_client: Fla
         (b"print(1)\n", "tree.txt", 415, "bad_extension"),
         (b"print(1)\n", "tree", 415, "bad_extension"),
         (b"print(1\n", "tree.py", 400, "syntax_error"),
-        (b"import os\n", "tree.py", 400, "rejected"),
     ],
 )
 def test_bad_uploads_are_refused_and_nothing_is_stored(
@@ -97,15 +97,34 @@ def test_syntax_error_reports_line_and_column(editor: Any) -> None:
     assert err["line"] == 3 and err["col"] >= 1
 
 
-def test_forbidden_import_reports_its_line_offline(editor: Any) -> None:
-    resp = editor.submit("import math\n\nfrom subprocess import run\n")
-    err = resp.get_json()["error"]
-    assert (resp.status_code, err["code"], err["line"], err["col"]) == (400, "rejected", 3, 1)
-    assert "subprocess" in err["message"]
+@pytest.mark.parametrize(
+    "source",
+    [
+        "class Snow:\n    def __init__(self):\n        self.n = 1\n",
+        "class A:\n    pass\nclass B(A):\n    def __init__(self):\n        super().__init__()\n",
+        "print(type(3).__name__)\n",
+        "import subprocess\n",  # the runner refuses it when it runs, with its own message
+    ],
+)
+def test_offline_check_is_syntax_only(app: Flask, editor: Any, source: str) -> None:
+    """Offline, web never judges the sandbox rules: only the runner's policy does (SPEC §5)."""
+    assert editor.submit(source).status_code == 201
 
 
-def test_private_names_are_refused_offline(editor: Any) -> None:
-    err = editor.submit("x = ().__class__\n").get_json()["error"]
+def test_offline_check_finds_compiler_errors(editor: Any) -> None:
+    err = editor.submit("x = 1\nreturn x\n").get_json()["error"]
+    assert err["code"] == "syntax_error" and err["line"] == 2
+
+
+def test_a_programs_own_underscore_names_pass_offline(editor: Any) -> None:
+    source = (
+        "import colorsys\nfrom typing import List\n_ORDER: List[int] = []\n"
+        "class _Frame(list):\n    def __init__(self):\n        super().__init__()\n"
+        "        self._t = 1\n        print(_Frame.__name__)\n"
+        "setLEDs([BLUE] * getLEDCount())\n"
+    )
+    assert editor.submit(source).status_code == 201
+    err = editor.submit("_getattr_ = 1\n").get_json()["error"]
     assert err["code"] == "rejected" and err["line"] == 1
 
 
@@ -126,7 +145,7 @@ def test_runner_verdict_is_used_when_online(app: Flask, editor: Any, runner: Any
 
 def test_runner_without_answer_falls_back_to_local_check(editor: Any, runner: Any) -> None:
     runner.verdict = None  # no answer in time
-    assert editor.submit("import socket\n").get_json()["error"]["code"] == "rejected"
+    assert editor.submit("print(1\n").get_json()["error"]["code"] == "syntax_error"
     assert editor.submit(GOOD).status_code == 201
 
 

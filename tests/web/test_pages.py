@@ -176,11 +176,11 @@ def test_pending_rows_wait_for_the_tree_instead_of_an_eta(
     assert "in ~" not in offline
     etas = [sub["eta_seconds"] for sub in client.get("/api/queue").get_json()["pending"]]
     assert etas == [0, 45]  # SPEC §3 unchanged: only the display changes
-    scheduler.paused = True
-    scheduler.on_runner_online(welcome_for())  # online, but paused by the operator
+    scheduler.state.paused = True
+    scheduler.events.on_runner_online(welcome_for())  # online, but paused by the operator
     paused = client.get(path).get_data(as_text=True)
     assert paused.count("waits for the tree") == 2 and "in ~" not in paused
-    scheduler.resume()
+    scheduler.operator.resume()
     running = client.get(path).get_data(as_text=True)
     assert "waits for the tree" not in running and "in ~0 s" in running
 
@@ -193,11 +193,11 @@ def test_queue_says_why_pending_programs_wait(
     html = client.get("/queue").get_data(as_text=True)
     assert '<span class="badge status-pending">pending</span>' in html
     assert "Tree offline: the queue waits until it is back." in html
-    scheduler.paused = True
-    scheduler.on_runner_online(welcome_for())  # online, but paused by the operator
+    scheduler.state.paused = True
+    scheduler.events.on_runner_online(welcome_for())  # online, but paused by the operator
     html = client.get("/queue").get_data(as_text=True)
     assert "The queue is paused by the operator." in html and "Tree offline" not in html
-    scheduler.resume()
+    scheduler.operator.resume()
     html = client.get("/queue").get_data(as_text=True)
     assert '<p class="queue-note" id="queue-note" hidden></p>' in html
 
@@ -320,3 +320,11 @@ def test_editor_form_works_without_javascript(pages_app: Flask, client: FlaskCli
     response = client.post("/upload", data=data)
     assert response.status_code == 200
     assert 'id="follow-position">#1</dd>' in response.get_data(as_text=True)
+
+
+def test_docs_say_who_you_are_and_what_counts(client: FlaskClient) -> None:
+    """/docs tells students how identity, Stop and the limits work, with this server's numbers."""
+    html = client.get("/docs").get_data(as_text=True)
+    assert "only you can cancel one while it waits" in html and "Stop" in html
+    assert "3 programs waiting at once and send\n      10 programs in any 10 minutes" in html
+    assert "cancel before it runs" in html

@@ -219,3 +219,28 @@ def test_version_mismatch_is_reported(tmp_path: Path, listener: Listener) -> Non
     finally:
         c.close()
         p.close()
+
+
+def test_welcome_with_or_without_sandbox_layers() -> None:
+    """Runners that report their layers and runners that predate the field both handshake."""
+    from protocol.messages import message_adapter
+
+    base = {"kind": "welcome", "version": 1, "led_count": 2, "positions": [[0, 0, 0]] * 2,
+            "fps": 40.0, "backend": "virtual"}  # fmt: skip
+    old = message_adapter.validate_python(base)
+    assert isinstance(old, Welcome) and old.layers is None
+    new = message_adapter.validate_python({**base, "layers": {"seccomp": "on"}})
+    assert isinstance(new, Welcome) and new.layers == {"seccomp": "on"}
+
+
+def test_statuses_and_reasons_are_one_shared_type() -> None:
+    """A reason outside SPEC §3's list cannot cross the socket."""
+    from pydantic import ValidationError
+
+    from protocol.messages import Finished, Stop
+
+    with pytest.raises(ValidationError):
+        Finished(submission_id="s", status="completed", reason="because", duration_s=1, frames=1)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        Stop(reason="whim")  # type: ignore[arg-type]
+    assert Stop(submission_id="s", reason="author").reason == "author"

@@ -18,15 +18,15 @@ USER = "aaaaaaaaaaaaaaaaaaaaaaaa"
 
 
 def submit(sched: Scheduler, source: str = "print(1)\n", user: str = USER, at: float = T0) -> str:
-    return sched.submit(source.encode(), user_id=user, ip_id="ip1", now=at).id
+    return sched.submit(source.encode(), user_id=user, ip_id="ip1").id
 
 
 def finish(sched: Scheduler, sid: str, status: str = "completed", reason: str = "ended") -> None:
-    sched.on_runner_message(Started(submission_id=sid))
-    sched.on_runner_message(
+    sched.events.on_runner_message(Started(submission_id=sid))
+    sched.events.on_runner_message(
         Finished(submission_id=sid, status=status, reason=reason, duration_s=1.5, frames=30)  # type: ignore[arg-type]
     )
-    sched.on_runner_message(Idle())
+    sched.events.on_runner_message(Idle())
 
 
 def test_fcfs_one_at_a_time(scheduler: Scheduler, runner: Any) -> None:
@@ -45,10 +45,10 @@ def test_fcfs_one_at_a_time(scheduler: Scheduler, runner: Any) -> None:
 def test_finished_keeps_result_and_log(scheduler: Scheduler, runner: Any) -> None:
     sid = submit(scheduler)
     scheduler.run_once(T0)
-    scheduler.on_runner_message(Started(submission_id=sid))
-    scheduler.on_runner_message(Log(submission_id=sid, text="hello\n"))
+    scheduler.events.on_runner_message(Started(submission_id=sid))
+    scheduler.events.on_runner_message(Log(submission_id=sid, text="hello\n"))
     err = ProgramError(type="ValueError", message="LED 3: brightness 150 is outside 0-100", line=4)
-    scheduler.on_runner_message(
+    scheduler.events.on_runner_message(
         Finished(
             submission_id=sid, status="failed", reason="error", error=err, duration_s=2.0, frames=7
         )
@@ -60,21 +60,21 @@ def test_finished_keeps_result_and_log(scheduler: Scheduler, runner: Any) -> Non
     assert sub.log == "hello\n" and sub.finished_at and sub.started_at
     stored = json.loads(scheduler.store.state_path(sub).read_text())
     assert stored["status"] == "failed" and stored["error"]["line"] == 4
-    assert scheduler.snapshot(T0)["recent"][0]["id"] == sid
+    assert scheduler.state.snapshot(T0)["recent"][0]["id"] == sid
 
 
 def test_eta_arithmetic(scheduler: Scheduler, runner: Any) -> None:
     ids = [submit(scheduler) for _ in range(4)]
-    snap = scheduler.snapshot(T0)
+    snap = scheduler.state.snapshot(T0)
     assert [p["eta_seconds"] for p in snap["pending"]] == [0, 45, 90, 135]
     assert [p["position"] for p in snap["pending"]] == [1, 2, 3, 4]
     scheduler.run_once(T0)
-    snap = scheduler.snapshot(T0 + 10)  # 35 s left of the running one
+    snap = scheduler.state.snapshot(T0 + 10)  # 35 s left of the running one
     assert snap["running"]["id"] == ids[0] and snap["running"]["time_left_s"] == 35
     assert [p["eta_seconds"] for p in snap["pending"]] == [35, 80, 125]
-    assert scheduler.public(scheduler.get(ids[3]), T0 + 10)["eta_seconds"] == 125  # type: ignore[arg-type]
+    assert scheduler.state.public(scheduler.get(ids[3]), T0 + 10)["eta_seconds"] == 125  # type: ignore[arg-type]
     # Past the limit (the runner is still finishing) the time left never goes negative.
-    assert scheduler.snapshot(T0 + 50)["pending"][0]["eta_seconds"] == 0
+    assert scheduler.state.snapshot(T0 + 50)["pending"][0]["eta_seconds"] == 0
 
 
 def test_cancel_by_author_only_while_pending(scheduler: Scheduler, runner: Any) -> None:
@@ -88,9 +88,11 @@ def test_cancel_by_author_only_while_pending(scheduler: Scheduler, runner: Any) 
     with pytest.raises(KeyError):
         scheduler.cancel("0" * 32, USER)
     scheduler.run_once(T0)
-    with pytest.raises(ValueError):
-        scheduler.cancel(first, USER)  # running now
+    with pytest.raises(PermissionError):
+        scheduler.cancel(first, "b" * 24)  # running: still only its author may stop it
     finish(scheduler, first)
+    with pytest.raises(ValueError):
+        scheduler.cancel(first, USER)  # finished
     assert scheduler.run_once(T0 + 1) is None  # the cancelled one never runs
     assert [r[0] for r in runner.runs] == [first]
 
@@ -115,15 +117,15 @@ def test_recovery_from_prepared_uploads(tmp_path: Path) -> None:
     (folder / f"{USER}_{'9' * 32}.json").write_text("{}")  # no source, unreadable: skipped
     sched = Scheduler(Store(folder))
     sched.load()
-    snap = sched.snapshot(T0)
+    snap = sched.state.snapshot(T0)
     assert [p["id"] for p in snap["pending"]] == [ids["a"], ids["d"], ids["c"]]
     assert snap["pending"][0]["status"] == "pending"
     assert {r["id"] for r in snap["recent"]} == {ids["b"], ids["e"]}
     restored = json.loads((folder / f"{USER}_{ids['a']}.json").read_text())
     assert restored["status"] == "pending" and restored["started_at"] is None
     # New submissions go after the recovered ones.
-    late = sched.submit(b"pass\n", user_id=USER, now=T0)
-    assert sched.snapshot(T0)["pending"][-1]["id"] == late.id
+    late = sched.submit(b"pass\n", user_id=USER)
+    assert sched.state.snapshot(T0)["pending"][-1]["id"] == late.id
 
 
 def test_store_roundtrip_survives_restart(scheduler: Scheduler, runner: Any) -> None:
@@ -131,28 +133,29 @@ def test_store_roundtrip_survives_restart(scheduler: Scheduler, runner: Any) -> 
     scheduler.run_once(T0)
     again = Scheduler(scheduler.store)
     again.load()
-    assert [p["id"] for p in again.snapshot(T0)["pending"]] == ids  # running one re-queued first
+    # the running one is re-queued first
+    assert [p["id"] for p in again.state.snapshot(T0)["pending"]] == ids
 
 
 def test_runner_offline_queue_waits(scheduler: Scheduler) -> None:
     sid = submit(scheduler)
     assert scheduler.run_once(T0) is None
-    assert scheduler.snapshot(T0)["runner_online"] is False
+    assert scheduler.state.snapshot(T0)["runner_online"] is False
     assert scheduler.get(sid).status == "pending"  # type: ignore[union-attr]
 
 
 def test_runner_lost_mid_run_then_back(scheduler: Scheduler, runner: Any, welcome_for: Any) -> None:
     first, second = submit(scheduler), submit(scheduler)
     scheduler.run_once(T0)
-    scheduler.on_runner_message(Started(submission_id=first))
+    scheduler.events.on_runner_message(Started(submission_id=first))
     runner.online = False
-    scheduler.on_runner_offline()
+    scheduler.events.on_runner_offline()
     sub = scheduler.get(first)
     assert sub is not None and (sub.status, sub.reason) == ("failed", "runner_lost")
     assert scheduler.run_once(T0 + 1) is None  # waits while offline
-    assert scheduler.snapshot(T0 + 1)["runner_online"] is False
+    assert scheduler.state.snapshot(T0 + 1)["runner_online"] is False
     runner.online = True
-    scheduler.on_runner_online(welcome_for())
+    scheduler.events.on_runner_online(welcome_for())
     assert scheduler.run_once(T0 + 2) == second
 
 
@@ -160,23 +163,23 @@ def test_run_request_fails_requeues_in_front(scheduler: Scheduler, runner: Any) 
     first, second = submit(scheduler), submit(scheduler)
     runner.online = False  # the connection broke between the check and the send
     assert scheduler.run_once(T0) is None
-    assert [p["id"] for p in scheduler.snapshot(T0)["pending"]] == [first, second]
+    assert [p["id"] for p in scheduler.state.snapshot(T0)["pending"]] == [first, second]
 
 
 def test_busy_answer_requeues_and_waits_for_idle(scheduler: Scheduler, runner: Any) -> None:
     first = submit(scheduler)
     scheduler.run_once(T0)
-    scheduler.on_runner_message(Error(code="busy", message="busy", request_id=first))
+    scheduler.events.on_runner_message(Error(code="busy", message="busy", request_id=first))
     assert scheduler.get(first).status == "pending"  # type: ignore[union-attr]
     assert scheduler.run_once(T0 + 1) is None  # busy until Idle
-    scheduler.on_runner_message(Idle())
+    scheduler.events.on_runner_message(Idle())
     assert scheduler.run_once(T0 + 2) == first
 
 
 def test_unrelated_runner_error_is_ignored(scheduler: Scheduler, runner: Any) -> None:
     first = submit(scheduler)
     scheduler.run_once(T0)
-    scheduler.on_runner_message(Error(code="not_running", message="x is not running"))
+    scheduler.events.on_runner_message(Error(code="not_running", message="x is not running"))
     assert scheduler.get(first).status == "running"  # type: ignore[union-attr]
 
 
@@ -185,14 +188,14 @@ def test_adopts_the_program_the_runner_is_running(
 ) -> None:
     first = submit(scheduler)
     runner.online = False
-    scheduler.on_runner_offline()
+    scheduler.events.on_runner_offline()
     runner.online = True
-    scheduler.on_runner_online(welcome_for(busy_with=first))
+    scheduler.events.on_runner_online(welcome_for(busy_with=first))
     assert scheduler.get(first).status == "running"  # type: ignore[union-attr]
     assert runner.runs == [] and runner.stops == []
     stray = "7" * 32
-    scheduler.on_runner_offline()
-    scheduler.on_runner_online(welcome_for(busy_with=stray))
+    scheduler.events.on_runner_offline()
+    scheduler.events.on_runner_online(welcome_for(busy_with=stray))
     assert runner.stops == [(stray, "operator")]
 
 
@@ -211,18 +214,18 @@ def test_operator_stop_pause_remove_blank(scheduler: Scheduler, runner: Any) -> 
     scheduler.run_once(T0)
     scheduler.stop_current()
     assert runner.stops == [(first, "operator")]
-    scheduler.on_runner_message(
+    scheduler.events.on_runner_message(
         Finished(submission_id=first, status="failed", reason="killed", duration_s=3, frames=1)
     )
     assert (scheduler.get(first).status, scheduler.get(first).reason) == ("cancelled", "operator")  # type: ignore[union-attr]
-    scheduler.pause()
-    scheduler.on_runner_message(Idle())
+    scheduler.operator.pause()
+    scheduler.events.on_runner_message(Idle())
     assert scheduler.run_once(T0 + 1) is None
-    removed = scheduler.remove(second)
+    removed = scheduler.operator.remove(second)
     assert (removed.status, removed.reason) == ("cancelled", "operator")
-    scheduler.resume()
+    scheduler.operator.resume()
     assert scheduler.run_once(T0 + 2) == third
-    scheduler.blank()  # stops the program, pauses, blanks once the tree is idle
+    scheduler.operator.blank()  # stops the program, pauses, blanks once the tree is idle
     assert scheduler.paused and runner.stops[-1] == (third, "operator") and runner.frames == []
     finish(scheduler, third, "failed", "killed")
     assert runner.frames == [[[0, 0, 0, 0]] * 10]
@@ -232,29 +235,29 @@ def test_operator_stop_while_offline_ends_it_here(scheduler: Scheduler, runner: 
     sid = submit(scheduler)
     scheduler.run_once(T0)
     runner.online = False
-    scheduler.runner_online = False
+    scheduler.state.runner_online = False
     scheduler.stop_current()
     assert (scheduler.get(sid).status, scheduler.get(sid).reason) == ("cancelled", "operator")  # type: ignore[union-attr]
     with pytest.raises(RunnerUnavailable):
-        scheduler.blank()
+        scheduler.operator.blank()
 
 
 def test_frames_and_queue_are_published(scheduler: Scheduler, runner: Any) -> None:
     seen: list[tuple[str, Any]] = []
     scheduler.publish = lambda kind, data: seen.append((kind, data))
     sid = submit(scheduler)
-    scheduler.on_runner_message(Frame(submission_id=sid, leds=[[1, 2, 3, 4]] * 10))
+    scheduler.events.on_runner_message(Frame(submission_id=sid, leds=[[1, 2, 3, 4]] * 10))
     kinds = [k for k, _ in seen]
     assert kinds == ["submission", "queue", "frame"]
     assert seen[2][1] == {"submission_id": sid, "leds": [[1, 2, 3, 4]] * 10}
-    assert scheduler.frame == seen[2][1]
+    assert scheduler.state.frame == seen[2][1]
 
 
 def test_snapshot_json_cache_follows_changes(scheduler: Scheduler) -> None:
-    empty = scheduler.snapshot_json(T0)
-    assert scheduler.snapshot_json(T0 + 0.1) is empty  # reused while nothing changed
+    empty = scheduler.state.snapshot_json(T0)
+    assert scheduler.state.snapshot_json(T0 + 0.1) is empty  # reused while nothing changed
     submit(scheduler)
-    assert json.loads(scheduler.snapshot_json(T0 + 0.2))["pending"]
+    assert json.loads(scheduler.state.snapshot_json(T0 + 0.2))["pending"]
 
 
 def test_thread_dispatches_and_stops_cleanly(scheduler: Scheduler, runner: Any) -> None:
@@ -320,7 +323,7 @@ def test_operator_stop_then_runner_lost_is_still_cancelled(
     scheduler.run_once(T0)
     scheduler.stop_current()
     runner.online = False
-    scheduler.on_runner_offline()
+    scheduler.events.on_runner_offline()
     sub = scheduler.get(sid)
     assert sub is not None and (sub.status, sub.reason) == ("cancelled", "operator")
 
@@ -329,11 +332,11 @@ def test_cant_lose_the_operators_pause_on_a_restart(tmp_path: Path) -> None:
     folder = tmp_path / "up"
     first = Scheduler(Store(folder))
     first.load()
-    first.pause()
+    first.operator.pause()
     second = Scheduler(Store(folder))  # web restarted
     second.load()
-    assert second.paused and second.snapshot(T0)["paused"]
-    second.resume()
+    assert second.paused and second.snapshot()["paused"]
+    second.operator.resume()
     third = Scheduler(Store(folder))
     third.load()
     assert not third.paused

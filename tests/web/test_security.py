@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask, render_template_string, request
 from flask.testing import FlaskClient
 
@@ -143,3 +145,20 @@ def test_cant_have_a_token_mangled_by_json_parsing(tmp_path: Path, monkeypatch: 
             "/api/admin/pause", headers={"Authorization": f"Bearer {token}"}
         )
         assert resp.status_code == 200, token
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("TREE_TIME_LIMIT", "forty", "TREE_TIME_LIMIT: 'forty' is not a number"),
+        ("TREE_MAX_PENDING_PER_USER", "-1", "TREE_MAX_PENDING_PER_USER: -1 is not between"),
+        ("TREE_RATE_PER_USER", "lots", "TREE_RATE_PER_USER: 'lots' is not a rate"),
+        ("TREE_KEEP_FINISHED", "1.5", "TREE_KEEP_FINISHED: '1.5' is not a number"),
+    ],
+)
+def test_bad_setting_stops_web_with_its_name(name: str, value: str, says: str) -> None:
+    """A typo in .env is named at start, not found later as odd behaviour."""
+    from web.config import WebConfig
+
+    with pytest.raises(ValueError, match=re.escape(says)):
+        WebConfig.from_environ({name: value})

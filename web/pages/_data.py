@@ -11,15 +11,7 @@ from typing import Any
 from flask import abort, current_app, g, request
 
 from web.security import csrf_valid
-
-# What a page shows when the scheduler is not attached (e.g. a bare app in a unit test).
-_EMPTY_QUEUE: dict[str, Any] = {
-    "running": None,
-    "pending": [],
-    "recent": [],
-    "runner_online": False,
-    "led_count": 0,
-}
+from web.services import scheduler, web_config
 
 
 @dataclass(frozen=True)
@@ -32,16 +24,9 @@ class Example:
 
 
 def queue_snapshot() -> dict[str, Any]:
-    """The ``/api/queue`` JSON from the app's scheduler, or an empty queue without one."""
-    scheduler = current_app.extensions.get("scheduler")
-    if scheduler is None:
-        return dict(_EMPTY_QUEUE)
-    return dict(scheduler.snapshot())
-
-
-def current_user_id() -> str | None:
-    """The requester's user id as the identity helper left it on ``g``, if any."""
-    return getattr(g, "user_id", None)
+    """The ``/api/queue`` JSON as this requester sees it (``mine`` on their own rows)."""
+    sched = scheduler()
+    return sched.state.snapshot(sched.clock(), getattr(g, "user_id", None))
 
 
 def require_csrf() -> None:
@@ -55,7 +40,7 @@ def require_csrf() -> None:
 
 def time_limit() -> float:
     """The per-run time limit in seconds, for the pages' "up to N s" hints."""
-    return float(current_app.config.get("TIME_LIMIT") or 45.0)
+    return web_config().time_limit
 
 
 def load_examples() -> list[Example]:

@@ -2,7 +2,9 @@
 
 Logging in stores a digest of the token in the signed session, so changing ``TREE_ADMIN_TOKEN``
 logs everybody out. Every control is one plain form post (CSRF-checked by ``web.security``),
-so from the open page each action is a single click and works without JavaScript.
+so from the open page each action is a single click and works without JavaScript; with it,
+``static/js/admin_page.js`` keeps the lists current from the event stream without reloading.
+``/admin/submissions/<id>`` shows any submission's code and log (moderation).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -26,6 +27,8 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from web.pages._data import queue_snapshot, require_csrf
+from web.scheduler import Scheduler
+from web.services import scheduler, store
 
 bp = Blueprint("admin", __name__)
 
@@ -55,7 +58,9 @@ def console() -> str:
     _token()
     if not _logged_in():
         return render_template("admin/login.html")
-    return render_template("admin/console.html", queue=queue_snapshot())
+    return render_template(
+        "admin/console.html", queue=queue_snapshot(), tree=scheduler().tree_event()
+    )
 
 
 @bp.post("/admin/login")
@@ -78,15 +83,11 @@ def logout() -> Response:
     return redirect(url_for("admin.console"))
 
 
-def _scheduler() -> Any:
-    return current_app.extensions["scheduler"]
-
-
-_ACTIONS: dict[str, tuple[Callable[[Any], object], str]] = {
-    "stop": (lambda s: s.stop_current(), "Stopped the running program."),
-    "pause": (lambda s: s.pause(), "Queue paused: nothing new starts until you resume."),
-    "resume": (lambda s: s.resume(), "Queue resumed."),
-    "blank": (lambda s: s.blank(), "Tree blanked."),
+_ACTIONS: dict[str, tuple[Callable[[Scheduler], object], str]] = {
+    "stop": (lambda s: s.stop_current(), "Stopping the running program."),
+    "pause": (lambda s: s.operator.pause(), "Queue paused: nothing new starts until you resume."),
+    "resume": (lambda s: s.operator.resume(), "Queue resumed."),
+    "blank": (lambda s: s.operator.blank(), "Tree blanked."),
 }
 
 
@@ -100,7 +101,7 @@ def act(action: str) -> Response:
     require_csrf()
     run, message = _ACTIONS[action]
     try:
-        run(_scheduler())
+        run(scheduler())
     except ConnectionError:  # RunnerUnavailable: blanking needs the tree
         flash("The tree is offline: nothing to blank.", "error")
     else:
@@ -115,8 +116,45 @@ def remove(submission_id: str) -> Response:
         abort(403)
     require_csrf()
     try:
-        _scheduler().remove(submission_id)
+        scheduler().operator.remove(submission_id)
         flash("Removed from the queue.", "info")
     except (KeyError, ValueError):
         flash("That submission is no longer pending.", "error")
+    return redirect(url_for("admin.console"))
+
+
+@bp.get("/admin/submissions/<submission_id>")
+def show(submission_id: str) -> str:
+    """Any submission: its facts, its code (error line marked) and its log."""
+    if not _logged_in():
+        abort(403)
+    sub = scheduler().get(submission_id)
+    if sub is None:
+        abort(404)
+    try:
+        source: str | None = store().read_source(sub).decode("utf-8", "replace")
+    except OSError:
+        source = None
+    error_line = (sub.error or {}).get("line")
+    return render_template(
+        "admin/submission.html",
+        sub=scheduler().public(sub),
+        log=sub.log,
+        lines=source.splitlines() if source is not None else None,
+        error_line=error_line,
+    )
+
+
+@bp.post("/admin/archive")
+def archive() -> Response:
+    """Start a new event: finished submissions move under uploads/archive/, nothing deleted."""
+    if not _logged_in():
+        abort(403)
+    require_csrf()
+    try:
+        folder = scheduler().operator.archive()
+    except OSError as exc:
+        flash(f"Could not archive: {exc}. Nothing was deleted.", "error")
+    else:
+        flash(f"Archived the finished programs to {folder}. A new event starts.", "info")
     return redirect(url_for("admin.console"))

@@ -9,6 +9,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from web.pages._data import load_examples, read_docs
+from web.services import submission_windows, web_config
 
 bp = Blueprint("docs", __name__)
 
@@ -25,4 +26,13 @@ def show() -> str:
     """Render the program-API docs and links that open each example in the editor."""
     text = read_docs()
     body = _render(text) if text is not None else None
-    return render_template("docs/show.html", body=body, examples=load_examples())
+    rate = submission_windows().per_user
+    minutes = rate.period_s / 60
+    period = f"{minutes:g} minutes" if minutes != 1 else "minute"
+    return render_template(
+        "docs/show.html",
+        body=body,
+        examples=load_examples(),
+        max_pending=web_config().max_pending_per_user,
+        rate=f"{rate.amount} programs in any {period}",
+    )

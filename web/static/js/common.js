@@ -7,8 +7,6 @@
   const MINE_KEY = "ledtree.mine";
   const csrfMeta = document.querySelector('meta[name="csrf-token"]');
   const csrfToken = csrfMeta ? csrfMeta.content : "";
-  const userMeta = document.querySelector('meta[name="user-id"]');
-  const userId = userMeta ? userMeta.content : "";
 
   /** Call the JSON API; resolves to {ok, status, data, retryAfter} and never rejects on HTTP errors. */
   async function api(method, url, body) {
@@ -104,8 +102,12 @@
       /* storage full or disabled: highlighting is a nicety */
     }
   }
+  // The server marks the caller's rows `mine` in answers to this browser; the shared SSE stream
+  // cannot, so every id seen as mine is remembered here.
   function isMine(sub) {
-    return Boolean(sub && (sub.mine || (userId && sub.user_id === userId) || mineIds().includes(sub.id)));
+    if (!sub) return false;
+    if (sub.mine) addMine(sub.id);
+    return Boolean(sub.mine || mineIds().includes(sub.id));
   }
 
   /** One-line text for an API error object ({code, message, line?, col?}). */

@@ -70,7 +70,7 @@
     const res = await L.api("POST", "/api/submissions", body);
     runButton.disabled = false;
     if (res.ok) {
-      const sub = res.data.submission || res.data;
+      const sub = res.data;
       L.addMine(sub.id);
       F.follow(sub, markError);
     } else {

@@ -27,9 +27,36 @@
     return error.line || null;
   }
 
+  // Its author can cancel it while it waits and stop it while it runs (DELETE, SPEC §4).
+  function showStop(sub) {
+    const button = $("follow-stop");
+    if (!button) return;
+    const live = sub.status === "pending" || sub.status === "running";
+    button.hidden = !live;
+    if (!live) return;
+    const stopping = sub.status === "running" && sub.stopping;
+    button.disabled = Boolean(stopping);
+    button.textContent = stopping ? "Stopping…" : sub.status === "running" ? "■ Stop" : "Cancel";
+  }
+
+  async function stopCurrent() {
+    if (!current) return;
+    const button = $("follow-stop");
+    button.disabled = true;
+    button.textContent = "Stopping…";
+    const res = await L.api("DELETE", `/api/submissions/${encodeURIComponent(current.id)}`);
+    if (res.ok) {
+      update(res.data);
+    } else {
+      showError(res.data && res.data.error);
+      button.disabled = false;
+    }
+  }
+
   function update(sub) {
     if (!current || !sub || sub.id !== current.id) return;
     showFacts();
+    showStop(sub);
     const status = $("follow-status");
     status.textContent = sub.status || "";
     status.className = `badge status-${sub.status}`;
@@ -51,7 +78,7 @@
     if (!current) return;
     const id = current.id;
     const res = await L.api("GET", `/api/submissions/${encodeURIComponent(id)}`);
-    if (res.ok && current && current.id === id) update(res.data.submission || res.data);
+    if (res.ok && current && current.id === id) update(res.data);
   }
 
   function stop() {
@@ -63,6 +90,7 @@
   function follow(sub, onError) {
     stop();
     showError(null);
+    showLimit(null);
     $("follow-log").textContent = "";
     current = { id: sub.id, timer: null, onError: onError || (() => {}) };
     document.body.dataset.following = sub.id;
@@ -70,15 +98,48 @@
     if (!FINAL.includes(sub.status)) current.timer = setInterval(poll, 1500);
   }
 
+  let countdownTimer = null;
+
+  /** Count a 429's wait down to "now", and offer to cancel the programs that block this one. */
+  function showLimit(error) {
+    const box = $("follow-limit");
+    clearInterval(countdownTimer);
+    if (!box) return;
+    box.hidden = !error;
+    if (!error) return;
+    const until = Date.now() + Number(error.retry_after || 0) * 1000;
+    const line = $("follow-countdown");
+    const tick = () => {
+      const left = Math.round((until - Date.now()) / 1000);
+      line.textContent = left > 0 ? `You can try again in ${L.fmtDuration(left)}.` : "You can send it now.";
+      if (left <= 0) clearInterval(countdownTimer);
+    };
+    tick();
+    countdownTimer = setInterval(tick, 1000);
+    const list = $("follow-cancellable");
+    list.replaceChildren();
+    (error.cancellable || []).forEach((sub) => {
+      const li = L.el("li");
+      const button = L.el("button", "small danger", `Cancel “${sub.title || "Untitled"}” (#${sub.position})`);
+      button.type = "button";
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        const res = await L.api("DELETE", `/api/submissions/${encodeURIComponent(sub.id)}`);
+        li.replaceChildren(L.el("span", "muted", res.ok ? "Cancelled: you can send your program now." : L.errorText(res.data && res.data.error)));
+      });
+      li.append(button);
+      list.append(li);
+    });
+  }
+
   /** Show an API error answer (4xx) for a submission that was not queued. */
   function rejected(res) {
     stop();
     current = null;
     $("follow-facts").hidden = true;
+    if ($("follow-stop")) $("follow-stop").hidden = true;
     const error = (res.data && res.data.error) || { message: `Error ${res.status}` };
-    if (res.status === 429 && res.retryAfter) {
-      error.message = `${error.message || "Too many submissions."} Try again in ${L.fmtDuration(Number(res.retryAfter))}.`;
-    }
+    showLimit(res.status === 429 ? error : null);
     return showError(error);
   }
 
@@ -89,7 +150,8 @@
     if (mine) update(mine);
   }
 
-  L.on("submission", (sub) => update(sub.submission || sub));
+  if ($("follow-stop")) $("follow-stop").addEventListener("click", stopCurrent);
+  L.on("submission", update);
   L.on("queue", fromQueue);
   window.LedtreeFollow = { follow, rejected, showError };
 })();

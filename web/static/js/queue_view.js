@@ -19,11 +19,7 @@
   }
 
   function timeLeft(running) {
-    if (typeof running.time_left_s === "number") return running.time_left_s;
-    if (running.started_at && typeof running.time_limit_s === "number") {
-      return running.time_limit_s - (Date.now() - Date.parse(running.started_at)) / 1000;
-    }
-    return null;
+    return typeof running.time_left_s === "number" ? running.time_left_s : null;
   }
 
   function renderNowPlaying(running) {

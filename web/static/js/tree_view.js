@@ -48,11 +48,28 @@
     }
   }
 
+  // How an LED is drawn (see docs/runner.md, "Live view colours"). The hardware sends each
+  // channel as linear light ((c / 255) * (L / 100)) ** GAMMA (runner/leds/colour.py, default
+  // TREE_WS281X_GAMMA): blue at L = 20 emits 2.9 % of its full light, yet a real LED, a bright
+  // point in a dark room, still looks clearly lit. A screen cannot be that bright, so the view
+  // shows the tree as a night photo would: it "exposes" the LED's linear light with the curve
+  // x (1 + EXPOSURE) / (1 + EXPOSURE x) (off stays off, full stays full, order is kept), applied
+  // to the brightest channel and scaled into the others so the hue stays, then encodes it for
+  // the screen (sRGB, ** (1 / 2.2)). Blue at 20 % draws as rgb(0, 0, 126), not rgb(0, 0, 51).
+  const GAMMA = 2.2;
+  const EXPOSURE = 8;
+  const SCREEN_GAMMA = 2.2;
+
   function colourOf(led) {
     if (!Array.isArray(led) || led.length < 4) return null;
-    const k = Math.max(0, Math.min(100, led[3])) / 100; // brightness L scales R, G, B
-    return [Math.round(led[0] * k), Math.round(led[1] * k), Math.round(led[2] * k)];
+    const k = Math.max(0, Math.min(100, led[3])) / 100;
+    const light = [0, 1, 2].map((i) => ((Math.max(0, Math.min(255, led[i])) / 255) * k) ** GAMMA);
+    const peak = Math.max(...light);
+    if (!(peak > 0)) return [0, 0, 0];
+    const scale = (1 + EXPOSURE) / (1 + EXPOSURE * peak); // exposed(peak) / peak
+    return light.map((x) => Math.round(255 * Math.min(1, x * scale) ** (1 / SCREEN_GAMMA)));
   }
+  window.ledtreeColour = colourOf; // the mapping itself, for tests and the curious
 
   function project(angle) {
     const w = canvas.width;

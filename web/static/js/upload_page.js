@@ -9,9 +9,12 @@
   const label = document.getElementById("dz-text");
   const button = document.getElementById("upload-button");
 
+  const prompt = Array.from(label.childNodes, (node) => node.cloneNode(true)); // "drop" or "tap"
+
   function showChosen() {
     const file = input.files[0];
-    label.textContent = file ? `${file.name} — ${file.size} bytes. Press “Queue it”.` : "Drop a .py file here, or click to pick one";
+    if (file) label.textContent = `${file.name} — ${file.size} bytes. Press “Queue it”.`;
+    else label.replaceChildren(...prompt.map((node) => node.cloneNode(true)));
   }
 
   ["dragenter", "dragover"].forEach((type) =>
@@ -46,7 +49,7 @@
     const res = await L.api("POST", "/api/submissions", data);
     button.disabled = false;
     if (res.ok) {
-      const sub = res.data.submission || res.data;
+      const sub = res.data;
       L.addMine(sub.id);
       F.follow(sub);
     } else {

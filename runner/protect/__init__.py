@@ -1,0 +1,101 @@
+"""Protecting the room: every validated frame passes a power budget, then a flash limiter.
+
+``Protector.apply(frame, now)`` is called on each frame right before ``strip.show``, so the
+LEDs, the live view and the recordings all get the same, protected frame. A frame that needs
+no change is returned as the very same object, bit for bit. ``stats`` says what was changed,
+for the run report. See docs/protection.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from runner.leds import Led
+from runner.protect.flash import FlashLimiter
+from runner.protect.light import Emission, LightModel, pack, unpack
+from runner.protect.power import PowerBudget
+
+if TYPE_CHECKING:
+    from runner.config import RunnerConfig
+
+__all__ = ["ProtectStats", "Protector"]
+
+
+@dataclass
+class ProtectStats:
+    """What the protection changed during one run."""
+
+    frames_scaled: int = 0  # frames dimmed to stay within the power budget
+    power_scale_min: float = 1.0  # the strongest dimming: smallest share of light kept
+    frames_damped: int = 0  # frames held back by the flash limiter
+
+
+class Protector:
+    """Power budget then flash limiter, for one strip; keeps the statistics of its lifetime."""
+
+    def __init__(
+        self,
+        led_count: int,
+        *,
+        gamma: float = 2.2,
+        max_current_ma: float = 0.0,
+        ma_per_channel: float = 20.0,
+        idle_ma: float = 1.0,
+        flash_limit: bool = False,
+    ) -> None:
+        """``max_current_ma`` 0 turns the power budget off; ``flash_limit`` False the limiter."""
+        model = LightModel(gamma)
+        self._model = model
+        self._power = (
+            PowerBudget(model, led_count, max_current_ma, ma_per_channel, idle_ma)
+            if max_current_ma > 0
+            else None
+        )
+        self._flash = FlashLimiter(model, led_count) if flash_limit else None
+        self.stats = ProtectStats()
+        # The last frame built here: a strobe damped to the previous frame repeats it often.
+        self._built: tuple[Emission | None, tuple[Led, ...]] = (None, ())
+
+    @classmethod
+    def from_config(cls, config: RunnerConfig, led_count: int | None = None) -> Protector:
+        """The protection the settings ask for, with the hardware backends' gamma."""
+        return cls(
+            config.led_count if led_count is None else led_count,
+            gamma=float(config.ws281x_gamma),
+            max_current_ma=config.max_current_ma,
+            ma_per_channel=config.led_ma_per_channel,
+            idle_ma=config.led_idle_ma,
+            flash_limit=config.flash_limit,
+        )
+
+    @property
+    def active(self) -> bool:
+        """True when at least one stage is on."""
+        return self._power is not None or self._flash is not None
+
+    def apply(
+        self, frame: tuple[Led, ...], now: float, packed: bytes | None = None
+    ) -> tuple[Led, ...]:
+        """The frame to show at monotonic ``now``; ``frame`` itself when nothing had to change.
+
+        :param frame: a validated frame of ``(R, G, B, L)`` tuples.
+        :param packed: the same frame as 4 bytes per LED, if the caller has it (saves packing).
+        """
+        if not self.active:
+            return frame
+        given = self._model.measure(pack(frame) if packed is None else packed)
+        light = given
+        if self._power is not None:
+            light, share = self._power.limit(light)
+            if share < 1.0:
+                self.stats.frames_scaled += 1
+                self.stats.power_scale_min = min(self.stats.power_scale_min, share)
+        if self._flash is not None:
+            light, damped = self._flash.limit(light, now)
+            self.stats.frames_damped += damped
+        if light is given:
+            return frame
+        if light is not self._built[0]:
+            self._built = (light, unpack(light.packed))
+        return self._built[1]

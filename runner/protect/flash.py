@@ -1,0 +1,219 @@
+"""The flash limiter: at most three general and three red flashes in any second (WCAG 2.3.1).
+
+Definitions (WCAG 2.2, "general flash and red flash thresholds"):
+
+* A *transition* is the change between adjacent peaks and valleys of a measure over time; a
+  *flash* is a pair of opposing transitions, so three flashes are six transitions.
+* General: the measure is relative luminance ``Y = 0.2126 R + 0.7152 G + 0.0722 B`` of linear
+  light; a transition counts when it changes ``Y`` by at least 0.1 and the darker state is
+  below 0.80.
+* Red: the measure is ``max(0, R - G - B) * 320`` of linear light (WCAG 2.0's red flash
+  formula); a transition counts when it changes it by more than 20 and the redder state is a
+  saturated red, ``R / (R + G + B) >= 0.8``. (WCAG 2.2's newer wording compares chromaticity,
+  which black does not have; red-to-black is the flash that matters on a tree.)
+
+The tree is one field: R, G and B are the mean emitted light of all LEDs (hardware level / 255,
+after gamma and the power budget), so full white on every LED is ``Y = 1``. WCAG exempts
+flashing smaller than a quarter of the visual field; a few sparkling LEDs move the mean little
+and pass, a tree that flashes as a whole is limited. Peaks and valleys are found with
+hysteresis: a transition is counted the moment the measure has moved far enough from the last
+turning point (for a red fall: from the highest saturated-red state), so a slow fade counts once
+and a strobe
+every edge; while the measure runs on in the same direction the transition's time moves with it,
+because WCAG times a transition from peak to valley.
+
+A frame that would count a transition while six are already in the window is *damped*: it is
+blended toward the previous frame, in linear light, as far as it can go without completing a
+transition of either measure whose window is full (a blend can be redder than both ends).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from runner.protect.light import Emission, LightModel
+
+# Six opposing transitions are three flashes.
+MAX_TRANSITIONS = 6
+# One second, plus a margin: the LEDs show a frame a moment after the limiter sees it, and a
+# scheduling hiccup between the two must not squeeze a fourth flash into a true one-second window.
+WINDOW_S = 1.05
+GENERAL_STEP = 0.1  # of the maximum relative luminance, 1.0
+DARK_BELOW = 0.8
+RED_STEP = 20.0
+RED_SCALE = 320.0
+SATURATED_RED = 0.8
+_SEARCH_STEPS = 10  # the blend itself has 1/256 steps
+
+State = tuple[float, bool]  # the measure, and whether this state is a saturated red
+
+
+def _general_counts(low: State, high: State) -> bool:
+    return high[0] - low[0] >= GENERAL_STEP and low[0] < DARK_BELOW
+
+
+def _red_counts(low: State, high: State) -> bool:
+    return high[0] - low[0] > RED_STEP and high[1]
+
+
+class Swing:
+    """Counts the transitions of one measure of the whole tree, with their times."""
+
+    def __init__(
+        self, counts: Callable[[State, State], bool], may_peak: Callable[[State], bool]
+    ) -> None:
+        """``counts(low, high)``: a change between these two states is a transition;
+        ``may_peak(state)``: the state can be the high end of one (red: only saturated red)."""
+        self._counts = counts
+        self._may_peak = may_peak
+        self._direction = 0  # of the last counted transition: +1 up, -1 down, 0 none yet
+        # Since the last counted transition: the highest state that may be a peak, the lowest
+        # state, and the extreme values reached (where the last transition ends, so far).
+        self._peak: State | None = None
+        self._valley: State | None = None
+        self._top = self._bottom = 0.0
+        self.times: deque[float] = deque()
+        self._ended = 0.0  # when the last counted transition reached its peak or valley so far
+
+    def turn(self, state: State) -> int:
+        """The direction of the transition ``state`` would complete, 0 for none."""
+        if self._valley is None:
+            return 0
+        if self._direction >= 0 and self._peak is not None and self._counts(state, self._peak):
+            return -1
+        if self._direction <= 0 and self._counts(self._valley, state):
+            return 1
+        return 0
+
+    def full(self, now: float) -> bool:
+        """True when one more transition now would exceed the limit."""
+        while self.times and self.times[0] <= now - WINDOW_S:
+            self.times.popleft()
+        return len(self.times) >= MAX_TRANSITIONS
+
+    def note(self, state: State, now: float) -> None:
+        """Record that ``state`` was shown at ``now``."""
+        direction = self.turn(state)
+        if direction or self._valley is None:
+            if direction:
+                self.times.append(now)
+                self._ended = now
+                self._direction = direction
+            self._valley = state
+            self._peak = state if self._may_peak(state) else None
+            self._top = self._bottom = state[0]
+            return
+        if state[0] < self._valley[0]:
+            self._valley = state
+        if self._may_peak(state) and (self._peak is None or state[0] > self._peak[0]):
+            self._peak = state
+        if state[0] > self._top:
+            self._top = state[0]
+            if self._direction > 0:
+                self._goes_on(now)
+        if state[0] < self._bottom:
+            self._bottom = state[0]
+            if self._direction < 0:
+                self._goes_on(now)
+
+    def _goes_on(self, now: float) -> None:
+        # The last transition runs on to a new peak (valley): WCAG times a transition between
+        # peak and valley, so it now ends here and stays in the window that much longer.
+        if self.times and self.times[-1] == self._ended:
+            self.times[-1] = now
+        else:  # it had left the window; it is back in it
+            self.times.append(now)
+        self._ended = now
+
+
+class FlashLimiter:
+    """Damps frames that would make the tree flash more than three times in a second."""
+
+    def __init__(self, model: LightModel, led_count: int) -> None:
+        self._model = model
+        self._full_scale = 255.0 * led_count  # sum of one channel when every LED is at full
+        self.general = Swing(_general_counts, lambda state: True)
+        self.red = Swing(_red_counts, lambda state: state[1])
+        self._last: Emission | None = None
+
+    def states(self, sums: tuple[float, float, float]) -> tuple[State, State]:
+        """The general and red state of the tree for its channel sums."""
+        r, g, b = (s / self._full_scale for s in sums)
+        luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+        total = r + g + b
+        saturated = total > 0 and r / total >= SATURATED_RED
+        return (luminance, False), (max(0.0, r - g - b) * RED_SCALE, saturated)
+
+    def limit(self, light: Emission, now: float) -> tuple[Emission, bool]:
+        """What to show at monotonic ``now``: ``light`` itself, or a damped frame (True)."""
+        swings = (self.general, self.red)
+        states = self.states(light.sums)
+        blocked = [
+            sw for sw, st in zip(swings, states, strict=True) if sw.turn(st) and sw.full(now)
+        ]
+        damped = bool(blocked) and self._last is not None
+        if damped:
+            # A blend may complete a transition of the *other* measure (a blend of two
+            # unsaturated colours can be a saturated red): every full window is checked.
+            light = self._damp(light, [sw for sw in swings if sw.full(now)])
+            states = self.states(light.sums)
+        for sw, st in zip(swings, states, strict=True):
+            sw.note(st, now)
+        self._last = light
+        return light, damped
+
+    def _damp(self, light: Emission, full: list[Swing]) -> Emission:
+        """The frame furthest toward ``light`` from the last one that completes no transition
+        of a measure whose window is full."""
+        last = self._last
+        assert last is not None
+
+        check_general, check_red = self.general in full, self.red in full
+
+        def quiet(sums: tuple[float, float, float]) -> bool:
+            general, red = self.states(sums)
+            if check_general and self.general.turn(general):
+                return False
+            return not (check_red and self.red.turn(red))
+
+        def mixed_sums(alpha: float) -> tuple[float, float, float]:
+            a, b = last.sums, light.sums
+            return (
+                a[0] + alpha * (b[0] - a[0]),
+                a[1] + alpha * (b[1] - a[1]),
+                a[2] + alpha * (b[2] - a[2]),
+            )
+
+        low, high = 0.0, 1.0  # the blend is linear in light, so each measure is monotonic in it
+        for _ in range(_SEARCH_STEPS):
+            mid = (low + high) / 2
+            if quiet(mixed_sums(mid)):
+                low = mid
+            else:
+                high = mid
+        # Rounding the blend to real channel values moves it a little: check what will be shown.
+        for alpha in (low, low * 0.9, low * 0.5):
+            if alpha < 1 / 256:  # the blend's finest step: nothing between the two frames
+                break
+            candidate = self._model.measure(self._model.from_levels(_blend(last, light, alpha)))
+            if quiet(candidate.sums):
+                return candidate
+        return last  # the previous frame again never completes a transition
+
+
+def _blend(old: Emission, new: Emission, alpha: float) -> bytes:
+    """Hardware levels ``alpha`` of the way from ``old`` to ``new``, rounded toward ``old``.
+
+    All channels at once in big-int arithmetic: each level gets a 16-bit lane, so
+    ``old * (256 - a) + new * a`` (at most 255 * 256) never carries into the next lane, and the
+    high byte of each lane is the blended level. A few C-level operations per frame instead of
+    thousands of Python ones.
+    """
+    weight = int(alpha * 256)  # rounding down keeps the blend on the old frame's side
+    lanes = bytearray(2 * len(old.levels))
+    lanes[0::2] = old.levels
+    mixed = int.from_bytes(lanes, "little") * (256 - weight)
+    lanes[0::2] = new.levels
+    mixed += int.from_bytes(lanes, "little") * weight
+    return mixed.to_bytes(len(lanes), "little")[1::2]

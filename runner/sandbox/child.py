@@ -1,0 +1,274 @@
+"""``python -m runner.sandbox.child LIMITS_JSON``: the disposable process one user program runs in.
+
+It imports everything it will ever need, confines itself (``runner.sandbox.confine``), reports
+which layers held, and only then reads the program from stdin (records of
+``runner.sandbox.wire``).
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import os
+import random  # noqa: F401 - imported before confinement: the child cannot read files later
+import signal
+import sys
+import time  # noqa: F401 - as above
+import traceback
+
+from runner.exc import FrameInvalid, FrameTypeInvalid, ProgramRejected
+from runner.sandbox import colours, policy
+from runner.sandbox.confine import Limits, confine
+from runner.sandbox.frames import pack_frame
+from runner.sandbox.guards import make_print
+from runner.sandbox.wire import (
+    CHECK,
+    END,
+    EXIT_OUT_OF_MEMORY,
+    FRAME,
+    HEADER,
+    LOG,
+    PROGRAM,
+    PROGRAM_FILENAME,
+    READY,
+    RESULT,
+)
+
+MAX_RECORD = 1 << 20  # a program record (64 KiB source + positions) fits easily
+RESERVE_BYTES = 1 << 20  # freed on MemoryError so the report can be written
+_reserve: list[bytearray] = []
+
+
+class Channel:
+    """Records over the child's stdin/stdout, written and read with plain ``os`` calls."""
+
+    def __init__(self, rfd: int, wfd: int) -> None:
+        self._rfd, self._wfd = rfd, wfd
+        self._buf = b""
+
+    def send(self, kind: bytes, payload: bytes) -> None:
+        """Write one record (blocks while the parent is behind: natural back-pressure)."""
+        data = memoryview(HEADER.pack(kind, len(payload)) + payload)
+        try:
+            while data:
+                data = data[os.write(self._wfd, data) :]
+        except OSError:
+            os._exit(0)  # the parent is gone: nothing the program does matters any more
+
+    def read_exact(self, size: int) -> bytes:
+        """Read exactly ``size`` bytes; exit quietly when the parent went away."""
+        while len(self._buf) < size:
+            chunk = os.read(self._rfd, max(65536, size - len(self._buf)))
+            if not chunk:
+                os._exit(0)  # the parent closed the pipe: the run is over
+            self._buf += chunk
+        data, self._buf = self._buf[:size], self._buf[size:]
+        return data
+
+    def read_record(self) -> tuple[bytes, bytes]:
+        """Read one record from the parent."""
+        kind, size = HEADER.unpack(self.read_exact(HEADER.size))
+        if size > MAX_RECORD:
+            raise ValueError(f"record of {size} bytes is too large")
+        return kind, self.read_exact(size)
+
+
+class ProgramApi:
+    """What ``runner.sandbox.policy.make_globals`` exposes to the user's program."""
+
+    def __init__(
+        self, channel: Channel, led_count: int, positions: list[list[float]], log_limit: int
+    ) -> None:
+        self._channel = channel
+        self._led_count = led_count
+        self._positions = [(float(x), float(y), float(z)) for x, y, z in positions]
+        self._log_left = log_limit  # the parent enforces the cap too; this saves the work
+
+    def get_led_count(self) -> int:
+        """The number of LEDs on the tree."""
+        return self._led_count
+
+    def set_leds(self, states: object) -> None:
+        """Validate, send one frame, and return once the parent has taken it."""
+        self._channel.send(FRAME, pack_frame(states, self._led_count))
+        self._channel.read_exact(1)
+
+    def get_led_positions(self) -> list[tuple[float, float, float]]:
+        """A fresh copy of the LED positions."""
+        return list(self._positions)
+
+    def write_log(self, text: str) -> None:
+        """Send printed text to the run's log while it is under the cap."""
+        if self._log_left <= 0 or not text:
+            return
+        data = str(text).encode("utf-8", "replace")[: self._log_left + 1]
+        self._log_left -= len(data)
+        self._channel.send(LOG, data)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Confine, report, read the program, run it, report the outcome."""
+    args = sys.argv[1:] if argv is None else argv
+    limits = Limits.from_dict(json.loads(args[0]))
+    _reserve.append(bytearray(RESERVE_BYTES))
+    # Records get their own fd; fd 1 becomes stderr, so a stray write cannot corrupt them.
+    channel = Channel(0, os.dup(1))
+    os.dup2(2, 1)
+    report = confine(limits)
+    channel.send(READY, json.dumps(report).encode())
+    kind, payload = channel.read_record()
+    if kind == CHECK:
+        channel.send(RESULT, json.dumps(check_program(payload.decode("utf-8"))).encode())
+        return 0
+    if kind != PROGRAM:
+        return 2
+    program = json.loads(payload)
+    # On a crash or SIGXCPU, dump the stack to stderr: the parent finds the user's line there.
+    faulthandler.enable()
+    faulthandler.register(signal.SIGXCPU, all_threads=False, chain=True)
+    try:
+        outcome = run_program(channel, program)
+    except MemoryError:
+        _reserve.clear()
+        outcome = {"outcome": "failed", "reason": "memory_limit", "error": _memory_error()}
+    try:
+        channel.send(END, json.dumps(outcome).encode())
+    except MemoryError:
+        os._exit(EXIT_OUT_OF_MEMORY)
+    # Exit at once: an ordinary interpreter shutdown would run the program's finalizers
+    # (a suspended generator's finally, __del__) after its report, and they could still print.
+    os._exit(0)
+
+
+def check_program(source: str) -> list[dict[str, object]]:
+    """The policy's verdict on a program, compiled here, in the confined child, never in the
+    runner: a compiler crash or bomb costs this disposable process only."""
+    try:
+        policy.compile_program(source, "<program>")
+    except ProgramRejected as exc:
+        return [_error_dict(e) for e in exc.errors]
+    return []
+
+
+def run_program(channel: Channel, program: dict[str, object]) -> dict[str, object]:
+    """Compile and run the program under the policy; describe how it ended."""
+    source = str(program["source"])
+    api = ProgramApi(
+        channel,
+        int(program["led_count"]),  # type: ignore[call-overload]
+        program["positions"],  # type: ignore[arg-type]
+        int(program["log_limit"]),  # type: ignore[call-overload]
+    )
+    if program.get("mode") == "raw":
+        return _run_raw(api, source)
+    try:
+        code = policy.compile_program(source, PROGRAM_FILENAME)
+    except ProgramRejected as exc:
+        errors = [_error_dict(e) for e in exc.errors]
+        return {"outcome": "failed", "reason": "error", "error": errors[0] if errors else None}
+    env = policy.make_globals(api)
+    try:
+        exec(code, env)
+    except BaseException as exc:  # noqa: BLE001 - any way the user's program ends is a result
+        return _describe_failure(api, source, exc)
+    return {"outcome": "completed", "reason": "ended", "error": None}
+
+
+def _run_raw(api: ProgramApi, source: str) -> dict[str, object]:
+    """``runner.audit raw``: plain Python with real builtins, in this same confined process.
+
+    It shows what holds when the language layer has fallen; the parent never selects it for a
+    program from the socket or the web.
+    """
+    env: dict[str, object] = {
+        "__name__": "__main__",
+        "getLEDCount": api.get_led_count,
+        "setLEDs": api.set_leds,
+        "getLEDPositions": api.get_led_positions,
+        "fromHSV": colours.fromHSV,
+        "CHANNEL": api._channel,  # raw payloads may forge records on the real pipe
+        "print": make_print(api.write_log),  # to the run's log, as a tree program's print
+        **colours.COLOURS,
+    }
+    try:
+        exec(compile(source, PROGRAM_FILENAME, "exec"), env)
+    except BaseException as exc:  # noqa: BLE001 - any way the program ends is a result
+        return _describe_failure(api, source, exc)
+    return {"outcome": "completed", "reason": "ended", "error": None}
+
+
+def _describe_failure(api: ProgramApi, source: str, exc: BaseException) -> dict[str, object]:
+    frames = [
+        (frame.f_code.co_name, line)
+        for frame, line in traceback.walk_tb(exc.__traceback__)
+        if frame.f_code.co_filename == PROGRAM_FILENAME
+    ]
+    if isinstance(exc, MemoryError):
+        _reserve.clear()  # room to build the report
+    reason = "error"
+    type_name = _clean(type(exc).__name__, 100)
+    if isinstance(exc, FrameInvalid | FrameTypeInvalid):
+        reason = "invalid_frame"
+        type_name = "ValueError" if isinstance(exc, FrameInvalid) else "TypeError"
+    elif isinstance(exc, MemoryError):
+        reason = "memory_limit"
+    message = _safe_str(exc)
+    if reason == "memory_limit" and not message:
+        message = "the program ran out of memory"
+    api.write_log(_user_traceback(frames, source, type_name, message))
+    line = frames[-1][1] if frames else None
+    error = {"type": type_name, "message": message, "line": line}
+    return {"outcome": "failed", "reason": reason, "error": error}
+
+
+def _user_traceback(frames: list[tuple[str, int]], source: str, type_name: str, msg: str) -> str:
+    """A traceback of the user's own frames, with repeats folded as CPython does."""
+    lines = source.splitlines()
+    out = ["Traceback (most recent call last):"]
+    previous, repeats = None, 0
+    for name, line in frames:
+        if (name, line) == previous:
+            repeats += 1
+            continue
+        if repeats:
+            out.append(f"  [previous line repeated {repeats} more times]")
+        previous, repeats = (name, line), 0
+        out.append(f"  line {line}, in {name}")
+        if 0 < line <= len(lines):
+            out.append("    " + lines[line - 1].strip())
+    if repeats:
+        out.append(f"  [previous line repeated {repeats} more times]")
+    out.append(f"{type_name}: {msg}" if msg else type_name)
+    return "\n".join(out[-60:]) + "\n"
+
+
+def _safe_str(exc: BaseException) -> str:
+    """The exception's message; a user-defined ``__str__`` may itself fail."""
+    try:
+        # A user __str__ may return a str subclass whose methods (__getitem__, encode...) are
+        # the program's own code; str.__str__ copies it to a plain str without calling them.
+        return _clean(str.__str__(str(exc)), 2000)
+    except BaseException:  # noqa: BLE001 - a broken __str__ (even SystemExit) must not hide it
+        return "(the error's message could not be shown)"
+
+
+def _clean(text: str, limit: int) -> str:
+    """Valid UTF-8 (no lone surrogates), at most ``limit`` characters."""
+    return text[:limit].encode("utf-8", "replace").decode("utf-8")
+
+
+def _memory_error() -> dict[str, object]:
+    return {"type": "MemoryError", "message": "the program ran out of memory", "line": None}
+
+
+def _error_dict(error: object) -> dict[str, object]:
+    return {
+        "type": _clean(str(getattr(error, "type", "SyntaxError")), 100),
+        "message": _clean(str(getattr(error, "message", error)), 2000),
+        "line": getattr(error, "line", None),
+        "col": getattr(error, "col", None),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

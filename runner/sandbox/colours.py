@@ -1,0 +1,76 @@
+"""The values of the user program API (SPEC §2): colour constants and ``fromHSV``."""
+
+from __future__ import annotations
+
+Colour = tuple[int, int, int, int]
+
+# Each constant is an (R, G, B, L) tuple at full brightness; tuples so a program cannot change them.
+BLACK: Colour = (0, 0, 0, 100)
+OFF: Colour = BLACK
+WHITE: Colour = (255, 255, 255, 100)
+RED: Colour = (255, 0, 0, 100)
+GREEN: Colour = (0, 255, 0, 100)
+BLUE: Colour = (0, 0, 255, 100)
+YELLOW: Colour = (255, 255, 0, 100)
+CYAN: Colour = (0, 255, 255, 100)
+MAGENTA: Colour = (255, 0, 255, 100)
+ORANGE: Colour = (255, 165, 0, 100)
+PURPLE: Colour = (128, 0, 128, 100)
+PINK: Colour = (255, 105, 180, 100)
+WARM_WHITE: Colour = (255, 180, 107, 100)
+
+COLOURS: dict[str, Colour] = {
+    "BLACK": BLACK,
+    "OFF": OFF,
+    "WHITE": WHITE,
+    "RED": RED,
+    "GREEN": GREEN,
+    "BLUE": BLUE,
+    "YELLOW": YELLOW,
+    "CYAN": CYAN,
+    "MAGENTA": MAGENTA,
+    "ORANGE": ORANGE,
+    "PURPLE": PURPLE,
+    "PINK": PINK,
+    "WARM_WHITE": WARM_WHITE,
+}
+
+
+def fromHSV(h: float, s: float, v: float, l: int = 100) -> Colour:  # noqa: E741, N802
+    """Turn hue, saturation, value (0..1) and brightness (0-100) into an ``(R, G, B, L)`` tuple.
+
+    Hue wraps around (1.25 is the same as 0.25) so animations can add to it freely; saturation
+    and value are clamped to 0..1 so float rounding (1.0000001) never breaks a frame.
+    """
+    # Self-contained (builtins only): ``policy.make_globals`` re-homes this function's code in
+    # the program's own globals, so nothing outside the program is reachable through it.
+    for name, value in (("h", h), ("s", s), ("v", v)):
+        # bool is an int subclass; a colour component of True is almost certainly a bug.
+        # (No type() here: in the program's globals that is the sandbox's, a Python call.)
+        if value is True or value is False or not isinstance(value, (int, float)):
+            raise TypeError(f"fromHSV: {name} must be a number, not {type(value).__name__}")
+    hue = float(h) % 1.0
+    sat = min(max(float(s), 0.0), 1.0)
+    val = min(max(float(v), 0.0), 1.0)
+    if l is True or l is False or not isinstance(l, int) or not 0 <= l <= 100:
+        raise ValueError(f"fromHSV: brightness l must be an int in 0-100, not {l!r}")
+    # Inline HSV -> RGB (same maths as colorsys.hsv_to_rgb): animations call this per LED per frame.
+    i = int(hue * 6.0)
+    f = hue * 6.0 - i
+    p = val * (1.0 - sat)
+    q = val * (1.0 - sat * f)
+    t = val * (1.0 - sat * (1.0 - f))
+    i %= 6
+    if i == 0:
+        r, g, b = val, t, p
+    elif i == 1:
+        r, g, b = q, val, p
+    elif i == 2:
+        r, g, b = p, val, t
+    elif i == 3:
+        r, g, b = p, q, val
+    elif i == 4:
+        r, g, b = t, p, val
+    else:
+        r, g, b = val, p, q
+    return (int(r * 255.0 + 0.5), int(g * 255.0 + 0.5), int(b * 255.0 + 0.5), int(l))

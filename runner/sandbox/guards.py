@@ -1,0 +1,514 @@
+"""Run-time half of the sandbox: the guard functions, safe builtins and module namespaces.
+
+Each run gets fresh objects from these factories (``runner.sandbox.policy.make_globals``), so
+nothing a program changes survives into the next run.
+"""
+
+from __future__ import annotations
+
+import _string  # type: ignore[import-not-found]  # CPython's parsers, the ones str.format uses
+import builtins
+import functools
+import operator
+import time
+import types
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
+
+from runner.sandbox.modules import make_import, make_modules
+from runner.sandbox.rules import (
+    DENIED_ATTRIBUTES,
+    FORBIDDEN_BUILTINS,
+    OWNED_ONLY_ATTRIBUTES,
+    SAFE_BUILTINS,
+    STR_ONLY_ATTRIBUTES,
+    is_program_private,
+)
+
+_INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "+=": operator.iadd,
+    "-=": operator.isub,
+    "*=": operator.imul,
+    "/=": operator.itruediv,
+    "//=": operator.ifloordiv,
+    "%=": operator.imod,
+    "**=": operator.ipow,
+    "<<=": operator.ilshift,
+    ">>=": operator.irshift,
+    "|=": operator.ior,
+    "^=": operator.ixor,
+    "&=": operator.iand,
+    "@=": operator.imatmul,
+}
+
+
+class SandboxFunction:
+    """A callable the sandbox hands to programs, with nothing behind it to reach.
+
+    A Python function carries ``__globals__`` (the module it was defined in) and a bound method
+    its ``__self__``: both are dunders the policy refuses, but the rule is that no function whose
+    globals are not the program's own is reachable at all (the reachability audit checks it).
+    This wrapper has no public attributes; its one slot is private and not the program's.
+    """
+
+    __slots__ = ("_call", "_name")
+
+    def __init__(self, call: Callable[..., Any], name: str) -> None:
+        self._call = call
+        self._name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<built-in function {self._name}>"
+
+
+def _walks_fields(template: str) -> bool:
+    """Whether any field of ``template`` (nested specs included) looks up an attribute or item.
+
+    CPython's own parser (the one ``str.format`` runs) finds every field, so a template without
+    such steps only ever calls ``format()`` on the arguments themselves: the real, fast
+    ``str.format`` is safe for it.
+    """
+    pending = [template]
+    while pending:
+        for _text, field, spec, _conversion in _string.formatter_parser(pending.pop()):
+            if field is None:
+                continue
+            for _step in _string.formatter_field_name_split(field)[1]:
+                return True
+            if spec:
+                pending.append(spec)
+    return False
+
+
+class _GuardedFormatter:
+    """``str.format`` whose field walks (``{0.x}``, ``{0[k]}``) go through the program's guard.
+
+    The same grammar as CPython's (its own parsers split the template and the field names),
+    automatic and manual numbering, conversions and nested specs; only each attribute step is
+    the sandbox's ``getattr`` instead of the real one.
+    """
+
+    def __init__(self, getattr_: Callable[[object, str], object]) -> None:
+        self._getattr = getattr_
+
+    def format(self, template: str, args: Sequence[object], kwargs: Mapping[str, object]) -> str:
+        auto: list[int | None] = [0]  # next automatic index; None once manual numbering is used
+        return self._format(template, args, kwargs, auto, 2)
+
+    def _format(
+        self,
+        template: str,
+        args: Sequence[object],
+        kwargs: Mapping[str, object],
+        auto: list[int | None],
+        depth: int,
+    ) -> str:
+        if depth < 0:
+            raise ValueError("Max string recursion exceeded")
+        out: list[str] = []
+        for literal, field, spec, conversion in _string.formatter_parser(template):
+            out.append(literal)
+            if field is None:
+                continue
+            value = self._field(field, args, kwargs, auto)
+            if conversion == "r":
+                value = repr(value)
+            elif conversion == "s":
+                value = str(value)
+            elif conversion == "a":
+                value = ascii(value)
+            elif conversion is not None:
+                raise ValueError(f"Unknown conversion specifier {conversion}")
+            spec = self._format(spec, args, kwargs, auto, depth - 1) if spec else ""
+            out.append(format(value, spec))
+        return "".join(out)
+
+    def _field(
+        self,
+        field: str,
+        args: Sequence[object],
+        kwargs: Mapping[str, object],
+        auto: list[int | None],
+    ) -> object:
+        first, rest = _string.formatter_field_name_split(field)
+        if first == "":
+            index = auto[0]
+            if index is None:
+                raise ValueError(
+                    "cannot switch from manual field specification to automatic field numbering"
+                )
+            auto[0] = index + 1
+            first = index
+        elif isinstance(first, int):
+            if auto[0]:
+                raise ValueError(
+                    "cannot switch from automatic field numbering to manual field specification"
+                )
+            auto[0] = None
+        obj = args[first] if isinstance(first, int) else kwargs[first]
+        for is_attr, key in rest:
+            obj = self._getattr(obj, key) if is_attr else obj[key]  # type: ignore[index]
+        return obj
+
+
+def _make_formatters(
+    getattr_: Callable[[object, str], object],
+) -> tuple[Callable[..., str], Callable[[str, object], str]]:
+    formatter = _GuardedFormatter(getattr_)
+
+    def safe_format(template: str, /, *args: object, **kwargs: object) -> str:
+        if type(template) is not str:
+            raise TypeError("format() needs a str")
+        if not _walks_fields(template):
+            return str.format(template, *args, **kwargs)
+        return formatter.format(template, args, kwargs)
+
+    def safe_format_map(template: str, mapping: object, /) -> str:
+        if type(template) is not str:
+            raise TypeError("format_map() needs a str")
+        if not _walks_fields(template):
+            return str.format_map(template, mapping)  # type: ignore[arg-type]
+        return formatter.format(template, (), mapping)  # type: ignore[arg-type]
+
+    return safe_format, safe_format_map
+
+
+class SandboxError(AttributeError):
+    """An attribute the sandbox refuses (as opposed to one the object lacks).
+
+    ``hasattr`` and ``getattr(obj, name, default)`` let it through instead of answering False or
+    the default: a silent wrong answer would fail far away, baffling; this names the line.
+    """
+
+
+def _refused(name: str) -> SandboxError:
+    if name.startswith("_"):
+        if is_program_private(name):
+            why = 'only the program\'s own objects have attributes starting with "_"'
+        else:
+            why = 'attributes starting with "_" are private'
+        return SandboxError(f'"{name}" is not accessible in tree programs: {why}')
+    return SandboxError(f'"{name}" is not accessible in tree programs')
+
+
+def _raise_if_missing(obj: object, name: str) -> None:
+    """Python's own AttributeError for a name ``obj`` does not have at all: ``hasattr(5,
+    "format")`` is truthfully False. Only a name it has, and may not hand out, is refused."""
+    if not hasattr(obj, name):
+        raise AttributeError(f"{type(obj).__name__!r} object has no attribute {name!r}")
+
+
+def _is_own_attribute(obj: object, name: str, owned: set[object]) -> bool:
+    """Whether ``obj.name`` (a single-underscore name) is the program's own to read.
+
+    On an instance of the program's classes or on one of those classes, a name found in the
+    instance's ``__dict__`` or in the ``__dict__`` of one of the program's classes in the MRO is
+    the program's; one found first in any other class is not. A name found nowhere is the
+    program's to ask about: the lookup fails with Python's own AttributeError.
+    """
+    if isinstance(obj, type):
+        if obj not in owned:
+            return False
+        mro = obj.__mro__
+    else:
+        cls = type(obj)
+        if cls not in owned:
+            return False
+        try:
+            own = object.__getattribute__(obj, "__dict__")
+        except AttributeError:
+            own = {}
+        if type(own) is dict and name in own:
+            return True
+        mro = cls.__mro__
+    for klass in mro:
+        if name in klass.__dict__:
+            return klass in owned
+    return True
+
+
+def make_getattr(owned: set[object]) -> Callable[..., object]:
+    """The run's ``getattr``: the compile-time name rules, then the per-type rules of
+    ``runner.sandbox.rules``: ``format``/``format_map`` only on exact ``str`` (and only the
+    guarded formatter), ``obj`` only on the program's own non-exception objects."""
+    formatters: dict[str, Callable[..., str]] = {}
+
+    def guarded_getattr(obj: object, name: str, *default: object) -> object:
+        if type(name) is not str:
+            raise TypeError("attribute name must be a string")
+        if name.startswith("_"):
+            if not (is_program_private(name) and _is_own_attribute(obj, name, owned)):
+                raise _refused(name)
+        elif name in DENIED_ATTRIBUTES:
+            raise _refused(name)
+        if name in STR_ONLY_ATTRIBUTES:
+            if type(obj) is str:
+                return SandboxFunction(functools.partial(formatters[name], obj), f"str.{name}")
+            if obj is str:
+                return SandboxFunction(formatters[name], f"str.{name}")
+            cls = obj if isinstance(obj, type) else type(obj)
+            if cls not in owned or issubclass(cls, str):
+                # Bound methods, aliases, super proxies, str subclasses... forward lookups to
+                # a wrapped str and would hand out the real, unguarded str.format.
+                _raise_if_missing(obj, name)
+                raise SandboxError(
+                    f'"{name}" is not available here: in tree programs only plain strings '
+                    "(and the program's own classes) have it"
+                )
+            found = getattr(obj, name, *default)
+            if _is_real_str_method(found):
+                # Whatever the object forwarded the lookup to, the answer is str's own method.
+                raise SandboxError(f'"{name}" is not available here: only plain strings have it')
+            return found
+        if name in OWNED_ONLY_ATTRIBUTES and not _owned_plain(obj, owned):
+            # AttributeError.obj (and wrappers forwarding to it) hands out the live object a
+            # failed lookup was made on; a program's own object may use the name freely.
+            _raise_if_missing(obj, name)
+            raise _refused(name)
+        return getattr(obj, name, *default)
+
+    safe_format, safe_format_map = _make_formatters(guarded_getattr)
+    formatters.update(format=safe_format, format_map=safe_format_map)
+    return guarded_getattr
+
+
+def _owned_plain(obj: object, owned: set[object]) -> bool:
+    """The program's own object or class, and not an exception (whose ``obj`` is the
+    interpreter's) nor a proxy (``super``, whose lookups go elsewhere)."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    return cls in owned and not issubclass(cls, (BaseException, super))
+
+
+def _is_real_str_method(value: object) -> bool:
+    if value is str.format or value is str.format_map:
+        return True
+    return (
+        isinstance(value, types.BuiltinMethodType)
+        and getattr(value, "__name__", "") in STR_ONLY_ATTRIBUTES
+        and isinstance(getattr(value, "__self__", None), str)
+    )
+
+
+def make_hasattr(getattr_: Callable[..., object]) -> Callable[[object, str], bool]:
+    """``hasattr`` with the same rules as the run's ``getattr``: truthful for the names a program
+    may use; for the ones it may not, the same error as ``obj.name`` (never a silent False)."""
+
+    def guarded_hasattr(obj: object, name: str) -> bool:
+        try:
+            getattr_(obj, name)
+        except SandboxError:
+            raise
+        except AttributeError:
+            return False
+        return True
+
+    return guarded_hasattr
+
+
+def inplacevar(op: str, target: object, value: object) -> object:
+    """``_inplacevar_``: ``x += y`` as RestrictedPython's stock transform spells it."""
+    return _INPLACE_OPS[op](target, value)
+
+
+def apply(func: Callable[..., object], *args: object, **kwargs: object) -> object:
+    """``_apply_``: ``f(*a, **k)`` as RestrictedPython's stock transform spells it."""
+    return func(*args, **kwargs)
+
+
+def make_type(allowed: set[object]) -> Callable[..., type]:
+    """One-argument ``type()`` that only answers with types a program may hold anyway.
+
+    The builtin types it was given, its own classes and a few plain value types; never the
+    types of wrappers (``types.GenericAlias`` would build an alias around ``str``), functions,
+    generators or the sandbox's own objects.
+    """
+
+    def safe_type(*args: object) -> type:
+        if len(args) != 1:
+            raise TypeError("type() takes exactly one argument in tree programs (use a class)")
+        result = type(args[0])
+        if result not in allowed:
+            name = result.__name__
+            raise TypeError(f"type() of a {name} object is not available in tree programs")
+        return result
+
+    return safe_type
+
+
+def make_class_guards(
+    owned: set[object], program_globals: dict[str, object]
+) -> tuple[Callable[[object], object], Callable[..., type]]:
+    """A run's ``_write_`` guard and ``__metaclass__``; ``owned`` collects the program's classes.
+
+    A program may change its own objects (instances of its classes, its classes, lists, dicts,
+    sets) and nothing else: module namespaces, functions and built-in objects stay as handed out.
+    """
+    writable: set[object] = {dict, list, set, bytearray}
+
+    def exit_without_traceback(method: object) -> object:
+        """The program's ``__exit__``, called with ``None`` for the traceback the interpreter
+        passes (a live traceback leads to frames). A function of the program's own globals."""
+        if not callable(method):
+            return method
+        return types.FunctionType(
+            _EXIT_TEMPLATE.__code__,
+            program_globals,
+            "__exit__",
+            None,
+            (types.CellType(method),),
+        )
+
+    def write_guard(ob: object) -> object:
+        if type(ob) in writable:
+            return ob
+        if isinstance(ob, type) and ob in owned:
+            return ob
+        raise TypeError(f"cannot change {type(ob).__name__} objects in tree programs")
+
+    def metaclass(name: str, bases: tuple[type, ...], namespace: dict[str, object]) -> type:
+        for base in bases:
+            if not isinstance(base, type):
+                raise TypeError(f"{base!r} is not a class: it cannot be a base class here")
+            if issubclass(base, type):
+                raise TypeError("metaclasses are not available in tree programs")
+            if issubclass(base, FORWARDING_TYPES):
+                # Their instances forward attribute lookups to what they wrap: a program's
+                # subclass of super would be an "own" class answering for str.format.
+                raise TypeError(f"{base.__name__} cannot be a base class in tree programs")
+        if "__exit__" in namespace:
+            namespace["__exit__"] = exit_without_traceback(namespace["__exit__"])
+        cls = type(name, bases, namespace)
+        writable.add(cls)
+        owned.add(cls)
+        return cls
+
+    return write_guard, metaclass
+
+
+def _exit_template_factory() -> Callable[..., object]:
+    method: Callable[..., object] = print  # replaced by the program's own __exit__ (a cell)
+
+    def __exit__(self: object, kind: object, value: object, traceback: object) -> object:
+        return method(self, kind, value, None)
+
+    return __exit__
+
+
+_EXIT_TEMPLATE = _exit_template_factory()
+# Built-in types whose instances answer attribute lookups for something they wrap.
+FORWARDING_TYPES = (super, classmethod, staticmethod, property)
+
+
+def _not_settable(name: str) -> bool:
+    # Single-underscore names are the program's own; the write guard still checks the object.
+    return (name.startswith("_") and not is_program_private(name)) or name in DENIED_ATTRIBUTES
+
+
+def guarded_setattr(
+    write_guard: Callable[[object], object],
+) -> Callable[[object, str, object], None]:
+    """``setattr`` for programs: public names on objects the write guard allows."""
+
+    def setattr_(obj: object, name: str, value: object) -> None:
+        if type(name) is not str or _not_settable(name):
+            raise AttributeError(f'"{name}" cannot be set in tree programs')
+        setattr(write_guard(obj), name, value)
+
+    return setattr_
+
+
+def guarded_delattr(write_guard: Callable[[object], object]) -> Callable[[object, str], None]:
+    """``delattr`` for programs, with the same rules as ``setattr``."""
+
+    def delattr_(obj: object, name: str) -> None:
+        if type(name) is not str or _not_settable(name):
+            raise AttributeError(f'"{name}" cannot be deleted in tree programs')
+        delattr(write_guard(obj), name)
+
+    return delattr_
+
+
+def make_print(write_log: Callable[[str], None]) -> Callable[..., None]:
+    """``print`` that writes to the run's log (the child caps it)."""
+
+    def print_(
+        *args: object,
+        sep: str | None = " ",
+        end: str | None = "\n",
+        file: object = None,
+        flush: bool = False,
+    ) -> None:
+        if file is not None:
+            raise TypeError("print(file=...) is not available: print writes to the run's log")
+        sep = " " if sep is None else sep
+        end = "\n" if end is None else end
+        if type(sep) is not str or type(end) is not str:
+            raise TypeError("print(): sep and end must be strings")
+        text = sep.join([str(a) for a in args]) + end
+        if text:
+            write_log(text)
+
+    return print_
+
+
+def make_builtins(
+    write_log: Callable[[str], None], program_globals: dict[str, object]
+) -> tuple[dict[str, object], dict[str, object]]:
+    """Fresh ``__builtins__`` and the RestrictedPython guard globals for one run.
+
+    Everything callable a program can name is a builtin implemented in C (no globals to reach)
+    or a ``SandboxFunction``; the guard globals have private names no program can write.
+    """
+    owned: set[object] = set()
+    write_guard, metaclass = make_class_guards(owned, program_globals)
+    modules = make_modules(SandboxFunction)
+    safe: dict[str, object] = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
+    safe.update(
+        {
+            name: value
+            for name, value in vars(builtins).items()
+            if isinstance(value, type) and issubclass(value, BaseException)
+        }
+    )
+    allowed_types: set[object] = {v for v in safe.values() if isinstance(v, type)}
+    allowed_types.update({type(None), type(NotImplemented), type(Ellipsis), time.struct_time})
+    allowed_types.add(SandboxError)  # "except AttributeError as e: type(e).__name__" works
+    allowed_types.discard(type)
+    getattr_ = make_getattr(owned)
+    type_ = make_type(allowed_types | owned)
+
+    def program_type(*args: object) -> type:
+        # owned grows as the program defines classes; the set above was a snapshot.
+        if len(args) == 1 and type(args[0]) in owned:
+            return type(args[0])
+        return type_(*args)
+
+    safe.update(
+        __build_class__=builtins.__build_class__,
+        __import__=SandboxFunction(make_import(modules), "__import__"),
+        getattr=SandboxFunction(getattr_, "getattr"),
+        hasattr=SandboxFunction(make_hasattr(getattr_), "hasattr"),
+        setattr=SandboxFunction(guarded_setattr(write_guard), "setattr"),
+        delattr=SandboxFunction(guarded_delattr(write_guard), "delattr"),
+        type=SandboxFunction(program_type, "type"),
+        print=SandboxFunction(make_print(write_log), "print"),
+    )
+    assert not FORBIDDEN_BUILTINS & safe.keys()
+    guards: dict[str, object] = {
+        "__metaclass__": metaclass,
+        "__name__": "__main__",
+        "_getattr_": getattr_,
+        "_getitem_": operator.getitem,
+        "_getiter_": iter,
+        "_write_": write_guard,
+        "_inplacevar_": inplacevar,
+        "_apply_": apply,
+        "_unpack_sequence_": guarded_unpack_sequence,
+        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+    }
+    return safe, guards

@@ -1,0 +1,64 @@
+"""The sandbox child's system-call allow-list: everything else fails with EPERM.
+
+Derived from the calls a confined child actually makes after its filter is loaded, traced with
+``strace -f`` over every program in ``tests/programs``, ``runner/examples`` and ``tests/corpus``
+(rt_sigaction, write, read, brk, munmap, sigaltstack, mmap, getrandom, exit_group,
+clock_nanosleep, and getpid/gettid/tgkill when faulthandler re-raises a fatal signal), plus the
+few that the same code paths can make under other conditions (a realloc that moves, a sleep a
+signal interrupts). Each group says why it is there. Names a kernel architecture lacks are
+skipped when the filter is built. No timers: the kernel's SIGKILL timer, armed before the
+filter, must stay as it is (``confine.arm_kill_timer``).
+
+Not here, so denied: opening files (the child imports everything before it confines itself),
+sockets, processes and threads (fork, vfork, clone, clone3, execve), signals to anything but
+itself (kill/tgkill/tkill are allowed only with the child's own pid; rt_sigqueueinfo,
+rt_tgsigqueueinfo and pidfd_send_signal never), new sessions or process groups (setsid,
+setpgid), SysV IPC (shmget, msgget, semget...), ptrace and process_vm_readv/writev, bpf,
+perf_event_open, userfaultfd, io_uring_*, keyring calls (add_key, request_key, keyctl),
+namespaces and mounts, ioctl, prctl, prlimit64, and executable memory.
+"""
+
+from __future__ import annotations
+
+# Plain calls, allowed whatever their arguments.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    # Memory: the allocator grows and shrinks the heap; RLIMIT_AS caps the total.
+    "memory": ("brk", "munmap", "mremap", "madvise"),
+    # The two pipes to the parent (records in, ACKs out) and stderr for faulthandler's dump.
+    "pipes": ("read", "write", "close"),
+    # Signal handling inside the process (faulthandler, the SIGALRM backstop, Python's handlers).
+    "signal handling": ("rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack"),
+    # time.sleep and clocks; a sleep a signal interrupts is resumed through restart_syscall.
+    "time": (
+        "clock_nanosleep",
+        "nanosleep",
+        "clock_gettime",
+        "clock_getres",
+        "gettimeofday",
+        "restart_syscall",
+        "getrusage",
+        "times",
+    ),
+    # random.Random() seeds itself from the kernel.
+    "randomness": ("getrandom",),
+    # Harmless questions CPython asks about itself.
+    "identity": ("getpid", "gettid", "getuid", "geteuid", "getgid", "getegid"),
+    # Locks inside the C library (uncontended in a single-threaded process) and yielding.
+    "locks": ("futex", "sched_yield"),
+    # Ending the process.
+    "exit": ("exit", "exit_group"),
+}
+
+# Calls allowed only with the child's own pid as the target (signals to itself: faulthandler
+# re-raises a fatal signal with tgkill(pid, tid, sig) after dumping the traceback).
+SELF_ONLY = ("kill", "tgkill", "tkill")
+
+# Memory mappings are allowed only without PROT_EXEC: a tree program never needs new code.
+NO_EXEC = ("mmap", "mprotect")
+PROT_EXEC = 0x4
+
+
+def allowed_names() -> frozenset[str]:
+    """Every syscall name the filter allows in some form."""
+    names = {n for group in ALLOWED.values() for n in group}
+    return frozenset(names | set(SELF_ONLY) | set(NO_EXEC))

@@ -1,0 +1,67 @@
+"""Upload checks in a confined child: untrusted source is never compiled in the runner process.
+
+Each check gets a fresh child (the same command and confinement as a run), sends it the source
+as a CHECK record and reads one RESULT record back, bounded in size and time. Whatever the child
+does instead (crash, hang, garbage) becomes a rejection naming the problem; it never raises.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from protocol.messages import ProgramError
+from runner.config import RunnerConfig
+from runner.sandbox.wire import CHECK, READY, RESULT
+from runner.supervise.pipes import ChildIO, ChildProtocolError
+from runner.supervise.spawn import CHILD_COMMAND, child_limits, spawn_child
+
+CHECK_TIME_S = 10.0  # wall time for start-up and compiling; the CPU rlimit applies as well
+MAX_RESULT = 1 << 18
+MAX_CONCURRENT_CHECKS = 2  # each check is a process; bound them on a 2-core Pi
+
+
+class Checker:
+    """Checks programs in disposable confined children, at most two at a time."""
+
+    def __init__(self, config: RunnerConfig, child_command: Sequence[str] | None = None) -> None:
+        limits = json.dumps(child_limits(config).to_dict())
+        self._command = [*(child_command or CHILD_COMMAND), limits]
+        self._slots = threading.BoundedSemaphore(MAX_CONCURRENT_CHECKS)
+
+    def check(self, source: str) -> list[ProgramError]:
+        """The policy's errors for ``source`` (``[]``: accepted)."""
+        with self._slots:
+            io = ChildIO(spawn_child(self._command), time.monotonic() + CHECK_TIME_S)
+            try:
+                return self._exchange(io, source)
+            except (ChildProtocolError, OSError, UnicodeError) as exc:
+                return [_unchecked(f"the checker broke its protocol ({type(exc).__name__})")]
+            finally:
+                io.close()
+
+    @staticmethod
+    def _exchange(io: ChildIO, source: str) -> list[ProgramError]:
+        kind, _ = io.next_record(max_size=16384)
+        if kind != READY:
+            return [_unchecked("the checker did not start")]
+        io.send(CHECK, source.encode("utf-8", "surrogatepass"))
+        kind, payload = io.next_record(max_size=MAX_RESULT)
+        if kind != RESULT:
+            reason = "took too long" if io.timed_out else "stopped without an answer"
+            return [_unchecked(f"the checker {reason}")]
+        try:
+            raw = json.loads(payload)
+            if not isinstance(raw, list):
+                raise ValueError("not a list")
+            return [ProgramError.model_validate(item) for item in raw[:50]]
+        except (ValueError, RecursionError, ValidationError):
+            return [_unchecked("the checker sent a malformed answer")]
+
+
+def _unchecked(why: str) -> ProgramError:
+    return ProgramError(type="SandboxError", message=f"the program could not be checked: {why}")

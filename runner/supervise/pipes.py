@@ -1,0 +1,250 @@
+"""The parent's side of one child's pipes: exact reads, bounded waits, a pidfd kill, and the reap.
+
+Nothing here believes the child. A record is read only when the supervisor asks for one, and
+only as many bytes as that record needs (never more: the rest stays in the kernel's pipe), so at
+most one record is ever held. Every wait is a ``poll`` bounded by the deadline and woken at once
+by ``kill`` (a self-pipe). ``kill`` signals the process through a pidfd (its pid can never be
+reused while we hold it) and its process group as well; ``close`` confirms the death before it
+reaps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+
+from runner.sandbox.wire import HEADER, PROGRAM_FILENAME
+
+STDERR_TAIL = 16384  # holds a whole faulthandler dump (at most 100 frames)
+MAX_PENDING_WRITE = 1 << 20  # a child that stops reading gets no more than this queued
+DEATH_WAIT_S = 5.0
+_USER_FRAME = PROGRAM_FILENAME.encode()
+
+
+class ChildProtocolError(Exception):
+    """The child wrote something that is not a well-formed record."""
+
+
+@dataclass(frozen=True)
+class Exit:
+    """How the child process ended."""
+
+    returncode: int  # negative: killed by that signal
+    cpu_s: float
+    stderr_tail: bytes = b""
+
+    def crash_line(self) -> int | None:
+        """The user's line the child was on when a signal killed it (from faulthandler)."""
+        dump = self.stderr_tail.rpartition(b"(most recent call first):")[2]
+        marker = b'File "' + _USER_FRAME + b'", line '
+        start = dump.find(marker)
+        if start < 0:
+            return None
+        digits = dump[start + len(marker) :][:12].split(maxsplit=1)[0:1]
+        # The child wrote this: at most 9 digits (a line number), never a 5,000-digit int().
+        if digits and digits[0].isdigit() and len(digits[0]) <= 9:
+            return int(digits[0])
+        return None
+
+    def out_of_memory(self) -> bool:
+        """Whether the child's last words were about memory (a C-level allocation failure)."""
+        return any(word in self.stderr_tail for word in (b"MemoryError", b"Cannot allocate"))
+
+
+class ChildIO:
+    """Pipes to one child, with its deadline; ``kill`` is thread-safe and wakes any wait."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], deadline: float) -> None:
+        assert proc.stdin and proc.stdout and proc.stderr
+        self._proc = proc
+        self.deadline = deadline
+        self._in, self._out, self._err = proc.stdin, proc.stdout, proc.stderr
+        for stream in (self._in, self._out, self._err):
+            os.set_blocking(stream.fileno(), False)
+        self._pidfd = os.pidfd_open(proc.pid)
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._header = bytearray()
+        self._payload = bytearray()
+        self._want: int | None = None  # payload size of the record being read
+        self._kind = b""
+        self._outbuf = bytearray()
+        self.stderr_tail = b""
+        self.eof = False
+        self._err_open = True
+        self.timed_out = False
+        self.killed = False
+        self._lock = threading.Lock()
+        self._reaped = False
+
+    @property
+    def pid(self) -> int:
+        """The child's pid (also its process group id, unless it managed to leave it)."""
+        return self._proc.pid
+
+    def kill(self) -> None:
+        """SIGKILL the child through its pidfd and its process group; wake any wait."""
+        with self._lock:
+            if self._reaped:
+                return
+            self.killed = True
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            with contextlib.suppress(BlockingIOError, OSError):
+                os.write(self._wake_w, b"k")
+
+    def expired(self, now: float) -> bool:
+        """Whether the deadline has passed (and if so, the child is killed)."""
+        if now >= self.deadline:
+            if not self.timed_out:
+                self.timed_out = True
+                self.kill()
+            return True
+        return False
+
+    def send(self, kind: bytes, payload: bytes) -> None:
+        """Queue one record for the child (written as the pipe accepts it)."""
+        self.send_raw(HEADER.pack(kind, len(payload)) + payload)
+
+    def send_raw(self, data: bytes) -> None:
+        """Queue raw bytes for the child and write what the pipe takes now (never reads)."""
+        if len(self._outbuf) + len(data) > MAX_PENDING_WRITE:
+            return  # the child stopped reading: what it misses is its own loss
+        self._outbuf += data
+        self._write()
+
+    def next_record(
+        self, max_size: int, wake_at: float | None = None
+    ) -> tuple[bytes | None, bytes]:
+        """The next record, or ``(None, b"")`` at EOF, at ``wake_at``, at the deadline or kill.
+
+        Reads exactly the bytes of one record. Raises ``ChildProtocolError`` for a header
+        announcing more than ``max_size`` bytes.
+        """
+        while True:
+            if self._read_some(max_size):
+                kind, payload = self._kind, bytes(self._payload)
+                self._header.clear()
+                self._payload.clear()
+                self._want = None
+                return kind, payload
+            if self.eof or self.killed:
+                return None, b""
+            now = time.monotonic()
+            if self.expired(now) or (wake_at is not None and now >= wake_at):
+                return None, b""
+            self._wait(min(self.deadline, wake_at or self.deadline) - now, read=True)
+
+    def sleep_until(self, when: float) -> None:
+        """Wait until ``when`` (or the deadline, or a kill) while draining stderr."""
+        while not self.killed and (now := time.monotonic()) < when:
+            if self.expired(now):
+                return
+            self._wait(min(when, self.deadline) - now, read=False)
+
+    def close(self) -> Exit:
+        """Kill the child, confirm its death through the pidfd, reap it, close the pipes."""
+        self.kill()
+        ready = select.select([self._pidfd], [], [], DEATH_WAIT_S)[0]
+        with self._lock:
+            if not ready:  # not dead 5 s after SIGKILL (uninterruptible sleep): wait4 blocks
+                os.write(2, f"sandbox child {self.pid} not dead after SIGKILL\n".encode())
+            _, status, usage = os.wait4(self._proc.pid, 0)
+            self._reaped = True
+        self._proc.returncode = os.waitstatus_to_exitcode(status)
+        self._drain_stderr()
+        for stream in (self._in, self._out, self._err):
+            stream.close()
+        for fd in (self._pidfd, self._wake_r, self._wake_w):
+            os.close(fd)
+        return Exit(self._proc.returncode, usage.ru_utime + usage.ru_stime, self.stderr_tail)
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _read_some(self, max_size: int) -> bool:
+        """Read what is there of the current record, at most up to its end; True when whole."""
+        fd = self._out.fileno()
+        while not self.eof:
+            if self._want is None:
+                need = HEADER.size - len(self._header)
+                chunk = self._read(fd, need)
+                if chunk is None:
+                    return False
+                self._header += chunk
+                if len(self._header) < HEADER.size:
+                    continue
+                kind, size = HEADER.unpack(bytes(self._header))
+                if size > max_size:
+                    message = f"record {kind!r} of {size} bytes (at most {max_size})"
+                    raise ChildProtocolError(message)
+                self._kind, self._want = kind, size
+            need = self._want - len(self._payload)
+            if need == 0:
+                return True
+            chunk = self._read(fd, need)
+            if chunk is None:
+                return False
+            self._payload += chunk
+        return False
+
+    def _read(self, fd: int, size: int) -> bytes | None:
+        try:
+            chunk = os.read(fd, min(size, 1 << 20))
+        except BlockingIOError:
+            return None
+        if not chunk:
+            self.eof = True
+            return None
+        return chunk
+
+    def _wait(self, timeout: float, read: bool) -> None:
+        poller = select.poll()
+        poller.register(self._wake_r, select.POLLIN)
+        if read and not self.eof:
+            poller.register(self._out.fileno(), select.POLLIN)
+        if self._err_open:
+            poller.register(self._err.fileno(), select.POLLIN)
+        if self._outbuf and not self._in.closed:
+            poller.register(self._in.fileno(), select.POLLOUT)
+        for fd, _ in poller.poll(max(0, int(timeout * 1000) + 1)):
+            if fd == self._err.fileno():
+                self._read_stderr()
+            elif fd == self._in.fileno():
+                self._write()
+
+    def _write(self) -> None:
+        if not self._outbuf or self._in.closed:
+            return
+        try:
+            written = os.write(self._in.fileno(), self._outbuf)
+        except BlockingIOError:
+            return
+        except (BrokenPipeError, OSError):
+            written = len(self._outbuf)  # the child is gone; EOF tells the rest
+        del self._outbuf[:written]
+
+    def _read_stderr(self) -> None:
+        try:
+            chunk = os.read(self._err.fileno(), 1 << 16)
+        except BlockingIOError:
+            return
+        if chunk:
+            self.stderr_tail = (self.stderr_tail + chunk)[-STDERR_TAIL:]
+        else:
+            self._err_open = False
+
+    def _drain_stderr(self) -> None:
+        for _ in range(64):  # the child is dead: what is left is bounded
+            if not self._err_open:
+                return
+            before = self.stderr_tail
+            self._read_stderr()
+            if self.stderr_tail == before and self._err_open:
+                return

@@ -1,0 +1,116 @@
+"""Starting and discarding the sandbox child processes the Supervisor runs programs in.
+
+Each child is a fresh interpreter (never a fork of the LED-holding runner) with an empty
+environment in its own process group; its confinement is passed as JSON on its command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from runner.config import RunnerConfig
+from runner.sandbox.confine import Limits, default_read_paths
+
+# -I: no PYTHON* variables, no user site, no current directory on sys.path; -B: write no .pyc.
+CHILD_COMMAND = (sys.executable, "-I", "-B", "-m", "runner.sandbox.child")
+
+
+# Time a child may take to start and confine itself, before the program's own time limit starts.
+STARTUP_LIMIT_S = 10.0
+# A prestarted child older than this is replaced: its kernel kill timer (armed at start, see
+# Limits.wall_limit_s) must leave a whole run's time after it is taken.
+SPARE_MAX_AGE_S = 15.0
+
+# What a raw (audit) child imports before it confines itself, so that payloads can use them:
+# once confined, the child can open no file, so it can import nothing new.
+RAW_PRELOAD = (
+    "ctypes",
+    "ctypes.util",
+    "errno",
+    "fcntl",
+    "mmap",
+    "resource",
+    "select",
+    "signal",
+    "socket",
+    "struct",
+    "subprocess",
+    "threading",
+    "multiprocessing",
+)
+
+
+def child_limits(config: RunnerConfig, preload: tuple[str, ...] = ()) -> Limits:
+    """The confinement a child applies to itself, from the runner's settings."""
+    uid = gid = None
+    if os.geteuid() == 0:
+        try:
+            user = pwd.getpwnam(config.child_user)
+        except KeyError:
+            raise ValueError(f"child_user {config.child_user!r} does not exist") from None
+        uid, gid = user.pw_uid, user.pw_gid
+    return Limits(
+        memory_bytes=config.memory_limit_bytes,
+        cpu_seconds=config.cpu_seconds(),
+        uid=uid,
+        gid=gid,
+        read_paths=default_read_paths(),
+        preload=preload,
+        wall_limit_s=STARTUP_LIMIT_S + config.time_limit_s + SPARE_MAX_AGE_S + 5.0,
+    )
+
+
+def spawn_child(command: Sequence[str]) -> subprocess.Popen[bytes]:
+    """A fresh interpreter (never a fork of this LED-holding process), empty env, own group."""
+    return subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={},
+        cwd="/",
+        close_fds=True,
+        process_group=0,
+    )
+
+
+def discard_child(proc: subprocess.Popen[bytes]) -> None:
+    """Kill and reap a child that never ran a program, and close its pipes."""
+    if proc.returncode is None:  # once reaped, its pid may belong to someone else
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def probe_layers(
+    config: RunnerConfig, child_command: Sequence[str] = CHILD_COMMAND
+) -> dict[str, str]:
+    """Start one confined child, read which sandbox layers it reports, and discard it."""
+    import json
+    import time
+
+    from runner.sandbox.wire import READY
+    from runner.supervise.pipes import ChildIO, ChildProtocolError
+
+    limits = json.dumps(child_limits(config).to_dict())
+    io = ChildIO(spawn_child([*child_command, limits]), time.monotonic() + 30.0)
+    try:
+        kind, payload = io.next_record(max_size=16384)
+    except ChildProtocolError as exc:
+        raise RuntimeError(f"the sandbox child broke its protocol: {exc}") from None
+    finally:
+        exit = io.close()
+    if kind != READY:
+        tail = exit.stderr_tail.decode("utf-8", "replace")[-2000:]
+        raise RuntimeError(f"the sandbox child did not start (status {exit.returncode}): {tail}")
+    report = json.loads(payload)
+    return {str(k): str(v) for k, v in report.items()}

@@ -1,0 +1,17 @@
+# tries: END that is not JSON
+# expect: failed crashed
+import os
+import struct
+
+HEADER = struct.Struct(">cI")
+
+
+def record(kind, payload):
+    data = HEADER.pack(kind, len(payload)) + payload
+    while data:
+        data = data[os.write(CHANNEL._wfd, data) :]
+
+
+frame = bytes([255, 0, 0, 100]) * getLEDCount()
+record(b"E", b"\xff\xfe")
+os._exit(0)

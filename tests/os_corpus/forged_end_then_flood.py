@@ -1,0 +1,19 @@
+# tries: END(completed) then a flood of frames without reading ACKs
+# expect: failed crashed
+import json
+import os
+import struct
+
+HEADER = struct.Struct(">cI")
+
+
+def record(kind, payload):
+    data = HEADER.pack(kind, len(payload)) + payload
+    while data:
+        data = data[os.write(CHANNEL._wfd, data) :]
+
+
+frame = bytes([255, 0, 0, 100]) * getLEDCount()
+record(b"E", json.dumps({"outcome": "completed", "reason": "ended", "error": None}).encode())
+while True:
+    record(b"F", frame)

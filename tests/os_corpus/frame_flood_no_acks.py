@@ -1,0 +1,17 @@
+# tries: frames as fast as the pipe takes them, never reading ACKs
+# expect: completed time_limit
+import os
+import struct
+
+HEADER = struct.Struct(">cI")
+
+
+def record(kind, payload):
+    data = HEADER.pack(kind, len(payload)) + payload
+    while data:
+        data = data[os.write(CHANNEL._wfd, data) :]
+
+
+frame = bytes([255, 0, 0, 100]) * getLEDCount()
+while True:
+    record(b"F", frame)

@@ -1,0 +1,19 @@
+# tries: a READY record in the middle of the run
+# expect: failed crashed
+import os
+import struct
+
+HEADER = struct.Struct(">cI")
+
+
+def record(kind, payload):
+    data = HEADER.pack(kind, len(payload)) + payload
+    while data:
+        data = data[os.write(CHANNEL._wfd, data) :]
+
+
+frame = bytes([255, 0, 0, 100]) * getLEDCount()
+record(b"R", b"{}")
+import time
+
+time.sleep(5)

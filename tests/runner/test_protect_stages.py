@@ -1,0 +1,168 @@
+"""The protection pipeline on its own: ``Protector.apply(frame, now)`` with times passed in.
+
+Fast, no processes: frames go in, the frames the LEDs would get come out, and ``light_meter``
+(independent of ``runner.protect``) measures them.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protocol.messages import Message
+from runner.leds import Led
+from runner.leds.virtual import VirtualStrip
+from runner.protect import Protector
+from runner.server.display import TreeDisplay
+from tests.runner.light_meter import (
+    current_ma,
+    general_counts,
+    luminance,
+    most_in_one_second,
+    red_counts,
+    redness,
+    series,
+    transitions,
+)
+
+WHITE: Led = (255, 255, 255, 100)
+BLACK: Led = (0, 0, 0, 100)
+
+leds = st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255), st.integers(0, 100))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    frame=st.lists(leds, min_size=1, max_size=300).map(tuple),
+    budget_per_led=st.floats(1.5, 70.0),
+)
+def test_no_frame_leaves_over_budget_and_frames_within_it_are_untouched(
+    frame: tuple[Led, ...], budget_per_led: float
+) -> None:
+    budget = budget_per_led * len(frame)
+    protector = Protector(len(frame), max_current_ma=budget)
+    out = protector.apply(frame, 0.0)
+    assert current_ma(out) <= budget
+    if current_ma(frame) <= budget:
+        assert out is frame and protector.stats.frames_scaled == 0
+    else:
+        assert protector.stats.frames_scaled == 1
+        # Uniform: brightness kept, no channel brighter than it was.
+        assert all(o[3] == f[3] for o, f in zip(out, frame, strict=True))
+        assert all(o[c] <= f[c] for o, f in zip(out, frame, strict=True) for c in range(3))
+
+
+def test_scaling_keeps_the_colour_and_reports_how_far() -> None:
+    frame = tuple([(255, 128, 0, 100), (0, 64, 255, 50)] * 250)
+    protector = Protector(500, max_current_ma=4000)
+    out = protector.apply(frame, 0.0)
+    assert 3900 < current_ma(out) <= 4000
+    (r, g, b, _), (r2, g2, b2, level) = out[:2]
+    assert abs(g / r - 128 / 255) < 0.01 and b == 0  # orange stays orange
+    assert r2 == 0 and abs(g2 / b2 - 64 / 255) < 0.02 and level == 50
+    share = protector.stats.power_scale_min
+    assert abs(share - (4000 - 500) / (current_ma(frame) - 500)) < 0.01
+
+
+def _strobe(hz: float, seconds: float, fps: float, on: Led, off: Led) -> list[tuple[float, Led]]:
+    return [
+        (i / fps, on if int(i / fps * 2 * hz) % 2 == 0 else off) for i in range(int(seconds * fps))
+    ]
+
+
+def _run(
+    protector: Protector, timeline: list[tuple[float, Led]], count: int = 50
+) -> list[tuple[float, tuple[Led, ...]]]:
+    return [(t, protector.apply(tuple([led] * count), t)) for t, led in timeline]
+
+
+def test_a_25_hz_strobe_at_100_fps_is_held_to_3_flashes_in_every_second() -> None:
+    shown = _run(Protector(50, flash_limit=True), _strobe(25, 4.0, 100, WHITE, BLACK))
+    times = transitions(series(shown, luminance), general_counts)
+    assert len(times) >= 6 and most_in_one_second(times) <= 6
+
+
+def test_damped_frames_lie_between_the_last_frame_and_the_wanted_one() -> None:
+    protector = Protector(50, flash_limit=True)
+    timeline = _strobe(10, 2.0, 40, WHITE, BLACK)
+    shown = _run(protector, timeline)
+    assert protector.stats.frames_damped > 0
+    previous = luminance(shown[0][1]).value
+    for (_, wanted), (_, got) in zip(timeline[1:], shown[1:], strict=True):
+        target = luminance((wanted,)).value
+        value = luminance(got).value
+        assert min(previous, target) - 1e-9 <= value <= max(previous, target) + 1e-9
+        previous = value
+
+
+def test_slow_changes_and_a_single_flash_pass_untouched() -> None:
+    protector = Protector(50, max_current_ma=8000, flash_limit=True)
+    fade = [(i / 40, (255, 255, 255, round(100 * i / 80))) for i in range(81)]  # 2 s up
+    flash = [(2 + i / 40, WHITE if i < 4 else BLACK) for i in range(40)]  # one 100 ms blink
+    colours = [(3 + i / 40, ((255, 0, 0, 100), (0, 0, 255, 100))[i // 20 % 2]) for i in range(80)]
+    for t, led in fade + flash + colours:
+        frame = tuple([led] * 50)
+        assert protector.apply(frame, t) is frame
+    assert protector.stats.frames_damped == 0
+
+
+def test_each_stage_can_be_switched_off() -> None:
+    white = tuple([WHITE] * 500)
+    assert Protector(500, max_current_ma=0, flash_limit=False).apply(white, 0.0) is white
+    unlimited = Protector(500, max_current_ma=0, flash_limit=False)
+    shown = _run(unlimited, _strobe(10, 1.0, 40, WHITE, BLACK), count=500)
+    assert all(frame[0] in (WHITE, BLACK) for _, frame in shown)
+    assert not unlimited.active and unlimited.stats.frames_damped == 0
+
+
+def test_the_idle_display_protects_frames_set_directly_and_shows_viewers_the_same() -> None:
+    sent: list[Message] = []
+    with VirtualStrip(500) as strip:
+        display = TreeDisplay(
+            strip,
+            [(0.0, 0.0, 0.0)] * 500,
+            sent.append,
+            protector=Protector(500, max_current_ma=5000),
+        )
+        display.hold([WHITE] * 500)
+        shown = strip.current
+    assert current_ma(shown) <= 5000 and shown[0][0] > 0
+    assert sent and sent[-1].leds == [list(led) for led in shown]  # type: ignore[union-attr]
+
+
+# Colours that make flashes: full and dim reds, orange-red, white, green, blue, black.
+PALETTE = [
+    (255, 0, 0, 100),
+    (200, 10, 10, 60),
+    (120, 0, 0, 100),
+    (255, 40, 0, 100),
+    WHITE,
+    (255, 255, 255, 30),
+    (0, 255, 0, 100),
+    (0, 0, 255, 100),
+    BLACK,
+]
+frames_of_20 = st.one_of(
+    st.tuples(st.sampled_from(PALETTE), st.integers(0, 20)).map(
+        lambda c: tuple([c[0]] * c[1] + [BLACK] * (20 - c[1]))
+    ),
+    st.lists(leds, min_size=20, max_size=20).map(tuple),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    steps=st.lists(st.tuples(st.floats(0.001, 0.2), frames_of_20), min_size=20, max_size=150),
+    budget=st.sampled_from([0, 500]),
+)
+def test_no_sequence_of_frames_flashes_more_than_3_times_a_second(
+    steps: list[tuple[float, tuple[Led, ...]]], budget: int
+) -> None:
+    # Palette colours on part of a 20-LED tree, or random LEDs, at random intervals.
+    protector = Protector(20, max_current_ma=budget, flash_limit=True)
+    shown, t = [], 0.0
+    for gap, frame in steps:
+        t += gap
+        shown.append((t, protector.apply(frame, t)))
+    for measure, counts in ((luminance, general_counts), (redness, red_counts)):
+        assert most_in_one_second(transitions(series(shown, measure), counts)) <= 6

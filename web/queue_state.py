@@ -1,0 +1,137 @@
+"""The scheduler's state and what it shows: a submission's JSON, the ``/api/queue`` snapshot, ETAs.
+
+``QueueState`` is plain data behind one lock, owned by ``web.scheduler.Scheduler`` and shared
+with the part that follows the runner (``web.runner_events``). Times in it are monotonic
+seconds (durations survive a wall-clock jump); timestamps shown to people are wall-clock ISO
+strings on the submissions themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from protocol.messages import StopReason
+from web.storage import Submission
+
+RECENT = 20  # finished submissions in the snapshot
+
+
+@dataclass
+class Running:
+    """The program on the tree now."""
+
+    id: str
+    started: float  # monotonic
+    awaiting_start: bool = True  # Run sent, no Started yet
+    overrun_stop_sent: bool = False  # asked the runner to stop it for running too long
+    stop_reason: StopReason | None = None  # the operator or its author asked to stop it
+
+
+class QueueState:
+    """Pending, running and recently finished submissions, and the tree as the runner told it."""
+
+    def __init__(self, time_limit_s: float, keep_finished: int) -> None:
+        self.lock = threading.RLock()
+        self.time_limit_s = time_limit_s
+        self.keep_finished = keep_finished
+        # Pending, running, and the newest ``keep_finished`` finished ones; older ones on disk.
+        self.subs: dict[str, Submission] = {}
+        self.pending: list[str] = []
+        self.finished: deque[str] = deque()  # newest first
+        self.running: Running | None = None
+        self.paused = False
+        self.runner_online = False
+        self.runner_busy = False
+        self.tree: dict[str, Any] = {
+            "led_count": 0, "positions": [], "fps": 0.0, "backend": None, "layers": None,
+        }  # fmt: skip
+        self.frame: dict[str, Any] | None = None
+        self.version = 0
+        self._cache: tuple[int, float, bytes] | None = None
+
+    def add_finished(self, sub: Submission) -> None:
+        """Remember a finished submission, forgetting the oldest beyond ``keep_finished``."""
+        self.finished.appendleft(sub.id)
+        while len(self.finished) > self.keep_finished:
+            self.subs.pop(self.finished.pop(), None)
+        if self.keep_finished == 0:
+            self.subs.pop(sub.id, None)
+
+    def eta(self, position: int, now: float) -> float:
+        """Seconds until the program at ``position`` (0-based) should start."""
+        return self.time_left(now) + position * self.time_limit_s
+
+    def time_left(self, now: float) -> float:
+        """Seconds the running program may still run."""
+        if self.running is None:
+            return 0.0
+        return max(0.0, self.running.started + self.time_limit_s - now)
+
+    def public(self, sub: Submission, now: float, viewer: str | None = None) -> dict[str, Any]:
+        """The submission's JSON: position and ETA while pending, ``mine`` for its author."""
+        with self.lock:
+            data = sub.public()
+            data["position"] = data["eta_seconds"] = None
+            if sub.status == "pending" and sub.id in self.pending:
+                pos = self.pending.index(sub.id)
+                data["position"], data["eta_seconds"] = pos + 1, round(self.eta(pos, now))
+            elif self.running is not None and sub.id == self.running.id:
+                data["time_left_s"] = round(self.time_left(now))
+                data["stopping"] = self.running.stop_reason is not None
+            if viewer is not None and sub.user_id == viewer:
+                data["mine"] = True
+            return data
+
+    def snapshot(self, now: float, viewer: str | None = None) -> dict[str, Any]:
+        """Exactly the ``/api/queue`` JSON (``mine`` on the viewer's own rows)."""
+        with self.lock:
+            running = self.subs[self.running.id] if self.running else None
+            pending = []
+            for pos, sid in enumerate(self.pending):
+                item = self.subs[sid].public()
+                item["position"], item["eta_seconds"] = pos + 1, round(self.eta(pos, now))
+                if viewer is not None and self.subs[sid].user_id == viewer:
+                    item["mine"] = True
+                pending.append(item)
+            recent = []
+            for sid in list(self.finished)[:RECENT]:
+                item = self.subs[sid].public()
+                if viewer is not None and self.subs[sid].user_id == viewer:
+                    item["mine"] = True
+                recent.append(item)
+            return {
+                "running": self.public(running, now, viewer) if running else None,
+                "pending": pending,
+                "recent": recent,
+                "runner_online": self.runner_online,
+                "led_count": self.tree["led_count"],
+                "paused": self.paused,
+                "time_limit": self.time_limit_s,
+            }
+
+    def shows_rows_of(self, viewer: str) -> bool:
+        """Whether the snapshot has a row of this user (so it must be built for them)."""
+        with self.lock:
+            ids = list(self.pending) + list(self.finished)[:RECENT]
+            if self.running is not None:
+                ids.append(self.running.id)
+            return any(self.subs[sid].user_id == viewer for sid in ids)
+
+    def snapshot_json(self, now: float, max_age_s: float = 0.5) -> bytes:
+        """The anonymous ``snapshot`` as JSON bytes, reused for ``max_age_s`` while unchanged."""
+        cache = self._cache
+        if cache is not None and cache[0] == self.version and 0 <= now - cache[1] < max_age_s:
+            return cache[2]
+        with self.lock:
+            version = self.version
+            body = json.dumps(self.snapshot(now), separators=(",", ":")).encode()
+        self._cache = (version, now, body)
+        return body
+
+    def tree_event(self) -> dict[str, Any]:
+        """The ``tree`` SSE payload: online state and the tree's shape."""
+        return {"runner_online": self.runner_online, **self.tree}
