@@ -326,12 +326,9 @@ def test_confine_reports_unprivileged_runs(tmp_path: Path) -> None:
             sys.executable,
             "-I",
             "-c",
-            "import json, os, sys
-from runner.sandbox.confine import Limits, confine
-"
+            "import json, os, sys\nfrom runner.sandbox.confine import Limits, confine\n"
             # As root, become nobody first; any other user already is unprivileged.
-            "if os.getuid() == 0: os.setgroups([]); os.setgid(65534); os.setuid(65534)
-"
+            "if os.getuid() == 0: os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
             "print(json.dumps(confine(Limits(memory_bytes=256 << 20, cpu_seconds=5))))",
         ],
         capture_output=True,
