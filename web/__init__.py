@@ -11,6 +11,7 @@ from flask import Flask
 
 from web import identity, limits, security
 from web.config import FLASK_DEFAULTS, WebConfig
+from web.idle_show import IdleShow
 from web.runner_client import RunnerClient
 from web.scheduler import Scheduler
 from web.sse import EventHub
@@ -36,10 +37,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limits.init_app(app, config)
     _init_services(app, config, store)
 
-    from web import admin_api, api
+    from web import admin_api, api, runs_api
     from web.pages import register_pages
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(runs_api.bp)
     app.register_blueprint(api.health_bp)
     if config.admin_token:
         app.register_blueprint(admin_api.bp)
@@ -63,19 +65,24 @@ def _init_services(app: Flask, config: WebConfig, store: Store) -> None:
     client = RunnerClient(config.socket, listener=scheduler.events)
     scheduler.runner = client
     scheduler.load()
+    show = IdleShow(scheduler)
     hub.publish("tree", scheduler.tree_event())
-    app.extensions.update(store=store, events=hub, scheduler=scheduler, runner_client=client)
+    app.extensions.update(
+        store=store, events=hub, scheduler=scheduler, runner_client=client, idle_show=show
+    )
 
 
 def start_services(app: Flask) -> None:
     """Start the runner connection and the dispatcher (in the process that serves requests)."""
     app.extensions["runner_client"].start()
     app.extensions["scheduler"].start()
+    app.extensions["idle_show"].start()
     atexit.register(stop_services, app)
 
 
 def stop_services(app: Flask, timeout: float = 5.0) -> None:
     """Stop the dispatcher and the runner connection, and end every event stream."""
     app.extensions["events"].close()
+    app.extensions["idle_show"].stop(timeout)
     app.extensions["scheduler"].stop(timeout)
     app.extensions["runner_client"].close(timeout)

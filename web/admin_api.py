@@ -13,7 +13,7 @@ from flask.typing import ResponseReturnValue
 
 from web.errors import error_body
 from web.runner_client import RunnerUnavailable
-from web.services import scheduler, store
+from web.services import idle_show, scheduler, store
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/admin")
 
@@ -111,3 +111,40 @@ def blank() -> ResponseReturnValue:
     except RunnerUnavailable as exc:
         return jsonify(error_body("tree_offline", str(exc))), 503
     return jsonify(blanked=True)
+
+
+@bp.get("/idle-show")
+def idle_show_status() -> ResponseReturnValue:
+    """The idle show: on or off, the starred runs, what plays now."""
+    return jsonify(idle_show().status())
+
+
+@bp.post("/idle-show")
+def idle_show_switch() -> ResponseReturnValue:
+    """Switch the idle show on or off: JSON ``{"on": true | false}``."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or not isinstance(payload.get("on"), bool):
+        return jsonify(
+            error_body("bad_request", 'expected JSON {"on": true} or {"on": false}')
+        ), 400
+    idle_show().set_enabled(payload["on"])
+    return jsonify(idle_show().status())
+
+
+@bp.post("/submissions/<submission_id>/star")
+def star(submission_id: str) -> ResponseReturnValue:
+    """Add a finished run's recording to the idle show."""
+    try:
+        idle_show().star(submission_id)
+    except KeyError:
+        return jsonify(error_body("not_found", "no such submission")), 404
+    except ValueError as exc:
+        return jsonify(error_body("no_recording", f"It cannot be starred: {exc}.")), 409
+    return jsonify(idle_show().status())
+
+
+@bp.delete("/submissions/<submission_id>/star")
+def unstar(submission_id: str) -> ResponseReturnValue:
+    """Take a run out of the idle show."""
+    idle_show().unstar(submission_id)
+    return jsonify(idle_show().status())

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from web.checks import CheckFailure, decode_source, offline_check
 from web.errors import error_body
 from web.refusals import limit_refusal
+from web.runs_api import may_see_private, run_json
 from web.services import event_hub, runner_link, scheduler, store, submission_windows, web_config
 from web.storage import Submission
 
@@ -150,23 +151,20 @@ def _find(submission_id: str) -> Submission | None:
 
 @bp.get("/submissions/<submission_id>")
 def get_submission(submission_id: str) -> ResponseReturnValue:
-    """One submission and its result; its author also gets the log (and ``mine``)."""
+    """One submission, its result and report; its author also gets the log (and ``mine``)."""
     sub = _find(submission_id)
     if sub is None:
         return jsonify(error_body("not_found", "no such submission")), 404
-    data = scheduler().public(sub, g.user_id)
-    if sub.user_id == g.user_id:
-        data["log"] = sub.log
-    return jsonify(data)
+    return jsonify(run_json(sub))
 
 
 @bp.get("/submissions/<submission_id>/source")
 def get_source(submission_id: str) -> ResponseReturnValue:
-    """The program exactly as it was sent: for its author only."""
+    """The program exactly as it was sent: for its author (``TREE_SHOW_LOGS_TO``)."""
     sub = _find(submission_id)
     if sub is None:
         return jsonify(error_body("not_found", "no such submission")), 404
-    if sub.user_id != g.user_id:
+    if not may_see_private(sub):
         return jsonify(error_body("forbidden", "only its author can read a program")), 403
     try:
         source = store().read_source(sub)

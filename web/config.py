@@ -43,6 +43,7 @@ class WebConfig:
     check_timeout: float = 2.0  # seconds to wait for the runner's verdict before checking here
     keep_finished: int = 500  # finished submissions kept in memory; older ones are read from disk
     public_url: str | None = None  # the address the kiosk shows and encodes as a QR code
+    show_logs_to: str = "author"  # who sees a run's log and source: author | everyone
 
     def __post_init__(self) -> None:
         _check_range("port", self.port, 0, 65535)
@@ -52,6 +53,10 @@ class WebConfig:
         _check_range("keep_finished", self.keep_finished, 0, 10_000_000)
         for name in ("max_pending_per_user", "max_pending_per_ip", "trusted_proxies"):
             _check_range(name, getattr(self, name), 0, 1_000_000)
+        if self.show_logs_to not in ("author", "everyone"):
+            raise ValueError(
+                f"setting TREE_SHOW_LOGS_TO: {self.show_logs_to!r} is not author or everyone"
+            )
         for name in ("rate_per_user", "rate_per_ip"):
             try:
                 parse(getattr(self, name))

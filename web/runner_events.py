@@ -79,6 +79,8 @@ class RunnerEvents:
         sched, st = self.scheduler, self.state
         if isinstance(msg, Frame):
             st.frame = {"submission_id": msg.submission_id, "leds": msg.leds}
+            if msg.submission_id is not None:  # idle frames are nobody's recording
+                sched.recorder.add(msg.submission_id, msg.leds, sched.clock())
             sched.publish("frame", st.frame)
             return
         with st.lock:
@@ -114,6 +116,8 @@ class RunnerEvents:
             sub.log = msg.log[:MAX_LOG_CHARS]
         sub.error = msg.error.model_dump() if msg.error else None
         sub.frames, sub.duration_s = msg.frames, msg.duration_s
+        sub.frames_scaled, sub.power_scale_min = msg.frames_scaled, msg.power_scale_min
+        sub.frames_damped = msg.frames_damped
         self.scheduler.finish(sub, status, reason)
 
     def _on_error(self, msg: Error) -> None:

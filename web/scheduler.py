@@ -21,6 +21,7 @@ from typing import Any
 from protocol.messages import Reason, RunStatus, StopReason
 from web.operator import OperatorControls
 from web.queue_state import QueueState, Running
+from web.recordings import Recorder, Recording, encode_bounded
 from web.runner_client import RunnerLink, RunnerUnavailable
 from web.runner_events import RunnerEvents
 from web.storage import Store, Submission, iso
@@ -58,6 +59,7 @@ class Scheduler:
         self.state = QueueState(time_limit_s, keep_finished)
         self.events = RunnerEvents(self)
         self.operator = OperatorControls(self)
+        self.recorder = Recorder()
         self._seq = 0
         self._next_state_retry = 0.0
         self._wake = threading.Event()
@@ -211,6 +213,24 @@ class Scheduler:
         st.add_finished(sub)
         self.on_finished(sub)
         self.changed(sub)
+        recording = self.recorder.take(sub.id)
+        if recording is not None:
+            # Compressing takes a few tenths of a second: not under the queue's lock.
+            threading.Thread(
+                target=self._keep_recording, args=(sub, recording), name="recording", daemon=True
+            ).start()
+
+    def _keep_recording(self, sub: Submission, recording: Recording) -> None:
+        try:
+            data, kept = encode_bounded(recording)
+            self.store.write_recording(sub, data)
+        except Exception:  # a lost recording must not cost the run its result
+            logger.exception("cannot keep the recording of %s", sub.id)
+            return
+        with self.state.lock:
+            sub.recorded_frames = kept
+            self.store.save(sub)
+            self.changed(sub)
 
     def end_lost(self, sub: Submission) -> None:
         """Nobody will report on the running program: end it here."""

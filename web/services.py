@@ -8,6 +8,7 @@ from flask import current_app
 
 if TYPE_CHECKING:
     from web.config import WebConfig
+    from web.idle_show import IdleShow
     from web.limits import SubmissionWindows
     from web.runner_client import RunnerLink
     from web.scheduler import Scheduler
@@ -43,3 +44,8 @@ def submission_windows() -> SubmissionWindows:
 def store() -> Store:
     """This app's ``uploads/`` folder."""
     return cast("Store", current_app.extensions["store"])
+
+
+def idle_show() -> IdleShow:
+    """This app's idle show (starred recordings between programs)."""
+    return cast("IdleShow", current_app.extensions["idle_show"])

@@ -43,6 +43,10 @@ PUBLIC_FIELDS = (
     "finished_at",
     "duration_s",
     "frames",
+    "frames_scaled",
+    "power_scale_min",
+    "frames_damped",
+    "recorded_frames",
 )
 
 
@@ -65,6 +69,11 @@ class Submission:
     duration_s: float | None = None
     frames: int = 0
     log: str = ""
+    # The run report of the room's protection (SPEC §6), as the runner's Finished said.
+    frames_scaled: int = 0
+    power_scale_min: float = 1.0
+    frames_damped: int = 0
+    recorded_frames: int = 0  # frames in its recording (``<stem>.rec``); 0: none
     # Order of arrival; the timestamp alone can tie within a clock tick.
     seq: int = 0
 
@@ -111,6 +120,60 @@ class Store:
     def state_path(self, sub: Submission) -> Path:
         """Where the submission's state lives."""
         return self.folder / f"{sub.stem}.json"
+
+    def recording_path(self, sub: Submission) -> Path:
+        """Where the recording of what the tree showed lives (``web.recordings``)."""
+        return self.folder / f"{sub.stem}.rec"
+
+    def write_recording(self, sub: Submission, data: bytes) -> None:
+        """Store the run's recording atomically.
+
+        Raises:
+            OSError: it could not be written (the run's state is unaffected).
+        """
+        _atomic_write(self.recording_path(sub), data)
+
+    def read_recording(self, sub: Submission) -> bytes:
+        """The recording file's bytes. Raises OSError when there is none."""
+        return self.recording_path(sub).read_bytes()
+
+    def of_user(self, user_id: str) -> list[Submission]:
+        """Every stored submission of this user, newest first (``My runs``)."""
+        found: list[Submission] = []
+        if not re.fullmatch(r"[0-9a-f]{8,64}", user_id):
+            return found
+        for path in self.folder.glob(f"{user_id}_*.json"):
+            match = _NAME_RE.match(path.name)
+            if not match or match["user"] != user_id:
+                continue
+            sub = self.find(match["id"])
+            if sub is not None:
+                found.append(sub)
+        return sorted(found, key=_arrival, reverse=True)
+
+    def starred(self) -> list[str]:
+        """The ids the operator starred for the idle show, in the order they were starred."""
+        try:
+            data = json.loads((self.folder / ".starred.json").read_bytes())
+        except (OSError, ValueError):
+            return []
+        return [i for i in data if isinstance(i, str)] if isinstance(data, list) else []
+
+    def set_starred(self, ids: list[str]) -> None:
+        """Remember the starred ids (kept across restarts)."""
+        _atomic_write(self.folder / ".starred.json", json.dumps(ids).encode())
+
+    def idle_show_off(self) -> bool:
+        """Whether the operator switched the idle show off (kept across restarts)."""
+        return (self.folder / ".idle_show_off").exists()
+
+    def set_idle_show_off(self, off: bool) -> None:
+        """Remember whether the idle show is off."""
+        flag = self.folder / ".idle_show_off"
+        if off:
+            _atomic_write(flag, b"idle show switched off by the operator\n")
+        else:
+            flag.unlink(missing_ok=True)
 
     def create(self, sub: Submission, source: bytes) -> None:
         """Store a new submission: its source first, then its state (which makes it exist).
@@ -231,7 +294,8 @@ class Store:
             match = _NAME_RE.match(path.name)
             if not match or match["id"] in keep:
                 continue
-            for part in (path.with_suffix(".py"), path):  # state last: it makes one exist
+            # The state last: it makes one exist.
+            for part in (path.with_suffix(".py"), path.with_suffix(".rec"), path):
                 if part.exists():
                     shutil.move(part, folder / part.name)
         return str(folder)

@@ -227,8 +227,9 @@ def _seccomp() -> None:
         for name in group:
             _add(flt, allow, name)
     me = os.getpid()
-    for name in syscalls.SELF_ONLY:  # kill(pid), tgkill(tgid, tid), tkill(tid): own pid only
-        _add(flt, allow, name, pyseccomp.Arg(0, pyseccomp.EQ, me))
+    for name, sig_arg in syscalls.SELF_ONLY.items():  # own pid, standard signals only
+        below_rt = pyseccomp.Arg(sig_arg, pyseccomp.LT, syscalls.FIRST_RT_SIGNAL)
+        _add(flt, allow, name, pyseccomp.Arg(0, pyseccomp.EQ, me), below_rt)
     for name in syscalls.NO_EXEC:  # mmap/mprotect(addr, len, prot): no PROT_EXEC
         _add(flt, allow, name, pyseccomp.Arg(2, pyseccomp.MASKED_EQ, syscalls.PROT_EXEC, 0))
     flt.load()

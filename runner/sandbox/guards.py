@@ -353,8 +353,9 @@ def make_class_guards(
     def exit_without_traceback(method: object) -> object:
         """The program's ``__exit__``, called with ``None`` for the traceback the interpreter
         passes (a live traceback leads to frames). A function of the program's own globals."""
-        if not callable(method):
-            return method
+        if not callable(method) or isinstance(method, (classmethod, staticmethod)):
+            # A classmethod/property __exit__ would be called with the live traceback.
+            raise TypeError("__exit__ must be a plain method in tree programs")
         return types.FunctionType(
             _EXIT_TEMPLATE.__code__,
             program_globals,

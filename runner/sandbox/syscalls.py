@@ -50,8 +50,12 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 
 # Calls allowed only with the child's own pid as the target (signals to itself: faulthandler
-# re-raises a fatal signal with tgkill(pid, tid, sig) after dumping the traceback).
-SELF_ONLY = ("kill", "tgkill", "tkill")
+# re-raises a fatal signal with tgkill(pid, tid, sig) after dumping the traceback), and only for
+# standard signals: a blocked real-time signal queues once per send, and the queue is counted
+# per uid (RLIMIT_SIGPENDING), so a child could starve every process of its uid of signals and
+# timers (the next child could not arm its kill timer). Name -> index of the signal argument.
+SELF_ONLY = {"kill": 1, "tgkill": 2, "tkill": 1}
+FIRST_RT_SIGNAL = 32
 
 # Memory mappings are allowed only without PROT_EXEC: a tree program never needs new code.
 NO_EXEC = ("mmap", "mprotect")

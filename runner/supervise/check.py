@@ -21,7 +21,7 @@ from runner.supervise.pipes import ChildIO, ChildProtocolError
 from runner.supervise.spawn import CHILD_COMMAND, child_limits, spawn_child
 
 CHECK_TIME_S = 10.0  # wall time for start-up and compiling; the CPU rlimit applies as well
-MAX_RESULT = 1 << 18
+MAX_RESULT = 1 << 17  # 50 errors of 2,000 characters fit; parsing more would cost the parent
 MAX_CONCURRENT_CHECKS = 2  # each check is a process; bound them on a 2-core Pi
 
 

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runner.sandbox.wire import HEADER, PROGRAM_FILENAME
@@ -121,12 +122,13 @@ class ChildIO:
         self._write()
 
     def next_record(
-        self, max_size: int, wake_at: float | None = None
+        self, max_size: int | Mapping[bytes, int], wake_at: float | None = None
     ) -> tuple[bytes | None, bytes]:
         """The next record, or ``(None, b"")`` at EOF, at ``wake_at``, at the deadline or kill.
 
-        Reads exactly the bytes of one record. Raises ``ChildProtocolError`` for a header
-        announcing more than ``max_size`` bytes.
+        Reads exactly the bytes of one record. ``max_size`` bounds every record, or each kind
+        (then any other kind is refused at its header). Raises ``ChildProtocolError`` for a header
+        announcing more than allowed.
         """
         while True:
             if self._read_some(max_size):
@@ -168,7 +170,7 @@ class ChildIO:
 
     # --- internals ------------------------------------------------------------------------
 
-    def _read_some(self, max_size: int) -> bool:
+    def _read_some(self, max_size: int | Mapping[bytes, int]) -> bool:
         """Read what is there of the current record, at most up to its end; True when whole."""
         fd = self._out.fileno()
         while not self.eof:
@@ -181,8 +183,11 @@ class ChildIO:
                 if len(self._header) < HEADER.size:
                     continue
                 kind, size = HEADER.unpack(bytes(self._header))
-                if size > max_size:
-                    message = f"record {kind!r} of {size} bytes (at most {max_size})"
+                if not isinstance(max_size, int) and kind not in max_size:
+                    raise ChildProtocolError(f"unknown record {kind!r}")
+                limit = max_size if isinstance(max_size, int) else max_size[kind]
+                if size > limit:
+                    message = f"record {kind!r} of {size} bytes (at most {limit})"
                     raise ChildProtocolError(message)
                 self._kind, self._want = kind, size
             need = self._want - len(self._payload)

@@ -46,7 +46,8 @@ _warned_lock = threading.Lock()
 
 EventCallback = Callable[[Message], None]
 MAX_READY = 16384
-MAX_RECORD = 1 << 20  # frames of up to MAX_LEDS, log chunks and END all fit; more is hostile
+MAX_LOG_RECORD = 1 << 16  # a real child sends at most its remaining log allowance
+MAX_END = 1 << 15  # a real END is a few hundred bytes (an error message is at most 2,000 chars)
 END_GRACE_S = 1.0  # a child that reported its end has this long to exit
 
 
@@ -267,11 +268,14 @@ class Supervisor:
         viewer = ViewerFeed(submission_id, self.config.view_fps, emit)
         count = len(self.strip)
         max_log_records = self._log_limit + 64  # a real child sends at least a byte each
+        # Each kind its own bound: an END or LOG is small in a real child, and JSON of empty
+        # objects grows ~24x when parsed, so a 1 MiB END would cost the parent ~28 MB.
+        record_limits = {FRAME: 4 * count, LOG: MAX_LOG_RECORD, END: MAX_END}
         while not self._over(io):
             wake = viewer.due
             if out.end is not None:  # after END: EOF, within a grace period
                 wake = min(wake or math.inf, out.end_seen + END_GRACE_S)
-            kind, payload = io.next_record(max_size=MAX_RECORD, wake_at=wake)
+            kind, payload = io.next_record(max_size=record_limits, wake_at=wake)
             viewer.flush_if_due(time.monotonic())
             if kind is None:
                 if io.eof:
@@ -329,13 +333,15 @@ class Supervisor:
         after validation and right before the LEDs, so the LEDs and the live view agree.
         """
         slot = pacer.due(time.monotonic())
+        # Protect before waiting, with the slot as the time it will show: on a big tree this
+        # takes milliseconds, which must not push the frame past its slot or the deadline.
+        leds = self._protector.apply(leds, slot, packed=packed)
         io.sleep_until(slot)  # returns early at the deadline or on kill
         with self._state_lock:  # stop() takes this lock: no frame is shown after it returns
             now = time.monotonic()
             if self._stop_reason is not None or io.expired(now) or now < slot:
                 return None
             io.send_raw(ACK)  # taken: the child computes its next frame while this one is shown
-            leds = self._protector.apply(leds, now, packed=packed)
             self.strip.show(leds)
         pacer.shown(now)
         return leds

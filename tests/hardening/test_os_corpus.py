@@ -204,11 +204,15 @@ def _config(tmp: Path, limit: float = LIMIT_S) -> RunnerConfig:
     )
 
 
-def _rss_kib() -> int:
+def _status_kib(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+    raise AssertionError(f"no {field}")
+
+
+def _rss_kib() -> int:
+    return _status_kib("VmRSS")
 
 
 @dataclass
@@ -235,12 +239,13 @@ def run_payload(
             if stop_after:
                 threading.Timer(stop_after, supervisor.stop, args=("operator",)).start()
 
+    Path("/proc/self/clear_refs").write_text("5")  # restart the peak (VmHWM) from here
     before = _rss_kib()
     with Supervisor(_config(tmp, limit), strip, spiral_cone(LEDS), raw=True) as supervisor:
         result = supervisor.run("audit", canaries.prelude() + payload.body, on_event=on_event)
         finished = time.monotonic()
         pid = supervisor.last_child_pid
-    growth = _rss_kib() - before
+    growth = _status_kib("VmHWM") - before  # the peak during the run, not what is left after
     times = [f.at for f in strip.frames]
     strip.close()
     return Run(

@@ -1059,3 +1059,22 @@ def test_cant_catch_a_traceback_in_exit() -> None:
 
 def test_a_programs_own_class_attribute_obj_is_readable() -> None:
     assert output("class C:\n    obj = 4\nprint(C.obj, hasattr(C, 'obj'))") == "4 True\n"
+
+
+@pytest.mark.parametrize("decorator", ["classmethod", "staticmethod"])
+def test_cant_catch_a_traceback_in_a_decorated_exit(decorator: str) -> None:
+    source = (
+        f"class C:\n    def __enter__(self):\n        return self\n    @{decorator}\n"
+        "    def __exit__(a, b, c, d=None):\n        return True\n"
+    )
+    err = runtime_error(source, SandboxTransformer)
+    assert isinstance(err, TypeError) and "__exit__ must be a plain method" in str(err)
+
+
+def test_cant_catch_a_traceback_in_a_property_exit() -> None:
+    source = (
+        "class D:\n    def __enter__(self):\n        return self\n    @property\n"
+        "    def __exit__(self):\n        return print\n"
+    )
+    err = runtime_error(source, SandboxTransformer)
+    assert isinstance(err, TypeError) and "__exit__ must be a plain method" in str(err)

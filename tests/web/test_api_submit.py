@@ -123,9 +123,7 @@ def test_a_programs_own_underscore_names_pass_offline(editor: Any) -> None:
         "        self._t = 1\n        print(_Frame.__name__)\n"
         "setLEDs([BLUE] * getLEDCount())\n"
     )
-    assert editor.submit(source).status_code == 201
-    err = editor.submit("_getattr_ = 1\n").get_json()["error"]
-    assert err["code"] == "rejected" and err["line"] == 1
+    assert editor.submit(source).status_code == 201  # offline: syntax only; the runner judges
 
 
 def test_runner_verdict_is_used_when_online(app: Flask, editor: Any, runner: Any) -> None:

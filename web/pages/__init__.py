@@ -19,11 +19,22 @@ _RUNNER_DIR = Path(__file__).resolve().parent.parent.parent / "runner"
 
 def register_pages(app: Flask) -> None:
     """Register every page blueprint on ``app`` and set the pages' config defaults."""
-    from web.pages import admin, docs, editor, errors, home, queue_page, static_gzip, tree, upload
+    from web.pages import (
+        admin,
+        docs,
+        editor,
+        errors,
+        home,
+        queue_page,
+        runs,
+        static_gzip,
+        tree,
+        upload,
+    )
 
     app.config.setdefault("EXAMPLES_DIR", str(_RUNNER_DIR / "examples"))
     app.config.setdefault("DOCS_FILE", str(_RUNNER_DIR / "README.md"))
-    for module in (home, editor, upload, queue_page, tree, docs, admin):
+    for module in (home, editor, upload, queue_page, tree, docs, admin, runs):
         app.register_blueprint(module.bp)
     errors.init_app(app)
     static_gzip.init_app(app)

@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response
 
 from web.pages._data import queue_snapshot, require_csrf
 from web.scheduler import Scheduler
-from web.services import scheduler, store
+from web.services import idle_show, scheduler, store
 
 bp = Blueprint("admin", __name__)
 
@@ -58,8 +58,14 @@ def console() -> str:
     _token()
     if not _logged_in():
         return render_template("admin/login.html")
+    show = idle_show().status()
+    starred = [scheduler().get(sid) for sid in idle_show().starred]
     return render_template(
-        "admin/console.html", queue=queue_snapshot(), tree=scheduler().tree_event()
+        "admin/console.html",
+        queue=queue_snapshot(),
+        tree=scheduler().tree_event(),
+        show=show,
+        starred=[scheduler().public(s) for s in starred if s is not None],
     )
 
 
@@ -157,4 +163,34 @@ def archive() -> Response:
         flash(f"Could not archive: {exc}. Nothing was deleted.", "error")
     else:
         flash(f"Archived the finished programs to {folder}. A new event starts.", "info")
+    return redirect(url_for("admin.console"))
+
+
+@bp.post("/admin/star/<submission_id>")
+def star(submission_id: str) -> Response:
+    """Star (``on=1``) or unstar (``on=0``) a finished run for the idle show."""
+    if not _logged_in():
+        abort(403)
+    require_csrf()
+    if request.form.get("on") == "0":
+        idle_show().unstar(submission_id)
+        flash("Taken out of the idle show.", "info")
+        return redirect(url_for("admin.console"))
+    try:
+        idle_show().star(submission_id)
+        flash("Starred: the tree replays it between programs.", "info")
+    except (KeyError, ValueError):
+        flash("That run has no recording to show.", "error")
+    return redirect(url_for("admin.console"))
+
+
+@bp.post("/admin/idle-show")
+def idle_show_switch() -> Response:
+    """Switch the idle show on (``on=1``) or off (``on=0``: the runner's own idle scene)."""
+    if not _logged_in():
+        abort(403)
+    require_csrf()
+    on = request.form.get("on") == "1"
+    idle_show().set_enabled(on)
+    flash("Idle show on." if on else "Idle show off: the tree shows its own idle scene.", "info")
     return redirect(url_for("admin.console"))

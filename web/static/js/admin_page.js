@@ -26,6 +26,31 @@
     return node;
   }
 
+  // Star forms on finished runs with a recording (the idle show); the starred ids come from
+  // the server-rendered list, which a star or unstar (a form post) renders afresh.
+  const recentList = $("admin-recent");
+  const starred = new Set(JSON.parse((recentList && recentList.dataset.starred) || "[]"));
+
+  function starForm(sub) {
+    const on = starred.has(sub.id);
+    const form = L.el("form");
+    form.method = "post";
+    form.action = `/admin/star/${encodeURIComponent(sub.id)}`;
+    const token = L.el("input");
+    token.type = "hidden";
+    token.name = "csrf_token";
+    token.value = csrf;
+    const value = L.el("input");
+    value.type = "hidden";
+    value.name = "on";
+    value.value = on ? "0" : "1";
+    const button = L.el("button", "small star-button", on ? "☆ Unstar" : "★ Star");
+    button.type = "submit";
+    button.dataset.starred = String(on);
+    form.append(token, value, button);
+    return form;
+  }
+
   function removeForm(sub) {
     const form = L.el("form");
     form.method = "post";
@@ -74,6 +99,7 @@
       const li = row("li", sub);
       li.append(L.el("span", `badge status-${sub.status}`, sub.status), who(sub));
       li.append(L.el("span", "sub-reason", (sub.reason || "").replace(/_/g, " ")), viewLink(sub));
+      if (sub.recorded_frames) li.append(starForm(sub));
       list.append(li);
     });
     if (!recent.length) list.append(L.el("li", "sub-empty", "Nothing has run yet."));

@@ -94,6 +94,11 @@
     $("follow-log").textContent = "";
     current = { id: sub.id, timer: null, onError: onError || (() => {}) };
     document.body.dataset.following = sub.id;
+    const page = $("follow-page");
+    if (page) {
+      page.href = `/runs/${encodeURIComponent(sub.id)}`;
+      page.textContent = "This run's page: report, log and replay →";
+    }
     update(sub);
     if (!FINAL.includes(sub.status)) current.timer = setInterval(poll, 1500);
   }

@@ -12,6 +12,12 @@
     return span;
   }
 
+  function runLink(sub) {
+    const a = L.el("a", "small run-link", "details");
+    a.href = `/runs/${encodeURIComponent(sub.id)}`;
+    return a;
+  }
+
   function row(sub) {
     const li = L.el("li", "sub-row" + (L.isMine(sub) ? " mine" : ""));
     li.dataset.id = sub.id;
@@ -87,7 +93,7 @@
       li.append(L.el("span", "sub-pos", `#${sub.position}`));
       li.append(L.el("span", `badge status-${sub.status}`, sub.status), who(sub));
       const eta = held ? "waits for the tree" : `in ~${L.fmtDuration(sub.eta_seconds)}`;
-      li.append(L.el("span", "sub-eta", eta));
+      li.append(L.el("span", "sub-eta", eta), runLink(sub));
       if (withCancel && L.isMine(sub)) li.append(cancelButton(sub));
       list.append(li);
     });
@@ -104,7 +110,7 @@
     recent.slice(0, limitOf(list, "recent-limit")).forEach((sub) => {
       const li = row(sub);
       li.append(L.el("span", `badge status-${sub.status}`, sub.status), who(sub));
-      li.append(L.el("span", "sub-reason", (sub.reason || "").replace(/_/g, " ")));
+      li.append(L.el("span", "sub-reason", (sub.reason || "").replace(/_/g, " ")), runLink(sub));
       list.append(li);
     });
     if (!recent.length) list.append(L.el("li", "sub-empty", "Nothing has run yet."));

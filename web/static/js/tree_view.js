@@ -2,6 +2,8 @@
 // showed. Loads /api/tree, then follows SSE `frame` and `tree`. For tests and curious people, the
 // last frame is window.ledtreeLastFrame and each LED's last drawn canvas point is in
 // window.ledtreeView.points (device pixels), so colours can be read back from the canvas.
+// A canvas with data-mode="replay" (the run page) takes no live frames: run_page.js plays a
+// recording through window.ledtreeView.setFrame with this same renderer.
 (function () {
   "use strict";
   const L = window.Ledtree;
@@ -12,7 +14,8 @@
   const still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
   const TURN_SECONDS = 60; // one slow revolution a minute: alive, not dizzying
 
-  const view = { positions: [], frame: null, points: [], online: null, frames: 0 };
+  const replay = canvas.dataset.mode === "replay";
+  const view = { positions: [], frame: null, points: [], online: null, frames: 0, replay };
   window.ledtreeView = view;
 
   function setOnline(online) {
@@ -133,11 +136,19 @@
     window.requestAnimationFrame(draw);
   }
 
-  L.on("frame", (msg) => setFrame(msg.leds));
-  L.on("tree", setTree);
-  L.on("queue", (q) => setOnline(q.runner_online));
+  view.setFrame = setFrame;
+  view.setPositions = (positions) => {
+    if (Array.isArray(positions)) view.positions = positions;
+  };
+  if (!replay) {
+    L.on("frame", (msg) => setFrame(msg.leds));
+    L.on("tree", setTree);
+    L.on("queue", (q) => setOnline(q.runner_online));
+  }
   L.api("GET", "/api/tree").then((res) => {
-    if (res.ok) setTree(res.data);
+    if (!res.ok) return;
+    if (replay) view.setPositions(res.data.positions);
+    else setTree(res.data);
   });
   window.requestAnimationFrame(draw);
 })();
