@@ -44,6 +44,7 @@ ENV_SETTINGS = {
     "TREE_TRUSTED_PROXIES": "0",
     "TREE_CHECK_TIMEOUT": "3",
     "TREE_KEEP_FINISHED": "400",
+    "TREE_SHOW_LOGS_TO": "author",
     "TREE_PUBLIC_URL": "http://tree.example.org/",
     "TREE_MAX_CURRENT_MA": "9000",
     "TREE_LED_MA_PER_CHANNEL": "20",
