@@ -11,6 +11,7 @@ so the scheduler and runner-client "threads" run as greenlets in the same worker
 """
 
 import os
+import tempfile
 
 wsgi_app = "web:create_app()"
 bind = f"{os.environ.get('TREE_BIND', '0.0.0.0')}:{os.environ.get('TREE_PORT', '8000')}"
@@ -40,3 +41,21 @@ def worker_exit(server: object, worker: object) -> None:
         from web import stop_services
 
         stop_services(app, timeout=2.0)
+
+
+def on_starting(server: object) -> None:
+    """Refuse to start, in one line, when the uploads folder is not writable by this uid.
+
+    Without this, a root-owned ``./uploads`` (a clone made as root) gave a PermissionError
+    traceback on every restart of the container. README: ``sudo chown 1000:1000 uploads``.
+    """
+    folder = os.path.abspath(os.environ.get("TREE_UPLOADS", "uploads"))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        uid, gid = os.getuid(), os.getgid()
+        raise SystemExit(
+            f"web: cannot write to {folder} ({exc.strerror}): it must belong to uid {uid}; "
+            f"on the host run `sudo chown -R {uid}:{gid} uploads`"
+        ) from None

@@ -68,13 +68,15 @@ def test_socket_is_shared_through_a_group_with_mode_0660(compose: dict[str, Any]
     assert web["group_add"] == [gid]
 
 
-def test_runner_gets_only_the_ws281x_pwm_devices(compose: dict[str, Any]) -> None:
+def test_runner_gets_only_the_spi_device_by_default(compose: dict[str, Any]) -> None:
     runner = compose["services"]["runner"]
-    assert runner["devices"] == ["/dev/mem:/dev/mem", "/dev/vcio:/dev/vcio"]
+    assert runner["devices"] == ["/dev/spidev0.0:/dev/spidev0.0"]
     assert runner["cap_drop"] == ["ALL"]
-    assert set(runner["cap_add"]) == {"SYS_RAWIO", "SETUID", "SETGID", "KILL", "CHOWN"}
+    assert set(runner["cap_add"]) == {"SETUID", "SETGID", "KILL", "CHOWN"}
+    assert runner["security_opt"] == ["no-new-privileges:true"]  # no systempaths=unconfined
     assert "privileged" not in runner
-    assert runner["environment"]["TREE_LED_BACKEND"] == "${TREE_LED_BACKEND:-ws281x}"
+    assert runner["network_mode"] == "none"
+    assert runner["environment"]["TREE_LED_BACKEND"] == "${TREE_LED_BACKEND:-spi}"
 
 
 def test_sandboxed_programs_run_as_an_unprivileged_user(compose: dict[str, Any]) -> None:

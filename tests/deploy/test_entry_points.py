@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -62,13 +63,20 @@ def test_ci_run_calls_make_test_and_fails_on_any_failure() -> None:
 
 def _ensure_chromium(path: str, ci: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ["PATH"], "LEDTREE_CHROMIUM": path, "CI": ci}
-    argv = ["bash", str(ROOT / "scripts" / "ensure_chromium.sh")]
-    if os.geteuid() == 0:
-        # As root the script would apt-get install; run it as nobody to see the other branch.
-        setpriv = shutil.which("setpriv")
-        assert setpriv, "setpriv (util-linux) is needed to test ensure_chromium.sh as root"
-        argv = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
-    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    if os.geteuid() != 0:
+        argv = ["bash", str(ROOT / "scripts" / "ensure_chromium.sh")]
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    # As root the script would apt-get install; run it as nobody to see the other branch. The
+    # checkout may sit where only root can enter (a clone under /root or in `mktemp -d`), so
+    # nobody gets its own world-readable copy of the script.
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed to test ensure_chromium.sh as root"
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)
+        script = shutil.copy(ROOT / "scripts" / "ensure_chromium.sh", tmp)
+        os.chmod(script, 0o644)
+        argv = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "bash", script]
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, cwd=tmp)
 
 
 def test_ensure_chromium_accepts_an_installed_browser() -> None:

@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from tests.other_uid import ReadableTree, readable_tree
+
 CORPUS_DIR = Path(__file__).resolve().parents[1] / "corpus"
 # A program that gets out prints this; no legitimate outcome ever puts it in a log.
 ESCAPE_MARK = "ESCAPED"
@@ -163,6 +165,30 @@ def load_sim() -> ModuleType:
     return load_bench("load_sim")
 
 
+def _other_uid_stack(base: type, tree: ReadableTree) -> type:
+    """load_sim's Stack whose web runs from ``tree`` (sources and packages nobody can read)."""
+
+    class OtherUidStack(base):  # type: ignore[misc, valid-type]
+        def start_web(self) -> None:
+            who = [f"--reuid={self.web_user}", f"--regid={self.web_user}", "--clear-groups"]
+            config = str(tree.src / "web" / "gunicorn.conf.py")
+            argv = ["setpriv", *who, "--", tree.python, "-m", "gunicorn", "-c", config]
+            out = open(self.workdir / "web.log", "ab")  # noqa: SIM115 - the child owns it
+            try:  # cwd: gunicorn checks that it can enter it
+                self.web = subprocess.Popen(
+                    [*argv, "web:create_app()"],
+                    cwd=tree.src,
+                    env={**self.env, **tree.env},
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            finally:
+                out.close()
+
+    return OtherUidStack
+
+
 @pytest.fixture
 def make_stack(load_sim: ModuleType) -> Iterator[Callable[..., Any]]:
     """Build real runner + gunicorn stacks in world-traversable temp dirs; stop them after."""
@@ -175,7 +201,13 @@ def make_stack(load_sim: ModuleType) -> Iterator[Callable[..., Any]]:
         workdir.chmod(0o777)
         dirs.append(workdir)
         base = {"TREE_SECRET_KEY": "hardening-" + secrets.token_hex(8), "TREE_SOCKET_MODE": "666"}
-        stack = load_sim.Stack(workdir, {**base, **(env or {})}, web_user=web_user)
+        stack_class = load_sim.Stack
+        if web_user and os.geteuid() == 0:
+            # The checkout may be where only root can enter: web as nobody runs from a copy.
+            tree = readable_tree(("web",))
+            dirs.append(tree.folder)
+            stack_class = _other_uid_stack(load_sim.Stack, tree)
+        stack = stack_class(workdir, {**base, **(env or {})}, web_user=web_user)
         stack.uploads.chmod(0o777)
         stacks.append(stack)
         return stack

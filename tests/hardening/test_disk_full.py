@@ -45,6 +45,8 @@ def _need_private_mounts() -> None:
             problem = done.stderr.strip() if done.returncode else ""
     if problem:
         message = f"cannot mount a tmpfs in a private mount namespace: {problem}"
+        if os.geteuid() != 0:
+            message = f"needs root: {message}"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)

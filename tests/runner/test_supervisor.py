@@ -201,6 +201,8 @@ def test_garbage_from_the_child_is_a_crash_not_an_exception(
 
 
 def test_every_sandbox_layer_is_in_force(supervisor: Supervisor) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the uid drop and the network namespace are root's layers")
     supervisor.run("t", program("blue"))
     assert supervisor.layers == {
         "rlimits": "ok",
@@ -287,6 +289,9 @@ def test_os_layer_holds_without_the_policy(tmp_path: Path) -> None:
     """Even arbitrary Python in a confined child cannot make sockets, processes or files."""
     import json
 
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the confined child drops to uid 65534")
+
     open_dir = tmp_path / "open"
     open_dir.mkdir(mode=0o777)
     open_dir.chmod(0o777)
@@ -322,7 +327,8 @@ def test_confine_reports_unprivileged_runs(tmp_path: Path) -> None:
             "-I",
             "-c",
             "import json, os, sys\nfrom runner.sandbox.confine import Limits, confine\n"
-            "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+            # As root, become nobody first; any other user already is unprivileged.
+            "if os.getuid() == 0: os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
             "print(json.dumps(confine(Limits(memory_bytes=256 << 20, cpu_seconds=5))))",
         ],
         capture_output=True,

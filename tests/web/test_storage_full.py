@@ -83,7 +83,7 @@ def test_full_disk_refuses_uploads_cleanly_and_keeps_owed_states(tmp_path: Path)
     if shutil.which("unshare") is None or shutil.which("mount") is None:
         problem = "unshare or mount is missing"
     elif os.geteuid() != 0:
-        problem = "mounting a tmpfs needs root"
+        problem = "needs root: mounting a tmpfs under uploads/"
     if problem is not None:
         if os.environ.get("CI") == "true":
             pytest.fail(problem)
