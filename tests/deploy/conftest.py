@@ -48,7 +48,11 @@ def interpolate(value: str, environ: dict[str, str] | None = None) -> str:
 
 def compose_env(service: dict[str, Any], overrides: dict[str, str]) -> dict[str, str]:
     """A service's compose environment, interpolated, with this machine's overrides on top."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TREE_")}
+    # TREE_SANDBOX_DEV is the root conftest's word for this machine (a non-root account is a
+    # development machine, where the runner may not refuse to start); compose never passes it.
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("TREE_") or k == "TREE_SANDBOX_DEV"
+    }
     for key, value in (service.get("environment") or {}).items():
         if value is not None and key not in IMAGE_ONLY_SETTINGS:
             env[key] = interpolate(str(value))
