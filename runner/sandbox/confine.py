@@ -134,8 +134,12 @@ def arm_kill_timer(seconds: float) -> None:
     libc = _libc()
     event = _SigEvent(None, signal.SIGKILL, 0, (ctypes.c_int * 12)())  # SIGEV_SIGNAL
     timer = ctypes.c_void_p()
-    if libc.timer_create(time.CLOCK_MONOTONIC, ctypes.byref(event), ctypes.byref(timer)) != 0:
-        raise OSError(ctypes.get_errno(), "timer_create failed")
+    for attempt in range(5):  # EAGAIN: the kernel's per-uid signal-queue quota is momentarily full
+        if libc.timer_create(time.CLOCK_MONOTONIC, ctypes.byref(event), ctypes.byref(timer)) == 0:
+            break
+        if ctypes.get_errno() != errno.EAGAIN or attempt == 4:
+            raise OSError(ctypes.get_errno(), "timer_create failed")
+        time.sleep(0.05 * (attempt + 1))
     whole = int(seconds)
     spec = _ItimerSpec(0, 0, whole, int((seconds - whole) * 1e9))
     if libc.timer_settime(timer, 0, ctypes.byref(spec), None) != 0:

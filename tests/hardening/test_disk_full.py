@@ -88,12 +88,16 @@ def fill(folder: Path) -> int:
 
 def stored(folder: Path) -> dict[str, dict[str, Any]]:
     """Check nothing is half-written and return each stored state by submission id."""
-    names = sorted(p.name for p in folder.iterdir() if p.name not in {FILLER, ".secret_key"})
+    every = sorted(p.name for p in folder.iterdir() if p.name not in {FILLER, ".secret_key"})
+    # A finished run's recording (.rec) sits beside its source and state when there was room.
+    recordings = {n[: -len(".rec")] for n in every if n.endswith(".rec")}
+    names = [n for n in every if not n.endswith(".rec")]
     assert not [n for n in names if n.startswith(".")], f"temp files left: {names}"
     sources = {n[: -len(".py")] for n in names if n.endswith(".py")}
     states = {n[: -len(".json")] for n in names if n.endswith(".json")}
     assert sources == states, f"a source without its state or the reverse: {names}"
     assert len(names) == 2 * len(sources), f"unexpected files: {names}"
+    assert recordings <= sources, f"a recording without its submission: {every}"
     found = {}
     for stem in states:
         data = json.loads((folder / f"{stem}.json").read_bytes())  # complete JSON, or it fails
