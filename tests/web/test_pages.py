@@ -328,3 +328,11 @@ def test_docs_say_who_you_are_and_what_counts(client: FlaskClient) -> None:
     assert "only you can cancel one while it waits" in html and "Stop" in html
     assert "3 programs waiting at once and send\n      10 programs in any 10 minutes" in html
     assert "cancel before it runs" in html
+
+
+def test_the_editor_has_a_main_heading_and_labelled_inputs(client: Any) -> None:
+    """Screen readers get a heading and real labels on the editor's name and title inputs."""
+    html = client.get("/editor").get_data(as_text=True)
+    assert '<h1 class="visually-hidden">Editor</h1>' in html
+    assert '<label class="visually-hidden" for="name">' in html
+    assert '<label class="visually-hidden" for="title">' in html
