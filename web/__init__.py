@@ -37,11 +37,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limits.init_app(app, config)
     _init_services(app, config, store)
 
-    from web import admin_api, api, runs_api
+    from web import admin_api, api, preview_api, runs_api
     from web.pages import register_pages
 
     app.register_blueprint(api.bp)
     app.register_blueprint(runs_api.bp)
+    app.register_blueprint(preview_api.bp)
     app.register_blueprint(api.health_bp)
     if config.admin_token:
         app.register_blueprint(admin_api.bp)

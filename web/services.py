@@ -41,6 +41,11 @@ def submission_windows() -> SubmissionWindows:
     return cast("SubmissionWindows", current_app.extensions["submission_limits"])
 
 
+def preview_windows() -> SubmissionWindows:
+    """This app's per-user and per-IP dry-run windows (``TREE_PREVIEW_RATE_PER_*``)."""
+    return cast("SubmissionWindows", current_app.extensions["preview_limits"])
+
+
 def store() -> Store:
     """This app's ``uploads/`` folder."""
     return cast("Store", current_app.extensions["store"])
