@@ -12,6 +12,7 @@ from flask import Flask
 from web import identity, limits, security
 from web.config import FLASK_DEFAULTS, WebConfig
 from web.idle_show import IdleShow
+from web.predictions import Predictor
 from web.runner_client import RunnerClient
 from web.scheduler import Scheduler
 from web.sse import EventHub
@@ -67,10 +68,12 @@ def _init_services(app: Flask, config: WebConfig, store: Store) -> None:
     scheduler.runner = client
     scheduler.load()
     show = IdleShow(scheduler)
+    predictor = Predictor(scheduler, timeout_s=config.preview_timeout)
     hub.publish("tree", scheduler.tree_event())
     app.extensions.update(
-        store=store, events=hub, scheduler=scheduler, runner_client=client, idle_show=show
-    )
+        store=store, events=hub, scheduler=scheduler, runner_client=client, idle_show=show,
+        predictor=predictor,
+    )  # fmt: skip
 
 
 def start_services(app: Flask) -> None:
@@ -78,6 +81,7 @@ def start_services(app: Flask) -> None:
     app.extensions["runner_client"].start()
     app.extensions["scheduler"].start()
     app.extensions["idle_show"].start()
+    app.extensions["predictor"].start()
     atexit.register(stop_services, app)
 
 
@@ -85,5 +89,6 @@ def stop_services(app: Flask, timeout: float = 5.0) -> None:
     """Stop the dispatcher and the runner connection, and end every event stream."""
     app.extensions["events"].close()
     app.extensions["idle_show"].stop(timeout)
+    app.extensions["predictor"].stop(timeout)
     app.extensions["scheduler"].stop(timeout)
     app.extensions["runner_client"].close(timeout)

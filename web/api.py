@@ -16,7 +16,15 @@ from web.checks import CheckFailure, decode_source, offline_check
 from web.errors import error_body
 from web.refusals import limit_refusal
 from web.runs_api import may_see_private, run_json
-from web.services import event_hub, runner_link, scheduler, store, submission_windows, web_config
+from web.services import (
+    event_hub,
+    predictor,
+    runner_link,
+    scheduler,
+    store,
+    submission_windows,
+    web_config,
+)
 from web.storage import Submission
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -156,6 +164,7 @@ def accept_submission(program: Program) -> Answer:
             current_app.logger.error("cannot store a submission: %s", exc)
             msg = "the server cannot store programs right now; please try again later"
             return 503, error_body("storage_unavailable", msg), {"Retry-After": "30"}
+    predictor().ask(sub, source)  # in the background: the answer never waits for it
     location = url_for("api.get_submission", submission_id=sub.id)
     return 201, scheduler().public(sub, g.user_id), {"Location": location}
 
