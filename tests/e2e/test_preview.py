@@ -57,3 +57,24 @@ def test_preview_with_the_runner_offline_says_so(stack: Stack) -> None:
     resp = _preview(stack, RED)
     assert resp.status_code == 503
     assert "offline" in resp.json()["error"]["message"]
+
+
+def test_a_queued_program_s_dry_run_predicts_its_failure(stack: Stack) -> None:
+    stack.start_runner()
+    stack.start_web()
+    stack.wait_online()
+    session = requests.Session()
+    blocker = "import time\nsetLEDs([[0, 9, 0, 50]] * getLEDCount())\ntime.sleep(4)\n"
+    first = stack.submit(blocker, session).json()
+    sid = stack.submit(FAILS_AT_LINE_5, session).json()["id"]
+    box: dict[str, object] = {}
+
+    def predicted() -> bool:
+        box.update(session.get(f"{stack.url}/api/submissions/{sid}", timeout=5).json())
+        return box["predicted_s"] is not None
+
+    stack.wait_for(predicted, "the dry run of the queued program")
+    assert box["predicted_error"] == "fails at line 5 after 2.0 s: ZeroDivisionError"
+    assert box["predicted_error_line"] == 5
+    blocker_state = session.get(f"{stack.url}/api/submissions/{first['id']}", timeout=5).json()
+    assert 3.9 <= blocker_state["predicted_s"] <= 4.2  # 4 s of sleep on the virtual clock
