@@ -72,3 +72,17 @@ def test_preview_marks_the_line_where_the_program_fails(page: Page, stack: Any) 
     marked = page.locator(".cm-line.cm-error-line")
     expect(marked).to_have_count(1)
     expect(marked).to_have_text("print(1 / x)")
+
+
+def test_a_queued_program_s_predicted_failure_is_told_in_the_editor(page: Page, stack: Any) -> None:
+    _open_editor_with(page, FAILS_AT_5)
+    # Something else runs first, so the dry run's verdict arrives while ours still waits.
+    blocker = "import time\nsetLEDs([[0, 9, 0, 50]] * getLEDCount())\ntime.sleep(2.5)\n"
+    page.evaluate("(source) => window.Ledtree.api('POST', '/api/submissions', {source})", blocker)
+    page.click("#run-button")
+    warning = page.locator("#follow-predicted-error")
+    expect(warning).to_contain_text(
+        "fails at line 5 after 1.0 s: ZeroDivisionError", timeout=WAIT_MS
+    )
+    expect(page.locator("#follow-predicted")).to_have_text("1.0 s")
+    expect(page.locator(".cm-line.cm-error-line")).to_have_text("print(1 / x)")
