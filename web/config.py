@@ -48,7 +48,9 @@ class WebConfig:
     preview_rate_per_user: str = "30/10 minutes"
     preview_rate_per_ip: str = "120/10 minutes"
     preview_timeout: float = 30.0  # seconds to wait for the runner's dry run
-    preview_seconds: float = 15.0  # seconds of frames a preview answers with unless asked
+    # Seconds of frames ``/api/preview`` answers with unless asked (the runner's own
+    # TREE_PREVIEW_SECONDS bounds what the dry run returns at all).
+    preview_answer_seconds: float = 15.0
 
     def __post_init__(self) -> None:
         _check_range("port", self.port, 0, 65535)
@@ -56,7 +58,7 @@ class WebConfig:
         _check_range("view_fps", self.view_fps, 0, 10_000)
         _check_range("check_timeout", self.check_timeout, 0, 600)
         _check_range("preview_timeout", self.preview_timeout, 0.001, 600)
-        _check_range("preview_seconds", self.preview_seconds, 0, 24 * 3600)
+        _check_range("preview_answer_seconds", self.preview_answer_seconds, 0, 24 * 3600)
         _check_range("keep_finished", self.keep_finished, 0, 10_000_000)
         for name in ("max_pending_per_user", "max_pending_per_ip", "trusted_proxies"):
             _check_range(name, getattr(self, name), 0, 1_000_000)

@@ -3,9 +3,10 @@
 The body and its checks are those of ``POST /api/submissions`` (a bad body gets the same 400).
 The answer holds the predicted outcome and the frames the tree would show, decoded to
 ``[[[R, G, B, L], ...], ...]``: frame k is what the tree shows at ``(k + 1) *
-frame_interval_s``. To keep answers small, frames stop after ``TREE_PREVIEW_SECONDS`` (default
-15 s); ``?seconds=N`` asks for up to N seconds (at most the time limit). ``frames_returned``
-says how many came back, ``frames`` how many the tree would show in all.
+frame_interval_s``. To keep answers small (15 s at 500 LEDs and 25 frames/s is 2.6 MB of JSON),
+frames stop after ``TREE_PREVIEW_ANSWER_SECONDS`` (default 15 s); ``?seconds=N`` asks for up to
+N seconds (at most the time limit). ``frames_returned`` says how many came back, ``frames`` how
+many the tree would show in all.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def dry_run(program: Program) -> Answer:
     if result is None:
         message = f"The tree did not finish the preview within {cfg.preview_timeout:g} s."
         return 503, error_body("preview_timeout", message), {"Retry-After": "5"}
-    seconds = _asked_seconds(cfg.preview_seconds, cfg.time_limit)
+    seconds = _asked_seconds(cfg.preview_answer_seconds, cfg.time_limit)
     try:
         return 200, preview_json(result, seconds), {"Cache-Control": "no-store"}
     except FramesDataError as exc:  # the runner's bug, not the author's
