@@ -89,6 +89,7 @@ def stop_services(app: Flask, timeout: float = 5.0) -> None:
     """Stop the dispatcher and the runner connection, and end every event stream."""
     app.extensions["events"].close()
     app.extensions["idle_show"].stop(timeout)
-    app.extensions["predictor"].stop(timeout)
     app.extensions["scheduler"].stop(timeout)
     app.extensions["runner_client"].close(timeout)
+    # Last: closing the runner connection wakes a dry run that is waiting for its answer.
+    app.extensions["predictor"].stop(timeout)

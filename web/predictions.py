@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 BUSY_TRIES = 3  # dry runs asked for before a busy runner's answer is taken as "the full limit"
 BUSY_WAIT_S = 1.0  # a dry run takes about a second: a slot is usually free again by then
+STARTUP_WAIT_S = 10.0  # how long the thread waits for the runner before the first dry runs
 _RANDOM_RE = re.compile(r"\brandom\b")
 
 
@@ -60,10 +61,28 @@ class Predictor:
         self._todo.put((sub.id, source))
 
     def start(self) -> None:
-        """Work through the dry runs in a daemon thread."""
+        """Work through the dry runs in a daemon thread, first those of programs still waiting
+        without a prediction (queued before a restart cut their dry run short)."""
         self._halt.clear()
         self._thread = threading.Thread(target=self._loop, name="predictor", daemon=True)
         self._thread.start()
+
+    def ask_unpredicted(self) -> int:
+        """Queue dry runs of the pending programs that have no prediction; how many."""
+        sched = self.scheduler
+        with sched.state.lock:
+            subs = [sched.state.subs[i] for i in sched.state.pending]
+        asked = 0
+        for sub in subs:
+            if sub.predicted_s is not None:
+                continue
+            try:
+                source = sched.store.read_source(sub).decode("utf-8")
+            except (OSError, UnicodeDecodeError):  # the dispatcher reports it when its turn comes
+                continue
+            self.ask(sub, source)
+            asked += 1
+        return asked
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread; a dry run in progress is abandoned at its answer."""
@@ -76,6 +95,13 @@ class Predictor:
             self._thread = None
 
     def _loop(self) -> None:
+        # At start the runner is usually still connecting: give it a moment, or every waiting
+        # program would be predicted at the full limit for good.
+        for _ in range(int(STARTUP_WAIT_S / 0.1)):
+            runner = self.scheduler.runner
+            if (runner is not None and runner.online) or self._halt.wait(0.1):
+                break
+        self.ask_unpredicted()
         while not self._halt.is_set():
             try:
                 self.step(block_s=None)

@@ -138,3 +138,17 @@ def test_etas_come_from_predictions_with_an_injected_clock(tmp_path: Path) -> No
     assert etas == [round(6 + o), round(26 + 2 * o), round(71 + 3 * o)]
     clock.now += 30  # it runs past its prediction: its time left is 0, not negative
     assert sched.snapshot()["pending"][0]["eta_seconds"] == round(o)
+
+
+def test_programs_queued_before_a_restart_get_their_dry_run(tmp_path: Path, make_app: Any) -> None:
+    first = make_app(tmp_path)
+    sid = first.test_client().post("/api/submissions", json={"source": GOOD}).get_json()["id"]
+    again = make_app(tmp_path)  # web restarted before the dry run: nothing was predicted
+    link = InMemoryRunner()
+    again.extensions["scheduler"].runner = link
+    again.extensions["scheduler"].events.on_runner_online(welcome())
+    assert predictor(again).ask_unpredicted() == 1
+    predictor(again).step()
+    assert link.previewed == [(GOOD, 45.0)]
+    assert again.extensions["scheduler"].get(sid).predicted_s == 2.0
+    assert predictor(again).ask_unpredicted() == 0
