@@ -62,7 +62,7 @@
     } else {
       parts.push(`It ${ENDINGS[data.reason] || data.reason.replace(/_/g, " ")}: ${data.duration_s.toFixed(1)} s on the tree.`);
     }
-    parts.push(`${data.frames} frames, ${data.fps.toFixed(1)} per second.`);
+    parts.push(`${data.frames} ${data.frames === 1 ? "frame" : "frames"}, ${data.fps.toFixed(1)} per second.`);
     if (data.frames_returned && data.frames_returned * data.frame_interval_s < data.duration_s - 0.05) {
       parts.push(`Shown: the first ${(data.frames_returned * data.frame_interval_s).toFixed(0)} s.`);
     }
