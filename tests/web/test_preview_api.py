@@ -129,3 +129,12 @@ def test_no_answer_in_time_answers_503(client: FlaskClient, runner: InMemoryRunn
     runner.preview_answer = None
     resp = preview(client, RED)
     assert resp.status_code == 503 and resp.get_json()["error"]["code"] == "preview_timeout"
+
+
+def test_another_site_cannot_spend_a_user_s_previews(
+    client: FlaskClient, runner: InMemoryRunner
+) -> None:
+    resp = client.post(
+        "/api/preview", json={"source": RED}, headers={"Sec-Fetch-Site": "cross-site"}
+    )
+    assert resp.status_code == 403 and runner.previewed == []
