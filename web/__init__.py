@@ -12,6 +12,7 @@ from flask import Flask
 from web import identity, limits, security
 from web.config import FLASK_DEFAULTS, WebConfig
 from web.idle_show import IdleShow
+from web.predictions import Predictor
 from web.runner_client import RunnerClient
 from web.scheduler import Scheduler
 from web.sse import EventHub
@@ -37,11 +38,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limits.init_app(app, config)
     _init_services(app, config, store)
 
-    from web import admin_api, api, runs_api
+    from web import admin_api, api, preview_api, runs_api
     from web.pages import register_pages
 
     app.register_blueprint(api.bp)
     app.register_blueprint(runs_api.bp)
+    app.register_blueprint(preview_api.bp)
     app.register_blueprint(api.health_bp)
     if config.admin_token:
         app.register_blueprint(admin_api.bp)
@@ -66,10 +68,12 @@ def _init_services(app: Flask, config: WebConfig, store: Store) -> None:
     scheduler.runner = client
     scheduler.load()
     show = IdleShow(scheduler)
+    predictor = Predictor(scheduler, timeout_s=config.preview_timeout)
     hub.publish("tree", scheduler.tree_event())
     app.extensions.update(
-        store=store, events=hub, scheduler=scheduler, runner_client=client, idle_show=show
-    )
+        store=store, events=hub, scheduler=scheduler, runner_client=client, idle_show=show,
+        predictor=predictor,
+    )  # fmt: skip
 
 
 def start_services(app: Flask) -> None:
@@ -77,6 +81,7 @@ def start_services(app: Flask) -> None:
     app.extensions["runner_client"].start()
     app.extensions["scheduler"].start()
     app.extensions["idle_show"].start()
+    app.extensions["predictor"].start()
     atexit.register(stop_services, app)
 
 
@@ -86,3 +91,5 @@ def stop_services(app: Flask, timeout: float = 5.0) -> None:
     app.extensions["idle_show"].stop(timeout)
     app.extensions["scheduler"].stop(timeout)
     app.extensions["runner_client"].close(timeout)
+    # Last: closing the runner connection wakes a dry run that is waiting for its answer.
+    app.extensions["predictor"].stop(timeout)

@@ -6,6 +6,7 @@ import contextlib
 import json
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
@@ -15,7 +16,15 @@ from web.checks import CheckFailure, decode_source, offline_check
 from web.errors import error_body
 from web.refusals import limit_refusal
 from web.runs_api import may_see_private, run_json
-from web.services import event_hub, runner_link, scheduler, store, submission_windows, web_config
+from web.services import (
+    event_hub,
+    predictor,
+    runner_link,
+    scheduler,
+    store,
+    submission_windows,
+    web_config,
+)
 from web.storage import Submission
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -40,7 +49,7 @@ def _label(value: object, limit: int, what: str) -> str | None | CheckFailure:
     return value or None
 
 
-def _compile_check(source: str) -> CheckFailure | None:
+def compile_check(source: str) -> CheckFailure | None:
     """The runner's verdict (same policy as the run), or the syntax-only check without it."""
     runner = runner_link()
     errors = None
@@ -65,24 +74,79 @@ def _limits_answer(user_id: str, ip_id: str) -> Answer | None:
     return 429, body, {"Retry-After": str(refusal.retry_after)}
 
 
-def accept_submission(
-    data: bytes, *, filename: str | None = None, name: object = None, title: object = None
-) -> Answer:
-    """Run every check of SPEC §3 and queue the program: ``(status, body, headers)``."""
+@dataclass(frozen=True)
+class Program:
+    """A request's program as sent (``POST /api/submissions`` and ``/api/preview``)."""
+
+    data: bytes
+    filename: str | None = None
+    name: object = None
+    title: object = None
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A program that passed the checks needing no runner: its text and labels."""
+
+    source: str
+    name: str | None
+    title: str | None
+
+
+def read_program() -> Program | Answer:
+    """The body of ``POST /api/submissions``: multipart ``file`` or JSON ``{"source", ...}``."""
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            return 400, error_body("bad_request", 'no "file" field in the upload'), {}
+        return Program(
+            upload.read(),
+            filename=upload.filename or "",
+            name=request.form.get("name"),
+            title=request.form.get("title"),
+        )
+    if request.is_json:
+        try:
+            payload = request.get_json(silent=True)
+        except RecursionError:  # deeply nested JSON; silent=True only covers ValueError
+            payload = None
+        if not isinstance(payload, dict) or not isinstance(payload.get("source"), str):
+            return 400, error_body("bad_request", 'expected JSON {"source": "..."}'), {}
+        return Program(
+            payload["source"].encode("utf-8", "surrogatepass"),
+            name=payload.get("name"),
+            title=payload.get("title"),
+        )
+    msg = "send multipart/form-data with a file, or application/json"
+    return 415, error_body("unsupported_media_type", msg), {}
+
+
+def check_program(program: Program) -> Checked | Answer:
+    """The checks of SPEC §3 that need no runner: file name, labels, size and encoding."""
+    filename = program.filename
     if filename is not None and not filename.lower().endswith(".py"):
         return 415, error_body("bad_extension", "only .py files can be uploaded"), {}
-    label = _label(name, MAX_NAME, "name")
-    heading = _label(title or filename, MAX_TITLE, "title")
-    source = decode_source(data)
+    label = _label(program.name, MAX_NAME, "name")
+    heading = _label(program.title or filename, MAX_TITLE, "title")
+    source = decode_source(program.data)
     for item in (label, heading, source):
         if isinstance(item, CheckFailure):
             return item.status, item.body(), {}
     assert not isinstance(label, CheckFailure) and not isinstance(heading, CheckFailure)
     assert isinstance(source, str)
+    return Checked(source, label, heading)
+
+
+def accept_submission(program: Program) -> Answer:
+    """Run every check of SPEC §3 and queue the program: ``(status, body, headers)``."""
+    checked = check_program(program)
+    if not isinstance(checked, Checked):
+        return checked
+    source, label, heading, data = checked.source, checked.name, checked.title, program.data
     limited = _limits_answer(g.user_id, g.ip_id)  # early: an over-limit user costs no check
     if limited is not None:
         return limited
-    refused = _compile_check(source)
+    refused = compile_check(source)
     if refused is not None:
         return refused.status, refused.body(), {}
     # Again, atomically with storing and counting: concurrent requests from one user all
@@ -100,6 +164,7 @@ def accept_submission(
             current_app.logger.error("cannot store a submission: %s", exc)
             msg = "the server cannot store programs right now; please try again later"
             return 503, error_body("storage_unavailable", msg), {"Retry-After": "30"}
+    predictor().ask(sub, source)  # in the background: the answer never waits for it
     location = url_for("api.get_submission", submission_id=sub.id)
     return 201, scheduler().public(sub, g.user_id), {"Location": location}
 
@@ -107,31 +172,8 @@ def accept_submission(
 @bp.post("/submissions")
 def create_submission() -> ResponseReturnValue:
     """Queue a program: multipart ``file`` or JSON ``{"source", "name"?, "title"?}``."""
-    if request.mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is None:
-            return jsonify(error_body("bad_request", 'no "file" field in the upload')), 400
-        answer = accept_submission(
-            upload.read(),
-            filename=upload.filename or "",
-            name=request.form.get("name"),
-            title=request.form.get("title"),
-        )
-    elif request.is_json:
-        try:
-            payload = request.get_json(silent=True)
-        except RecursionError:  # deeply nested JSON; silent=True only covers ValueError
-            payload = None
-        if not isinstance(payload, dict) or not isinstance(payload.get("source"), str):
-            return jsonify(error_body("bad_request", 'expected JSON {"source": "..."}')), 400
-        answer = accept_submission(
-            payload["source"].encode("utf-8", "surrogatepass"),
-            name=payload.get("name"),
-            title=payload.get("title"),
-        )
-    else:
-        msg = "send multipart/form-data with a file, or application/json"
-        return jsonify(error_body("unsupported_media_type", msg)), 415
+    program = read_program()
+    answer = accept_submission(program) if isinstance(program, Program) else program
     status, body, headers = answer
     return jsonify(body), status, headers
 

@@ -44,12 +44,21 @@ class WebConfig:
     keep_finished: int = 500  # finished submissions kept in memory; older ones are read from disk
     public_url: str | None = None  # the address the kiosk shows and encodes as a QR code
     show_logs_to: str = "author"  # who sees a run's log and source: author | everyone
+    # Dry runs (``POST /api/preview``): their own windows, apart from the submission limits.
+    preview_rate_per_user: str = "30/10 minutes"
+    preview_rate_per_ip: str = "120/10 minutes"
+    preview_timeout: float = 30.0  # seconds to wait for the runner's dry run
+    # Seconds of frames ``/api/preview`` answers with unless asked (the runner's own
+    # TREE_PREVIEW_SECONDS bounds what the dry run returns at all).
+    preview_answer_seconds: float = 15.0
 
     def __post_init__(self) -> None:
         _check_range("port", self.port, 0, 65535)
         _check_range("time_limit", self.time_limit, 0.001, 24 * 3600)
         _check_range("view_fps", self.view_fps, 0, 10_000)
         _check_range("check_timeout", self.check_timeout, 0, 600)
+        _check_range("preview_timeout", self.preview_timeout, 0.001, 600)
+        _check_range("preview_answer_seconds", self.preview_answer_seconds, 0, 24 * 3600)
         _check_range("keep_finished", self.keep_finished, 0, 10_000_000)
         for name in ("max_pending_per_user", "max_pending_per_ip", "trusted_proxies"):
             _check_range(name, getattr(self, name), 0, 1_000_000)
@@ -57,7 +66,8 @@ class WebConfig:
             raise ValueError(
                 f"setting TREE_SHOW_LOGS_TO: {self.show_logs_to!r} is not author or everyone"
             )
-        for name in ("rate_per_user", "rate_per_ip"):
+        rates = ("rate_per_user", "rate_per_ip", "preview_rate_per_user", "preview_rate_per_ip")
+        for name in rates:
             try:
                 parse(getattr(self, name))
             except ValueError:

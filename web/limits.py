@@ -120,7 +120,10 @@ class SubmissionWindows:
 
 
 def init_app(app: Flask, config: WebConfig) -> SubmissionWindows:
-    """Build this app's submission windows."""
+    """Build this app's submission windows, and the dry runs' windows of their own."""
     windows = SubmissionWindows(Rate.parse(config.rate_per_user), Rate.parse(config.rate_per_ip))
     app.extensions["submission_limits"] = windows
+    app.extensions["preview_limits"] = SubmissionWindows(
+        Rate.parse(config.preview_rate_per_user), Rate.parse(config.preview_rate_per_ip)
+    )
     return windows

@@ -6,7 +6,7 @@ from typing import Any
 
 from web.storage import Submission
 
-_ENDINGS = {
+ENDINGS = {
     "ended": "finished by itself",
     "time_limit": "ran out of time (normal for an endless animation)",
     "invalid_frame": "sent an invalid frame",
@@ -35,7 +35,7 @@ def outcome(sub: Submission) -> str:
         return f"crashed{at}"
     if sub.reason == "invalid_frame":
         return f"sent an invalid frame{at}"
-    return _ENDINGS.get(sub.reason or "", (sub.reason or sub.status).replace("_", " "))
+    return ENDINGS.get(sub.reason or "", (sub.reason or sub.status).replace("_", " "))
 
 
 def protection(sub: Submission) -> list[str]:

@@ -2,7 +2,8 @@
 
 One background thread owns the connection: it connects, sends ``Hello``, waits for ``Welcome``
 and then reads messages, handing each to the listener (the scheduler). Requests from request
-threads (``check``, ``run``, ``stop``, ``set_frame``) write under a lock. When the connection
+threads (``check``, ``preview``, ``run``, ``stop``, ``set_frame``) write under a lock; ``check`` and
+``preview`` wait for the answer carrying their ``request_id``. When the connection
 breaks the listener hears ``on_runner_offline`` and the thread reconnects with back-off.
 """
 
@@ -25,6 +26,8 @@ from protocol.messages import (
     Frame,
     Hello,
     Message,
+    Preview,
+    PreviewResult,
     ProgramError,
     Run,
     SetFrame,
@@ -38,6 +41,10 @@ logger = logging.getLogger(__name__)
 
 class RunnerUnavailable(ConnectionError):
     """The runner is not connected, so the request could not be sent."""
+
+
+class RunnerBusy(RuntimeError):
+    """The runner refused a dry run: every ``TREE_PREVIEW_SLOTS`` slot is taken."""
 
 
 class RunnerListener(Protocol):
@@ -62,6 +69,15 @@ class RunnerLink(Protocol):
 
     def check(self, source: str, timeout: float = 2.0) -> list[ProgramError] | None:
         """Errors of ``source`` under the runner's policy, or None when there was no answer."""
+
+    def preview(
+        self, source: str, time_limit_s: float | None = None, timeout: float = 30.0
+    ) -> PreviewResult | None:
+        """A dry run's result, or None when there was no answer within ``timeout``.
+
+        Raises:
+            RunnerUnavailable: the runner is offline. RunnerBusy: all dry-run slots are taken.
+        """
 
     def run(self, submission_id: str, source: str, time_limit_s: float) -> None:
         """Ask the runner to run a program."""
@@ -94,6 +110,7 @@ class RunnerClient:
         self._wfile: BinaryIO | None = None
         self._write_lock = threading.Lock()
         self._checks: dict[str, tuple[threading.Event, list[CheckResult]]] = {}
+        self._previews: dict[str, tuple[threading.Event, list[PreviewResult | Error]]] = {}
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -133,6 +150,34 @@ class RunnerClient:
             return None
         finally:
             self._checks.pop(request_id, None)
+
+    def preview(
+        self, source: str, time_limit_s: float | None = None, timeout: float = 30.0
+    ) -> PreviewResult | None:
+        """A dry run's result, or None when there was no answer within ``timeout``.
+
+        Raises:
+            RunnerUnavailable: the runner is offline. RunnerBusy: all dry-run slots are taken.
+        """
+        request_id = uuid.uuid4().hex
+        done = threading.Event()
+        box: list[PreviewResult | Error] = []
+        self._previews[request_id] = (done, box)
+        try:
+            self._send(Preview(request_id=request_id, source=source, time_limit_s=time_limit_s))
+            answered = done.wait(timeout) and box
+        finally:
+            self._previews.pop(request_id, None)
+        if not answered:
+            if not self.online:  # the connection dropped while it ran
+                raise RunnerUnavailable("the tree went offline during the dry run")
+            return None
+        answer = box[0]
+        if isinstance(answer, Error):
+            if answer.code == "busy":
+                raise RunnerBusy(answer.message)
+            raise RunnerUnavailable(f"the runner refused the dry run: {answer.message}")
+        return answer
 
     def run(self, submission_id: str, source: str, time_limit_s: float) -> None:
         """Ask the runner to run a program; answered by Started ... Finished events."""
@@ -246,6 +291,14 @@ class RunnerClient:
                 waiter[1].append(msg)
                 waiter[0].set()
             return
+        if isinstance(msg, PreviewResult | Error):
+            preview = self._previews.get(msg.request_id or "")
+            if preview is not None:
+                preview[1].append(msg)
+                preview[0].set()
+                return
+            if isinstance(msg, PreviewResult):  # its asker gave up waiting
+                return
         if self.listener is not None:
             try:
                 self.listener.on_runner_message(msg)
@@ -256,6 +309,8 @@ class RunnerClient:
         with self._write_lock:
             sock, wfile = self._sock, self._wfile
             self._sock, self._wfile, self.welcome = None, None, None
+        for done, _box in list(self._previews.values()):  # nobody will answer them now
+            done.set()
         if wfile is not None:
             with contextlib.suppress(OSError):  # unflushed bytes to a dead peer
                 wfile.close()

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from web.config import WebConfig
     from web.idle_show import IdleShow
     from web.limits import SubmissionWindows
+    from web.predictions import Predictor
     from web.runner_client import RunnerLink
     from web.scheduler import Scheduler
     from web.sse import EventHub
@@ -39,6 +40,16 @@ def runner_link() -> RunnerLink | None:
 def submission_windows() -> SubmissionWindows:
     """This app's per-user and per-IP submission windows."""
     return cast("SubmissionWindows", current_app.extensions["submission_limits"])
+
+
+def preview_windows() -> SubmissionWindows:
+    """This app's per-user and per-IP dry-run windows (``TREE_PREVIEW_RATE_PER_*``)."""
+    return cast("SubmissionWindows", current_app.extensions["preview_limits"])
+
+
+def predictor() -> Predictor:
+    """This app's background dry runs of queued submissions."""
+    return cast("Predictor", current_app.extensions["predictor"])
 
 
 def store() -> Store:

@@ -47,6 +47,9 @@ PUBLIC_FIELDS = (
     "power_scale_min",
     "frames_damped",
     "recorded_frames",
+    "predicted_s",
+    "predicted_error",
+    "predicted_error_line",
 )
 
 
@@ -74,6 +77,11 @@ class Submission:
     power_scale_min: float = 1.0
     frames_damped: int = 0
     recorded_frames: int = 0  # frames in its recording (``<stem>.rec``); 0: none
+    # Its dry run when it was queued (``web.predictions``): how long it will run (at most the
+    # time limit), and if the dry run failed, how ("fails at line 5 after 2.1 s: ...").
+    predicted_s: float | None = None
+    predicted_error: str | None = None
+    predicted_error_line: int | None = None
     # Order of arrival; the timestamp alone can tie within a clock tick.
     seq: int = 0
 

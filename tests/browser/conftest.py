@@ -111,6 +111,8 @@ def _env(root: Path) -> dict[str, str]:
         "TREE_RATE_PER_IP": "400/10 minutes",
         "TREE_MAX_PENDING_PER_USER": "20",
         "TREE_MAX_PENDING_PER_IP": "40",
+        "TREE_PREVIEW_RATE_PER_USER": "200/10 minutes",
+        "TREE_PREVIEW_RATE_PER_IP": "400/10 minutes",
     }
 
 

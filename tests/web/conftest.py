@@ -16,9 +16,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from protocol.messages import ProgramError, Welcome
+from protocol.messages import PreviewResult, ProgramError, Welcome
+from protocol.preview_codec import encode_frames
 from web import create_app
-from web.runner_client import RunnerUnavailable
+from web.runner_client import RunnerBusy, RunnerUnavailable
 from web.scheduler import Scheduler
 
 LEDS = 10
@@ -34,6 +35,9 @@ class InMemoryRunner:
         self.runs: list[tuple[str, str, float]] = []
         self.stops: list[tuple[str | None, str]] = []
         self.frames: list[list[list[int]]] = []
+        # What ``preview`` answers: a result, "busy", or None (no answer in time).
+        self.preview_answer: PreviewResult | str | None = dry_run()
+        self.previewed: list[tuple[str, float | None]] = []
 
     def _require_online(self) -> None:
         if not self.online:
@@ -43,6 +47,17 @@ class InMemoryRunner:
         """Record the source and answer the configured verdict."""
         self.checked.append(source)
         return self.verdict if self.online else None
+
+    def preview(
+        self, source: str, time_limit_s: float | None = None, timeout: float = 30.0
+    ) -> PreviewResult | None:
+        """Record the dry run asked for and give the configured answer."""
+        self._require_online()
+        self.previewed.append((source, time_limit_s))
+        if self.preview_answer == "busy":
+            raise RunnerBusy("all 1 dry-run slots are busy")
+        assert not isinstance(self.preview_answer, str)
+        return self.preview_answer
 
     def run(self, submission_id: str, source: str, time_limit_s: float) -> None:
         """Record a run request."""
@@ -58,6 +73,27 @@ class InMemoryRunner:
         """Record a frame."""
         self._require_online()
         self.frames.append(leds)
+
+
+def dry_run(
+    color: tuple[int, int, int, int] = (255, 0, 0, 100),
+    *,
+    duration_s: float = 2.0,
+    status: str = "completed",
+    reason: str = "ended",
+    error: ProgramError | None = None,
+    interval_s: float = 0.04,
+    leds: int = LEDS,
+) -> PreviewResult:
+    """A runner's dry-run answer: every sampled frame all ``color`` for ``duration_s``."""
+    count = round(duration_s / interval_s)
+    frame = bytes(color) * leds
+    return PreviewResult(
+        request_id="x", status=status, reason=reason, error=error,  # type: ignore[arg-type]
+        duration_s=duration_s, frames=count, fps=1 / interval_s, hits_time_limit=False,
+        led_count=leds, frame_interval_s=interval_s, frame_count=count,
+        frames_data=encode_frames([frame] * count),
+    )  # fmt: skip
 
 
 def welcome(busy_with: str | None = None, leds: int = LEDS) -> Welcome:

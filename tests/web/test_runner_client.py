@@ -21,6 +21,8 @@ from protocol.messages import (
     Frame,
     Hello,
     Message,
+    Preview,
+    PreviewResult,
     ProgramError,
     Run,
     SetFrame,
@@ -28,7 +30,7 @@ from protocol.messages import (
     Stop,
     Welcome,
 )
-from web.runner_client import RunnerClient, RunnerUnavailable
+from web.runner_client import RunnerBusy, RunnerClient, RunnerUnavailable
 
 WAIT = 5.0  # a guard against hanging, not a speed requirement
 
@@ -96,6 +98,16 @@ class Peer:
             if isinstance(msg, Check) and answer_checks:
                 err = ProgramError(type="SyntaxError", message="bad", line=2, col=3)
                 write_message(wfile, CheckResult(request_id=msg.request_id, ok=False, errors=[err]))
+            if isinstance(msg, Preview):  # "busy" for a program that says so, else a result
+                if "busy" in msg.source:
+                    busy = Error(code="busy", message="slots taken", request_id=msg.request_id)
+                    write_message(wfile, busy)
+                    continue
+                write_message(wfile, PreviewResult(
+                    request_id=msg.request_id, status="completed", reason="ended",
+                    duration_s=1.5, frames=3, fps=2.0, hits_time_limit=False, led_count=3,
+                    frame_interval_s=0.5, frame_count=0,
+                ))  # fmt: skip
 
     def send(self, msg: Message | bytes) -> None:
         assert self.conn is not None
@@ -167,6 +179,27 @@ def test_handshake_requests_and_events(
     )
     msgs = [listener.next()[1] for _ in range(3)]
     assert [m.kind for m in msgs] == ["started", "frame", "finished"]
+
+
+def test_preview_waits_for_its_own_answer_and_busy_raises(
+    peer: Peer, listener: Listener, client: RunnerClient
+) -> None:
+    peer.serve_one()
+    client.start()
+    assert listener.next()[0] == "online"
+    result = client.preview("print(1)\n", 45.0, timeout=WAIT)
+    assert result is not None and result.duration_s == 1.5 and result.status == "completed"
+    sent = peer.received.get(timeout=WAIT)
+    assert isinstance(sent, Preview) and sent.time_limit_s == 45.0
+    with pytest.raises(RunnerBusy):
+        client.preview("busy = 1\n", timeout=WAIT)
+    assert listener.events.empty()  # the answers went to their askers, not the scheduler
+
+
+def test_preview_while_offline_raises(tmp_path: Path, listener: Listener) -> None:
+    c = RunnerClient(str(tmp_path / "none.sock"), listener, backoff_s=(0.01, 0.05))
+    with pytest.raises(RunnerUnavailable):
+        c.preview("print(1)\n", timeout=0.1)
 
 
 def test_check_without_answer_returns_none(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from protocol.messages import Error, Finished, Frame, Idle, Log, ProgramError, Started
+from web.queue_state import RUN_OVERHEAD_S
 from web.runner_client import RunnerUnavailable
 from web.scheduler import STOP_GRACE_S, Scheduler
 from web.storage import Store, Submission
@@ -66,13 +67,16 @@ def test_finished_keeps_result_and_log(scheduler: Scheduler, runner: Any) -> Non
 def test_eta_arithmetic(scheduler: Scheduler, runner: Any) -> None:
     ids = [submit(scheduler) for _ in range(4)]
     snap = scheduler.state.snapshot(T0)
-    assert [p["eta_seconds"] for p in snap["pending"]] == [0, 45, 90, 135]
+    # Nothing predicted yet: each counts the full limit, plus the overhead of a run.
+    o = RUN_OVERHEAD_S
+    assert [p["eta_seconds"] for p in snap["pending"]] == [round(k * (45 + o)) for k in range(4)]
     assert [p["position"] for p in snap["pending"]] == [1, 2, 3, 4]
     scheduler.run_once(T0)
     snap = scheduler.state.snapshot(T0 + 10)  # 35 s left of the running one
     assert snap["running"]["id"] == ids[0] and snap["running"]["time_left_s"] == 35
-    assert [p["eta_seconds"] for p in snap["pending"]] == [35, 80, 125]
-    assert scheduler.state.public(scheduler.get(ids[3]), T0 + 10)["eta_seconds"] == 125  # type: ignore[arg-type]
+    expected = [round(35 + o + k * (45 + o)) for k in range(3)]
+    assert [p["eta_seconds"] for p in snap["pending"]] == expected
+    assert scheduler.state.public(scheduler.get(ids[3]), T0 + 10)["eta_seconds"] == expected[2]  # type: ignore[arg-type]
     # Past the limit (the runner is still finishing) the time left never goes negative.
     assert scheduler.state.snapshot(T0 + 50)["pending"][0]["eta_seconds"] == 0
 

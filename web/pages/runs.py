@@ -33,6 +33,9 @@ def show(submission_id: str) -> str:
         lines=lines,
         log=sub.log if private else None,
         error_line=(sub.error or {}).get("line"),
+        # The dry run's error line, marked while the run has none of its own.
+        predicted_line=sub.predicted_error_line if sub.status in ("pending", "running") else None,
+        time_limit=scheduler().time_limit_s,
     )
 
 

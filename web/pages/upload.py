@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from web.api import accept_submission
+from web.api import Program, accept_submission
 from web.pages._data import require_csrf, time_limit
 
 bp = Blueprint("upload", __name__)
@@ -28,12 +28,11 @@ def submit() -> tuple[str, int]:
     upload = request.files.get("file")
     name, title = request.form.get("name"), request.form.get("title")
     if upload is not None and upload.filename:
-        status, body, _ = accept_submission(
-            upload.read(), filename=upload.filename, name=name, title=title
-        )
+        program = Program(upload.read(), filename=upload.filename, name=name, title=title)
+        status, body, _ = accept_submission(program)
     elif request.form.get("source"):
         source = request.form["source"].encode("utf-8", "surrogatepass")
-        status, body, _ = accept_submission(source, name=name, title=title)
+        status, body, _ = accept_submission(Program(source, name=name, title=title))
     else:
         status, body = 400, {"error": {"code": "empty", "message": "pick a .py file first"}}
     result, error = (body, None) if status < 400 else (None, body.get("error"))

@@ -27,6 +27,25 @@
     return error.line || null;
   }
 
+  // Its dry run (a second or so after it was queued): the predicted duration, and a failure
+  // told at once, with its line marked, while the program still waits (SPEC §3).
+  function showPrediction(sub) {
+    const predicted = $("follow-predicted");
+    if (predicted && sub.predicted_s !== undefined) {
+      predicted.textContent = sub.predicted_s === null ? "–" : `${sub.predicted_s.toFixed(1)} s`;
+    }
+    const box = $("follow-predicted-error");
+    if (!box) return;
+    const live = sub.status === "pending" || sub.status === "running";
+    box.hidden = !(live && sub.predicted_error);
+    if (box.hidden) return;
+    box.textContent = `Its dry run ${sub.predicted_error}. It keeps its place: you may cancel it, fix it and send it again.`;
+    if (!current.predictionMarked && sub.predicted_error_line) {
+      current.predictionMarked = true;
+      current.onError(null, sub.predicted_error_line);
+    }
+  }
+
   // Its author can cancel it while it waits and stop it while it runs (DELETE, SPEC §4).
   function showStop(sub) {
     const button = $("follow-stop");
@@ -65,6 +84,7 @@
     $("follow-position").textContent = pending && sub.position ? `#${sub.position}` : "–";
     $("follow-eta").textContent = pending ? `~${L.fmtDuration(sub.eta_seconds)}` : sub.status === "running" ? "now" : "–";
     $("follow-frames").textContent = sub.frames === undefined || sub.frames === null ? "–" : String(sub.frames);
+    showPrediction(sub);
     if (typeof sub.log === "string") $("follow-log").textContent = sub.log;
     if (sub.error) current.onError(sub.error, showError(sub.error));
     if (FINAL.includes(sub.status)) {

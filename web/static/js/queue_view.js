@@ -4,6 +4,7 @@
   "use strict";
   const L = window.Ledtree;
   let runningLeft = null; // {deadline: ms timestamp} for the local countdown between events
+  let etaLeft = []; // [{deadline, node}]: pending ETAs count down between events too
 
   function who(sub) {
     const span = L.el("span", "sub-who");
@@ -88,12 +89,15 @@
     const withCancel = body.dataset.page === "queue_page.show" && !body.classList.contains("kiosk");
     const shown = pending.slice(0, limitOf(list, "queue-limit"));
     list.replaceChildren();
+    etaLeft = [];
     shown.forEach((sub) => {
       const li = row(sub);
       li.append(L.el("span", "sub-pos", `#${sub.position}`));
       li.append(L.el("span", `badge status-${sub.status}`, sub.status), who(sub));
       const eta = held ? "waits for the tree" : `in ~${L.fmtDuration(sub.eta_seconds)}`;
-      li.append(L.el("span", "sub-eta", eta), runLink(sub));
+      const etaNode = L.el("span", "sub-eta", eta);
+      if (!held) etaLeft.push({ deadline: Date.now() + sub.eta_seconds * 1000, node: etaNode });
+      li.append(etaNode, runLink(sub));
       if (withCancel && L.isMine(sub)) li.append(cancelButton(sub));
       list.append(li);
     });
@@ -143,6 +147,9 @@
 
   setInterval(() => {
     if (runningLeft) runningLeft.node.textContent = L.fmtDuration((runningLeft.deadline - Date.now()) / 1000);
+    etaLeft.forEach(({ deadline, node }) => {
+      node.textContent = `in ~${L.fmtDuration(Math.max(0, (deadline - Date.now()) / 1000))}`;
+    });
   }, 1000);
 
   L.on("queue", render);

@@ -17,6 +17,15 @@
     $("run-status").textContent = sub.status;
     $("run-status").className = `badge status-${sub.status}`;
     if (sub.frames !== undefined) $("run-frames").textContent = String(sub.frames);
+    if (sub.predicted_s !== undefined && sub.predicted_s !== null) {
+      $("run-predicted").textContent = `${sub.predicted_s.toFixed(1)} s`;
+    }
+    const warn = $("run-predicted-error");
+    if (warn && sub.predicted_error && !FINAL.includes(sub.status)) {
+      // Told at once when the dry run (a second or so after queueing) finds an error.
+      $("run-predicted-error-text").textContent = sub.predicted_error;
+      warn.hidden = false;
+    }
     if (sub.status === "pending") {
       $("run-wait-label").textContent = "Position";
       $("run-wait").textContent = `#${sub.position}, starts in ~${L.fmtDuration(sub.eta_seconds)}`;
