@@ -96,6 +96,8 @@ def _env(root: Path) -> dict[str, str]:
     uploads.mkdir()
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        # Set by the root conftest on a non-root account (a development machine).
+        **({"TREE_SANDBOX_DEV": "1"} if os.environ.get("TREE_SANDBOX_DEV") else {}),
         "HOME": str(root),
         "TREE_SOCKET": str(root / "runner.sock"),
         "TREE_UPLOADS": str(uploads),

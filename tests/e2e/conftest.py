@@ -32,6 +32,9 @@ def _no_leaks(leak_detector: None) -> None:
     """Every test here runs under the root conftest's leak detector."""
 
 
+DEV_SETTING = "TREE_SANDBOX_DEV"
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as s:
@@ -144,7 +147,12 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     socket_path = os.path.join(sock_dir, "runner.sock")
     port = free_port()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("TREE_")},
+        # TREE_SANDBOX_DEV: set by the root conftest on a non-root account (a development machine).
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("TREE_") or k == "TREE_SANDBOX_DEV"
+        },
         "TREE_SOCKET": socket_path,
         "TREE_LED_COUNT": str(LEDS),
         "TREE_LED_BACKEND": "virtual",

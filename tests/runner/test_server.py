@@ -62,6 +62,12 @@ SAFETY_TIMEOUT_S = 30.0
 M = TypeVar("M", bound=Message)
 
 
+def _development_machine() -> dict[str, str]:
+    """``TREE_SANDBOX_DEV`` as the root conftest set it (a non-root account), else nothing."""
+    value = os.environ.get("TREE_SANDBOX_DEV")
+    return {"TREE_SANDBOX_DEV": value} if value else {}
+
+
 @contextlib.contextmanager
 def short_dir() -> Iterator[Path]:
     """A private directory with a short path (Unix socket paths are limited to 107 bytes)."""
@@ -483,6 +489,7 @@ class RunnerProcess:
         self.dump = directory / "dump.json"
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            **_development_machine(),
             "TREE_SOCKET": self.socket_path,
             "TREE_LED_COUNT": str(count),
             "TREE_LED_BACKEND": "virtual",
@@ -655,7 +662,11 @@ def test_cant_grow_the_runners_memory_with_bad_input(live: RunnerProcess) -> Non
 
 
 def _runner_exit(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TREE_LED_BACKEND": "virtual"}
+    base = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "TREE_LED_BACKEND": "virtual",
+        **_development_machine(),
+    }
     return subprocess.run(
         [sys.executable, "-m", "runner"],
         env={**base, **env},
