@@ -95,6 +95,27 @@ FLOODS = [
 ]
 
 
+# Given to every payload: raw system calls by name, and a check that one is refused.
+PAYLOAD_HELPERS = """
+import ctypes, os, signal, struct, time
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def sys_(name, *args):
+    r = libc.syscall(NR[name], *args)
+    return r, ctypes.get_errno()
+
+
+def must_fail(name, *args):
+    r, err = sys_(name, *args)
+    if r >= 0:
+        print("ESCAPED", name, r)
+    else:
+        print(name, "refused, errno", err)
+"""
+
+
 @dataclass(frozen=True)
 class Payload:
     name: str
@@ -154,6 +175,7 @@ class Canaries:
         return (
             f"SIBLING_PID = {self.sibling.pid}\nRUNNER_PID = {os.getpid()}\n"
             f"MARKER = {str(self.marker)!r}\nPORT = {self.port}\nNR = {numbers!r}\n"
+            + PAYLOAD_HELPERS
         )
 
     def problems(self) -> list[str]:
