@@ -338,7 +338,9 @@ class Supervisor:
             return None  # a frame waiting at the deadline is neither protected nor shown
         # The protection stage takes milliseconds on a big tree: the deadline and Stop are
         # checked after it, and the pacer counts from when the frame was really shown.
-        leds = self._protector.apply(leds, slot, packed=packed)
+        # Stamped with when it will show (a late frame's slot can lie a whole pause earlier,
+        # which would let an extra flash through the limiter's window).
+        leds = self._protector.apply(leds, max(slot, time.monotonic()), packed=packed)
         with self._state_lock:  # stop() takes this lock: no frame is shown after it returns
             if self._stop_reason is not None or io.expired(time.monotonic()):
                 return None

@@ -135,3 +135,11 @@ def test_ordinary_programs_pass_through_bit_identical(path: Path, tmp_path: Path
 def test_a_protected_run_of_an_ordinary_program_reports_nothing_changed(tmp_path: Path) -> None:
     result, _ = run_on_tree("slow_rainbow.py", tmp_path, time_limit_s=1.5)
     assert (result.frames_scaled, result.power_scale_min, result.frames_damped) == (0, 1.0, 0)
+
+
+def test_a_pause_before_a_strobe_gets_no_extra_flash(tmp_path: Path) -> None:
+    """A frame arriving after a pause is judged at the time it shows, not at its stale slot."""
+    _, frames = run_on_tree("pause_then_strobe.py", tmp_path, time_limit_s=5.0)
+    shown = [(f.at, f.leds) for f in frames]
+    general = transitions(series(shown, luminance), general_counts)
+    assert most_in_one_second(general) <= MOST_TRANSITIONS, general
