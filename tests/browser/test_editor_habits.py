@@ -216,9 +216,7 @@ def test_open_in_editor_does_not_silently_replace_a_changed_draft(page: Page, st
     expect(page.locator("#example-picker")).to_have_value("")
 
 
-def test_open_in_editor_replaces_an_unchanged_draft_without_asking(
-    page: Page, stack: Any
-) -> None:
+def test_open_in_editor_replaces_an_unchanged_draft_without_asking(page: Page, stack: Any) -> None:
     dialogs = Dialogs(page)
     _open_editor(page)  # the starter program, untouched
     page.goto("/docs")
@@ -403,8 +401,8 @@ def test_your_turn_is_announced_in_the_title_and_a_notification(
         expect(page.locator("#follow-status")).to_have_text("running")
         expect(page.locator("#follow-status")).to_have_text("completed", timeout=QUEUE_WAIT_MS)
         assert page.title() == before
-        notified = page.evaluate("window.notified")
-        assert notified == [{"title": "“blue wave” is on the tree", "body": "Look at the tree now!"}]
+        told = {"title": "“blue wave” is on the tree", "body": "Look at the tree now!"}
+        assert page.evaluate("window.notified") == [told]
         assert page.evaluate("window.permissionRequests") == 0  # already granted: nothing asked
     finally:
         context.close()
