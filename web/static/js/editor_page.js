@@ -129,6 +129,16 @@
   // Two frames later the page (with the draft) has painted, so a question has context.
   requestAnimationFrame(() => setTimeout(settleIncoming, 0));
 
+  // On a phone the panel sits below the editor: after Run, bring what happened into view
+  // (its status, or why it was refused). Beside the editor (a wide screen) nothing moves.
+  function reveal() {
+    const panel = document.getElementById("follow");
+    const box = panel.getBoundingClientRect();
+    if (box.top < 0 || box.top > window.innerHeight - 80) {
+      panel.scrollIntoView({ block: "start", behavior: "smooth" });
+    }
+  }
+
   function markError(error, line) {
     if (line) editor.markLine(line);
   }
@@ -192,5 +202,7 @@
     } else {
       markError(null, F.rejected(res));
     }
+    // Two frames later: after CodeMirror has scrolled to a marked line (its measure phase).
+    requestAnimationFrame(() => requestAnimationFrame(reveal));
   });
 })();
