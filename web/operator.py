@@ -58,6 +58,7 @@ class OperatorControls:
             raise RunnerUnavailable("the tree is offline")
         with st.lock:
             st.paused = True
+            st.blanks += 1  # under the lock, with paused: the idle show sees both or neither
             self._keep_paused(True)
             running = st.running is not None
             self._blank_when_idle = running or st.runner_busy

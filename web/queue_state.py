@@ -49,6 +49,7 @@ class QueueState:
         self.finished: deque[str] = deque()  # newest first
         self.running: Running | None = None
         self.paused = False
+        self.blanks = 0  # the operator's Blanks so far: the idle show never gives one back
         self.runner_online = False
         self.runner_busy = False
         self.tree: dict[str, Any] = {

@@ -2,9 +2,10 @@
 
 One background thread owns the connection: it connects, sends ``Hello``, waits for ``Welcome``
 and then reads messages, handing each to the listener (the scheduler). Requests from request
-threads (``check``, ``preview``, ``run``, ``stop``, ``set_frame``) write under a lock; ``check`` and
-``preview`` wait for the answer carrying their ``request_id``. When the connection
-breaks the listener hears ``on_runner_offline`` and the thread reconnects with back-off.
+threads (``check``, ``preview``, ``run``, ``stop``, ``set_frame``, ``release_frame``) write
+under a lock; ``check`` and ``preview`` wait for the answer carrying their ``request_id``. When
+the connection breaks the listener hears ``on_runner_offline`` and the thread reconnects with
+back-off.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from protocol.messages import (
     Preview,
     PreviewResult,
     ProgramError,
+    ReleaseFrame,
     Run,
     SetFrame,
     Stop,
@@ -86,7 +88,10 @@ class RunnerLink(Protocol):
         """Ask the runner to stop the running program."""
 
     def set_frame(self, leds: list[list[int]]) -> None:
-        """Show one frame directly."""
+        """Show one frame directly; it stays until the next program or ``release_frame``."""
+
+    def release_frame(self) -> None:
+        """Let the runner's idle scene take over from a frame set directly."""
 
 
 class RunnerClient:
@@ -188,8 +193,13 @@ class RunnerClient:
         self._send(Stop(submission_id=submission_id, reason=reason))
 
     def set_frame(self, leds: list[list[int]]) -> None:
-        """Show one frame directly (blanking)."""
+        """Show one frame directly (blanking, the idle show); it stays until the next program
+        or ``release_frame``."""
         self._send(SetFrame(leds=leds))
+
+    def release_frame(self) -> None:
+        """Let the runner's idle scene take over from a frame set directly (no answer)."""
+        self._send(ReleaseFrame())
 
     def _send(self, msg: Message) -> None:
         with self._write_lock:

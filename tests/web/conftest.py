@@ -35,6 +35,8 @@ class InMemoryRunner:
         self.runs: list[tuple[str, str, float]] = []
         self.stops: list[tuple[str | None, str]] = []
         self.frames: list[list[list[int]]] = []
+        # One entry per ReleaseFrame: how many frames had been set when it came (its place).
+        self.releases: list[int] = []
         # What ``preview`` answers: a result, "busy", or None (no answer in time).
         self.preview_answer: PreviewResult | str | None = dry_run()
         self.previewed: list[tuple[str, float | None]] = []
@@ -73,6 +75,11 @@ class InMemoryRunner:
         """Record a frame."""
         self._require_online()
         self.frames.append(leds)
+
+    def release_frame(self) -> None:
+        """Record a release of the frame set last."""
+        self._require_online()
+        self.releases.append(len(self.frames))
 
 
 def dry_run(
