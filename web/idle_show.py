@@ -172,19 +172,21 @@ class IdleShow:
 
     def _send(self, frame: bytes) -> None:
         st = self.scheduler.state
-        with st.lock:  # once more, just before sending: a Run or Blank may have come meanwhile
-            if st.pending or st.running is not None or st.paused:
-                return
-            blanks = st.blanks
         runner = self.scheduler.runner
         leds = [list(frame[i : i + 4]) for i in range(0, len(frame), 4)]
-        try:
-            if runner is not None:
+        with st.frame_lock:  # a Blank pressed now goes out after this frame, never before
+            with st.lock:  # once more, just before sending: a Run or Blank may have come
+                if runner is None or st.pending or st.running is not None or st.paused:
+                    return
+                blanks = st.blanks
+            try:
                 runner.set_frame(leds)
-                self._holding = blanks
-                self.frames_sent += 1
-        except RunnerUnavailable:
-            self._playing = None
+            except RunnerUnavailable:
+                self._playing = None
+                return
+            st.frame_sent_at = self.scheduler.clock()
+            self._holding = blanks
+            self.frames_sent += 1
 
     def _let_go(self, why: Situation) -> None:
         """The show stopped playing: give the tree back to the runner's idle scene if its last

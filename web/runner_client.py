@@ -87,7 +87,7 @@ class RunnerLink(Protocol):
     def stop(self, submission_id: str | None = None, reason: StopReason = "operator") -> None:
         """Ask the runner to stop the running program."""
 
-    def set_frame(self, leds: list[list[int]]) -> None:
+    def set_frame(self, leds: list[list[int]], request_id: str | None = None) -> None:
         """Show one frame directly; it stays until the next program or ``release_frame``."""
 
     def release_frame(self) -> None:
@@ -192,10 +192,10 @@ class RunnerClient:
         """Ask the runner to stop the running program."""
         self._send(Stop(submission_id=submission_id, reason=reason))
 
-    def set_frame(self, leds: list[list[int]]) -> None:
+    def set_frame(self, leds: list[list[int]], request_id: str | None = None) -> None:
         """Show one frame directly (blanking, the idle show); it stays until the next program
-        or ``release_frame``."""
-        self._send(SetFrame(leds=leds))
+        or ``release_frame``. A refusal comes as an ``Error`` event carrying ``request_id``."""
+        self._send(SetFrame(leds=leds, request_id=request_id))
 
     def release_frame(self) -> None:
         """Let the runner's idle scene take over from a frame set directly (no answer)."""

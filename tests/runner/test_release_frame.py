@@ -113,7 +113,7 @@ def test_a_released_frame_gives_the_tree_back_to_the_idle_scene(
     # It is the idle scene that shows, frame after frame, not a one-off.
     now = time.monotonic()
     assert server.run_once(now) is True
-    assert leds_of(idle_frame(now, server.positions)) in [f.leds for f in strip.frames]
+    assert tuple(idle_frame(now, server.positions)) in [f.leds for f in strip.frames]
     assert not any(isinstance(m, Error) for m in settled(client))  # no answer, no complaint
 
 

@@ -35,6 +35,7 @@ class InMemoryRunner:
         self.runs: list[tuple[str, str, float]] = []
         self.stops: list[tuple[str | None, str]] = []
         self.frames: list[list[list[int]]] = []
+        self.frame_ids: list[str | None] = []
         # One entry per ReleaseFrame: how many frames had been set when it came (its place).
         self.releases: list[int] = []
         # What ``preview`` answers: a result, "busy", or None (no answer in time).
@@ -71,10 +72,11 @@ class InMemoryRunner:
         self._require_online()
         self.stops.append((submission_id, reason))
 
-    def set_frame(self, leds: list[list[int]]) -> None:
-        """Record a frame."""
+    def set_frame(self, leds: list[list[int]], request_id: str | None = None) -> None:
+        """Record a frame (and the id a refusal of it would carry)."""
         self._require_online()
         self.frames.append(leds)
+        self.frame_ids.append(request_id)
 
     def release_frame(self) -> None:
         """Record a release of the frame set last."""

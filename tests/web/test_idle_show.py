@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from protocol.messages import Error
 from tests.web.conftest import InMemoryRunner, make_app
-from tests.web.test_runs import finished_run
+from tests.web.test_runs import finished_run, wait_until
 from web.idle_show import SETTLE_S, IdleShow
 from web.scheduler import Scheduler
 
@@ -106,7 +108,7 @@ def test_the_operator_stars_a_run_and_switches_the_show_on_the_console(
 
 def playing(app: Flask, client: FlaskClient, scheduler: Scheduler, runner: InMemoryRunner) -> str:
     """A starred run that the show is replaying right now; returns its id."""
-    sid = finished_run(client, scheduler)["id"]
+    sid: str = finished_run(client, scheduler)["id"]
     assert client.post(f"/api/admin/submissions/{sid}/star", headers=AUTH).status_code == 200
     runner.frames.clear()
     play(app.extensions["idle_show"], 1000.0, SETTLE_S + 1.0)
@@ -209,3 +211,27 @@ def test_a_release_waits_for_a_runner_that_was_offline(
     runner.online = True
     play(show, now, 2.0)
     assert runner.releases == [len(runner.frames)]
+
+
+def test_a_blank_the_runner_refused_as_too_fast_is_sent_again(
+    app: Flask, client: FlaskClient, scheduler: Scheduler, runner: InMemoryRunner
+) -> None:
+    playing(app, client, scheduler, runner)
+    assert client.post("/api/admin/blank", headers=AUTH).status_code == 200
+    blank_id = runner.frame_ids[-1]
+    assert runner.frames[-1] == DARK and blank_id is not None
+    # The runner saw the show's frame and the Blank's too close together (it had stalled).
+    scheduler.events.on_runner_message(
+        Error(code="too_fast", message="frames come faster than the 40 fps cap",
+              request_id=blank_id)
+    )  # fmt: skip
+    wait_until(lambda: runner.frame_ids[-1] != blank_id, "the Blank sent again")
+    assert runner.frames[-1] == DARK and runner.releases == []
+    # Once the operator resumed the queue, a late refusal is not answered with another Blank.
+    client.post("/api/admin/resume", headers=AUTH)
+    sent = len(runner.frames)
+    again = runner.frame_ids[-1]
+    assert again is not None
+    scheduler.events.on_runner_message(Error(code="too_fast", message="...", request_id=again))
+    threading.Event().wait(0.2)  # well past the one slot (25 ms) a resend would wait
+    assert len(runner.frames) == sent
