@@ -1,6 +1,6 @@
 """One pydantic model per message kind, joined in a union discriminated on ``kind``.
 
-web -> runner: Hello, Check, Run, Stop, SetFrame, Preview, Ping.
+web -> runner: Hello, Check, Run, Stop, SetFrame, ReleaseFrame, Preview, Ping.
 runner -> web: Welcome, CheckResult, Started, Log, Frame, Finished, Idle, PreviewResult, Error,
 Pong.
 """
@@ -11,6 +11,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
 
+# Bump it when a message changes shape or meaning, so that an older peer would misread it: web
+# and runner then refuse each other at the handshake with a clear message. A new kind that an
+# older peer can refuse (``Error(bad_message)``, connection kept) without harm needs no bump:
+# e.g. ``ReleaseFrame`` to an older runner only leaves its held frame held, as before.
 PROTOCOL_VERSION = 1
 
 # Upper bounds keep a hostile or buggy peer from making the other side allocate without limit.
@@ -103,6 +107,13 @@ class SetFrame(_Msg):
     kind: Literal["set_frame"] = "set_frame"
     leds: LedFrame
     request_id: str | None = Field(default=None, max_length=100)
+
+
+class ReleaseFrame(_Msg):
+    """A frame set with SetFrame need not stay any longer: the idle scene may resume (after a
+    finished program's usual hold, if one is on). No answer; no effect while a program runs."""
+
+    kind: Literal["release_frame"] = "release_frame"
 
 
 class Preview(_Msg):
@@ -250,6 +261,7 @@ Message = Annotated[
     | Run
     | Stop
     | SetFrame
+    | ReleaseFrame
     | Ping
     | Welcome
     | CheckResult

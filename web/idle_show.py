@@ -7,6 +7,11 @@ closer than half a slot at TREE_FPS with ``too_fast``). A program in the queue e
 the next step (at most one frame interval later). With no starred recording that fits the tree,
 or with the show switched off, web sends nothing and the runner shows its own idle scene.
 Stars and the on/off switch are kept under ``uploads/`` (they survive restarts).
+
+The runner keeps a frame set with ``SetFrame`` until the next program, so when the show stops
+for any other reason than a program (switched off, nothing starred or nothing left to play,
+the queue paused) it sends ``ReleaseFrame`` once, and the runner's idle scene resumes. A frame
+the operator's Blank set is never released: the operator asked for a dark tree.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from web.recordings import Recording, decode
 from web.runner_client import RunnerUnavailable
@@ -27,6 +32,11 @@ logger = logging.getLogger(__name__)
 SETTLE_S = 2.0  # the queue must be idle this long first: a run's last frame stays a moment
 IDLE_POLL_S = 0.25  # how often to look while there is nothing to play
 MAX_STARS = 100
+
+# Why the show may not play now: "offline" (nothing can be sent), "program" (one runs or is
+# about to: it takes the LEDs over), "paused", "settling" (the queue fell idle a moment ago),
+# "off" (switched off or nothing starred).
+Situation = Literal["play", "offline", "program", "paused", "settling", "off"]
 
 
 class IdleShow:
@@ -45,6 +55,8 @@ class IdleShow:
         self._index = -1
         self._last_sent = -1e9
         self._next_star = 0
+        # While the show's last frame is held on the tree: the operator's Blank count then.
+        self._holding: int | None = None
         self.frames_sent = 0
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
@@ -87,23 +99,27 @@ class IdleShow:
 
     # --- the loop -------------------------------------------------------------------------------
 
-    def _may_play(self, now: float) -> bool:
+    def _situation(self, now: float) -> Situation:
         st = self.scheduler.state
         with st.lock:
-            idle = (
-                self.scheduler.runner is not None
-                and st.runner_online
-                and not st.runner_busy
-                and st.running is None
-                and not st.pending
-                and not st.paused
-            )
-        if not idle:
+            if self.scheduler.runner is None or not st.runner_online:
+                why: Situation | None = "offline"
+            elif st.running is not None or st.runner_busy:
+                why = "program"
+            elif st.paused:  # before pending: a paused queue starts nothing
+                why = "paused"
+            elif st.pending:
+                why = "program"
+            else:
+                why = None
+        if why is not None:
             self._idle_since = None
-            return False
+            return why
         if self._idle_since is None:
             self._idle_since = now
-        return self.enabled and bool(self.starred) and now - self._idle_since >= SETTLE_S
+        if not (self.enabled and self.starred):
+            return "off"
+        return "play" if now - self._idle_since >= SETTLE_S else "settling"
 
     def _interval(self) -> float:
         fps = float(self.scheduler.state.tree.get("fps") or 0)
@@ -130,10 +146,13 @@ class IdleShow:
 
     def step(self, now: float) -> float:
         """Send the frame due at monotonic ``now``, if any; returns seconds until the next step."""
-        if not self._may_play(now):
+        why = self._situation(now)
+        if why != "play":
             self._playing = None
+            self._let_go(why)
             return IDLE_POLL_S
         if self._playing is None and not self._load_next(now):
+            self._let_go("off")  # every starred run is gone or unreadable
             return IDLE_POLL_S
         assert self._playing is not None
         rec = self._playing[1]
@@ -153,17 +172,42 @@ class IdleShow:
 
     def _send(self, frame: bytes) -> None:
         st = self.scheduler.state
-        with st.lock:  # once more, just before sending: a Run or Blank may have come meanwhile
-            if st.pending or st.running is not None or st.paused:
-                return
         runner = self.scheduler.runner
         leds = [list(frame[i : i + 4]) for i in range(0, len(frame), 4)]
-        try:
-            if runner is not None:
+        with st.frame_lock:  # a Blank pressed now goes out after this frame, never before
+            with st.lock:  # once more, just before sending: a Run or Blank may have come
+                if runner is None or st.pending or st.running is not None or st.paused:
+                    return
+                blanks = st.blanks
+            try:
                 runner.set_frame(leds)
-                self.frames_sent += 1
-        except RunnerUnavailable:
-            self._playing = None
+            except RunnerUnavailable:
+                self._playing = None
+                return
+            st.frame_sent_at = self.scheduler.clock()
+            self._holding = blanks
+            self.frames_sent += 1
+
+    def _let_go(self, why: Situation) -> None:
+        """The show stopped playing: give the tree back to the runner's idle scene if its last
+        frame is still held there and no program or Blank has taken the tree since."""
+        if self._holding is None or why in ("offline", "settling"):
+            return  # nothing held; or nothing can be sent yet; or the show may go on shortly
+        if why == "program":
+            self._holding = None  # the runner drops a held frame when the program starts
+            return
+        st = self.scheduler.state
+        runner = self.scheduler.runner
+        # Sent under the lock (one short line) because a Blank is counted under it: a release
+        # is either on the socket before the Blank's frame or not sent at all.
+        with st.lock:
+            if st.blanks == self._holding and runner is not None:
+                try:
+                    runner.release_frame()
+                except RunnerUnavailable:
+                    return  # held still: released once the runner is back
+                logger.info("idle show stopped (%s): the runner's idle scene resumes", why)
+            self._holding = None
 
     def start(self) -> None:
         """Run ``step`` in a daemon thread."""

@@ -7,6 +7,8 @@ Stopping the running program is the scheduler's own ``stop_current``: authors us
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import TYPE_CHECKING
 
 from web.runner_client import RunnerUnavailable
@@ -16,6 +18,9 @@ if TYPE_CHECKING:
     from web.scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
+
+BLANK_ID = "blank-"  # request ids of a Blank's frame: blank-<Blanks so far>-<attempt>
+BLANK_ATTEMPTS = 3
 
 
 class OperatorControls:
@@ -58,6 +63,7 @@ class OperatorControls:
             raise RunnerUnavailable("the tree is offline")
         with st.lock:
             st.paused = True
+            st.blanks += 1  # under the lock, with paused: the idle show sees both or neither
             self._keep_paused(True)
             running = st.running is not None
             self._blank_when_idle = running or st.runner_busy
@@ -65,7 +71,44 @@ class OperatorControls:
         if running:
             self.scheduler.stop_current("operator")
         elif not self._blank_when_idle:
-            self.scheduler.send_blank()
+            with st.frame_lock:  # after the idle show's frame in flight, if any
+                # The runner refuses a frame closer than half a slot at TREE_FPS after the one
+                # before (too_fast): wait out a slot after the show's last frame. A runner that
+                # stalls can still see both at once; then ``blank_refused`` sends it again.
+                slot = self._slot()
+                due = st.frame_sent_at + slot - self.scheduler.clock()
+                time.sleep(min(max(due, 0.0), slot))
+                self.scheduler.send_blank(f"{BLANK_ID}{st.blanks}-1")
+
+    def blank_refused(self, request_id: str) -> None:
+        """The runner refused a Blank's frame as too_fast: send it again a slot later, unless
+        the tree has moved on (resumed, another Blank, a program) or it was tried enough."""
+        try:
+            blanks, attempt = (int(n) for n in request_id.removeprefix(BLANK_ID).split("-"))
+        except ValueError:
+            logger.warning("a refusal for an unknown Blank: %r", request_id)
+            return
+        if attempt < BLANK_ATTEMPTS:
+            logger.info("the runner refused the Blank's frame as too fast; sending it again")
+            timer = threading.Timer(self._slot(), self._blank_again, (blanks, attempt + 1))
+            timer.daemon = True
+            timer.start()
+        else:
+            logger.error("the runner refused the Blank %d times; the tree is not dark", attempt)
+
+    def _blank_again(self, blanks: int, attempt: int) -> None:
+        st = self.scheduler.state
+        with st.frame_lock, st.lock:
+            if st.blanks != blanks or not st.paused or st.running or st.runner_busy:
+                return
+            try:
+                self.scheduler.send_blank(f"{BLANK_ID}{blanks}-{attempt}")
+            except RunnerUnavailable:
+                logger.warning("the tree went offline before it could be blanked")
+
+    def _slot(self) -> float:
+        fps = float(self.scheduler.state.tree.get("fps") or 0)
+        return 1 / fps if fps > 0 else 0.0
 
     def take_blank_when_idle(self) -> bool:
         """Whether a blank frame is owed now that the tree is idle (and forget it)."""

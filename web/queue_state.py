@@ -49,6 +49,11 @@ class QueueState:
         self.finished: deque[str] = deque()  # newest first
         self.running: Running | None = None
         self.paused = False
+        self.blanks = 0  # the operator's Blanks so far: the idle show never gives one back
+        # Frames set directly (the idle show's, a Blank) go out one at a time, in order; a Blank
+        # waits out the runner's pacing slot after the show's last frame (else: too_fast).
+        self.frame_lock = threading.Lock()
+        self.frame_sent_at = float("-inf")  # monotonic
         self.runner_online = False
         self.runner_busy = False
         self.tree: dict[str, Any] = {

@@ -2,9 +2,10 @@
 
 One background thread owns the connection: it connects, sends ``Hello``, waits for ``Welcome``
 and then reads messages, handing each to the listener (the scheduler). Requests from request
-threads (``check``, ``preview``, ``run``, ``stop``, ``set_frame``) write under a lock; ``check`` and
-``preview`` wait for the answer carrying their ``request_id``. When the connection
-breaks the listener hears ``on_runner_offline`` and the thread reconnects with back-off.
+threads (``check``, ``preview``, ``run``, ``stop``, ``set_frame``, ``release_frame``) write
+under a lock; ``check`` and ``preview`` wait for the answer carrying their ``request_id``. When
+the connection breaks the listener hears ``on_runner_offline`` and the thread reconnects with
+back-off.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from protocol.messages import (
     Preview,
     PreviewResult,
     ProgramError,
+    ReleaseFrame,
     Run,
     SetFrame,
     Stop,
@@ -85,8 +87,11 @@ class RunnerLink(Protocol):
     def stop(self, submission_id: str | None = None, reason: StopReason = "operator") -> None:
         """Ask the runner to stop the running program."""
 
-    def set_frame(self, leds: list[list[int]]) -> None:
-        """Show one frame directly."""
+    def set_frame(self, leds: list[list[int]], request_id: str | None = None) -> None:
+        """Show one frame directly; it stays until the next program or ``release_frame``."""
+
+    def release_frame(self) -> None:
+        """Let the runner's idle scene take over from a frame set directly."""
 
 
 class RunnerClient:
@@ -187,9 +192,14 @@ class RunnerClient:
         """Ask the runner to stop the running program."""
         self._send(Stop(submission_id=submission_id, reason=reason))
 
-    def set_frame(self, leds: list[list[int]]) -> None:
-        """Show one frame directly (blanking)."""
-        self._send(SetFrame(leds=leds))
+    def set_frame(self, leds: list[list[int]], request_id: str | None = None) -> None:
+        """Show one frame directly (blanking, the idle show); it stays until the next program
+        or ``release_frame``. A refusal comes as an ``Error`` event carrying ``request_id``."""
+        self._send(SetFrame(leds=leds, request_id=request_id))
+
+    def release_frame(self) -> None:
+        """Let the runner's idle scene take over from a frame set directly (no answer)."""
+        self._send(ReleaseFrame())
 
     def _send(self, msg: Message) -> None:
         with self._write_lock:

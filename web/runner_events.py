@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from protocol.messages import Error, Finished, Frame, Idle, Log, Message, Started, Welcome
+from web.operator import BLANK_ID
 from web.queue_state import Running
 from web.runner_client import RunnerUnavailable
 from web.storage import iso
@@ -122,6 +123,9 @@ class RunnerEvents:
         self.scheduler.finish(sub, status, reason)
 
     def _on_error(self, msg: Error) -> None:
+        if msg.code == "too_fast" and (msg.request_id or "").startswith(BLANK_ID):
+            self.scheduler.operator.blank_refused(msg.request_id or "")
+            return
         # The runner answers a refused Run with request_id = the submission id.
         running = self.state.running
         if running is None or not running.awaiting_start or msg.request_id != running.id:

@@ -241,10 +241,11 @@ class Scheduler:
         else:
             self.finish(sub, "failed", "runner_lost")
 
-    def send_blank(self) -> None:
-        """Show an all-off frame."""
+    def send_blank(self, request_id: str | None = None) -> None:
+        """Show an all-off frame (the runner's refusal, if any, carries ``request_id``)."""
         assert self.runner is not None
-        self.runner.set_frame([[0, 0, 0, 0] for _ in range(int(self.state.tree["led_count"]))])
+        leds = [[0, 0, 0, 0] for _ in range(int(self.state.tree["led_count"]))]
+        self.runner.set_frame(leds, request_id)
 
     # --- submissions ----------------------------------------------------------------------------
 

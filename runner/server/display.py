@@ -1,9 +1,9 @@
 """What the tree shows between programs, and the frame loop that shows the idle scene.
 
 ``TreeDisplay`` owns the LEDs while no program runs: a frame set directly stays until the next
-program, a program's last frame stays for ``hold_after_run_s``, and otherwise ``run_once(now)``
-shows the idle scene's frame for ``now``; at shutdown it blanks and releases the LEDs. Its
-caller holds the server's lock around every call.
+program or until it is released, a program's last frame stays for ``hold_after_run_s``, and
+otherwise ``run_once(now)`` shows the idle scene's frame for ``now``; at shutdown it blanks and
+releases the LEDs. Its caller holds the server's lock around every call.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class TreeDisplay:
         # limiter as a program's frames.
         self._protector = protector
         self.positions = positions
-        self.held = False  # a SetFrame frame stays until the next program
+        self.held = False  # a SetFrame frame stays until the next program or a release
         self._broadcast = broadcast
         self._hold_after_run_s = hold_after_run_s
         self._idle_from = 0.0  # monotonic time from which the idle scene may show
@@ -59,6 +59,11 @@ class TreeDisplay:
         """Show a frame set directly and keep it until the next program."""
         self.held = True
         self.show(frame)
+
+    def release(self) -> None:
+        """A frame set directly need not stay: the idle scene resumes at its next frame (after
+        a finished program's hold, if one is on). A running program is not affected."""
+        self.held = False
 
     def program_started(self) -> None:
         """A program owns the LEDs now; a held frame is no longer kept."""

@@ -33,6 +33,7 @@ from protocol.messages import (
     Pong,
     Preview,
     ProgramError,
+    ReleaseFrame,
     Run,
     SetFrame,
     Stop,
@@ -177,6 +178,9 @@ class RunnerServer:
                 self._stop(conn, msg)
             elif isinstance(msg, SetFrame):
                 self._set_frame(conn, msg)
+            elif isinstance(msg, ReleaseFrame):
+                with self._lock:
+                    self._display.release()
             elif isinstance(msg, Preview):
                 self._preview(conn, msg)
             else:

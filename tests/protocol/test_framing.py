@@ -35,6 +35,7 @@ from protocol.messages import (
     Preview,
     PreviewResult,
     ProgramError,
+    ReleaseFrame,
     Run,
     SetFrame,
     Started,
@@ -50,6 +51,7 @@ ONE_OF_EACH: list[Message] = [
     Stop(),
     Stop(submission_id="s1", reason="author"),
     SetFrame(leds=[[0, 0, 0, 0], [255, 255, 255, 100]], request_id="f1"),
+    ReleaseFrame(),
     Ping(),
     Welcome(
         version=PROTOCOL_VERSION,
@@ -165,6 +167,7 @@ def test_a_truncated_message_is_fatal() -> None:
         b'{"kind": "launch_missiles"}\n',
         b'{"kind": "hello"}\n',
         b'{"kind": "ping", "extra": 1}\n',
+        b'{"kind": "release_frame", "leds": []}\n',
         b'{"kind": "set_frame", "leds": [[1.5, 0, 0, 0]]}\n',
         b'{"kind": "set_frame", "leds": [[true, 0, 0, 0]]}\n',
         b'{"kind": "set_frame", "leds": [[0, 0, 0]]}\n',
@@ -178,6 +181,12 @@ def test_malformed_messages_are_not_fatal(line: bytes) -> None:
         read_message(stream)
     assert info.value.code == "bad_message" and not info.value.fatal
     assert read_message(stream) == Pong()  # the stream is still in step
+
+
+def test_release_frame_is_one_short_line_without_fields() -> None:
+    # What an older or foreign client writes by hand must mean the same thing.
+    assert encode_message(ReleaseFrame()) == b'{"kind":"release_frame"}\n'
+    assert decode_message(b'{"kind": "release_frame"}') == ReleaseFrame()
 
 
 def test_frames_are_bounded() -> None:

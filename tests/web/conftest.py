@@ -35,6 +35,9 @@ class InMemoryRunner:
         self.runs: list[tuple[str, str, float]] = []
         self.stops: list[tuple[str | None, str]] = []
         self.frames: list[list[list[int]]] = []
+        self.frame_ids: list[str | None] = []
+        # One entry per ReleaseFrame: how many frames had been set when it came (its place).
+        self.releases: list[int] = []
         # What ``preview`` answers: a result, "busy", or None (no answer in time).
         self.preview_answer: PreviewResult | str | None = dry_run()
         self.previewed: list[tuple[str, float | None]] = []
@@ -69,10 +72,16 @@ class InMemoryRunner:
         self._require_online()
         self.stops.append((submission_id, reason))
 
-    def set_frame(self, leds: list[list[int]]) -> None:
-        """Record a frame."""
+    def set_frame(self, leds: list[list[int]], request_id: str | None = None) -> None:
+        """Record a frame (and the id a refusal of it would carry)."""
         self._require_online()
         self.frames.append(leds)
+        self.frame_ids.append(request_id)
+
+    def release_frame(self) -> None:
+        """Record a release of the frame set last."""
+        self._require_online()
+        self.releases.append(len(self.frames))
 
 
 def dry_run(

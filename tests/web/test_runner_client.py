@@ -24,6 +24,7 @@ from protocol.messages import (
     Preview,
     PreviewResult,
     ProgramError,
+    ReleaseFrame,
     Run,
     SetFrame,
     Started,
@@ -165,11 +166,13 @@ def test_handshake_requests_and_events(
     client.run("s1", "print(1)\n", 45.0)
     client.stop("s1", "operator")
     client.set_frame([[0, 0, 0, 0]] * 3)
-    got = [peer.received.get(timeout=WAIT) for _ in range(3)]
+    client.release_frame()
+    got = [peer.received.get(timeout=WAIT) for _ in range(4)]
     assert got == [
         Run(submission_id="s1", source="print(1)\n", time_limit_s=45.0),
         Stop(submission_id="s1", reason="operator"),
         SetFrame(leds=[[0, 0, 0, 0]] * 3),
+        ReleaseFrame(),
     ]
     peer.send(Started(submission_id="s1"))
     peer.send(b'{"kind": "nonsense"}\n')  # a bad message is skipped, the connection stays
