@@ -1,17 +1,19 @@
-"""Nobody's "My runs" may stall the single worker into a restart that runs a program twice.
+"""Nobody's "My runs" may stall the single worker for everyone, or into a restart.
 
 ``Store.of_user`` reads every stored state of the caller, and for each one ``Store.find`` globs
 the whole uploads/ folder again: quadratic in the caller's stored submissions, all of it
 blocking file I/O in the one gevent worker (nothing else is served meanwhile). Submissions
 cancelled before they ran cost nothing against the limits (test_disk.py), so a client can store
 thousands. Measured on the code this was written against, over the real stack: 330 stored
-submissions, ``GET /api/submissions`` 1.0 s; 575, 3.2 s. Past gunicorn's 30 s ``timeout`` the
-arbiter kills the worker: the in-memory queue is rebuilt from disk, the program on the tree is
-put back as pending and runs again from the start, every live view drops.
+submissions, ``GET /api/submissions`` 1.0 s; 575, 3.2 s; 4,000: the request ran until gunicorn's
+30 s ``timeout``, the arbiter killed the worker (the attacker got a 500 after 34 s), and for
+that half minute nobody was served. The new worker rebuilt everything from disk: every live
+view dropped, every rate window was forgotten (the attacker's too), the running program's start
+time was reset. ``GET /runs`` does the same.
 
-The test stores 4,000 cancelled submissions of one cookie-less client (as the submit-and-cancel
-loop would leave them), then, while someone else's program is on the tree, that client opens
-its own runs once.
+The test stores 4,000 cancelled submissions of one cookie-less client (what the submit-and-
+cancel loop leaves behind); that client opens its own runs once, and someone else asks for the
+queue meanwhile.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -34,7 +37,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 STORED = 4000
 ATTACKER_IP, ATTACKER_UA = "127.0.0.2", "filler/1.0"
-LONG = "import time\nwhile True:\n    setLEDs([GREEN] * getLEDCount())\n    time.sleep(0.1)\n"
+SHORT = (
+    "import time\nfor _ in range(60):\n    setLEDs([GREEN] * getLEDCount())\n    time.sleep(0.1)\n"
+)
 
 
 def fingerprint(ip: str, user_agent: str) -> str:
@@ -61,39 +66,26 @@ def store_cancelled(uploads: Path, user_id: str, count: int) -> None:
         (uploads / f"{stem}.json").write_text(json.dumps(state))
 
 
-def test_opening_my_runs_cant_restart_someone_elses_program(start_stack: Any) -> None:
-    stack = start_stack(TREE_TIME_LIMIT="300", TREE_FPS="10")
+def test_opening_my_runs_cant_stall_the_site_for_everyone(start_stack: Any) -> None:
+    stack = start_stack()
     store_cancelled(stack.uploads, fingerprint(ATTACKER_IP, ATTACKER_UA), STORED)
-
-    victim = Client(stack.url, "127.0.0.3", "Victim/1.0")
-    answer = victim.request("POST", "/api/submissions", {"source": LONG, "title": "long show"})
-    assert answer.status == 201, answer.body
-    sid = answer.json()["id"]
-    deadline = time.monotonic() + 60
-    started_at = None
-    while time.monotonic() < deadline:
-        sub = victim.request("GET", f"/api/submissions/{sid}").json()
-        if sub["status"] == "running":
-            started_at = sub["started_at"]
-            break
-        time.sleep(0.2)
-    assert started_at is not None, "the victim's program never started"
-
     attacker = Client(stack.url, ATTACKER_IP, ATTACKER_UA)
-    # Whatever the attacker gets back; what matters is the victim's run.
-    with contextlib.suppress(TimeoutError, ConnectionError):
-        attacker.request("GET", "/api/submissions", timeout=240)
+    visitor = Client(stack.url, "127.0.0.3", "Visitor/1.0")
+    assert visitor.request("GET", "/api/queue").status == 200
 
-    deadline = time.monotonic() + 60
-    sub = None
-    while time.monotonic() < deadline:
+    def my_runs() -> None:
+        # Whatever the attacker gets back; what matters is everyone else.
+        with contextlib.suppress(OSError):
+            attacker.request("GET", "/api/submissions", timeout=240)
+
+    opener = threading.Thread(target=my_runs, name="my-runs")
+    opener.start()
+    try:
+        time.sleep(2)  # the attacker's request is being served
         try:
-            sub = victim.request("GET", f"/api/submissions/{sid}", timeout=10).json()
-            break
-        except (TimeoutError, ConnectionError, ValueError):
-            time.sleep(0.5)
-    assert sub is not None, "web did not answer for a minute after the attacker's request"
-    assert sub["status"] == "running" and sub["started_at"] == started_at, (
-        "someone else opening their runs restarted the program on the tree: it was started at "
-        f"{started_at}, now it is {sub['status']} (started at {sub['started_at']})"
-    )
+            answer = visitor.request("GET", "/api/queue", timeout=10)
+        except OSError as exc:
+            pytest.fail(f"while one client opened its runs, nobody else was served: {exc!r}")
+        assert answer.status == 200
+    finally:
+        opener.join(timeout=240)
