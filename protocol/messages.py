@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
 
 # Bump it when a message changes shape or meaning, so that an older peer would misread it: web
 # and runner then refuse each other at the handshake with a clear message. A new kind that an
@@ -31,6 +31,19 @@ from protocol.limits import (  # noqa: E402
 LedState = Annotated[list[StrictInt], Field(min_length=4, max_length=4)]
 LedFrame = Annotated[list[LedState], Field(max_length=MAX_LEDS)]
 Position = tuple[float, float, float]
+
+
+def _without_byte_order_mark(source: str) -> str:
+    return source.removeprefix("\ufeff")
+
+
+# A program's text. One leading byte-order mark (a file saved as "UTF-8 with BOM") is dropped
+# here, on whichever side reads the message, as ``python3 file.py`` does: the compiler refuses
+# U+FEFF in a ``str``. web drops it on upload too; this keeps Check, Run and Preview right
+# whoever sends them.
+ProgramSource = Annotated[
+    str, Field(max_length=MAX_SOURCE_CHARS), AfterValidator(_without_byte_order_mark)
+]
 
 # The statuses and reasons of SPEC §3, shared by web and runner so neither can drift.
 Status = Literal["pending", "running", "completed", "failed", "cancelled"]
@@ -81,7 +94,7 @@ class Check(_Msg):
 
     kind: Literal["check"] = "check"
     request_id: str = Field(max_length=100)
-    source: str = Field(max_length=MAX_SOURCE_CHARS)
+    source: ProgramSource
 
 
 class Run(_Msg):
@@ -89,7 +102,7 @@ class Run(_Msg):
 
     kind: Literal["run"] = "run"
     submission_id: str = Field(max_length=100)
-    source: str = Field(max_length=MAX_SOURCE_CHARS)
+    source: ProgramSource
     time_limit_s: float = Field(gt=0, le=3600)
 
 
@@ -122,7 +135,7 @@ class Preview(_Msg):
 
     kind: Literal["preview"] = "preview"
     request_id: str = Field(max_length=100)
-    source: str = Field(max_length=MAX_SOURCE_CHARS)
+    source: ProgramSource
     time_limit_s: float | None = Field(default=None, gt=0, le=3600)  # None: the runner's limit
 
 

@@ -142,7 +142,8 @@ def accept_submission(program: Program) -> Answer:
     checked = check_program(program)
     if not isinstance(checked, Checked):
         return checked
-    source, label, heading, data = checked.source, checked.name, checked.title, program.data
+    source, label, heading = checked.source, checked.name, checked.title
+    data = source.encode("utf-8")  # the bytes as checked (a byte-order mark dropped), as they run
     limited = _limits_answer(g.user_id, g.ip_id)  # early: an over-limit user costs no check
     if limited is not None:
         return limited

@@ -7,6 +7,7 @@ checks Python syntax only, with line and column, and the runner judges the rest 
 
 from __future__ import annotations
 
+import codecs
 import threading
 import warnings
 from dataclasses import dataclass
@@ -33,7 +34,12 @@ class CheckFailure:
 
 
 def decode_source(data: bytes) -> str | CheckFailure:
-    """The program text, or why these bytes cannot be a program."""
+    """The program text, or why these bytes cannot be a program.
+
+    One leading UTF-8 byte-order mark (Windows editors' "UTF-8 with BOM") is dropped, as
+    ``python3 file.py`` does: the compiler refuses U+FEFF in a ``str``, on a line that looks empty.
+    """
+    data = data.removeprefix(codecs.BOM_UTF8)
     if not data.strip():
         return CheckFailure(400, "empty", "the program is empty")
     if len(data) > MAX_SOURCE_BYTES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import socket
 import threading
 from typing import BinaryIO, cast
@@ -200,6 +201,24 @@ def test_source_is_bounded() -> None:
     assert decode_message(encode_message(msg)) == msg
     with pytest.raises(ProtocolError):
         decode_message(encode_message(msg).replace(b'"x', b'"xx', 1))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kind": "check", "request_id": "r"},
+        {"kind": "run", "submission_id": "s", "time_limit_s": 45},
+        {"kind": "preview", "request_id": "r"},
+    ],
+)
+def test_a_program_arrives_without_its_byte_order_mark(fields: dict[str, object]) -> None:
+    """A source saved as "UTF-8 with BOM" reaches the compiler as python3 would read it: one
+    leading U+FEFF dropped by whichever side reads the message (a second one is the program's)."""
+    line = json.dumps({**fields, "source": "\ufeffprint(1)\n"}).encode() + b"\n"
+    msg = decode_message(line)
+    assert isinstance(msg, Check | Run | Preview) and msg.source == "print(1)\n"
+    twice = decode_message(line.replace(b"\\ufeff", b"\\ufeff\\ufeff"))
+    assert isinstance(twice, Check | Run | Preview) and twice.source == "\ufeffprint(1)\n"
 
 
 def test_default_limit_fits_the_largest_legal_messages() -> None:

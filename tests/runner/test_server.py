@@ -267,6 +267,24 @@ def test_run_streams_started_log_frames_finished_then_idle(
     assert tuple((0, 0, 255, 100) for _ in range(COUNT)) in [f.leds for f in strip.frames]
 
 
+def test_a_program_with_a_byte_order_mark_is_checked_and_run(client: Client) -> None:
+    """Sent by any client as raw JSON (web drops the mark itself; this is the runner's side):
+    a source saved as "UTF-8 with BOM" passes the check and runs, as python3 would run it."""
+    bom = "\ufeff"
+    for message in (
+        {"kind": "check", "request_id": "bom", "source": bom + BLUE_PROGRAM},
+        {"kind": "run", "submission_id": "bom", "source": bom + BLUE_PROGRAM, "time_limit_s": 5},
+    ):
+        client.send_raw(json.dumps(message).encode() + b"\n")
+    checked = client.expect(CheckResult)
+    assert (checked.request_id, checked.ok, checked.errors) == ("bom", True, [])
+    seen = client.until(Finished)
+    finished = seen[-1]
+    assert isinstance(finished, Finished)
+    assert (finished.status, finished.reason) == ("completed", "ended")
+    assert "hello tree" in "".join(m.text for m in seen if isinstance(m, Log))
+
+
 def test_cant_run_past_the_runners_own_time_limit(sock_dir: Path, strip: VirtualStrip) -> None:
     """TREE_TIME_LIMIT bounds every run, even when the client asks for more."""
     config = RunnerConfig(

@@ -64,6 +64,7 @@ def test_second_submission_waits_behind_the_first(editor: Any, other_client: Fla
         (b"print(1)\n", "tree.txt", 415, "bad_extension"),
         (b"print(1)\n", "tree", 415, "bad_extension"),
         (b"print(1\n", "tree.py", 400, "syntax_error"),
+        (b"\xef\xbb\xbf\r\n", "tree.py", 400, "empty"),  # a byte-order mark and nothing else
     ],
 )
 def test_bad_uploads_are_refused_and_nothing_is_stored(
@@ -74,6 +75,36 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(
     assert resp.get_json()["error"]["code"] == code
     assert resp.get_json()["error"]["message"]
     assert stored(app) == []
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def test_a_file_saved_with_a_byte_order_mark_is_queued_without_it(app: Flask, editor: Any) -> None:
+    """Windows editors' "UTF-8 with BOM": python3 runs such a file, so it is queued, and what is
+    stored (and runs, and "Show source" gives back) is the program without the mark."""
+    data = "# café\r\nsetLEDs([BLUE] * getLEDCount())\r\n".encode()
+    resp = editor.upload(BOM + data)
+    assert resp.status_code == 201, resp.get_json()
+    assert stored(app)[1].read_bytes() == data
+    source = editor.client.get(f"/api/submissions/{resp.get_json()['id']}/source")
+    assert source.get_data() == data
+
+
+def test_a_json_source_starting_with_a_byte_order_mark_is_queued_without_it(
+    app: Flask, editor: Any
+) -> None:
+    resp = editor.submit("\ufeff" + GOOD)
+    assert resp.status_code == 201, resp.get_json()
+    assert stored(app)[1].read_bytes() == GOOD.encode()
+
+
+def test_an_error_after_a_byte_order_mark_is_where_the_author_sees_it(editor: Any) -> None:
+    """The mark is invisible in an editor: line and column count without it."""
+    resp = editor.upload(BOM + b"print(1))\n")
+    error = resp.get_json()["error"]
+    assert (resp.status_code, error["code"]) == (400, "syntax_error")
+    assert (error["line"], error["col"]) == (1, 9) and "FEFF" not in error["message"]
 
 
 def test_64_kib_exactly_is_accepted(editor: Any) -> None:

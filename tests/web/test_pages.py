@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -320,6 +321,70 @@ def test_editor_form_works_without_javascript(pages_app: Flask, client: FlaskCli
     response = client.post("/upload", data=data)
     assert response.status_code == 200
     assert 'id="follow-position">#1</dd>' in response.get_data(as_text=True)
+
+
+def _textarea(html: str) -> str:
+    """What a browser puts in the editor's textarea (one newline after the tag is dropped)."""
+    match = re.search(r'<textarea id="source"[^>]*>(.*?)</textarea>', html, re.S)
+    assert match, "the editor's textarea is not on the page"
+    return unescape(match.group(1).removeprefix("\n"))
+
+
+def test_a_program_refused_from_the_editor_form_comes_back_in_the_editor(
+    pages_app: Flask, client: FlaskClient
+) -> None:
+    """Without JavaScript a refused Run answers with the editor again: the program exactly as
+    typed (a leading blank line, markup characters), the nickname and title, and the reason
+    with its line; nothing is queued."""
+    typed = "\n# a < b && c > d\nfor i in range(3)\n    print('</textarea>')\n"
+    data = {"csrf_token": csrf_of(client, "/editor"), "source": typed}
+    response = client.post("/upload", data={**data, "name": "Ada", "title": "Loop & co"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert _textarea(html) == typed
+    assert 'id="name" name="name"' in html and 'value="Ada"' in html
+    assert 'value="Loop &amp; co"' in html
+    box = re.search(r'id="follow-error">(.*?)</div>', html, re.S)
+    assert box and "SyntaxError" in box.group(1) and "(line 3, column 18)" in box.group(1)
+    assert '<pre class="error-line" id="follow-error-line">for i in range(3)</pre>' in html
+    assert client.get("/api/queue").get_json()["pending"] == []
+
+
+def test_an_empty_editor_form_says_so_in_the_editor(pages_app: Flask, client: FlaskClient) -> None:
+    data = {"csrf_token": csrf_of(client, "/editor"), "source": "  \n"}
+    response = client.post("/upload", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and _textarea(html) == "  \n"
+    box = re.search(r'id="follow-error">(.*?)</div>', html, re.S)
+    assert box and "the program is empty" in box.group(1)
+
+
+def test_a_rate_limited_editor_form_keeps_the_program(
+    pages_app: Flask, client: FlaskClient
+) -> None:
+    """Over the waiting limit: 429 with Retry-After, and the program still in the editor."""
+    token = csrf_of(client, "/editor")
+    answers = [
+        client.post("/upload", data={"csrf_token": token, "source": f"print({i})  # mine\n"})
+        for i in range(12)
+    ]
+    refused = next(a for a in answers if a.status_code == 429)
+    assert "Retry-After" in refused.headers
+    assert "# mine" in _textarea(refused.get_data(as_text=True))
+
+
+def test_a_refused_upload_keeps_its_nickname_and_title(
+    pages_app: Flask, client: FlaskClient
+) -> None:
+    data = {
+        "csrf_token": csrf_of(client, "/upload"),
+        "file": (io.BytesIO(b"print(1\n"), "bad.py"),
+        "name": "Ada",
+        "title": "Snow",
+    }
+    response = client.post("/upload", data=data, content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'value="Ada"' in html and 'value="Snow"' in html
 
 
 def test_docs_say_who_you_are_and_what_counts(client: FlaskClient) -> None:

@@ -88,6 +88,42 @@ def test_kiosk_guesses_its_own_lan_address_when_unset(app: Flask) -> None:
     assert ">192.168.1.20:8000</p>" in html.replace("<wbr>", "")
 
 
+@pytest.mark.parametrize("host", ["tree.cs.example.edu", "[fe80::1]:8000", "10.0.0.7"])
+def test_kiosk_guesses_any_ordinary_host_name_or_address(app: Flask, host: str) -> None:
+    """A name, an IPv6 address in brackets, an IPv4 address: each drawn as people type it."""
+    html = app.test_client().get("/queue?kiosk=1", base_url=f"http://{host}").get_data(True)
+    assert decode_svg_qr(html) == [f"http://{host}/"]
+
+
+FORGED_HOSTS = [
+    ".".join(["label" + "x" * 40] * 3),  # 140 characters: longer than any site name
+    "tree.example.org:http",
+    "tree_house.example.org",
+    "-tree.example.org",
+    "[not-an-address]:8000",
+]
+
+
+@pytest.mark.parametrize("host", FORGED_HOSTS)
+def test_kiosk_draws_nothing_for_a_host_nobody_could_type(app: Flask, host: str) -> None:
+    """A forged Host header gets no QR code (drawing one costs the worker), and no echo of it,
+    but the note telling the operator to set TREE_PUBLIC_URL."""
+    answer = app.test_client().get("/queue?kiosk=1", headers={"Host": host})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert "kiosk-qr-code" not in html and host not in html
+    assert "TREE_PUBLIC_URL" in html and "Ask at the tree" in html
+
+
+def test_kiosk_draws_a_long_configured_address(make_app: Any, tmp_path: Path) -> None:
+    """The length bound is for guesses only: TREE_PUBLIC_URL is the operator's and is drawn."""
+    public = "http://" + ".".join(["christmas-tree-of-the-department"] * 4) + ":8000/"
+    app = make_app(tmp_path, PUBLIC_URL=public)
+    forged = ".".join(["x" * 50] * 4)
+    html = app.test_client().get("/queue?kiosk=1", headers={"Host": forged}).get_data(True)
+    assert decode_svg_qr(html) == [public]
+
+
 def test_plain_queue_has_no_qr_code(kiosk_app: Flask) -> None:
     """Only the kiosk screen carries the QR code."""
     assert "kiosk-qr-code" not in kiosk_app.test_client().get("/queue").get_data(as_text=True)

@@ -21,6 +21,17 @@ bp = Blueprint("queue_page", __name__)
 KIOSK_PENDING = 6
 KIOSK_RECENT = 3
 
+# A guessed address must look like one a person could type, and be short: the QR code is drawn
+# in pure Python in the one worker, and its cost grows with the text (~8 ms at 100 characters,
+# ~120 ms at 2,000), so a forged ``Host`` must not choose it. Real site names are far shorter.
+MAX_GUESSED_HOST = 100
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_GUESSABLE_HOST = re.compile(
+    rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[(?P<ipv6>[0-9a-f:.]+)\])(?::[0-9]{{1,5}})?", re.IGNORECASE
+)
+# The kiosk shows one address; a few entries cover TREE_PUBLIC_URL changing and several names.
+QR_CACHE_SIZE = 4
+
 
 @bp.get("/queue")
 def show() -> str:
@@ -49,10 +60,28 @@ def public_url() -> str | None:
     if configured:
         # Phone cameras only open a QR code as a link when it carries a scheme.
         return configured if "://" in configured else f"http://{configured}"
+    if not guessable_host(request.host):
+        return None
     host = (urlsplit(request.host_url).hostname or "").lower()
     if host == "localhost" or host.endswith(".localhost") or _is_loopback(host):
         return None
     return request.host_url
+
+
+def guessable_host(host: str) -> bool:
+    """Whether a ``Host`` header may be shown and drawn: a hostname or IP, optional port, short."""
+    match = _GUESSABLE_HOST.fullmatch(host) if len(host) <= MAX_GUESSED_HOST else None
+    if match is None:
+        return False
+    return match["ipv6"] is None or _is_ip(match["ipv6"])
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_loopback(host: str) -> bool:
@@ -76,7 +105,7 @@ def breakable(text: str) -> Markup:
     )
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=QR_CACHE_SIZE)
 def qr_svg(url: str) -> Markup:
     """An inline SVG QR code of ``url`` (black on white, as every scanner expects)."""
     code = segno.make(url, error="m", micro=False)
