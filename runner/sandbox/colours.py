@@ -44,16 +44,25 @@ def fromHSV(h: float, s: float, v: float, l: int = 100) -> Colour:  # noqa: E741
     """
     # Self-contained (builtins only): ``policy.make_globals`` re-homes this function's code in
     # the program's own globals, so nothing outside the program is reachable through it.
-    for name, value in (("h", h), ("s", s), ("v", v)):
-        # bool is an int subclass; a colour component of True is almost certainly a bug.
-        # (No type() here: in the program's globals that is the sandbox's, a Python call.)
-        if value is True or value is False or not isinstance(value, (int, float)):
-            raise TypeError(f"fromHSV: {name} must be a number, not {type(value).__name__}")
-    hue = float(h) % 1.0
-    sat = min(max(float(s), 0.0), 1.0)
-    val = min(max(float(v), 0.0), 1.0)
+    # One combined test on the fast path (called per LED per frame); the loop that names the
+    # bad argument runs only when something is wrong.
+    # bool is an int subclass; a colour component of True is almost certainly a bug.
+    # (No type() here: in the program's globals that is the sandbox's, a Python call.)
+    if (
+        h is True or h is False or s is True or s is False or v is True or v is False
+        or not isinstance(h, (int, float)) or not isinstance(s, (int, float))
+        or not isinstance(v, (int, float))
+    ):  # fmt: skip
+        for name, value in (("h", h), ("s", s), ("v", v)):
+            if value is True or value is False or not isinstance(value, (int, float)):
+                raise TypeError(f"fromHSV: {name} must be a number, not {type(value).__name__}")
     if l is True or l is False or not isinstance(l, int) or not 0 <= l <= 100:
         raise ValueError(f"fromHSV: brightness l must be an int in 0-100, not {l!r}")
+    hue = float(h) % 1.0
+    sat = float(s)
+    sat = 0.0 if sat < 0.0 else 1.0 if sat > 1.0 else sat
+    val = float(v)
+    val = 0.0 if val < 0.0 else 1.0 if val > 1.0 else val
     # Inline HSV -> RGB (same maths as colorsys.hsv_to_rgb): animations call this per LED per frame.
     i = int(hue * 6.0)
     f = hue * 6.0 - i
