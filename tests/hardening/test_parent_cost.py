@@ -5,7 +5,7 @@ frame rate; a tree run's child has its own CPU limit. Neither promise is worth m
 can make the *parent* (nice 0, the process that paces the tree, in the same interpreter as every
 other run and dry run) do work in proportion to what the child emits. These tests bound the
 runner's own CPU time spent on one hostile run against what an ordinary program costs it
-(~0.02 s here); the margins are tens of times that, so a loaded machine does not matter.
+(~0.02 s here); the bound is five times that, and the hostile runs measured 0.35 to 1.3 s.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ while True:
     next(pending)
 """
 # What the runner spends on an ordinary program's whole run or dry run is ~0.02 s.
-PARENT_CPU_BUDGET_S = 0.25
+PARENT_CPU_BUDGET_S = 0.1
 
 
 def _config() -> RunnerConfig:
