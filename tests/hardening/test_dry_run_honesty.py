@@ -58,3 +58,37 @@ def test_cant_make_a_dry_run_predict_a_different_run_by_reading_its_clock() -> N
         f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
         f"{real.status}/{real.reason} after {real.duration_s:.1f} s with {real.frames} frames"
     )
+
+
+# An ordinary program whose error draws frames while its message is asked for. On the tree the
+# frames keep coming until the time limit; in a dry run the virtual clock is already stopped
+# when the child asks for the message (``child._describe_failure``), so the frames' times run
+# past the limit and the parent reports the sandbox as broken.
+DRAWS_IN_ITS_ERROR = """\
+import time
+
+
+class Boom(Exception):
+    def __str__(self):
+        while True:
+            setLEDs([WHITE] * getLEDCount())
+
+
+setLEDs([RED] * getLEDCount())
+time.sleep(1)
+raise Boom()
+"""
+
+
+def test_cant_make_a_dry_run_blame_the_sandbox_by_drawing_in_an_errors_message() -> None:
+    previewer = Previewer(_config(), spiral_cone(LEDS))
+    try:
+        predicted = previewer.preview(DRAWS_IN_ITS_ERROR)
+    finally:
+        previewer.close()
+    with Supervisor(_config(), VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
+        real = supervisor.run("draws-in-error", DRAWS_IN_ITS_ERROR)
+    assert (real.status, real.reason) == ("completed", "time_limit")
+    error = predicted.error.model_dump() if predicted.error else None
+    assert predicted.reason != "crashed", f"the dry run blamed the sandbox: {error}"
+    assert (predicted.status, predicted.reason) == (real.status, real.reason)
