@@ -1,5 +1,7 @@
-# tries: madvise that reaches past its own memory: MADV_PAGEOUT/MADV_COLD push it to swap on demand (touch, page out, repeat: swap writes to the Pi's SD card for 45 s at little CPU cost), MADV_MERGEABLE opts it into KSM (page deduplication, a timing side channel on the runner's and other programs' memory)
+# tries: madvise past its own memory: MADV_PAGEOUT/MADV_COLD (swap writes on demand), MADV_MERGEABLE (KSM side channel)
 # expect: completed ended
+# Touch, page out, repeat: swap writes to the Pi's SD card for 45 s at little CPU cost. KSM
+# deduplicates pages across processes: a timing side channel on the runner's memory.
 import ctypes
 import mmap
 
