@@ -8,6 +8,7 @@ which layers held, and only then reads the program from stdin (records of
 from __future__ import annotations
 
 import faulthandler
+import gc
 import json
 import os
 import random  # noqa: F401 - imported before confinement: the child cannot read files later
@@ -145,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     # Records get their own fd; fd 1 becomes stderr, so a stray write cannot corrupt them.
     channel = Channel(0, os.dup(1))
     os.dup2(2, 1)
+    jitter_seed = os.urandom(32)  # a dry run's clock jitter, from the kernel, before confinement
     report = confine(limits)
     channel.send(READY, json.dumps(report).encode())
     kind, payload = channel.read_record()
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     faulthandler.enable()
     faulthandler.register(signal.SIGXCPU, all_threads=False, chain=True)
     try:
-        outcome = run_program(channel, program)
+        outcome = run_program(channel, program, jitter_seed)
     except MemoryError:
         _reserve.clear()
         outcome = {"outcome": "failed", "reason": "memory_limit", "error": _memory_error()}
@@ -181,10 +183,14 @@ def check_program(source: str) -> list[dict[str, object]]:
     return []
 
 
-def run_program(channel: Channel, program: dict[str, object]) -> dict[str, object]:
-    """Compile and run the program under the policy; describe how it ended."""
+def run_program(
+    channel: Channel, program: dict[str, object], jitter_seed: bytes | None = None
+) -> dict[str, object]:
+    """Compile and run the program under the policy; describe how it ended (``jitter_seed``
+    seeds a dry run's clock jitter)."""
     source = str(program["source"])
-    clock = _dry_run_clock(channel, program) if program.get("mode") == "preview" else None
+    preview = program.get("mode") == "preview"
+    clock = _dry_run_clock(channel, program, jitter_seed) if preview else None
     api = ProgramApi(
         channel,
         int(program["led_count"]),  # type: ignore[call-overload]
@@ -195,6 +201,10 @@ def run_program(channel: Channel, program: dict[str, object]) -> dict[str, objec
     if program.get("mode") == "raw":
         return _run_raw(api, source)
     outcome = _run_restricted(api, source, clock)
+    # The program's namespace and its error are gone by now, and with them every finalizer
+    # they held (a suspended generator's finally) has run, still on the clock. Objects in
+    # cycles would be finalized by a later collection, after the clock stops: none comes now.
+    gc.disable()
     if clock is not None:
         clock.stop()
         outcome["virtual_s"] = clock.elapsed()  # when it ended: "fails at line 5 after 2.1 s"
@@ -211,13 +221,16 @@ def _run_restricted(api: ProgramApi, source: str, clock: VirtualClock | None) ->
     try:
         exec(code, env)
     except BaseException as exc:  # noqa: BLE001 - any way the user's program ends is a result
-        if clock is not None:
-            clock.stop()  # the report is not the program's time
+        # Describing the error calls its __str__, which is the program's own code: it runs on
+        # the clock, which can still end it at the limit (or at the CPU budget), as the tree's
+        # deadline would. The caller stops the clock once no program code is left to run.
         return _describe_failure(api, source, exc)
     return {"outcome": "completed", "reason": "ended", "error": None}
 
 
-def _dry_run_clock(channel: Channel, program: dict[str, object]) -> VirtualClock:
+def _dry_run_clock(
+    channel: Channel, program: dict[str, object], jitter_seed: bytes | None
+) -> VirtualClock:
     """A virtual clock that ends the run, as the tree's deadline would, at the time limit."""
     limit = float(program["time_limit"])  # type: ignore[arg-type]
 
@@ -231,7 +244,8 @@ def _dry_run_clock(channel: Channel, program: dict[str, object]) -> VirtualClock
     def on_cpu_budget(_sig: int, _frame: object) -> None:
         channel.when_idle(clock.out_of_cpu)  # never in the middle of a record
 
-    clock = VirtualClock(limit, float(program.get("fps") or 0.0), end)  # type: ignore[arg-type]
+    fps = float(program.get("fps") or 0.0)  # type: ignore[arg-type]
+    clock = VirtualClock(limit, fps, end, jitter_seed)
     # Instead of faulthandler's dump: say how far the virtual clock got (the hard limit, a
     # second later, still kills a program stuck in one long C call).
     signal.signal(signal.SIGXCPU, on_cpu_budget)

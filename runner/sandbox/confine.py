@@ -245,6 +245,8 @@ def _seccomp() -> None:
         _add(flt, allow, name, pyseccomp.Arg(0, pyseccomp.EQ, me), below_rt)
     for name in syscalls.NO_EXEC:  # mmap/mprotect(addr, len, prot): no PROT_EXEC
         _add(flt, allow, name, pyseccomp.Arg(2, pyseccomp.MASKED_EQ, syscalls.PROT_EXEC, 0))
+    for advice in syscalls.MADVISE_ALLOWED.values():  # madvise(addr, len, advice): rules OR
+        _add(flt, allow, "madvise", pyseccomp.Arg(2, pyseccomp.EQ, advice))
     flt.load()
 
 

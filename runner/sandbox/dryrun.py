@@ -8,6 +8,16 @@ frame half a period late restarts it), so a program paced only by ``setLEDs`` is
 tree's frame rate. Two small real costs that are not CPU time of the child are added: a frame's
 round trip to the parent and back, and a sleep's wake-up (measured on an idle machine).
 
+Real clocks jitter, and an exact virtual clock would tell a program that it is being dry-run
+(``perf_counter() - process_time()`` moving by the same amount across every sleep), so it could
+behave one way here and another on the tree. Each wake-up and round trip is therefore drawn at
+random around its measured mean (a real sleep oversleeps by tens of microseconds, now and then
+by a millisecond), the CPU part runs a little faster than ``process_time`` (wall time on the
+tree includes what the scheduler takes), and every read adds a few nanoseconds. The draws come
+from a generator seeded from the kernel's randomness before the child confined itself, held
+where the program cannot reach it (an underscore attribute of this object). On average the
+prediction is unchanged (means as before), or a little longer, never shorter.
+
 When virtual time reaches the limit the run ends as the tree's deadline would end it, at the
 next clock read, sleep or frame. The child may set no timers once confined (seccomp keeps the
 kernel's kill timer as it is), so a program that only computes past the limit runs on until its
@@ -18,6 +28,8 @@ run that ran out of CPU time.
 from __future__ import annotations
 
 import math
+import os
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,9 +54,15 @@ CLOCK_FUNCTIONS = (
 # Real time a tree run spends that is neither CPU time of the child nor asked-for sleep: the
 # frame's trip to the parent and its ACK back (~0.2 ms), and the wake-up after a sleep (timer
 # slack and scheduling, ~0.1 ms). Without them a 60-frame sleep-paced program is predicted 1-2 %
-# short.
+# short. Each is drawn as a floor plus an exponential tail (means as given), capped.
 FRAME_ROUND_TRIP_S = 0.0002
 SLEEP_WAKE_UP_S = 0.0001
+JITTER_FLOOR = 0.3  # the share of each mean that is always there (the rest is the random tail)
+JITTER_CAP = 10  # times the mean: a wake-up is at most 1 ms late, a round trip 2 ms
+# Wall time of a computing program is its CPU time and then some (the scheduler, interrupts):
+# the CPU part of the virtual clock runs this much faster, at a rate drawn per run.
+CPU_RATE_SPREAD = 0.01
+READ_NOISE_S = 1e-7  # at most this much per clock read (a real read moves both clocks apart)
 MAX_SLEEP_S = (2**63 - 1) / 1e9  # the real time.sleep's limit (nanoseconds in a C int64)
 
 
@@ -52,8 +70,14 @@ class VirtualClock:
     """The clock of one dry run. ``end(reason)`` is called (and must not return) with
     "time_limit" at the limit, or "cpu_budget" when the CPU budget ran out before it."""
 
-    def __init__(self, limit_s: float, fps: float, end: Callable[[str], None]) -> None:
+    def __init__(
+        self, limit_s: float, fps: float, end: Callable[[str], None], seed: bytes | None = None
+    ) -> None:
+        """``seed`` (the kernel's randomness, read before the child confined itself) seeds the
+        jitter; none: read it now."""
         self.limit = float(limit_s)
+        self._jitter = random.Random(seed if seed is not None else os.urandom(32))
+        self._cpu_rate = 1.0 + self._jitter.uniform(0.0, CPU_RATE_SPREAD)
         self._period = 1.0 / fps if fps > 0 else 0.0
         self._slot: float | None = None
         self._slept = 0.0
@@ -68,10 +92,11 @@ class VirtualClock:
 
     def elapsed(self) -> float:
         """Virtual seconds since the start, without ending the run."""
-        return self._slept + (time.process_time() - self._cpu0)
+        return self._slept + (time.process_time() - self._cpu0) * self._cpu_rate
 
     def now(self) -> float:
         """Virtual seconds since the start; at the limit the run ends here."""
+        self._slept += self._jitter.random() * READ_NOISE_S
         value = self.elapsed()
         if value >= self.limit:
             self.expire()
@@ -90,6 +115,12 @@ class VirtualClock:
     def stop(self) -> None:
         """The program ended: nothing may end it again while it reports."""
         self.stopped = True
+
+    def _late(self, mean: float) -> float:
+        """A random delay of mean ``mean`` (a floor, then an exponential tail, capped)."""
+        floor = mean * JITTER_FLOOR
+        tail = self._jitter.expovariate(1.0 / (mean - floor))
+        return min(floor + tail, JITTER_CAP * mean)
 
     def _advance(self, seconds: float) -> float:
         self._slept += seconds
@@ -110,7 +141,7 @@ class VirtualClock:
 
     def frame_sent(self) -> None:
         """The frame is on its way: the program continues once the tree has taken it."""
-        self._advance(FRAME_ROUND_TRIP_S)
+        self._advance(self._late(FRAME_ROUND_TRIP_S))
 
     # --- the program's time functions ------------------------------------------------------
 
@@ -129,7 +160,7 @@ class VirtualClock:
             raise ValueError("sleep length must be non-negative")
         if value > MAX_SLEEP_S:  # as the real time.sleep, which fails rather than waits
             raise OverflowError("timestamp too large to convert to C _PyTime_t")
-        self._advance(value + SLEEP_WAKE_UP_S if value > 0 else 0.0)
+        self._advance(value + self._late(SLEEP_WAKE_UP_S) if value > 0 else 0.0)
 
     def t_time(self) -> float:
         return self._wall0 + self.now()

@@ -15,15 +15,17 @@ itself (kill/tgkill/tkill are allowed only with the child's own pid; rt_sigqueue
 rt_tgsigqueueinfo and pidfd_send_signal never), new sessions or process groups (setsid,
 setpgid), SysV IPC (shmget, msgget, semget...), ptrace and process_vm_readv/writev, bpf,
 perf_event_open, userfaultfd, io_uring_*, keyring calls (add_key, request_key, keyctl),
-namespaces and mounts, ioctl, prctl, prlimit64, and executable memory.
+namespaces and mounts, ioctl, prctl, prlimit64, executable memory, and ``madvise`` with any
+advice but the allocator's.
 """
 
 from __future__ import annotations
 
 # Plain calls, allowed whatever their arguments.
 ALLOWED: dict[str, tuple[str, ...]] = {
-    # Memory: the allocator grows and shrinks the heap; RLIMIT_AS caps the total.
-    "memory": ("brk", "munmap", "mremap", "madvise"),
+    # Memory: the allocator grows and shrinks the heap; RLIMIT_AS caps the total. (madvise is
+    # allowed only with the advice in MADVISE_ALLOWED.)
+    "memory": ("brk", "munmap", "mremap"),
     # The two pipes to the parent (records in, ACKs out) and stderr for faulthandler's dump.
     "pipes": ("read", "write", "close"),
     # Signal handling inside the process (faulthandler, the SIGALRM backstop, Python's handlers).
@@ -61,8 +63,26 @@ FIRST_RT_SIGNAL = 32
 NO_EXEC = ("mmap", "mprotect")
 PROT_EXEC = 0x4
 
+# madvise(addr, len, advice) only with the advice glibc's allocator and CPython give: freeing
+# pages (DONTNEED, FREE), access hints, transparent huge pages, core-dump exclusion. The rest
+# fail with EPERM: PAGEOUT/COLD would write the child's memory to swap on demand (the Pi's SD
+# card), MERGEABLE opts into KSM deduplication (a timing side channel), REMOVE, WIPEONFORK,
+# POPULATE_*... are nothing a tree program needs. The values are the kernel's generic ones,
+# the same on x86_64 and arm64 (asm-generic/mman-common.h).
+MADVISE_ALLOWED = {
+    "MADV_NORMAL": 0,
+    "MADV_RANDOM": 1,
+    "MADV_SEQUENTIAL": 2,
+    "MADV_WILLNEED": 3,
+    "MADV_DONTNEED": 4,
+    "MADV_FREE": 8,
+    "MADV_HUGEPAGE": 14,
+    "MADV_NOHUGEPAGE": 15,
+    "MADV_DONTDUMP": 16,
+}
+
 
 def allowed_names() -> frozenset[str]:
     """Every syscall name the filter allows in some form."""
     names = {n for group in ALLOWED.values() for n in group}
-    return frozenset(names | set(SELF_ONLY) | set(NO_EXEC))
+    return frozenset(names | set(SELF_ONLY) | set(NO_EXEC) | {"madvise"})

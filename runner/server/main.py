@@ -70,7 +70,10 @@ def _open_server() -> RunnerServer:
         listener.close()
         remove_socket(config.socket_path)
         raise
-    server = RunnerServer(config, strip, positions)
+    # Every layer in force here at start-up must be in force in each child (on a development
+    # machine, the ones allowed to be missing stay allowed).
+    required = {name for name, state in layers.items() if in_force(state)}
+    server = RunnerServer(config, strip, positions, required_layers=required)
     server.supervisor.layers = layers
     server.listener = listener
     return server

@@ -17,7 +17,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from protocol.messages import (
@@ -66,7 +66,11 @@ class RunnerServer:
         strip: Strip,
         positions: Sequence[tuple[float, float, float]] | None = None,
         hold_after_run_s: float = HOLD_AFTER_RUN_S,
+        required_layers: Collection[str] | None = None,
     ) -> None:
+        """``required_layers``: the sandbox layers every child (run, dry run, check) must
+        report in force before it gets a program; the start-up check's finding (default:
+        ``runner.supervise.spawn.required_layers``)."""
         from runner.leds.layout import load_positions
         from runner.supervise.check import Checker
         from runner.supervise.preview import Previewer
@@ -75,9 +79,14 @@ class RunnerServer:
         self.config = config
         self.strip = strip
         self.positions = list(positions) if positions is not None else load_positions(config)
-        self.supervisor = Supervisor(config, strip, self.positions, prestart=True)
-        self.checker = Checker(config)
-        self.previewer = Previewer(config, self.positions, led_count=len(strip), prestart=True)
+        required = required_layers
+        self.supervisor = Supervisor(
+            config, strip, self.positions, prestart=True, required=required
+        )
+        self.checker = Checker(config, required=required)
+        self.previewer = Previewer(
+            config, self.positions, led_count=len(strip), prestart=True, required=required
+        )
         self.ready = threading.Event()  # set once the socket listens
         self.listener: socket.socket | None = None  # pre-bound by main(); else bound on serve
         self._done = threading.Event()

@@ -8,9 +8,10 @@ does instead (crash, hang, garbage) becomes a rejection naming the problem; it n
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from pydantic import ValidationError
 
@@ -18,7 +19,16 @@ from protocol.messages import ProgramError
 from runner.config import RunnerConfig
 from runner.sandbox.wire import CHECK, READY, RESULT
 from runner.supervise.pipes import ChildIO, ChildProtocolError
-from runner.supervise.spawn import CHILD_COMMAND, child_limits, spawn_child
+from runner.supervise.spawn import (
+    BACKGROUND_NICE,
+    CHILD_COMMAND,
+    child_limits,
+    confinement_failure,
+    required_layers,
+    spawn_child,
+)
+
+logger = logging.getLogger(__name__)
 
 CHECK_TIME_S = 10.0  # wall time for start-up and compiling; the CPU rlimit applies as well
 MAX_RESULT = 1 << 17  # 50 errors of 2,000 characters fit; parsing more would cost the parent
@@ -28,15 +38,26 @@ MAX_CONCURRENT_CHECKS = 2  # each check is a process; bound them on a 2-core Pi
 class Checker:
     """Checks programs in disposable confined children, at most two at a time."""
 
-    def __init__(self, config: RunnerConfig, child_command: Sequence[str] | None = None) -> None:
-        limits = json.dumps(child_limits(config).to_dict())
+    def __init__(
+        self,
+        config: RunnerConfig,
+        child_command: Sequence[str] | None = None,
+        required: Collection[str] | None = None,
+    ) -> None:
+        """``required``: the sandbox layers a child must report in force (as ``Supervisor``):
+        a compiler bomb is only harmless in a confined child."""
+        self._required = frozenset(required_layers(config) if required is None else required)
+        # Low priority, as dry runs: a program that is slow to compile (seconds of CPU for a
+        # 60 KB chain of comparisons) must not take the CPU from the tree program.
+        limits = json.dumps(child_limits(config, nice=BACKGROUND_NICE).to_dict())
         self._command = [*(child_command or CHILD_COMMAND), limits]
         self._slots = threading.BoundedSemaphore(MAX_CONCURRENT_CHECKS)
 
     def check(self, source: str) -> list[ProgramError]:
         """The policy's errors for ``source`` (``[]``: accepted)."""
         with self._slots:
-            io = ChildIO(spawn_child(self._command), time.monotonic() + CHECK_TIME_S)
+            proc = spawn_child(self._command, nice=BACKGROUND_NICE)
+            io = ChildIO(proc, time.monotonic() + CHECK_TIME_S)
             try:
                 return self._exchange(io, source)
             except (ChildProtocolError, OSError, UnicodeError) as exc:
@@ -44,11 +65,21 @@ class Checker:
             finally:
                 io.close()
 
-    @staticmethod
-    def _exchange(io: ChildIO, source: str) -> list[ProgramError]:
-        kind, _ = io.next_record(max_size=16384)
+    def _exchange(self, io: ChildIO, source: str) -> list[ProgramError]:
+        kind, payload = io.next_record(max_size=16384)
         if kind != READY:
             return [_unchecked("the checker did not start")]
+        try:
+            report = json.loads(payload)
+        except (ValueError, RecursionError):
+            report = None
+        if not isinstance(report, dict):
+            return [_unchecked("the checker sent a malformed READY")]
+        refused = confinement_failure(report, self._required)
+        if refused is not None:  # fail closed: the source is never compiled unconfined
+            io.kill()
+            logger.error("%s: no check", refused)
+            return [_unchecked(refused.replace("this program", "the checker"))]
         io.send(CHECK, source.encode("utf-8", "surrogatepass"))
         kind, payload = io.next_record(max_size=MAX_RESULT)
         if kind != RESULT:

@@ -6,6 +6,12 @@ most one record is ever held. Every wait is a ``poll`` bounded by the deadline a
 by ``kill`` (a self-pipe). ``kill`` signals the process through a pidfd (its pid can never be
 reused while we hold it) and its process group as well; ``close`` confirms the death before it
 reaps.
+
+The child's stderr gets a byte budget per child (``STDERR_BUDGET``): a program can print
+tracebacks there without end (every dropped generator whose ``finally`` raises prints one), and
+reading them costs this process, at nice 0, beside the tree. Past the budget the parent keeps
+the head and the tail it read, and closes its read end: the child's next write fails with EPIPE,
+which costs the parent nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from dataclasses import dataclass
 from runner.sandbox.wire import HEADER, PROGRAM_FILENAME
 
 STDERR_TAIL = 16384  # holds a whole faulthandler dump (at most 100 frames)
+STDERR_HEAD = 4096  # what the child said first (a start-up failure), kept for the log
+STDERR_BUDGET = 1 << 16  # bytes of stderr read per child; then the read end is closed
 MAX_PENDING_WRITE = 1 << 20  # a child that stops reading gets no more than this queued
 DEATH_WAIT_S = 5.0
 _USER_FRAME = PROGRAM_FILENAME.encode()
@@ -75,7 +83,10 @@ class ChildIO:
         self._want: int | None = None  # payload size of the record being read
         self._kind = b""
         self._outbuf = bytearray()
+        self.stderr_head = b""
         self.stderr_tail = b""
+        self.stderr_read = 0  # bytes of stderr read so far, at most STDERR_BUDGET
+        self.stderr_cut = False
         self.eof = False
         self._err_open = True
         self.timed_out = False
@@ -168,6 +179,15 @@ class ChildIO:
             os.close(fd)
         return Exit(self._proc.returncode, usage.ru_utime + usage.ru_stime, self.stderr_tail)
 
+    def stderr_text(self, limit: int = 4000) -> str:
+        """What the child wrote to stderr, for the runner's log: the tail, and the head when
+        the budget cut it (escape it before logging: the child chose these bytes)."""
+        tail = self.stderr_tail.decode("utf-8", "replace")[-limit:]
+        if not self.stderr_cut:
+            return tail
+        head = self.stderr_head.decode("utf-8", "replace")[: limit // 4]
+        return f"{head}\n[... stderr closed after {STDERR_BUDGET} bytes; last read:]\n{tail}"
+
     # --- internals ------------------------------------------------------------------------
 
     def _read_some(self, max_size: int | Mapping[bytes, int]) -> bool:
@@ -214,12 +234,13 @@ class ChildIO:
         poller.register(self._wake_r, select.POLLIN)
         if read and not self.eof:
             poller.register(self._out.fileno(), select.POLLIN)
-        if self._err_open:
-            poller.register(self._err.fileno(), select.POLLIN)
+        err_fd = self._err.fileno() if self._err_open else -1
+        if err_fd >= 0:
+            poller.register(err_fd, select.POLLIN)
         if self._outbuf and not self._in.closed:
             poller.register(self._in.fileno(), select.POLLOUT)
         for fd, _ in poller.poll(max(0, int(timeout * 1000) + 1)):
-            if fd == self._err.fileno():
+            if fd == err_fd:
                 self._read_stderr()
             elif fd == self._in.fileno():
                 self._write()
@@ -236,14 +257,28 @@ class ChildIO:
         del self._outbuf[:written]
 
     def _read_stderr(self) -> None:
+        room = STDERR_BUDGET - self.stderr_read
         try:
-            chunk = os.read(self._err.fileno(), 1 << 16)
+            chunk = os.read(self._err.fileno(), max(1, min(room, 1 << 16)))
         except BlockingIOError:
             return
-        if chunk:
-            self.stderr_tail = (self.stderr_tail + chunk)[-STDERR_TAIL:]
-        else:
+        if not chunk:
             self._err_open = False
+            return
+        if room <= 0:  # a byte past the budget: the child will not stop
+            self._cut_stderr()
+            return
+        if len(self.stderr_head) < STDERR_HEAD:
+            self.stderr_head += chunk[: STDERR_HEAD - len(self.stderr_head)]
+        self.stderr_read += len(chunk)
+        self.stderr_tail = (self.stderr_tail + chunk)[-STDERR_TAIL:]
+
+    def _cut_stderr(self) -> None:
+        """Stop reading the child's stderr for good: its next write fails with EPIPE (Python
+        ignores SIGPIPE), and what it does then is its own CPU, not the runner's."""
+        self.stderr_cut = True
+        self._err_open = False
+        self._err.close()
 
     def _drain_stderr(self) -> None:
         for _ in range(64):  # the child is dead: what is left is bounded

@@ -11,7 +11,6 @@ the child does, ``preview`` returns a report and never raises (``PreviewBusy`` a
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
@@ -19,7 +18,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from protocol.framing import MAX_MESSAGE_BYTES
@@ -33,18 +32,21 @@ from runner.supervise.outcome import Outcome, Verdict, end_verdict, exit_verdict
 from runner.supervise.pipes import ChildIO, ChildProtocolError, Exit
 from runner.supervise.sampling import FrameSampler, fit_frames, protect_frames
 from runner.supervise.spawn import (
+    BACKGROUND_NICE,
     CHILD_COMMAND,
     SPARE_MAX_AGE_S,
     STARTUP_LIMIT_S,
     child_limits,
+    confinement_failure,
     discard_child,
+    required_layers,
     spawn_child,
 )
 from runner.supervise.supervisor import MAX_END, MAX_LOG_RECORD
 
 logger = logging.getLogger(__name__)
 
-PREVIEW_NICE = 19  # the tree program's frame rate comes first
+PREVIEW_NICE = BACKGROUND_NICE  # the tree program's frame rate comes first
 MAX_READY = 16384
 END_GRACE_S = 1.0
 TIME_SLACK_S = 1e-6  # float rounding in the child's frame times
@@ -131,13 +133,16 @@ class Previewer:
         led_count: int | None = None,
         child_command: Sequence[str] | None = None,
         prestart: bool = False,
+        required: Collection[str] | None = None,
     ) -> None:
         """``child_command`` replaces ``python -m runner.sandbox.child`` (tests play a hostile
         child with it). ``prestart`` keeps one confined child waiting for the next dry run once
-        one has run (it saves the ~0.2 s start-up; each child still runs one program)."""
+        one has run (it saves the ~0.2 s start-up; each child still runs one program).
+        ``required``: the sandbox layers a child must report in force (as ``Supervisor``)."""
         self.config = config
         self.positions = [tuple(float(c) for c in p) for p in positions]
         self.led_count = config.led_count if led_count is None else led_count
+        self.required = frozenset(required_layers(config) if required is None else required)
         self.wall_limit_s = wall_bound(config.preview_cpu_s)
         limits = child_limits(
             config,
@@ -232,10 +237,7 @@ class Previewer:
             discard_child(spare)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        proc = spawn_child(self._command)
-        with contextlib.suppress(OSError):  # at once, not only once the child confines itself
-            os.setpriority(os.PRIO_PROCESS, proc.pid, PREVIEW_NICE)
-        return proc
+        return spawn_child(self._command, nice=PREVIEW_NICE)
 
     def _take_child(self) -> subprocess.Popen[bytes]:
         with self._lock:
@@ -327,6 +329,12 @@ class Previewer:
             report = None
         if not isinstance(report, dict):
             run.out.fail_protocol("the sandbox sent a malformed READY")
+            return
+        refused = confinement_failure(report, self.required)
+        if refused is not None:  # fail closed: no program code runs in this child
+            io.kill()
+            logger.error("%s: no dry run", refused)
+            run.out.fail_protocol(refused)
             return
         run.cpu_at_ready = _cpu_seconds(io.pid)
         run.out.ready = True

@@ -12,14 +12,18 @@ import pwd
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from runner.config import RunnerConfig
-from runner.sandbox.confine import Limits, default_read_paths
+from runner.sandbox.confine import LAYERS, Limits, default_read_paths, in_force
 
 # -I: no PYTHON* variables, no user site, no current directory on sys.path; -B: write no .pyc.
 CHILD_COMMAND = (sys.executable, "-I", "-B", "-m", "runner.sandbox.child")
 
+
+# The niceness of children that run beside the tree program (dry runs, upload checks): the tree
+# program's frame rate comes first.
+BACKGROUND_NICE = 19
 
 # Time a child may take to start and confine itself, before the program's own time limit starts.
 STARTUP_LIMIT_S = 10.0
@@ -80,9 +84,11 @@ def child_limits(
     )
 
 
-def spawn_child(command: Sequence[str]) -> subprocess.Popen[bytes]:
-    """A fresh interpreter (never a fork of this LED-holding process), empty env, own group."""
-    return subprocess.Popen(
+def spawn_child(command: Sequence[str], nice: int = 0) -> subprocess.Popen[bytes]:
+    """A fresh interpreter (never a fork of this LED-holding process), empty env, own group;
+    ``nice`` > 0 lowers its priority at once (the child lowers it again before confining
+    itself, from its limits), not only once it has imported everything."""
+    proc = subprocess.Popen(
         command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -92,6 +98,10 @@ def spawn_child(command: Sequence[str]) -> subprocess.Popen[bytes]:
         close_fds=True,
         process_group=0,
     )
+    if nice > 0:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, proc.pid, nice)
+    return proc
 
 
 def discard_child(proc: subprocess.Popen[bytes]) -> None:
@@ -128,3 +138,24 @@ def probe_layers(
         raise RuntimeError(f"the sandbox child did not start (status {exit.returncode}): {tail}")
     report = json.loads(payload)
     return {str(k): str(v) for k, v in report.items()}
+
+
+def required_layers(config: RunnerConfig) -> frozenset[str]:
+    """The sandbox layers a child must report in force before it gets a program, when the
+    runner's start-up check did not say (tests, tools): every one, or on a development
+    machine (``TREE_SANDBOX_DEV``) none beyond what the child itself insists on. The server
+    passes what its start-up check found in force (``runner.server.main``)."""
+    return frozenset() if config.sandbox_dev else frozenset(LAYERS)
+
+
+def confinement_failure(report: Mapping[str, object], required: Collection[str]) -> str | None:
+    """Why a child whose READY said ``report`` must get no program (a required layer failed
+    in this child, though it held at start-up: ENOMEM, EMFILE...), or None when it may."""
+    missing = [
+        f"{name} ({str(report.get(name, 'not reported'))[:200]})"
+        for name in sorted(required)
+        if not in_force(str(report.get(name, "")))
+    ]
+    if not missing:
+        return None
+    return "the sandbox could not confine this program: " + "; ".join(missing)

@@ -14,7 +14,7 @@ import math
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from protocol.limits import MAX_LOG_CHARS
@@ -35,7 +35,9 @@ from runner.supervise.spawn import (
     SPARE_MAX_AGE_S,
     STARTUP_LIMIT_S,
     child_limits,
+    confinement_failure,
     discard_child,
+    required_layers,
     spawn_child,
 )
 
@@ -94,17 +96,21 @@ class Supervisor:
         prestart: bool = False,
         child_command: Sequence[str] | None = None,
         raw: bool = False,
+        required: Collection[str] | None = None,
     ) -> None:
         """``prestart`` keeps one fresh, confined child waiting for the next program (it cuts
         the start latency to a few ms; each child still runs exactly one program).
         ``child_command`` replaces ``python -m runner.sandbox.child`` (tests use it to play a
         hostile child that bypasses the child's own checks). ``raw`` runs programs as plain
         Python with real builtins in the same confined child: only ``runner.audit`` sets it,
-        to show what holds once the language layer is gone; the server never does."""
+        to show what holds once the language layer is gone; the server never does.
+        ``required`` are the sandbox layers a child must report in force or get no program
+        (default: ``spawn.required_layers``)."""
         self.config = config
         self.strip = strip
         self.positions = [tuple(float(c) for c in p) for p in positions]
         self.layers: dict[str, str] = {}  # what the last child reported per sandbox layer
+        self.required = frozenset(required_layers(config) if required is None else required)
         self.last_child_pid: int | None = None
         self._run_lock = threading.Lock()
         self._state_lock = threading.Lock()
@@ -201,8 +207,9 @@ class Supervisor:
         if result.reason == "crashed":
             # The child wrote these bytes: escaped, so they cannot forge log lines or drive
             # the operator's terminal.
-            tail = io.stderr_tail.decode("utf-8", "replace")[-4000:]
-            logger.error("sandbox child crashed (%s); stderr: %r", exit.returncode, tail)
+            logger.error(
+                "sandbox child crashed (%s); stderr: %r", exit.returncode, io.stderr_text()
+            )
         return result
 
     def _spawn_spare(self) -> subprocess.Popen[bytes] | None:
@@ -241,6 +248,11 @@ class Supervisor:
         if not isinstance(report, dict):
             return out.fail_protocol("the sandbox sent a malformed READY")
         self._note_layers(report)
+        refused = confinement_failure(report, self.required)
+        if refused is not None:  # fail closed: no program code runs in this child
+            io.kill()
+            logger.error("%s: not running %s", refused, submission_id)
+            return out.fail_protocol(refused)
         io.deadline = time.monotonic() + limit  # the program's time starts now
         out.ready = True
         program = {
