@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gzip
 import json
 import os
 import statistics
@@ -35,6 +36,7 @@ from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
 from runner.supervise.preview import Previewer, PreviewReport
 from runner.supervise.supervisor import Supervisor
+from web.preview_api import GZIP_LEVEL
 
 LEDS = 500
 
@@ -146,11 +148,14 @@ def dry_run(source: str, repeats: int) -> tuple[list[PreviewReport], list[float]
     return reports, walls
 
 
-def sizes(report: PreviewReport) -> tuple[int, int]:
-    """Bytes of the protocol message, and of the frames as JSON lists (the web API's form)."""
+def sizes(report: PreviewReport) -> tuple[int, str]:
+    """Bytes of the protocol message, and of the frames as JSON lists (the web API's form) as
+    sent plain and gzipped (``web/preview_api.py`` gzips for browsers that accept it)."""
     message = len(encode_message(report.to_message("bench")))
     frames = decode_frames(report.frames_data, report.frame_count, report.led_count)
-    return message, len(json.dumps(frames, separators=(",", ":")))
+    as_json = json.dumps(frames, separators=(",", ":")).encode()
+    zipped = gzip.compress(as_json, compresslevel=GZIP_LEVEL, mtime=0)
+    return message, f"{len(as_json):,}, gzipped {len(zipped):,}"
 
 
 def main() -> None:
@@ -183,15 +188,13 @@ def main() -> None:
             f" {last.frame_interval_s * 1000:.0f} ms"
         )
         message, as_json = sizes(last)
-        print(
-            f"    {'':10}  PreviewResult {message:,} bytes (its frames as JSON lists: {as_json:,})"
-        )
+        print(f"    {'':10}  PreviewResult {message:,} bytes (its frames as JSON lists: {as_json})")
     noise = dry_run(NOISE, 1)[0][0]
     message, as_json = sizes(noise)
     print(
         f"(c) PreviewResult, random noise: {message:,} bytes, {noise.frame_count} frames every"
         f" {noise.frame_interval_s * 1000:.0f} ms over {noise.duration_s:.1f} s"
-        f" (frames as JSON lists: {as_json:,})"
+        f" (frames as JSON lists: {as_json})"
     )
 
 

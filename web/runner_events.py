@@ -78,7 +78,8 @@ class RunnerEvents:
         """Apply one event from the runner."""
         sched, st = self.scheduler, self.state
         if isinstance(msg, Frame):
-            st.frame = {"submission_id": msg.submission_id, "leds": msg.leds}
+            # index: frames the LEDs showed so far in this run (the editor's live count)
+            st.frame = {"submission_id": msg.submission_id, "index": msg.index, "leds": msg.leds}
             if msg.submission_id is not None:  # idle frames are nobody's recording
                 sched.recorder.add(msg.submission_id, msg.leds, sched.clock())
             sched.publish("frame", st.frame)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -122,3 +123,39 @@ def test_operator_console_follows_the_queue_in_place(page: Page, stack: Any) -> 
     row.locator("a", has_text="code & log").click()
     expect(page.locator("#admin-sub-source")).to_contain_text("while True:")
     expect(page.locator("#admin-sub-status")).to_have_text("cancelled")
+
+
+def test_a_page_whose_script_loads_late_still_shows_the_latest_queue(
+    page: Page, stack: Any
+) -> None:
+    """The event stream sends the queue once on connect, then only changes. A deferred script
+    that registers after that (here: the console's own script, held back while the run ends)
+    must still get the latest state; it used to keep "stopping…" for a run long finished."""
+    page.goto("/admin")
+    page.fill("#token", stack.admin_token)
+    page.click("button[type=submit]")
+    expect(page.locator("#admin-blank")).to_be_visible()
+    sub_id = stack.submit(HOLD, title="ends while the page loads")
+    _wait_for(stack, lambda q: (q.get("running") or {}).get("id") == sub_id)
+
+    def hold_the_script_until_the_run_ended(route: Any) -> None:
+        # The page's stream is open (common.js runs first) and sees the run end, while the
+        # console's script has not registered yet.
+        _admin(stack, "stop")
+        _wait_for(stack, lambda q: any(s["id"] == sub_id for s in q.get("recent", [])))
+        route.continue_()
+
+    page.route("**/js/admin_page.js", hold_the_script_until_the_run_ended)
+    page.reload()
+    expect(page.locator("#admin-now")).to_contain_text("Nothing running")
+    row = page.locator(f'#admin-recent li[data-id="{sub_id}"]')
+    expect(row.locator(".sub-reason")).to_have_text(re.compile("^(operator|time_limit)$"))
+
+
+def _wait_for(stack: Any, ready: Any, timeout_s: float = 40.0) -> None:
+    """Poll ``/api/queue`` until ``ready(queue)`` holds."""
+    deadline = time.monotonic() + timeout_s
+    while not ready(stack.get_json("/api/queue")):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the queue never got there: {stack.get_json('/api/queue')}")
+        time.sleep(0.1)

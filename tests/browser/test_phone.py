@@ -225,3 +225,25 @@ def test_live_view_draws_a_dim_led_clearly_lit(desktop: Page, stack: Any) -> Non
         assert pixels and all(abs(b - 126) <= 2 and r + g <= 4 for r, g, b in pixels), pixels[:5]
     finally:
         _cancel(stack, [sub_id])
+
+
+@pytest.mark.parametrize(
+    ("program", "shows"),
+    [("setLEDs([RED] * getLEDCount())", "#follow-status"), ("x = = 1", "#follow-error")],
+)
+def test_phone_run_brings_its_result_into_view(
+    phone: Page, desktop: Page, stack: Any, program: str, shows: str
+) -> None:
+    """On a phone the follow panel is below the editor: after Run the status (or why it was
+    refused) comes into view; on a desktop it is beside the editor and nothing scrolls."""
+    for page in (phone, desktop):
+        page.goto("/editor")
+        page.locator(".cm-content").click()
+        page.keyboard.press("Control+A")
+        page.keyboard.press("Delete")
+        page.keyboard.type(program)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.click("#run-button")
+        expect(page.locator(shows)).to_be_visible()
+        expect(page.locator(shows)).to_be_in_viewport()
+    assert desktop.evaluate("window.scrollY") == 0

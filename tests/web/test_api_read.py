@@ -128,5 +128,5 @@ def test_events_stream_starts_with_tree_and_queue(
     assert [kind for kind, _ in got] == ["tree", "queue", "frame"]
     assert got[0][1]["runner_online"] is True and len(got[0][1]["positions"]) == 10
     assert len(got[1][1]["pending"]) == 1
-    assert got[2][1] == {"submission_id": "s", "leds": [[1, 2, 3, 4]] * 10}
+    assert got[2][1] == {"submission_id": "s", "index": 0, "leds": [[1, 2, 3, 4]] * 10}
     assert app.extensions["events"].viewers == 0  # closing the response ended the stream

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +140,24 @@ def test_another_site_cannot_spend_a_user_s_previews(
         "/api/preview", json={"source": RED}, headers={"Sec-Fetch-Site": "cross-site"}
     )
     assert resp.status_code == 403 and runner.previewed == []
+
+
+def test_a_big_answer_is_gzipped_for_a_browser_that_accepts_it(
+    client: FlaskClient, runner: InMemoryRunner
+) -> None:
+    runner.preview_answer = dry_run(duration_s=15.0, interval_s=0.04)
+    plain = client.post("/api/preview", json={"source": RED})
+    zipped = client.post(
+        "/api/preview", json={"source": RED}, headers={"Accept-Encoding": "gzip, deflate, br"}
+    )
+    assert "Content-Encoding" not in plain.headers
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+    assert len(zipped.data) * 10 < len(plain.data)  # repeated colours shrink a lot
+    assert json.loads(gzip.decompress(zipped.data)) == plain.get_json()
+
+
+def test_a_small_error_answer_is_not_gzipped(client: FlaskClient, runner: InMemoryRunner) -> None:
+    resp = client.post("/api/preview", json={"source": ""}, headers={"Accept-Encoding": "gzip"})
+    assert resp.status_code == 400 and "Content-Encoding" not in resp.headers
+    assert resp.get_json()["error"]["code"] == "empty"

@@ -250,10 +250,10 @@ def test_frames_and_queue_are_published(scheduler: Scheduler, runner: Any) -> No
     seen: list[tuple[str, Any]] = []
     scheduler.publish = lambda kind, data: seen.append((kind, data))
     sid = submit(scheduler)
-    scheduler.events.on_runner_message(Frame(submission_id=sid, leds=[[1, 2, 3, 4]] * 10))
+    scheduler.events.on_runner_message(Frame(submission_id=sid, index=7, leds=[[1, 2, 3, 4]] * 10))
     kinds = [k for k, _ in seen]
     assert kinds == ["submission", "queue", "frame"]
-    assert seen[2][1] == {"submission_id": sid, "leds": [[1, 2, 3, 4]] * 10}
+    assert seen[2][1] == {"submission_id": sid, "index": 7, "leds": [[1, 2, 3, 4]] * 10}
     assert scheduler.state.frame == seen[2][1]
 
 

@@ -5,6 +5,7 @@ import { python } from "@codemirror/lang-python";
 import { oneDark } from "@codemirror/theme-one-dark";
 import { Prec, StateEffect, StateField } from "@codemirror/state";
 import { Decoration, keymap } from "@codemirror/view";
+import { indentWithTab, isolateHistory } from "@codemirror/commands";
 import { indentUnit, syntaxHighlighting } from "@codemirror/language";
 import { classHighlighter } from "@lezer/highlight";
 
@@ -60,6 +61,9 @@ function create(parent, doc, onChange, onRun) {
       Prec.highest(
         keymap.of([{ key: "Mod-Enter", run: () => (onRun ? (onRun(), true) : false) }]),
       ),
+      // Tab indents like every code editor. CodeMirror keeps keyboard users from being trapped:
+      // Escape, then Tab, moves focus on out of the editor (its tab-focus mode).
+      keymap.of([indentWithTab]),
       EditorView.updateListener.of((update) => {
         if (update.docChanged && onChange) onChange(update.state.doc.toString());
       }),
@@ -72,6 +76,9 @@ function create(parent, doc, onChange, onRun) {
       view.dispatch({
         changes: { from: 0, to: view.state.doc.length, insert: text },
         effects: setErrorLine.of(null),
+        // Its own undo step, never merged with the typing before it: Ctrl+Z brings back
+        // exactly the text it replaced.
+        annotations: isolateHistory.of("full"),
       });
     },
     markLine(line) {

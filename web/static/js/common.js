@@ -35,7 +35,13 @@
   }
 
   // One EventSource per page, shared by every widget; the browser reconnects it on its own.
+  // The server sends the whole queue and tree state once on connect and then only on changes,
+  // so a widget whose script registers after that first event (a deferred script still
+  // loading) is handed the latest state at once; without this it kept the server-rendered
+  // page until the next change, e.g. "stopping…" for a run that had long ended.
+  const STATE_EVENTS = ["queue", "tree"];
   const handlers = {};
+  const latest = {};
   let source = null;
   function on(name, fn) {
     if (!handlers[name]) {
@@ -46,6 +52,16 @@
     if (!source && window.EventSource) {
       source = new EventSource("/api/events");
       Object.keys(handlers).forEach((n) => source.addEventListener(n, dispatch));
+      // Kept even when no widget of this page listens yet: one may register later.
+      STATE_EVENTS.forEach((n) => handlers[n] || ((handlers[n] = []), source.addEventListener(n, dispatch)));
+    }
+    if (Object.prototype.hasOwnProperty.call(latest, name)) deliver(fn, latest[name]);
+  }
+  function deliver(fn, payload) {
+    try {
+      fn(payload);
+    } catch (err) {
+      console.error(err);
     }
   }
   function dispatch(event) {
@@ -55,13 +71,8 @@
     } catch (err) {
       return;
     }
-    (handlers[event.type] || []).forEach((fn) => {
-      try {
-        fn(payload);
-      } catch (err) {
-        console.error(err);
-      }
-    });
+    if (STATE_EVENTS.includes(event.type)) latest[event.type] = payload;
+    (handlers[event.type] || []).forEach((fn) => deliver(fn, payload));
   }
 
   function setRunnerOnline(online) {

@@ -1,4 +1,5 @@
-// The docs page: every Python example gets an "Open in editor" button that loads it as the draft.
+// The docs page: every Python example gets an "Open in editor" button. The program is handed
+// over as an offer, not written over the draft: the editor asks before replacing a changed one.
 (function () {
   "use strict";
   document.querySelectorAll("#docs-body pre > code.language-python").forEach((code) => {
@@ -6,7 +7,7 @@
     button.type = "button";
     button.addEventListener("click", () => {
       try {
-        localStorage.setItem("ledtree.draft", code.textContent);
+        localStorage.setItem("ledtree.offer", code.textContent);
       } catch (err) {
         return;
       }
