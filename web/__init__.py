@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from web import identity, limits, security
+from web import identity, intake, limits, security
 from web.config import FLASK_DEFAULTS, WebConfig
 from web.idle_show import IdleShow
 from web.predictions import Predictor
@@ -34,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["web_config"] = config
 
     identity.init_app(app)  # first: the other hooks need g.user_id
+    intake.init_app(app, config)  # before anything reads a body (the CSRF guard reads forms)
     security.init_app(app)
     limits.init_app(app, config)
     _init_services(app, config, store)
