@@ -13,6 +13,7 @@ from web import identity, intake, limits, security
 from web.config import FLASK_DEFAULTS, WebConfig
 from web.idle_show import IdleShow
 from web.predictions import Predictor
+from web.preview_gate import PreviewGate
 from web.runner_client import RunnerClient
 from web.scheduler import Scheduler
 from web.sse import EventHub
@@ -69,11 +70,12 @@ def _init_services(app: Flask, config: WebConfig, store: Store) -> None:
     scheduler.runner = client
     scheduler.load()
     show = IdleShow(scheduler)
-    predictor = Predictor(scheduler, timeout_s=config.preview_timeout)
+    gate = PreviewGate(config.preview_slots)
+    predictor = Predictor(scheduler, timeout_s=config.preview_timeout, gate=gate)
     hub.publish("tree", scheduler.tree_event())
     app.extensions.update(
         store=store, events=hub, scheduler=scheduler, runner_client=client, idle_show=show,
-        predictor=predictor,
+        predictor=predictor, preview_gate=gate,
     )  # fmt: skip
 
 
