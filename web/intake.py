@@ -148,9 +148,8 @@ def _read_body(config: WebConfig, bodies: PerKeyCap) -> ResponseReturnValue | No
         return None
     key = g.ip_id
     if not bodies.acquire(key):
-        message = (
-            "Your network is sending too many requests at once; please wait a moment and try again."
-        )
+        who = "Your network is" if bodies.held(key) >= bodies.limit else "Too many people are"
+        message = f"{who} sending requests at once; please wait a moment and try again."
         return refusal(429, "busy", message, retry_after=BUSY_RETRY_S)
     late = BodyLate()
     try:
