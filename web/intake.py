@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import importlib
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -37,6 +38,7 @@ from web.config import WebConfig
 from web.security import refusal
 
 SEND_DEADLINE_S = 20.0  # a stream write blocked this long: the viewer stopped reading
+STREAM_SEND_BUFFER = 64 * 1024  # bytes; a second or so of frames at 500 LEDs
 BODIES_AT_ONCE = 64  # request bodies being received at once, all addresses together
 BUSY_RETRY_S = 5
 
@@ -131,6 +133,12 @@ def stream_response(make: Callable[[], Iterator[bytes]], **kwargs: Any) -> Respo
             "close some tabs or try again in a minute."
         )
         return refusal(429, "too_many_streams", message, retry_after=60)
+    sock = request.environ.get("gunicorn.socket")
+    if isinstance(sock, socket.socket):
+        # A small send buffer (no autotuning up to megabytes): a viewer that stops reading
+        # blocks our writes within seconds, so the deadline can tell; a slow one lags less.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, STREAM_SEND_BUFFER)
     response = Response(guarded_stream(make(), SEND_DEADLINE_S), **kwargs)
     response.call_on_close(lambda: cap.release(key))
     return response
