@@ -9,10 +9,11 @@ from typing import Any
 
 from flask import Flask
 
-from web import identity, limits, security
+from web import identity, intake, limits, security
 from web.config import FLASK_DEFAULTS, WebConfig
 from web.idle_show import IdleShow
 from web.predictions import Predictor
+from web.preview_gate import PreviewGate
 from web.runner_client import RunnerClient
 from web.scheduler import Scheduler
 from web.sse import EventHub
@@ -34,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["web_config"] = config
 
     identity.init_app(app)  # first: the other hooks need g.user_id
+    intake.init_app(app, config)  # before anything reads a body (the CSRF guard reads forms)
     security.init_app(app)
     limits.init_app(app, config)
     _init_services(app, config, store)
@@ -68,11 +70,12 @@ def _init_services(app: Flask, config: WebConfig, store: Store) -> None:
     scheduler.runner = client
     scheduler.load()
     show = IdleShow(scheduler)
-    predictor = Predictor(scheduler, timeout_s=config.preview_timeout)
+    gate = PreviewGate(config.preview_slots)
+    predictor = Predictor(scheduler, timeout_s=config.preview_timeout, gate=gate)
     hub.publish("tree", scheduler.tree_event())
     app.extensions.update(
         store=store, events=hub, scheduler=scheduler, runner_client=client, idle_show=show,
-        predictor=predictor,
+        predictor=predictor, preview_gate=gate,
     )  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from web.checks import CheckFailure, decode_source, offline_check
 from web.errors import error_body
+from web.intake import stream_response
 from web.refusals import limit_refusal
 from web.runs_api import may_see_private, run_json
 from web.services import (
@@ -31,6 +32,10 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 health_bp = Blueprint("health", __name__)
 
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
+NOT_KEPT = (
+    "Cancelled before it ran, so it is not kept on the server (nor in My runs); "
+    "your code is still in the editor."
+)
 MAX_NAME = 40
 MAX_TITLE = 80
 
@@ -179,6 +184,11 @@ def create_submission() -> ResponseReturnValue:
     return jsonify(body), status, headers
 
 
+def cancelled_unrun(sub: Submission) -> bool:
+    """Whether its author cancelled it before it ran (so its files are gone)."""
+    return sub.status == "cancelled" and sub.reason == "author" and sub.started_at is None
+
+
 def _canonical(submission_id: str) -> str:
     """Our hex id; the usual dashed UUID spelling of the same id names it too."""
     if len(submission_id) == 36:
@@ -212,7 +222,8 @@ def get_source(submission_id: str) -> ResponseReturnValue:
     try:
         source = store().read_source(sub)
     except OSError:
-        return jsonify(error_body("not_found", "the program file is missing")), 404
+        missing = NOT_KEPT if cancelled_unrun(sub) else "the program file is missing"
+        return jsonify(error_body("not_found", missing)), 404
     return Response(source, mimetype="text/x-python", headers={"Cache-Control": "no-store"})
 
 
@@ -233,7 +244,10 @@ def cancel_submission(submission_id: str) -> ResponseReturnValue:
         return jsonify(error_body("already_finished", f"It cannot be cancelled: {exc}.")), 409
     # A running program ends when the runner confirms (within a second): 202 until then.
     status = 202 if was_running and sub.status == "running" else 200
-    return jsonify(scheduler().public(sub, g.user_id)), status
+    body = scheduler().public(sub, g.user_id)
+    if not was_running:
+        body["message"] = NOT_KEPT
+    return jsonify(body), status
 
 
 @bp.get("/queue")
@@ -261,11 +275,12 @@ def tree() -> ResponseReturnValue:
 
 
 @bp.get("/events")
-def events() -> Response:
-    """Server-Sent Events: ``tree``, ``queue``, ``submission`` and ``frame``."""
+def events() -> ResponseReturnValue:
+    """Server-Sent Events: ``tree``, ``queue``, ``submission`` and ``frame`` (a capped number
+    per address, ``web.intake``)."""
     hub = event_hub()
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return Response(hub.stream(), mimetype="text/event-stream", headers=headers)
+    return stream_response(hub.stream, mimetype="text/event-stream", headers=headers)
 
 
 @health_bp.get("/healthz")

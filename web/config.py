@@ -51,6 +51,16 @@ class WebConfig:
     # Seconds of frames ``/api/preview`` answers with unless asked (the runner's own
     # TREE_PREVIEW_SECONDS bounds what the dry run returns at all).
     preview_answer_seconds: float = 15.0
+    # The runner's TREE_PREVIEW_SLOTS, read by web too: how many dry runs web lets through at
+    # once (``web.preview_gate``); the rest wait their turn, fairly, up to ``preview_wait``.
+    preview_slots: int = 1
+    preview_wait: float = 10.0  # seconds a preview may wait for a free slot before "busy"
+    # gunicorn's TREE_WORKER_CONNECTIONS, read by web too: the per-address caps below are
+    # fractions of it, so one address can never hold every connection (``web.intake``).
+    worker_connections: int = 2000
+    streams_per_ip: int | None = None  # live-view streams per address; unset: a quarter
+    bodies_per_ip: int = 8  # request bodies one address may be sending at once
+    body_timeout: float = 10.0  # seconds a request's body may take to arrive in full
 
     def __post_init__(self) -> None:
         _check_range("port", self.port, 0, 65535)
@@ -60,6 +70,13 @@ class WebConfig:
         _check_range("preview_timeout", self.preview_timeout, 0.001, 600)
         _check_range("preview_answer_seconds", self.preview_answer_seconds, 0, 24 * 3600)
         _check_range("keep_finished", self.keep_finished, 0, 10_000_000)
+        _check_range("preview_slots", self.preview_slots, 0, 16)
+        _check_range("preview_wait", self.preview_wait, 0, 600)
+        _check_range("worker_connections", self.worker_connections, 4, 1_000_000)
+        _check_range("bodies_per_ip", self.bodies_per_ip, 1, 10_000)
+        _check_range("body_timeout", self.body_timeout, 0.1, 600)
+        if self.streams_per_ip is not None:
+            _check_range("streams_per_ip", self.streams_per_ip, 1, 1_000_000)
         for name in ("max_pending_per_user", "max_pending_per_ip", "trusted_proxies"):
             _check_range(name, getattr(self, name), 0, 1_000_000)
         if self.show_logs_to not in ("author", "everyone"):
@@ -75,6 +92,12 @@ class WebConfig:
                     f"setting TREE_{name.upper()}: {getattr(self, name)!r} is not a rate "
                     'such as "10/10 minutes"'
                 ) from None
+
+    @property
+    def stream_cap(self) -> int:
+        """Live-view streams one address may hold: ``streams_per_ip``, or a quarter of the
+        connections (a lab behind one NAT address shares it)."""
+        return self.streams_per_ip or max(1, self.worker_connections // 4)
 
     @classmethod
     def from_environ(

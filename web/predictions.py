@@ -21,6 +21,7 @@ from web.run_report import ENDINGS
 from web.runner_client import RunnerBusy, RunnerUnavailable
 
 if TYPE_CHECKING:
+    from web.preview_gate import PreviewGate
     from web.scheduler import Scheduler
     from web.storage import Submission
 
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 BUSY_TRIES = 3  # dry runs asked for before a busy runner's answer is taken as "the full limit"
 BUSY_WAIT_S = 1.0  # a dry run takes about a second: a slot is usually free again by then
 STARTUP_WAIT_S = 10.0  # how long the thread waits for the runner before the first dry runs
+GATE_KEY = "queued-programs"  # user and address of the predictions at the preview gate
 _RANDOM_RE = re.compile(r"\brandom\b")
 
 
@@ -47,9 +49,17 @@ class Predictor:
     """Dry-runs queued submissions in the background and stores what they predict."""
 
     def __init__(
-        self, scheduler: Scheduler, *, timeout_s: float = 30.0, busy_wait_s: float = BUSY_WAIT_S
+        self,
+        scheduler: Scheduler,
+        *,
+        timeout_s: float = 30.0,
+        busy_wait_s: float = BUSY_WAIT_S,
+        gate: PreviewGate | None = None,
     ) -> None:
         self.scheduler = scheduler
+        # Shared with the editor's previews: queued programs wait for their turn there as an
+        # address of their own, so a client keeping the slot busy cannot starve them.
+        self.gate = gate
         self.timeout_s = timeout_s
         self.busy_wait_s = busy_wait_s
         self._todo: queue.Queue[tuple[str, str]] = queue.Queue()
@@ -125,6 +135,16 @@ class Predictor:
         return True
 
     def _dry_run(self, source: str) -> PreviewResult | None:
+        if self.gate is None:
+            return self._ask_runner(source)
+        if self.gate.acquire(GATE_KEY, GATE_KEY, self.timeout_s) != "granted":
+            return None
+        try:
+            return self._ask_runner(source)
+        finally:
+            self.gate.release(GATE_KEY)
+
+    def _ask_runner(self, source: str) -> PreviewResult | None:
         runner = self.scheduler.runner
         limit = self.scheduler.time_limit_s
         for attempt in range(BUSY_TRIES):

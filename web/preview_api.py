@@ -26,12 +26,19 @@ from web.api import Answer, Checked, Program, check_program, compile_check, read
 from web.errors import error_body
 from web.refusals import fmt_duration
 from web.runner_client import RunnerBusy, RunnerUnavailable
-from web.services import preview_windows, runner_link, web_config
+from web.services import preview_gate, preview_windows, runner_link, web_config
 
 bp = Blueprint("preview_api", __name__, url_prefix="/api")
 
 # A dry run takes about a second; a retry soon after "busy" usually finds a free slot.
 BUSY_RETRY_S = 2
+_NO_TURN = {
+    "yours": "Your previous preview is still running or waiting for its turn; "
+    "wait for its answer before asking again.",
+    "full": "Too many previews are waiting for their turn right now; please try again in a moment.",
+    "timeout": "Every preview slot stayed busy for {wait:g} s (others were waiting too); "
+    "please try again in a moment.",
+}
 
 
 @bp.post("/preview")
@@ -94,6 +101,16 @@ def dry_run(program: Program) -> Answer:
     # Counted before it runs: concurrent requests of one user each take a place.
     request_key = f"preview-{uuid.uuid4().hex}"
     windows.hit(g.user_id, g.ip_id, request_key)
+    gate = preview_gate()
+    turn = gate.acquire(g.user_id, g.ip_id, cfg.preview_wait)
+    if turn != "granted":
+        windows.refund(request_key)  # it cost nothing
+        body = error_body(
+            "busy" if turn != "yours" else "preview_in_progress",
+            _NO_TURN[turn].format(wait=cfg.preview_wait),
+            retry_after=BUSY_RETRY_S,
+        )
+        return 429, body, {"Retry-After": str(BUSY_RETRY_S)}
     try:
         result = runner.preview(checked.source, cfg.time_limit, timeout=cfg.preview_timeout)
     except RunnerBusy:
@@ -104,6 +121,8 @@ def dry_run(program: Program) -> Answer:
     except RunnerUnavailable:
         windows.refund(request_key)
         return offline
+    finally:
+        gate.release(g.user_id)
     if result is None:
         message = f"The tree did not finish the preview within {cfg.preview_timeout:g} s."
         return 503, error_body("preview_timeout", message), {"Retry-After": "5"}

@@ -43,7 +43,7 @@ def run_json(sub: Submission) -> dict[str, Any]:
 def my_runs() -> ResponseReturnValue:
     """The caller's own submissions ("My runs"), newest first."""
     sched = scheduler()
-    subs = [sched.get(s.id) or s for s in store().of_user(g.user_id)[:MY_RUNS]]
+    subs = [sched.get(s.id) or s for s in store().of_user(g.user_id, limit=MY_RUNS)]
     return jsonify(submissions=[run_json(s) for s in subs])
 
 

@@ -68,11 +68,14 @@ def _wants_json() -> bool:
     return request.path.startswith(("/api/", "/healthz"))
 
 
-def refusal(status: int, code: str, message: str) -> ResponseReturnValue:
+def refusal(
+    status: int, code: str, message: str, retry_after: int | None = None
+) -> ResponseReturnValue:
     """An error answer: the JSON of SPEC §4 for the API, a short plain text for pages."""
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     if _wants_json():
-        return jsonify(error_body(code, message)), status
-    return Response(message + "\n", status, mimetype="text/plain")
+        return jsonify(error_body(code, message, retry_after=retry_after)), status, headers
+    return Response(message + "\n", status, mimetype="text/plain", headers=headers)
 
 
 def _guard() -> ResponseReturnValue | None:

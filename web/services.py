@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from web.idle_show import IdleShow
     from web.limits import SubmissionWindows
     from web.predictions import Predictor
+    from web.preview_gate import PreviewGate
     from web.runner_client import RunnerLink
     from web.scheduler import Scheduler
     from web.sse import EventHub
@@ -50,6 +51,11 @@ def preview_windows() -> SubmissionWindows:
 def predictor() -> Predictor:
     """This app's background dry runs of queued submissions."""
     return cast("Predictor", current_app.extensions["predictor"])
+
+
+def preview_gate() -> PreviewGate:
+    """This app's fair turns at the runner's dry-run slots."""
+    return cast("PreviewGate", current_app.extensions["preview_gate"])
 
 
 def store() -> Store:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, render_template
 
-from web.api import _find
+from web.api import _find, cancelled_unrun
 from web.run_report import report
 from web.runs_api import MY_RUNS, may_see_private
 from web.services import scheduler, store
@@ -31,6 +31,7 @@ def show(submission_id: str) -> str:
         report=report(sub),
         private=private,
         lines=lines,
+        not_kept=cancelled_unrun(sub),
         log=sub.log if private else None,
         error_line=(sub.error or {}).get("line"),
         # The dry run's error line, marked while the run has none of its own.
@@ -43,6 +44,6 @@ def show(submission_id: str) -> str:
 def mine() -> str:
     """The caller's own runs, newest first (by the identity cookie)."""
     sched = scheduler()
-    subs = [sched.get(s.id) or s for s in store().of_user(g.user_id)[:MY_RUNS]]
+    subs = [sched.get(s.id) or s for s in store().of_user(g.user_id, limit=MY_RUNS)]
     rows = [(sched.public(s, g.user_id), report(s)) for s in subs]
     return render_template("runs/mine.html", rows=rows)
