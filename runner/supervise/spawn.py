@@ -140,12 +140,23 @@ def probe_layers(
     return {str(k): str(v) for k, v in report.items()}
 
 
+# Only root can drop a child to another uid or (without user namespaces) give it a network
+# namespace of its own; an ordinary account can apply the other four.
+ROOT_ONLY_LAYERS = frozenset({"uid", "netns"})
+
+
 def required_layers(config: RunnerConfig) -> frozenset[str]:
     """The sandbox layers a child must report in force before it gets a program, when the
-    runner's start-up check did not say (tests, tools): every one, or on a development
-    machine (``TREE_SANDBOX_DEV``) none beyond what the child itself insists on. The server
-    passes what its start-up check found in force (``runner.server.main``)."""
-    return frozenset() if config.sandbox_dev else frozenset(LAYERS)
+    runner's start-up check did not say (tests, tools): every one (every one an ordinary
+    account can apply, when not run as root), or on a development machine
+    (``TREE_SANDBOX_DEV``) none beyond what the child itself insists on. The server passes what
+    its start-up check found in force (``runner.server.main``), and that check refuses to
+    start without all six unless ``TREE_SANDBOX_DEV`` is set."""
+    if config.sandbox_dev:
+        return frozenset()
+    if os.geteuid() != 0:
+        return frozenset(LAYERS) - ROOT_ONLY_LAYERS
+    return frozenset(LAYERS)
 
 
 def confinement_failure(report: Mapping[str, object], required: Collection[str]) -> str | None:

@@ -11,6 +11,7 @@ plays that failure with the real child, whose seccomp layer raises as a failed l
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -21,6 +22,7 @@ from runner.leds.virtual import VirtualStrip
 from runner.sandbox.confine import LAYERS
 from runner.supervise.check import Checker
 from runner.supervise.preview import Previewer
+from runner.supervise.spawn import required_layers
 from runner.supervise.supervisor import Supervisor
 
 LEDS = 10
@@ -101,3 +103,16 @@ def test_a_development_machine_runs_without_the_layers_it_started_without() -> N
         result = supervisor.run("dev", PROGRAM)
     assert (result.status, result.reason, result.frames) == ("completed", "ended", 1)
     assert "the program ran" in result.log
+
+
+def test_without_a_start_up_check_every_layer_this_account_can_apply_is_required() -> None:
+    """Tests and tools build a Supervisor without the server's start-up check: as root every
+    layer is required; an ordinary account cannot drop uid or (without user namespaces) make
+    a network namespace, so the other four are; a development machine requires none."""
+    required = required_layers(RunnerConfig())
+    if os.geteuid() == 0:
+        assert required == frozenset(LAYERS)
+    else:
+        assert required == frozenset(LAYERS) - {"uid", "netns"}
+    assert {"seccomp", "landlock", "no_new_privs", "rlimits"} <= required
+    assert required_layers(RunnerConfig(sandbox_dev=True)) == frozenset()
