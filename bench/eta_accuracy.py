@@ -106,6 +106,8 @@ class Sub:
     user: int
     # (our wall time, eta_seconds shown, position shown, "queued" | "sample")
     seen: list[tuple[float, float, int, str]] = field(default_factory=list)
+    queued_at: float = 0.0  # our wall time
+    predicted_at: float | None = None  # when a sample first showed its prediction
     final: dict[str, Any] | None = None
 
 
@@ -114,6 +116,7 @@ class Run:
     """Everything the simulation saw, shared by its threads."""
 
     url: str
+    sample_s: float
     subs: list[Sub] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     first_frame: dict[str, float] = field(default_factory=dict)  # id -> our wall time
@@ -153,7 +156,7 @@ class User:
             if status != 201 or not isinstance(body, dict):
                 run.problems.append(f"user {self.index} {kind}: {status} {body!r:.200}")
                 return
-            sub = Sub(body["id"], kind, what, self.index)
+            sub = Sub(body["id"], kind, what, self.index, queued_at=t)
             if body.get("eta_seconds") is not None:
                 sub.seen.append((t, float(body["eta_seconds"]), int(body["position"]), "queued"))
             run.subs.append(sub)
@@ -171,6 +174,8 @@ def sample(run: Run, interval_s: float) -> None:
             t = (t0 + time.time()) / 2
             if status != 200 or not isinstance(body, dict):
                 continue
+            if body.get("predicted_s") is not None and sub.predicted_at is None:
+                sub.predicted_at = t
             if body["status"] == "pending" and body.get("eta_seconds") is not None:
                 sub.seen.append((t, float(body["eta_seconds"]), int(body["position"]), "sample"))
             elif body["status"] in FINAL:
@@ -266,7 +271,12 @@ def overheads(run: Run) -> dict[str, list[float]]:
         (s for s in run.subs if s.final and s.final.get("started_at")),
         key=lambda s: epoch(s.final["started_at"]) or 0.0,  # type: ignore[index]
     )
-    out: dict[str, list[float]] = {"finished_to_frame": [], "step_minus_pred": [], "run_extra": []}
+    out: dict[str, list[float]] = {
+        "finished_to_start": [],
+        "finished_to_frame": [],
+        "step_minus_pred": [],
+        "run_extra": [],
+    }
     for this, nxt in zip(done, done[1:], strict=False):
         assert this.final is not None and nxt.final is not None
         start, nstart = epoch(this.final["started_at"]), epoch(nxt.final["started_at"])
@@ -274,6 +284,8 @@ def overheads(run: Run) -> dict[str, list[float]]:
         assert start is not None and nstart is not None
         if end is not None and nstart - end > 1.0:
             continue  # the queue ran dry in between: no one was waiting
+        if end is not None:
+            out["finished_to_start"].append(nstart - end)
         if this.id in run.finished_event and nxt.id in run.first_frame:
             out["finished_to_frame"].append(run.first_frame[nxt.id] - run.finished_event[this.id])
         if this.final.get("predicted_s") is not None:
@@ -342,6 +354,7 @@ def report(run: Run, limit: float, min_wait_s: float, elapsed: float) -> int:
         print(f"goal median <= {GOAL * 100:.0f} %: {verdict} ({median * 100:.1f} %)")
     oh = overheads(run)
     for key, label in (
+        ("finished_to_start", "Finished (web) -> next run sent"),
         ("finished_to_frame", "Finished (web) -> next run's first frame"),
         ("step_minus_pred", "next start - start - prediction"),
         ("run_extra", "web's run span - runner's run time"),
@@ -362,6 +375,12 @@ def report(run: Run, limit: float, min_wait_s: float, elapsed: float) -> int:
             f"run time - prediction  {kind:8} median {statistics.median(vals):+.2f} s, "
             f"max {max(vals, key=abs):+.2f} s (n={len(vals)})"
         )
+    lags = [s.predicted_at - s.queued_at for s in run.subs if s.predicted_at is not None]
+    if lags:
+        print(
+            f"prediction seen after queueing (sampled every {run.sample_s:g} s): median "
+            f"{statistics.median(lags):.1f} s, max {max(lags):.1f} s (n={len(lags)})"
+        )
     unpredicted = sum(1 for s in run.subs if s.final and s.final.get("predicted_s") is None)
     print(f"started without a prediction: {unpredicted}")
     print(f"discrepancies {len(problems)}")
@@ -378,7 +397,7 @@ def simulate(url: str, args: argparse.Namespace) -> int:
     kinds = (kinds + ["short"] * total)[:total]
     rng.shuffle(kinds)
     users = [User(i, url) for i in range(args.users)]
-    run = Run(url)
+    run = Run(url, args.sample_s)
     threading.Thread(target=listen, args=(run,), daemon=True).start()
     time.sleep(0.5)  # the event stream is open before the first run
     t0 = time.monotonic()
