@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -328,6 +329,7 @@ def report(run: Run, limit: float, min_wait_s: float, elapsed: float) -> int:
     n_obs = len(rel["now"])
     users = len({s.user for s in run.subs})
     print(f"time limit {limit:g} s, pacing {FPS} fps, {LEDS} LEDs; run took {elapsed:.0f} s")
+    print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"submissions {len(run.subs)} from {users} users; lost {len(lost)}")
     print("outcomes    " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
     print(
@@ -363,7 +365,8 @@ def report(run: Run, limit: float, min_wait_s: float, elapsed: float) -> int:
         if vals:
             print(
                 f"overhead {label:42} median {statistics.median(vals):+.3f} s, "
-                f"p90 {quantile(vals, 0.9):+.3f} s (n={len(vals)})"
+                f"mean {statistics.fmean(vals):+.3f} s, p90 {quantile(vals, 0.9):+.3f} s "
+                f"(n={len(vals)})"
             )
     by_kind: dict[str, list[float]] = {}
     for s in run.subs:

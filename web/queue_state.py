@@ -26,7 +26,7 @@ RECENT = 20  # finished submissions in the snapshot
 # bench/eta_accuracy.py on the 2-core dev machine (virtual tree, 40 fps, 10 s limit, dry runs
 # beside): next start - this start - prediction = 0.42 s median, 0.85 s p90.
 RUN_OVERHEAD_S = 0.4
-OVERHEAD_SAMPLES = 15  # the learned overhead is the median of this many recent runs
+OVERHEAD_SAMPLES = 15  # the learned overhead is the mean of this many recent runs
 MAX_OVERHEAD_S = 3.0  # a longer gap after a run's predicted end is a pause or outage, not overhead
 
 
@@ -80,9 +80,11 @@ class QueueState:
         return min(sub.predicted_s, self.time_limit_s)
 
     def run_overhead_s(self) -> float:
-        """Seconds each run costs beyond its prediction: the median of recent back-to-back runs,
-        ``RUN_OVERHEAD_S`` until there are some."""
-        return statistics.median(self._overheads) if self._overheads else RUN_OVERHEAD_S
+        """Seconds each run costs beyond its prediction: the mean of recent back-to-back runs,
+        ``RUN_OVERHEAD_S`` until there are some. The mean, not the median: an ETA adds one
+        overhead per run ahead, and the occasional slow child start (p90 about twice the median)
+        is part of that sum."""
+        return statistics.fmean(self._overheads) if self._overheads else RUN_OVERHEAD_S
 
     def run_ended(self, started: float, sub: Submission, status: str) -> None:
         """Note when a run that just ended should have ended by its prediction, if the next
