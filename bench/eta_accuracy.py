@@ -80,7 +80,7 @@ def program(kind: str, rng: random.Random) -> tuple[str, str]:
     if kind == "fails":
         s = rng.uniform(0.5, 3)
         body = f"for i in range({round(s / 0.05)}):\n    {FRAME}\n    time.sleep(0.05)\nx = 0\n"
-        return HEADER + body + "print(1 / x)  # line 8\n", f"fails at line 8 after {s:.1f} s"
+        return HEADER + body + "print(1 / x)  # line 7\n", f"fails at line 7 after {s:.1f} s"
     if kind == "paced":
         s = rng.uniform(1, 3)
         body = f"for i in range({round(s * FPS)}):\n    {FRAME}\n"  # the frame rate paces it
@@ -443,6 +443,11 @@ def simulate(url: str, args: argparse.Namespace) -> int:
     follow(run, time.monotonic() + args.timeout)
     run.done.set()
     sampler.join()
+    if args.dump:
+        keep = ("id", "kind", "what", "user", "seen", "queued_at", "predicted_at", "final")
+        subs = [{k: getattr(s, k) for k in keep} for s in run.subs]
+        events = {"first_frame": run.first_frame, "finished_event": run.finished_event}
+        args.dump.write_text(json.dumps({"subs": subs, **events}, indent=1))
     return report(run, args.time_limit, args.min_wait_s, time.monotonic() - t0)
 
 
@@ -457,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-wait-s", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--dump", type=Path, help="write every observation here as JSON")
     args = parser.parse_args(argv)
     env = {
         "TREE_TIME_LIMIT": f"{args.time_limit:g}",
