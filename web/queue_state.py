@@ -20,13 +20,14 @@ from web.storage import Submission
 
 RECENT = 20  # finished submissions in the snapshot
 # Seconds a run costs beyond its prediction until the next one is sent: the sandbox child's
-# start and end, which the dry run's virtual clock does not count, and Finished -> Idle -> next
-# Run. This is only the first guess: ``QueueState`` learns the real figure from back-to-back runs
-# (``run_ended``/``run_started``), so a Pi that starts children slower corrects it itself.
-# bench/eta_accuracy.py on the 2-core dev machine (virtual tree, 40 fps, 10 s limit, dry runs
-# beside): next start - this start - prediction = 0.42 s median, 0.85 s p90.
+# start and end, which the dry run's virtual clock does not count, programs running late on a
+# busy CPU, and Finished -> Idle -> next Run (~30 ms). This is only the first guess: QueueState
+# learns the real figure from back-to-back runs (``run_ended``/``run_started``), so a Pi that
+# starts children slower, or a busy evening, corrects it itself. bench/eta_accuracy.py on the
+# 2-core dev machine (virtual tree, 40 fps, 10 s limit, load average 3-12): next start - this
+# start - prediction = 0.12 to 0.77 s median over ten runs of ~30 programs, 0.36 s overall.
 RUN_OVERHEAD_S = 0.4
-OVERHEAD_SAMPLES = 15  # the learned overhead is the mean of this many recent runs
+OVERHEAD_SAMPLES = 10  # the learned overhead is the median of this many recent runs
 MAX_OVERHEAD_S = 3.0  # a longer gap after a run's predicted end is a pause or outage, not overhead
 
 
@@ -80,11 +81,12 @@ class QueueState:
         return min(sub.predicted_s, self.time_limit_s)
 
     def run_overhead_s(self) -> float:
-        """Seconds each run costs beyond its prediction: the mean of recent back-to-back runs,
-        ``RUN_OVERHEAD_S`` until there are some. The mean, not the median: an ETA adds one
-        overhead per run ahead, and the occasional slow child start (p90 about twice the median)
-        is part of that sum."""
-        return statistics.fmean(self._overheads) if self._overheads else RUN_OVERHEAD_S
+        """Seconds each run costs beyond its prediction: the median of recent back-to-back runs,
+        ``RUN_OVERHEAD_S`` until there are some. The median, not the mean: one slow start (a
+        busy machine) would otherwise lengthen every ETA for the next ten runs; replaying the
+        bench's observations, the median of 10 erred 1.9 % (median) where the mean of 15 erred
+        2.9 % and a fixed 0.2 s or 0.4 s 2.7 % or 6.6 %."""
+        return statistics.median(self._overheads) if self._overheads else RUN_OVERHEAD_S
 
     def run_ended(self, started: float, sub: Submission, status: str) -> None:
         """Note when a run that just ended should have ended by its prediction, if the next
