@@ -25,7 +25,7 @@ RECENT = 20  # finished submissions in the snapshot
 # learns the real figure from back-to-back runs (``run_ended``/``run_started``), so a Pi that
 # starts children slower, or a busy evening, corrects it itself. bench/eta_accuracy.py on the
 # 2-core dev machine (virtual tree, 40 fps, 10 s limit, load average 3-12): next start - this
-# start - prediction = 0.12 to 0.77 s median over ten runs of ~30 programs, 0.36 s overall.
+# start - prediction = 0.12 to 0.77 s, the medians of twelve runs of 32 programs (0.2 s calm).
 RUN_OVERHEAD_S = 0.4
 OVERHEAD_SAMPLES = 10  # the learned overhead is the median of this many recent runs
 MAX_OVERHEAD_S = 3.0  # a longer gap after a run's predicted end is a pause or outage, not overhead
@@ -83,16 +83,18 @@ class QueueState:
     def run_overhead_s(self) -> float:
         """Seconds each run costs beyond its prediction: the median of recent back-to-back runs,
         ``RUN_OVERHEAD_S`` until there are some. The median, not the mean: one slow start (a
-        busy machine) would otherwise lengthen every ETA for the next ten runs; replaying the
-        bench's observations, the median of 10 erred 1.9 % (median) where the mean of 15 erred
-        2.9 % and a fixed 0.2 s or 0.4 s 2.7 % or 6.6 %."""
+        busy machine) would otherwise lengthen every ETA for the next ten runs. Replaying six
+        bench runs (bench/eta_replay.py): median error 2.3 %, against 3.2 % for the mean of 15
+        and 2.2 % / 6.8 % for a fixed 0.2 s / 0.4 s, where the fixed 0.2 s was 7.8 % too short
+        on a busy machine."""
         return statistics.median(self._overheads) if self._overheads else RUN_OVERHEAD_S
 
-    def run_ended(self, started: float, sub: Submission, status: str) -> None:
+    def run_ended(self, started: float, sub: Submission, status: str, reason: str) -> None:
         """Note when a run that just ended should have ended by its prediction, if the next
-        one's start can teach the overhead: it ran to its own end, had a dry run, and others
-        were waiting (an empty or paused queue's gap is people, not overhead)."""
-        learns = status != "cancelled" and sub.predicted_s is not None
+        one's start can teach the overhead: it ran to its own end (not stopped, not lost with
+        the runner), had a dry run, and others were waiting (an empty or paused queue's gap is
+        people, not overhead)."""
+        learns = status != "cancelled" and reason != "runner_lost" and sub.predicted_s is not None
         learns = learns and bool(self.pending) and not self.paused
         self._due = started + self.predicted(sub) if learns else None
 

@@ -205,11 +205,16 @@ def test_etas_learn_the_overhead_from_back_to_back_runs(tmp_path: Path) -> None:
 def test_waits_that_are_not_overhead_teach_nothing(tmp_path: Path) -> None:
     q = Queue(tmp_path, 1)
     q.run_for(10.0, 2.0)  # nobody was waiting when it ended; the next came 2 s later
-    for _ in range(5):
+    for _ in range(6):
         q.add()
     q.run_for(10.5, 0.1, stop="author")  # stopped by its author just past its prediction
     q.run_for(10.0, MAX_OVERHEAD_S + 5)  # then the runner was away for a while
     q.run_for(10.0, 2.0, pause=True)  # the operator held the queue for 2 s after this one
+    assert q.sched.run_once(q.clock()) is not None
+    q.clock.now += 10.5
+    q.sched.events.on_runner_offline()  # the runner went away at the predicted end ...
+    q.clock.now += 1.0
+    q.sched.events.on_runner_online(welcome())  # ... and came back a second later
     assert q.sched.run_once(q.clock()) is not None
     assert q.etas() == [round(10 + RUN_OVERHEAD_S)]  # still the first guess
 
