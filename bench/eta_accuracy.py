@@ -30,8 +30,10 @@ Settings the bench relaxes (so only the queue shapes the waits): ``TREE_MAX_PEND
 and ``TREE_MAX_PENDING_PER_IP`` (room for every user's burst), ``TREE_RATE_PER_USER`` and
 ``TREE_RATE_PER_IP`` (wide windows), ``TREE_TRUSTED_PROXIES=1`` (each user its own address).
 
-It exits 1 only on real discrepancies (a submission lost, or started out of order); the goal
-(median error at most 15 %) is printed as PASS or MISS.
+It exits 1 only on real discrepancies (a submission refused despite the relaxed limits, lost,
+or started out of order); the goal (median error at most 15 %) is printed as PASS or MISS.
+``--dump FILE`` keeps every observation for ``bench/eta_replay.py``, which replays them under
+other per-run overhead rules.
 
     .venv/bin/python bench/eta_accuracy.py            # ~2-3 minutes
     .venv/bin/python bench/eta_accuracy.py --burst 12 --later 4 --users 4
