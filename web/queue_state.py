@@ -9,6 +9,7 @@ strings on the submissions themselves.
 from __future__ import annotations
 
 import json
+import statistics
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -18,11 +19,16 @@ from protocol.messages import StopReason
 from web.storage import Submission
 
 RECENT = 20  # finished submissions in the snapshot
-# Seconds a run costs beyond its prediction: Finished read -> next Run sent (~5 ms) plus the
-# sandbox child's start, which the dry run's virtual clock does not count. Measured roughly on
-# the 2-core dev machine, virtual tree, 5 back-to-back 0.5 s programs: next start - this start -
-# prediction = 0.01 to 0.17 s. A Pi starts children slower; re-measure there.
-RUN_OVERHEAD_S = 0.2
+# Seconds a run costs beyond its prediction until the next one is sent: the sandbox child's
+# start and end, which the dry run's virtual clock does not count, programs running late on a
+# busy CPU, and Finished -> Idle -> next Run (~30 ms). This is only the first guess: QueueState
+# learns the real figure from back-to-back runs (``run_ended``/``run_started``), so a Pi that
+# starts children slower, or a busy evening, corrects it itself. bench/eta_accuracy.py on the
+# 2-core dev machine (virtual tree, 40 fps, 10 s limit, load average 3-12): next start - this
+# start - prediction = 0.12 to 0.77 s, the medians of twelve runs of 32 programs (0.2 s calm).
+RUN_OVERHEAD_S = 0.4
+OVERHEAD_SAMPLES = 10  # the learned overhead is the median of this many recent runs
+MAX_OVERHEAD_S = 3.0  # a longer gap after a run's predicted end is a pause or outage, not overhead
 
 
 @dataclass
@@ -61,6 +67,8 @@ class QueueState:
         }  # fmt: skip
         self.frame: dict[str, Any] | None = None
         self.version = 0
+        self._overheads: deque[float] = deque(maxlen=OVERHEAD_SAMPLES)
+        self._due: float | None = None  # when the run that just ended should have ended
         self._cache: tuple[int, float, bytes] | None = None
 
     def add_finished(self, sub: Submission) -> None:
@@ -77,17 +85,43 @@ class QueueState:
             return self.time_limit_s
         return min(sub.predicted_s, self.time_limit_s)
 
+    def run_overhead_s(self) -> float:
+        """Seconds each run costs beyond its prediction: the median of recent back-to-back runs,
+        ``RUN_OVERHEAD_S`` until there are some. The median, not the mean: one slow start (a
+        busy machine) would otherwise lengthen every ETA for the next ten runs. Replaying six
+        bench runs (bench/eta_replay.py): median error 2.3 %, against 3.2 % for the mean of 15
+        and 2.2 % / 6.8 % for a fixed 0.2 s / 0.4 s, where the fixed 0.2 s was 7.8 % too short
+        on a busy machine."""
+        return statistics.median(self._overheads) if self._overheads else RUN_OVERHEAD_S
+
+    def run_ended(self, started: float, sub: Submission, status: str, reason: str) -> None:
+        """Note when a run that just ended should have ended by its prediction, if the next
+        one's start can teach the overhead: it ran to its own end (not stopped, not lost with
+        the runner), had a dry run, and others were waiting (an empty or paused queue's gap is
+        people, not overhead)."""
+        learns = status != "cancelled" and reason != "runner_lost" and sub.predicted_s is not None
+        learns = learns and bool(self.pending) and not self.paused
+        self._due = started + self.predicted(sub) if learns else None
+
+    def run_started(self, now: float) -> None:
+        """A run was sent at ``now``: learn how late it came after the last one's predicted end.
+        Earlier than predicted means the prediction was wrong (random numbers), not overhead."""
+        due, self._due = self._due, None
+        if due is not None and 0.0 <= now - due <= MAX_OVERHEAD_S:
+            self._overheads.append(now - due)
+
     def etas(self, now: float) -> list[float]:
         """Seconds until each pending program should start, first in line first.
 
         The running program's time left by its prediction, plus the predictions of those ahead,
-        plus ``RUN_OVERHEAD_S`` for each run that must end first.
+        plus ``run_overhead_s`` for each run that must end first.
         """
-        wait = self.time_left(now) + (RUN_OVERHEAD_S if self.running is not None else 0.0)
+        overhead = self.run_overhead_s()
+        wait = self.time_left(now) + (overhead if self.running is not None else 0.0)
         out = []
         for sid in self.pending:
             out.append(wait)
-            wait += self.predicted(self.subs[sid]) + RUN_OVERHEAD_S
+            wait += self.predicted(self.subs[sid]) + overhead
         return out
 
     def eta(self, position: int, now: float) -> float:

@@ -152,6 +152,7 @@ class Scheduler:
                 self.finish(sub, "failed", "crashed")
             return None
         with st.lock:
+            st.run_started(now)
             self.changed(sub)
         return sub.id
 
@@ -205,6 +206,7 @@ class Scheduler:
         if st.running is not None and st.running.id == sub.id:
             if duration_s is None:
                 duration_s = round(self.clock() - st.running.started, 3)
+            st.run_ended(st.running.started, sub, status, reason)
             st.running = None
         sub.status, sub.reason, sub.finished_at = status, reason, iso(self.wall())
         if sub.duration_s is None:

@@ -9,10 +9,10 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from protocol.messages import ProgramError
+from protocol.messages import Finished, Idle, ProgramError, Started
 from tests.web.conftest import InMemoryRunner, dry_run, welcome
 from web.predictions import BUSY_TRIES, Predictor
-from web.queue_state import RUN_OVERHEAD_S
+from web.queue_state import MAX_OVERHEAD_S, RUN_OVERHEAD_S
 from web.scheduler import Scheduler
 from web.storage import Store
 
@@ -138,6 +138,85 @@ def test_etas_come_from_predictions_with_an_injected_clock(tmp_path: Path) -> No
     assert etas == [round(6 + o), round(26 + 2 * o), round(71 + 3 * o)]
     clock.now += 30  # it runs past its prediction: its time left is 0, not negative
     assert sched.snapshot()["pending"][0]["eta_seconds"] == round(o)
+
+
+class Queue:
+    """A scheduler on a hand-moved clock whose programs are each predicted to run 10 s."""
+
+    def __init__(self, tmp_path: Path, count: int) -> None:
+        self.clock = Clock()
+        self.link = InMemoryRunner()
+        self.sched = Scheduler(
+            Store(tmp_path / "uploads"), self.link, time_limit_s=45.0, clock=self.clock
+        )
+        self.sched.events.on_runner_online(welcome())
+        self.ids = [self.add() for _ in range(count)]
+
+    def add(self) -> str:
+        """Queue one more program and let its dry run predict 10 s."""
+        sub = self.sched.submit(GOOD.encode(), user_id="a" * 24, ip_id="ip")
+        self.link.preview_answer = dry_run(duration_s=10.0, interval_s=1.0)
+        pred = Predictor(self.sched)
+        pred.ask(sub, GOOD)
+        pred.step()
+        return sub.id
+
+    def run_for(
+        self, seconds: float, then_wait: float, stop: str | None = None, pause: bool = False
+    ) -> None:
+        """Start the next program, let it run ``seconds`` (its author stopping it, or the operator
+        pausing the queue, meanwhile), end it, wait ``then_wait`` (resuming after a pause)."""
+        sid = self.sched.run_once(self.clock())
+        assert sid is not None
+        if stop is not None:
+            self.sched.stop_current(stop)  # type: ignore[arg-type]
+        if pause:
+            self.sched.operator.pause()
+        self.clock.now += seconds
+        events = self.sched.events
+        events.on_runner_message(Started(submission_id=sid))
+        events.on_runner_message(
+            Finished(
+                submission_id=sid, status="completed", reason="ended", duration_s=seconds, frames=1
+            )
+        )
+        events.on_runner_message(Idle())
+        self.clock.now += then_wait
+        if pause:
+            self.sched.operator.resume()
+
+    def etas(self) -> list[int]:
+        return [p["eta_seconds"] for p in self.sched.snapshot()["pending"]]
+
+
+def test_etas_learn_the_overhead_from_back_to_back_runs(tmp_path: Path) -> None:
+    q = Queue(tmp_path, 6)
+    # On a slow machine each run starts 0.9 s, 2.7 s, 1.1 s after the last one's predicted end
+    # (children start and end slower than the dry run can see).
+    for late in (0.9, 2.7, 1.1):
+        q.run_for(10.0, late)
+    assert q.sched.run_once(q.clock()) == q.ids[3]
+    # Now: the running one has 10 s left, and each run costs the median 1.1 s on top (the one
+    # slow start does not lengthen every wait: the mean, 1.57 s, would say 12 s and 23 s).
+    assert q.etas() == [round(10 + 1.1), round(10 + 1.1 + 10 + 1.1)] == [11, 22]
+    assert round(10 + RUN_OVERHEAD_S + 10 + RUN_OVERHEAD_S) != 22  # not the first guess
+
+
+def test_waits_that_are_not_overhead_teach_nothing(tmp_path: Path) -> None:
+    q = Queue(tmp_path, 1)
+    q.run_for(10.0, 2.0)  # nobody was waiting when it ended; the next came 2 s later
+    for _ in range(6):
+        q.add()
+    q.run_for(10.5, 0.1, stop="author")  # stopped by its author just past its prediction
+    q.run_for(10.0, MAX_OVERHEAD_S + 5)  # then the runner was away for a while
+    q.run_for(10.0, 2.0, pause=True)  # the operator held the queue for 2 s after this one
+    assert q.sched.run_once(q.clock()) is not None
+    q.clock.now += 10.5
+    q.sched.events.on_runner_offline()  # the runner went away at the predicted end ...
+    q.clock.now += 1.0
+    q.sched.events.on_runner_online(welcome())  # ... and came back a second later
+    assert q.sched.run_once(q.clock()) is not None
+    assert q.etas() == [round(10 + RUN_OVERHEAD_S)]  # still the first guess
 
 
 def test_programs_queued_before_a_restart_get_their_dry_run(tmp_path: Path, make_app: Any) -> None:
