@@ -20,7 +20,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BLANK_ID = "blank-"  # request ids of a Blank's frame: blank-<Blanks so far>-<attempt>
-BLANK_ATTEMPTS = 3
+# A runner that stalls (a loaded machine) can read the show's last frame and the Blank back to
+# back and refuse the Blank again; each try waits twice as long (from one slot, at most 1 s),
+# so eight tries cover a stall of a few seconds.
+BLANK_ATTEMPTS = 8
+BLANK_RETRY_MAX_S = 1.0
 
 
 class OperatorControls:
@@ -90,7 +94,8 @@ class OperatorControls:
             return
         if attempt < BLANK_ATTEMPTS:
             logger.info("the runner refused the Blank's frame as too fast; sending it again")
-            timer = threading.Timer(self._slot(), self._blank_again, (blanks, attempt + 1))
+            delay = min(self._slot() * 2 ** (attempt - 1), BLANK_RETRY_MAX_S)
+            timer = threading.Timer(delay, self._blank_again, (blanks, attempt + 1))
             timer.daemon = True
             timer.start()
         else:

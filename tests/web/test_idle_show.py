@@ -235,3 +235,20 @@ def test_a_blank_the_runner_refused_as_too_fast_is_sent_again(
     scheduler.events.on_runner_message(Error(code="too_fast", message="...", request_id=again))
     threading.Event().wait(0.2)  # well past the one slot (25 ms) a resend would wait
     assert len(runner.frames) == sent
+
+
+def test_a_blank_outlasts_a_runner_that_stalls_for_a_while(
+    app: Flask, client: FlaskClient, scheduler: Scheduler, runner: InMemoryRunner
+) -> None:
+    """A loaded runner may refuse the Blank again and again (it reads the show's last frame and
+    each resend back to back); the tree still goes dark, each try waiting longer."""
+    playing(app, client, scheduler, runner)
+    assert client.post("/api/admin/blank", headers=AUTH).status_code == 200
+    for _ in range(6):
+        refused = runner.frame_ids[-1]
+        scheduler.events.on_runner_message(
+            Error(code="too_fast", message="frames come faster than the 40 fps cap",
+                  request_id=refused)
+        )  # fmt: skip
+        wait_until(lambda refused=refused: runner.frame_ids[-1] != refused, "the Blank sent again")
+        assert runner.frames[-1] == DARK
