@@ -64,6 +64,24 @@ class Stack:
         with urllib.request.urlopen(req, timeout=10) as response:
             return str(json.loads(response.read())["id"])
 
+    def admin(self, action: str) -> None:
+        """POST ``/api/admin/<action>`` with the operator's token (pause, resume, stop, ...)."""
+        req = urllib.request.Request(
+            f"{self.base_url}/api/admin/{action}", data=b"", method="POST",
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+        )  # fmt: skip
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            json.loads(resp.read())
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hold the queue so programs stay pending while a test looks at them."""
+        self.admin("pause")
+        try:
+            yield
+        finally:
+            self.admin("resume")
+
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:

@@ -3,10 +3,8 @@ console follows the queue in place (issue 9), against the real runner and gunico
 
 from __future__ import annotations
 
-import json
 import re
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,25 +22,6 @@ while True:
     setLEDs([(200, 0, 200, 60)] * getLEDCount())
     time.sleep(0.05)
 """
-
-
-def _admin(stack: Any, action: str) -> None:
-    req = urllib.request.Request(
-        f"{stack.base_url}/api/admin/{action}", data=b"", method="POST",
-        headers={"Authorization": f"Bearer {stack.admin_token}"},
-    )  # fmt: skip
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        json.loads(resp.read())
-
-
-@contextmanager
-def _paused(stack: Any) -> Iterator[None]:
-    """Hold the queue so rows stay pending while the test looks at them."""
-    _admin(stack, "pause")
-    try:
-        yield
-    finally:
-        _admin(stack, "resume")
 
 
 @contextmanager
@@ -78,7 +57,7 @@ def test_author_stops_their_running_program_from_the_editor(page: Page, stack: A
 
 
 def test_two_identical_machines_each_see_only_their_own_rows(browser: Browser, stack: Any) -> None:
-    with _paused(stack), _lab_page(browser, stack) as alice, _lab_page(browser, stack) as bob:
+    with stack.paused(), _lab_page(browser, stack) as alice, _lab_page(browser, stack) as bob:
         _run_from_editor(alice, "alice's", "setLEDs([GREEN] * getLEDCount())")
         _run_from_editor(bob, "bob's", "setLEDs([BLUE] * getLEDCount())")
         for me, mine, theirs in ((alice, "alice's", "bob's"), (bob, "bob's", "alice's")):
@@ -141,7 +120,7 @@ def test_a_page_whose_script_loads_late_still_shows_the_latest_queue(
     def hold_the_script_until_the_run_ended(route: Any) -> None:
         # The page's stream is open (common.js runs first) and sees the run end, while the
         # console's script has not registered yet.
-        _admin(stack, "stop")
+        stack.admin("stop")
         _wait_for(stack, lambda q: any(s["id"] == sub_id for s in q.get("recent", [])))
         route.continue_()
 

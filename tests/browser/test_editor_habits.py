@@ -5,10 +5,6 @@ turn is announced."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -25,25 +21,6 @@ for i in range(100):
     setLEDs([(2 * i, 0, 100, 100)] * getLEDCount())
     time.sleep(0.025)
 """
-
-
-def _admin(stack: Any, action: str) -> None:
-    req = urllib.request.Request(
-        f"{stack.base_url}/api/admin/{action}", data=b"", method="POST",
-        headers={"Authorization": f"Bearer {stack.admin_token}"},
-    )  # fmt: skip
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        json.loads(resp.read())
-
-
-@contextmanager
-def _paused(stack: Any) -> Iterator[None]:
-    """Hold the queue so a program stays pending while the test looks at it."""
-    _admin(stack, "pause")
-    try:
-        yield
-    finally:
-        _admin(stack, "resume")
 
 
 def _open_editor(page: Page, path: str = "/editor") -> None:
@@ -243,7 +220,7 @@ def test_a_new_run_clears_the_old_log_and_error_marks(page: Page, stack: Any) ->
 
     # The fixed program waits in a held queue: nothing of the old run may still show.
     _set_program(page, 'print("new run")\nx = 1\nprint(1 / x)\n')
-    with _paused(stack):
+    with stack.paused():
         page.click("#run-button")
         expect(page.locator("#follow-status")).to_have_text("pending")
         expect(page.locator("#follow-error")).to_be_hidden()
@@ -334,7 +311,7 @@ def test_the_log_stays_where_its_reader_scrolled(page: Page, stack: Any) -> None
 def test_following_survives_leaving_the_page_and_coming_back(page: Page, stack: Any) -> None:
     _open_editor(page)
     _set_program(page, 'print("still followed")\nsetLEDs([GREEN] * getLEDCount())\n')
-    with _paused(stack):
+    with stack.paused():
         page.click("#run-button")
         expect(page.locator("#follow-status")).to_have_text("pending")
         sub_id = page.evaluate("document.body.dataset.following")
