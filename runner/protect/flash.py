@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Callable
 
 from runner.protect.light import Emission, LightModel
+from runner.protect.zones import Zones
 
 # Six opposing transitions are three flashes.
 MAX_TRANSITIONS = 6
@@ -45,6 +46,9 @@ RED_STEP = 20.0
 RED_SCALE = 320.0
 SATURATED_RED = 0.8
 _SEARCH_STEPS = 10  # the blend itself has 1/256 steps
+# Keeps a swing's quiet range clear of its thresholds, so float rounding in the exact test
+# cannot disagree with the quick one.
+_MARGIN = 1e-9
 
 State = tuple[float, bool]  # the measure, and whether this state is a saturated red
 
@@ -58,7 +62,7 @@ def _red_counts(low: State, high: State) -> bool:
 
 
 class Swing:
-    """Counts the transitions of one measure of the whole tree, with their times."""
+    """Counts the transitions of one measure of one zone (or the whole tree), with their times."""
 
     def __init__(
         self, counts: Callable[[State, State], bool], may_peak: Callable[[State], bool]
@@ -75,6 +79,9 @@ class Swing:
         self._top = self._bottom = 0.0
         self.times: deque[float] = deque()
         self._ended = 0.0  # when the last counted transition reached its peak or valley so far
+        # Values that, in a state that is not a saturated red, complete no transition and
+        # change nothing here: most frames of most programs. Empty until the first state.
+        self.lo, self.hi = 1.0, 0.0
 
     def turn(self, state: State) -> int:
         """The direction of the transition ``state`` would complete, 0 for none."""
@@ -94,6 +101,10 @@ class Swing:
 
     def note(self, state: State, now: float) -> None:
         """Record that ``state`` was shown at ``now``."""
+        self._note(state, now)
+        self.lo, self.hi = self._quiet()
+
+    def _note(self, state: State, now: float) -> None:
         direction = self.turn(state)
         if direction or self._valley is None:
             if direction:
@@ -126,69 +137,133 @@ class Swing:
             self.times.append(now)
         self._ended = now
 
+    def _quiet(self) -> tuple[float, float]:
+        """The range ``lo`` .. ``hi`` (see ``__init__``) after a change. Empty here: a measure
+        knows which values count. New extremes always change something, and so does a value
+        far enough from the last peak or valley to count."""
+        return 1.0, 0.0
+
+
+class GeneralSwing(Swing):
+    """The general (luminance) measure: every state may be a peak, so the peak is the top."""
+
+    def __init__(self) -> None:
+        super().__init__(_general_counts, lambda state: True)
+
+    def _quiet(self) -> tuple[float, float]:
+        lo, hi = self._bottom, self._top
+        if self._direction >= 0:  # a fall from the peak may count
+            lo = max(lo, min(DARK_BELOW, self._top - GENERAL_STEP + _MARGIN))
+        if self._direction <= 0 and self._bottom < DARK_BELOW:  # a rise from the valley may
+            hi = min(hi, self._bottom + GENERAL_STEP - _MARGIN)
+        return lo, hi
+
+
+class RedSwing(Swing):
+    """The red measure: only a saturated red may be a peak, or end a rise."""
+
+    def __init__(self) -> None:
+        super().__init__(_red_counts, lambda state: state[1])
+
+    def _quiet(self) -> tuple[float, float]:
+        lo = self._bottom
+        if self._direction >= 0 and self._peak is not None:  # a fall from the peak may count
+            lo = max(lo, self._peak[0] - RED_STEP + _MARGIN)
+        return lo, self._top
+
 
 class FlashLimiter:
-    """Damps frames that would make the tree flash more than three times in a second."""
+    """Damps frames that would make the tree, or any zone of it, flash more than three times
+    in a second."""
 
-    def __init__(self, model: LightModel, led_count: int) -> None:
+    def __init__(self, model: LightModel, zones: Zones) -> None:
         self._model = model
-        self._full_scale = 255.0 * led_count  # sum of one channel when every LED is at full
-        self.general = Swing(_general_counts, lambda state: True)
-        self.red = Swing(_red_counts, lambda state: state[1])
+        self._zones = zones
+        # Per zone: what one channel's sum is when every LED of the zone is at full, and its
+        # general and red swings.
+        self._scales = [1.0 / (255.0 * size) for size in zones.sizes]
+        self.swings = [(GeneralSwing(), RedSwing()) for _ in zones.sizes]
         self._last: Emission | None = None
+        self._last_sums: list[tuple[int, int, int]] = []
 
-    def states(self, sums: tuple[float, float, float]) -> tuple[State, State]:
-        """The general and red state of the tree for its channel sums."""
-        r, g, b = (s / self._full_scale for s in sums)
-        luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-        total = r + g + b
-        saturated = total > 0 and r / total >= SATURATED_RED
-        return (luminance, False), (max(0.0, r - g - b) * RED_SCALE, saturated)
+    @staticmethod
+    def states(r: float, g: float, b: float, scale: float) -> tuple[State, State]:
+        """The general and red state of a zone whose channel sums are ``r``, ``g``, ``b``
+        (``scale``: 1 / the sum of one channel at full on the zone)."""
+        luminance = (0.2126 * r + 0.7152 * g + 0.0722 * b) * scale
+        saturated = r >= SATURATED_RED * (r + g + b) and r > 0
+        return (luminance, False), (max(0.0, r - g - b) * RED_SCALE * scale, saturated)
 
     def limit(self, light: Emission, now: float) -> tuple[Emission, bool]:
         """What to show at monotonic ``now``: ``light`` itself, or a damped frame (True)."""
-        swings = (self.general, self.red)
-        states = self.states(light.sums)
-        blocked = [
-            sw for sw, st in zip(swings, states, strict=True) if sw.turn(st) and sw.full(now)
-        ]
-        damped = bool(blocked) and self._last is not None
+        sums = self._zones.sums(light.levels)
+        # The hot loop: most zones of most frames are quiet (see Swing.lo), so only the others
+        # go through the full test and are noted.
+        busy: list[tuple[Swing, State]] = []
+        blocked = False
+        for (r, g, b), scale, (general, red) in zip(sums, self._scales, self.swings, strict=True):
+            luminance = (0.2126 * r + 0.7152 * g + 0.0722 * b) * scale
+            if not general.lo <= luminance <= general.hi:
+                state = (luminance, False)
+                blocked = blocked or bool(general.turn(state) and general.full(now))
+                busy.append((general, state))
+            redness = max(0.0, r - g - b) * RED_SCALE * scale
+            saturated = r >= SATURATED_RED * (r + g + b) and r > 0
+            if saturated or not red.lo <= redness <= red.hi:
+                state = (redness, saturated)
+                blocked = blocked or bool(red.turn(state) and red.full(now))
+                busy.append((red, state))
+        damped = blocked and self._last is not None
         if damped:
-            # A blend may complete a transition of the *other* measure (a blend of two
+            # A blend may complete a transition of another measure or zone (a blend of two
             # unsaturated colours can be a saturated red): every full window is checked.
-            light = self._damp(light, [sw for sw in swings if sw.full(now)])
-            states = self.states(light.sums)
-        for sw, st in zip(swings, states, strict=True):
-            sw.note(st, now)
-        self._last = light
+            light, sums = self._damp(light, sums, now)
+            busy = []
+            for s, scale, swings in zip(sums, self._scales, self.swings, strict=True):
+                busy.extend(zip(swings, self.states(*s, scale), strict=True))
+        for swing, state in busy:
+            swing.note(state, now)
+        self._last, self._last_sums = light, sums
         return light, damped
 
-    def _damp(self, light: Emission, full: list[Swing]) -> Emission:
+    def _damp(
+        self, light: Emission, sums: list[tuple[int, int, int]], now: float
+    ) -> tuple[Emission, list[tuple[int, int, int]]]:
         """The frame furthest toward ``light`` from the last one that completes no transition
-        of a measure whose window is full."""
+        of a measure and zone whose window is full, and its zone sums."""
         last = self._last
         assert last is not None
+        # Only the zones with a full window can block; the blend is linear in their sums.
+        watched = [
+            (zone, general.full(now), red.full(now))
+            for zone, (general, red) in enumerate(self.swings)
+        ]
+        watched = [w for w in watched if w[1] or w[2]]
 
-        check_general, check_red = self.general in full, self.red in full
+        def quiet(zone_sums: Callable[[int], tuple[float, float, float]]) -> bool:
+            for zone, check_general, check_red in watched:
+                general, red = self.states(*zone_sums(zone), self._scales[zone])
+                if check_general and self.swings[zone][0].turn(general):
+                    return False
+                if check_red and self.swings[zone][1].turn(red):
+                    return False
+            return True
 
-        def quiet(sums: tuple[float, float, float]) -> bool:
-            general, red = self.states(sums)
-            if check_general and self.general.turn(general):
-                return False
-            return not (check_red and self.red.turn(red))
+        def blended(alpha: float) -> Callable[[int], tuple[float, float, float]]:
+            def zone_sums(zone: int) -> tuple[float, float, float]:
+                a, b = self._last_sums[zone], sums[zone]
+                return (
+                    a[0] + alpha * (b[0] - a[0]),
+                    a[1] + alpha * (b[1] - a[1]),
+                    a[2] + alpha * (b[2] - a[2]),
+                )
 
-        def mixed_sums(alpha: float) -> tuple[float, float, float]:
-            a, b = last.sums, light.sums
-            return (
-                a[0] + alpha * (b[0] - a[0]),
-                a[1] + alpha * (b[1] - a[1]),
-                a[2] + alpha * (b[2] - a[2]),
-            )
+            return zone_sums
 
         low, high = 0.0, 1.0  # the blend is linear in light, so each measure is monotonic in it
         for _ in range(_SEARCH_STEPS):
             mid = (low + high) / 2
-            if quiet(mixed_sums(mid)):
+            if quiet(blended(mid)):
                 low = mid
             else:
                 high = mid
@@ -197,9 +272,10 @@ class FlashLimiter:
             if alpha < 1 / 256:  # the blend's finest step: nothing between the two frames
                 break
             candidate = self._model.measure(self._model.from_levels(_blend(last, light, alpha)))
-            if quiet(candidate.sums):
-                return candidate
-        return last  # the previous frame again never completes a transition
+            candidate_sums = self._zones.sums(candidate.levels)
+            if quiet(candidate_sums.__getitem__):
+                return candidate, candidate_sums
+        return last, self._last_sums  # the previous frame again never completes a transition
 
 
 def _blend(old: Emission, new: Emission, alpha: float) -> bytes:

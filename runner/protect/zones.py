@@ -1,0 +1,139 @@
+"""The parts of the tree the flash limiter judges on their own, and their light per frame.
+
+WCAG 2.3.1 counts a flash over any area larger than about a quarter of a 10 degree field of
+view, whatever the rest of the view does. Judged as one field, a tree whose top strobes against
+its bottom in antiphase keeps a constant mean and passes; so the limiter also judges *zones*,
+each like the whole tree. At a room's viewing distances a quarter of a tree is well above such
+an area (docs/protection.md has the figures), so the zones are quarters of the tree:
+
+* cells: the tree cut by height into four bands of equal LED count, and by angle around the
+  trunk into four quadrants (the layout loader centres ``x``/``y`` on the trunk);
+* zones, each a union of cells: the whole tree; the four height bands; the four quadrants; and
+  four blocks of half the height times half the angle (bottom and top of two sides a quarter
+  turn apart), for a checkerboard of large blocks.
+
+Any half of the tree split by a vertical plane through the trunk holds a whole quadrant, and
+any half split by height a whole band, so halves in antiphase are seen at full contrast by some
+zone, whatever their orientation. A zone made of two others adds nothing (its mean is theirs,
+weighted), so halves are zones only on a tree too small for quarters: a zone must hold at least
+``MIN_ZONE_LEDS`` LEDs, so that no sparkle of three LEDs moves its mean across a threshold (a few
+points of light are no large flashing area). The whole tree always counts.
+
+Speed: one pass puts each LED's three hardware levels into 24-bit lanes of one integer, a
+``sum`` per cell adds up all three channels at once, and each zone adds up its cells.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+
+Position = Sequence[float]  # x, y, z
+
+BANDS = 4  # by height, of equal LED count
+QUADRANTS = 4  # by angle around the trunk
+# Three LEDs at full contrast in a zone this size move its mean by 0.06: below the general step
+# (0.1) and, for a saturated red, below the red step (20 / 320 = 0.0625).
+MIN_ZONE_LEDS = 50
+_LANE = 24  # bits per channel in a packed per-LED value; 255 * MAX_LEDS fits easily
+_MASK = (1 << _LANE) - 1
+# Byte offsets of R, G and B inside the 8-byte little- or big-endian word of each LED.
+_OFFSETS = (0, 3, 6) if sys.byteorder == "little" else (7, 4, 1)
+
+
+def _tuple_getter(indices: Sequence[int]) -> Callable[[Sequence[int]], tuple[int, ...]]:
+    """``itemgetter`` that returns a tuple even for one index."""
+    if len(indices) == 1:
+        only = indices[0]
+        return lambda seq: (seq[only],)
+    return itemgetter(*indices)
+
+
+def _cells(positions: Sequence[Position]) -> list[int]:
+    """The cell (band * QUADRANTS + quadrant) of each LED."""
+    count = len(positions)
+    by_height = sorted(range(count), key=lambda i: (positions[i][2], i))
+    band = [0] * count
+    for rank, index in enumerate(by_height):
+        band[index] = rank * BANDS // count
+    cells = []
+    for index, (x, y, *_) in enumerate(positions):
+        turn = math.atan2(y, x) % math.tau
+        quadrant = min(QUADRANTS - 1, int(turn / (math.tau / QUADRANTS)))
+        cells.append(band[index] * QUADRANTS + quadrant)
+    return cells
+
+
+def _shapes(count: int, min_leds: int) -> list[tuple[str, set[int]]]:
+    """Every zone of a tree of ``count`` LEDs as a name and its set of cells: the finest kind
+    whose zones hold at least ``min_leds`` LEDs. A zone made of two others adds nothing (its
+    mean is theirs, weighted), so coarser kinds are left out when finer ones are there."""
+
+    def cells(bands: Sequence[int], quadrants: Sequence[int]) -> set[int]:
+        return {b * QUADRANTS + q for b in bands for q in quadrants}
+
+    every_band, every_quadrant = range(BANDS), range(QUADRANTS)
+    shapes = [("whole tree", cells(every_band, every_quadrant))]
+    if count / 4 >= min_leds:  # quarters of the tree
+        shapes += [(f"height band {b + 1}", cells((b,), every_quadrant)) for b in every_band]
+        shapes += [(f"quadrant {q + 1}", cells(every_band, (q,))) for q in every_quadrant]
+        # Blocks of half the height times half the angle, for a checkerboard: two sides a
+        # quarter turn apart see a split at any angle with at least half its contrast.
+        for q in (0, 1):
+            for name, bands in (("bottom", (0, 1)), ("top", (2, 3))):
+                shapes.append((f"{name} of side {q + 1}", cells(bands, (q, q + 1))))
+    elif count / 2 >= min_leds:  # halves
+        halves = {"bottom": (0, 1), "middle": (1, 2), "top": (2, 3)}
+        shapes += [(f"{name} half", cells(bands, every_quadrant)) for name, bands in halves.items()]
+        shapes += [
+            (f"side {q + 1}", cells(every_band, (q, (q + 1) % QUADRANTS))) for q in every_quadrant
+        ]
+    return shapes
+
+
+class Zones:
+    """The zones of one tree, and the light of a frame summed per zone."""
+
+    def __init__(self, positions: Sequence[Position], min_leds: int = MIN_ZONE_LEDS) -> None:
+        """``positions``: one ``(x, y, z)`` per LED in strip order, ``z`` up, the trunk at 0, 0."""
+        count = len(positions)
+        if count == 0:
+            raise ValueError("a tree needs at least one LED")
+        cell_of = _cells(positions)
+        members: dict[int, list[int]] = {}
+        for index, cell in enumerate(cell_of):
+            members.setdefault(cell, []).append(index)
+        used = sorted(members)
+        self._cell_getters = [_tuple_getter(members[c]) for c in used]
+        column = {cell: k for k, cell in enumerate(used)}
+        self.names: list[str] = []
+        self.sizes: list[int] = []
+        self._zone_getters: list[Callable[[Sequence[int]], tuple[int, ...]]] = []
+        seen: set[frozenset[int]] = set()
+        for name, shape in _shapes(count, min_leds):
+            present = frozenset(shape & set(used))
+            if not present or present in seen:
+                continue
+            seen.add(present)
+            self.names.append(name)
+            self.sizes.append(sum(len(members[c]) for c in present))
+            self._zone_getters.append(_tuple_getter(sorted(column[c] for c in present)))
+        self.led_count = count
+        self._wide = bytearray(8 * count)
+
+    def sums(self, levels: bytes) -> list[tuple[int, int, int]]:
+        """Total R, G and B hardware level of each zone, for 4 bytes (R G B -) per LED."""
+        wide = self._wide  # the 4th..8th bytes of each word stay 0
+        r, g, b = _OFFSETS
+        wide[r::8] = levels[0::4]
+        wide[g::8] = levels[1::4]
+        wide[b::8] = levels[2::4]
+        per_led = memoryview(wide).cast("Q").tolist()
+        cells = [sum(get(per_led)) for get in self._cell_getters]
+        out = []
+        for get in self._zone_getters:
+            total = sum(get(cells))
+            out.append((total & _MASK, total >> _LANE & _MASK, total >> 2 * _LANE))
+        return out
