@@ -30,10 +30,10 @@ transition of either measure whose window is full (a blend can be redder than bo
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from runner.protect.light import Emission, LightModel
-from runner.protect.zones import Zones
+from runner.protect.zones import Rgb, Zones
 
 # Six opposing transitions are three flashes.
 MAX_TRANSITIONS = 6
@@ -45,20 +45,35 @@ DARK_BELOW = 0.8
 RED_STEP = 20.0
 RED_SCALE = 320.0
 SATURATED_RED = 0.8
+# A zone's change is a flash only if every cell of it changed the same way by at least the step
+# and by at least as much light as FEW_LEDS LEDs switching fully: light moving within a zone
+# (snow falling, a band rising along a spiral string, a sparkle) moves its mean up and down too,
+# but some of its cells stay or go the other way. Cell measures are kept in units of that
+# threshold, so a cell counts when it moved by 1.
+FEW_LEDS = 3
 _SEARCH_STEPS = 10  # the blend itself has 1/256 steps
 # Keeps a swing's quiet range clear of its thresholds, so float rounding in the exact test
 # cannot disagree with the quick one.
 _MARGIN = 1e-9
 
-State = tuple[float, bool]  # the measure, and whether this state is a saturated red
+# The measure of a zone, whether it is a saturated red, and the measure of each of its cells.
+State = tuple[float, bool, tuple[float, ...]]
 
 
 def _general_counts(low: State, high: State) -> bool:
-    return high[0] - low[0] >= GENERAL_STEP and low[0] < DARK_BELOW
+    return (
+        high[0] - low[0] >= GENERAL_STEP
+        and low[0] < DARK_BELOW
+        and all(h - lo >= 1.0 for lo, h in zip(low[2], high[2], strict=True))
+    )
 
 
 def _red_counts(low: State, high: State) -> bool:
-    return high[0] - low[0] > RED_STEP and high[1]
+    return (
+        high[0] - low[0] > RED_STEP
+        and high[1]
+        and all(h - lo >= 1.0 for lo, h in zip(low[2], high[2], strict=True))
+    )
 
 
 class Swing:
@@ -179,58 +194,83 @@ class FlashLimiter:
     def __init__(self, model: LightModel, zones: Zones) -> None:
         self._model = model
         self._zones = zones
-        # Per zone: what one channel's sum is when every LED of the zone is at full, and its
-        # general and red swings.
+        # 1 / the sum of one channel when every LED of a zone (a cell) is at full.
         self._scales = [1.0 / (255.0 * size) for size in zones.sizes]
+        # A cell's measures in units of the change it must make (see FEW_LEDS).
+        self._cell_scales = [
+            (
+                1.0 / (255.0 * size * max(GENERAL_STEP, FEW_LEDS / size)),
+                RED_SCALE / (255.0 * size * max(RED_STEP, FEW_LEDS * RED_SCALE / size)),
+            )
+            for size in zones.cell_sizes
+        ]
         self.swings = [(GeneralSwing(), RedSwing()) for _ in zones.sizes]
         self._last: Emission | None = None
-        self._last_sums: list[tuple[int, int, int]] = []
+        self._last_sums: tuple[list[Rgb], list[Rgb]] = ([], [])
 
-    @staticmethod
-    def states(r: float, g: float, b: float, scale: float) -> tuple[State, State]:
-        """The general and red state of a zone whose channel sums are ``r``, ``g``, ``b``
-        (``scale``: 1 / the sum of one channel at full on the zone)."""
+    def states(
+        self, zone: int, rgb: Sequence[float], cells: Sequence[Sequence[float]]
+    ) -> tuple[State, State]:
+        """The general and red state of ``zone`` for its channel sums ``rgb``, given those of
+        every cell."""
+        r, g, b = rgb
+        scale = self._scales[zone]
         luminance = (0.2126 * r + 0.7152 * g + 0.0722 * b) * scale
         saturated = r >= SATURATED_RED * (r + g + b) and r > 0
-        return (luminance, False), (max(0.0, r - g - b) * RED_SCALE * scale, saturated)
+        lums, reds = [], []
+        for column in self._zones.columns[zone]:
+            cr, cg, cb = cells[column]
+            general_scale, red_scale = self._cell_scales[column]
+            lums.append((0.2126 * cr + 0.7152 * cg + 0.0722 * cb) * general_scale)
+            reds.append(max(0.0, cr - cg - cb) * red_scale)
+        return (
+            (luminance, False, tuple(lums)),
+            (max(0.0, r - g - b) * RED_SCALE * scale, saturated, tuple(reds)),
+        )
 
     def limit(self, light: Emission, now: float) -> tuple[Emission, bool]:
         """What to show at monotonic ``now``: ``light`` itself, or a damped frame (True)."""
         sums = self._zones.sums(light.levels)
+        zones, cells = sums
         # The hot loop: most zones of most frames are quiet (see Swing.lo), so only the others
         # go through the full test and are noted.
         busy: list[tuple[Swing, State]] = []
         blocked = False
-        for (r, g, b), scale, (general, red) in zip(sums, self._scales, self.swings, strict=True):
+        for zone, ((r, g, b), scale, (general, red)) in enumerate(
+            zip(zones, self._scales, self.swings, strict=True)
+        ):
             luminance = (0.2126 * r + 0.7152 * g + 0.0722 * b) * scale
-            if not general.lo <= luminance <= general.hi:
-                state = (luminance, False)
-                blocked = blocked or bool(general.turn(state) and general.full(now))
-                busy.append((general, state))
             redness = max(0.0, r - g - b) * RED_SCALE * scale
             saturated = r >= SATURATED_RED * (r + g + b) and r > 0
-            if saturated or not red.lo <= redness <= red.hi:
-                state = (redness, saturated)
-                blocked = blocked or bool(red.turn(state) and red.full(now))
-                busy.append((red, state))
+            quiet_general = general.lo <= luminance <= general.hi
+            quiet_red = not saturated and red.lo <= redness <= red.hi
+            if quiet_general and quiet_red:
+                continue
+            general_state, red_state = self.states(zone, (r, g, b), cells)
+            if not quiet_general:
+                blocked = blocked or bool(general.turn(general_state) and general.full(now))
+                busy.append((general, general_state))
+            if not quiet_red:
+                blocked = blocked or bool(red.turn(red_state) and red.full(now))
+                busy.append((red, red_state))
         damped = blocked and self._last is not None
         if damped:
             # A blend may complete a transition of another measure or zone (a blend of two
             # unsaturated colours can be a saturated red): every full window is checked.
             light, sums = self._damp(light, sums, now)
             busy = []
-            for s, scale, swings in zip(sums, self._scales, self.swings, strict=True):
-                busy.extend(zip(swings, self.states(*s, scale), strict=True))
+            for zone, (rgb, swings) in enumerate(zip(sums[0], self.swings, strict=True)):
+                busy.extend(zip(swings, self.states(zone, rgb, sums[1]), strict=True))
         for swing, state in busy:
             swing.note(state, now)
         self._last, self._last_sums = light, sums
         return light, damped
 
     def _damp(
-        self, light: Emission, sums: list[tuple[int, int, int]], now: float
-    ) -> tuple[Emission, list[tuple[int, int, int]]]:
+        self, light: Emission, sums: tuple[list[Rgb], list[Rgb]], now: float
+    ) -> tuple[Emission, tuple[list[Rgb], list[Rgb]]]:
         """The frame furthest toward ``light`` from the last one that completes no transition
-        of a measure and zone whose window is full, and its zone sums."""
+        of a measure and zone whose window is full, and its sums."""
         last = self._last
         assert last is not None
         # Only the zones with a full window can block; the blend is linear in their sums.
@@ -240,30 +280,26 @@ class FlashLimiter:
         ]
         watched = [w for w in watched if w[1] or w[2]]
 
-        def quiet(zone_sums: Callable[[int], tuple[float, float, float]]) -> bool:
+        def quiet(zones: Sequence[Sequence[float]], cells: Sequence[Sequence[float]]) -> bool:
             for zone, check_general, check_red in watched:
-                general, red = self.states(*zone_sums(zone), self._scales[zone])
+                general, red = self.states(zone, zones[zone], cells)
                 if check_general and self.swings[zone][0].turn(general):
                     return False
                 if check_red and self.swings[zone][1].turn(red):
                     return False
             return True
 
-        def blended(alpha: float) -> Callable[[int], tuple[float, float, float]]:
-            def zone_sums(zone: int) -> tuple[float, float, float]:
-                a, b = self._last_sums[zone], sums[zone]
-                return (
-                    a[0] + alpha * (b[0] - a[0]),
-                    a[1] + alpha * (b[1] - a[1]),
-                    a[2] + alpha * (b[2] - a[2]),
-                )
+        def mix(old: list[Rgb], new: list[Rgb], alpha: float) -> list[tuple[float, ...]]:
+            return [
+                tuple(a + alpha * (b - a) for a, b in zip(o, n, strict=True))
+                for o, n in zip(old, new, strict=True)
+            ]
 
-            return zone_sums
-
+        (old_zones, old_cells), (new_zones, new_cells) = self._last_sums, sums
         low, high = 0.0, 1.0  # the blend is linear in light, so each measure is monotonic in it
         for _ in range(_SEARCH_STEPS):
             mid = (low + high) / 2
-            if quiet(blended(mid)):
+            if quiet(mix(old_zones, new_zones, mid), mix(old_cells, new_cells, mid)):
                 low = mid
             else:
                 high = mid
@@ -273,7 +309,7 @@ class FlashLimiter:
                 break
             candidate = self._model.measure(self._model.from_levels(_blend(last, light, alpha)))
             candidate_sums = self._zones.sums(candidate.levels)
-            if quiet(candidate_sums.__getitem__):
+            if quiet(*candidate_sums):
                 return candidate, candidate_sums
         return last, self._last_sums  # the previous frame again never completes a transition
 

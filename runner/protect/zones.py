@@ -34,9 +34,10 @@ Position = Sequence[float]  # x, y, z
 
 BANDS = 4  # by height, of equal LED count
 QUADRANTS = 4  # by angle around the trunk
-# Three LEDs at full contrast in a zone this size move its mean by 0.06: below the general step
-# (0.1) and, for a saturated red, below the red step (20 / 320 = 0.0625).
-MIN_ZONE_LEDS = 50
+# A zone holds at least this many LEDs (a quarter of the 100-LED default tree), so that a zone's
+# mean is about an area, not a handful of points of light.
+MIN_ZONE_LEDS = 25
+MIN_ZONE_CELLS = 4  # see FlashLimiter: a change must reach every cell, so 3 LEDs never count
 _LANE = 24  # bits per channel in a packed per-LED value; 255 * MAX_LEDS fits easily
 _MASK = (1 << _LANE) - 1
 # Byte offsets of R, G and B inside the 8-byte little- or big-endian word of each LED.
@@ -93,38 +94,46 @@ def _shapes(count: int, min_leds: int) -> list[tuple[str, set[int]]]:
     return shapes
 
 
+Rgb = tuple[int, int, int]  # total hardware level of the reds, greens and blues
+
+
 class Zones:
-    """The zones of one tree, and the light of a frame summed per zone."""
+    """The zones of one tree, and the light of a frame summed per cell and per zone."""
 
     def __init__(self, positions: Sequence[Position], min_leds: int = MIN_ZONE_LEDS) -> None:
         """``positions``: one ``(x, y, z)`` per LED in strip order, ``z`` up, the trunk at 0, 0."""
         count = len(positions)
         if count == 0:
             raise ValueError("a tree needs at least one LED")
-        cell_of = _cells(positions)
         members: dict[int, list[int]] = {}
-        for index, cell in enumerate(cell_of):
+        for index, cell in enumerate(_cells(positions)):
             members.setdefault(cell, []).append(index)
         used = sorted(members)
         self._cell_getters = [_tuple_getter(members[c]) for c in used]
+        self.cell_sizes = [len(members[c]) for c in used]
         column = {cell: k for k, cell in enumerate(used)}
         self.names: list[str] = []
         self.sizes: list[int] = []
+        # The cells of each zone, by their place in ``sums()``'s cells; none for the whole tree,
+        # which is judged on its mean alone, as it always was.
+        self.columns: list[tuple[int, ...]] = []
         self._zone_getters: list[Callable[[Sequence[int]], tuple[int, ...]]] = []
         seen: set[frozenset[int]] = set()
         for name, shape in _shapes(count, min_leds):
             present = frozenset(shape & set(used))
-            if not present or present in seen:
+            if present in seen or (self.names and len(present) < MIN_ZONE_CELLS):
                 continue
             seen.add(present)
+            columns = tuple(sorted(column[c] for c in present))
             self.names.append(name)
             self.sizes.append(sum(len(members[c]) for c in present))
-            self._zone_getters.append(_tuple_getter(sorted(column[c] for c in present)))
-        self.led_count = count
+            self.columns.append(columns if self.names[1:] else ())
+            self._zone_getters.append(_tuple_getter(columns))
         self._wide = bytearray(8 * count)
 
-    def sums(self, levels: bytes) -> list[tuple[int, int, int]]:
-        """Total R, G and B hardware level of each zone, for 4 bytes (R G B -) per LED."""
+    def sums(self, levels: bytes) -> tuple[list[Rgb], list[Rgb]]:
+        """Total R, G and B hardware level of each zone and of each cell, for a frame's
+        hardware levels (4 bytes, R G B and one unused, per LED)."""
         wide = self._wide  # the 4th..8th bytes of each word stay 0
         r, g, b = _OFFSETS
         wide[r::8] = levels[0::4]
@@ -132,8 +141,9 @@ class Zones:
         wide[b::8] = levels[2::4]
         per_led = memoryview(wide).cast("Q").tolist()
         cells = [sum(get(per_led)) for get in self._cell_getters]
-        out = []
-        for get in self._zone_getters:
-            total = sum(get(cells))
-            out.append((total & _MASK, total >> _LANE & _MASK, total >> 2 * _LANE))
-        return out
+        zones = [_split(sum(get(cells))) for get in self._zone_getters]
+        return zones, [_split(total) for total in cells]
+
+
+def _split(total: int) -> Rgb:
+    return total & _MASK, total >> _LANE & _MASK, total >> 2 * _LANE
