@@ -45,12 +45,17 @@ DARK_BELOW = 0.8
 RED_STEP = 20.0
 RED_SCALE = 320.0
 SATURATED_RED = 0.8
-# A zone's change is a flash only if every cell of it changed the same way by at least the step
-# and by at least as much light as FEW_LEDS LEDs switching fully: light moving within a zone
-# (snow falling, a band rising along a spiral string, a sparkle) moves its mean up and down too,
-# but some of its cells stay or go the other way. Cell measures are kept in units of that
-# threshold, so a cell counts when it moved by 1.
+# A zone's change counts as a flash only if cells holding COHERENT_SHARE of its LEDs changed the
+# same way, each by at least the step and, in a cell of few LEDs, by as much light as FEW_LEDS
+# LEDs switching fully (at most half the cell's range). Light moving within a zone (snow falling,
+# a band rising along a spiral string, a sparkle) moves the zone's mean up and down too, but most
+# of its cells stay or go the other way. Cell measures are kept in units of that threshold, so a
+# cell counts when it moved by 1 (less a hair for rounding). Damping holds back the zone's mean
+# itself (see FlashLimiter._damp), so what is shown never flashes by the plain measure.
 FEW_LEDS = 3
+CELL_CAP = 0.5
+COHERENT_SHARE = 0.75
+_CELL_COUNTS = 1.0 - 1e-9
 _SEARCH_STEPS = 10  # the blend itself has 1/256 steps
 # Keeps a swing's quiet range clear of its thresholds, so float rounding in the exact test
 # cannot disagree with the quick one.
@@ -61,30 +66,27 @@ State = tuple[float, bool, tuple[float, ...]]
 
 
 def _general_counts(low: State, high: State) -> bool:
-    return (
-        high[0] - low[0] >= GENERAL_STEP
-        and low[0] < DARK_BELOW
-        and all(h - lo >= 1.0 for lo, h in zip(low[2], high[2], strict=True))
-    )
+    return high[0] - low[0] >= GENERAL_STEP and low[0] < DARK_BELOW
 
 
 def _red_counts(low: State, high: State) -> bool:
-    return (
-        high[0] - low[0] > RED_STEP
-        and high[1]
-        and all(h - lo >= 1.0 for lo, h in zip(low[2], high[2], strict=True))
-    )
+    return high[0] - low[0] > RED_STEP and high[1]
 
 
 class Swing:
     """Counts the transitions of one measure of one zone (or the whole tree), with their times."""
 
     def __init__(
-        self, counts: Callable[[State, State], bool], may_peak: Callable[[State], bool]
+        self,
+        counts: Callable[[State, State], bool],
+        may_peak: Callable[[State], bool],
+        shares: Sequence[float] = (),
     ) -> None:
-        """``counts(low, high)``: a change between these two states is a transition;
-        ``may_peak(state)``: the state can be the high end of one (red: only saturated red)."""
+        """``counts(low, high)``: a change of the mean between these two states is large
+        enough; ``may_peak(state)``: the state can be the high end of one (red: only saturated
+        red); ``shares``: each cell's share of the zone's LEDs (none: judged on the mean)."""
         self._counts = counts
+        self._shares = tuple(shares)
         self._may_peak = may_peak
         self._direction = 0  # of the last counted transition: +1 up, -1 down, 0 none yet
         # Since the last counted transition: the highest state that may be a peak, the lowest
@@ -98,15 +100,30 @@ class Swing:
         # change nothing here: most frames of most programs. Empty until the first state.
         self.lo, self.hi = 1.0, 0.0
 
-    def turn(self, state: State) -> int:
-        """The direction of the transition ``state`` would complete, 0 for none."""
+    def turn(self, state: State, plain: bool = False) -> int:
+        """The direction of the transition ``state`` would complete, 0 for none; ``plain``:
+        judged on the zone's mean alone, whatever its cells did."""
         if self._valley is None:
             return 0
-        if self._direction >= 0 and self._peak is not None and self._counts(state, self._peak):
+        peak, valley = self._peak, self._valley
+        falls = self._direction >= 0 and peak is not None and self._counts(state, peak)
+        if falls and (plain or self._coherent(state, peak)):  # type: ignore[arg-type]
             return -1
-        if self._direction <= 0 and self._counts(self._valley, state):
+        rises = self._direction <= 0 and self._counts(valley, state)
+        if rises and (plain or self._coherent(valley, state)):
             return 1
         return 0
+
+    def _coherent(self, low: State, high: State) -> bool:
+        """Whether cells holding COHERENT_SHARE of the zone's LEDs each rose from ``low`` to
+        ``high`` by their threshold."""
+        if not self._shares:
+            return True
+        moved = 0.0
+        for share, before, after in zip(self._shares, low[2], high[2], strict=True):
+            if after - before >= _CELL_COUNTS:
+                moved += share
+        return moved >= COHERENT_SHARE - 1e-9
 
     def full(self, now: float) -> bool:
         """True when one more transition now would exceed the limit."""
@@ -162,8 +179,8 @@ class Swing:
 class GeneralSwing(Swing):
     """The general (luminance) measure: every state may be a peak, so the peak is the top."""
 
-    def __init__(self) -> None:
-        super().__init__(_general_counts, lambda state: True)
+    def __init__(self, shares: Sequence[float] = ()) -> None:
+        super().__init__(_general_counts, lambda state: True, shares)
 
     def _quiet(self) -> tuple[float, float]:
         lo, hi = self._bottom, self._top
@@ -177,8 +194,8 @@ class GeneralSwing(Swing):
 class RedSwing(Swing):
     """The red measure: only a saturated red may be a peak, or end a rise."""
 
-    def __init__(self) -> None:
-        super().__init__(_red_counts, lambda state: state[1])
+    def __init__(self, shares: Sequence[float] = ()) -> None:
+        super().__init__(_red_counts, lambda state: state[1], shares)
 
     def _quiet(self) -> tuple[float, float]:
         lo = self._bottom
@@ -195,37 +212,44 @@ class FlashLimiter:
         self._model = model
         self._zones = zones
         # 1 / the sum of one channel when every LED of a zone (a cell) is at full.
-        self._scales = [1.0 / (255.0 * size) for size in zones.sizes]
+        self._full = [255.0 * size for size in zones.sizes]
         # A cell's measures in units of the change it must make (see FEW_LEDS).
         self._cell_scales = [
             (
-                1.0 / (255.0 * size * max(GENERAL_STEP, FEW_LEDS / size)),
-                RED_SCALE / (255.0 * size * max(RED_STEP, FEW_LEDS * RED_SCALE / size)),
+                1.0 / (255.0 * size * max(GENERAL_STEP, min(CELL_CAP, FEW_LEDS / size))),
+                RED_SCALE
+                / (255.0 * size * max(RED_STEP, min(CELL_CAP, FEW_LEDS / size) * RED_SCALE)),
             )
             for size in zones.cell_sizes
         ]
-        self.swings = [(GeneralSwing(), RedSwing()) for _ in zones.sizes]
+        self.swings: list[tuple[Swing, Swing]] = []
+        for columns, size in zip(zones.columns, zones.sizes, strict=True):
+            shares = [zones.cell_sizes[c] / size for c in columns]
+            self.swings.append((GeneralSwing(shares), RedSwing(shares)))
         self._last: Emission | None = None
         self._last_sums: tuple[list[Rgb], list[Rgb]] = ([], [])
 
     def states(
-        self, zone: int, rgb: Sequence[float], cells: Sequence[Sequence[float]]
+        self, zone: int, rgb: Sequence[float], cells: Sequence[Sequence[float]] | None
     ) -> tuple[State, State]:
         """The general and red state of ``zone`` for its channel sums ``rgb``, given those of
-        every cell."""
-        r, g, b = rgb
-        scale = self._scales[zone]
-        luminance = (0.2126 * r + 0.7152 * g + 0.0722 * b) * scale
-        saturated = r >= SATURATED_RED * (r + g + b) and r > 0
+        every cell (None: without the cells' measures, for a judgement on the mean alone)."""
+        full = self._full[zone]
+        r, g, b = rgb[0] / full, rgb[1] / full, rgb[2] / full
+        luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+        total = r + g + b
+        saturated = total > 0 and r / total >= SATURATED_RED
         lums, reds = [], []
         for column in self._zones.columns[zone]:
+            if cells is None:
+                break
             cr, cg, cb = cells[column]
             general_scale, red_scale = self._cell_scales[column]
             lums.append((0.2126 * cr + 0.7152 * cg + 0.0722 * cb) * general_scale)
             reds.append(max(0.0, cr - cg - cb) * red_scale)
         return (
             (luminance, False, tuple(lums)),
-            (max(0.0, r - g - b) * RED_SCALE * scale, saturated, tuple(reds)),
+            (max(0.0, r - g - b) * RED_SCALE, saturated, tuple(reds)),
         )
 
     def limit(self, light: Emission, now: float) -> tuple[Emission, bool]:
@@ -236,22 +260,29 @@ class FlashLimiter:
         # go through the full test and are noted.
         busy: list[tuple[Swing, State]] = []
         blocked = False
-        for zone, ((r, g, b), scale, (general, red)) in enumerate(
-            zip(zones, self._scales, self.swings, strict=True)
+        # Means of the zone's channels, 0..1, computed as the WCAG formulas are written: a
+        # frame exactly at a threshold is judged the same way everywhere.
+        for zone, ((r_sum, g_sum, b_sum), full, (general, red)) in enumerate(
+            zip(zones, self._full, self.swings, strict=True)
         ):
-            luminance = (0.2126 * r + 0.7152 * g + 0.0722 * b) * scale
-            redness = max(0.0, r - g - b) * RED_SCALE * scale
-            saturated = r >= SATURATED_RED * (r + g + b) and r > 0
+            r, g, b = r_sum / full, g_sum / full, b_sum / full
+            luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+            redness = max(0.0, r - g - b) * RED_SCALE
+            total = r + g + b
+            saturated = total > 0 and r / total >= SATURATED_RED
             quiet_general = general.lo <= luminance <= general.hi
             quiet_red = not saturated and red.lo <= redness <= red.hi
             if quiet_general and quiet_red:
                 continue
-            general_state, red_state = self.states(zone, (r, g, b), cells)
+            general_state, red_state = self.states(zone, zones[zone], cells)
+            # A zone whose window is full may not change by the plain measure either.
             if not quiet_general:
-                blocked = blocked or bool(general.turn(general_state) and general.full(now))
+                blocked = blocked or bool(
+                    general.full(now) and general.turn(general_state, plain=True)
+                )
                 busy.append((general, general_state))
             if not quiet_red:
-                blocked = blocked or bool(red.turn(red_state) and red.full(now))
+                blocked = blocked or bool(red.full(now) and red.turn(red_state, plain=True))
                 busy.append((red, red_state))
         damped = blocked and self._last is not None
         if damped:
@@ -270,22 +301,20 @@ class FlashLimiter:
         self, light: Emission, sums: tuple[list[Rgb], list[Rgb]], now: float
     ) -> tuple[Emission, tuple[list[Rgb], list[Rgb]]]:
         """The frame furthest toward ``light`` from the last one that completes no transition
-        of a measure and zone whose window is full, and its sums."""
+        of any measure and zone, and its sums."""
         last = self._last
         assert last is not None
-        # Only the zones with a full window can block; the blend is linear in their sums.
-        watched = [
-            (zone, general.full(now), red.full(now))
-            for zone, (general, red) in enumerate(self.swings)
-        ]
-        watched = [w for w in watched if w[1] or w[2]]
+        # A frame held back must not flash anywhere by the plain measure: not only where the
+        # window is full (the blend is linear in every zone's sums), but also where a flash
+        # would not count because the zone's cells disagree: holding one part of the tree back
+        # while another moves on must not make a new flash of its own.
 
-        def quiet(zones: Sequence[Sequence[float]], cells: Sequence[Sequence[float]]) -> bool:
-            for zone, check_general, check_red in watched:
-                general, red = self.states(zone, zones[zone], cells)
-                if check_general and self.swings[zone][0].turn(general):
+        def quiet(zones: Sequence[Sequence[float]]) -> bool:
+            for zone, (general, red) in enumerate(self.swings):
+                general_state, red_state = self.states(zone, zones[zone], None)
+                if general.turn(general_state, plain=True):
                     return False
-                if check_red and self.swings[zone][1].turn(red):
+                if red.turn(red_state, plain=True):
                     return False
             return True
 
@@ -295,11 +324,11 @@ class FlashLimiter:
                 for o, n in zip(old, new, strict=True)
             ]
 
-        (old_zones, old_cells), (new_zones, new_cells) = self._last_sums, sums
+        old_zones, new_zones = self._last_sums[0], sums[0]
         low, high = 0.0, 1.0  # the blend is linear in light, so each measure is monotonic in it
         for _ in range(_SEARCH_STEPS):
             mid = (low + high) / 2
-            if quiet(mix(old_zones, new_zones, mid), mix(old_cells, new_cells, mid)):
+            if quiet(mix(old_zones, new_zones, mid)):
                 low = mid
             else:
                 high = mid
@@ -309,7 +338,7 @@ class FlashLimiter:
                 break
             candidate = self._model.measure(self._model.from_levels(_blend(last, light, alpha)))
             candidate_sums = self._zones.sums(candidate.levels)
-            if quiet(*candidate_sums):
+            if quiet(candidate_sums[0]):
                 return candidate, candidate_sums
         return last, self._last_sums  # the previous frame again never completes a transition
 

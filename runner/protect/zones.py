@@ -68,29 +68,31 @@ def _cells(positions: Sequence[Position]) -> list[int]:
 
 
 def _shapes(count: int, min_leds: int) -> list[tuple[str, set[int]]]:
-    """Every zone of a tree of ``count`` LEDs as a name and its set of cells: the finest kind
-    whose zones hold at least ``min_leds`` LEDs. A zone made of two others adds nothing (its
-    mean is theirs, weighted), so coarser kinds are left out when finer ones are there."""
+    """Every zone of a tree of ``count`` LEDs as a name and its set of cells: halves, and
+    quarters too when a quarter holds at least ``min_leds`` LEDs. Halves are judged as well as
+    the quarters they are made of: each quarter may flash three times a second, but two of them
+    taking turns would flash their half six times."""
 
     def cells(bands: Sequence[int], quadrants: Sequence[int]) -> set[int]:
         return {b * QUADRANTS + q for b in bands for q in quadrants}
 
     every_band, every_quadrant = range(BANDS), range(QUADRANTS)
+    halves = {"bottom": (0, 1), "middle": (1, 2), "top": (2, 3)}
+    sides = [(q, (q + 1) % QUADRANTS) for q in every_quadrant]  # a half turn from each axis
     shapes = [("whole tree", cells(every_band, every_quadrant))]
-    if count / 4 >= min_leds:  # quarters of the tree
-        shapes += [(f"height band {b + 1}", cells((b,), every_quadrant)) for b in every_band]
-        shapes += [(f"quadrant {q + 1}", cells(every_band, (q,))) for q in every_quadrant]
-        # Blocks of half the height times half the angle, for a checkerboard: two sides a
-        # quarter turn apart see a split at any angle with at least half its contrast.
-        for q in (0, 1):
-            for name, bands in (("bottom", (0, 1)), ("top", (2, 3))):
-                shapes.append((f"{name} of side {q + 1}", cells(bands, (q, q + 1))))
-    elif count / 2 >= min_leds:  # halves
-        halves = {"bottom": (0, 1), "middle": (1, 2), "top": (2, 3)}
-        shapes += [(f"{name} half", cells(bands, every_quadrant)) for name, bands in halves.items()]
-        shapes += [
-            (f"side {q + 1}", cells(every_band, (q, (q + 1) % QUADRANTS))) for q in every_quadrant
-        ]
+    if count / 2 < min_leds:
+        return shapes
+    shapes += [(f"{name} half", cells(bands, every_quadrant)) for name, bands in halves.items()]
+    shapes += [(f"side {q + 1}", cells(every_band, side)) for q, side in enumerate(sides)]
+    if count / 4 < min_leds:
+        return shapes
+    shapes += [(f"height band {b + 1}", cells((b,), every_quadrant)) for b in every_band]
+    shapes += [(f"quadrant {q + 1}", cells(every_band, (q,))) for q in every_quadrant]
+    # Blocks of half the height times half the angle, for a checkerboard; those of two sides a
+    # quarter turn apart see a split at any angle with at least half its contrast.
+    for q in (0, 1):
+        for name in ("bottom", "top"):
+            shapes.append((f"{name} of side {q + 1}", cells(halves[name], sides[q])))
     return shapes
 
 
