@@ -33,7 +33,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from runner.protect.light import Emission, LightModel
-from runner.protect.zones import Rgb, Zones
+from runner.protect.zones import Rgb, Zones, split, tuple_getter
 
 # Six opposing transitions are three flashes.
 MAX_TRANSITIONS = 6
@@ -56,7 +56,7 @@ FEW_LEDS = 3
 CELL_CAP = 0.5
 COHERENT_SHARE = 0.75
 _CELL_COUNTS = 1.0 - 1e-9
-_SEARCH_STEPS = 10  # the blend itself has 1/256 steps
+_SEARCH_STEPS = 9  # the blend itself has 1/256 steps
 # Keeps a swing's quiet range clear of its thresholds, so float rounding in the exact test
 # cannot disagree with the quick one.
 _MARGIN = 1e-9
@@ -222,46 +222,69 @@ class FlashLimiter:
             )
             for size in zones.cell_sizes
         ]
+        # Picks a zone's cells out of all cells' measures (None for the whole tree).
+        self._pick = [tuple_getter(c) if c else None for c in zones.columns]
         self.swings: list[tuple[Swing, Swing]] = []
         for columns, size in zip(zones.columns, zones.sizes, strict=True):
             shares = [zones.cell_sizes[c] / size for c in columns]
             self.swings.append((GeneralSwing(shares), RedSwing(shares)))
         self._last: Emission | None = None
-        self._last_sums: tuple[list[Rgb], list[Rgb]] = ([], [])
+        self._last_sums: tuple[list[Rgb], list[int]] = ([], [])
+
+    def cell_measures(self, cells: Sequence[int]) -> tuple[list[float], list[float]]:
+        """Each cell's general and red measure, in units of the change it must make."""
+        lums, reds = [], []
+        for total, (general_scale, red_scale) in zip(cells, self._cell_scales, strict=True):
+            r, g, b = split(total)
+            lums.append((0.2126 * r + 0.7152 * g + 0.0722 * b) * general_scale)
+            reds.append(max(0.0, r - g - b) * red_scale)
+        return lums, reds
 
     def states(
-        self, zone: int, rgb: Sequence[float], cells: Sequence[Sequence[float]] | None
+        self, zone: int, rgb: Sequence[float], cells: tuple[list[float], list[float]] | None
     ) -> tuple[State, State]:
-        """The general and red state of ``zone`` for its channel sums ``rgb``, given those of
-        every cell (None: without the cells' measures, for a judgement on the mean alone)."""
+        """The general and red state of ``zone`` for its channel sums ``rgb``, given the
+        ``cell_measures`` (None: without them, for a judgement on the mean alone)."""
         full = self._full[zone]
         r, g, b = rgb[0] / full, rgb[1] / full, rgb[2] / full
         luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
         total = r + g + b
         saturated = total > 0 and r / total >= SATURATED_RED
-        lums, reds = [], []
-        for column in self._zones.columns[zone]:
-            if cells is None:
-                break
-            cr, cg, cb = cells[column]
-            general_scale, red_scale = self._cell_scales[column]
-            lums.append((0.2126 * cr + 0.7152 * cg + 0.0722 * cb) * general_scale)
-            reds.append(max(0.0, cr - cg - cb) * red_scale)
+        pick = self._pick[zone]
+        lums, reds = ((), ()) if cells is None or pick is None else (pick(cells[0]), pick(cells[1]))
         return (
-            (luminance, False, tuple(lums)),
-            (max(0.0, r - g - b) * RED_SCALE, saturated, tuple(reds)),
+            (luminance, False, lums),
+            (max(0.0, r - g - b) * RED_SCALE, saturated, reds),
         )
 
     def limit(self, light: Emission, now: float) -> tuple[Emission, bool]:
         """What to show at monotonic ``now``: ``light`` itself, or a damped frame (True)."""
         sums = self._zones.sums(light.levels)
+        busy, blocked = self._judge(sums, now)
+        damped = blocked and self._last is not None
+        if damped:
+            # A blend may complete a transition of another measure or zone (a blend of two
+            # unsaturated colours can be a saturated red): every zone is checked.
+            light, sums = self._damp(light, sums)
+            busy, _ = self._judge(sums, now)
+        for swing, state in busy:
+            swing.note(state, now)
+        self._last, self._last_sums = light, sums
+        return light, damped
+
+    def _judge(
+        self, sums: tuple[list[Rgb], list[int]], now: float
+    ) -> tuple[list[tuple[Swing, State]], bool]:
+        """The swings a frame changes, with their new states, and whether it must be held back:
+        it would change a zone whose window is full (by the plain measure: such a zone may not
+        flash at all for now)."""
         zones, cells = sums
-        # The hot loop: most zones of most frames are quiet (see Swing.lo), so only the others
-        # go through the full test and are noted.
+        measures: tuple[list[float], list[float]] | None = None
         busy: list[tuple[Swing, State]] = []
         blocked = False
-        # Means of the zone's channels, 0..1, computed as the WCAG formulas are written: a
-        # frame exactly at a threshold is judged the same way everywhere.
+        # The hot loop: most zones of most frames are quiet (see Swing.lo), so only the others
+        # get their full state. Means of a zone's channels (0..1) are computed as the WCAG
+        # formulas are written: a frame exactly at a threshold is judged the same everywhere.
         for zone, ((r_sum, g_sum, b_sum), full, (general, red)) in enumerate(
             zip(zones, self._full, self.swings, strict=True)
         ):
@@ -274,8 +297,9 @@ class FlashLimiter:
             quiet_red = not saturated and red.lo <= redness <= red.hi
             if quiet_general and quiet_red:
                 continue
-            general_state, red_state = self.states(zone, zones[zone], cells)
-            # A zone whose window is full may not change by the plain measure either.
+            if measures is None:
+                measures = self.cell_measures(cells)
+            general_state, red_state = self.states(zone, zones[zone], measures)
             if not quiet_general:
                 blocked = blocked or bool(
                     general.full(now) and general.turn(general_state, plain=True)
@@ -284,51 +308,43 @@ class FlashLimiter:
             if not quiet_red:
                 blocked = blocked or bool(red.full(now) and red.turn(red_state, plain=True))
                 busy.append((red, red_state))
-        damped = blocked and self._last is not None
-        if damped:
-            # A blend may complete a transition of another measure or zone (a blend of two
-            # unsaturated colours can be a saturated red): every full window is checked.
-            light, sums = self._damp(light, sums, now)
-            busy = []
-            for zone, (rgb, swings) in enumerate(zip(sums[0], self.swings, strict=True)):
-                busy.extend(zip(swings, self.states(zone, rgb, sums[1]), strict=True))
-        for swing, state in busy:
-            swing.note(state, now)
-        self._last, self._last_sums = light, sums
-        return light, damped
+        return busy, blocked
 
     def _damp(
-        self, light: Emission, sums: tuple[list[Rgb], list[Rgb]], now: float
-    ) -> tuple[Emission, tuple[list[Rgb], list[Rgb]]]:
+        self, light: Emission, sums: tuple[list[Rgb], list[int]]
+    ) -> tuple[Emission, tuple[list[Rgb], list[int]]]:
         """The frame furthest toward ``light`` from the last one that completes no transition
-        of any measure and zone, and its sums."""
+        of any measure and zone, and its sums.
+
+        A frame held back must not flash anywhere by the plain measure: not only where the
+        window is full, but also where a flash would not count because the zone's cells
+        disagree, so that holding one part of the tree back while another moves on makes no
+        new flash of its own.
+        """
         last = self._last
         assert last is not None
-        # A frame held back must not flash anywhere by the plain measure: not only where the
-        # window is full (the blend is linear in every zone's sums), but also where a flash
-        # would not count because the zone's cells disagree: holding one part of the tree back
-        # while another moves on must not make a new flash of its own.
+        ends = [
+            (zone, self._means(old, zone), self._means(new, zone))
+            for zone, (old, new) in enumerate(zip(self._last_sums[0], sums[0], strict=True))
+        ]
+        # The blend is linear in every zone's channel means, so a zone quiet at both ends (and
+        # not a saturated red at either: redness is linear in them too) is quiet all the way.
+        moving = [
+            (zone, old, tuple(n - o for o, n in zip(old, new, strict=True)))
+            for zone, old, new in ends
+            if not (self._quiet_at(zone, old) and self._quiet_at(zone, new))
+        ]
 
-        def quiet(zones: Sequence[Sequence[float]]) -> bool:
-            for zone, (general, red) in enumerate(self.swings):
-                general_state, red_state = self.states(zone, zones[zone], None)
-                if general.turn(general_state, plain=True):
-                    return False
-                if red.turn(red_state, plain=True):
-                    return False
-            return True
+        def blend_quiet(alpha: float) -> bool:
+            return all(
+                self._still(zone, (o[0] + alpha * d[0], o[1] + alpha * d[1], o[2] + alpha * d[2]))
+                for zone, o, d in moving
+            )
 
-        def mix(old: list[Rgb], new: list[Rgb], alpha: float) -> list[tuple[float, ...]]:
-            return [
-                tuple(a + alpha * (b - a) for a, b in zip(o, n, strict=True))
-                for o, n in zip(old, new, strict=True)
-            ]
-
-        old_zones, new_zones = self._last_sums[0], sums[0]
-        low, high = 0.0, 1.0  # the blend is linear in light, so each measure is monotonic in it
+        low, high = 0.0, 1.0
         for _ in range(_SEARCH_STEPS):
             mid = (low + high) / 2
-            if quiet(mix(old_zones, new_zones, mid)):
+            if blend_quiet(mid):
                 low = mid
             else:
                 high = mid
@@ -338,9 +354,39 @@ class FlashLimiter:
                 break
             candidate = self._model.measure(self._model.from_levels(_blend(last, light, alpha)))
             candidate_sums = self._zones.sums(candidate.levels)
-            if quiet(candidate_sums[0]):
+            if all(
+                self._still(zone, self._means(rgb, zone))
+                for zone, rgb in enumerate(candidate_sums[0])
+            ):
                 return candidate, candidate_sums
         return last, self._last_sums  # the previous frame again never completes a transition
+
+    def _means(self, rgb: Rgb, zone: int) -> tuple[float, float, float]:
+        full = self._full[zone]
+        return rgb[0] / full, rgb[1] / full, rgb[2] / full
+
+    def _quiet_at(self, zone: int, means: tuple[float, float, float]) -> bool:
+        """Inside both swings' quiet ranges, and not a saturated red."""
+        r, g, b = means
+        general, red = self.swings[zone]
+        total = r + g + b
+        if total > 0 and r / total >= SATURATED_RED:
+            return False
+        luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+        redness = max(0.0, r - g - b) * RED_SCALE
+        return general.lo <= luminance <= general.hi and red.lo <= redness <= red.hi
+
+    def _still(self, zone: int, means: tuple[float, float, float]) -> bool:
+        """Whether a zone at these channel means completes no transition, on the mean alone."""
+        if self._quiet_at(zone, means):
+            return True
+        r, g, b = means
+        general, red = self.swings[zone]
+        total = r + g + b
+        saturated = total > 0 and r / total >= SATURATED_RED
+        if general.turn((0.2126 * r + 0.7152 * g + 0.0722 * b, False, ()), plain=True):
+            return False
+        return not red.turn((max(0.0, r - g - b) * RED_SCALE, saturated, ()), plain=True)
 
 
 def _blend(old: Emission, new: Emission, alpha: float) -> bytes:

@@ -29,6 +29,7 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from operator import itemgetter
+from typing import Any
 
 Position = Sequence[float]  # x, y, z
 
@@ -44,7 +45,7 @@ _MASK = (1 << _LANE) - 1
 _OFFSETS = (0, 3, 6) if sys.byteorder == "little" else (7, 4, 1)
 
 
-def _tuple_getter(indices: Sequence[int]) -> Callable[[Sequence[int]], tuple[int, ...]]:
+def tuple_getter(indices: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
     """``itemgetter`` that returns a tuple even for one index."""
     if len(indices) == 1:
         only = indices[0]
@@ -111,7 +112,7 @@ class Zones:
         for index, cell in enumerate(_cells(positions)):
             members.setdefault(cell, []).append(index)
         used = sorted(members)
-        self._cell_getters = [_tuple_getter(members[c]) for c in used]
+        self._cell_getters = [tuple_getter(members[c]) for c in used]
         self.cell_sizes = [len(members[c]) for c in used]
         column = {cell: k for k, cell in enumerate(used)}
         self.names: list[str] = []
@@ -119,7 +120,7 @@ class Zones:
         # The cells of each zone, by their place in ``sums()``'s cells; none for the whole tree,
         # which is judged on its mean alone, as it always was.
         self.columns: list[tuple[int, ...]] = []
-        self._zone_getters: list[Callable[[Sequence[int]], tuple[int, ...]]] = []
+        self._zone_getters: list[Callable[[Sequence[Any]], tuple[Any, ...]]] = []
         seen: set[frozenset[int]] = set()
         for name, shape in _shapes(count, min_leds):
             present = frozenset(shape & set(used))
@@ -130,12 +131,13 @@ class Zones:
             self.names.append(name)
             self.sizes.append(sum(len(members[c]) for c in present))
             self.columns.append(columns if self.names[1:] else ())
-            self._zone_getters.append(_tuple_getter(columns))
+            self._zone_getters.append(tuple_getter(columns))
         self._wide = bytearray(8 * count)
 
-    def sums(self, levels: bytes) -> tuple[list[Rgb], list[Rgb]]:
-        """Total R, G and B hardware level of each zone and of each cell, for a frame's
-        hardware levels (4 bytes, R G B and one unused, per LED)."""
+    def sums(self, levels: bytes) -> tuple[list[Rgb], list[int]]:
+        """Total R, G and B hardware level of each zone, and of each cell packed in one
+        integer (``split`` unpacks it), for a frame's hardware levels (4 bytes, R G B and one
+        unused, per LED)."""
         wide = self._wide  # the 4th..8th bytes of each word stay 0
         r, g, b = _OFFSETS
         wide[r::8] = levels[0::4]
@@ -143,9 +145,9 @@ class Zones:
         wide[b::8] = levels[2::4]
         per_led = memoryview(wide).cast("Q").tolist()
         cells = [sum(get(per_led)) for get in self._cell_getters]
-        zones = [_split(sum(get(cells))) for get in self._zone_getters]
-        return zones, [_split(total) for total in cells]
+        return [split(sum(get(cells))) for get in self._zone_getters], cells
 
 
-def _split(total: int) -> Rgb:
+def split(total: int) -> Rgb:
+    """The R, G and B totals packed in one of ``Zones.sums``' integers."""
     return total & _MASK, total >> _LANE & _MASK, total >> 2 * _LANE
