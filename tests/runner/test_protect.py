@@ -133,6 +133,23 @@ def test_ordinary_programs_pass_through_bit_identical(path: Path, tmp_path: Path
     assert (protector.stats.frames_scaled, protector.stats.frames_damped) == (0, 0)
 
 
+@pytest.mark.parametrize("name", ["sweep_up", "spin"])
+def test_moving_light_on_a_500_led_tree_passes_bit_identical(name: str, tmp_path: Path) -> None:
+    # A band rising along a dense spiral moves the quadrants' means up and down several times a
+    # second; it is not a flash, and the zones must not damp it. (Snow on 500 LEDs, half the
+    # tree white and flickering, can be: docs/protection.md, "Not covered".)
+    path = EXAMPLES[0].parent / f"{name}.py"
+    _, frames = run_on_tree(
+        str(path), tmp_path, time_limit_s=3.0, led_count=500, max_current_ma=0, flash_limit=False
+    )
+    # The flash limiter alone: half the tree white in snow is over the default power budget.
+    settings = RunnerConfig(led_count=500, max_current_ma=0)
+    protector = Protector.from_config(settings, positions=spiral_cone(500))
+    for frame in frames:
+        assert protector.apply(frame.leds, frame.at) == frame.leds
+    assert protector.stats.frames_damped == 0
+
+
 def test_a_protected_run_of_an_ordinary_program_reports_nothing_changed(tmp_path: Path) -> None:
     result, _ = run_on_tree("slow_rainbow.py", tmp_path, time_limit_s=1.5)
     assert (result.frames_scaled, result.power_scale_min, result.frames_damped) == (0, 1.0, 0)

@@ -249,8 +249,7 @@ def test_a_small_sparkle_is_never_damped(on: Led, leds: int) -> None:
         for i in range(120):
             t = i / 40
             frame = tuple(
-                on if first <= k < first + 3 and _phase(t) else (0, 80, 0, 40)
-                for k in range(leds)
+                on if first <= k < first + 3 and _phase(t) else (0, 80, 0, 40) for k in range(leds)
             )
             assert protector.apply(frame, t) is frame
         assert protector.stats.frames_damped == 0
