@@ -12,19 +12,23 @@ Definitions (WCAG 2.2, "general flash and red flash thresholds"):
   saturated red, ``R / (R + G + B) >= 0.8``. (WCAG 2.2's newer wording compares chromaticity,
   which black does not have; red-to-black is the flash that matters on a tree.)
 
-The tree is one field: R, G and B are the mean emitted light of all LEDs (hardware level / 255,
-after gamma and the power budget), so full white on every LED is ``Y = 1``. WCAG exempts
-flashing smaller than a quarter of the visual field; a few sparkling LEDs move the mean little
-and pass, a tree that flashes as a whole is limited. Peaks and valleys are found with
-hysteresis: a transition is counted the moment the measure has moved far enough from the last
-turning point (for a red fall: from the highest saturated-red state), so a slow fade counts once
-and a strobe
-every edge; while the measure runs on in the same direction the transition's time moves with it,
-because WCAG times a transition from peak to valley.
+The whole tree is one field and each zone of it (``runner.protect.zones``: halves, height
+bands, quadrants, blocks) another: R, G and B are the mean emitted light of their LEDs (hardware
+level / 255, after gamma and the power budget), so full white is ``Y = 1``. Halves strobing in
+antiphase keep the whole tree's mean constant, but not their own. In a zone, a change of the mean
+counts only if most of the zone's cells changed with it (``COHERENT_SHARE``), so light moving
+through a zone is no flash; once a zone's window is full, any change of its mean counts.
 
-A frame that would count a transition while six are already in the window is *damped*: it is
+Peaks and valleys are found with hysteresis: a transition is counted the moment the measure has
+moved far enough from the last turning point (for a red fall: from the highest saturated-red
+state), so a slow fade counts once and a strobe every edge; while the measure runs on in the
+same direction the transition's time moves with it, because WCAG times a transition from peak
+to valley.
+
+A frame that would count a transition where six are already in the window is *damped*: it is
 blended toward the previous frame, in linear light, as far as it can go without completing a
-transition of either measure whose window is full (a blend can be redder than both ends).
+transition of either measure in any zone, on the zone's mean alone (a blend can be redder than
+both ends).
 """
 
 from __future__ import annotations

@@ -8,16 +8,17 @@ an area (docs/protection.md has the figures), so the zones are quarters of the t
 
 * cells: the tree cut by height into four bands of equal LED count, and by angle around the
   trunk into four quadrants (the layout loader centres ``x``/``y`` on the trunk);
-* zones, each a union of cells: the whole tree; the four height bands; the four quadrants; and
-  four blocks of half the height times half the angle (bottom and top of two sides a quarter
-  turn apart), for a checkerboard of large blocks.
+* zones, each a union of cells: the whole tree; the bottom, middle and top halves and the four
+  sides (half the tree by angle, one from each axis); and, when a quarter holds at least
+  ``MIN_ZONE_LEDS`` LEDs, the four height bands, the four quadrants and four blocks of half the
+  height times half the angle, for a checkerboard of large blocks.
 
 Any half of the tree split by a vertical plane through the trunk holds a whole quadrant, and
 any half split by height a whole band, so halves in antiphase are seen at full contrast by some
-zone, whatever their orientation. A zone made of two others adds nothing (its mean is theirs,
-weighted), so halves are zones only on a tree too small for quarters: a zone must hold at least
-``MIN_ZONE_LEDS`` LEDs, so that no sparkle of three LEDs moves its mean across a threshold (a few
-points of light are no large flashing area). The whole tree always counts.
+zone, whatever their orientation. Halves are judged as well as their quarters: two quarters
+taking turns, each within the limit, would flash their half twice as often. Every zone but the
+whole tree has at least ``MIN_ZONE_CELLS`` cells, which the flash limiter's coherence rule needs
+(a sparkle of three LEDs must not be a zone's flash). Zones with the same cells are judged once.
 
 Speed: one pass puts each LED's three hardware levels into 24-bit lanes of one integer, a
 ``sum`` per cell adds up all three channels at once, and each zone adds up its cells.
