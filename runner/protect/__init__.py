@@ -51,7 +51,8 @@ class Protector:
         """``max_current_ma`` 0 turns the power budget off; ``flash_limit`` False the limiter.
 
         ``positions`` (one ``(x, y, z)`` per LED, as ``getLEDPositions()`` gives them) cut the
-        tree into the zones the flash limiter judges; without them, the default spiral cone.
+        tree into the zones the flash limiter judges; without them (None or empty), the default
+        spiral cone.
         """
         model = LightModel(gamma)
         self._model = model
@@ -62,7 +63,7 @@ class Protector:
         )
         self._flash = None
         if flash_limit:
-            where = spiral_cone(led_count) if positions is None else positions
+            where = positions or spiral_cone(led_count)  # none known: the default layout
             if len(where) != led_count:
                 raise ValueError(f"{len(where)} LED positions for a strip of {led_count} LEDs")
             self._flash = FlashLimiter(model, Zones(where))
