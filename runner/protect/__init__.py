@@ -8,13 +8,16 @@ for the run report. See docs/protection.md.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from runner.leds import Led
+from runner.leds.layout import spiral_cone
 from runner.protect.flash import FlashLimiter
 from runner.protect.light import Emission, LightModel, pack, unpack
 from runner.protect.power import PowerBudget
+from runner.protect.zones import Position, Zones
 
 if TYPE_CHECKING:
     from runner.config import RunnerConfig
@@ -43,8 +46,14 @@ class Protector:
         ma_per_channel: float = 20.0,
         idle_ma: float = 1.0,
         flash_limit: bool = False,
+        positions: Sequence[Position] | None = None,
     ) -> None:
-        """``max_current_ma`` 0 turns the power budget off; ``flash_limit`` False the limiter."""
+        """``max_current_ma`` 0 turns the power budget off; ``flash_limit`` False the limiter.
+
+        ``positions`` (one ``(x, y, z)`` per LED, as ``getLEDPositions()`` gives them) cut the
+        tree into the zones the flash limiter judges; without them (None or empty), the default
+        spiral cone.
+        """
         model = LightModel(gamma)
         self._model = model
         self._power = (
@@ -52,14 +61,25 @@ class Protector:
             if max_current_ma > 0
             else None
         )
-        self._flash = FlashLimiter(model, led_count) if flash_limit else None
+        self._flash = None
+        if flash_limit:
+            where = positions or spiral_cone(led_count)  # none known: the default layout
+            if len(where) != led_count:
+                raise ValueError(f"{len(where)} LED positions for a strip of {led_count} LEDs")
+            self._flash = FlashLimiter(model, Zones(where))
         self.stats = ProtectStats()
         # The last frame built here: a strobe damped to the previous frame repeats it often.
         self._built: tuple[Emission | None, tuple[Led, ...]] = (None, ())
 
     @classmethod
-    def from_config(cls, config: RunnerConfig, led_count: int | None = None) -> Protector:
-        """The protection the settings ask for, with the hardware backends' gamma."""
+    def from_config(
+        cls,
+        config: RunnerConfig,
+        led_count: int | None = None,
+        positions: Sequence[Position] | None = None,
+    ) -> Protector:
+        """The protection the settings ask for, with the hardware backends' gamma, for the tree
+        whose LEDs hang at ``positions``."""
         return cls(
             config.led_count if led_count is None else led_count,
             gamma=float(config.ws281x_gamma),
@@ -67,6 +87,7 @@ class Protector:
             ma_per_channel=config.led_ma_per_channel,
             idle_ma=config.led_idle_ma,
             flash_limit=config.flash_limit,
+            positions=positions,
         )
 
     @property

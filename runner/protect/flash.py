@@ -12,27 +12,32 @@ Definitions (WCAG 2.2, "general flash and red flash thresholds"):
   saturated red, ``R / (R + G + B) >= 0.8``. (WCAG 2.2's newer wording compares chromaticity,
   which black does not have; red-to-black is the flash that matters on a tree.)
 
-The tree is one field: R, G and B are the mean emitted light of all LEDs (hardware level / 255,
-after gamma and the power budget), so full white on every LED is ``Y = 1``. WCAG exempts
-flashing smaller than a quarter of the visual field; a few sparkling LEDs move the mean little
-and pass, a tree that flashes as a whole is limited. Peaks and valleys are found with
-hysteresis: a transition is counted the moment the measure has moved far enough from the last
-turning point (for a red fall: from the highest saturated-red state), so a slow fade counts once
-and a strobe
-every edge; while the measure runs on in the same direction the transition's time moves with it,
-because WCAG times a transition from peak to valley.
+The whole tree is one field and each zone of it (``runner.protect.zones``: halves, height
+bands, quadrants, blocks) another: R, G and B are the mean emitted light of their LEDs (hardware
+level / 255, after gamma and the power budget), so full white is ``Y = 1``. Halves strobing in
+antiphase keep the whole tree's mean constant, but not their own. In a zone, a change of the mean
+counts only if most of the zone's cells changed with it (``COHERENT_SHARE``), so light moving
+through a zone is no flash; once a zone's window is full, any change of its mean counts.
 
-A frame that would count a transition while six are already in the window is *damped*: it is
+Peaks and valleys are found with hysteresis: a transition is counted the moment the measure has
+moved far enough from the last turning point (for a red fall: from the highest saturated-red
+state), so a slow fade counts once and a strobe every edge; while the measure runs on in the
+same direction the transition's time moves with it, because WCAG times a transition from peak
+to valley.
+
+A frame that would count a transition where six are already in the window is *damped*: it is
 blended toward the previous frame, in linear light, as far as it can go without completing a
-transition of either measure whose window is full (a blend can be redder than both ends).
+transition of either measure in any zone, on the zone's mean alone (a blend can be redder than
+both ends).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from runner.protect.light import Emission, LightModel
+from runner.protect.zones import Rgb, Zones, split, tuple_getter
 
 # Six opposing transitions are three flashes.
 MAX_TRANSITIONS = 6
@@ -44,9 +49,24 @@ DARK_BELOW = 0.8
 RED_STEP = 20.0
 RED_SCALE = 320.0
 SATURATED_RED = 0.8
-_SEARCH_STEPS = 10  # the blend itself has 1/256 steps
+# A zone's change counts as a flash only if cells holding COHERENT_SHARE of its LEDs changed the
+# same way, each by at least the step and, in a cell of few LEDs, by as much light as FEW_LEDS
+# LEDs switching fully (at most half the cell's range). Light moving within a zone (snow falling,
+# a band rising along a spiral string, a sparkle) moves the zone's mean up and down too, but most
+# of its cells stay or go the other way. Cell measures are kept in units of that threshold, so a
+# cell counts when it moved by 1 (less a hair for rounding). Damping holds back the zone's mean
+# itself (see FlashLimiter._damp), so what is shown never flashes by the plain measure.
+FEW_LEDS = 3
+CELL_CAP = 0.5
+COHERENT_SHARE = 0.75
+_CELL_COUNTS = 1.0 - 1e-9
+_SEARCH_STEPS = 9  # the blend itself has 1/256 steps
+# Keeps a swing's quiet range clear of its thresholds, so float rounding in the exact test
+# cannot disagree with the quick one.
+_MARGIN = 1e-9
 
-State = tuple[float, bool]  # the measure, and whether this state is a saturated red
+# The measure of a zone, whether it is a saturated red, and the measure of each of its cells.
+State = tuple[float, bool, tuple[float, ...]]
 
 
 def _general_counts(low: State, high: State) -> bool:
@@ -58,14 +78,19 @@ def _red_counts(low: State, high: State) -> bool:
 
 
 class Swing:
-    """Counts the transitions of one measure of the whole tree, with their times."""
+    """Counts the transitions of one measure of one zone (or the whole tree), with their times."""
 
     def __init__(
-        self, counts: Callable[[State, State], bool], may_peak: Callable[[State], bool]
+        self,
+        counts: Callable[[State, State], bool],
+        may_peak: Callable[[State], bool],
+        shares: Sequence[float] = (),
     ) -> None:
-        """``counts(low, high)``: a change between these two states is a transition;
-        ``may_peak(state)``: the state can be the high end of one (red: only saturated red)."""
+        """``counts(low, high)``: a change of the mean between these two states is large
+        enough; ``may_peak(state)``: the state can be the high end of one (red: only saturated
+        red); ``shares``: each cell's share of the zone's LEDs (none: judged on the mean)."""
         self._counts = counts
+        self._shares = tuple(shares)
         self._may_peak = may_peak
         self._direction = 0  # of the last counted transition: +1 up, -1 down, 0 none yet
         # Since the last counted transition: the highest state that may be a peak, the lowest
@@ -75,16 +100,34 @@ class Swing:
         self._top = self._bottom = 0.0
         self.times: deque[float] = deque()
         self._ended = 0.0  # when the last counted transition reached its peak or valley so far
+        # Values that, in a state that is not a saturated red, complete no transition and
+        # change nothing here: most frames of most programs. Empty until the first state.
+        self.lo, self.hi = 1.0, 0.0
 
-    def turn(self, state: State) -> int:
-        """The direction of the transition ``state`` would complete, 0 for none."""
+    def turn(self, state: State, plain: bool = False) -> int:
+        """The direction of the transition ``state`` would complete, 0 for none; ``plain``:
+        judged on the zone's mean alone, whatever its cells did."""
         if self._valley is None:
             return 0
-        if self._direction >= 0 and self._peak is not None and self._counts(state, self._peak):
+        peak, valley = self._peak, self._valley
+        falls = self._direction >= 0 and peak is not None and self._counts(state, peak)
+        if falls and (plain or self._coherent(state, peak)):  # type: ignore[arg-type]
             return -1
-        if self._direction <= 0 and self._counts(self._valley, state):
+        rises = self._direction <= 0 and self._counts(valley, state)
+        if rises and (plain or self._coherent(valley, state)):
             return 1
         return 0
+
+    def _coherent(self, low: State, high: State) -> bool:
+        """Whether cells holding COHERENT_SHARE of the zone's LEDs each rose from ``low`` to
+        ``high`` by their threshold."""
+        if not self._shares:
+            return True
+        moved = 0.0
+        for share, before, after in zip(self._shares, low[2], high[2], strict=True):
+            if after - before >= _CELL_COUNTS:
+                moved += share
+        return moved >= COHERENT_SHARE - 1e-9
 
     def full(self, now: float) -> bool:
         """True when one more transition now would exceed the limit."""
@@ -94,6 +137,10 @@ class Swing:
 
     def note(self, state: State, now: float) -> None:
         """Record that ``state`` was shown at ``now``."""
+        self._note(state, now)
+        self.lo, self.hi = self._quiet()
+
+    def _note(self, state: State, now: float) -> None:
         direction = self.turn(state)
         if direction or self._valley is None:
             if direction:
@@ -126,69 +173,182 @@ class Swing:
             self.times.append(now)
         self._ended = now
 
+    def _quiet(self) -> tuple[float, float]:
+        """The range ``lo`` .. ``hi`` (see ``__init__``) after a change. Empty here: a measure
+        knows which values count. New extremes always change something, and so does a value
+        far enough from the last peak or valley to count."""
+        return 1.0, 0.0
+
+
+class GeneralSwing(Swing):
+    """The general (luminance) measure: every state may be a peak, so the peak is the top."""
+
+    def __init__(self, shares: Sequence[float] = ()) -> None:
+        super().__init__(_general_counts, lambda state: True, shares)
+
+    def _quiet(self) -> tuple[float, float]:
+        lo, hi = self._bottom, self._top
+        if self._direction >= 0:  # a fall from the peak may count
+            lo = max(lo, min(DARK_BELOW, self._top - GENERAL_STEP + _MARGIN))
+        if self._direction <= 0 and self._bottom < DARK_BELOW:  # a rise from the valley may
+            hi = min(hi, self._bottom + GENERAL_STEP - _MARGIN)
+        return lo, hi
+
+
+class RedSwing(Swing):
+    """The red measure: only a saturated red may be a peak, or end a rise."""
+
+    def __init__(self, shares: Sequence[float] = ()) -> None:
+        super().__init__(_red_counts, lambda state: state[1], shares)
+
+    def _quiet(self) -> tuple[float, float]:
+        lo = self._bottom
+        if self._direction >= 0 and self._peak is not None:  # a fall from the peak may count
+            lo = max(lo, self._peak[0] - RED_STEP + _MARGIN)
+        return lo, self._top
+
 
 class FlashLimiter:
-    """Damps frames that would make the tree flash more than three times in a second."""
+    """Damps frames that would make the tree, or any zone of it, flash more than three times
+    in a second."""
 
-    def __init__(self, model: LightModel, led_count: int) -> None:
+    def __init__(self, model: LightModel, zones: Zones) -> None:
         self._model = model
-        self._full_scale = 255.0 * led_count  # sum of one channel when every LED is at full
-        self.general = Swing(_general_counts, lambda state: True)
-        self.red = Swing(_red_counts, lambda state: state[1])
+        self._zones = zones
+        # 1 / the sum of one channel when every LED of a zone (a cell) is at full.
+        self._full = [255.0 * size for size in zones.sizes]
+        # A cell's measures in units of the change it must make (see FEW_LEDS).
+        self._cell_scales = [
+            (
+                1.0 / (255.0 * size * max(GENERAL_STEP, min(CELL_CAP, FEW_LEDS / size))),
+                RED_SCALE
+                / (255.0 * size * max(RED_STEP, min(CELL_CAP, FEW_LEDS / size) * RED_SCALE)),
+            )
+            for size in zones.cell_sizes
+        ]
+        # Picks a zone's cells out of all cells' measures (None for the whole tree).
+        self._pick = [tuple_getter(c) if c else None for c in zones.columns]
+        self.swings: list[tuple[Swing, Swing]] = []
+        for columns, size in zip(zones.columns, zones.sizes, strict=True):
+            shares = [zones.cell_sizes[c] / size for c in columns]
+            self.swings.append((GeneralSwing(shares), RedSwing(shares)))
         self._last: Emission | None = None
+        self._last_sums: tuple[list[Rgb], list[int]] = ([], [])
 
-    def states(self, sums: tuple[float, float, float]) -> tuple[State, State]:
-        """The general and red state of the tree for its channel sums."""
-        r, g, b = (s / self._full_scale for s in sums)
+    def cell_measures(self, cells: Sequence[int]) -> tuple[list[float], list[float]]:
+        """Each cell's general and red measure, in units of the change it must make."""
+        lums, reds = [], []
+        for total, (general_scale, red_scale) in zip(cells, self._cell_scales, strict=True):
+            r, g, b = split(total)
+            lums.append((0.2126 * r + 0.7152 * g + 0.0722 * b) * general_scale)
+            reds.append(max(0.0, r - g - b) * red_scale)
+        return lums, reds
+
+    def states(
+        self, zone: int, rgb: Sequence[float], cells: tuple[list[float], list[float]] | None
+    ) -> tuple[State, State]:
+        """The general and red state of ``zone`` for its channel sums ``rgb``, given the
+        ``cell_measures`` (None: without them, for a judgement on the mean alone)."""
+        full = self._full[zone]
+        r, g, b = rgb[0] / full, rgb[1] / full, rgb[2] / full
         luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
         total = r + g + b
         saturated = total > 0 and r / total >= SATURATED_RED
-        return (luminance, False), (max(0.0, r - g - b) * RED_SCALE, saturated)
+        pick = self._pick[zone]
+        lums, reds = ((), ()) if cells is None or pick is None else (pick(cells[0]), pick(cells[1]))
+        return (
+            (luminance, False, lums),
+            (max(0.0, r - g - b) * RED_SCALE, saturated, reds),
+        )
 
     def limit(self, light: Emission, now: float) -> tuple[Emission, bool]:
         """What to show at monotonic ``now``: ``light`` itself, or a damped frame (True)."""
-        swings = (self.general, self.red)
-        states = self.states(light.sums)
-        blocked = [
-            sw for sw, st in zip(swings, states, strict=True) if sw.turn(st) and sw.full(now)
-        ]
-        damped = bool(blocked) and self._last is not None
+        sums = self._zones.sums(light.levels)
+        busy, blocked = self._judge(sums, now)
+        damped = blocked and self._last is not None
         if damped:
-            # A blend may complete a transition of the *other* measure (a blend of two
-            # unsaturated colours can be a saturated red): every full window is checked.
-            light = self._damp(light, [sw for sw in swings if sw.full(now)])
-            states = self.states(light.sums)
-        for sw, st in zip(swings, states, strict=True):
-            sw.note(st, now)
-        self._last = light
+            # A blend may complete a transition of another measure or zone (a blend of two
+            # unsaturated colours can be a saturated red): every zone is checked.
+            light, sums = self._damp(light, sums)
+            busy, _ = self._judge(sums, now)
+        for swing, state in busy:
+            swing.note(state, now)
+        self._last, self._last_sums = light, sums
         return light, damped
 
-    def _damp(self, light: Emission, full: list[Swing]) -> Emission:
+    def _judge(
+        self, sums: tuple[list[Rgb], list[int]], now: float
+    ) -> tuple[list[tuple[Swing, State]], bool]:
+        """The swings a frame changes, with their new states, and whether it must be held back:
+        it would change a zone whose window is full (by the plain measure: such a zone may not
+        flash at all for now)."""
+        zones, cells = sums
+        measures: tuple[list[float], list[float]] | None = None
+        busy: list[tuple[Swing, State]] = []
+        blocked = False
+        # The hot loop: most zones of most frames are quiet (see Swing.lo), so only the others
+        # get their full state. Means of a zone's channels (0..1) are computed as the WCAG
+        # formulas are written: a frame exactly at a threshold is judged the same everywhere.
+        for zone, ((r_sum, g_sum, b_sum), full, (general, red)) in enumerate(
+            zip(zones, self._full, self.swings, strict=True)
+        ):
+            r, g, b = r_sum / full, g_sum / full, b_sum / full
+            luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+            redness = max(0.0, r - g - b) * RED_SCALE
+            total = r + g + b
+            saturated = total > 0 and r / total >= SATURATED_RED
+            quiet_general = general.lo <= luminance <= general.hi
+            quiet_red = not saturated and red.lo <= redness <= red.hi
+            if quiet_general and quiet_red:
+                continue
+            if measures is None:
+                measures = self.cell_measures(cells)
+            general_state, red_state = self.states(zone, zones[zone], measures)
+            if not quiet_general:
+                blocked = blocked or bool(
+                    general.full(now) and general.turn(general_state, plain=True)
+                )
+                busy.append((general, general_state))
+            if not quiet_red:
+                blocked = blocked or bool(red.full(now) and red.turn(red_state, plain=True))
+                busy.append((red, red_state))
+        return busy, blocked
+
+    def _damp(
+        self, light: Emission, sums: tuple[list[Rgb], list[int]]
+    ) -> tuple[Emission, tuple[list[Rgb], list[int]]]:
         """The frame furthest toward ``light`` from the last one that completes no transition
-        of a measure whose window is full."""
+        of any measure and zone, and its sums.
+
+        A frame held back must not flash anywhere by the plain measure: not only where the
+        window is full, but also where a flash would not count because the zone's cells
+        disagree, so that holding one part of the tree back while another moves on makes no
+        new flash of its own.
+        """
         last = self._last
         assert last is not None
+        ends = [
+            (zone, self._means(old, zone), self._means(new, zone))
+            for zone, (old, new) in enumerate(zip(self._last_sums[0], sums[0], strict=True))
+        ]
+        # The blend is linear in every zone's channel means, so a zone quiet at both ends (and
+        # not a saturated red at either: redness is linear in them too) is quiet all the way.
+        moving = [
+            (zone, old, tuple(n - o for o, n in zip(old, new, strict=True)))
+            for zone, old, new in ends
+            if not (self._quiet_at(zone, old) and self._quiet_at(zone, new))
+        ]
 
-        check_general, check_red = self.general in full, self.red in full
-
-        def quiet(sums: tuple[float, float, float]) -> bool:
-            general, red = self.states(sums)
-            if check_general and self.general.turn(general):
-                return False
-            return not (check_red and self.red.turn(red))
-
-        def mixed_sums(alpha: float) -> tuple[float, float, float]:
-            a, b = last.sums, light.sums
-            return (
-                a[0] + alpha * (b[0] - a[0]),
-                a[1] + alpha * (b[1] - a[1]),
-                a[2] + alpha * (b[2] - a[2]),
+        def blend_quiet(alpha: float) -> bool:
+            return all(
+                self._still(zone, (o[0] + alpha * d[0], o[1] + alpha * d[1], o[2] + alpha * d[2]))
+                for zone, o, d in moving
             )
 
-        low, high = 0.0, 1.0  # the blend is linear in light, so each measure is monotonic in it
+        low, high = 0.0, 1.0
         for _ in range(_SEARCH_STEPS):
             mid = (low + high) / 2
-            if quiet(mixed_sums(mid)):
+            if blend_quiet(mid):
                 low = mid
             else:
                 high = mid
@@ -197,9 +357,40 @@ class FlashLimiter:
             if alpha < 1 / 256:  # the blend's finest step: nothing between the two frames
                 break
             candidate = self._model.measure(self._model.from_levels(_blend(last, light, alpha)))
-            if quiet(candidate.sums):
-                return candidate
-        return last  # the previous frame again never completes a transition
+            candidate_sums = self._zones.sums(candidate.levels)
+            if all(
+                self._still(zone, self._means(rgb, zone))
+                for zone, rgb in enumerate(candidate_sums[0])
+            ):
+                return candidate, candidate_sums
+        return last, self._last_sums  # the previous frame again never completes a transition
+
+    def _means(self, rgb: Rgb, zone: int) -> tuple[float, float, float]:
+        full = self._full[zone]
+        return rgb[0] / full, rgb[1] / full, rgb[2] / full
+
+    def _quiet_at(self, zone: int, means: tuple[float, float, float]) -> bool:
+        """Inside both swings' quiet ranges, and not a saturated red."""
+        r, g, b = means
+        general, red = self.swings[zone]
+        total = r + g + b
+        if total > 0 and r / total >= SATURATED_RED:
+            return False
+        luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+        redness = max(0.0, r - g - b) * RED_SCALE
+        return general.lo <= luminance <= general.hi and red.lo <= redness <= red.hi
+
+    def _still(self, zone: int, means: tuple[float, float, float]) -> bool:
+        """Whether a zone at these channel means completes no transition, on the mean alone."""
+        if self._quiet_at(zone, means):
+            return True
+        r, g, b = means
+        general, red = self.swings[zone]
+        total = r + g + b
+        saturated = total > 0 and r / total >= SATURATED_RED
+        if general.turn((0.2126 * r + 0.7152 * g + 0.0722 * b, False, ()), plain=True):
+            return False
+        return not red.turn((max(0.0, r - g - b) * RED_SCALE, saturated, ()), plain=True)
 
 
 def _blend(old: Emission, new: Emission, alpha: float) -> bytes:

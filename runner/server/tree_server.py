@@ -93,7 +93,7 @@ class RunnerServer:
         self._stopping = threading.Event()
         self._lock = threading.RLock()  # guards the strip between programs, busy state, clients
         self._clients = ClientHub(self._lock, self._handle)
-        protector = Protector.from_config(config, len(strip))  # PROTECT: the idle display too
+        protector = Protector.from_config(config, len(strip), self.positions)  # PROTECT: idle too
         self._display = TreeDisplay(
             strip, self.positions, self.broadcast, hold_after_run_s, protector
         )

@@ -412,7 +412,9 @@ class Previewer:
             status, reason, duration = "failed", "invalid_frame", run.last_at
             error, samples = ProgramError(type="ValueError", message=str(exc)[:2000]), []
         samples = protect_frames(
-            samples, self.frame_interval_s, Protector.from_config(self.config, self.led_count)
+            samples,
+            self.frame_interval_s,
+            Protector.from_config(self.config, self.led_count, self.positions),
         )
         log = run.out.log_text()
         # The whole message must stay within the protocol's 1 MiB, whatever the log's escaping

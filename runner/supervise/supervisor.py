@@ -128,7 +128,7 @@ class Supervisor:
         self._spare: subprocess.Popen[bytes] | None = None
         self._spare_born = 0.0
         # PROTECT: each run gets a fresh Protector (flash window, statistics) in _run.
-        self._protector = Protector.from_config(config, len(strip))
+        self._protector = Protector.from_config(config, len(strip), self.positions)
 
     def close(self) -> None:
         """Stop any run and discard the waiting child; the supervisor runs nothing after this."""
@@ -176,7 +176,9 @@ class Supervisor:
 
     def _run(self, submission_id: str, source: str, limit: float, emit: EventCallback) -> RunResult:
         started = time.monotonic()
-        self._protector = Protector.from_config(self.config, len(self.strip))  # PROTECT
+        self._protector = Protector.from_config(  # PROTECT
+            self.config, len(self.strip), self.positions
+        )
         io = ChildIO(self._take_child(), started + STARTUP_LIMIT_S)
         self.last_child_pid = io.pid
         with self._state_lock:

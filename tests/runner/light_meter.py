@@ -99,3 +99,38 @@ def series(
 ) -> list[Point]:
     """The measure of each ``(time shown, leds)`` frame."""
     return [measure(leds)._replace(t=t) for t, leds in frames]
+
+
+Position = Sequence[float]
+
+# Parts of a tree as a viewer names them, from the LED positions (z up, the trunk at x = y = 0):
+# each is far larger than WCAG's quarter of a 10 degree field at a room's viewing distance.
+REGIONS: dict[str, Callable[[Position], bool]] = {
+    "whole tree": lambda p: True,
+    "bottom half": lambda p: p[2] < 0.5,
+    "top half": lambda p: p[2] >= 0.5,
+    "left half": lambda p: p[0] < 0,
+    "right half": lambda p: p[0] >= 0,
+    "front half": lambda p: p[1] < 0,
+    "back half": lambda p: p[1] >= 0,
+    "front left": lambda p: p[0] < 0 and p[1] < 0,
+    "front right": lambda p: p[0] >= 0 and p[1] < 0,
+    "back left": lambda p: p[0] < 0 and p[1] >= 0,
+    "back right": lambda p: p[0] >= 0 and p[1] >= 0,
+}
+
+
+def most_flashes_per_region(
+    frames: Sequence[tuple[float, Sequence[Led]]], positions: Sequence[Position]
+) -> dict[str, int]:
+    """For each of ``REGIONS``: the most general or red transitions in any one second, each
+    region measured as a field of its own (the mean light of its LEDs)."""
+    most = {}
+    for name, inside in REGIONS.items():
+        picked = [i for i, p in enumerate(positions) if inside(p)]
+        part = [(t, [leds[i] for i in picked]) for t, leds in frames]
+        most[name] = max(
+            most_in_one_second(transitions(series(part, measure), counts))
+            for measure, counts in ((luminance, general_counts), (redness, red_counts))
+        )
+    return most

@@ -21,6 +21,7 @@ from tests.runner.light_meter import (
     current_ma,
     general_counts,
     luminance,
+    most_flashes_per_region,
     most_in_one_second,
     red_counts,
     redness,
@@ -125,16 +126,44 @@ def test_ordinary_programs_pass_through_bit_identical(path: Path, tmp_path: Path
         str(path), tmp_path, time_limit_s=limit, max_current_ma=0, flash_limit=False
     )
     defaults = RunnerConfig()
-    protector = Protector.from_config(defaults)
+    protector = Protector.from_config(defaults, positions=spiral_cone(defaults.led_count))
     assert protector.active and defaults.flash_limit and defaults.max_current_ma > 0
     for frame in frames:
         assert protector.apply(frame.leds, frame.at) == frame.leds
     assert (protector.stats.frames_scaled, protector.stats.frames_damped) == (0, 0)
 
 
+@pytest.mark.parametrize("name", ["sweep_up", "spin"])
+def test_moving_light_on_a_500_led_tree_passes_bit_identical(name: str, tmp_path: Path) -> None:
+    # A band rising along a dense spiral moves the quadrants' means up and down several times a
+    # second; it is not a flash, and the zones must not damp it. (Snow on 500 LEDs, half the
+    # tree white and flickering, can be: docs/protection.md, "Not covered".)
+    path = EXAMPLES[0].parent / f"{name}.py"
+    _, frames = run_on_tree(
+        str(path), tmp_path, time_limit_s=3.0, led_count=500, max_current_ma=0, flash_limit=False
+    )
+    # The flash limiter alone: half the tree white in snow is over the default power budget.
+    settings = RunnerConfig(led_count=500, max_current_ma=0)
+    protector = Protector.from_config(settings, positions=spiral_cone(500))
+    for frame in frames:
+        assert protector.apply(frame.leds, frame.at) == frame.leds
+    assert protector.stats.frames_damped == 0
+
+
 def test_a_protected_run_of_an_ordinary_program_reports_nothing_changed(tmp_path: Path) -> None:
     result, _ = run_on_tree("slow_rainbow.py", tmp_path, time_limit_s=1.5)
     assert (result.frames_scaled, result.power_scale_min, result.frames_damped) == (0, 1.0, 0)
+
+
+def test_halves_of_the_tree_strobing_in_antiphase_reach_the_leds_with_at_most_3_flashes(
+    tmp_path: Path,
+) -> None:
+    # The supervisor judges the zones of the tree it drives (its LED positions), not only the
+    # whole tree, whose mean light this program never changes.
+    result, frames = run_on_tree("strobe_halves.py", tmp_path, led_count=200)
+    most = most_flashes_per_region([(f.at, f.leds) for f in frames], spiral_cone(200))
+    assert max(most.values()) <= MOST_TRANSITIONS, most
+    assert most["top half"] >= 4 and 0 < result.frames_damped < result.frames
 
 
 def test_a_pause_before_a_strobe_gets_no_extra_flash(tmp_path: Path) -> None:

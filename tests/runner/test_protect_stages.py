@@ -6,11 +6,15 @@ Fast, no processes: frames go in, the frames the LEDs would get come out, and ``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocol.messages import Message
 from runner.leds import Led
+from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
 from runner.protect import Protector
 from runner.server.display import TreeDisplay
@@ -18,6 +22,7 @@ from tests.runner.light_meter import (
     current_ma,
     general_counts,
     luminance,
+    most_flashes_per_region,
     most_in_one_second,
     red_counts,
     redness,
@@ -27,6 +32,7 @@ from tests.runner.light_meter import (
 
 WHITE: Led = (255, 255, 255, 100)
 BLACK: Led = (0, 0, 0, 100)
+MOST = 6  # transitions in any second: three flashes
 
 leds = st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255), st.integers(0, 100))
 
@@ -166,3 +172,84 @@ def test_no_sequence_of_frames_flashes_more_than_3_times_a_second(
         shown.append((t, protector.apply(frame, t)))
     for measure, counts in ((luminance, general_counts), (redness, red_counts)):
         assert most_in_one_second(transitions(series(shown, measure), counts)) <= 6
+
+
+# Patterns that keep the whole tree's mean light steady while parts of it strobe at 10 Hz (40
+# frames a second): the one-field model saw no flash in them. ``lit(position, t)``.
+Pattern = Callable[[Sequence[float], float], bool]
+
+
+def _phase(t: float) -> bool:
+    return int(t * 20) % 2 == 0  # 10 flashes a second
+
+
+def _quarter(p: Sequence[float]) -> int:
+    """0..3 round the trunk: front right, back right, back left, front left."""
+    right, back = p[0] >= 0, p[1] >= 0
+    return (0, 1, 3, 2)[2 * (not right) + back]
+
+
+ANTIPHASE: dict[str, Pattern] = {
+    "top against bottom": lambda p, t: (p[2] >= 0.5) == _phase(t),
+    "left against right": lambda p, t: (p[0] < 0) == _phase(t),
+    # One quarter at a time, round and round the tree: each flashes 10 times a second.
+    "four quarters in turn": lambda p, t: _quarter(p) == int(t * 40) % 4,
+    "checkerboard of four blocks": lambda p, t: ((p[2] >= 0.5) != (p[0] < 0)) == _phase(t),
+}
+
+
+def _play(
+    protector: Protector | None,
+    positions: Sequence[Sequence[float]],
+    pattern: Pattern,
+    on: Led,
+    seconds: float = 4.0,
+) -> list[tuple[float, tuple[Led, ...]]]:
+    shown = []
+    for i in range(int(seconds * 40)):
+        t = i / 40
+        frame = tuple(on if pattern(p, t) else BLACK for p in positions)
+        shown.append((t, frame if protector is None else protector.apply(frame, t)))
+    return shown
+
+
+@pytest.mark.parametrize("leds", [100, 500])
+@pytest.mark.parametrize("on", [WHITE, (255, 0, 0, 100)], ids=["white", "red"])
+@pytest.mark.parametrize("name", ANTIPHASE)
+def test_parts_of_the_tree_strobing_in_antiphase_are_held_to_3_flashes_a_second(
+    name: str, on: Led, leds: int
+) -> None:
+    positions = spiral_cone(leds)
+    pattern = ANTIPHASE[name]
+    # Unprotected, the parts flash 10 times a second while the whole tree's mean stays put.
+    raw = most_flashes_per_region(_play(None, positions, pattern, on), positions)
+    assert raw["whole tree"] < MOST and max(raw.values()) >= 16, raw
+    protector = Protector(leds, flash_limit=True, positions=positions)
+    shown = _play(protector, positions, pattern, on)
+    most = most_flashes_per_region(shown, positions)
+    if name == "four quarters in turn":
+        # Its zones are the quarters. Each is held to three flashes; two quarters taking turns
+        # can still give their half a seventh transition in a second (docs/protection.md).
+        quarters = {"whole tree", "front left", "front right", "back left", "back right"}
+        most = {k: v for k, v in most.items() if k in quarters}
+    assert max(most.values()) <= MOST, most
+    # Damped toward the previous frame, not dropped: it still flashes, up to the limit.
+    assert len(shown) == 160 and protector.stats.frames_damped > 0
+    assert max(most.values()) >= 4, most
+
+
+@pytest.mark.parametrize("leds", [100, 500])
+@pytest.mark.parametrize("on", [WHITE, (255, 0, 0, 100)], ids=["white", "red"])
+def test_a_small_sparkle_is_never_damped(on: Led, leds: int) -> None:
+    # Three neighbouring LEDs strobing at 10 Hz over a dim green tree: a few points of light,
+    # not a large flashing area, wherever they are on the tree.
+    positions = spiral_cone(leds)
+    for first in (0, leds // 3, leds // 2, leds - 3):
+        protector = Protector(leds, flash_limit=True, positions=positions)
+        for i in range(120):
+            t = i / 40
+            frame = tuple(
+                on if first <= k < first + 3 and _phase(t) else (0, 80, 0, 40) for k in range(leds)
+            )
+            assert protector.apply(frame, t) is frame
+        assert protector.stats.frames_damped == 0

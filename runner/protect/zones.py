@@ -1,0 +1,154 @@
+"""The parts of the tree the flash limiter judges on their own, and their light per frame.
+
+WCAG 2.3.1 counts a flash over any area larger than about a quarter of a 10 degree field of
+view, whatever the rest of the view does. Judged as one field, a tree whose top strobes against
+its bottom in antiphase keeps a constant mean and passes; so the limiter also judges *zones*,
+each like the whole tree. At a room's viewing distances a quarter of a tree is well above such
+an area (docs/protection.md has the figures), so the zones are quarters of the tree:
+
+* cells: the tree cut by height into four bands of equal LED count, and by angle around the
+  trunk into four quadrants (the layout loader centres ``x``/``y`` on the trunk);
+* zones, each a union of cells: the whole tree; the bottom, middle and top halves and the four
+  sides (half the tree by angle, one from each axis); and, when a quarter holds at least
+  ``MIN_ZONE_LEDS`` LEDs, the four height bands, the four quadrants and four blocks of half the
+  height times half the angle, for a checkerboard of large blocks.
+
+Any half of the tree split by a vertical plane through the trunk holds a whole quadrant, and
+any half split by height a whole band, so halves in antiphase are seen at full contrast by some
+zone, whatever their orientation. Halves are judged as well as their quarters: two quarters
+taking turns, each within the limit, would flash their half twice as often. Every zone but the
+whole tree has at least ``MIN_ZONE_CELLS`` cells, which the flash limiter's coherence rule needs
+(a sparkle of three LEDs must not be a zone's flash). Zones with the same cells are judged once.
+
+Speed: one pass puts each LED's three hardware levels into 24-bit lanes of one integer, a
+``sum`` per cell adds up all three channels at once, and each zone adds up its cells.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+from typing import Any
+
+Position = Sequence[float]  # x, y, z
+
+BANDS = 4  # by height, of equal LED count
+QUADRANTS = 4  # by angle around the trunk
+# A zone holds at least this many LEDs (a quarter of the 100-LED default tree), so that a zone's
+# mean is about an area, not a handful of points of light.
+MIN_ZONE_LEDS = 25
+MIN_ZONE_CELLS = 4  # see FlashLimiter: a change must reach every cell, so 3 LEDs never count
+_LANE = 24  # bits per channel in a packed per-LED value; 255 * MAX_LEDS fits easily
+_MASK = (1 << _LANE) - 1
+# Byte offsets of R, G and B inside the 8-byte little- or big-endian word of each LED.
+_OFFSETS = (0, 3, 6) if sys.byteorder == "little" else (7, 4, 1)
+
+
+def tuple_getter(indices: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """``itemgetter`` that returns a tuple even for one index."""
+    if len(indices) == 1:
+        only = indices[0]
+        return lambda seq: (seq[only],)
+    return itemgetter(*indices)
+
+
+def _cells(positions: Sequence[Position]) -> list[int]:
+    """The cell (band * QUADRANTS + quadrant) of each LED."""
+    count = len(positions)
+    by_height = sorted(range(count), key=lambda i: (positions[i][2], i))
+    band = [0] * count
+    for rank, index in enumerate(by_height):
+        band[index] = rank * BANDS // count
+    cells = []
+    for index, (x, y, *_) in enumerate(positions):
+        turn = math.atan2(y, x) % math.tau
+        quadrant = min(QUADRANTS - 1, int(turn / (math.tau / QUADRANTS)))
+        cells.append(band[index] * QUADRANTS + quadrant)
+    return cells
+
+
+def _shapes(count: int, min_leds: int) -> list[tuple[str, set[int]]]:
+    """Every zone of a tree of ``count`` LEDs as a name and its set of cells: halves, and
+    quarters too when a quarter holds at least ``min_leds`` LEDs. Halves are judged as well as
+    the quarters they are made of: each quarter may flash three times a second, but two of them
+    taking turns would flash their half six times."""
+
+    def cells(bands: Sequence[int], quadrants: Sequence[int]) -> set[int]:
+        return {b * QUADRANTS + q for b in bands for q in quadrants}
+
+    every_band, every_quadrant = range(BANDS), range(QUADRANTS)
+    halves = {"bottom": (0, 1), "middle": (1, 2), "top": (2, 3)}
+    sides = [(q, (q + 1) % QUADRANTS) for q in every_quadrant]  # a half turn from each axis
+    shapes = [("whole tree", cells(every_band, every_quadrant))]
+    if count / 2 < min_leds:
+        return shapes
+    shapes += [(f"{name} half", cells(bands, every_quadrant)) for name, bands in halves.items()]
+    shapes += [(f"side {q + 1}", cells(every_band, side)) for q, side in enumerate(sides)]
+    if count / 4 < min_leds:
+        return shapes
+    shapes += [(f"height band {b + 1}", cells((b,), every_quadrant)) for b in every_band]
+    shapes += [(f"quadrant {q + 1}", cells(every_band, (q,))) for q in every_quadrant]
+    # Blocks of half the height times half the angle, for a checkerboard; those of two sides a
+    # quarter turn apart see a split at any angle with at least half its contrast.
+    for q in (0, 1):
+        for name in ("bottom", "top"):
+            shapes.append((f"{name} of side {q + 1}", cells(halves[name], sides[q])))
+    return shapes
+
+
+Rgb = tuple[int, int, int]  # total hardware level of the reds, greens and blues
+
+
+class Zones:
+    """The zones of one tree, and the light of a frame summed per cell and per zone."""
+
+    def __init__(self, positions: Sequence[Position], min_leds: int = MIN_ZONE_LEDS) -> None:
+        """``positions``: one ``(x, y, z)`` per LED in strip order, ``z`` up, the trunk at 0, 0."""
+        count = len(positions)
+        if count == 0:
+            raise ValueError("a tree needs at least one LED")
+        members: dict[int, list[int]] = {}
+        for index, cell in enumerate(_cells(positions)):
+            members.setdefault(cell, []).append(index)
+        used = sorted(members)
+        self._cell_getters = [tuple_getter(members[c]) for c in used]
+        self.cell_sizes = [len(members[c]) for c in used]
+        column = {cell: k for k, cell in enumerate(used)}
+        self.names: list[str] = []
+        self.sizes: list[int] = []
+        # The cells of each zone, by their place in ``sums()``'s cells; none for the whole tree,
+        # which is judged on its mean alone, as it always was.
+        self.columns: list[tuple[int, ...]] = []
+        self._zone_getters: list[Callable[[Sequence[Any]], tuple[Any, ...]]] = []
+        seen: set[frozenset[int]] = set()
+        for name, shape in _shapes(count, min_leds):
+            present = frozenset(shape & set(used))
+            if present in seen or (self.names and len(present) < MIN_ZONE_CELLS):
+                continue
+            seen.add(present)
+            columns = tuple(sorted(column[c] for c in present))
+            self.names.append(name)
+            self.sizes.append(sum(len(members[c]) for c in present))
+            self.columns.append(columns if self.names[1:] else ())
+            self._zone_getters.append(tuple_getter(columns))
+        self._wide = bytearray(8 * count)
+
+    def sums(self, levels: bytes) -> tuple[list[Rgb], list[int]]:
+        """Total R, G and B hardware level of each zone, and of each cell packed in one
+        integer (``split`` unpacks it), for a frame's hardware levels (4 bytes, R G B and one
+        unused, per LED)."""
+        wide = self._wide  # the 4th..8th bytes of each word stay 0
+        r, g, b = _OFFSETS
+        wide[r::8] = levels[0::4]
+        wide[g::8] = levels[1::4]
+        wide[b::8] = levels[2::4]
+        per_led = memoryview(wide).cast("Q").tolist()
+        cells = [sum(get(per_led)) for get in self._cell_getters]
+        return [split(sum(get(cells))) for get in self._zone_getters], cells
+
+
+def split(total: int) -> Rgb:
+    """The R, G and B totals packed in one of ``Zones.sums``' integers."""
+    return total & _MASK, total >> _LANE & _MASK, total >> 2 * _LANE
