@@ -95,10 +95,11 @@ def test_a_development_machine_runs_without_the_layers_it_started_without() -> N
     """TREE_SANDBOX_DEV: a layer missing at start-up is allowed to be missing in each child."""
     command = [sys.executable, "-I", "-B", "-c", SECCOMP_FAILS]
     config = RunnerConfig(led_count=LEDS, time_limit_s=5.0, sandbox_dev=True)
-    allowed_missing = set(LAYERS) - {"seccomp"}  # what the start-up check found in force
+    # What the start-up check found in force: all but seccomp (of what this account can apply).
+    in_force_at_start = required_layers(RunnerConfig()) - {"seccomp"}
     strip = VirtualStrip(LEDS)
     with Supervisor(
-        config, strip, spiral_cone(LEDS), child_command=command, required=allowed_missing
+        config, strip, spiral_cone(LEDS), child_command=command, required=in_force_at_start
     ) as supervisor:
         result = supervisor.run("dev", PROGRAM)
     assert (result.status, result.reason, result.frames) == ("completed", "ended", 1)
