@@ -350,6 +350,10 @@ class Supervisor:
         io.sleep_until(slot)  # returns early at the deadline or on kill
         if io.killed or io.expired(time.monotonic()):
             return None  # a frame waiting at the deadline is neither protected nor shown
+        # Taken (its slot has come): the child computes its next frame while this one is
+        # protected and shown. The ACK promises the child nothing; what was shown is counted
+        # here, and the next frame still waits for its own slot.
+        io.send_raw(ACK)
         # The protection stage takes milliseconds on a big tree: the deadline and Stop are
         # checked after it, and the pacer counts from when the frame was really shown.
         # Stamped with when it will show (a late frame's slot can lie a whole pause earlier,
@@ -358,7 +362,6 @@ class Supervisor:
         with self._state_lock:  # stop() takes this lock: no frame is shown after it returns
             if self._stop_reason is not None or io.expired(time.monotonic()):
                 return None
-            io.send_raw(ACK)  # taken: the child computes its next frame while this one is shown
             self.strip.show(leds)
             shown_at = time.monotonic()
         pacer.shown(shown_at)
