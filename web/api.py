@@ -148,7 +148,9 @@ def accept_submission(program: Program) -> Answer:
     if not isinstance(checked, Checked):
         return checked
     source, label, heading = checked.source, checked.name, checked.title
-    data = source.encode("utf-8")  # the bytes as checked (a byte-order mark dropped), as they run
+    # Stored byte for byte as received (SPEC §3), a byte-order mark included: the protocol
+    # drops one leading mark from a program's source on its way to the runner.
+    data = program.data
     limited = _limits_answer(g.user_id, g.ip_id)  # early: an over-limit user costs no check
     if limited is not None:
         return limited

@@ -80,23 +80,24 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(
 BOM = b"\xef\xbb\xbf"
 
 
-def test_a_file_saved_with_a_byte_order_mark_is_queued_without_it(app: Flask, editor: Any) -> None:
-    """Windows editors' "UTF-8 with BOM": python3 runs such a file, so it is queued, and what is
-    stored (and runs, and "Show source" gives back) is the program without the mark."""
+def test_a_file_saved_with_a_byte_order_mark_is_queued_as_it_came(app: Flask, editor: Any) -> None:
+    """Windows editors' "UTF-8 with BOM": python3 runs such a file, so it is queued, and stored
+    (and "Show source" gives back) byte for byte as received, SPEC §3; the protocol drops the
+    mark on the way to the runner."""
     data = "# café\r\nsetLEDs([BLUE] * getLEDCount())\r\n".encode()
     resp = editor.upload(BOM + data)
     assert resp.status_code == 201, resp.get_json()
-    assert stored(app)[1].read_bytes() == data
+    assert stored(app)[1].read_bytes() == BOM + data
     source = editor.client.get(f"/api/submissions/{resp.get_json()['id']}/source")
-    assert source.get_data() == data
+    assert source.get_data() == BOM + data
 
 
-def test_a_json_source_starting_with_a_byte_order_mark_is_queued_without_it(
+def test_a_json_source_starting_with_a_byte_order_mark_is_queued_as_it_came(
     app: Flask, editor: Any
 ) -> None:
     resp = editor.submit("\ufeff" + GOOD)
     assert resp.status_code == 201, resp.get_json()
-    assert stored(app)[1].read_bytes() == GOOD.encode()
+    assert stored(app)[1].read_bytes() == BOM + GOOD.encode()
 
 
 def test_an_error_after_a_byte_order_mark_is_where_the_author_sees_it(editor: Any) -> None:
