@@ -107,6 +107,7 @@ class ProgramApi:
     ) -> None:
         self._channel = channel
         self._clock = clock  # a dry run: frames carry virtual time and are never ACKed
+        self._in_flight = 0  # frames sent whose ACK has not been read yet
         self._led_count = led_count
         self._positions = [(float(x), float(y), float(z)) for x, y, z in positions]
         self._log_left = log_limit  # the parent enforces the cap too; this saves the work
@@ -116,14 +117,23 @@ class ProgramApi:
         return self._led_count
 
     def set_leds(self, states: object) -> None:
-        """Validate, send one frame, and return once the parent has taken it."""
+        """Validate and send one frame; return once the frame before it has been taken.
+
+        One frame in flight: the program computes its next frame while the parent reads,
+        checks and shows this one, instead of waiting for a round trip per frame. Pacing is
+        the same (the parent ACKs a frame only in its slot, so a fast loop still waits, one
+        frame ahead); a child that ignores ACKs gains nothing, the parent paces regardless.
+        """
         frame = pack_frame(states, self._led_count)
         if self._clock is not None:
             self._channel.send(TFRAME, TIMESTAMP.pack(self._clock.frame_time()) + frame)
             self._clock.frame_sent()
             return
         self._channel.send(FRAME, frame)
-        self._channel.read_exact(1)
+        self._in_flight += 1
+        while self._in_flight > 1:
+            self._channel.read_exact(1)
+            self._in_flight -= 1
 
     def get_led_positions(self) -> list[tuple[float, float, float]]:
         """A fresh copy of the LED positions."""
@@ -206,6 +216,7 @@ def run_program(
     # cycles would be finalized by a later collection, after the clock stops: none comes now.
     gc.disable()
     if clock is not None:
+        clock.last_frame_shown()
         clock.stop()
         outcome["virtual_s"] = clock.elapsed()  # when it ended: "fails at line 5 after 2.1 s"
     return outcome

@@ -2,11 +2,13 @@
 
 Virtual time is the seconds the program slept plus the CPU time it spent since it started, so a
 prediction counts both the program's waits and its work. ``time.sleep`` adds to it at once;
-``time.time``/``monotonic``/``perf_counter`` (and their ``_ns`` forms) read it. ``setLEDs`` waits
-for its pacing slot on the same grid as the tree's ``Pacer`` (the first frame starts the grid; a
-frame half a period late restarts it), so a program paced only by ``setLEDs`` is predicted at the
-tree's frame rate. Two small real costs that are not CPU time of the child are added: a frame's
-round trip to the parent and back, and a sleep's wake-up (measured on an idle machine).
+``time.time``/``monotonic``/``perf_counter`` (and their ``_ns`` forms) read it. Each frame is
+stamped with its pacing slot on the same grid as the tree's ``Pacer`` (the first frame starts the
+grid; a frame half a period late restarts it), and ``setLEDs`` waits, as on the tree, until the
+frame before it has been shown (one frame in flight), so a program paced only by ``setLEDs`` is
+predicted at the tree's frame rate. Two small real costs that are not CPU time of the child are
+added: a frame's send (or the wake-up when the frame before it is taken) and a sleep's wake-up
+(measured on an idle machine).
 
 Real clocks jitter, and an exact virtual clock would tell a program that it is being dry-run
 (``perf_counter() - process_time()`` moving by the same amount across every sleep), so it could
@@ -52,10 +54,12 @@ CLOCK_FUNCTIONS = (
 )
 
 # Real time a tree run spends that is neither CPU time of the child nor asked-for sleep: the
-# frame's trip to the parent and its ACK back (~0.2 ms), and the wake-up after a sleep (timer
-# slack and scheduling, ~0.1 ms). Without them a 60-frame sleep-paced program is predicted 1-2 %
-# short. Each is drawn as a floor plus an exponential tail (means as given), capped.
+# wake-up when the ACK of the frame before comes (~0.2 ms; a frame whose predecessor was already
+# taken costs only its send, ~20 us), and the wake-up after a sleep (timer slack and
+# scheduling, ~0.1 ms). Without them a 60-frame sleep-paced program is predicted 1-2 % short.
+# Each is drawn as a floor plus an exponential tail (means as given), capped.
 FRAME_ROUND_TRIP_S = 0.0002
+FRAME_SEND_S = 0.00002
 SLEEP_WAKE_UP_S = 0.0001
 JITTER_FLOOR = 0.3  # the share of each mean that is always there (the rest is the random tail)
 JITTER_CAP = 10  # times the mean: a wake-up is at most 1 ms late, a round trip 2 ms
@@ -80,6 +84,9 @@ class VirtualClock:
         self._cpu_rate = 1.0 + self._jitter.uniform(0.0, CPU_RATE_SPREAD)
         self._period = 1.0 / fps if fps > 0 else 0.0
         self._slot: float | None = None
+        # When the last two frames sent are shown: the program waits for the earlier one.
+        self._taken_before: float | None = None
+        self._taken_last: float | None = None
         self._slept = 0.0
         self._end = end
         self.stopped = False
@@ -127,21 +134,39 @@ class VirtualClock:
         return self.now()
 
     def frame_time(self) -> float:
-        """Wait for the next pacing slot (virtually) and return when the frame is shown."""
+        """When the frame now being sent is shown: its pacing slot, or now if that has passed.
+
+        A frame whose slot lies at or past the limit is never shown: the tree's deadline comes
+        while it waits, so the run ends here, at the limit.
+        """
         value = self.now()
-        if not self._period:
-            return value
-        if self._slot is not None and value < self._slot:
-            value = self._advance(self._slot - value)
-        slot = value if self._slot is None else self._slot
-        if value - slot >= self._period / 2:
-            slot = value  # late by half a period or more: restart the grid, as the tree does
-        self._slot = slot + self._period
-        return value
+        shown = value
+        if self._period:
+            if self._slot is not None and value < self._slot:
+                shown = self._slot
+            slot = shown if self._slot is None else self._slot
+            if shown - slot >= self._period / 2:
+                slot = shown  # late by half a period or more: restart the grid, as the tree does
+            self._slot = slot + self._period
+        if shown >= self.limit:
+            self._advance(shown - value)  # reaches the limit: ends the run
+        self._taken_before, self._taken_last = self._taken_last, shown
+        return shown
 
     def frame_sent(self) -> None:
-        """The frame is on its way: the program continues once the tree has taken it."""
-        self._advance(self._late(FRAME_ROUND_TRIP_S))
+        """The frame is on its way; the program goes on once the frame before it has been taken
+        (shown in its slot): one frame in flight, as on the tree."""
+        value = self.now()
+        previous = self._taken_before
+        if previous is not None and value < previous:
+            self._advance(previous - value + self._late(FRAME_ROUND_TRIP_S))
+        else:
+            self._advance(self._late(FRAME_SEND_S))
+
+    def last_frame_shown(self) -> None:
+        """The program ended: on the tree its run ends once its last frame is shown."""
+        if self._taken_last is not None:
+            self._slept += max(0.0, self._taken_last - self.elapsed())
 
     # --- the program's time functions ------------------------------------------------------
 
