@@ -79,7 +79,8 @@ class Scheduler:
             st.paused = self.store.paused()
             unfinished, finished, self._seq = self.store.load(st.keep_finished)
             # The caps hold from the start, also when they were lowered since the last run.
-            pruned = set(self.store.prune_cancelled(self.cancelled_keep_per_user, self.cancelled_keep))
+            caps = (self.cancelled_keep_per_user, self.cancelled_keep)
+            pruned = set(self.store.prune_cancelled(*caps))
             finished = [sub for sub in finished if sub.id not in pruned]
             for sub in unfinished:
                 st.subs[sub.id] = sub
