@@ -64,6 +64,8 @@ def _init_services(app: Flask, config: WebConfig, store: Store) -> None:
         time_limit_s=config.time_limit,
         publish=hub.publish,
         keep_finished=config.keep_finished,
+        cancelled_keep_per_user=config.cancelled_keep_per_user,
+        cancelled_keep=config.cancelled_keep,
         on_finished=windows.refund_if_free,
     )
     client = RunnerClient(config.socket, listener=scheduler.events)

@@ -32,10 +32,6 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 health_bp = Blueprint("health", __name__)
 
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
-NOT_KEPT = (
-    "Cancelled before it ran, so it is not kept on the server (nor in My runs); "
-    "your code is still in the editor."
-)
 MAX_NAME = 40
 MAX_TITLE = 80
 
@@ -186,11 +182,6 @@ def create_submission() -> ResponseReturnValue:
     return jsonify(body), status, headers
 
 
-def cancelled_unrun(sub: Submission) -> bool:
-    """Whether its author cancelled it before it ran (so its files are gone)."""
-    return sub.status == "cancelled" and sub.reason == "author" and sub.started_at is None
-
-
 def _canonical(submission_id: str) -> str:
     """Our hex id; the usual dashed UUID spelling of the same id names it too."""
     if len(submission_id) == 36:
@@ -224,8 +215,7 @@ def get_source(submission_id: str) -> ResponseReturnValue:
     try:
         source = store().read_source(sub)
     except OSError:
-        missing = NOT_KEPT if cancelled_unrun(sub) else "the program file is missing"
-        return jsonify(error_body("not_found", missing)), 404
+        return jsonify(error_body("not_found", "the program file is missing")), 404
     return Response(source, mimetype="text/x-python", headers={"Cache-Control": "no-store"})
 
 
@@ -248,8 +238,22 @@ def cancel_submission(submission_id: str) -> ResponseReturnValue:
     status = 202 if was_running and sub.status == "running" else 200
     body = scheduler().public(sub, g.user_id)
     if not was_running:
-        body["message"] = NOT_KEPT
+        body["message"] = cancelled_message(scheduler().get(sub.id) is not None)
     return jsonify(body), status
+
+
+def cancelled_message(kept: bool) -> str:
+    """What the author of a program cancelled before it ran is told about its files."""
+    keep = web_config().cancelled_keep_per_user
+    if not kept:
+        return (
+            "Cancelled before it ran. This server keeps no programs cancelled before they "
+            "ran, so it is not in My runs; send it again from your editor when you like."
+        )
+    return (
+        "Cancelled before it ran. It stays in My runs with its code (of the programs you "
+        f"cancel before they run, the newest {keep} are kept)."
+    )
 
 
 @bp.get("/queue")

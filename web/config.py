@@ -42,6 +42,11 @@ class WebConfig:
     view_fps: float = 25.0  # frames per second sent to each live viewer at most
     check_timeout: float = 2.0  # seconds to wait for the runner's verdict before checking here
     keep_finished: int = 500  # finished submissions kept in memory; older ones are read from disk
+    # Programs their authors cancelled before they ran stay in uploads/ like finished ones, but
+    # only the newest this many per author and in all (cancelling first is free: red team web
+    # round four, finding 4).
+    cancelled_keep_per_user: int = 20
+    cancelled_keep: int = 500
     public_url: str | None = None  # the address the kiosk shows and encodes as a QR code
     show_logs_to: str = "author"  # who sees a run's log and source: author | everyone
     # Dry runs (``POST /api/preview``): their own windows, apart from the submission limits.
@@ -77,7 +82,13 @@ class WebConfig:
         _check_range("body_timeout", self.body_timeout, 0.1, 600)
         if self.streams_per_ip is not None:
             _check_range("streams_per_ip", self.streams_per_ip, 1, 1_000_000)
-        for name in ("max_pending_per_user", "max_pending_per_ip", "trusted_proxies"):
+        for name in (
+            "max_pending_per_user",
+            "max_pending_per_ip",
+            "trusted_proxies",
+            "cancelled_keep_per_user",
+            "cancelled_keep",
+        ):
             _check_range(name, getattr(self, name), 0, 1_000_000)
         if self.show_logs_to not in ("author", "everyone"):
             raise ValueError(

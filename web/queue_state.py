@@ -8,6 +8,7 @@ strings on the submissions themselves.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import threading
@@ -78,6 +79,12 @@ class QueueState:
             self.subs.pop(self.finished.pop(), None)
         if self.keep_finished == 0:
             self.subs.pop(sub.id, None)
+
+    def forget_finished(self, submission_id: str) -> None:
+        """Forget a finished submission whose files were removed (``Store.prune_cancelled``)."""
+        with contextlib.suppress(ValueError):
+            self.finished.remove(submission_id)
+            self.subs.pop(submission_id, None)
 
     def predicted(self, sub: Submission) -> float:
         """How long a submission should run: its dry run's prediction, at most the limit."""

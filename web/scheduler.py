@@ -46,6 +46,8 @@ class Scheduler:
         time_limit_s: float = 45.0,
         publish: Publish | None = None,
         keep_finished: int = 500,
+        cancelled_keep_per_user: int = 20,
+        cancelled_keep: int = 500,
         on_finished: Callable[[Submission], None] | None = None,
         clock: Clock = time.monotonic,
         wall: Clock = time.time,
@@ -53,6 +55,8 @@ class Scheduler:
         self.store = store
         self.runner = runner
         self.time_limit_s = time_limit_s
+        # Programs their authors cancelled before they ran, kept per author and in all.
+        self.cancelled_keep_per_user, self.cancelled_keep = cancelled_keep_per_user, cancelled_keep
         self.publish: Publish = publish or (lambda kind, data: None)
         self.on_finished = on_finished or (lambda sub: None)
         self.clock, self.wall = clock, wall
@@ -74,6 +78,10 @@ class Scheduler:
         with st.lock:
             st.paused = self.store.paused()
             unfinished, finished, self._seq = self.store.load(st.keep_finished)
+            # The caps hold from the start, also when they were lowered since the last run.
+            caps = (self.cancelled_keep_per_user, self.cancelled_keep)
+            pruned = set(self.store.prune_cancelled(*caps))
+            finished = [sub for sub in finished if sub.id not in pruned]
             for sub in unfinished:
                 st.subs[sub.id] = sub
                 if sub.status == "running":
@@ -313,10 +321,13 @@ class Scheduler:
         self.state.pending.remove(sub.id)
         self.finish(sub, "cancelled", "author" if reason == "author" else "operator")
         if reason == "author":
-            # Never ran, cost nothing against the limits, and its author still has it in the
-            # editor: keeping it would let submit-and-cancel fill uploads/ (red team web round
-            # four, finding 4). It stays in memory among the recent ones until pushed out.
-            self.store.discard(sub)
+            # Kept like any finished one (SPEC §3), but cancelling before the run is free, so
+            # only the newest few per author and in all stay (red team web round four, 4).
+            pruned = self.store.keep_cancelled(
+                sub, self.cancelled_keep_per_user, self.cancelled_keep
+            )
+            for gone in pruned:
+                self.state.forget_finished(gone)
         return sub
 
     def pending_of(

@@ -101,6 +101,11 @@ class Submission:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+def cancelled_unrun(sub: Submission) -> bool:
+    """Whether its author cancelled it before it ran (``Store.keep_cancelled`` caps those)."""
+    return sub.status == "cancelled" and sub.reason == "author" and sub.started_at is None
+
+
 def iso(now: float) -> str:
     """UTC ISO 8601 for an epoch time (submission timestamps)."""
     return datetime.fromtimestamp(now, UTC).isoformat()
@@ -126,6 +131,9 @@ class Store:
         # uploads/ belongs to web: files put there behind its back count from the next start.
         self._index: dict[str, dict[str, tuple[str, int]]] | None = None
         self._owner: dict[str, str] = {}
+        # The stored ones their authors cancelled before they ran: user id -> {id: when
+        # cancelled}. Built by the same pass, so a restart counts those already on disk.
+        self._unrun: dict[str, dict[str, tuple[str, int]]] = {}
         self._index_lock = threading.RLock()
 
     def _ensure_index(self) -> dict[str, dict[str, tuple[str, int]]]:
@@ -151,6 +159,10 @@ class Store:
                 if not mine:
                     self._index.pop(user_id, None)
             self._owner.pop(submission_id, None)
+            unrun = self._unrun.get(user_id, {})
+            unrun.pop(submission_id, None)
+            if not unrun:
+                self._unrun.pop(user_id, None)
 
     def _read_state(self, user_id: str, submission_id: str) -> Submission | None:
         with self._unsaved_lock:
@@ -241,21 +253,50 @@ class Store:
             raise
         self._remember(sub)
 
-    def discard(self, sub: Submission) -> None:
-        """Remove a submission's files for good (a program cancelled before it ran, SPEC §3).
+    def keep_cancelled(self, sub: Submission, per_user: int, total: int) -> list[str]:
+        """Keep a program its author cancelled before it ran, like any finished one (SPEC §3),
+        and remove the oldest such programs beyond ``per_user`` of its author's and ``total``
+        in all; returns the ids removed.
 
-        Without this, submitting and cancelling in a loop stored a program per round and was
-        never refused (red team web round four, finding 4). The state goes first: without it
-        the rest is never loaded again, even if removing the rest fails.
+        Cancelling before the run costs nothing against the limits, so without a cap a
+        submit-then-cancel loop stored a program per round (red team web round four, finding 4).
         """
+        with self._index_lock:
+            self._ensure_index()
+            if cancelled_unrun(sub) and sub.id in self._owner:
+                self._unrun.setdefault(sub.user_id, {})[sub.id] = _cancelled_at(sub)
+            return self.prune_cancelled(per_user, total)
+
+    def prune_cancelled(self, per_user: int, total: int) -> list[str]:
+        """Remove the programs cancelled before they ran that are beyond the caps, oldest
+        cancelled first; returns their ids. Nothing that ran, waits or runs is ever touched."""
+        with self._index_lock:
+            self._ensure_index()
+            doomed: list[tuple[tuple[str, int], str, str]] = []  # (cancelled, user, id)
+            kept: list[tuple[tuple[str, int], str, str]] = []
+            for user_id, mine in self._unrun.items():
+                ordered = sorted((when, user_id, sid) for sid, when in mine.items())
+                cut = max(0, len(ordered) - per_user)
+                doomed += ordered[:cut]
+                kept += ordered[cut:]
+            if len(kept) > total:
+                doomed += heapq.nsmallest(len(kept) - total, kept)
+            for _when, user_id, sid in doomed:
+                self._remove(user_id, sid)
+            return [sid for _when, _user_id, sid in doomed]
+
+    def _remove(self, user_id: str, submission_id: str) -> None:
+        """Remove a submission's files for good; the state first (without it the rest is
+        never loaded again, even if removing the rest fails)."""
         with self._unsaved_lock:
-            self._unsaved.pop(sub.id, None)
-        for path in (self.state_path(sub), self.source_path(sub), self.recording_path(sub)):
+            self._unsaved.pop(submission_id, None)
+        stem = self.folder / f"{user_id}_{submission_id}"
+        for path in (stem.with_suffix(".json"), stem.with_suffix(".py"), stem.with_suffix(".rec")):
             try:
                 path.unlink(missing_ok=True)
             except OSError as exc:
                 logger.error("cannot remove %s: %s", path.name, exc)
-        self._forget(sub.user_id, sub.id)
+        self._forget(user_id, submission_id)
 
     def save(self, sub: Submission) -> bool:
         """Rewrite the submission's state atomically; False if it had to wait (see ``flush``)."""
@@ -297,6 +338,7 @@ class Store:
         """Every readable stored submission, in no particular order (and a fresh index)."""
         index: dict[str, dict[str, tuple[str, int]]] = {}
         owner: dict[str, str] = {}
+        unrun: dict[str, dict[str, tuple[str, int]]] = {}
         for path in self.folder.glob("*.json"):
             match = _NAME_RE.match(path.name)
             if not match:
@@ -311,9 +353,11 @@ class Store:
                 continue
             index.setdefault(sub.user_id, {})[sub.id] = _arrival(sub)
             owner[sub.id] = sub.user_id
+            if cancelled_unrun(sub):
+                unrun.setdefault(sub.user_id, {})[sub.id] = _cancelled_at(sub)
             yield sub
         with self._index_lock:  # a full pass: the folder as it is now
-            self._index, self._owner = index, owner
+            self._index, self._owner, self._unrun = index, owner, unrun
 
     def load_all(self) -> list[Submission]:
         """Every stored submission in arrival order; unreadable state files are skipped."""
@@ -397,6 +441,11 @@ class Store:
 
 def _arrival(sub: Submission) -> tuple[str, int]:
     return (sub.timestamp, sub.seq)
+
+
+def _cancelled_at(sub: Submission) -> tuple[str, int]:
+    # When it was cancelled, not when it arrived: the one just cancelled is never the oldest.
+    return (sub.finished_at or sub.timestamp, sub.seq)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -208,7 +208,8 @@ def test_example_picker_loads_an_example(page: Page, stack: Any) -> None:
 
 
 def test_own_pending_submission_can_be_cancelled(page: Page, stack: Any) -> None:
-    """On /queue the author's waiting program is highlighted with Cancel; others' are not."""
+    """On /queue the author's waiting program is highlighted with Cancel; others' are not.
+    Cancelled before it ran, it is kept like any finished one: its page shows its code."""
     stack.submit(HOLD_COLOUR, title="someone else's")
     theirs = stack.submit(HOLD_COLOUR, title="theirs")  # ours waits >= 3 s behind these two
     page.goto("/editor")
@@ -224,6 +225,8 @@ def test_own_pending_submission_can_be_cancelled(page: Page, stack: Any) -> None
     expect(mine).to_have_count(0)
     cancelled = page.locator("#recent-list li.mine", has_text="mine to cancel")
     expect(cancelled.locator(".badge")).to_have_text("cancelled")
+    cancelled.locator("a.run-link").click()
+    expect(page.locator("#run-source")).to_contain_text("print('mine')")
 
 
 def test_upload_by_drag_and_drop(page: Page, stack: Any) -> None:

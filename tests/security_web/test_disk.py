@@ -1,12 +1,15 @@
 """uploads/ must not grow without bound at one client's will.
 
 A program cancelled before it ran is refunded from the rate windows (so a student fixing a bug
-is not locked out), and cancelling frees its pending place, but its 64 KiB source and its state
-stay in uploads/ for good. So submit-then-cancel in a loop stores a program per round trip and
-is never refused: on the code this was written against, one client stored 30 programs of
+is not locked out), and cancelling frees its pending place. On the code this was written
+against its 64 KiB source and its state stayed in uploads/ for good, so submit-then-cancel in a
+loop stored a program per round trip and was never refused: one client stored 30 programs of
 60 KB in a row (limit: 10 per 10 minutes) and kept going at ~5 per second over the real runner
 (~1 GB an hour on the Pi's SD card). Every stored submission also makes ``GET /runs`` and
 ``GET /api/submissions`` slower for its owner (see test_my_runs.py).
+
+Such programs are kept now (SPEC §3), but only the newest ``TREE_CANCELLED_KEEP_PER_USER`` (20)
+of one author and ``TREE_CANCELLED_KEEP`` in all: the loops below go on well past both caps.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ from pathlib import Path
 
 from tests.security_web.conftest import make_app
 
-RATE = 10  # per user per 10 minutes (the default)
+PER_USER = 20  # TREE_CANCELLED_KEEP_PER_USER's default
 PROGRAM = "# " + "x" * 60_000 + "\nsetLEDs([RED] * getLEDCount())\n"
+# A stored program: its source and a state of a few hundred bytes.
+STORED_EACH = len(PROGRAM) + 4096
+OTHER_FILES = 64 * 1024  # .secret_key and the like
 
 
 def stored_bytes(folder: Path) -> int:
@@ -28,16 +34,39 @@ def test_cant_fill_uploads_by_submitting_and_cancelling(tmp_path: Path) -> None:
     client = app.test_client()
     client.environ_base.update(REMOTE_ADDR="10.1.2.3", HTTP_USER_AGENT="filler/1.0")
     statuses = []
-    for _ in range(3 * RATE):
+    for _ in range(3 * PER_USER):
         answer = client.post("/api/submissions", json={"source": PROGRAM})
         statuses.append(answer.status_code)
         if answer.status_code == 201:
             assert client.delete(f"/api/submissions/{answer.get_json()['id']}").status_code == 200
     refused = statuses.count(429)
     kept = stored_bytes(tmp_path / "uploads")
-    # Either the loop is refused at some point, or what it leaves behind stays bounded by
-    # what the rate limit allows anyway.
-    assert refused > 0 or kept <= (RATE + 1) * len(PROGRAM) + 64 * 1024, (
+    # Either the loop is refused at some point, or what it leaves behind stays within the cap.
+    assert refused > 0 or kept <= PER_USER * STORED_EACH + OTHER_FILES, (
         f"{statuses.count(201)} of {len(statuses)} submit-and-cancel rounds were accepted "
-        f"(limit {RATE} per 10 minutes) and uploads/ now holds {kept} bytes"
+        f"(at most {PER_USER} cancelled programs kept per user) and uploads/ now holds "
+        f"{kept} bytes"
+    )
+
+
+def test_cant_fill_uploads_by_submitting_and_cancelling_under_new_identities(
+    tmp_path: Path,
+) -> None:
+    """A new User-Agent per round is a new identity (no cookie): the total cap still holds."""
+    total = 30
+    app = make_app(tmp_path, CANCELLED_KEEP=total)
+    client = app.test_client()
+    statuses = []
+    for n in range(3 * total):
+        client.environ_base.update(REMOTE_ADDR="10.1.2.3", HTTP_USER_AGENT=f"filler/{n}")
+        answer = client.post("/api/submissions", json={"source": PROGRAM})
+        statuses.append(answer.status_code)
+        if answer.status_code == 201:
+            assert client.delete(f"/api/submissions/{answer.get_json()['id']}").status_code == 200
+    refused = statuses.count(429)
+    kept = stored_bytes(tmp_path / "uploads")
+    assert refused > 0 or kept <= total * STORED_EACH + OTHER_FILES, (
+        f"{statuses.count(201)} of {len(statuses)} submit-and-cancel rounds from new identities "
+        f"were accepted (at most {total} cancelled programs kept in all) and uploads/ now holds "
+        f"{kept} bytes"
     )

@@ -34,5 +34,6 @@ def show() -> str:
         body=body,
         examples=load_examples(),
         max_pending=web_config().max_pending_per_user,
+        cancelled_keep=web_config().cancelled_keep_per_user,
         rate=f"{rate.amount} programs in any {period}",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, render_template
 
-from web.api import _find, cancelled_unrun
+from web.api import _find
 from web.run_report import report
 from web.runs_api import MY_RUNS, may_see_private
 from web.services import scheduler, store
@@ -31,7 +31,6 @@ def show(submission_id: str) -> str:
         report=report(sub),
         private=private,
         lines=lines,
-        not_kept=cancelled_unrun(sub),
         log=sub.log if private else None,
         error_line=(sub.error or {}).get("line"),
         # The dry run's error line, marked while the run has none of its own.
