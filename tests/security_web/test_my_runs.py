@@ -12,8 +12,9 @@ view dropped, every rate window was forgotten (the attacker's too), the running 
 time was reset. ``GET /runs`` does the same.
 
 The test stores 4,000 cancelled submissions of one cookie-less client (what the submit-and-
-cancel loop leaves behind); that client opens its own runs once, and someone else asks for the
-queue meanwhile.
+cancel loop left behind before cancelled programs were capped; a long event's worth of runs
+of one shared identity is as many); that client opens its own runs once, and someone else asks
+for the queue meanwhile.
 """
 
 from __future__ import annotations
