@@ -308,3 +308,56 @@ def test_cant_tell_a_dry_run_from_the_tree_by_timing_the_ack_of_a_frame_taken_at
         f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
         f"{real.status}/{real.reason} after {real.duration_s:.1f} s with {real.frames} frames"
     )
+
+
+# The dry run's end at the limit (``child._dry_run_clock``'s ``end``) stops the clock first and
+# then writes the END record. Near the recursion limit the write (its ``json.dumps``) raises
+# RecursionError, which leaves ``end`` into the program: the program catches it, goes on, and
+# the clock, stopped, never ends the run again. Its next frame carries a time past the limit and
+# the parent reports the sandbox as broken: found, "failed/crashed: the sandbox broke its
+# protocol: frame time 98500.1 out of order or past the limit" after 0.016 s, where the tree
+# run holds the tree to the limit (``completed``/``time_limit``). An ordinary program, and the
+# queue's prediction is "fails after 0.0 s".
+STOPS_THE_CLOCK = """
+import time
+
+
+def down(n):
+    try:
+        down(n + 1)
+    except RecursionError:
+        pass
+    try:
+        time.sleep(100)  # on the tree: the limit ends the run in here
+    except RecursionError:
+        pass
+
+
+down(0)
+print("past the limit")
+for i in range(5):
+    setLEDs([WHITE] * getLEDCount())
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round six: an error while the dry run writes its end leaves the clock "
+    "stopped and the program running",
+)
+def test_cant_outlive_a_dry_runs_limit_by_running_out_of_stack_as_it_ends() -> None:
+    previewer = Previewer(_config(), spiral_cone(LEDS))
+    try:
+        predicted = previewer.preview(STOPS_THE_CLOCK)
+    finally:
+        previewer.close()
+    with Supervisor(_config(), VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
+        real = supervisor.run("stops-the-clock", STOPS_THE_CLOCK)
+    assert (real.status, real.reason) == ("completed", "time_limit"), real.log
+    error = predicted.error.model_dump() if predicted.error else None
+    assert "past the limit" not in predicted.log, "the program ran on past its dry run's limit"
+    assert (predicted.status, predicted.reason, predicted.duration_s) == (
+        real.status,
+        real.reason,
+        LIMIT_S,
+    ), f"the dry run predicted {predicted.status}/{predicted.reason} ({error})"
