@@ -7,8 +7,9 @@ the tree and a dry run of the same program (its author clicking Preview, or the 
 background prediction of the next submission) hold two such children at once, next to the
 runner itself, inside the runner container's ``mem_limit`` (512m in ``compose.yaml``). Found:
 250 + 250 MiB of children beside a runner of at least 32 MiB: 533 MiB. Past the cgroup's limit the
-kernel reclaims the runner's own code pages and then OOM-kills the largest process, which is
-the tree program (``failed``/``killed`` for whoever is on the tree); on a Raspberry Pi without
+kernel reclaims the runner's own code pages and then OOM-kills the largest process: a child of
+~250 MiB, the tree program as likely as the dry run (whoever is on the tree gets
+``failed``/``killed`` because someone else pressed Preview); on a Raspberry Pi without
 the memory cgroup (Raspberry Pi OS's default, see compose.yaml) it is the whole Pi's memory,
 with swap on its SD card.
 """
