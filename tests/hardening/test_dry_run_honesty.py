@@ -12,6 +12,8 @@ tree. The virtual clock is exact where a real clock jitters: in a dry run,
 
 from __future__ import annotations
 
+import pytest
+
 from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
@@ -92,3 +94,270 @@ def test_cant_make_a_dry_run_blame_the_sandbox_by_drawing_in_an_errors_message()
     error = predicted.error.model_dump() if predicted.error else None
     assert predicted.reason != "crashed", f"the dry run blamed the sandbox: {error}"
     assert (predicted.status, predicted.reason) == (real.status, real.reason)
+
+
+# --- Red team, round six --------------------------------------------------------------------
+#
+# A dry run hands the program the virtual clock's functions in place of the real ``time``
+# functions. They answer to the same calls, but they are other objects: their ``repr``, their
+# errors for a wrong call, their messages for a bad argument, even the Python frames they need
+# (the recursion depth left for a call) differ from CPython's own. Each difference is a switch,
+# deterministic and free: the program ends at once in its dry run and holds the tree to the
+# time limit. What must hold: whatever the program asks its ``time`` functions, the dry run
+# predicts the run.
+
+_HOLD_THE_TREE = """
+if dry:
+    print("a dry run: ending at once")
+else:
+    print("the tree: holding it to the limit")
+    while True:
+        setLEDs([WHITE] * getLEDCount())
+        time.sleep(0.1)
+"""
+
+CLOCK_TELLS = {
+    "repr": """
+import time
+
+dry = repr(time.sleep) != "<built-in function sleep>"
+""",
+    "wrong_call": """
+import time
+
+try:
+    time.time(0)
+    said = ""
+except TypeError as error:
+    said = str(error)
+dry = said != "time.time() takes no arguments (1 given)"
+""",
+    "bad_argument": """
+import time
+
+try:
+    time.sleep("soon")
+    said = ""
+except TypeError as error:
+    said = str(error)
+dry = said != "'str' object cannot be interpreted as an integer"
+""",
+    "overflow_message": """
+import time
+
+try:
+    time.sleep(1e300)
+    said = ""
+except OverflowError as error:
+    said = str(error)
+dry = said != "timestamp out of range for platform time_t"
+""",
+    "type_refusal": """
+import time
+
+try:
+    type(time.monotonic)
+    said = ""
+except TypeError as error:
+    said = str(error)
+dry = "builtin_function_or_method" not in said
+""",
+    "recursion_depth": """
+import time
+
+
+def deepest(call):
+    # The deepest recursion at which call() still works.
+    def down(n):
+        try:
+            found = down(n + 1)
+        except RecursionError:
+            found = None
+        if found is None:
+            try:
+                call()
+                return n
+            except RecursionError:
+                return None
+        return found
+
+    return down(0)
+
+
+dry = deepest(time.monotonic) < deepest(lambda: None)
+""",
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round six: the dry run's time functions are not CPython's, and say so",
+)
+@pytest.mark.parametrize("tell", sorted(CLOCK_TELLS))
+def test_cant_tell_a_dry_run_from_the_tree_by_asking_its_time_functions(tell: str) -> None:
+    program = CLOCK_TELLS[tell] + _HOLD_THE_TREE
+    config = RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=2.0, preview_cpu_s=1)
+    previewer = Previewer(config, spiral_cone(LEDS))
+    try:
+        predicted = previewer.preview(program)
+    finally:
+        previewer.close()
+    with Supervisor(config, VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
+        real = supervisor.run(f"tells-{tell}", program)
+    assert (real.status, real.reason) == ("completed", "time_limit"), real.log
+    assert (predicted.status, predicted.reason) == (real.status, real.reason), (
+        f"the dry run predicted {predicted.status}/{predicted.reason} after "
+        f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
+        f"{real.status}/{real.reason} after {real.duration_s:.1f} s with {real.frames} frames"
+    )
+
+
+# The tree's pacer keeps its grid through a stall of up to two periods and then shows the
+# frames that were late at half-period spacing until they are back on it (``Pacer``: the next
+# frame is due at ``max(slot, last + period / 2)``); the dry run's clock restarts its grid as
+# soon as a frame is half a period late (``VirtualClock.frame_time``), so it never catches up.
+# With one frame in flight, ``setLEDs`` returns when the frame before is taken, so the program
+# sees the difference in how fast its ``setLEDs`` calls return after a short stall: about one
+# period for three frames on the tree, two in a dry run (found: 1.08-1.10 against 2.00-2.01).
+CATCHES_UP = """
+import time
+
+P = 1 / 40
+frame = [WHITE] * getLEDCount()
+
+
+def catch_up():
+    # A few frames on the grid, a stall of a period and a quarter past the next slot, then
+    # four frames as fast as setLEDs lets them go: how many periods the last three took.
+    for i in range(4):
+        setLEDs(frame)
+    time.sleep(3.25 * P)
+    returned = []
+    for i in range(4):
+        setLEDs(frame)
+        returned.append(time.perf_counter())
+    return (returned[3] - returned[0]) / P
+
+
+dry = min(catch_up() for trial in range(3)) > 1.5
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round six: the dry run's frame grid restarts where the tree's pacer "
+    "catches up",
+)
+def test_cant_tell_a_dry_run_from_the_tree_by_how_frames_catch_up_after_a_stall() -> None:
+    program = CATCHES_UP + _HOLD_THE_TREE
+    previewer = Previewer(_config(), spiral_cone(LEDS))
+    try:
+        predicted = previewer.preview(program)
+    finally:
+        previewer.close()
+    with Supervisor(_config(), VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
+        real = supervisor.run("catches-up", program)
+    assert (real.status, real.reason) == ("completed", "time_limit"), real.log
+    assert (predicted.status, predicted.reason) == (real.status, real.reason), (
+        f"the dry run predicted {predicted.status}/{predicted.reason} after "
+        f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
+        f"{real.status}/{real.reason} after {real.duration_s:.1f} s with {real.frames} frames"
+    )
+
+
+# With one frame in flight, ``setLEDs`` returns once the frame before it has been taken. When
+# that frame's slot had already come (the first frame after a pause), the dry run's clock lets
+# the next ``setLEDs`` return after a send only (``FRAME_SEND_S``, ~20 us, from the moment the
+# frame before was *sent*); on the tree the parent must first wake, read and check that frame
+# and send its ACK, and the child must wake: a round trip (found: 103-250 us on the 2-core dev
+# machine, median ~115 us; more on a Pi), never the ~20 us the dry run gives (found: 9-89 us,
+# median ~23 us).
+ROUND_TRIP = """
+import time
+
+frame = [WHITE] * getLEDCount()
+waits = []
+for i in range(15):
+    time.sleep(0.1)  # a pause: the next frame is taken at once
+    setLEDs(frame)
+    before = time.perf_counter()
+    setLEDs(frame)  # returns once the frame before is taken
+    waits.append(time.perf_counter() - before)
+waits.sort()
+dry = waits[7] < 45e-6
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round six: the dry run's setLEDs returns without the round trip the "
+    "tree's ACK takes",
+)
+def test_cant_tell_a_dry_run_from_the_tree_by_timing_the_ack_of_a_frame_taken_at_once() -> None:
+    program = ROUND_TRIP + _HOLD_THE_TREE
+    previewer = Previewer(_config(), spiral_cone(LEDS))
+    try:
+        predicted = previewer.preview(program)
+    finally:
+        previewer.close()
+    with Supervisor(_config(), VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
+        real = supervisor.run("round-trip", program)
+    assert (real.status, real.reason) == ("completed", "time_limit"), real.log
+    assert (predicted.status, predicted.reason) == (real.status, real.reason), (
+        f"the dry run predicted {predicted.status}/{predicted.reason} after "
+        f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
+        f"{real.status}/{real.reason} after {real.duration_s:.1f} s with {real.frames} frames"
+    )
+
+
+# The dry run's end at the limit (``child._dry_run_clock``'s ``end``) stops the clock first and
+# then writes the END record. Near the recursion limit the write (its ``json.dumps``) raises
+# RecursionError, which leaves ``end`` into the program: the program catches it, goes on, and
+# the clock, stopped, never ends the run again. Its next frame carries a time past the limit and
+# the parent reports the sandbox as broken: found, "failed/crashed: the sandbox broke its
+# protocol: frame time 98500.1 out of order or past the limit" after 0.016 s, where the tree
+# run holds the tree to the limit (``completed``/``time_limit``). An ordinary program, and the
+# queue's prediction is "fails after 0.0 s".
+STOPS_THE_CLOCK = """
+import time
+
+
+def down(n):
+    try:
+        down(n + 1)
+    except RecursionError:
+        pass
+    try:
+        time.sleep(100)  # on the tree: the limit ends the run in here
+    except RecursionError:
+        pass
+
+
+down(0)
+print("past the limit")
+for i in range(5):
+    setLEDs([WHITE] * getLEDCount())
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round six: an error while the dry run writes its end leaves the clock "
+    "stopped and the program running",
+)
+def test_cant_outlive_a_dry_runs_limit_by_running_out_of_stack_as_it_ends() -> None:
+    previewer = Previewer(_config(), spiral_cone(LEDS))
+    try:
+        predicted = previewer.preview(STOPS_THE_CLOCK)
+    finally:
+        previewer.close()
+    with Supervisor(_config(), VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
+        real = supervisor.run("stops-the-clock", STOPS_THE_CLOCK)
+    assert (real.status, real.reason) == ("completed", "time_limit"), real.log
+    error = predicted.error.model_dump() if predicted.error else None
+    assert "past the limit" not in predicted.log, "the program ran on past its dry run's limit"
+    assert (predicted.status, predicted.reason, predicted.duration_s) == (
+        real.status,
+        real.reason,
+        LIMIT_S,
+    ), f"the dry run predicted {predicted.status}/{predicted.reason} ({error})"

@@ -1,0 +1,56 @@
+"""Red team, round six: the flash limit must hold across program boundaries.
+
+The flash limiter (``runner.protect``, WCAG 2.3.1: at most three flashes in any one second)
+judges a window of the last second of frames. ``Supervisor._run`` gives every run a fresh
+``Protector``, so the window starts empty with each program: the last frames of one program
+and the first of the next are never judged together. Programs run back to back (web starts the
+next one as soon as the tree is free; one user may have three waiting, one address twenty),
+so short programs that each flash three times, which each limiter allows, strobe the tree far
+faster than three times a second. Found: six 6-frame programs (white, black, ... at 40 fps)
+run one after another: 28 transitions (14 flashes) in one second on the LEDs, where 6 are
+allowed. Ordinary programs; no escape needed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.config import RunnerConfig
+from runner.leds.layout import spiral_cone
+from runner.leds.virtual import VirtualStrip
+from runner.supervise.supervisor import Supervisor
+from tests.runner.light_meter import (
+    general_counts,
+    luminance,
+    most_in_one_second,
+    series,
+    transitions,
+)
+
+LEDS = 20
+MOST = 6  # transitions in any one second: three flashes
+
+# Three flashes, as fast as the tree's frame rate lets it: one program's limiter lets them all
+# through (six transitions, counting the first white after the previous program's black).
+THREE_FLASHES = """
+for i in range(6):
+    setLEDs([WHITE if i % 2 == 0 else BLACK] * getLEDCount())
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round six: each run gets a fresh flash limiter, so back-to-back "
+    "programs strobe past it",
+)
+def test_programs_run_back_to_back_cant_flash_the_tree_more_than_3_times_a_second() -> None:
+    config = RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=5.0, flash_limit=True)
+    strip = VirtualStrip(LEDS, history=10_000)
+    with Supervisor(config, strip, spiral_cone(LEDS), prestart=True) as supervisor:
+        for k in range(6):  # the queue: the next program starts as soon as the tree is free
+            result = supervisor.run(f"flash-{k}", THREE_FLASHES)
+            assert (result.status, result.reason) == ("completed", "ended"), result.log
+    shown = [(frame.at, frame.leds) for frame in strip.frames]
+    strip.close()
+    most = most_in_one_second(transitions(series(shown, luminance), general_counts))
+    assert most <= MOST, f"{most} transitions in one second on the LEDs ({most // 2} flashes)"
