@@ -2,7 +2,8 @@
 # bands of equal LED count times four quadrants round the trunk, the cells with band + quadrant
 # even lit, the bottom half's and the top half's taking turns at 10 Hz. The whole tree's mean
 # never moves, and no zone sees most of its cells change together; each half flashes.
-import math, time
+import math
+import time
 
 positions = getLEDPositions()
 order = sorted(range(len(positions)), key=lambda i: (positions[i][2], i))
