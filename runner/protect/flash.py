@@ -17,9 +17,9 @@ bands, quadrants, blocks) another: R, G and B are the mean emitted light of thei
 level / 255, after gamma and the power budget), so full white is ``Y = 1``. Halves strobing in
 antiphase keep the whole tree's mean constant, but not their own. In a zone, a change of the mean
 counts only if a large area of it changed with it (``Coherence``): most of its cells
-(``COHERENT_SHARE``), cells holding a quarter of the tree (``LARGE_AREA``), or two neighbouring
-cells, an eighth of the tree, at high contrast (``EIGHTH_CONTRAST``); so light moving through a
-zone is no flash. Once a zone's window is full, any change of its mean counts, by a step scaled
+(``COHERENT_SHARE``), or, at high contrast (``HIGH_CONTRAST``), cells holding a quarter of the
+tree (``LARGE_AREA``) or two neighbouring cells, an eighth of the tree; so light moving through
+a zone is no flash. Once a zone's window is full, any change of its mean counts, by a step scaled
 down to an eighth's share of the zone (``Swing.step``), so no eighth inside it may flash either.
 
 Peaks and valleys are found with hysteresis: a transition is counted the moment the measure has
@@ -66,15 +66,15 @@ COHERENT_SHARE = 0.75
 # What WCAG counts is the area that flashes, not its share of some part of the view, so a large
 # flashing area may not hide in a zone made larger by cells that stay dark (a checkerboard of
 # cells lit half by half, two eighths of the tree taking turns). A change of a zone's mean also
-# counts if the cells that changed together hold LARGE_AREA of the whole tree's LEDs, however
-# small a share of the zone that is; or if two neighbouring cells (an eighth of the tree, as
-# large an area as a quarter by docs/protection.md's reckoning) each changed by EIGHTH_CONTRAST
-# of their range. Either needs two cells or more, each by three LEDs' worth at least: a sparkle
-# of three LEDs never counts. The higher contrast asked of an eighth keeps snow and bands of
+# counts if cells that each changed by HIGH_CONTRAST of their range hold LARGE_AREA of the
+# whole tree's LEDs, however small a share of the zone that is, or are two neighbouring cells
+# (an eighth of the tree, still a large area by docs/protection.md's reckoning). Either needs
+# two cells or more, each by three LEDs' worth at least: a sparkle of three LEDs never counts.
+# The high contrast asked of a flash that is a small share of its zone keeps snow and bands of
 # light moving along the string from counting as flashes; once its zone's window is full, an
 # eighth is held to the plain step (FlashLimiter: ``held``).
 LARGE_AREA = 1 / 4
-EIGHTH_CONTRAST = 0.5
+HIGH_CONTRAST = 0.5
 _CELL_COUNTS = 1.0 - 1e-9
 _SEARCH_STEPS = 9  # the blend itself has 1/256 steps
 # Keeps a swing's quiet range clear of its thresholds, so float rounding in the exact test
@@ -88,12 +88,13 @@ State = tuple[float, bool, tuple[float, ...]]
 @dataclass(frozen=True)
 class Coherence:
     """Which cells of a zone must change together, the same way, for a change of the zone's
-    mean to count: cells holding the share ``enough`` of its LEDs (two cells at least), each by
-    its threshold (1 in the cells' measures); or two neighbouring ones, each by ``strong``."""
+    mean to count: cells holding COHERENT_SHARE of its LEDs, each by its threshold (1 in the
+    cells' measures); or, each by ``strong``, cells holding the share ``large`` of its LEDs (two
+    cells at least) or two neighbouring ones."""
 
     shares: tuple[float, ...]  # each cell's share of the zone's LEDs
-    enough: float  # COHERENT_SHARE, or less when that is more than LARGE_AREA of the tree
-    strong: tuple[float, ...]  # each cell's EIGHTH_CONTRAST, in its measure's units
+    large: float  # LARGE_AREA of the tree, as a share of the zone's LEDs
+    strong: tuple[float, ...]  # each cell's HIGH_CONTRAST, in its measure's units
     pairs: tuple[tuple[int, int], ...]  # neighbouring cells, by their place in the zone
 
 
@@ -160,16 +161,24 @@ class Swing:
         rule = self._cells
         if rule is None:
             return True
-        rises = [after - before for before, after in zip(low[2], high[2], strict=True)]
-        moved, count = 0.0, 0
-        for share, rise in zip(rule.shares, rises, strict=True):
+        moved = hard = 0.0
+        count = 0
+        strong: list[bool] = []
+        for share, need, before, after in zip(
+            rule.shares, rule.strong, low[2], high[2], strict=True
+        ):
+            rise = after - before
             if rise >= _CELL_COUNTS:
                 moved += share
+            strong.append(rise >= need)
+            if strong[-1]:
+                hard += share
                 count += 1
-        if count >= 2 and moved >= rule.enough:
+        if moved >= COHERENT_SHARE - 1e-9:
             return True
-        strong = rule.strong
-        return any(rises[i] >= strong[i] and rises[j] >= strong[j] for i, j in rule.pairs)
+        if count >= 2 and hard >= rule.large:
+            return True
+        return any(strong[i] and strong[j] for i, j in rule.pairs)
 
     def step(self, plain: bool = True) -> float:
         """The change that counts: judged on the mean alone while the window is full, the
@@ -289,7 +298,7 @@ class FlashLimiter:
                 self.swings.append((GeneralSwing(), RedSwing()))
                 continue
             shares = tuple(zones.cell_sizes[c] / size for c in columns)
-            enough = min(COHERENT_SHARE, large / size) - 1e-9
+            share = large / size - 1e-9
             pairs = tuple(
                 (i, j)
                 for i, a in enumerate(columns)
@@ -299,8 +308,8 @@ class FlashLimiter:
             general, red = (
                 Coherence(
                     shares,
-                    enough,
-                    tuple(_CELL_COUNTS * max(1.0, EIGHTH_CONTRAST / steps[c][k]) for c in columns),
+                    share,
+                    tuple(_CELL_COUNTS * max(1.0, HIGH_CONTRAST / steps[c][k]) for c in columns),
                     pairs,
                 )
                 for k in (0, 1)
