@@ -16,8 +16,11 @@ The whole tree is one field and each zone of it (``runner.protect.zones``: halve
 bands, quadrants, blocks) another: R, G and B are the mean emitted light of their LEDs (hardware
 level / 255, after gamma and the power budget), so full white is ``Y = 1``. Halves strobing in
 antiphase keep the whole tree's mean constant, but not their own. In a zone, a change of the mean
-counts only if most of the zone's cells changed with it (``COHERENT_SHARE``), so light moving
-through a zone is no flash; once a zone's window is full, any change of its mean counts.
+counts only if a large area of it changed with it (``Coherence``): most of its cells
+(``COHERENT_SHARE``), or, at high contrast (``HIGH_CONTRAST``), cells holding a quarter of the
+tree (``LARGE_AREA``) or two neighbouring cells, an eighth of the tree; so light moving through
+a zone is no flash. Once a zone's window is full, any change of its mean counts, by a step scaled
+down to an eighth's share of the zone (``Swing.step``), so no eighth inside it may flash either.
 
 Peaks and valleys are found with hysteresis: a transition is counted the moment the measure has
 moved far enough from the last turning point (for a red fall: from the highest saturated-red
@@ -35,9 +38,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from runner.protect.light import Emission, LightModel
-from runner.protect.zones import Rgb, Zones, split, tuple_getter
+from runner.protect.zones import QUADRANTS, Rgb, Zones, split, tuple_getter
 
 # Six opposing transitions are three flashes.
 MAX_TRANSITIONS = 6
@@ -59,6 +63,18 @@ SATURATED_RED = 0.8
 FEW_LEDS = 3
 CELL_CAP = 0.5
 COHERENT_SHARE = 0.75
+# What WCAG counts is the area that flashes, not its share of some part of the view, so a large
+# flashing area may not hide in a zone made larger by cells that stay dark (a checkerboard of
+# cells lit half by half, two eighths of the tree taking turns). A change of a zone's mean also
+# counts if cells that each changed by HIGH_CONTRAST of their range hold LARGE_AREA of the
+# whole tree's LEDs, however small a share of the zone that is, or are two neighbouring cells
+# (an eighth of the tree, still a large area by docs/protection.md's reckoning). Either needs
+# two cells or more, each by three LEDs' worth at least: a sparkle of three LEDs never counts.
+# The high contrast asked of a flash that is a small share of its zone keeps snow and bands of
+# light moving along the string from counting as flashes; once its zone's window is full, an
+# eighth is held to the plain step (FlashLimiter: ``held``).
+LARGE_AREA = 1 / 4
+HIGH_CONTRAST = 0.5
 _CELL_COUNTS = 1.0 - 1e-9
 _SEARCH_STEPS = 9  # the blend itself has 1/256 steps
 # Keeps a swing's quiet range clear of its thresholds, so float rounding in the exact test
@@ -69,12 +85,25 @@ _MARGIN = 1e-9
 State = tuple[float, bool, tuple[float, ...]]
 
 
-def _general_counts(low: State, high: State) -> bool:
-    return high[0] - low[0] >= GENERAL_STEP and low[0] < DARK_BELOW
+@dataclass(frozen=True)
+class Coherence:
+    """Which cells of a zone must change together, the same way, for a change of the zone's
+    mean to count: cells holding COHERENT_SHARE of its LEDs, each by its threshold (1 in the
+    cells' measures); or, each by ``strong``, cells holding the share ``large`` of its LEDs (two
+    cells at least) or two neighbouring ones."""
+
+    shares: tuple[float, ...]  # each cell's share of the zone's LEDs
+    large: float  # LARGE_AREA of the tree, as a share of the zone's LEDs
+    strong: tuple[float, ...]  # each cell's HIGH_CONTRAST, in its measure's units
+    pairs: tuple[tuple[int, int], ...]  # neighbouring cells, by their place in the zone
 
 
-def _red_counts(low: State, high: State) -> bool:
-    return high[0] - low[0] > RED_STEP and high[1]
+def _general_counts(low: State, high: State, step: float) -> bool:
+    return high[0] - low[0] >= step and low[0] < DARK_BELOW
+
+
+def _red_counts(low: State, high: State, step: float) -> bool:
+    return high[0] - low[0] > step and high[1]
 
 
 class Swing:
@@ -82,15 +111,22 @@ class Swing:
 
     def __init__(
         self,
-        counts: Callable[[State, State], bool],
+        counts: Callable[[State, State, float], bool],
+        step: float,
         may_peak: Callable[[State], bool],
-        shares: Sequence[float] = (),
+        cells: Coherence | None = None,
+        held: float = 1.0,
     ) -> None:
-        """``counts(low, high)``: a change of the mean between these two states is large
+        """``counts(low, high, step)``: a change of the mean between these two states is large
         enough; ``may_peak(state)``: the state can be the high end of one (red: only saturated
-        red); ``shares``: each cell's share of the zone's LEDs (none: judged on the mean)."""
+        red); ``cells``: which of the zone's cells must change together for a change of its
+        mean to count (None: judged on the mean alone); ``held``: once the window is full, a
+        change of the mean by this share of ``step`` counts (see FlashLimiter)."""
         self._counts = counts
-        self._shares = tuple(shares)
+        self._cells = cells
+        self._step = step
+        self._held = held
+        self.tight = False  # the window was full when last noted: the step is ``held`` of it
         self._may_peak = may_peak
         self._direction = 0  # of the last counted transition: +1 up, -1 down, 0 none yet
         # Since the last counted transition: the highest state that may be a peak, the lowest
@@ -110,24 +146,44 @@ class Swing:
         if self._valley is None:
             return 0
         peak, valley = self._peak, self._valley
-        falls = self._direction >= 0 and peak is not None and self._counts(state, peak)
+        step = self.step(plain)
+        falls = self._direction >= 0 and peak is not None and self._counts(state, peak, step)
         if falls and (plain or self._coherent(state, peak)):  # type: ignore[arg-type]
             return -1
-        rises = self._direction <= 0 and self._counts(valley, state)
+        rises = self._direction <= 0 and self._counts(valley, state, step)
         if rises and (plain or self._coherent(valley, state)):
             return 1
         return 0
 
     def _coherent(self, low: State, high: State) -> bool:
-        """Whether cells holding COHERENT_SHARE of the zone's LEDs each rose from ``low`` to
-        ``high`` by their threshold."""
-        if not self._shares:
+        """Whether enough of the zone's cells (see ``Coherence``) rose from ``low`` to
+        ``high``."""
+        rule = self._cells
+        if rule is None:
             return True
-        moved = 0.0
-        for share, before, after in zip(self._shares, low[2], high[2], strict=True):
-            if after - before >= _CELL_COUNTS:
+        moved = hard = 0.0
+        count = 0
+        strong: list[bool] = []
+        for share, need, before, after in zip(
+            rule.shares, rule.strong, low[2], high[2], strict=True
+        ):
+            rise = after - before
+            if rise >= _CELL_COUNTS:
                 moved += share
-        return moved >= COHERENT_SHARE - 1e-9
+            strong.append(rise >= need)
+            if strong[-1]:
+                hard += share
+                count += 1
+        if moved >= COHERENT_SHARE - 1e-9:
+            return True
+        if count >= 2 and hard >= rule.large:
+            return True
+        return any(strong[i] and strong[j] for i, j in rule.pairs)
+
+    def step(self, plain: bool = True) -> float:
+        """The change that counts: judged on the mean alone while the window is full, the
+        ``held`` share of the step."""
+        return self._step * self._held if plain and self.tight else self._step
 
     def full(self, now: float) -> bool:
         """True when one more transition now would exceed the limit."""
@@ -138,6 +194,8 @@ class Swing:
     def note(self, state: State, now: float) -> None:
         """Record that ``state`` was shown at ``now``."""
         self._note(state, now)
+        # Only a transition fills the window; while it empties, a tight step is on the safe side.
+        self.tight = len(self.times) >= MAX_TRANSITIONS
         self.lo, self.hi = self._quiet()
 
     def _note(self, state: State, now: float) -> None:
@@ -183,28 +241,28 @@ class Swing:
 class GeneralSwing(Swing):
     """The general (luminance) measure: every state may be a peak, so the peak is the top."""
 
-    def __init__(self, shares: Sequence[float] = ()) -> None:
-        super().__init__(_general_counts, lambda state: True, shares)
+    def __init__(self, cells: Coherence | None = None, held: float = 1.0) -> None:
+        super().__init__(_general_counts, GENERAL_STEP, lambda state: True, cells, held)
 
     def _quiet(self) -> tuple[float, float]:
-        lo, hi = self._bottom, self._top
+        lo, hi, step = self._bottom, self._top, self.step()
         if self._direction >= 0:  # a fall from the peak may count
-            lo = max(lo, min(DARK_BELOW, self._top - GENERAL_STEP + _MARGIN))
+            lo = max(lo, min(DARK_BELOW, self._top - step + _MARGIN))
         if self._direction <= 0 and self._bottom < DARK_BELOW:  # a rise from the valley may
-            hi = min(hi, self._bottom + GENERAL_STEP - _MARGIN)
+            hi = min(hi, self._bottom + step - _MARGIN)
         return lo, hi
 
 
 class RedSwing(Swing):
     """The red measure: only a saturated red may be a peak, or end a rise."""
 
-    def __init__(self, shares: Sequence[float] = ()) -> None:
-        super().__init__(_red_counts, lambda state: state[1], shares)
+    def __init__(self, cells: Coherence | None = None, held: float = 1.0) -> None:
+        super().__init__(_red_counts, RED_STEP, lambda state: state[1], cells, held)
 
     def _quiet(self) -> tuple[float, float]:
         lo = self._bottom
         if self._direction >= 0 and self._peak is not None:  # a fall from the peak may count
-            lo = max(lo, self._peak[0] - RED_STEP + _MARGIN)
+            lo = max(lo, self._peak[0] - self.step() + _MARGIN)
         return lo, self._top
 
 
@@ -217,21 +275,50 @@ class FlashLimiter:
         self._zones = zones
         # 1 / the sum of one channel when every LED of a zone (a cell) is at full.
         self._full = [255.0 * size for size in zones.sizes]
-        # A cell's measures in units of the change it must make (see FEW_LEDS).
-        self._cell_scales = [
+        # A cell's measures in units of the change it must make (see FEW_LEDS), as a share of
+        # its range.
+        steps = [
             (
-                1.0 / (255.0 * size * max(GENERAL_STEP, min(CELL_CAP, FEW_LEDS / size))),
-                RED_SCALE
-                / (255.0 * size * max(RED_STEP, min(CELL_CAP, FEW_LEDS / size) * RED_SCALE)),
+                max(GENERAL_STEP, min(CELL_CAP, FEW_LEDS / size)),
+                max(RED_STEP / RED_SCALE, min(CELL_CAP, FEW_LEDS / size)),
             )
             for size in zones.cell_sizes
+        ]
+        self._cell_scales = [
+            (1.0 / (255.0 * size * general), RED_SCALE / (255.0 * size * red * RED_SCALE))
+            for size, (general, red) in zip(zones.cell_sizes, steps, strict=True)
         ]
         # Picks a zone's cells out of all cells' measures (None for the whole tree).
         self._pick = [tuple_getter(c) if c else None for c in zones.columns]
         self.swings: list[tuple[Swing, Swing]] = []
+        large = LARGE_AREA * sum(zones.cell_sizes)
+        eighth = sum(zones.cell_sizes) / 8
         for columns, size in zip(zones.columns, zones.sizes, strict=True):
-            shares = [zones.cell_sizes[c] / size for c in columns]
-            self.swings.append((GeneralSwing(shares), RedSwing(shares)))
+            if not columns:  # the whole tree: its mean alone
+                self.swings.append((GeneralSwing(), RedSwing()))
+                continue
+            shares = tuple(zones.cell_sizes[c] / size for c in columns)
+            share = large / size - 1e-9
+            pairs = tuple(
+                (i, j)
+                for i, a in enumerate(columns)
+                for j, b in enumerate(columns)
+                if i < j and _neighbours(zones.cell_places[a], zones.cell_places[b])
+            )
+            general, red = (
+                Coherence(
+                    shares,
+                    share,
+                    tuple(_CELL_COUNTS * max(1.0, HIGH_CONTRAST / steps[c][k]) for c in columns),
+                    pairs,
+                )
+                for k in (0, 1)
+            )
+            # Once its window is full, a zone may not flash at all for now: not as a whole, and
+            # not an eighth of the tree inside it either, so its mean is held to the step
+            # scaled down to an eighth's share of it.
+            held = min(1.0, eighth / size)
+            self.swings.append((GeneralSwing(general, held), RedSwing(red, held)))
         self._last: Emission | None = None
         self._last_sums: tuple[list[Rgb], list[int]] = ([], [])
 
@@ -391,6 +478,14 @@ class FlashLimiter:
         if general.turn((0.2126 * r + 0.7152 * g + 0.0722 * b, False, ()), plain=True):
             return False
         return not red.turn((max(0.0, r - g - b) * RED_SCALE, saturated, ()), plain=True)
+
+
+def _neighbours(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Whether two cells (height band, quadrant) share a side: together, an eighth of the tree."""
+    (band_a, quadrant_a), (band_b, quadrant_b) = a, b
+    if quadrant_a == quadrant_b:
+        return abs(band_a - band_b) == 1
+    return band_a == band_b and (quadrant_a - quadrant_b) % QUADRANTS in (1, QUADRANTS - 1)
 
 
 def _blend(old: Emission, new: Emission, alpha: float) -> bytes:

@@ -115,6 +115,8 @@ class Zones:
         used = sorted(members)
         self._cell_getters = [tuple_getter(members[c]) for c in used]
         self.cell_sizes = [len(members[c]) for c in used]
+        # Each cell's height band and quadrant: neighbouring cells make an eighth of the tree.
+        self.cell_places = [divmod(c, QUADRANTS) for c in used]
         column = {cell: k for k, cell in enumerate(used)}
         self.names: list[str] = []
         self.sizes: list[int] = []

@@ -8,7 +8,7 @@ is large enough, and pair opposing ones into flashes. It shares no code with ``r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 from runner.leds import Led
@@ -121,13 +121,19 @@ REGIONS: dict[str, Callable[[Position], bool]] = {
 
 
 def most_flashes_per_region(
-    frames: Sequence[tuple[float, Sequence[Led]]], positions: Sequence[Position]
+    frames: Sequence[tuple[float, Sequence[Led]]],
+    positions: Sequence[Position],
+    more: Mapping[str, Sequence[int]] | None = None,
 ) -> dict[str, int]:
-    """For each of ``REGIONS``: the most general or red transitions in any one second, each
-    region measured as a field of its own (the mean light of its LEDs)."""
+    """For each of ``REGIONS`` and each of ``more`` (a name and the indices of its LEDs): the
+    most general or red transitions in any one second, each region measured as a field of its
+    own (the mean light of its LEDs)."""
+    picks: dict[str, Sequence[int]] = {
+        name: [i for i, p in enumerate(positions) if inside(p)] for name, inside in REGIONS.items()
+    }
+    picks.update(more or {})
     most = {}
-    for name, inside in REGIONS.items():
-        picked = [i for i, p in enumerate(positions) if inside(p)]
+    for name, picked in picks.items():
         part = [(t, [leds[i] for i in picked]) for t, leds in frames]
         most[name] = max(
             most_in_one_second(transitions(series(part, measure), counts))

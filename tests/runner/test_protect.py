@@ -166,6 +166,26 @@ def test_halves_of_the_tree_strobing_in_antiphase_reach_the_leds_with_at_most_3_
     assert most["top half"] >= 4 and 0 < result.frames_damped < result.frames
 
 
+def test_the_red_team_checkerboard_reaches_the_leds_with_at_most_3_flashes(
+    tmp_path: Path,
+) -> None:
+    # docs/protection.md's reproduction, tests/programs/strobe_checker.py: cells of a
+    # checkerboard lit half by half in turn, through the real sandbox and supervisor on 500
+    # LEDs with the default settings. It passed undamped.
+    result, frames = run_on_tree("strobe_checker.py", tmp_path, led_count=500)
+    most = most_flashes_per_region([(f.at, f.leds) for f in frames], spiral_cone(500))
+    assert max(most.values()) <= MOST_TRANSITIONS, most
+    assert most["bottom half"] >= 4 and 0 < result.frames_damped < result.frames
+
+
+def test_the_checkerboard_in_the_docs_is_the_program_tested() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "protection.md").read_text(encoding="utf-8")
+    documented = docs.split("**The red team's checkerboard**")[1].split("```python\n")[1]
+    program = (PROGRAMS / "strobe_checker.py").read_text(encoding="utf-8")
+    code = program[program.index("import math") :]
+    assert documented.split("```")[0] == code
+
+
 def test_a_pause_before_a_strobe_gets_no_extra_flash(tmp_path: Path) -> None:
     """A frame arriving after a pause is judged at the time it shows, not at its stale slot."""
     _, frames = run_on_tree("pause_then_strobe.py", tmp_path, time_limit_s=5.0)
