@@ -8,6 +8,7 @@ for the run report. See docs/protection.md.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,7 +36,13 @@ class ProtectStats:
 
 
 class Protector:
-    """Power budget then flash limiter, for one strip; keeps the statistics of its lifetime."""
+    """Power budget then flash limiter, for one strip, for the strip's whole life.
+
+    One per tree, shared by every run and the idle show: the flash window must see the last
+    frames of one program and the first of the next together, or programs run back to back
+    would each flash three times a second on top of each other. ``stats`` counts since the last
+    ``reset_stats`` (the supervisor resets it as each run starts, for the run's report).
+    """
 
     def __init__(
         self,
@@ -68,6 +75,9 @@ class Protector:
                 raise ValueError(f"{len(where)} LED positions for a strip of {led_count} LEDs")
             self._flash = FlashLimiter(model, Zones(where))
         self.stats = ProtectStats()
+        # The supervisor's thread and the idle show's may both show frames (one at a time in
+        # practice); the flash window must never be updated by both at once.
+        self._lock = threading.Lock()
         # The last frame built here: a strobe damped to the previous frame repeats it often.
         self._built: tuple[Emission | None, tuple[Led, ...]] = (None, ())
 
@@ -90,6 +100,11 @@ class Protector:
             positions=positions,
         )
 
+    def reset_stats(self) -> None:
+        """Start counting anew (a run begins); the flash window keeps what it has seen."""
+        with self._lock:
+            self.stats = ProtectStats()
+
     @property
     def active(self) -> bool:
         """True when at least one stage is on."""
@@ -105,6 +120,10 @@ class Protector:
         """
         if not self.active:
             return frame
+        with self._lock:
+            return self._apply(frame, now, packed)
+
+    def _apply(self, frame: tuple[Led, ...], now: float, packed: bytes | None) -> tuple[Led, ...]:
         given = self._model.measure(pack(frame) if packed is None else packed)
         light = given
         if self._power is not None:

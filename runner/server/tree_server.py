@@ -80,8 +80,10 @@ class RunnerServer:
         self.strip = strip
         self.positions = list(positions) if positions is not None else load_positions(config)
         required = required_layers
+        # PROTECT: one for the tree, programs and idle show alike (one flash window).
+        protector = Protector.from_config(config, len(strip), self.positions)
         self.supervisor = Supervisor(
-            config, strip, self.positions, prestart=True, required=required
+            config, strip, self.positions, prestart=True, required=required, protector=protector
         )
         self.checker = Checker(config, required=required)
         self.previewer = Previewer(
@@ -93,7 +95,6 @@ class RunnerServer:
         self._stopping = threading.Event()
         self._lock = threading.RLock()  # guards the strip between programs, busy state, clients
         self._clients = ClientHub(self._lock, self._handle)
-        protector = Protector.from_config(config, len(strip), self.positions)  # PROTECT: idle too
         self._display = TreeDisplay(
             strip, self.positions, self.broadcast, hold_after_run_s, protector
         )

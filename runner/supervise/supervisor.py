@@ -97,6 +97,7 @@ class Supervisor:
         child_command: Sequence[str] | None = None,
         raw: bool = False,
         required: Collection[str] | None = None,
+        protector: Protector | None = None,
     ) -> None:
         """``prestart`` keeps one fresh, confined child waiting for the next program (it cuts
         the start latency to a few ms; each child still runs exactly one program).
@@ -105,7 +106,9 @@ class Supervisor:
         Python with real builtins in the same confined child: only ``runner.audit`` sets it,
         to show what holds once the language layer is gone; the server never does.
         ``required`` are the sandbox layers a child must report in force or get no program
-        (default: ``spawn.required_layers``)."""
+        (default: ``spawn.required_layers``). ``protector`` is the tree's protection, shared
+        with whatever else shows frames on ``strip`` (default: one of this supervisor's own,
+        kept across runs)."""
         self.config = config
         self.strip = strip
         self.positions = [tuple(float(c) for c in p) for p in positions]
@@ -127,8 +130,11 @@ class Supervisor:
         # never leaves a process behind.
         self._spare: subprocess.Popen[bytes] | None = None
         self._spare_born = 0.0
-        # PROTECT: each run gets a fresh Protector (flash window, statistics) in _run.
-        self._protector = Protector.from_config(config, len(strip), self.positions)
+        # PROTECT: one for the tree's life (its flash window spans program boundaries); each
+        # run's report counts from the run's start.
+        self._protector = protector or Protector.from_config(
+            config, len(strip), self.positions
+        )
 
     def close(self) -> None:
         """Stop any run and discard the waiting child; the supervisor runs nothing after this."""
@@ -176,9 +182,7 @@ class Supervisor:
 
     def _run(self, submission_id: str, source: str, limit: float, emit: EventCallback) -> RunResult:
         started = time.monotonic()
-        self._protector = Protector.from_config(  # PROTECT
-            self.config, len(self.strip), self.positions
-        )
+        self._protector.reset_stats()  # PROTECT: the window goes on, the report starts anew
         io = ChildIO(self._take_child(), started + STARTUP_LIMIT_S)
         self.last_child_pid = io.pid
         with self._state_lock:

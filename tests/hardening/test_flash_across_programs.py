@@ -13,8 +13,6 @@ allowed. Ordinary programs; no escape needed.
 
 from __future__ import annotations
 
-import pytest
-
 from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
@@ -38,11 +36,6 @@ for i in range(6):
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round six: each run gets a fresh flash limiter, so back-to-back "
-    "programs strobe past it",
-)
 def test_programs_run_back_to_back_cant_flash_the_tree_more_than_3_times_a_second() -> None:
     config = RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=5.0, flash_limit=True)
     strip = VirtualStrip(LEDS, history=10_000)
