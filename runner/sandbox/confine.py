@@ -52,6 +52,9 @@ class Limits:
     # kills it long before, unless the parent itself died (kill -9 of the runner).
     wall_limit_s: float | None = None
     nice: int = 0  # lower CPU priority (dry runs beside the tree program); 0: unchanged
+    # Raise the child's OOM score (up to 1000: the kernel's OOM killer takes it first): dry runs
+    # and checks, so memory pressure ends someone's preview, never the program on the tree.
+    oom_score_adj: int = 0
 
     def to_dict(self) -> dict[str, object]:
         """Plain values for JSON."""
@@ -82,6 +85,9 @@ def confine(limits: Limits) -> dict[str, str]:
     """
     if limits.nice > 0:  # before seccomp, which denies setpriority
         lower_priority(limits.nice)
+    if limits.oom_score_adj > 0:  # before Landlock, which closes /proc; raising needs no right
+        with open("/proc/self/oom_score_adj", "w") as score:
+            score.write(str(min(limits.oom_score_adj, 1000)))
     for module in limits.preload:  # once confined, the child can open no file to import
         importlib.import_module(module)
     report: dict[str, str] = {}
@@ -243,6 +249,8 @@ def _seccomp() -> None:
     for name, sig_arg in syscalls.SELF_ONLY.items():  # own pid, standard signals only
         below_rt = pyseccomp.Arg(sig_arg, pyseccomp.LT, syscalls.FIRST_RT_SIGNAL)
         _add(flt, allow, name, pyseccomp.Arg(0, pyseccomp.EQ, me), below_rt)
+    for name in syscalls.STATIC_CLOCKS:  # clock_*(clockid, ...): the static clocks only
+        _add(flt, allow, name, pyseccomp.Arg(0, pyseccomp.LE, syscalls.LAST_STATIC_CLOCK))
     for name in syscalls.NO_EXEC:  # mmap/mprotect(addr, len, prot): no PROT_EXEC
         _add(flt, allow, name, pyseccomp.Arg(2, pyseccomp.MASKED_EQ, syscalls.PROT_EXEC, 0))
     for advice in syscalls.MADVISE_ALLOWED.values():  # madvise(addr, len, advice): rules OR

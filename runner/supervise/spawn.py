@@ -24,6 +24,9 @@ CHILD_COMMAND = (sys.executable, "-I", "-B", "-m", "runner.sandbox.child")
 # The niceness of children that run beside the tree program (dry runs, upload checks): the tree
 # program's frame rate comes first.
 BACKGROUND_NICE = 19
+# Background children (dry runs, checks) are the OOM killer's first choice: under memory
+# pressure a preview fails, the program on the tree goes on (red team round six).
+BACKGROUND_OOM_SCORE = 1000
 
 # Time a child may take to start and confine itself, before the program's own time limit starts.
 STARTUP_LIMIT_S = 10.0
@@ -76,6 +79,7 @@ def child_limits(
         read_paths=default_read_paths(),
         preload=preload,
         nice=nice,
+        oom_score_adj=BACKGROUND_OOM_SCORE if nice > 0 else 0,
         wall_limit_s=(
             STARTUP_LIMIT_S + config.time_limit_s + SPARE_MAX_AGE_S + 5.0
             if wall_limit_s is None

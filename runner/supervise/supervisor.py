@@ -132,9 +132,7 @@ class Supervisor:
         self._spare_born = 0.0
         # PROTECT: one for the tree's life (its flash window spans program boundaries); each
         # run's report counts from the run's start.
-        self._protector = protector or Protector.from_config(
-            config, len(strip), self.positions
-        )
+        self._protector = protector or Protector.from_config(config, len(strip), self.positions)
 
     def close(self) -> None:
         """Stop any run and discard the waiting child; the supervisor runs nothing after this."""
