@@ -29,6 +29,7 @@ run that ran out of CPU time.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import random
@@ -36,38 +37,34 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from runner.sandbox.grid import Pacer
+from runner.sandbox.timefuncs import CLOCK_NAMES
+
 # What the program's ``time`` namespace takes from the virtual clock (the rest stays real:
 # process_time is CPU time, which a dry run spends for real).
-CLOCK_FUNCTIONS = (
-    "sleep",
-    "time",
-    "monotonic",
-    "perf_counter",
-    "time_ns",
-    "monotonic_ns",
-    "perf_counter_ns",
-    "localtime",
-    "gmtime",
-    "ctime",
-    "asctime",
-    "strftime",
-)
+CLOCK_FUNCTIONS = CLOCK_NAMES
 
-# Real time a tree run spends that is neither CPU time of the child nor asked-for sleep: the
-# wake-up when the ACK of the frame before comes (~0.2 ms; a frame whose predecessor was already
-# taken costs only its send, ~20 us), and the wake-up after a sleep (timer slack and
-# scheduling, ~0.1 ms). Without them a 60-frame sleep-paced program is predicted 1-2 % short.
-# Each is drawn as a floor plus an exponential tail (means as given), capped.
-FRAME_ROUND_TRIP_S = 0.0002
+# Real time a tree run spends that is neither CPU time of the child nor asked-for sleep, each
+# drawn as a floor plus an exponential tail (means as given), capped. Measured with the real
+# Supervisor on the 2-core dev machine (docs/security.md, "The dry run's clock"):
+# - the ACK of a frame comes a round trip after the frame was shown (the parent wakes on it,
+#   checks and shows it, writes the ACK, the child wakes): the program's wait for it, right
+#   after a pause, was 103-2180 us, median ~115 us; most of it is always there (the floor);
+# - a frame held to its slot is shown when the parent's timer wakes it, a little late;
+# - a frame whose predecessor's ACK is already there costs its send only;
+# - a sleep ends late by the timer's slack and scheduling.
+# Without them a 60-frame sleep-paced program is predicted 1-2 % short.
+FRAME_ROUND_TRIP_S = 0.00013
+ROUND_TRIP_FLOOR = 0.75  # the share of the round trip that is always there
+SLOT_WAKE_UP_S = 0.00008
 FRAME_SEND_S = 0.00002
 SLEEP_WAKE_UP_S = 0.0001
-JITTER_FLOOR = 0.3  # the share of each mean that is always there (the rest is the random tail)
-JITTER_CAP = 10  # times the mean: a wake-up is at most 1 ms late, a round trip 2 ms
+JITTER_FLOOR = 0.3  # the share of each other mean that is always there (the rest: the tail)
+JITTER_CAP = 10  # times the mean: a wake-up is at most 1 ms late, a round trip 1.3 ms
 # Wall time of a computing program is its CPU time and then some (the scheduler, interrupts):
 # the CPU part of the virtual clock runs this much faster, at a rate drawn per run.
 CPU_RATE_SPREAD = 0.01
 READ_NOISE_S = 1e-7  # at most this much per clock read (a real read moves both clocks apart)
-MAX_SLEEP_S = (2**63 - 1) / 1e9  # the real time.sleep's limit (nanoseconds in a C int64)
 
 
 class VirtualClock:
@@ -82,11 +79,11 @@ class VirtualClock:
         self.limit = float(limit_s)
         self._jitter = random.Random(seed if seed is not None else os.urandom(32))
         self._cpu_rate = 1.0 + self._jitter.uniform(0.0, CPU_RATE_SPREAD)
-        self._period = 1.0 / fps if fps > 0 else 0.0
-        self._slot: float | None = None
+        self._pacer = Pacer(fps)
         # When the last two frames sent are shown: the program waits for the earlier one.
         self._taken_before: float | None = None
         self._taken_last: float | None = None
+        self._held_before = self._held_last = False  # whether each waited for its slot
         self._slept = 0.0
         self._end = end
         self.stopped = False
@@ -123,9 +120,9 @@ class VirtualClock:
         """The program ended: nothing may end it again while it reports."""
         self.stopped = True
 
-    def _late(self, mean: float) -> float:
+    def _late(self, mean: float, floor_share: float = JITTER_FLOOR) -> float:
         """A random delay of mean ``mean`` (a floor, then an exponential tail, capped)."""
-        floor = mean * JITTER_FLOOR
+        floor = mean * floor_share
         tail = self._jitter.expovariate(1.0 / (mean - floor))
         return min(floor + tail, JITTER_CAP * mean)
 
@@ -134,32 +131,35 @@ class VirtualClock:
         return self.now()
 
     def frame_time(self) -> float:
-        """When the frame now being sent is shown: its pacing slot, or now if that has passed.
+        """When the frame now being sent is shown: as the tree's ``Pacer`` decides, fed virtual
+        time (its slot on the grid, caught up after a short stall, restarted after a long one).
 
         A frame whose slot lies at or past the limit is never shown: the tree's deadline comes
         while it waits, so the run ends here, at the limit.
         """
         value = self.now()
-        shown = value
-        if self._period:
-            if self._slot is not None and value < self._slot:
-                shown = self._slot
-            slot = shown if self._slot is None else self._slot
-            if shown - slot >= self._period / 2:
-                slot = shown  # late by half a period or more: restart the grid, as the tree does
-            self._slot = slot + self._period
+        shown = max(value, self._pacer.due(value))
         if shown >= self.limit:
             self._advance(shown - value)  # reaches the limit: ends the run
+        self._pacer.shown(shown)
         self._taken_before, self._taken_last = self._taken_last, shown
+        self._held_before, self._held_last = self._held_last, shown > value
         return shown
 
     def frame_sent(self) -> None:
-        """The frame is on its way; the program goes on once the frame before it has been taken
-        (shown in its slot): one frame in flight, as on the tree."""
+        """The frame is on its way; the program goes on once the frame before it has been taken:
+        one frame in flight, as on the tree. Its ACK comes a round trip after it was shown (the
+        parent wakes, checks and shows it, writes the ACK, the child wakes), later still when
+        the parent slept until its slot (its timer's lateness), whatever the program did since;
+        when that has passed, the send is all it costs."""
         value = self.now()
-        previous = self._taken_before
-        if previous is not None and value < previous:
-            self._advance(previous - value + self._late(FRAME_ROUND_TRIP_S))
+        ready = -math.inf
+        if self._taken_before is not None:
+            ready = self._taken_before + self._late(FRAME_ROUND_TRIP_S, ROUND_TRIP_FLOOR)
+            if self._held_before:
+                ready += self._late(SLOT_WAKE_UP_S)
+        if value < ready:
+            self._advance(ready - value)
         else:
             self._advance(self._late(FRAME_SEND_S))
 
@@ -174,18 +174,12 @@ class VirtualClock:
         """The program's ``time`` functions that read or move this clock."""
         return {name: getattr(self, "t_" + name) for name in CLOCK_FUNCTIONS}
 
-    def t_sleep(self, seconds: object) -> None:
-        if not isinstance(seconds, int | float):
-            name = type(seconds).__name__[:40]
-            raise TypeError(f"'{name}' object cannot be interpreted as a number")
-        value = float(seconds)
-        if math.isnan(value):
-            raise ValueError("Invalid value NaN (not a number)")
-        if value < 0:
-            raise ValueError("sleep length must be non-negative")
-        if value > MAX_SLEEP_S:  # as the real time.sleep, which fails rather than waits
-            raise OverflowError("timestamp too large to convert to C _PyTime_t")
-        self._advance(value + self._late(SLEEP_WAKE_UP_S) if value > 0 else 0.0)
+    def t_sleep(self, seconds: float) -> None:
+        """``seconds`` as ``timefuncs.sleep_seconds`` checked it (CPython's checks)."""
+        if (self._mono0 + self.elapsed() + seconds) * 1e9 >= 2**63:
+            # the real sleep's deadline (monotonic nanoseconds in a C int64) overflows
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        self._advance(seconds + self._late(SLEEP_WAKE_UP_S) if seconds > 0 else 0.0)
 
     def t_time(self) -> float:
         return self._wall0 + self.now()
@@ -205,17 +199,19 @@ class VirtualClock:
     def t_perf_counter_ns(self) -> int:
         return self._perf0_ns + int(self.now() * 1e9)
 
-    def t_localtime(self, seconds: object = None) -> time.struct_time:
-        return time.localtime(self.t_time() if seconds is None else seconds)  # type: ignore[arg-type]
+    # Called only without arguments (strftime: with its format): given a time, the wrapper
+    # calls CPython's own function, in a dry run too.
+    def t_localtime(self) -> time.struct_time:
+        return time.localtime(self.t_time())
 
-    def t_gmtime(self, seconds: object = None) -> time.struct_time:
-        return time.gmtime(self.t_time() if seconds is None else seconds)  # type: ignore[arg-type]
+    def t_gmtime(self) -> time.struct_time:
+        return time.gmtime(self.t_time())
 
-    def t_ctime(self, seconds: object = None) -> str:
-        return time.ctime(self.t_time() if seconds is None else seconds)  # type: ignore[arg-type]
+    def t_ctime(self) -> str:
+        return time.ctime(self.t_time())
 
-    def t_asctime(self, when: object = None) -> str:
-        return time.asctime(self.t_localtime() if when is None else when)  # type: ignore[arg-type]
+    def t_asctime(self) -> str:
+        return time.asctime(self.t_localtime())
 
-    def t_strftime(self, fmt: object, when: object = None) -> str:
-        return time.strftime(fmt, self.t_localtime() if when is None else when)  # type: ignore[arg-type]
+    def t_strftime(self, fmt: str) -> str:
+        return time.strftime(fmt, self.t_localtime())
