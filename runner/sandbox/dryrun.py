@@ -30,7 +30,6 @@ run that ran out of CPU time.
 from __future__ import annotations
 
 import errno
-import math
 import os
 import random
 import time
@@ -54,9 +53,10 @@ CLOCK_FUNCTIONS = CLOCK_NAMES
 # - a frame whose predecessor's ACK is already there costs its send only;
 # - a sleep ends late by the timer's slack and scheduling.
 # Without them a 60-frame sleep-paced program is predicted 1-2 % short.
-FRAME_ROUND_TRIP_S = 0.00013
+FRAME_ROUND_TRIP_S = 0.00018
 ROUND_TRIP_FLOOR = 0.75  # the share of the round trip that is always there
-SLOT_WAKE_UP_S = 0.00008
+SLOT_WAKE_UP_S = 0.00115
+SLOT_WAKE_UP_FLOOR = 0.6
 FRAME_SEND_S = 0.00002
 SLEEP_WAKE_UP_S = 0.0001
 JITTER_FLOOR = 0.3  # the share of each other mean that is always there (the rest: the tail)
@@ -83,7 +83,6 @@ class VirtualClock:
         # When the last two frames sent are shown: the program waits for the earlier one.
         self._taken_before: float | None = None
         self._taken_last: float | None = None
-        self._held_before = self._held_last = False  # whether each waited for its slot
         self._slept = 0.0
         self._end = end
         self.stopped = False
@@ -132,33 +131,32 @@ class VirtualClock:
 
     def frame_time(self) -> float:
         """When the frame now being sent is shown: as the tree's ``Pacer`` decides, fed virtual
-        time (its slot on the grid, caught up after a short stall, restarted after a long one).
+        time (its slot on the grid, caught up after a short stall, restarted after a long one),
+        and as late as the tree shows it: a frame held for its slot when the parent's timer
+        wakes it, one whose slot has come once the parent has woken on it, read and checked it.
 
-        A frame whose slot lies at or past the limit is never shown: the tree's deadline comes
-        while it waits, so the run ends here, at the limit.
+        A frame shown at or past the limit is never shown: the tree's deadline comes while it
+        waits, so the run ends here, at the limit.
         """
         value = self.now()
-        shown = max(value, self._pacer.due(value))
+        due = self._pacer.due(value)
+        if due > value:
+            shown = due + self._late(SLOT_WAKE_UP_S, SLOT_WAKE_UP_FLOOR)
+        else:
+            shown = value + self._late(FRAME_ROUND_TRIP_S, ROUND_TRIP_FLOOR)
         if shown >= self.limit:
             self._advance(shown - value)  # reaches the limit: ends the run
         self._pacer.shown(shown)
         self._taken_before, self._taken_last = self._taken_last, shown
-        self._held_before, self._held_last = self._held_last, shown > value
         return shown
 
     def frame_sent(self) -> None:
-        """The frame is on its way; the program goes on once the frame before it has been taken:
-        one frame in flight, as on the tree. Its ACK comes a round trip after it was shown (the
-        parent wakes, checks and shows it, writes the ACK, the child wakes), later still when
-        the parent slept until its slot (its timer's lateness), whatever the program did since;
-        when that has passed, the send is all it costs."""
+        """The frame is on its way; the program goes on once the frame before it has been taken
+        (its ACK comes as it is shown), whatever the program did since: one frame in flight, as
+        on the tree. When that has passed, the send is all it costs."""
         value = self.now()
-        ready = -math.inf
-        if self._taken_before is not None:
-            ready = self._taken_before + self._late(FRAME_ROUND_TRIP_S, ROUND_TRIP_FLOOR)
-            if self._held_before:
-                ready += self._late(SLOT_WAKE_UP_S)
-        if value < ready:
+        ready = self._taken_before
+        if ready is not None and value < ready:
             self._advance(ready - value)
         else:
             self._advance(self._late(FRAME_SEND_S))
