@@ -2,13 +2,13 @@
 
 Virtual time is the seconds the program slept plus the CPU time it spent since it started, so a
 prediction counts both the program's waits and its work. ``time.sleep`` adds to it at once;
-``time.time``/``monotonic``/``perf_counter`` (and their ``_ns`` forms) read it. Each frame is
-stamped with its pacing slot on the same grid as the tree's ``Pacer`` (the first frame starts the
-grid; a frame half a period late restarts it), and ``setLEDs`` waits, as on the tree, until the
-frame before it has been shown (one frame in flight), so a program paced only by ``setLEDs`` is
-predicted at the tree's frame rate. Two small real costs that are not CPU time of the child are
-added: a frame's send (or the wake-up when the frame before it is taken) and a sleep's wake-up
-(measured on an idle machine).
+``time.time``/``monotonic``/``perf_counter`` (and their ``_ns`` forms) read it; the program
+reaches them through the same wrappers as on the tree (``timefuncs``). Each frame is shown as
+the tree's own ``Pacer`` (fed virtual time) and the tree's delays would show it: a frame held for
+its slot when the parent's timer wakes, one whose slot has come a round trip after it was sent.
+``setLEDs`` waits, as on the tree, until the frame before it has been shown (one frame in flight,
+its ACK), so a program paced only by ``setLEDs`` is predicted at the tree's frame rate. A sleep's
+wake-up and a frame's send are the other real costs added (not CPU time of the child).
 
 Real clocks jitter, and an exact virtual clock would tell a program that it is being dry-run
 (``perf_counter() - process_time()`` moving by the same amount across every sleep), so it could
@@ -18,7 +18,7 @@ by a millisecond), the CPU part runs a little faster than ``process_time`` (wall
 tree includes what the scheduler takes), and every read adds a few nanoseconds. The draws come
 from a generator seeded from the kernel's randomness before the child confined itself, held
 where the program cannot reach it (an underscore attribute of this object). On average the
-prediction is unchanged (means as before), or a little longer, never shorter.
+prediction is the tree's (means as measured), or a little longer, never shorter.
 
 When virtual time reaches the limit the run ends as the tree's deadline would end it, at the
 next clock read, sleep or frame. The child may set no timers once confined (seccomp keeps the

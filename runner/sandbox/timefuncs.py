@@ -25,9 +25,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 # Stack levels each call makes sure of before it dispatches: more than the virtual clock's
-# deepest path needs (``test_time_functions``'s headroom test checks it), so neither mode ever
-# fails for lack of stack where the other would not.
-HEADROOM = 12
+# deepest path needs (5 was found enough for every call short of the limit; the end at the
+# limit goes one or two deeper), so neither mode fails for lack of stack where the other would
+# not (``test_cant_tell_a_dry_run_from_the_tree_by_how_deep_its_time_functions_work``). Each
+# level costs a Python call on the tree too: this is most of the wrapper's cost.
+HEADROOM = 8
 _NS_RANGE = 2**63  # CPython keeps times as nanoseconds in a C int64 (``_PyTime_t``)
 
 # How each function takes its arguments, as CPython's does: none, exactly one (sleep), or
@@ -87,6 +89,8 @@ class builtin_function_or_method:  # noqa: N801 - CPython's name: what a type() 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         headroom(HEADROOM)
         name = self._name
+        if not args and not kwargs and name != "sleep" and name != "strftime":
+            return self._impl()
         if name in OPTIONAL_ARGUMENTS:
             if kwargs or len(args) != (name == "strftime"):
                 return self._real(*args, **kwargs)
