@@ -24,6 +24,7 @@ from runner.sandbox.confine import Limits, confine
 from runner.sandbox.dryrun import VirtualClock
 from runner.sandbox.frames import pack_frame
 from runner.sandbox.guards import make_print
+from runner.sandbox.timefuncs import HEADROOM, headroom
 from runner.sandbox.wire import (
     CHECK,
     END,
@@ -49,6 +50,7 @@ class Channel:
 
     def __init__(self, rfd: int, wfd: int) -> None:
         self._rfd, self._wfd = rfd, wfd
+        self.wfd = wfd  # a dry run's end writes its last record here directly
         self._buf = b""
         # A dry run's CPU timer may fire in the middle of a record: its END waits for the end.
         self.busy = False
@@ -124,6 +126,8 @@ class ProgramApi:
         the same (the parent ACKs a frame only in its slot, so a fast loop still waits, one
         frame ahead); a child that ignores ACKs gains nothing, the parent paces regardless.
         """
+        # The same stack depth in both modes (the dry run's path is deeper): see timefuncs.
+        headroom(HEADROOM)
         frame = pack_frame(states, self._led_count)
         if self._clock is not None:
             self._channel.send(TFRAME, TIMESTAMP.pack(self._clock.frame_time()) + frame)
@@ -245,14 +249,32 @@ def _dry_run_clock(
     """A virtual clock that ends the run, as the tree's deadline would, at the time limit."""
     limit = float(program["time_limit"])  # type: ignore[arg-type]
 
+    # The END record at the limit, built before the program runs: ending must not depend on
+    # anything the program can exhaust (red team round six, finding 2: near the recursion limit
+    # json.dumps raised, the error left end() into the program and the clock stayed stopped).
+    at_limit = _record(END, _end_report("time_limit", limit))
+
     def end(reason: str) -> None:
-        clock.stop()
-        virtual = limit if reason == "time_limit" else min(clock.elapsed(), limit)
-        report = {"outcome": reason, "reason": reason, "error": None, "virtual_s": virtual}
-        channel.send(END, json.dumps(report).encode())
-        os._exit(0)  # as at the tree's deadline: the program gets no further say
+        clock.stopped = True  # an attribute, not a call: nothing can fail before the try
+        try:
+            try:
+                if reason == "time_limit":
+                    record = at_limit
+                else:
+                    record = _record(END, _end_report(reason, min(clock.elapsed(), limit)))
+                while record:  # under PIPE_BUF, so one write (the loop: whatever happens)
+                    record = record[os.write(channel.wfd, record) :]
+            finally:
+                os._exit(0)  # as at the tree's deadline: the program gets no further say
+        except BaseException:
+            # Not even os._exit could be called (no stack left at all): the clock runs on, so
+            # the next clock read or frame, a level up, ends the run at the limit after all.
+            clock.stopped = False
+            raise
 
     def on_cpu_budget(_sig: int, _frame: object) -> None:
+        # Should even the end fail here (no stack left at all), the program goes on until the
+        # hard CPU limit kills it, which the parent judges as the CPU budget, as it should.
         channel.when_idle(clock.out_of_cpu)  # never in the middle of a record
 
     fps = float(program.get("fps") or 0.0)  # type: ignore[arg-type]
@@ -261,6 +283,19 @@ def _dry_run_clock(
     # second later, still kills a program stuck in one long C call).
     signal.signal(signal.SIGXCPU, on_cpu_budget)
     return clock
+
+
+def _end_report(reason: str, virtual_s: float) -> bytes:
+    """A dry run's END payload, with ``%`` only (no recursion, nothing the program reaches)."""
+    return b'{"outcome": "%s", "reason": "%s", "error": null, "virtual_s": %r}' % (
+        reason.encode(),
+        reason.encode(),
+        float(virtual_s),
+    )
+
+
+def _record(kind: bytes, payload: bytes) -> bytes:
+    return HEADER.pack(kind, len(payload)) + payload
 
 
 def _run_raw(api: ProgramApi, source: str) -> dict[str, object]:

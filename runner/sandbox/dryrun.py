@@ -2,13 +2,13 @@
 
 Virtual time is the seconds the program slept plus the CPU time it spent since it started, so a
 prediction counts both the program's waits and its work. ``time.sleep`` adds to it at once;
-``time.time``/``monotonic``/``perf_counter`` (and their ``_ns`` forms) read it. Each frame is
-stamped with its pacing slot on the same grid as the tree's ``Pacer`` (the first frame starts the
-grid; a frame half a period late restarts it), and ``setLEDs`` waits, as on the tree, until the
-frame before it has been shown (one frame in flight), so a program paced only by ``setLEDs`` is
-predicted at the tree's frame rate. Two small real costs that are not CPU time of the child are
-added: a frame's send (or the wake-up when the frame before it is taken) and a sleep's wake-up
-(measured on an idle machine).
+``time.time``/``monotonic``/``perf_counter`` (and their ``_ns`` forms) read it; the program
+reaches them through the same wrappers as on the tree (``timefuncs``). Each frame is shown as
+the tree's own ``Pacer`` (fed virtual time) and the tree's delays would show it: a frame held for
+its slot when the parent's timer wakes, one whose slot has come a round trip after it was sent.
+``setLEDs`` waits, as on the tree, until the frame before it has been shown (one frame in flight,
+its ACK), so a program paced only by ``setLEDs`` is predicted at the tree's frame rate. A sleep's
+wake-up and a frame's send are the other real costs added (not CPU time of the child).
 
 Real clocks jitter, and an exact virtual clock would tell a program that it is being dry-run
 (``perf_counter() - process_time()`` moving by the same amount across every sleep), so it could
@@ -18,7 +18,7 @@ by a millisecond), the CPU part runs a little faster than ``process_time`` (wall
 tree includes what the scheduler takes), and every read adds a few nanoseconds. The draws come
 from a generator seeded from the kernel's randomness before the child confined itself, held
 where the program cannot reach it (an underscore attribute of this object). On average the
-prediction is unchanged (means as before), or a little longer, never shorter.
+prediction is the tree's (means as measured), or a little longer, never shorter.
 
 When virtual time reaches the limit the run ends as the tree's deadline would end it, at the
 next clock read, sleep or frame. The child may set no timers once confined (seccomp keeps the
@@ -29,45 +29,42 @@ run that ran out of CPU time.
 
 from __future__ import annotations
 
-import math
+import errno
 import os
 import random
 import time
 from collections.abc import Callable
 from typing import Any
 
+from runner.sandbox.grid import Pacer
+from runner.sandbox.timefuncs import CLOCK_NAMES
+
 # What the program's ``time`` namespace takes from the virtual clock (the rest stays real:
 # process_time is CPU time, which a dry run spends for real).
-CLOCK_FUNCTIONS = (
-    "sleep",
-    "time",
-    "monotonic",
-    "perf_counter",
-    "time_ns",
-    "monotonic_ns",
-    "perf_counter_ns",
-    "localtime",
-    "gmtime",
-    "ctime",
-    "asctime",
-    "strftime",
-)
+CLOCK_FUNCTIONS = CLOCK_NAMES
 
-# Real time a tree run spends that is neither CPU time of the child nor asked-for sleep: the
-# wake-up when the ACK of the frame before comes (~0.2 ms; a frame whose predecessor was already
-# taken costs only its send, ~20 us), and the wake-up after a sleep (timer slack and
-# scheduling, ~0.1 ms). Without them a 60-frame sleep-paced program is predicted 1-2 % short.
-# Each is drawn as a floor plus an exponential tail (means as given), capped.
-FRAME_ROUND_TRIP_S = 0.0002
+# Real time a tree run spends that is neither CPU time of the child nor asked-for sleep, each
+# drawn as a floor plus an exponential tail (means as given), capped. Measured with the real
+# Supervisor on the 2-core dev machine (docs/security.md, "The dry run's clock"):
+# - the ACK of a frame comes a round trip after the frame was shown (the parent wakes on it,
+#   checks and shows it, writes the ACK, the child wakes): the program's wait for it, right
+#   after a pause, was 103-2180 us, median ~115 us; most of it is always there (the floor);
+# - a frame held to its slot is shown when the parent's timer wakes it, a little late;
+# - a frame whose predecessor's ACK is already there costs its send only;
+# - a sleep ends late by the timer's slack and scheduling.
+# Without them a 60-frame sleep-paced program is predicted 1-2 % short.
+FRAME_ROUND_TRIP_S = 0.00018
+ROUND_TRIP_FLOOR = 0.75  # the share of the round trip that is always there
+SLOT_WAKE_UP_S = 0.00115
+SLOT_WAKE_UP_FLOOR = 0.6
 FRAME_SEND_S = 0.00002
 SLEEP_WAKE_UP_S = 0.0001
-JITTER_FLOOR = 0.3  # the share of each mean that is always there (the rest is the random tail)
-JITTER_CAP = 10  # times the mean: a wake-up is at most 1 ms late, a round trip 2 ms
+JITTER_FLOOR = 0.3  # the share of each other mean that is always there (the rest: the tail)
+JITTER_CAP = 10  # times the mean: a wake-up is at most 1 ms late, a round trip 1.3 ms
 # Wall time of a computing program is its CPU time and then some (the scheduler, interrupts):
 # the CPU part of the virtual clock runs this much faster, at a rate drawn per run.
 CPU_RATE_SPREAD = 0.01
 READ_NOISE_S = 1e-7  # at most this much per clock read (a real read moves both clocks apart)
-MAX_SLEEP_S = (2**63 - 1) / 1e9  # the real time.sleep's limit (nanoseconds in a C int64)
 
 
 class VirtualClock:
@@ -82,8 +79,7 @@ class VirtualClock:
         self.limit = float(limit_s)
         self._jitter = random.Random(seed if seed is not None else os.urandom(32))
         self._cpu_rate = 1.0 + self._jitter.uniform(0.0, CPU_RATE_SPREAD)
-        self._period = 1.0 / fps if fps > 0 else 0.0
-        self._slot: float | None = None
+        self._pacer = Pacer(fps)
         # When the last two frames sent are shown: the program waits for the earlier one.
         self._taken_before: float | None = None
         self._taken_last: float | None = None
@@ -123,9 +119,9 @@ class VirtualClock:
         """The program ended: nothing may end it again while it reports."""
         self.stopped = True
 
-    def _late(self, mean: float) -> float:
+    def _late(self, mean: float, floor_share: float = JITTER_FLOOR) -> float:
         """A random delay of mean ``mean`` (a floor, then an exponential tail, capped)."""
-        floor = mean * JITTER_FLOOR
+        floor = mean * floor_share
         tail = self._jitter.expovariate(1.0 / (mean - floor))
         return min(floor + tail, JITTER_CAP * mean)
 
@@ -134,32 +130,34 @@ class VirtualClock:
         return self.now()
 
     def frame_time(self) -> float:
-        """When the frame now being sent is shown: its pacing slot, or now if that has passed.
+        """When the frame now being sent is shown: as the tree's ``Pacer`` decides, fed virtual
+        time (its slot on the grid, caught up after a short stall, restarted after a long one),
+        and as late as the tree shows it: a frame held for its slot when the parent's timer
+        wakes it, one whose slot has come once the parent has woken on it, read and checked it.
 
-        A frame whose slot lies at or past the limit is never shown: the tree's deadline comes
-        while it waits, so the run ends here, at the limit.
+        A frame shown at or past the limit is never shown: the tree's deadline comes while it
+        waits, so the run ends here, at the limit.
         """
         value = self.now()
-        shown = value
-        if self._period:
-            if self._slot is not None and value < self._slot:
-                shown = self._slot
-            slot = shown if self._slot is None else self._slot
-            if shown - slot >= self._period / 2:
-                slot = shown  # late by half a period or more: restart the grid, as the tree does
-            self._slot = slot + self._period
+        due = self._pacer.due(value)
+        if due > value:
+            shown = due + self._late(SLOT_WAKE_UP_S, SLOT_WAKE_UP_FLOOR)
+        else:
+            shown = value + self._late(FRAME_ROUND_TRIP_S, ROUND_TRIP_FLOOR)
         if shown >= self.limit:
             self._advance(shown - value)  # reaches the limit: ends the run
+        self._pacer.shown(shown)
         self._taken_before, self._taken_last = self._taken_last, shown
         return shown
 
     def frame_sent(self) -> None:
         """The frame is on its way; the program goes on once the frame before it has been taken
-        (shown in its slot): one frame in flight, as on the tree."""
+        (its ACK comes as it is shown), whatever the program did since: one frame in flight, as
+        on the tree. When that has passed, the send is all it costs."""
         value = self.now()
-        previous = self._taken_before
-        if previous is not None and value < previous:
-            self._advance(previous - value + self._late(FRAME_ROUND_TRIP_S))
+        ready = self._taken_before
+        if ready is not None and value < ready:
+            self._advance(ready - value)
         else:
             self._advance(self._late(FRAME_SEND_S))
 
@@ -174,18 +172,12 @@ class VirtualClock:
         """The program's ``time`` functions that read or move this clock."""
         return {name: getattr(self, "t_" + name) for name in CLOCK_FUNCTIONS}
 
-    def t_sleep(self, seconds: object) -> None:
-        if not isinstance(seconds, int | float):
-            name = type(seconds).__name__[:40]
-            raise TypeError(f"'{name}' object cannot be interpreted as a number")
-        value = float(seconds)
-        if math.isnan(value):
-            raise ValueError("Invalid value NaN (not a number)")
-        if value < 0:
-            raise ValueError("sleep length must be non-negative")
-        if value > MAX_SLEEP_S:  # as the real time.sleep, which fails rather than waits
-            raise OverflowError("timestamp too large to convert to C _PyTime_t")
-        self._advance(value + self._late(SLEEP_WAKE_UP_S) if value > 0 else 0.0)
+    def t_sleep(self, seconds: float) -> None:
+        """``seconds`` as ``timefuncs.sleep_seconds`` checked it (CPython's checks)."""
+        if (self._mono0 + self.elapsed() + seconds) * 1e9 >= 2**63:
+            # the real sleep's deadline (monotonic nanoseconds in a C int64) overflows
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        self._advance(seconds + self._late(SLEEP_WAKE_UP_S) if seconds > 0 else 0.0)
 
     def t_time(self) -> float:
         return self._wall0 + self.now()
@@ -205,17 +197,19 @@ class VirtualClock:
     def t_perf_counter_ns(self) -> int:
         return self._perf0_ns + int(self.now() * 1e9)
 
-    def t_localtime(self, seconds: object = None) -> time.struct_time:
-        return time.localtime(self.t_time() if seconds is None else seconds)  # type: ignore[arg-type]
+    # Called only without arguments (strftime: with its format): given a time, the wrapper
+    # calls CPython's own function, in a dry run too.
+    def t_localtime(self) -> time.struct_time:
+        return time.localtime(self.t_time())
 
-    def t_gmtime(self, seconds: object = None) -> time.struct_time:
-        return time.gmtime(self.t_time() if seconds is None else seconds)  # type: ignore[arg-type]
+    def t_gmtime(self) -> time.struct_time:
+        return time.gmtime(self.t_time())
 
-    def t_ctime(self, seconds: object = None) -> str:
-        return time.ctime(self.t_time() if seconds is None else seconds)  # type: ignore[arg-type]
+    def t_ctime(self) -> str:
+        return time.ctime(self.t_time())
 
-    def t_asctime(self, when: object = None) -> str:
-        return time.asctime(self.t_localtime() if when is None else when)  # type: ignore[arg-type]
+    def t_asctime(self) -> str:
+        return time.asctime(self.t_localtime())
 
-    def t_strftime(self, fmt: object, when: object = None) -> str:
-        return time.strftime(fmt, self.t_localtime() if when is None else when)  # type: ignore[arg-type]
+    def t_strftime(self, fmt: str) -> str:
+        return time.strftime(fmt, self.t_localtime())

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from runner.sandbox.rules import ALLOWED_MODULES
+from runner.sandbox.timefuncs import clock_functions
 
 _TIME_NAMES = [
     "sleep",
@@ -164,12 +165,11 @@ def make_modules(
 ) -> dict[str, SandboxModule]:
     """Fresh ``math``, ``random``, ``time``, ``colorsys`` and ``typing`` namespaces for one run.
 
-    ``time_functions`` replace the real clocks (a dry run's virtual clock), each wrapped.
+    ``time_functions`` replace the real clocks (a dry run's virtual clock). Either way the
+    clocks are the same wrappers (``timefuncs``): a program cannot tell the two apart by them.
     """
     clock_attrs: dict[str, object] = {n: getattr(time, n) for n in _TIME_NAMES}
-    for name, function in (time_functions or {}).items():
-        if name in clock_attrs:
-            clock_attrs[name] = wrap(function, f"time.{name}")
+    clock_attrs.update(clock_functions(time_functions))
     public_math = {n: getattr(math, n) for n in dir(math) if not n.startswith("_")}
     # A generator of the run's own; seeding it touches nothing else.
     modules = {

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from protocol.messages import Frame, Message
-from runner.supervise.pacing import Pacer, ViewerFeed
+from runner.sandbox.grid import Pacer
+from runner.supervise.pacing import ViewerFeed
 
 LEDS = ((1, 2, 3, 100),)
 
