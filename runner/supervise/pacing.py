@@ -1,5 +1,5 @@
-"""Frame pacing for the tree (``Pacer``, which lives in ``runner.sandbox.grid`` so the dry run's
-clock can use it too) and rate-capping for the live view, both on the monotonic clock."""
+"""Rate-capping for the live view, on the monotonic clock (the tree's own frame pacing is
+``runner.sandbox.grid.Pacer``, where the dry run's clock can use it too)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,6 @@ from collections.abc import Callable
 
 from protocol.messages import Frame, Message
 from runner.leds import Led
-from runner.sandbox.grid import Pacer
-
-__all__ = ["Pacer", "ViewerFeed"]
 
 
 class ViewerFeed:

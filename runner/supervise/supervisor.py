@@ -25,9 +25,10 @@ from runner.leds import Led, Strip
 from runner.protect import Protector, ProtectStats
 from runner.sandbox.confine import in_force
 from runner.sandbox.frames import check_frame_bytes
+from runner.sandbox.grid import Pacer
 from runner.sandbox.wire import ACK, END, FRAME, LOG, PROGRAM, READY
 from runner.supervise.outcome import Outcome
-from runner.supervise.pacing import Pacer, ViewerFeed
+from runner.supervise.pacing import ViewerFeed
 from runner.supervise.pipes import ChildIO, ChildProtocolError, Exit
 from runner.supervise.spawn import (
     CHILD_COMMAND,
