@@ -146,7 +146,7 @@ class Swing:
         if self._valley is None:
             return 0
         peak, valley = self._peak, self._valley
-        step = self.step(plain)
+        step = self._step * self._held if plain and self.tight else self._step  # self.step(plain)
         falls = self._direction >= 0 and peak is not None and self._counts(state, peak, step)
         if falls and (plain or self._coherent(state, peak)):  # type: ignore[arg-type]
             return -1
@@ -468,16 +468,21 @@ class FlashLimiter:
         return general.lo <= luminance <= general.hi and red.lo <= redness <= red.hi
 
     def _still(self, zone: int, means: tuple[float, float, float]) -> bool:
-        """Whether a zone at these channel means completes no transition, on the mean alone."""
-        if self._quiet_at(zone, means):
-            return True
+        """Whether a zone at these channel means completes no transition, on the mean alone.
+
+        (``_quiet_at`` first, inlined: the blend's bisection calls this thousands of times a
+        second on a strobe.)"""
         r, g, b = means
         general, red = self.swings[zone]
         total = r + g + b
         saturated = total > 0 and r / total >= SATURATED_RED
-        if general.turn((0.2126 * r + 0.7152 * g + 0.0722 * b, False, ()), plain=True):
+        luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+        redness = max(0.0, r - g - b) * RED_SCALE
+        if not saturated and general.lo <= luminance <= general.hi and red.lo <= redness <= red.hi:
+            return True
+        if general.turn((luminance, False, ()), plain=True):
             return False
-        return not red.turn((max(0.0, r - g - b) * RED_SCALE, saturated, ()), plain=True)
+        return not red.turn((redness, saturated, ()), plain=True)
 
 
 def _neighbours(a: tuple[int, int], b: tuple[int, int]) -> bool:
