@@ -1,0 +1,128 @@
+"""Red team, round seven: the runner's new time functions (``runner/sandbox/timefuncs.py``).
+
+Since round six a program gets the same wrapper as its ``time`` functions in its dry run and on
+the tree, so that asking them cannot tell the two apart. With no argument the wrapper calls the
+dry run's virtual clock; with an argument given to ``localtime``, ``gmtime`` or ``ctime`` it
+calls CPython's own function "to check it", in a dry run too. ``None`` is such an argument, and
+CPython answers it with *the real current time*. So in a dry run ``time.localtime(None)`` reads
+the real wall clock while ``time.sleep`` moves only the virtual one: across a sleep of 1.5 s the
+real clock moves by 0 s in a dry run (found: 0.0; the dry run lasts 0.1 s) and by 2 s on
+the tree (whole seconds). A deterministic, free switch: the program ends at once in its dry run and
+holds the tree to the time limit.
+
+Every test runs a real ``Previewer`` and a real ``Supervisor`` (real confined children).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.config import RunnerConfig
+from runner.leds.layout import spiral_cone
+from runner.leds.virtual import VirtualStrip
+from runner.supervise.preview import Previewer, PreviewReport
+from runner.supervise.supervisor import RunResult, Supervisor
+
+LEDS = 10
+LIMIT_S = 4.0
+
+_HOLD_THE_TREE = """
+if dry:
+    print("a dry run: ending at once")
+else:
+    print("the tree: holding it to the limit")
+    while True:
+        setLEDs([WHITE] * getLEDCount())
+        time.sleep(0.1)
+"""
+
+# Each asks the real wall clock (an argument of None: "now", CPython's own answer) across a
+# sleep of 2.5 s. The real clock moves at least 2 whole seconds on the tree; in a dry run
+# the sleep takes no real time.
+REAL_CLOCK_TELLS = {
+    "localtime": """
+import time
+
+before = time.mktime(time.localtime(None))
+time.sleep(2.5)
+dry = time.mktime(time.localtime(None)) - before < 2
+""",
+    "gmtime": """
+import time
+
+before = time.mktime(time.gmtime(None))
+time.sleep(2.5)
+dry = time.mktime(time.gmtime(None)) - before < 2
+""",
+    "ctime": """
+import time
+
+before = time.ctime(None)
+time.sleep(2.5)
+after = time.ctime(None)
+
+
+def seconds(stamp):
+    hours, minutes, secs = stamp[11:19].split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + int(secs)
+
+
+dry = (seconds(after) - seconds(before)) % 86400 < 2
+""",
+}
+
+
+def _both(program: str, name: str) -> tuple[PreviewReport, RunResult]:
+    config = RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=LIMIT_S, preview_cpu_s=1)
+    previewer = Previewer(config, spiral_cone(LEDS))
+    try:
+        predicted = previewer.preview(program)
+    finally:
+        previewer.close()
+    with Supervisor(config, VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
+        real = supervisor.run(name, program)
+    return predicted, real
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round seven: localtime/gmtime/ctime(None) read the real clock in a dry run",
+)
+@pytest.mark.parametrize("tell", sorted(REAL_CLOCK_TELLS))
+def test_cant_tell_a_dry_run_from_the_tree_by_asking_the_time_of_none(tell: str) -> None:
+    program = REAL_CLOCK_TELLS[tell] + _HOLD_THE_TREE
+    predicted, real = _both(program, f"time-of-none-{tell}")
+    assert (real.status, real.reason) == ("completed", "time_limit"), real.log
+    assert (predicted.status, predicted.reason) == (real.status, real.reason), (
+        f"the dry run predicted {predicted.status}/{predicted.reason} after "
+        f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
+        f"{real.status}/{real.reason} after {real.duration_s:.1f} s"
+    )
+
+
+# A real builtin has a ``__name__`` and a ``__qualname__`` (the two dunders a tree program may
+# read: ``rules.READABLE_DUNDERS``), and ``time.process_time``, still CPython's own, answers
+# them; the wrapper that now stands for ``time.sleep``, ``time.monotonic``... has neither
+# (found: "AttributeError: 'builtin_function_or_method' object has no attribute '__name__'"),
+# in the dry run and on the tree alike. An ordinary program that names its clock breaks, and
+# the wrapper, which otherwise passes for a builtin, is told from one.
+NAMES = """
+import time
+
+for clock in (time.process_time, time.perf_counter, time.sleep):
+    print(clock.__name__, clock.__qualname__)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round seven: the time wrappers have no __name__/__qualname__",
+)
+def test_a_program_can_name_its_time_functions_as_it_names_any_builtin() -> None:
+    config = RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=LIMIT_S)
+    with Supervisor(config, VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
+        real = supervisor.run("names", NAMES)
+    assert (real.status, real.reason) == ("completed", "ended"), real.log
+    assert real.log.split() == [
+        "process_time", "process_time", "perf_counter", "perf_counter", "sleep", "sleep",
+    ]  # fmt: skip
