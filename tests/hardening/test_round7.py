@@ -126,3 +126,56 @@ def test_a_program_can_name_its_time_functions_as_it_names_any_builtin() -> None
     assert real.log.split() == [
         "process_time", "process_time", "perf_counter", "perf_counter", "sleep", "sleep",
     ]  # fmt: skip
+
+
+# The dry run's clock is the program's CPU time (``time.process_time``) plus its sleeps. In the
+# confined child that CPU clock is coarse: with RLIMIT_CPU set, the kernel answers
+# CLOCK_PROCESS_CPUTIME_ID from the process's CPU timer, updated at scheduler ticks (found in
+# raw code: 21 distinct values in 20,000 reads; the thread's CPU clock, uncapped, has 20,000).
+# Between ticks the virtual clock moves only by its read noise (at most 100 ns), so two clock
+# reads in a row are 0-100 ns apart in a dry run (found: min 0, median 50 ns) and never closer
+# than a call takes on the tree (found: min 610-630 ns, median ~800 ns on the dev machine; a Pi
+# is slower). A switch on the closest of 200 pairs, the same every time.
+STANDS_STILL = """
+import time
+
+gaps = []
+for i in range(200):
+    before = time.monotonic_ns()
+    gaps.append(time.monotonic_ns() - before)
+dry = min(gaps) < 300
+"""
+
+# The dry run's clocks are six clocks, each counted from a base read once at its start
+# (``VirtualClock.__init__``: monotonic, then perf_counter, then time_ns, then monotonic_ns);
+# on the tree ``monotonic`` and ``monotonic_ns`` are one kernel clock (and ``perf_counter`` is
+# it too, on Linux). So in a dry run a ``monotonic()`` read after ``monotonic_ns()`` says an
+# earlier time (found: 6.4-6.7 us earlier, every read), which cannot happen on the tree.
+RUNS_BACKWARDS = """
+import time
+
+backwards = 0
+for i in range(20):
+    ns = time.monotonic_ns()
+    if time.monotonic() * 1e9 < ns:
+        backwards += 1
+dry = backwards > 0
+"""
+
+CLOCK_MODEL_TELLS = {"stands_still": STANDS_STILL, "runs_backwards": RUNS_BACKWARDS}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round seven: the virtual clocks stand still between CPU ticks and disagree",
+)
+@pytest.mark.parametrize("tell", sorted(CLOCK_MODEL_TELLS))
+def test_cant_tell_a_dry_run_from_the_tree_by_reading_its_clocks_in_turn(tell: str) -> None:
+    program = CLOCK_MODEL_TELLS[tell] + _HOLD_THE_TREE
+    predicted, real = _both(program, f"clocks-in-turn-{tell}")
+    assert (real.status, real.reason) == ("completed", "time_limit"), real.log
+    assert (predicted.status, predicted.reason) == (real.status, real.reason), (
+        f"the dry run predicted {predicted.status}/{predicted.reason} after "
+        f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
+        f"{real.status}/{real.reason} after {real.duration_s:.1f} s"
+    )
