@@ -37,7 +37,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runner.sandbox.grid import Pacer
-from runner.sandbox.timefuncs import CLOCK_NAMES
+from runner.sandbox.timefuncs import CLOCK_NAMES, builtin_function_or_method
 
 # What the program's ``time`` namespace takes from the virtual clock (the rest stays real:
 # process_time is CPU time, which a dry run spends for real).
@@ -64,7 +64,12 @@ JITTER_CAP = 10  # times the mean: a wake-up is at most 1 ms late, a round trip 
 # Wall time of a computing program is its CPU time and then some (the scheduler, interrupts):
 # the CPU part of the virtual clock runs this much faster, at a rate drawn per run.
 CPU_RATE_SPREAD = 0.01
-READ_NOISE_S = 1e-7  # at most this much per clock read (a real read moves both clocks apart)
+# A clock read on the tree is CPython's C call (the vDSO's clock_gettime), tens of nanoseconds;
+# the virtual clock's own Python work is kept off its time (see ``now``) and this drawn instead,
+# so reads in a row are as far apart as on the tree (red team round seven: they stood still).
+READ_S = 6e-8
+READ_FLOOR = 0.5
+READ_NEAREST = 0.6  # two reads are at least this share of a real read's cost apart
 
 
 class VirtualClock:
@@ -86,24 +91,68 @@ class VirtualClock:
         self._slept = 0.0
         self._end = end
         self.stopped = False
-        self._cpu0 = time.process_time()
-        self._wall0, self._mono0, self._perf0 = time.time(), time.monotonic(), time.perf_counter()
+        # The program's CPU time: the thread's clock, exact to the nanosecond (the process's is
+        # coarse once RLIMIT_CPU is set: it moves at scheduler ticks); the child has one thread.
+        self._cpu0 = time.thread_time()
+        self._own = 0.0  # CPU seconds spent in this clock's own code: not the program's time
+        # One base per kernel clock, read once: every function derives from it, so no two of
+        # them can disagree (monotonic after monotonic_ns earlier, as six bases once allowed).
+        # perf_counter is CLOCK_MONOTONIC on Linux: the same clock, as on the tree.
         self._wall0_ns = time.time_ns()
-        self._mono0_ns, self._perf0_ns = time.monotonic_ns(), time.perf_counter_ns()
+        self._mono0_ns = time.monotonic_ns()
+        self._excess = self._real_read = self._last_read = 0.0
+        self._excess, self._real_read = self._read_costs()
+        self._slept, self._own, self._last_read = 0.0, 0.0, 0.0  # the calibration's reads
+        self._cpu0 = time.thread_time()
 
     # --- the clock itself ------------------------------------------------------------------
 
     def elapsed(self) -> float:
         """Virtual seconds since the start, without ending the run."""
-        return self._slept + (time.process_time() - self._cpu0) * self._cpu_rate
+        return self._slept + (time.thread_time() - self._cpu0 - self._own) * self._cpu_rate
 
     def now(self) -> float:
-        """Virtual seconds since the start; at the limit the run ends here."""
-        self._slept += self._jitter.random() * READ_NOISE_S
-        value = self.elapsed()
+        """Virtual seconds since the start; at the limit the run ends here.
+
+        What this read costs here (Python, a system call) is not the program's time: it is
+        counted out, and a real read's cost drawn in its place."""
+        entered = time.thread_time()
+        self._slept += self._late(READ_S, READ_FLOOR)
+        value = self._slept + (entered - self._cpu0 - self._own) * self._cpu_rate
+        # Never closer to the last read than most of what a real read costs (a calibration
+        # upset by the machine's load must not make the clock stand still).
+        nearest = self._last_read + READ_NEAREST * self._real_read
+        if value < nearest:
+            self._slept += nearest - value
+            value = nearest
+        self._last_read = value
+        self._own += time.thread_time() - entered + self._excess
         if value >= self.limit:
             self.expire()
         return value
+
+    def _read_costs(self, calls: int = 500, rounds: int = 3) -> tuple[float, float]:
+        """CPU seconds a virtual read costs, through the program's wrapper, beyond a real one,
+        that ``now`` cannot count out itself (the Python around it, its system calls' edges);
+        and what a real read costs.
+
+        Measured here, on the machine the tree runs on, before the program starts: a read in a
+        row then moves the clock as far as on the tree (~1 us on the dev machine, where it
+        moved ~1.8 us without this; red team round seven)."""
+        virtual = builtin_function_or_method("monotonic_ns", self.t_monotonic_ns, time.monotonic_ns)
+        real = builtin_function_or_method("monotonic_ns", time.monotonic_ns, time.monotonic_ns)
+        excess, real_cost = [], []
+        for _ in range(rounds):
+            own, began = self._own, time.thread_time()
+            for _ in range(calls):
+                virtual()
+            virtual_cost = time.thread_time() - began - (self._own - own)
+            began = time.thread_time()
+            for _ in range(calls):
+                real()
+            real_cost.append((time.thread_time() - began) / calls)
+            excess.append(virtual_cost / calls - real_cost[-1])
+        return max(0.0, min(excess)), min(real_cost)
 
     def expire(self) -> None:
         """The limit is reached."""
@@ -174,19 +223,17 @@ class VirtualClock:
 
     def t_sleep(self, seconds: float) -> None:
         """``seconds`` as ``timefuncs.sleep_seconds`` checked it (CPython's checks)."""
-        if (self._mono0 + self.elapsed() + seconds) * 1e9 >= 2**63:
+        if self._mono0_ns + (self.elapsed() + seconds) * 1e9 >= 2**63:
             # the real sleep's deadline (monotonic nanoseconds in a C int64) overflows
             raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
         self._advance(seconds + self._late(SLEEP_WAKE_UP_S) if seconds > 0 else 0.0)
 
+    # Floats from the same nanoseconds, as CPython makes them (_PyTime_AsSecondsDouble).
     def t_time(self) -> float:
-        return self._wall0 + self.now()
+        return (self._wall0_ns + int(self.now() * 1e9)) / 1e9
 
     def t_monotonic(self) -> float:
-        return self._mono0 + self.now()
-
-    def t_perf_counter(self) -> float:
-        return self._perf0 + self.now()
+        return (self._mono0_ns + int(self.now() * 1e9)) / 1e9
 
     def t_time_ns(self) -> int:
         return self._wall0_ns + int(self.now() * 1e9)
@@ -194,8 +241,8 @@ class VirtualClock:
     def t_monotonic_ns(self) -> int:
         return self._mono0_ns + int(self.now() * 1e9)
 
-    def t_perf_counter_ns(self) -> int:
-        return self._perf0_ns + int(self.now() * 1e9)
+    t_perf_counter = t_monotonic  # one clock on Linux, on the tree as here
+    t_perf_counter_ns = t_monotonic_ns
 
     # Called only without arguments (strftime: with its format): given a time, the wrapper
     # calls CPython's own function, in a dry run too.

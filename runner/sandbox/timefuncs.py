@@ -44,6 +44,7 @@ NO_ARGUMENTS = (
     "perf_counter_ns",
 )
 OPTIONAL_ARGUMENTS = ("localtime", "gmtime", "ctime", "asctime", "strftime")
+NOW_IF_NONE = ("localtime", "gmtime", "ctime")  # CPython reads the current time for None
 CLOCK_NAMES = ("sleep", *NO_ARGUMENTS, *OPTIONAL_ARGUMENTS)
 
 
@@ -92,6 +93,8 @@ class builtin_function_or_method:  # noqa: N801 - CPython's name: what a type() 
         if not args and not kwargs and name != "sleep" and name != "strftime":
             return self._impl()
         if name in OPTIONAL_ARGUMENTS:
+            if name in NOW_IF_NONE and not kwargs and len(args) == 1 and args[0] is None:
+                return self._impl()  # None means "now": the clock of this mode, not the real one
             if kwargs or len(args) != (name == "strftime"):
                 return self._real(*args, **kwargs)
             return self._impl(*args)
@@ -107,6 +110,13 @@ class builtin_function_or_method:  # noqa: N801 - CPython's name: what a type() 
 
     def __repr__(self) -> str:
         return f"<built-in function {self._name}>"
+
+    def __getattr__(self, name: str) -> str:
+        # A builtin's two names, which programs may read (rules.READABLE_DUNDERS), and nothing
+        # else: only strings come out of here.
+        if name == "__name__" or name == "__qualname__":
+            return self._name
+        raise AttributeError(f"'builtin_function_or_method' object has no attribute '{name}'")
 
 
 def clock_functions(
