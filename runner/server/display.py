@@ -54,20 +54,26 @@ class TreeDisplay:
         self._hold_after_run_s = hold_after_run_s
         self._idle_from = 0.0  # monotonic time from which the idle scene may show
         self._frame_index = 0
+        # A held frame the flash limiter damped (the operator's Blank after a flashing show):
+        # shown again each idle period until it reaches the LEDs as it was asked for.
+        self._owed: tuple[Led, ...] | None = None
 
     def hold(self, frame: Sequence[Led]) -> None:
         """Show a frame set directly and keep it until the next program."""
         self.held = True
-        self.show(frame)
+        wanted = tuple(frame)
+        self._owed = None if self.show(wanted) == wanted else wanted
 
     def release(self) -> None:
         """A frame set directly need not stay: the idle scene resumes at its next frame (after
         a finished program's hold, if one is on). A running program is not affected."""
         self.held = False
+        self._owed = None
 
     def program_started(self) -> None:
         """A program owns the LEDs now; a held frame is no longer kept."""
         self.held = False
+        self._owed = None
 
     def program_ended(self, now: float) -> None:
         """Keep the program's last frame for ``hold_after_run_s`` after monotonic ``now``."""
@@ -75,15 +81,23 @@ class TreeDisplay:
 
     def run_once(self, now: float, busy: bool) -> bool:
         """Show the idle scene's frame for monotonic ``now`` unless something else owns the LEDs."""
-        if busy or self.held or self.strip.closed:
+        if busy or self.strip.closed:
             return False
+        if self.held:
+            owed = self._owed
+            if owed is None:
+                return False
+            if self.show(owed, now) == owed:  # the limiter lets it through now
+                self._owed = None
+            return True
         if now < self._idle_from:
             return False
         self.show(idle_frame(now, self.positions), now)
         return True
 
-    def show(self, frame: Sequence[Led], now: float | None = None) -> None:
-        """Show ``frame`` (protected, at monotonic ``now``) and broadcast it as a ``Frame``."""
+    def show(self, frame: Sequence[Led], now: float | None = None) -> Sequence[Led]:
+        """Show ``frame`` (protected, at monotonic ``now``) and broadcast it as a ``Frame``;
+        return it as shown."""
         if self._protector is not None:
             when = time.monotonic() if now is None else now
             frame = self._protector.apply(tuple(frame), when)
@@ -91,6 +105,7 @@ class TreeDisplay:
         self._frame_index += 1
         leds = [list(led) for led in frame]
         self._broadcast(Frame(submission_id=None, index=self._frame_index, leds=leds))
+        return frame
 
     def blank_and_close(self) -> None:
         """Blank the LEDs and release them, whatever the driver does."""
