@@ -48,13 +48,18 @@ def test_set_leds_returns_once_the_frame_before_it_is_shown_not_its_own(
     assert [frame.leds[0][0] for frame in strip.frames] == [0, 50, 100, 150, 200]
     for k in range(1, 5):
         # Never more than one frame ahead of the tree: frame k-1 was taken in its slot (the
-        # parent ACKs it there, then protects and shows it, a fraction of a millisecond later).
-        assert returned[k] >= shown[k - 1] - 0.02, (k, returned, shown)
+        # parent ACKs it there, then protects and shows it, a fraction of a millisecond later;
+        # the slack is for a loaded machine, well under the 250 ms a frame further ahead gains).
+        assert returned[k] >= shown[k - 1] - 0.1, (k, returned, shown)
     for k in range(1, 4):
         # ...and frame k still waits for its slot while the program goes on.
         assert returned[k] < shown[k] - 0.1, (k, returned, shown)
+    # The tree's pace is the cap's, as before: slots on a fixed grid (a frame shown a little
+    # late is followed by the next on its own slot, so one gap may be a little short), never
+    # two frames closer than half a slot.
     gaps = [b - a for a, b in zip(shown, shown[1:], strict=False)]
-    assert min(gaps) >= 0.99 / FPS  # the tree's pace is the cap's, as before
+    assert min(gaps) >= 0.5 / FPS, gaps
+    assert (shown[-1] - shown[0]) / len(gaps) >= 0.99 / FPS, gaps
 
 
 def test_a_dry_run_keeps_the_same_one_frame_rhythm(make_config: MakeConfig) -> None:
