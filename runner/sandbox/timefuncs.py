@@ -5,9 +5,9 @@ A dry run must not be told from its run by asking the ``time`` functions themsel
 round six, finding 3): CPython's builtins and the virtual clock's Python methods differ in
 ``repr``, in ``type()``, in their messages for a wrong call or a bad argument, and in how deep
 a recursion may go before they fail. So a program gets the same object in both modes: its
-``repr`` and type name are a builtin's, its checks and messages are CPython's (taken from
-CPython 3.11's ``time`` module; ``tests/runner/test_time_functions.py`` compares them), and
-only then does it call the real or the virtual implementation with the checked value (a
+``repr`` and type name are a builtin's, its checks and messages are CPython's (a bad value
+gets the running interpreter's own error; ``tests/runner/test_time_functions.py`` compares
+them), and only then does it call the real or the virtual implementation with the checked value (a
 program's ``__index__`` runs once, as in CPython).
 
 Depth: every call first makes sure of ``HEADROOM`` free stack levels with a small recursive
@@ -58,19 +58,24 @@ def headroom(levels: int) -> int:
 
 
 def sleep_seconds(value: object) -> float | int:
-    """``time.sleep``'s argument as CPython 3.11 converts and checks it (same errors)."""
+    """``time.sleep``'s argument, converted as CPython converts it; a value it refuses raises
+    the running interpreter's own error.
+
+    The checks are not copied from one release: 3.11.2 (Debian bookworm, the Pi's) and 3.11.7
+    differ in the order of the range and sign checks for floats and in their messages. A value
+    found bad here is handed to the real ``time.sleep``, which refuses it at once with this
+    interpreter's message (no value that is NaN, negative or out of the nanosecond range sleeps
+    in any CPython); a program's ``__index__`` has already run, once, as in CPython.
+    """
     if isinstance(value, float):
         seconds: float | int = float.__float__(value)
-        if seconds != seconds:
-            raise ValueError("Invalid value NaN (not a number)")
-        if not -_NS_RANGE <= seconds * 1e9 < _NS_RANGE:
-            raise OverflowError("timestamp out of range for platform time_t")
+        good = seconds == seconds and seconds >= 0 and seconds * 1e9 < _NS_RANGE
     else:
         seconds = operator.index(value)  # type: ignore[arg-type]
-        if not -_NS_RANGE <= seconds * 10**9 < _NS_RANGE:
-            raise OverflowError("timestamp too large to convert to C _PyTime_t")
-    if seconds < 0:
-        raise ValueError("sleep length must be non-negative")
+        good = seconds >= 0 and seconds * 10**9 < _NS_RANGE
+    if not good:
+        time.sleep(seconds)  # raises: this interpreter's own error for this value
+        return 0  # not reached by any CPython 3.11; if it were, the real sleep has been slept
     return seconds
 
 
