@@ -216,16 +216,28 @@ def test_preview_seconds_bounds_the_frames_returned() -> None:
 
 
 def _dry_run_children() -> set[int]:
-    """Our own sandbox children still alive (or not yet reaped)."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                stat = (entry / "stat").read_text().rpartition(")")[2].split()
-                cmdline = (entry / "cmdline").read_bytes()
-                if int(stat[1]) == os.getpid() and b"runner.sandbox.child" in cmdline:
-                    found.add(int(entry.name))
-    return found
+    """Our own sandbox children still alive (or not yet reaped).
+
+    A child read in the instant after its ``exec`` can show an empty command line (the kernel
+    sets it up after the parent learns that the exec succeeded; seen as an ordinary user), so
+    a child of ours without one is read again until it has one.
+    """
+    deadline = time.monotonic() + 5.0
+    while True:
+        found, starting = set(), False
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    stat = (entry / "stat").read_text().rpartition(")")[2].split()
+                    if int(stat[1]) != os.getpid():
+                        continue
+                    cmdline = (entry / "cmdline").read_bytes()
+                    starting = starting or (not cmdline and stat[0] != "Z")
+                    if b"runner.sandbox.child" in cmdline:
+                        found.add(int(entry.name))
+        if not starting or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)
 
 
 def test_a_prestarted_child_runs_one_dry_run_each_and_none_outlives_close() -> None:
