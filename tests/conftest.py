@@ -78,6 +78,9 @@ def browser() -> Iterator[Any]:
         if _ci():
             pytest.fail(message)
         pytest.skip(message)
+    if not (Path(__file__).parent.parent / "web/static/dist/editor.js").exists():
+        # Without the bundle the editor is a plain textarea and every editor test times out.
+        pytest.fail("the front-end bundle is not built (run: make frontend, or make test)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
