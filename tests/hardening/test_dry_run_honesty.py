@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import pytest
 
-from runner.config import RunnerConfig
-from runner.leds.layout import spiral_cone
-from runner.leds.virtual import VirtualStrip
-from runner.supervise.preview import Previewer
-from runner.supervise.supervisor import Supervisor
+from tests.hardening.two_faced import (
+    HOLD_THE_TREE,
+    assert_the_dry_run_predicts_the_tree,
+    dry_run_and_run,
+)
 
-LEDS = 10
 LIMIT_S = 3.0
 
 # An ordinary tree program (only ``time``): it asks whether its clock jitters.
@@ -42,24 +41,8 @@ else:
 """
 
 
-def _config() -> RunnerConfig:
-    return RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=LIMIT_S, preview_cpu_s=1)
-
-
 def test_cant_make_a_dry_run_predict_a_different_run_by_reading_its_clock() -> None:
-    previewer = Previewer(_config(), spiral_cone(LEDS))
-    try:
-        predicted = previewer.preview(TWO_FACED)
-    finally:
-        previewer.close()
-    with Supervisor(_config(), VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
-        real = supervisor.run("two-faced", TWO_FACED)
-    assert (real.status, real.reason) == ("completed", "time_limit"), real.log
-    assert (predicted.status, predicted.reason) == (real.status, real.reason), (
-        f"the dry run predicted {predicted.status}/{predicted.reason} after "
-        f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
-        f"{real.status}/{real.reason} after {real.duration_s:.1f} s with {real.frames} frames"
-    )
+    assert_the_dry_run_predicts_the_tree(TWO_FACED, "two-faced", LIMIT_S)
 
 
 # An ordinary program whose error draws frames while its message is asked for. On the tree the
@@ -83,13 +66,7 @@ raise Boom()
 
 
 def test_cant_make_a_dry_run_blame_the_sandbox_by_drawing_in_an_errors_message() -> None:
-    previewer = Previewer(_config(), spiral_cone(LEDS))
-    try:
-        predicted = previewer.preview(DRAWS_IN_ITS_ERROR)
-    finally:
-        previewer.close()
-    with Supervisor(_config(), VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
-        real = supervisor.run("draws-in-error", DRAWS_IN_ITS_ERROR)
+    predicted, real = dry_run_and_run(DRAWS_IN_ITS_ERROR, "draws-in-error", LIMIT_S)
     assert (real.status, real.reason) == ("completed", "time_limit")
     error = predicted.error.model_dump() if predicted.error else None
     assert predicted.reason != "crashed", f"the dry run blamed the sandbox: {error}"
@@ -106,15 +83,6 @@ def test_cant_make_a_dry_run_blame_the_sandbox_by_drawing_in_an_errors_message()
 # time limit. What must hold: whatever the program asks its ``time`` functions, the dry run
 # predicts the run.
 
-_HOLD_THE_TREE = """
-if dry:
-    print("a dry run: ending at once")
-else:
-    print("the tree: holding it to the limit")
-    while True:
-        setLEDs([WHITE] * getLEDCount())
-        time.sleep(0.1)
-"""
 
 CLOCK_TELLS = {
     "repr": """
@@ -167,21 +135,8 @@ dry = "builtin_function_or_method" not in said
 
 @pytest.mark.parametrize("tell", sorted(CLOCK_TELLS))
 def test_cant_tell_a_dry_run_from_the_tree_by_asking_its_time_functions(tell: str) -> None:
-    program = CLOCK_TELLS[tell] + _HOLD_THE_TREE
-    config = RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=2.0, preview_cpu_s=1)
-    previewer = Previewer(config, spiral_cone(LEDS))
-    try:
-        predicted = previewer.preview(program)
-    finally:
-        previewer.close()
-    with Supervisor(config, VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
-        real = supervisor.run(f"tells-{tell}", program)
-    assert (real.status, real.reason) == ("completed", "time_limit"), real.log
-    assert (predicted.status, predicted.reason) == (real.status, real.reason), (
-        f"the dry run predicted {predicted.status}/{predicted.reason} after "
-        f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
-        f"{real.status}/{real.reason} after {real.duration_s:.1f} s with {real.frames} frames"
-    )
+    program = CLOCK_TELLS[tell] + HOLD_THE_TREE
+    assert_the_dry_run_predicts_the_tree(program, f"tells-{tell}", 2.0)
 
 
 # How deep a recursion may go before a call fails is a switch too (found: time.monotonic() still
@@ -229,13 +184,7 @@ print("levels short of a lambda:", [base - deepest(call) for call in calls])
 
 
 def test_cant_tell_a_dry_run_from_the_tree_by_how_deep_its_time_functions_work() -> None:
-    previewer = Previewer(_config(), spiral_cone(LEDS))
-    try:
-        predicted = previewer.preview(DEPTHS)
-    finally:
-        previewer.close()
-    with Supervisor(_config(), VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
-        real = supervisor.run("depths", DEPTHS)
+    predicted, real = dry_run_and_run(DEPTHS, "depths", LIMIT_S)
     assert (real.status, real.reason) == ("completed", "ended"), real.log
     assert "levels short of a lambda" in real.log
     assert predicted.log == real.log, "the dry run's calls fail at other depths than the tree's"
@@ -273,20 +222,8 @@ dry = min(catch_up() for trial in range(3)) > 1.5
 
 
 def test_cant_tell_a_dry_run_from_the_tree_by_how_frames_catch_up_after_a_stall() -> None:
-    program = CATCHES_UP + _HOLD_THE_TREE
-    previewer = Previewer(_config(), spiral_cone(LEDS))
-    try:
-        predicted = previewer.preview(program)
-    finally:
-        previewer.close()
-    with Supervisor(_config(), VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
-        real = supervisor.run("catches-up", program)
-    assert (real.status, real.reason) == ("completed", "time_limit"), real.log
-    assert (predicted.status, predicted.reason) == (real.status, real.reason), (
-        f"the dry run predicted {predicted.status}/{predicted.reason} after "
-        f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
-        f"{real.status}/{real.reason} after {real.duration_s:.1f} s with {real.frames} frames"
-    )
+    program = CATCHES_UP + HOLD_THE_TREE
+    assert_the_dry_run_predicts_the_tree(program, "catches-up", LIMIT_S)
 
 
 # With one frame in flight, ``setLEDs`` returns once the frame before it has been taken. When
@@ -313,20 +250,8 @@ dry = waits[7] < 45e-6
 
 
 def test_cant_tell_a_dry_run_from_the_tree_by_timing_the_ack_of_a_frame_taken_at_once() -> None:
-    program = ROUND_TRIP + _HOLD_THE_TREE
-    previewer = Previewer(_config(), spiral_cone(LEDS))
-    try:
-        predicted = previewer.preview(program)
-    finally:
-        previewer.close()
-    with Supervisor(_config(), VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
-        real = supervisor.run("round-trip", program)
-    assert (real.status, real.reason) == ("completed", "time_limit"), real.log
-    assert (predicted.status, predicted.reason) == (real.status, real.reason), (
-        f"the dry run predicted {predicted.status}/{predicted.reason} after "
-        f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
-        f"{real.status}/{real.reason} after {real.duration_s:.1f} s with {real.frames} frames"
-    )
+    program = ROUND_TRIP + HOLD_THE_TREE
+    assert_the_dry_run_predicts_the_tree(program, "round-trip", LIMIT_S)
 
 
 # The dry run's end at the limit (``child._dry_run_clock``'s ``end``) stops the clock first and
@@ -360,13 +285,7 @@ for i in range(5):
 
 
 def test_cant_outlive_a_dry_runs_limit_by_running_out_of_stack_as_it_ends() -> None:
-    previewer = Previewer(_config(), spiral_cone(LEDS))
-    try:
-        predicted = previewer.preview(STOPS_THE_CLOCK)
-    finally:
-        previewer.close()
-    with Supervisor(_config(), VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
-        real = supervisor.run("stops-the-clock", STOPS_THE_CLOCK)
+    predicted, real = dry_run_and_run(STOPS_THE_CLOCK, "stops-the-clock", LIMIT_S)
     assert (real.status, real.reason) == ("completed", "time_limit"), real.log
     error = predicted.error.model_dump() if predicted.error else None
     assert "past the limit" not in predicted.log, "the program ran on past its dry run's limit"

@@ -17,24 +17,17 @@ from __future__ import annotations
 
 import pytest
 
-from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
-from runner.supervise.preview import Previewer, PreviewReport
-from runner.supervise.supervisor import RunResult, Supervisor
+from runner.supervise.supervisor import Supervisor
+from tests.hardening.two_faced import (
+    HOLD_THE_TREE,
+    LEDS,
+    assert_the_dry_run_predicts_the_tree,
+    config,
+)
 
-LEDS = 10
 LIMIT_S = 4.0
-
-_HOLD_THE_TREE = """
-if dry:
-    print("a dry run: ending at once")
-else:
-    print("the tree: holding it to the limit")
-    while True:
-        setLEDs([WHITE] * getLEDCount())
-        time.sleep(0.1)
-"""
 
 # Each asks the real wall clock (an argument of None: "now", CPython's own answer) across a
 # sleep of 2.5 s. The real clock moves at least 2 whole seconds on the tree; in a dry run
@@ -72,28 +65,10 @@ dry = (seconds(after) - seconds(before)) % 86400 < 2
 }
 
 
-def _both(program: str, name: str) -> tuple[PreviewReport, RunResult]:
-    config = RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=LIMIT_S, preview_cpu_s=1)
-    previewer = Previewer(config, spiral_cone(LEDS))
-    try:
-        predicted = previewer.preview(program)
-    finally:
-        previewer.close()
-    with Supervisor(config, VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
-        real = supervisor.run(name, program)
-    return predicted, real
-
-
 @pytest.mark.parametrize("tell", sorted(REAL_CLOCK_TELLS))
 def test_cant_tell_a_dry_run_from_the_tree_by_asking_the_time_of_none(tell: str) -> None:
-    program = REAL_CLOCK_TELLS[tell] + _HOLD_THE_TREE
-    predicted, real = _both(program, f"time-of-none-{tell}")
-    assert (real.status, real.reason) == ("completed", "time_limit"), real.log
-    assert (predicted.status, predicted.reason) == (real.status, real.reason), (
-        f"the dry run predicted {predicted.status}/{predicted.reason} after "
-        f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
-        f"{real.status}/{real.reason} after {real.duration_s:.1f} s"
-    )
+    program = REAL_CLOCK_TELLS[tell] + HOLD_THE_TREE
+    assert_the_dry_run_predicts_the_tree(program, f"time-of-none-{tell}", LIMIT_S)
 
 
 # A real builtin has a ``__name__`` and a ``__qualname__`` (the two dunders a tree program may
@@ -111,8 +86,7 @@ for clock in (time.process_time, time.perf_counter, time.sleep):
 
 
 def test_a_program_can_name_its_time_functions_as_it_names_any_builtin() -> None:
-    config = RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=LIMIT_S)
-    with Supervisor(config, VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
+    with Supervisor(config(LIMIT_S), VirtualStrip(LEDS), spiral_cone(LEDS)) as supervisor:
         real = supervisor.run("names", NAMES)
     assert (real.status, real.reason) == ("completed", "ended"), real.log
     assert real.log.split() == [
@@ -159,11 +133,5 @@ CLOCK_MODEL_TELLS = {"stands_still": STANDS_STILL, "runs_backwards": RUNS_BACKWA
 
 @pytest.mark.parametrize("tell", sorted(CLOCK_MODEL_TELLS))
 def test_cant_tell_a_dry_run_from_the_tree_by_reading_its_clocks_in_turn(tell: str) -> None:
-    program = CLOCK_MODEL_TELLS[tell] + _HOLD_THE_TREE
-    predicted, real = _both(program, f"clocks-in-turn-{tell}")
-    assert (real.status, real.reason) == ("completed", "time_limit"), real.log
-    assert (predicted.status, predicted.reason) == (real.status, real.reason), (
-        f"the dry run predicted {predicted.status}/{predicted.reason} after "
-        f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
-        f"{real.status}/{real.reason} after {real.duration_s:.1f} s"
-    )
+    program = CLOCK_MODEL_TELLS[tell] + HOLD_THE_TREE
+    assert_the_dry_run_predicts_the_tree(program, f"clocks-in-turn-{tell}", LIMIT_S)
