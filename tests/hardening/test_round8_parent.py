@@ -1,0 +1,105 @@
+"""Red team, round eight: the runner's parent and OS layers, and what reaches the LEDs.
+
+Each test runs real confined children under the real ``Supervisor`` (or the real ``Protector``
+and ``TreeDisplay`` over a recording ``VirtualStrip``); no mocks. Findings are marked
+``xfail(strict=True)``: they fail today and must pass once fixed (then the marker comes off).
+The write-up with figures is ``docs/red-team/round8-parent.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pytest
+
+from runner.config import RunnerConfig
+from runner.leds import Led
+from runner.leds.layout import spiral_cone
+from runner.leds.virtual import VirtualStrip
+from runner.supervise.supervisor import Supervisor
+from tests.runner.light_meter import most_flashes_per_region
+
+MOST = 6  # transitions in any one second: three flashes
+
+# --- 1. a saturated red flash over half the tree, beside steady light -----------------------
+
+# An ordinary program (no escape needed). The tree is cut as the docs cut it (four height bands
+# of equal LED count, four quadrants around the trunk); the eight cells of one colour of that
+# checkerboard (half the tree) flash saturated red and black ten times a second, the other
+# eight stay a steady colour with green or blue in it. Every zone the limiter judges holds
+# steady cells beside the red ones, so each zone's mean is never a saturated red and its red
+# measure, max(0, R - G - B) of the mean, is cancelled by the steady light: no red transition
+# is ever counted. (At brightness 90 the whole tree's luminance moves by 0.095, under the
+# general step, so nothing is counted at all.)
+RED_CHECKERBOARD = """
+import math
+import time
+
+positions = getLEDPositions()
+order = sorted(range(len(positions)), key=lambda i: (positions[i][2], i))
+band = [0] * len(positions)
+for rank, i in enumerate(order):
+    band[i] = rank * 4 // len(positions)
+quad = [min(3, int((math.atan2(y, x) % math.tau) / (math.tau / 4))) for x, y, z in positions]
+flashing = [(band[i] + quad[i]) % 2 == 0 for i in range(len(positions))]
+red = (255, 0, 0, 90)
+steady = STEADY
+on = False
+while True:
+    on = not on
+    setLEDs([(red if on else BLACK) if flashing[i] else steady for i in range(len(positions))])
+    time.sleep(0.05)
+"""
+
+
+def checkerboard_cells(positions: Sequence[Sequence[float]]) -> list[int]:
+    """The LEDs of the checkerboard's flashing cells, worked out here as the program does."""
+    count = len(positions)
+    band = [0] * count
+    for rank, i in enumerate(sorted(range(count), key=lambda i: (positions[i][2], i))):
+        band[i] = rank * 4 // count
+    quad = [
+        min(3, int((math.atan2(p[1], p[0]) % math.tau) / (math.tau / 4))) for p in positions
+    ]
+    return [i for i in range(count) if (band[i] + quad[i]) % 2 == 0]
+
+
+def run_program(
+    source: str, leds: int, time_limit_s: float, **settings: object
+) -> tuple[list[tuple[float, Sequence[Led]]], int]:
+    """Run an ordinary program on the real supervisor; the frames the LEDs got, and how many
+    the run's report says the flash limiter damped."""
+    config = RunnerConfig(
+        led_count=leds,
+        fps=40.0,
+        time_limit_s=time_limit_s,
+        view_fps=0.0,
+        flash_limit=True,
+        **settings,  # type: ignore[arg-type]
+    )
+    with VirtualStrip(leds, history=10_000) as strip:
+        with Supervisor(config, strip, spiral_cone(leds)) as supervisor:
+            result = supervisor.run("round8", source)
+        assert (result.status, result.reason) == ("completed", "time_limit"), result.log
+        return [(frame.at, frame.leds) for frame in strip.frames], result.frames_damped
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round eight: a zone's red measure is taken on its mean colour, which "
+    "steady light beside the red cells cancels; half the tree strobes red at 10 Hz undamped",
+)
+@pytest.mark.parametrize(
+    "steady", ["WHITE", "GREEN", "(0, 200, 255, 60)"], ids=["white", "green", "dim_cyan"]
+)
+def test_half_the_tree_cant_strobe_saturated_red_beside_steady_light(steady: str) -> None:
+    leds = 100
+    shown, _damped = run_program(RED_CHECKERBOARD.replace("STEADY", steady), leds, 3.0)
+    assert len(shown) >= 40, "the program did not run: the test proves nothing"
+    red_cells = checkerboard_cells(spiral_cone(leds))
+    most = most_flashes_per_region(shown, spiral_cone(leds), {"the red cells": red_cells})
+    assert most["the red cells"] <= MOST, (
+        f"{most['the red cells']} transitions in one second on the red half of the tree"
+    )
