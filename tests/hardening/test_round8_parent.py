@@ -103,3 +103,51 @@ def test_half_the_tree_cant_strobe_saturated_red_beside_steady_light(steady: str
     assert most["the red cells"] <= MOST, (
         f"{most['the red cells']} transitions in one second on the red half of the tree"
     )
+
+
+# --- 2. log records past the log's cap, read in full by the runner --------------------------
+
+# Raw Python in the confined child (the language layer assumed fallen): LOG records of the
+# largest size the parent accepts (64 KiB), as many as it accepts (the log's cap in bytes plus
+# 64: "a real child sends at least a byte each"), i.e. ~1.08 GB with the default 16 KiB log,
+# of which the run keeps 16 KiB. An honest child never sends more than the log's cap plus one
+# byte (``ProgramApi.write_log``).
+LOG_FLOOD = """
+import os
+import struct
+import time
+
+record = struct.pack(">cI", b"L", 65536) + b"x" * 65536
+for _ in range(16_384 + 64):
+    data = memoryview(record)
+    while data:
+        data = data[os.write(CHANNEL.wfd, data):]
+time.sleep(60)
+"""
+
+
+def read_bytes() -> int:
+    """Bytes this process has read through system calls so far (``rchar``)."""
+    with open("/proc/self/io", encoding="ascii") as io:
+        for line in io:
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/self/io")
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round eight: the parent reads (log cap + 64) records of 64 KiB each "
+    "(~1 GB a run, ~0.7 s of the runner's CPU) from a child whose log is long full",
+)
+def test_a_child_cant_make_the_runner_read_a_gigabyte_of_log_it_throws_away() -> None:
+    config = RunnerConfig(led_count=10, fps=40.0, time_limit_s=8.0, view_fps=0.0)
+    with VirtualStrip(10) as strip:
+        with Supervisor(config, strip, spiral_cone(10), raw=True) as supervisor:
+            before = read_bytes()
+            result = supervisor.run("round8-log", LOG_FLOOD)
+            read = read_bytes() - before
+    assert len(result.log) <= config.log_limit_bytes + 200  # it kept only its cap...
+    # ...and need not read much more than that: 16 MiB is a thousand times the honest most.
+    assert read < 16 << 20, f"the runner read {read / 1e6:.0f} MB from one child"
