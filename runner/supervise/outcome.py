@@ -31,6 +31,7 @@ class Outcome:
     invalid_frame: str | None = None
     crashed: str | None = None
     log_records: int = 0
+    log_received: int = 0  # bytes of every LOG record, kept or not
     end_seen: float = 0.0  # monotonic time the END record arrived
     _log: list[str] = field(default_factory=list)
     _log_bytes: int = 0
@@ -61,6 +62,7 @@ class Outcome:
     def add_log(self, payload: bytes, limit: int) -> str:
         """Keep printed text up to ``limit`` bytes; return the part kept (and the cap note)."""
         self.log_records += 1
+        self.log_received += len(payload)
         if self._log_full or not payload:
             return ""
         room = limit - self._log_bytes
@@ -72,6 +74,16 @@ class Outcome:
             text += f"\n[log truncated: a run's log is limited to {limit} bytes]\n"
         self._log.append(text)
         return text
+
+    def log_room(self, limit: int, record_max: int) -> int:
+        """The most bytes the next LOG record may hold (at most ``record_max``).
+
+        A real child sends no more than its log's ``limit`` and one byte in all
+        (``ProgramApi.write_log``: one byte past the cap marks the cut), so anything past that
+        is refused at the record's header, before it is read: a child whose log is full cannot
+        make the parent read a gigabyte it throws away (red team round eight).
+        """
+        return max(0, min(record_max, limit + 1 - self.log_received))
 
     def log_text(self) -> str:
         """Everything kept of the log."""

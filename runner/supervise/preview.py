@@ -358,7 +358,11 @@ class Previewer:
         max_frames = int(2 * run.limit * fps) + 2 if fps > 0 else UNPACED_FRAME_CAP
         max_log_records = self._log_limit + 64
         # Each kind bounded by its own size (an unknown kind is refused at its header).
-        record_limits = {TFRAME: frame_size, LOG: MAX_LOG_RECORD, END: MAX_END}
+        record_limits = {
+            TFRAME: frame_size,
+            LOG: out.log_room(self._log_limit, MAX_LOG_RECORD),
+            END: MAX_END,
+        }
         while True:
             wake = out.end_seen + END_GRACE_S if out.end is not None else None
             kind, payload = io.next_record(max_size=record_limits, wake_at=wake)
@@ -388,6 +392,7 @@ class Previewer:
                 if not payload or out.log_records >= max_log_records:
                     return self._broke(io, out, "log records beyond the log's cap")
                 out.add_log(payload, self._log_limit)
+                record_limits[LOG] = out.log_room(self._log_limit, MAX_LOG_RECORD)
             elif kind == END:
                 out.take_end(payload)
                 out.end_seen = time.monotonic()

@@ -287,7 +287,11 @@ class Supervisor:
         max_log_records = self._log_limit + 64  # a real child sends at least a byte each
         # Each kind its own bound: an END or LOG is small in a real child, and JSON of empty
         # objects grows ~24x when parsed, so a 1 MiB END would cost the parent ~28 MB.
-        record_limits = {FRAME: 4 * count, LOG: MAX_LOG_RECORD, END: MAX_END}
+        record_limits = {
+            FRAME: 4 * count,
+            LOG: out.log_room(self._log_limit, MAX_LOG_RECORD),
+            END: MAX_END,
+        }
         while not self._over(io):
             wake = viewer.due
             if out.end is not None:  # after END: EOF, within a grace period
@@ -320,6 +324,7 @@ class Supervisor:
                 if not payload or out.log_records >= max_log_records:
                     return self._end_protocol(io, out, "log records beyond the log's cap")
                 text = out.add_log(payload, self._log_limit)
+                record_limits[LOG] = out.log_room(self._log_limit, MAX_LOG_RECORD)
                 if text:
                     emit(Log(submission_id=submission_id, text=text))
             elif kind == END:

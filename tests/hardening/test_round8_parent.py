@@ -134,11 +134,6 @@ def read_bytes() -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round eight: the parent reads (log cap + 64) records of 64 KiB each "
-    "(~1 GB a run, ~0.7 s of the runner's CPU) from a child whose log is long full",
-)
 def test_a_child_cant_make_the_runner_read_a_gigabyte_of_log_it_throws_away() -> None:
     config = RunnerConfig(led_count=10, fps=40.0, time_limit_s=8.0, view_fps=0.0)
     strip = VirtualStrip(10)
