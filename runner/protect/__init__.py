@@ -118,13 +118,23 @@ class Protector:
         :param frame: a validated frame of ``(R, G, B, L)`` tuples.
         :param packed: the same frame as 4 bytes per LED, if the caller has it (saves packing).
         """
+        return self.judge(frame, now, packed)[0]
+
+    def judge(
+        self, frame: tuple[Led, ...], now: float, packed: bytes | None = None
+    ) -> tuple[tuple[Led, ...], bool]:
+        """``apply``, and whether the flash limiter damped the frame (the power budget may
+        have scaled it either way)."""
         if not self.active:
-            return frame
+            return frame, False
         with self._lock:
             return self._apply(frame, now, packed)
 
-    def _apply(self, frame: tuple[Led, ...], now: float, packed: bytes | None) -> tuple[Led, ...]:
+    def _apply(
+        self, frame: tuple[Led, ...], now: float, packed: bytes | None
+    ) -> tuple[tuple[Led, ...], bool]:
         given = self._model.measure(pack(frame) if packed is None else packed)
+        damped = False
         light = given
         if self._power is not None:
             light, share = self._power.limit(light)
@@ -135,7 +145,7 @@ class Protector:
             light, damped = self._flash.limit(light, now)
             self.stats.frames_damped += damped
         if light is given:
-            return frame
+            return frame, damped
         if light is not self._built[0]:
             self._built = (light, unpack(light.packed))
-        return self._built[1]
+        return self._built[1], damped

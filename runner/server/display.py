@@ -62,7 +62,9 @@ class TreeDisplay:
         """Show a frame set directly and keep it until the next program."""
         self.held = True
         wanted = tuple(frame)
-        self._owed = None if self.show(wanted) == wanted else wanted
+        # Owed only if the flash limiter held it back: the power budget dims a bright frame
+        # every time, so that one would be shown again forever (red team round eight).
+        self._owed = wanted if self._show(wanted)[1] else None
 
     def release(self) -> None:
         """A frame set directly need not stay: the idle scene resumes at its next frame (after
@@ -87,7 +89,7 @@ class TreeDisplay:
             owed = self._owed
             if owed is None:
                 return False
-            if self.show(owed, now) == owed:  # the limiter lets it through now
+            if not self._show(owed, now)[1]:  # the limiter lets it through now
                 self._owed = None
             return True
         if now < self._idle_from:
@@ -98,14 +100,19 @@ class TreeDisplay:
     def show(self, frame: Sequence[Led], now: float | None = None) -> Sequence[Led]:
         """Show ``frame`` (protected, at monotonic ``now``) and broadcast it as a ``Frame``;
         return it as shown."""
+        return self._show(frame, now)[0]
+
+    def _show(self, frame: Sequence[Led], now: float | None = None) -> tuple[Sequence[Led], bool]:
+        """``show``, and whether the flash limiter damped the frame."""
+        damped = False
         if self._protector is not None:
             when = time.monotonic() if now is None else now
-            frame = self._protector.apply(tuple(frame), when)
+            frame, damped = self._protector.judge(tuple(frame), when)
         self.strip.show(frame)
         self._frame_index += 1
         leds = [list(led) for led in frame]
         self._broadcast(Frame(submission_id=None, index=self._frame_index, leds=leds))
-        return frame
+        return frame, damped
 
     def blank_and_close(self) -> None:
         """Blank the LEDs and release them, whatever the driver does."""

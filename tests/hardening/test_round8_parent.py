@@ -202,11 +202,6 @@ def test_parts_of_a_small_tree_cant_strobe_in_antiphase(leds: int, part: str) ->
 # dims it every time), so it is shown and broadcast to every client twenty times a second for
 # as long as it is held: a SetFrame peer's bright frame, or the idle show's replay of a run
 # recorded under a higher TREE_MAX_CURRENT_MA.
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round eight: a held frame the power budget dims is 'owed' for good and "
-    "shown and broadcast again every idle period",
-)
 def test_a_held_frame_over_the_power_budget_isnt_shown_again_and_again() -> None:
     from protocol.messages import Message
     from runner.protect import Protector
