@@ -232,3 +232,43 @@ def test_a_programs_traceback_quotes_the_line_that_failed() -> None:
     assert (real.status, real.reason) == ("failed", "error"), real.log
     assert real.error is not None and real.error.line == 4, real.error
     assert 'line 4, in <module>\n    raise ValueError("line 4 failed")' in real.log, real.log
+
+
+# --- 5. in a dry run, CPU time runs faster than the clock on the wall ------------------------
+#
+# The virtual clock counts its own work out of the program's time (so reads in a row are as far
+# apart as on the tree), but ``time.process_time`` is the process's real CPU time, which
+# includes that work. Across 50,000 clock reads a dry run spent ~4 times more CPU time than its
+# clock says passed (found: 3.9-4.5); on the tree a single-threaded process can never spend more
+# CPU time than wall time (found: 0.87-1.04, the CPU clock moving in scheduler ticks). No
+# learning needed: "more CPU than wall time" is a dry run, every time.
+CPU_FASTER_THAN_WALL = """
+import time
+
+cpu0 = time.process_time()
+wall0 = time.monotonic()
+for i in range(50000):
+    time.monotonic()
+cpu = time.process_time() - cpu0
+wall = time.monotonic() - wall0
+print("CPU seconds per wall second: %.2f" % (cpu / wall))
+if cpu < 2 * wall:
+    while True:
+        setLEDs([WHITE] * getLEDCount())
+        time.sleep(0.1)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round eight: a dry run's process_time includes the virtual clock's own "
+    "work, which its clocks count out: CPU time outruns wall time",
+)
+def test_a_program_cannot_tell_its_dry_run_by_spending_more_cpu_than_wall_time() -> None:
+    predicted = _dry_run(CPU_FASTER_THAN_WALL)
+    real = _tree_run(CPU_FASTER_THAN_WALL, "cpu-faster-than-wall")
+    assert (predicted.status, predicted.reason) == (real.status, real.reason), (
+        f"the dry run predicted {predicted.status}/{predicted.reason} after "
+        f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
+        f"{real.status}/{real.reason} after {real.duration_s:.1f} s ({real.log.strip()!r})"
+    )
