@@ -272,3 +272,39 @@ def test_a_program_cannot_tell_its_dry_run_by_spending_more_cpu_than_wall_time()
         f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
         f"{real.status}/{real.reason} after {real.duration_s:.1f} s ({real.log.strip()!r})"
     )
+
+
+# --- 6. ``time.sleep(0)`` costs nothing in a dry run ----------------------------------------
+#
+# The virtual clock adds a wake-up delay to every sleep longer than zero, and nothing to
+# ``sleep(0)`` (``VirtualClock.t_sleep``). On the tree ``sleep(0)`` is a real system call under
+# seccomp with a real wake-up: ~100 us of wall time each (found: 97-124 us, 35-64 us of it CPU);
+# in a dry run ~2.5 us (a clock read's cost). 2,000 of them: ~0.2 s against ~5 ms.
+SLEEP_ZERO = """
+import time
+
+before = time.monotonic()
+for i in range(2000):
+    time.sleep(0)
+each = (time.monotonic() - before) / 2000
+print("one sleep(0), in microseconds: %.1f" % (each * 1e6))
+if each > 20e-6:
+    while True:
+        setLEDs([WHITE] * getLEDCount())
+        time.sleep(0.1)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round eight: sleep(0) takes no time on the dry run's virtual clock and "
+    "~100 us on the tree",
+)
+def test_a_program_cannot_tell_its_dry_run_by_timing_sleep_zero() -> None:
+    predicted = _dry_run(SLEEP_ZERO)
+    real = _tree_run(SLEEP_ZERO, "sleep-zero")
+    assert (predicted.status, predicted.reason) == (real.status, real.reason), (
+        f"the dry run predicted {predicted.status}/{predicted.reason} after "
+        f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
+        f"{real.status}/{real.reason} after {real.duration_s:.1f} s ({real.log.strip()!r})"
+    )
