@@ -14,6 +14,7 @@ import pytest
 from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
+from runner.supervise.check import Checker
 from runner.supervise.preview import Previewer, PreviewReport
 from runner.supervise.supervisor import RunResult, Supervisor
 
@@ -308,3 +309,29 @@ def test_a_program_cannot_tell_its_dry_run_by_timing_sleep_zero() -> None:
         f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
         f"{real.status}/{real.reason} after {real.duration_s:.1f} s ({real.log.strip()!r})"
     )
+
+
+# --- 7. a program with many rule errors is told none of them --------------------------------
+#
+# The check child sends every rule violation it found; the parent reads at most 128 KiB of
+# answer (``check.MAX_RESULT``) and keeps 50 errors. A 46 KB class using name-mangled private
+# attributes (``self.__count``, common Python style, one error each) gets ~1,500 violations
+# (~200 KB of answer) and the upload is refused with "the program could not be checked: the
+# checker broke its protocol (ChildProtocolError)" instead of its first errors with their lines
+# (800 such lines: the first 50 errors, with lines, as it should).
+MANY_ERRORS = "class Counter:\n    def __init__(self):\n" + "".join(
+    f"        self.__count{i} = {i}\n" for i in range(1500)
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round eight: a program with ~1,500 rule violations is refused as "
+    "'could not be checked' instead of with its first errors and their lines",
+)
+def test_a_program_with_many_rule_errors_is_told_its_first_errors_with_their_lines() -> None:
+    errors = Checker(_config()).check(MANY_ERRORS)
+    assert errors, "the program was accepted"
+    first = errors[0]
+    assert (first.line, first.col) == (3, 9), first
+    assert "__count0" in first.message, first
