@@ -2,7 +2,7 @@
 
 Ordinary tree programs (accepted by the RestrictedPython policy), run by a real ``Previewer``
 and a real ``Supervisor`` in real confined children, no mocks. ``docs/red-team/round8-language.md``
-has the reproductions, what held, and the suggested fixes.
+has the reproductions, what held, and the suggested fixes; the numbers below are its findings'.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _tree_run(program: str, name: str) -> RunResult:
         return tree.run(name, program)
 
 
-# --- 0. a program runs arbitrary Python with the real builtins ---------------------------------
+# --- 1. a program runs arbitrary Python with the real builtins ---------------------------------
 #
 # The cyclic garbage collector runs when a container is allocated, anywhere, also in the middle
 # of C code that does not expect Python code to run (CPython's own Lib/test/crashers/
@@ -144,7 +144,7 @@ def test_a_program_cannot_reach_the_real_builtins_through_the_garbage_collector(
         assert "ESCAPED" not in log, log
 
 
-# --- 1. the cyclic garbage collector's count tells a dry run from the tree ---------------------
+# --- 3. the cyclic garbage collector's count tells a dry run from the tree ---------------------
 #
 # A generator in a reference cycle is finalized (its ``finally`` runs: program code) only when
 # the cyclic collector runs, which it does after a fixed number (700) of container allocations.
@@ -219,14 +219,14 @@ def test_a_program_cannot_tell_its_dry_run_by_when_the_garbage_collector_runs() 
     )
 
 
-# --- 2. where the allocator puts a program's objects tells a dry run from the tree -------------
+# --- 4. where the allocator puts a program's objects tells a dry run from the tree -------------
 #
 # ``id()`` (a safe builtin), ``hash()`` and the default ``repr`` of a program's objects all show
 # their addresses. The dry run's extra work before the program (its clock, the clock's
 # calibration) leaves the allocator's free lists and pools in another state, so where a run of
 # fresh floats starts being laid out one block after another is one place in every dry run and
 # another on the tree (found: index 46 and 33, 4 runs out of 4 each; with a ``gc.collect()``
-# before the program, which closes test 1 and clears CPython's free lists, 61 and 76).
+# before the program, which closes finding 3 and clears CPython's free lists, 61 and 76).
 LAYOUT_SWITCH = """
 import time
 
@@ -270,7 +270,7 @@ def test_a_program_cannot_tell_its_dry_run_by_where_its_objects_are_allocated() 
     )
 
 
-# --- 3. how much memory is left tells a dry run from the tree ----------------------------------
+# --- 5. how much memory is left tells a dry run from the tree ----------------------------------
 #
 # The same child and limits in both modes, but the dry run's clock and its calibration leave
 # the process a little larger before the program starts: the largest ``bytearray`` a program
@@ -320,7 +320,7 @@ def test_a_program_cannot_tell_its_dry_run_by_how_much_memory_it_has_left() -> N
     )
 
 
-# --- 4. a traceback quotes another line than the one that failed -------------------------------
+# --- 9. a traceback quotes another line than the one that failed -------------------------------
 #
 # The child quotes the failing line from ``source.splitlines()``, which also splits at form
 # feeds (PEP 8's page breaks, ``^L`` in many editors), ``\\v``, ``\\x1c``-``\\x1e``, ``\\x85``,
@@ -341,7 +341,7 @@ def test_a_programs_traceback_quotes_the_line_that_failed() -> None:
     assert 'line 4, in <module>\n    raise ValueError("line 4 failed")' in real.log, real.log
 
 
-# --- 5. in a dry run, CPU time runs faster than the clock on the wall ------------------------
+# --- 6. in a dry run, CPU time runs faster than the clock on the wall ------------------------
 #
 # The virtual clock counts its own work out of the program's time (so reads in a row are as far
 # apart as on the tree), but ``time.process_time`` is the process's real CPU time, which
@@ -381,7 +381,7 @@ def test_a_program_cannot_tell_its_dry_run_by_spending_more_cpu_than_wall_time()
     )
 
 
-# --- 6. ``time.sleep(0)`` costs nothing in a dry run ----------------------------------------
+# --- 7. ``time.sleep(0)`` costs nothing in a dry run ----------------------------------------
 #
 # The virtual clock adds a wake-up delay to every sleep longer than zero, and nothing to
 # ``sleep(0)`` (``VirtualClock.t_sleep``). On the tree ``sleep(0)`` is a real system call under
@@ -417,7 +417,7 @@ def test_a_program_cannot_tell_its_dry_run_by_timing_sleep_zero() -> None:
     )
 
 
-# --- 7. a program with many rule errors is told none of them --------------------------------
+# --- 8. a program with many rule errors is told none of them --------------------------------
 #
 # The check child sends every rule violation it found; the parent reads at most 128 KiB of
 # answer (``check.MAX_RESULT``) and keeps 50 errors. A 46 KB class using name-mangled private
@@ -443,7 +443,7 @@ def test_a_program_with_many_rule_errors_is_told_its_first_errors_with_their_lin
     assert "__count0" in first.message, first
 
 
-# --- 8. a program aborts its own interpreter through a reference-count bug of CPython 3.11 ------
+# --- 2. a program aborts its own interpreter through a reference-count bug of CPython 3.11 ------
 #
 # ``property.getter(None)`` (and ``setter``, ``deleter``) releases a reference to ``None`` it
 # never took (``property_copy`` in CPython 3.11, where ``None`` is not yet immortal; fixed in
@@ -451,7 +451,7 @@ def test_a_program_with_many_rule_errors_is_told_its_first_errors_with_their_lin
 # error: none_dealloc"): found in the dry run and on the tree, ``failed``/``killed`` by SIGABRT
 # after 0.02-0.1 s. Not an escape by itself (a static object, so no memory is reused), but a
 # second memory-safety bug of the interpreter reachable from a program the policy accepts:
-# every such bug is the first step of an escape like test 0's.
+# every such bug is the first step of an escape like finding 1's.
 NONE_REFCOUNT = """
 class Lamp:
     @property
