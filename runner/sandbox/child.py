@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable
 
 from runner.exc import FrameInvalid, FrameTypeInvalid, ProgramRejected
-from runner.sandbox import colours, policy
+from runner.sandbox import colours, garbage, policy
 from runner.sandbox.confine import Limits, confine
 from runner.sandbox.dryrun import VirtualClock
 from runner.sandbox.frames import pack_frame
@@ -128,6 +128,7 @@ class ProgramApi:
         """
         # The same stack depth in both modes (the dry run's path is deeper): see timefuncs.
         headroom(HEADROOM)
+        garbage.collect()  # before the frame is read: a finalizer may change it, harmlessly
         frame = pack_frame(states, self._led_count)
         if self._clock is not None:
             self._channel.send(TFRAME, TIMESTAMP.pack(self._clock.frame_time()) + frame)
@@ -233,6 +234,7 @@ def _run_restricted(api: ProgramApi, source: str, clock: VirtualClock | None) ->
         errors = [_error_dict(e) for e in exc.errors]
         return {"outcome": "failed", "reason": "error", "error": errors[0] if errors else None}
     env = policy.make_globals(api, clock.functions() if clock is not None else None)
+    garbage.hand_over()
     try:
         exec(code, env)
     except BaseException as exc:  # noqa: BLE001 - any way the user's program ends is a result

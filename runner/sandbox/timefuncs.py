@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from runner.sandbox import garbage
+
 # Stack levels each call makes sure of before it dispatches: more than the virtual clock's
 # deepest path needs (5 was found enough for every call short of the limit; the end at the
 # limit goes one or two deeper), so neither mode fails for lack of stack where the other would
@@ -108,7 +110,9 @@ class builtin_function_or_method:  # noqa: N801 - CPython's name: what a type() 
         if name == "sleep":
             if len(args) != 1:
                 raise TypeError(f"time.sleep() takes exactly one argument ({len(args)} given)")
-            return self._impl(sleep_seconds(args[0]))
+            seconds = sleep_seconds(args[0])
+            garbage.collect()  # the program's cyclic garbage is collected here and at setLEDs
+            return self._impl(seconds)
         if args:
             raise TypeError(f"time.{name}() takes no arguments ({len(args)} given)")
         return self._impl()

@@ -131,11 +131,6 @@ print("ESC" + "APED: pid, uid, environment:", namespace["found"])
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round eight: a generator finalized by the garbage collector inside a "
-    "list slice gives a program a fake bytearray over all memory, then the real builtins",
-)
 def test_a_program_cannot_reach_the_real_builtins_through_the_garbage_collector() -> None:
     assert Checker(_config()).check(ESCAPE) == [], "the upload check accepts the program"
     real = _tree_run(ESCAPE, "gc-escape")
@@ -200,11 +195,6 @@ def _count(log: str) -> int:
     return int(found.group(1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round eight: the garbage collector's count at a program's start differs "
-    "between its dry run and its tree run (a deterministic tell)",
-)
 def test_a_program_cannot_tell_its_dry_run_by_when_the_garbage_collector_runs() -> None:
     # Learn the dry run's number as an author would (the Preview's log), for this very program:
     # the constant has a fixed width, so compiling it allocates the same whatever its value.
