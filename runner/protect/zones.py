@@ -9,9 +9,14 @@ an area (docs/protection.md has the figures), so the zones are quarters of the t
 * cells: the tree cut by height into four bands of equal LED count, and by angle around the
   trunk into four quadrants (the layout loader centres ``x``/``y`` on the trunk);
 * zones, each a union of cells: the whole tree; the bottom, middle and top halves and the four
-  sides (half the tree by angle, one from each axis); and, when a quarter holds at least
-  ``MIN_ZONE_LEDS`` LEDs, the four height bands, the four quadrants and four blocks of half the
-  height times half the angle, for a checkerboard of large blocks.
+  sides (half the tree by angle, one from each axis); the four height bands, the four quadrants
+  and four blocks of half the height times half the angle, for a checkerboard of large blocks.
+
+The zones are the same on a tree of any LED count: what WCAG counts is the area that flashes,
+and half a tree is as large with 40 LEDs as with 500 (red team round eight: zones of at least
+25 LEDs left trees under 100 LEDs without quarters, under 50 without halves, and parts of them
+strobed in antiphase undamped). A sparkle of a few LEDs on a small tree is still no zone's
+flash: a cell must change by several LEDs' worth (``flash.FEW_LEDS``, at most half the cell).
 
 Any half of the tree split by a vertical plane through the trunk holds a whole quadrant, and
 any half split by height a whole band, so halves in antiphase are seen at full contrast by some
@@ -36,9 +41,6 @@ Position = Sequence[float]  # x, y, z
 
 BANDS = 4  # by height, of equal LED count
 QUADRANTS = 4  # by angle around the trunk
-# A zone holds at least this many LEDs (a quarter of the 100-LED default tree), so that a zone's
-# mean is about an area, not a handful of points of light.
-MIN_ZONE_LEDS = 25
 MIN_ZONE_CELLS = 4  # see FlashLimiter: a change must reach every cell, so 3 LEDs never count
 _LANE = 24  # bits per channel in a packed per-LED value; 255 * MAX_LEDS fits easily
 _MASK = (1 << _LANE) - 1
@@ -69,11 +71,10 @@ def _cells(positions: Sequence[Position]) -> list[int]:
     return cells
 
 
-def _shapes(count: int, min_leds: int) -> list[tuple[str, set[int]]]:
-    """Every zone of a tree of ``count`` LEDs as a name and its set of cells: halves, and
-    quarters too when a quarter holds at least ``min_leds`` LEDs. Halves are judged as well as
-    the quarters they are made of: each quarter may flash three times a second, but two of them
-    taking turns would flash their half six times."""
+def _shapes() -> list[tuple[str, set[int]]]:
+    """Every zone as a name and its set of cells. Halves are judged as well as the quarters
+    they are made of: each quarter may flash three times a second, but two of them taking turns
+    would flash their half six times."""
 
     def cells(bands: Sequence[int], quadrants: Sequence[int]) -> set[int]:
         return {b * QUADRANTS + q for b in bands for q in quadrants}
@@ -82,12 +83,8 @@ def _shapes(count: int, min_leds: int) -> list[tuple[str, set[int]]]:
     halves = {"bottom": (0, 1), "middle": (1, 2), "top": (2, 3)}
     sides = [(q, (q + 1) % QUADRANTS) for q in every_quadrant]  # a half turn from each axis
     shapes = [("whole tree", cells(every_band, every_quadrant))]
-    if count / 2 < min_leds:
-        return shapes
     shapes += [(f"{name} half", cells(bands, every_quadrant)) for name, bands in halves.items()]
     shapes += [(f"side {q + 1}", cells(every_band, side)) for q, side in enumerate(sides)]
-    if count / 4 < min_leds:
-        return shapes
     shapes += [(f"height band {b + 1}", cells((b,), every_quadrant)) for b in every_band]
     shapes += [(f"quadrant {q + 1}", cells(every_band, (q,))) for q in every_quadrant]
     # Blocks of half the height times half the angle, for a checkerboard; those of two sides a
@@ -104,7 +101,7 @@ Rgb = tuple[int, int, int]  # total hardware level of the reds, greens and blues
 class Zones:
     """The zones of one tree, and the light of a frame summed per cell and per zone."""
 
-    def __init__(self, positions: Sequence[Position], min_leds: int = MIN_ZONE_LEDS) -> None:
+    def __init__(self, positions: Sequence[Position]) -> None:
         """``positions``: one ``(x, y, z)`` per LED in strip order, ``z`` up, the trunk at 0, 0."""
         count = len(positions)
         if count == 0:
@@ -125,7 +122,7 @@ class Zones:
         self.columns: list[tuple[int, ...]] = []
         self._zone_getters: list[Callable[[Sequence[Any]], tuple[Any, ...]]] = []
         seen: set[frozenset[int]] = set()
-        for name, shape in _shapes(count, min_leds):
+        for name, shape in _shapes():
             present = frozenset(shape & set(used))
             if present in seen or (self.names and len(present) < MIN_ZONE_CELLS):
                 continue

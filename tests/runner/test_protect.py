@@ -133,6 +133,29 @@ def test_ordinary_programs_pass_through_bit_identical(path: Path, tmp_path: Path
     assert (protector.stats.frames_scaled, protector.stats.frames_damped) == (0, 0)
 
 
+@pytest.mark.parametrize("leds", [40])
+def test_ordinary_programs_on_a_small_tree_pass_through_bit_identical(
+    leds: int, tmp_path: Path
+) -> None:
+    # A small tree is judged by the same zones as a large one (red team round eight): its
+    # quarters hold few LEDs, and no example may be damped for it.
+    for path in [PROGRAMS / "slow_rainbow.py", *EXAMPLES]:
+        limit = 6.0 if path.stem == "colours" else 2.5
+        _, frames = run_on_tree(
+            str(path),
+            tmp_path,
+            time_limit_s=limit,
+            led_count=leds,
+            max_current_ma=0,
+            flash_limit=False,
+        )
+        settings = RunnerConfig(led_count=leds)
+        protector = Protector.from_config(settings, positions=spiral_cone(leds))
+        for frame in frames:
+            assert protector.apply(frame.leds, frame.at) == frame.leds, path.stem
+        assert protector.stats.frames_damped == 0, path.stem
+
+
 @pytest.mark.parametrize("name", ["sweep_up", "spin"])
 def test_moving_light_on_a_500_led_tree_passes_bit_identical(name: str, tmp_path: Path) -> None:
     # A band rising along a dense spiral moves the quadrants' means up and down several times a
