@@ -8,8 +8,9 @@ Definitions (WCAG 2.2, "general flash and red flash thresholds"):
   light; a transition counts when it changes ``Y`` by at least 0.1 and the darker state is
   below 0.80.
 * Red: the measure is ``max(0, R - G - B) * 320`` of linear light (WCAG 2.0's red flash
-  formula); a transition counts when it changes it by more than 20 and the redder state is a
-  saturated red, ``R / (R + G + B) >= 0.8``. (WCAG 2.2's newer wording compares chromaticity,
+  formula), each cell's added up (``FlashLimiter.red_of``: steady light in one cell must not
+  cancel the red of another); a transition counts when it changes it by more than 20 and the
+  redder state is a saturated red, ``R / (R + G + B) >= 0.8``. (WCAG 2.2's newer wording compares chromaticity,
   which black does not have; red-to-black is the flash that matters on a tree.)
 
 The whole tree is one field and each zone of it (``runner.protect.zones``: halves, height
@@ -290,6 +291,10 @@ class FlashLimiter:
         ]
         # Picks a zone's cells out of all cells' measures (None for the whole tree).
         self._pick = [tuple_getter(c) if c else None for c in zones.columns]
+        # The red measure adds up each cell's own red (see ``red_of``): every zone's cells, the
+        # whole tree's too.
+        every_cell = tuple(range(len(zones.cell_sizes)))
+        self._red_pick = [tuple_getter(c or every_cell) for c in zones.columns]
         self.swings: list[tuple[Swing, Swing]] = []
         large = LARGE_AREA * sum(zones.cell_sizes)
         eighth = sum(zones.cell_sizes) / 8
@@ -332,21 +337,57 @@ class FlashLimiter:
         return lums, reds
 
     def states(
-        self, zone: int, rgb: Sequence[float], cells: tuple[list[float], list[float]] | None
+        self,
+        zone: int,
+        rgb: Sequence[float],
+        cells: tuple[list[float], list[float]] | None,
+        red: tuple[float, bool],
     ) -> tuple[State, State]:
-        """The general and red state of ``zone`` for its channel sums ``rgb``, given the
-        ``cell_measures`` (None: without them, for a judgement on the mean alone)."""
+        """The general and red state of ``zone`` for its channel sums ``rgb`` and its ``red``
+        (``red_of``), given the ``cell_measures`` (None: without them, for a judgement on the
+        mean alone)."""
         full = self._full[zone]
         r, g, b = rgb[0] / full, rgb[1] / full, rgb[2] / full
         luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-        total = r + g + b
-        saturated = total > 0 and r / total >= SATURATED_RED
         pick = self._pick[zone]
         lums, reds = ((), ()) if cells is None or pick is None else (pick(cells[0]), pick(cells[1]))
-        return (
-            (luminance, False, lums),
-            (max(0.0, r - g - b) * RED_SCALE, saturated, reds),
-        )
+        return (luminance, False, lums), (red[0], red[1], reds)
+
+    def cell_reds(self, cells: Sequence[int]) -> tuple[list[int], list[int]] | None:
+        """Each cell's red, ``max(0, R - G - B)`` of its summed hardware levels, and that of
+        the cells that are a saturated red (0 for the others); None when no cell has any."""
+        reds: list[int] = []
+        saturated: list[int] = []
+        for total in cells:
+            r, g, b = split(total)
+            red = r - g - b
+            if red <= 0:
+                reds.append(0)
+                saturated.append(0)
+                continue
+            reds.append(red)
+            saturated.append(red if r >= SATURATED_RED * (r + g + b) else 0)
+        return (reds, saturated) if any(reds) else None
+
+    def red_of(
+        self,
+        zone: int,
+        cell_reds: tuple[list[int], list[int]] | None,
+        mean_saturated: bool,
+    ) -> tuple[float, bool]:
+        """A zone's red measure and whether it is a saturated red.
+
+        The measure adds up each cell's own ``max(0, R - G - B)``, not the zone's mean colour's:
+        on the mean, steady white or green in some cells cancels the red of the others, and half
+        the tree strobed saturated red beside steady light undamped (red team round eight). It
+        is a saturated red when its mean is, or when saturated-red cells hold at least half of
+        its red."""
+        if cell_reds is None:
+            return 0.0, False  # no cell has more red than green and blue: nor has the mean
+        pick = self._red_pick[zone]
+        red = sum(pick(cell_reds[0]))
+        saturated = mean_saturated or 2 * sum(pick(cell_reds[1])) >= red > 0
+        return red / self._full[zone] * RED_SCALE, saturated
 
     def limit(self, light: Emission, now: float) -> tuple[Emission, bool]:
         """What to show at monotonic ``now``: ``light`` itself, or a damped frame (True)."""
@@ -371,6 +412,7 @@ class FlashLimiter:
         flash at all for now)."""
         zones, cells = sums
         measures: tuple[list[float], list[float]] | None = None
+        cell_reds = self.cell_reds(cells)
         busy: list[tuple[Swing, State]] = []
         blocked = False
         # The hot loop: most zones of most frames are quiet (see Swing.lo), so only the others
@@ -381,16 +423,19 @@ class FlashLimiter:
         ):
             r, g, b = r_sum / full, g_sum / full, b_sum / full
             luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-            redness = max(0.0, r - g - b) * RED_SCALE
             total = r + g + b
-            saturated = total > 0 and r / total >= SATURATED_RED
+            redness, saturated = self.red_of(
+                zone, cell_reds, total > 0 and r / total >= SATURATED_RED
+            )
             quiet_general = general.lo <= luminance <= general.hi
             quiet_red = not saturated and red.lo <= redness <= red.hi
             if quiet_general and quiet_red:
                 continue
             if measures is None:
                 measures = self.cell_measures(cells)
-            general_state, red_state = self.states(zone, zones[zone], measures)
+            general_state, red_state = self.states(
+                zone, zones[zone], measures, (redness, saturated)
+            )
             if not quiet_general:
                 blocked = blocked or bool(
                     general.full(now) and general.turn(general_state, plain=True)
@@ -445,8 +490,9 @@ class FlashLimiter:
                 break
             candidate = self._model.measure(self._model.from_levels(_blend(last, light, alpha)))
             candidate_sums = self._zones.sums(candidate.levels)
+            cell_reds = self.cell_reds(candidate_sums[1])
             if all(
-                self._still(zone, self._means(rgb, zone))
+                self._still(zone, self._means(rgb, zone), cell_reds, exact=True)
                 for zone, rgb in enumerate(candidate_sums[0])
             ):
                 return candidate, candidate_sums
@@ -467,8 +513,17 @@ class FlashLimiter:
         redness = max(0.0, r - g - b) * RED_SCALE
         return general.lo <= luminance <= general.hi and red.lo <= redness <= red.hi
 
-    def _still(self, zone: int, means: tuple[float, float, float]) -> bool:
+    def _still(
+        self,
+        zone: int,
+        means: tuple[float, float, float],
+        cell_reds: tuple[list[int], list[int]] | None = None,
+        exact: bool = False,
+    ) -> bool:
         """Whether a zone at these channel means completes no transition, on the mean alone.
+
+        ``exact``: its red measure from the frame's ``cell_reds`` (``red_of``); else, in the
+        blend's search, estimated from the means (the frame found is then checked exactly).
 
         (``_quiet_at`` first, inlined: the blend's bisection calls this thousands of times a
         second on a strobe.)"""
@@ -477,7 +532,10 @@ class FlashLimiter:
         total = r + g + b
         saturated = total > 0 and r / total >= SATURATED_RED
         luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-        redness = max(0.0, r - g - b) * RED_SCALE
+        if exact:
+            redness, saturated = self.red_of(zone, cell_reds, saturated)
+        else:
+            redness = max(0.0, r - g - b) * RED_SCALE
         if not saturated and general.lo <= luminance <= general.hi and red.lo <= redness <= red.hi:
             return True
         if general.turn((luminance, False, ()), plain=True):

@@ -86,11 +86,6 @@ def run_program(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round eight: a zone's red measure is taken on its mean colour, which "
-    "steady light beside the red cells cancels; half the tree strobes red at 10 Hz undamped",
-)
 @pytest.mark.parametrize(
     "steady", ["WHITE", "GREEN", "(0, 200, 255, 60)"], ids=["white", "green", "dim_cyan"]
 )
