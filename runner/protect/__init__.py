@@ -111,27 +111,42 @@ class Protector:
         return self._power is not None or self._flash is not None
 
     def apply(
-        self, frame: tuple[Led, ...], now: float, packed: bytes | None = None
+        self,
+        frame: tuple[Led, ...],
+        now: float,
+        packed: bytes | None = None,
+        commit: bool = True,
     ) -> tuple[Led, ...]:
         """The frame to show at monotonic ``now``; ``frame`` itself when nothing had to change.
 
         :param frame: a validated frame of ``(R, G, B, L)`` tuples.
         :param packed: the same frame as 4 bytes per LED, if the caller has it (saves packing).
+        :param commit: False when the frame may yet not be shown: call ``shown()`` once it is.
         """
-        return self.judge(frame, now, packed)[0]
+        return self.judge(frame, now, packed, commit)[0]
 
     def judge(
-        self, frame: tuple[Led, ...], now: float, packed: bytes | None = None
+        self,
+        frame: tuple[Led, ...],
+        now: float,
+        packed: bytes | None = None,
+        commit: bool = True,
     ) -> tuple[tuple[Led, ...], bool]:
         """``apply``, and whether the flash limiter damped the frame (the power budget may
         have scaled it either way)."""
         if not self.active:
             return frame, False
         with self._lock:
-            return self._apply(frame, now, packed)
+            return self._apply(frame, now, packed, commit)
+
+    def shown(self) -> None:
+        """The frame last given to ``apply(commit=False)`` reached the LEDs."""
+        if self._flash is not None:
+            with self._lock:
+                self._flash.commit()
 
     def _apply(
-        self, frame: tuple[Led, ...], now: float, packed: bytes | None
+        self, frame: tuple[Led, ...], now: float, packed: bytes | None, commit: bool
     ) -> tuple[tuple[Led, ...], bool]:
         given = self._model.measure(pack(frame) if packed is None else packed)
         damped = False
@@ -142,7 +157,7 @@ class Protector:
                 self.stats.frames_scaled += 1
                 self.stats.power_scale_min = min(self.stats.power_scale_min, share)
         if self._flash is not None:
-            light, damped = self._flash.limit(light, now)
+            light, damped = self._flash.limit(light, now, commit)
             self.stats.frames_damped += damped
         if light is given:
             return frame, damped

@@ -10,8 +10,9 @@ Definitions (WCAG 2.2, "general flash and red flash thresholds"):
 * Red: the measure is ``max(0, R - G - B) * 320`` of linear light (WCAG 2.0's red flash
   formula), each cell's added up (``FlashLimiter.red_of``: steady light in one cell must not
   cancel the red of another); a transition counts when it changes it by more than 20 and the
-  redder state is a saturated red, ``R / (R + G + B) >= 0.8``. (WCAG 2.2's newer wording compares chromaticity,
-  which black does not have; red-to-black is the flash that matters on a tree.)
+  redder state is a saturated red, ``R / (R + G + B) >= 0.8``. (WCAG 2.2's newer wording
+  compares chromaticity, which black does not have; red-to-black is the flash that matters on a
+  tree.)
 
 The whole tree is one field and each zone of it (``runner.protect.zones``: halves, height
 bands, quadrants, blocks) another: R, G and B are the mean emitted light of their LEDs (hardware
@@ -326,6 +327,10 @@ class FlashLimiter:
             self.swings.append((GeneralSwing(general, held), RedSwing(red, held)))
         self._last: Emission | None = None
         self._last_sums: tuple[list[Rgb], list[int]] = ([], [])
+        # A frame judged, waiting to be shown (``limit(commit=False)``, then ``commit``).
+        self._pending: (
+            tuple[list[tuple[Swing, State]], Emission, tuple[list[Rgb], list[int]], float] | None
+        ) = None
 
     def cell_measures(self, cells: Sequence[int]) -> tuple[list[float], list[float]]:
         """Each cell's general and red measure, in units of the change it must make."""
@@ -389,8 +394,15 @@ class FlashLimiter:
         saturated = mean_saturated or 2 * sum(pick(cell_reds[1])) >= red > 0
         return red / self._full[zone] * RED_SCALE, saturated
 
-    def limit(self, light: Emission, now: float) -> tuple[Emission, bool]:
-        """What to show at monotonic ``now``: ``light`` itself, or a damped frame (True)."""
+    def limit(self, light: Emission, now: float, commit: bool = True) -> tuple[Emission, bool]:
+        """What to show at monotonic ``now``: ``light`` itself, or a damped frame (True).
+
+        ``commit`` False: the window learns of the frame only at ``commit()``, once it is
+        shown; a frame judged but never shown (the deadline or Stop came in between) must not
+        count as the LEDs' last frame, or the next frame would be judged against a frame the
+        LEDs never showed (red team round eight).
+        """
+        self._pending = None
         sums = self._zones.sums(light.levels)
         busy, blocked = self._judge(sums, now)
         damped = blocked and self._last is not None
@@ -399,10 +411,20 @@ class FlashLimiter:
             # unsaturated colours can be a saturated red): every zone is checked.
             light, sums = self._damp(light, sums)
             busy, _ = self._judge(sums, now)
+        self._pending = (busy, light, sums, now)
+        if commit:
+            self.commit()
+        return light, damped
+
+    def commit(self) -> None:
+        """The frame last judged reached the LEDs: its states enter the window."""
+        if self._pending is None:
+            return
+        busy, light, sums, now = self._pending
+        self._pending = None
         for swing, state in busy:
             swing.note(state, now)
         self._last, self._last_sums = light, sums
-        return light, damped
 
     def _judge(
         self, sums: tuple[list[Rgb], list[int]], now: float

@@ -366,11 +366,15 @@ class Supervisor:
         # checked after it, and the pacer counts from when the frame was really shown.
         # Stamped with when it will show (a late frame's slot can lie a whole pause earlier,
         # which would let an extra flash through the limiter's window).
-        leds = self._protector.apply(leds, max(slot, time.monotonic()), packed=packed)
+        # Counted in the flash window only once shown: a frame the deadline or Stop keeps from
+        # the LEDs must not be taken for what they show (committed below).
+        when = max(slot, time.monotonic())
+        leds = self._protector.apply(leds, when, packed=packed, commit=False)
         with self._state_lock:  # stop() takes this lock: no frame is shown after it returns
             if self._stop_reason is not None or io.expired(time.monotonic()):
                 return None
             self.strip.show(leds)
+            self._protector.shown()
             shown_at = time.monotonic()
         pacer.shown(shown_at)
         return leds

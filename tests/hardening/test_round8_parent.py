@@ -214,3 +214,31 @@ def test_a_held_frame_over_the_power_budget_isnt_shown_again_and_again() -> None
             display.run_once(start + k * 0.05, busy=False)
         assert len({frame.leds for frame in strip.frames}) == 1  # the LEDs never changed...
         assert strip.shown_count <= 2, f"...yet the frame was shown {strip.shown_count} times"
+
+
+# --- 5. a frame judged but never shown (reasoned in the write-up; now tested) ----------------
+
+
+# At the deadline or a Stop, the supervisor may judge a frame (power budget, flash limiter) and
+# then not show it. The flash window took it for what the LEDs show: a program ending on "black,
+# judged but not shown" had its fall from red counted then, while the LEDs stayed red until the
+# next program's first frame, black, seconds later, which the window then judged as no change
+# at all. That program could then flash its full three times on top of that unseen fall.
+def test_a_frame_judged_but_never_shown_cant_hide_the_next_flash() -> None:
+    from runner.protect import Protector
+
+    leds = 100
+    positions = spiral_cone(leds)
+    protector = Protector.from_config(RunnerConfig(led_count=leds), leds, positions)
+    red, black = ((255, 0, 0, 100),) * leds, ((0, 0, 0, 0),) * leds
+    shown: list[tuple[float, Sequence[Led]]] = []
+    now = 1000.0
+    for _ in range(5):
+        shown.append((now, protector.apply(red, now)))  # a program ends on red...
+        protector.apply(black, now + 0.04, commit=False)  # ...its black never shown
+        now += 2.0  # the next program starts: black, then a strobe as fast as it may
+        for k in range(8):
+            shown.append((now + 0.1 * k, protector.apply((black, red)[k % 2], now + 0.1 * k)))
+        now += 2.0
+    most = most_flashes_per_region(shown, positions)
+    assert most["whole tree"] <= MOST, f"{most['whole tree']} transitions in one second"
