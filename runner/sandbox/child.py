@@ -16,6 +16,7 @@ import signal
 import sys
 import time  # noqa: F401 - as above
 import traceback
+import unicodedata  # noqa: F401 - the compiler imports it for non-ASCII names (größe = 1)
 from collections.abc import Callable
 
 from runner.exc import FrameInvalid, FrameTypeInvalid, ProgramRejected
@@ -32,6 +33,8 @@ from runner.sandbox.wire import (
     FRAME,
     HEADER,
     LOG,
+    MAX_CHECK_ERRORS,
+    MAX_CHECK_RESULT,
     PROGRAM,
     PROGRAM_FILENAME,
     READY,
@@ -194,8 +197,30 @@ def check_program(source: str) -> list[dict[str, object]]:
     try:
         policy.compile_program(source, "<program>")
     except ProgramRejected as exc:
-        return [_error_dict(e) for e in exc.errors]
+        return _first_errors([_error_dict(e) for e in exc.errors])
     return []
+
+
+def _first_errors(errors: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The first errors, as many as the parent reads (``MAX_CHECK_ERRORS``, within
+    ``MAX_CHECK_RESULT`` bytes of JSON), then one without a line saying how many more there
+    were: a program with a rule broken on 1,500 lines is told where its first ones are."""
+    shown: list[dict[str, object]] = []
+    size = 4096  # room for the brackets and the last entry
+    for error in errors[:MAX_CHECK_ERRORS]:
+        size += len(json.dumps(error)) + 2  # ASCII (json.dumps escapes the rest), ", " after it
+        if size > MAX_CHECK_RESULT:
+            break
+        shown.append(error)
+    more = len(errors) - len(shown)
+    if more:
+        errors_word = "error" if more == 1 else "errors"
+        message = (
+            f"... and {more:,} more {errors_word} after these, not listed: "
+            "fix these first, then check the program again"
+        )
+        shown.append({"type": "SandboxError", "message": message, "line": None, "col": None})
+    return shown
 
 
 def run_program(
@@ -349,7 +374,8 @@ def _describe_failure(api: ProgramApi, source: str, exc: BaseException) -> dict[
 
 def _user_traceback(frames: list[tuple[str, int]], source: str, type_name: str, msg: str) -> str:
     """A traceback of the user's own frames, with repeats folded as CPython does."""
-    lines = source.splitlines()
+    # Lines as Python numbers them: str.splitlines() also splits at form feeds, \x85, \u2028...
+    lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     out = ["Traceback (most recent call last):"]
     previous, repeats = None, 0
     for name, line in frames:

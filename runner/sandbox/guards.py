@@ -22,6 +22,7 @@ from runner.sandbox.rules import (
     DENIED_ATTRIBUTES,
     FORBIDDEN_BUILTINS,
     OWNED_ONLY_ATTRIBUTES,
+    PROPERTY_COPY_ATTRIBUTES,
     SAFE_BUILTINS,
     STR_ONLY_ATTRIBUTES,
     is_program_private,
@@ -270,6 +271,8 @@ def make_getattr(owned: set[object]) -> Callable[..., object]:
             # failed lookup was made on; a program's own object may use the name freely.
             _raise_if_missing(obj, name)
             raise _refused(name)
+        if name in PROPERTY_COPY_ATTRIBUTES:
+            return _without_none(getattr(obj, name, *default))
         return getattr(obj, name, *default)
 
     safe_format, safe_format_map = _make_formatters(guarded_getattr)
@@ -282,6 +285,37 @@ def _owned_plain(obj: object, owned: set[object]) -> bool:
     interpreter's) nor a proxy (``super``, whose lookups go elsewhere)."""
     cls = obj if isinstance(obj, type) else type(obj)
     return cls in owned and not issubclass(cls, (BaseException, super))
+
+
+def _without_none(found: object) -> object:
+    """``property.getter``/``setter``/``deleter`` (bound to a property or not) wrapped so that
+    they refuse ``None``: CPython 3.11 releases a reference to ``None`` it never took there, and
+    enough such calls abort the interpreter. Anything else with these names is handed out as is
+    (the program's own attributes; ``found`` is judged by its exact type, no lookup on it)."""
+    # Neither type can be subclassed: isinstance is an exact type check here.
+    if isinstance(found, types.MethodDescriptorType):
+        if found not in _PROPERTY_COPIERS:
+            return found
+    elif not (
+        isinstance(found, types.BuiltinMethodType)
+        and type(found.__self__) is property
+        and found.__name__ in PROPERTY_COPY_ATTRIBUTES
+    ):
+        return found
+    method: Callable[..., object] = found
+    name = found.__name__
+
+    def refusing_none(*args: object, **kwargs: object) -> object:
+        if args and args[-1] is None:
+            raise TypeError(
+                f"property.{name}() needs a function: None is not available in tree programs"
+            )
+        return method(*args, **kwargs)
+
+    return SandboxFunction(refusing_none, f"property.{name}")
+
+
+_PROPERTY_COPIERS = tuple(vars(property)[name] for name in sorted(PROPERTY_COPY_ATTRIBUTES))
 
 
 def _is_real_str_method(value: object) -> bool:

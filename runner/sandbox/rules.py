@@ -19,7 +19,12 @@ STR_ONLY_ATTRIBUTES = frozenset({"format", "format_map"})
 # - obj: AttributeError.obj (and wrappers forwarding to it) is the live object a failed lookup
 #   was made on; only the program's own (non-exception) objects may answer to the name.
 OWNED_ONLY_ATTRIBUTES = frozenset({"obj"})
-RUNTIME_ATTRIBUTES = STR_ONLY_ATTRIBUTES | OWNED_ONLY_ATTRIBUTES
+# - getter/setter/deleter: on a property, CPython 3.11's method releases a reference to None it
+#   never took when given None (``None`` is immortal only from 3.12); repeated, the interpreter
+#   aborts. The guard hands out the property's methods wrapped, refusing None (red team round
+#   eight, finding 2); anything else answering to these names is handed out as it is.
+PROPERTY_COPY_ATTRIBUTES = frozenset({"getter", "setter", "deleter"})
+RUNTIME_ATTRIBUTES = STR_ONLY_ATTRIBUTES | OWNED_ONLY_ATTRIBUTES | PROPERTY_COPY_ATTRIBUTES
 
 # The builtins a tree program gets (besides every exception class and the sandbox's own print,
 # getattr, hasattr, setattr, delattr, type and __import__), each for a reason. All are

@@ -16,6 +16,10 @@ import struct
 HEADER = struct.Struct(">cI")
 READY, FRAME, LOG, END, PROGRAM = b"R", b"F", b"L", b"E", b"P"
 CHECK, RESULT = b"C", b"K"  # parent -> child: a program to check only; child -> parent: errors
+# A RESULT lists at most this many errors, within this many bytes; then one entry without a line
+# saying how many more the check found (red team round eight, finding 8).
+MAX_CHECK_ERRORS = 50
+MAX_CHECK_RESULT = 1 << 17
 TFRAME = b"T"  # child -> parent, dry runs only: a frame with its virtual timestamp
 TIMESTAMP = struct.Struct(">d")
 ACK = b"\x01"

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from protocol.messages import ProgramError
 from runner.config import RunnerConfig
-from runner.sandbox.wire import CHECK, READY, RESULT
+from runner.sandbox.wire import CHECK, MAX_CHECK_ERRORS, MAX_CHECK_RESULT, READY, RESULT
 from runner.supervise.pipes import ChildIO, ChildProtocolError
 from runner.supervise.spawn import (
     BACKGROUND_NICE,
@@ -31,7 +31,8 @@ from runner.supervise.spawn import (
 logger = logging.getLogger(__name__)
 
 CHECK_TIME_S = 10.0  # wall time for start-up and compiling; the CPU rlimit applies as well
-MAX_RESULT = 1 << 17  # 50 errors of 2,000 characters fit; parsing more would cost the parent
+# The child lists at most MAX_CHECK_ERRORS errors within this size, then how many more there were.
+MAX_RESULT = MAX_CHECK_RESULT
 MAX_CONCURRENT_CHECKS = 2  # each check is a process; bound them on a 2-core Pi
 
 
@@ -89,7 +90,7 @@ class Checker:
             raw = json.loads(payload)
             if not isinstance(raw, list):
                 raise ValueError("not a list")
-            return [ProgramError.model_validate(item) for item in raw[:50]]
+            return [ProgramError.model_validate(item) for item in raw[: MAX_CHECK_ERRORS + 1]]
         except (ValueError, RecursionError, ValidationError):
             return [_unchecked("the checker sent a malformed answer")]
 

@@ -142,7 +142,8 @@ def test_operator_opens_anyones_code_and_log(
     from protocol.messages import Finished, Log, ProgramError
 
     student = make_browser("10.1.1.1", "Student/1.0")
-    source = "x = 1\nprint('hi <b>')\nsetLEDs(None)\n"
+    # A form feed ends no line for Python (nor on this page): line 3 is still setLEDs(None).
+    source = "x = 1  # page break \x0c\nprint('hi <b>')\nsetLEDs(None)\n"
     sub_id = student.post("/api/submissions", json={"source": source}).get_json()["id"]
     scheduler.run_once(0.0)
     scheduler.events.on_runner_message(Log(submission_id=sub_id, text="hi <b>\n"))

@@ -76,6 +76,19 @@ def test_the_report_says_in_plain_words_how_it_ended(
     assert "12 frames dimmed to at most 35 %" in page
 
 
+def test_the_run_page_marks_the_failed_line_as_python_counts_lines(
+    client: FlaskClient, scheduler: Scheduler, runner: object
+) -> None:
+    # A form feed (PEP 8's page break) or U+2028 ends no line for Python: str.splitlines()
+    # would shift every line after it and mark "z = 3" instead of the line that failed.
+    source = SOURCE.replace("x = 1", "# setup\x0c ends here \u2028 x = 1")
+    sid = client.post("/api/submissions", json={"source": source}).get_json()["id"]
+    crash_at_line_5(scheduler, sid)
+    page = client.get(f"/runs/{sid}").get_data(as_text=True)
+    assert '<span class="src-line error-line" data-line="5">print(1 / 0)</span>' in page
+    assert 'data-line="2"># setup\x0c ends here \u2028 x = 1</span>' in page
+
+
 def test_the_recording_replays_exactly_what_the_tree_showed(
     client: FlaskClient, scheduler: Scheduler, runner: object
 ) -> None:

@@ -14,6 +14,14 @@ from web.security import csrf_valid
 from web.services import scheduler, web_config
 
 
+def source_lines(source: str) -> list[str]:
+    """A program's lines as Python numbers them (an error's ``line`` indexes this): only
+    ``\r\n``, ``\r`` and ``\n`` end a line; ``str.splitlines()`` also splits at form feeds,
+    ``\x85``, ``\u2028``..., which shifts every line after one."""
+    lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return lines[:-1] if not lines[-1] else lines
+
+
 @dataclass(frozen=True)
 class Example:
     """One example program offered in the editor's picker."""

@@ -26,7 +26,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from web.pages._data import queue_snapshot, require_csrf
+from web.pages._data import queue_snapshot, require_csrf, source_lines
 from web.scheduler import Scheduler
 from web.services import idle_show, scheduler, store
 
@@ -146,7 +146,7 @@ def show(submission_id: str) -> str:
         "admin/submission.html",
         sub=scheduler().public(sub),
         log=sub.log,
-        lines=source.splitlines() if source is not None else None,
+        lines=source_lines(source) if source is not None else None,
         error_line=error_line,
     )
 

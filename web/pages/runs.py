@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, render_template
 
 from web.api import _find
+from web.pages._data import source_lines
 from web.run_report import report
 from web.runs_api import MY_RUNS, may_see_private
 from web.services import scheduler, store
@@ -22,7 +23,7 @@ def show(submission_id: str) -> str:
     lines = None
     if private:
         try:
-            lines = store().read_source(sub).decode("utf-8", "replace").splitlines()
+            lines = source_lines(store().read_source(sub).decode("utf-8", "replace"))
         except OSError:
             lines = None
     return render_template(
