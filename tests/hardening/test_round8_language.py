@@ -356,11 +356,6 @@ if cpu < 2 * wall:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round eight: a dry run's process_time includes the virtual clock's own "
-    "work, which its clocks count out: CPU time outruns wall time",
-)
 def test_a_program_cannot_tell_its_dry_run_by_spending_more_cpu_than_wall_time() -> None:
     predicted = _dry_run(CPU_FASTER_THAN_WALL)
     real = _tree_run(CPU_FASTER_THAN_WALL, "cpu-faster-than-wall")
@@ -392,11 +387,6 @@ if each > 20e-6:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round eight: sleep(0) takes no time on the dry run's virtual clock and "
-    "~100 us on the tree",
-)
 def test_a_program_cannot_tell_its_dry_run_by_timing_sleep_zero() -> None:
     predicted = _dry_run(SLEEP_ZERO)
     real = _tree_run(SLEEP_ZERO, "sleep-zero")
