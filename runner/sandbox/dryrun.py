@@ -82,7 +82,8 @@ SLEEP_CPU_FLOOR = 0.8
 # each a little more or less than the tick; after a wait it is exact up to the wait.
 TICK_SPREAD = 0.003
 TICK_PERIODS = (0.001, 0.004, 0.01)  # HZ=1000, 250, 100 (Linux's usual)
-TICK_SEARCH_S = 0.05  # the longest search for the tick (HZ=100: three steps take 30 ms)
+TICK_STEPS = 6  # steps read to find the tick (HZ=250: ~24 ms of CPU)
+TICK_SEARCH_S = 0.1  # the longest search for it (HZ=100: 60 ms)
 
 
 class VirtualClock:
@@ -90,10 +91,16 @@ class VirtualClock:
     "time_limit" at the limit, or "cpu_budget" when the CPU budget ran out before it."""
 
     def __init__(
-        self, limit_s: float, fps: float, end: Callable[[str], None], seed: bytes | None = None
+        self,
+        limit_s: float,
+        fps: float,
+        end: Callable[[str], None],
+        seed: bytes | None = None,
+        tick: float | None = None,
     ) -> None:
         """``seed`` (the kernel's randomness, read before the child confined itself) seeds the
-        jitter; none: read it now."""
+        jitter; none: read it now. ``tick``: ``cpu_tick()``'s, measured while the child waited
+        for its program; none: measure it now."""
         self.limit = float(limit_s)
         self._jitter = random.Random(seed if seed is not None else os.urandom(32))
         self._cpu_rate = 1.0 + self._jitter.uniform(0.0, CPU_RATE_SPREAD)
@@ -107,7 +114,7 @@ class VirtualClock:
         # The process's CPU time when this clock was made: the program's process_time counts on
         # from here as if the clock had cost nothing, as on the tree.
         self._cpu_start = time.thread_time()
-        self._tick = _cpu_tick()
+        self._tick = cpu_tick() if tick is None else tick
         # The program's CPU time: the thread's clock, exact to the nanosecond (the process's is
         # coarse once RLIMIT_CPU is set: it moves at scheduler ticks); the child has one thread.
         self._cpu0 = time.thread_time()
@@ -328,7 +335,7 @@ class VirtualClock:
         return time.strftime(fmt, self.t_localtime())
 
 
-def _cpu_tick() -> float:
+def cpu_tick() -> float:
     """The step of the process's CPU clock, in seconds: where it moves in scheduler ticks (once
     RLIMIT_CPU is set), the kernel's tick period its steps show; else (exact) a few nanoseconds.
 
@@ -337,12 +344,12 @@ def _cpu_tick() -> float:
     last = time.process_time_ns()
     give_up = time.monotonic_ns() + int(TICK_SEARCH_S * 1e9)
     steps: list[int] = []
-    while len(steps) < 3 and time.monotonic_ns() < give_up:
+    while len(steps) < TICK_STEPS and time.monotonic_ns() < give_up:
         now = time.process_time_ns()
         if now != last:
             steps.append(now - last)
             last = now
-    whole = steps[1:]  # the first step is a part of a tick
+    whole = steps[1:]  # the first step is a part of a tick; a preemption shortens one
     step = max(whole or [int(TICK_SEARCH_S * 1e9)]) / 1e9
     # A step is a tick or less (a preemption in it, the interrupt late): the kernel's period.
     coarse = [period for period in TICK_PERIODS if period >= 0.7 * step]

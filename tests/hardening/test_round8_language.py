@@ -244,9 +244,11 @@ def _mark(log: str) -> int:
 
 
 @pytest.mark.xfail(
-    strict=True,
-    reason="red team round eight: the addresses of a program's objects (id, hash, repr) "
-    "differ between its dry run and its tree run (a deterministic tell)",
+    strict=False,  # passes or fails by chance now: the number differs from run to run
+    reason="red team round eight, known and not defended: the random allocations made before "
+    "the program in both modes make this number differ from run to run, but not alike: dry "
+    "runs put it at 30-33 in about two runs of three, tree runs rarely (6 of 9 against 0 of 9), "
+    "so a program can still tell many of its dry runs (docs/security.md)",
 )
 def test_a_program_cannot_tell_its_dry_run_by_where_its_objects_are_allocated() -> None:
     learned = _mark(_dry_run(LAYOUT_SWITCH % 0).log)
@@ -293,11 +295,6 @@ def _pages(log: str) -> int:
     return int(found.group(1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round eight: the memory a program has left differs between its dry run "
-    "and its tree run (a deterministic tell)",
-)
 def test_a_program_cannot_tell_its_dry_run_by_how_much_memory_it_has_left() -> None:
     learned = _pages(_dry_run(MEMORY_SWITCH % 0).log)
     program = MEMORY_SWITCH % learned
