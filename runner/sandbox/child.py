@@ -47,9 +47,7 @@ from runner.sandbox.wire import (
 # different in every run of either mode. Seeded from the kernel before confinement.
 SCATTER_PAGES = 256  # held back: 0 to 1 MiB of the address space
 SCATTER_OBJECTS = (200, 2000)  # small objects of every size class, some kept, some freed
-_held: list[object] = []
-_noise_seed = b""
-_cpu_tick: float | None = None  # the process CPU clock's step (``dryrun.cpu_tick``)
+SCATTER_FLOATS = (150, 600)
 
 MAX_RECORD = 1 << 20  # a program record (64 KiB source + positions) fits easily
 RESERVE_BYTES = 1 << 20  # freed on MemoryError so the report can be written
@@ -173,13 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     channel = Channel(0, os.dup(1))
     os.dup2(2, 1)
     jitter_seed = os.urandom(32)  # a dry run's clock jitter, from the kernel, before confinement
-    global _noise_seed
-    _noise_seed = os.urandom(32)  # the allocations before the program (``_scatter``), likewise
+    noise_seed = os.urandom(32)  # the allocations before the program (``_scatter``), likewise
     report = confine(limits)
     # Confined (RLIMIT_CPU makes the process's CPU clock move in ticks), before the program
     # comes: a run's or dry run's time does not pay for it.
-    global _cpu_tick
-    _cpu_tick = cpu_tick()
+    tick = cpu_tick()
     channel.send(READY, json.dumps(report).encode())
     kind, payload = channel.read_record()
     if kind == CHECK:
@@ -192,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     faulthandler.enable()
     faulthandler.register(signal.SIGXCPU, all_threads=False, chain=True)
     try:
-        outcome = run_program(channel, program, jitter_seed)
+        outcome = run_program(channel, program, jitter_seed, noise_seed, tick)
     except MemoryError:
         _reserve.clear()
         outcome = {"outcome": "failed", "reason": "memory_limit", "error": _memory_error()}
@@ -216,10 +212,15 @@ def check_program(source: str) -> list[dict[str, object]]:
 
 
 def run_program(
-    channel: Channel, program: dict[str, object], jitter_seed: bytes | None = None
+    channel: Channel,
+    program: dict[str, object],
+    jitter_seed: bytes | None = None,
+    noise_seed: bytes | None = None,
+    tick: float | None = None,
 ) -> dict[str, object]:
     """Compile and run the program under the policy; describe how it ended (``jitter_seed``
-    seeds a dry run's clock jitter)."""
+    seeds a dry run's clock jitter, ``noise_seed`` the allocations before the program; ``tick``
+    is the process CPU clock's step, ``dryrun.cpu_tick``)."""
     source = str(program["source"])
     preview = program.get("mode") == "preview"
     # A tree run builds (and calibrates) the dry run's clock too, unused: the same work before
@@ -227,7 +228,7 @@ def run_program(
     # address space in nearly the same state, and ``_scatter`` hides the rest (red team round
     # eight, findings 4 and 5: where a program's objects are allocated, how much memory it has
     # left, told the two apart). It costs the tree run ~5 ms of its time.
-    clock = _dry_run_clock(channel, program, jitter_seed)
+    clock = _dry_run_clock(channel, program, jitter_seed, tick)
     time_functions = clock.functions()
     if preview:
         _arm(clock, channel)
@@ -240,7 +241,8 @@ def run_program(
     )
     if program.get("mode") == "raw":
         return _run_raw(api, source)
-    outcome = _run_restricted(api, source, clock if preview else None, time_functions)
+    noise = random.Random(noise_seed)
+    outcome = _run_restricted(api, source, clock if preview else None, time_functions, noise)
     # The program's namespace and its error are gone by now, and with them every finalizer
     # they held (a suspended generator's finally) has run, still on the clock. Objects in
     # cycles would be finalized by a later collection, after the clock stops: none comes now.
@@ -257,16 +259,18 @@ def _run_restricted(
     source: str,
     clock: VirtualClock | None,
     time_functions: dict[str, Callable[..., object]],
+    noise: random.Random,
 ) -> dict[str, object]:
     """``time_functions``: the clock's, made in both modes; the program gets them in a dry run
-    (``clock``), CPython's own on the tree."""
+    (``clock``), CPython's own on the tree. ``noise`` draws the allocations before it."""
     try:
         code = policy.compile_program(source, PROGRAM_FILENAME)
     except ProgramRejected as exc:
         errors = [_error_dict(e) for e in exc.errors]
         return {"outcome": "failed", "reason": "error", "error": errors[0] if errors else None}
     env = policy.make_globals(api, time_functions if clock is not None else None)
-    _scatter(_held, random.Random(_noise_seed))
+    held: list[object] = []  # kept for the run
+    _scatter(held, noise)
     garbage.hand_over()
     try:
         exec(code, env)
@@ -291,12 +295,19 @@ def _scatter(held: list[object], rng: random.Random) -> None:
             made.append(rng.random())
         else:  # 48 to 512 bytes
             made.append(bytes(rng.randrange(2, 480)))
-    # Freed in a random half, all at once: holes all over the pools, as no two runs have them.
-    held.extend(item for item in made if rng.random() < 0.5)
+    # More floats than CPython's free list of them holds (100): what it held before is used up.
+    made.extend(rng.random() for _ in range(rng.randrange(*SCATTER_FLOATS)))
+    # A random share kept, the rest freed in a random order: holes all over the pools and a
+    # free list of floats as no two runs have them.
+    rng.shuffle(made)
+    held.extend(made[: rng.randrange(len(made))])
+    del made
+    # And a random number of floats taken back from that free list: its length is random too.
+    held.extend(rng.random() for _ in range(rng.randrange(100)))
 
 
 def _dry_run_clock(
-    channel: Channel, program: dict[str, object], jitter_seed: bytes | None
+    channel: Channel, program: dict[str, object], jitter_seed: bytes | None, tick: float | None
 ) -> VirtualClock:
     """A virtual clock that ends the run, as the tree's deadline would, at the time limit
     (once armed: ``_arm``)."""
@@ -326,7 +337,7 @@ def _dry_run_clock(
             raise
 
     fps = float(program.get("fps") or 0.0)  # type: ignore[arg-type]
-    clock = VirtualClock(limit, fps, end, jitter_seed, _cpu_tick)
+    clock = VirtualClock(limit, fps, end, jitter_seed, tick)
     return clock
 
 
