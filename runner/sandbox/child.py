@@ -227,7 +227,7 @@ def run_program(
     # the program's first line in both modes leaves the allocator, its free lists and the
     # address space in nearly the same state, and ``_scatter`` hides the rest (red team round
     # eight, findings 4 and 5: where a program's objects are allocated, how much memory it has
-    # left, told the two apart). It costs the tree run ~5 ms of its time.
+    # left, told the two apart). It costs the tree run ~8 ms of its time.
     clock = _dry_run_clock(channel, program, jitter_seed, tick)
     time_functions = clock.functions()
     if preview:

@@ -76,7 +76,7 @@ READ_NEAREST = 0.6  # two reads are at least this share of a real read's cost ap
 # finding 7: it cost a dry run nothing). Every sleep costs that CPU time on the tree.
 SLEEP_ZERO_S = 0.0001
 SLEEP_ZERO_FLOOR = 0.85
-SLEEP_CPU_S = 0.000034
+SLEEP_CPU_S = 0.00003  # the dry run spends ~3 us of its own that it cannot count out
 SLEEP_CPU_FLOOR = 0.8
 # The process's CPU clock moves in scheduler ticks once RLIMIT_CPU is set (4 ms at HZ=250),
 # each a little more or less than the tick; after a wait it is exact up to the wait.
@@ -111,9 +111,6 @@ class VirtualClock:
         self._slept = 0.0
         self._end = end
         self.stopped = False
-        # The process's CPU time when this clock was made: the program's process_time counts on
-        # from here as if the clock had cost nothing, as on the tree.
-        self._cpu_start = time.thread_time()
         self._tick = cpu_tick() if tick is None else tick
         # The program's CPU time: the thread's clock, exact to the nanosecond (the process's is
         # coarse once RLIMIT_CPU is set: it moves at scheduler ticks); the child has one thread.
@@ -167,22 +164,28 @@ class VirtualClock:
         clock's last tick (or its last wait), without this clock's own work."""
         time.process_time_ns()  # the real read's cost (a system call) is the program's, as there
         entered = time.thread_time()
-        exact = self._cpu_start + entered - self._cpu0 - self._own + self._cpu_added
+        exact = self._exact_cpu(entered)
         if exact >= self._next_tick:
             passed = (exact - self._next_tick) // self._tick
             self._shown_cpu = max(self._shown_cpu, self._next_tick + passed * self._tick)
             spread = self._jitter.uniform(-TICK_SPREAD, TICK_SPREAD)
             self._next_tick += (passed + 1 + spread) * self._tick
-        late = self._slept + (entered - self._cpu0 - self._own) * self._cpu_rate >= self.limit
+        at_limit = self._slept + (entered - self._cpu0 - self._own) * self._cpu_rate >= self.limit
         self._own += time.thread_time() - entered + self._excess
-        if late:
+        if at_limit:
             self.expire()
         return self._shown_cpu
+
+    def _exact_cpu(self, thread_now: float) -> float:
+        """The process's CPU seconds on the tree, exactly: all it spent before the program (a
+        tree run builds and calibrates this clock too), then the program's CPU time as this
+        clock counts it, and what the tree's reads and sleeps cost."""
+        return thread_now - self._own + self._cpu_added
 
     def _waited(self) -> None:
         """The process waited (slept, or for an ACK): on the tree its CPU clock is exact up to
         here, and the next tick comes anywhere within a tick."""
-        exact = self._cpu_start + time.thread_time() - self._cpu0 - self._own + self._cpu_added
+        exact = self._exact_cpu(time.thread_time())
         self._shown_cpu = max(self._shown_cpu, exact)
         self._next_tick = exact + self._jitter.random() * self._tick
 
