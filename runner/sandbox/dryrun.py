@@ -39,8 +39,9 @@ from typing import Any
 from runner.sandbox.grid import Pacer
 from runner.sandbox.timefuncs import CLOCK_NAMES, builtin_function_or_method
 
-# What the program's ``time`` namespace takes from the virtual clock (the rest stays real:
-# process_time is CPU time, which a dry run spends for real).
+# What the program's ``time`` namespace takes from the virtual clock: every clock, also the
+# process's CPU clock (the real one counts the virtual clock's own work, which the wall clocks
+# count out: CPU time outran wall time ~4 to 1; red team round eight, finding 6).
 CLOCK_FUNCTIONS = CLOCK_NAMES
 
 # Real time a tree run spends that is neither CPU time of the child nor asked-for sleep, each
@@ -70,6 +71,19 @@ CPU_RATE_SPREAD = 0.01
 READ_S = 6e-8
 READ_FLOOR = 0.5
 READ_NEAREST = 0.6  # two reads are at least this share of a real read's cost apart
+# ``time.sleep(0)`` on the tree is a real system call through seccomp and a real wake-up after
+# the timer's slack: 88-124 us of wall time, 31-64 us of it CPU time (red team round eight,
+# finding 7: it cost a dry run nothing). Every sleep costs that CPU time on the tree.
+SLEEP_ZERO_S = 0.0001
+SLEEP_ZERO_FLOOR = 0.85
+SLEEP_CPU_S = 0.00003  # the dry run spends ~3 us of its own that it cannot count out
+SLEEP_CPU_FLOOR = 0.8
+# The process's CPU clock moves in scheduler ticks once RLIMIT_CPU is set (4 ms at HZ=250),
+# each a little more or less than the tick; after a wait it is exact up to the wait.
+TICK_SPREAD = 0.003
+TICK_PERIODS = (0.001, 0.004, 0.01)  # HZ=1000, 250, 100 (Linux's usual)
+TICK_STEPS = 6  # steps read to find the tick (HZ=250: ~24 ms of CPU)
+TICK_SEARCH_S = 0.1  # the longest search for it (HZ=100: 60 ms)
 
 
 class VirtualClock:
@@ -77,10 +91,16 @@ class VirtualClock:
     "time_limit" at the limit, or "cpu_budget" when the CPU budget ran out before it."""
 
     def __init__(
-        self, limit_s: float, fps: float, end: Callable[[str], None], seed: bytes | None = None
+        self,
+        limit_s: float,
+        fps: float,
+        end: Callable[[str], None],
+        seed: bytes | None = None,
+        tick: float | None = None,
     ) -> None:
         """``seed`` (the kernel's randomness, read before the child confined itself) seeds the
-        jitter; none: read it now."""
+        jitter; none: read it now. ``tick``: ``cpu_tick()``'s, measured while the child waited
+        for its program; none: measure it now."""
         self.limit = float(limit_s)
         self._jitter = random.Random(seed if seed is not None else os.urandom(32))
         self._cpu_rate = 1.0 + self._jitter.uniform(0.0, CPU_RATE_SPREAD)
@@ -91,6 +111,7 @@ class VirtualClock:
         self._slept = 0.0
         self._end = end
         self.stopped = False
+        self._tick = cpu_tick() if tick is None else tick
         # The program's CPU time: the thread's clock, exact to the nanosecond (the process's is
         # coarse once RLIMIT_CPU is set: it moves at scheduler ticks); the child has one thread.
         self._cpu0 = time.thread_time()
@@ -101,9 +122,13 @@ class VirtualClock:
         self._wall0_ns = time.time_ns()
         self._mono0_ns = time.monotonic_ns()
         self._excess = self._real_read = self._last_read = 0.0
+        self._cpu_added = 0.0  # CPU seconds a tree run spends that this one does not (a sleep's)
+        self._shown_cpu = self._next_tick = 0.0
         self._excess, self._real_read = self._read_costs()
         self._slept, self._own, self._last_read = 0.0, 0.0, 0.0  # the calibration's reads
+        self._cpu_added = 0.0
         self._cpu0 = time.thread_time()
+        self._waited()
 
     # --- the clock itself ------------------------------------------------------------------
 
@@ -117,19 +142,52 @@ class VirtualClock:
         What this read costs here (Python, a system call) is not the program's time: it is
         counted out, and a real read's cost drawn in its place."""
         entered = time.thread_time()
-        self._slept += self._late(READ_S, READ_FLOOR)
+        read = self._late(READ_S, READ_FLOOR)
+        self._slept += read
+        self._cpu_added += read  # a real read is the process's CPU time
         value = self._slept + (entered - self._cpu0 - self._own) * self._cpu_rate
         # Never closer to the last read than most of what a real read costs (a calibration
         # upset by the machine's load must not make the clock stand still).
         nearest = self._last_read + READ_NEAREST * self._real_read
         if value < nearest:
             self._slept += nearest - value
+            self._cpu_added += nearest - value  # on the tree, reads in a row are all CPU time
             value = nearest
         self._last_read = value
         self._own += time.thread_time() - entered + self._excess
         if value >= self.limit:
             self.expire()
         return value
+
+    def process_cpu(self) -> float:
+        """The process's CPU seconds as the tree's CPU clock would show them now: its coarse
+        clock's last tick (or its last wait), without this clock's own work."""
+        time.process_time_ns()  # the real read's cost (a system call) is the program's, as there
+        entered = time.thread_time()
+        exact = self._exact_cpu(entered)
+        if exact >= self._next_tick:
+            passed = (exact - self._next_tick) // self._tick
+            self._shown_cpu = max(self._shown_cpu, self._next_tick + passed * self._tick)
+            spread = self._jitter.uniform(-TICK_SPREAD, TICK_SPREAD)
+            self._next_tick += (passed + 1 + spread) * self._tick
+        at_limit = self._slept + (entered - self._cpu0 - self._own) * self._cpu_rate >= self.limit
+        self._own += time.thread_time() - entered + self._excess
+        if at_limit:
+            self.expire()
+        return self._shown_cpu
+
+    def _exact_cpu(self, thread_now: float) -> float:
+        """The process's CPU seconds on the tree, exactly: all it spent before the program (a
+        tree run builds and calibrates this clock too), then the program's CPU time as this
+        clock counts it, and what the tree's reads and sleeps cost."""
+        return thread_now - self._own + self._cpu_added
+
+    def _waited(self) -> None:
+        """The process waited (slept, or for an ACK): on the tree its CPU clock is exact up to
+        here, and the next tick comes anywhere within a tick."""
+        exact = self._exact_cpu(time.thread_time())
+        self._shown_cpu = max(self._shown_cpu, exact)
+        self._next_tick = exact + self._jitter.random() * self._tick
 
     def _read_costs(self, calls: int = 500, rounds: int = 3) -> tuple[float, float]:
         """CPU seconds a virtual read costs, through the program's wrapper, beyond a real one,
@@ -206,6 +264,7 @@ class VirtualClock:
         value = self.now()
         ready = self._taken_before
         if ready is not None and value < ready:
+            self._waited()  # the tree's child waits for the ACK
             self._advance(ready - value)
         else:
             self._advance(self._late(FRAME_SEND_S))
@@ -222,11 +281,22 @@ class VirtualClock:
         return {name: getattr(self, "t_" + name) for name in CLOCK_FUNCTIONS}
 
     def t_sleep(self, seconds: float) -> None:
-        """``seconds`` as ``timefuncs.sleep_seconds`` checked it (CPython's checks)."""
+        """``seconds`` as ``timefuncs.sleep_seconds`` checked it (CPython's checks).
+
+        Every sleep is a real wake-up on the tree, ``sleep(0)`` too, and its system calls'
+        CPU time; this method's own work is not the program's (as ``now``)."""
+        entered = time.thread_time()
         if self._mono0_ns + (self.elapsed() + seconds) * 1e9 >= 2**63:
             # the real sleep's deadline (monotonic nanoseconds in a C int64) overflows
             raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
-        self._advance(seconds + self._late(SLEEP_WAKE_UP_S) if seconds > 0 else 0.0)
+        if seconds > 0:
+            late = self._late(SLEEP_WAKE_UP_S)
+        else:
+            late = self._late(SLEEP_ZERO_S, SLEEP_ZERO_FLOOR)
+        self._cpu_added += min(self._late(SLEEP_CPU_S, SLEEP_CPU_FLOOR), seconds + late)
+        self._waited()
+        self._own += time.thread_time() - entered
+        self._advance(seconds + late)
 
     # Floats from the same nanoseconds, as CPython makes them (_PyTime_AsSecondsDouble).
     def t_time(self) -> float:
@@ -244,6 +314,12 @@ class VirtualClock:
     t_perf_counter = t_monotonic  # one clock on Linux, on the tree as here
     t_perf_counter_ns = t_monotonic_ns
 
+    def t_process_time(self) -> float:
+        return int(self.process_cpu() * 1e9) / 1e9
+
+    def t_process_time_ns(self) -> int:
+        return int(self.process_cpu() * 1e9)
+
     # Called only without arguments (strftime: with its format): given a time, the wrapper
     # calls CPython's own function, in a dry run too.
     def t_localtime(self) -> time.struct_time:
@@ -260,3 +336,24 @@ class VirtualClock:
 
     def t_strftime(self, fmt: str) -> str:
         return time.strftime(fmt, self.t_localtime())
+
+
+def cpu_tick() -> float:
+    """The step of the process's CPU clock, in seconds: where it moves in scheduler ticks (once
+    RLIMIT_CPU is set), the kernel's tick period its steps show; else (exact) a few nanoseconds.
+
+    Read with the process clock only: a read of the thread's clock makes it exact for a moment.
+    """
+    last = time.process_time_ns()
+    give_up = time.monotonic_ns() + int(TICK_SEARCH_S * 1e9)
+    steps: list[int] = []
+    while len(steps) < TICK_STEPS and time.monotonic_ns() < give_up:
+        now = time.process_time_ns()
+        if now != last:
+            steps.append(now - last)
+            last = now
+    whole = steps[1:]  # the first step is a part of a tick; a preemption shortens one
+    step = max(whole or [int(TICK_SEARCH_S * 1e9)]) / 1e9
+    # A step is a tick or less (a preemption in it, the interrupt late): the kernel's period.
+    coarse = [period for period in TICK_PERIODS if period >= 0.7 * step]
+    return coarse[0] if step >= TICK_PERIODS[0] / 2 and coarse else step

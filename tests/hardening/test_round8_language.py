@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
@@ -217,10 +215,13 @@ def test_a_program_cannot_tell_its_dry_run_by_when_the_garbage_collector_runs() 
 # fresh floats starts being laid out one block after another is one place in every dry run and
 # another on the tree (found: index 46 and 33, 4 runs out of 4 each; with a ``gc.collect()``
 # before the program, which closes finding 3 and clears CPython's free lists, 61 and 76).
+# The switch here reads the steps from one fresh float to the next from index 30 on (within a
+# pool: steps across arenas depend on where the kernel put them, in any mode): the same in
+# every dry run of the old code, and another in every tree run.
 LAYOUT_SWITCH = """
 import time
 
-DRY_RUN_MARK = %6d
+DRY_RUN_LAYOUT = %10d
 half = 0.5
 made = [half * i for i in range(1, 200)]
 steps = [id(made[i + 1]) - id(made[i]) for i in range(198)]
@@ -229,27 +230,27 @@ for i in range(30, 198):
     if steps[i] == 32:
         mark = i
         break
-print("first float laid out next to the one before:", mark)
-if mark != DRY_RUN_MARK:
+layout = hash(tuple(step if -4096 < step < 4096 else 0 for step in steps[30:])) %% 10**9
+layout += 1100000000
+print("first float laid out next to the one before:", mark, "layout:", layout)
+if layout != DRY_RUN_LAYOUT:
     while True:
         setLEDs([WHITE] * getLEDCount())
         time.sleep(0.1)
 """
 
 
-def _mark(log: str) -> int:
-    found = re.search(r"first float laid out next to the one before: (-?\d+)", log)
+def _layout(log: str) -> int:
+    found = re.search(r"layout: (\d+)", log)
     assert found is not None, log
     return int(found.group(1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round eight: the addresses of a program's objects (id, hash, repr) "
-    "differ between its dry run and its tree run (a deterministic tell)",
-)
 def test_a_program_cannot_tell_its_dry_run_by_where_its_objects_are_allocated() -> None:
-    learned = _mark(_dry_run(LAYOUT_SWITCH % 0).log)
+    # Learned with a constant of the same kind as every layout printed (an int of two 30-bit
+    # digits, not CPython's cached 0, and equal to no other constant of the program, which the
+    # compiler would share): compiling allocates the same whatever the value.
+    learned = _layout(_dry_run(LAYOUT_SWITCH % 2100000000).log)
     program = LAYOUT_SWITCH % learned
     predicted = _dry_run(program)
     real = _tree_run(program, "layout-switch")
@@ -293,11 +294,6 @@ def _pages(log: str) -> int:
     return int(found.group(1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round eight: the memory a program has left differs between its dry run "
-    "and its tree run (a deterministic tell)",
-)
 def test_a_program_cannot_tell_its_dry_run_by_how_much_memory_it_has_left() -> None:
     learned = _pages(_dry_run(MEMORY_SWITCH % 0).log)
     program = MEMORY_SWITCH % learned
@@ -351,11 +347,6 @@ if cpu < 2 * wall:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round eight: a dry run's process_time includes the virtual clock's own "
-    "work, which its clocks count out: CPU time outruns wall time",
-)
 def test_a_program_cannot_tell_its_dry_run_by_spending_more_cpu_than_wall_time() -> None:
     predicted = _dry_run(CPU_FASTER_THAN_WALL)
     real = _tree_run(CPU_FASTER_THAN_WALL, "cpu-faster-than-wall")
@@ -387,11 +378,6 @@ if each > 20e-6:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round eight: sleep(0) takes no time on the dry run's virtual clock and "
-    "~100 us on the tree",
-)
 def test_a_program_cannot_tell_its_dry_run_by_timing_sleep_zero() -> None:
     predicted = _dry_run(SLEEP_ZERO)
     real = _tree_run(SLEEP_ZERO, "sleep-zero")
