@@ -1,8 +1,8 @@
-"""Red team, round nine: the newest runner code (the garbage collector's schedule).
+"""Red team, round nine: the newest runner code (garbage schedule, flash zones, dry-run clock).
 
 Ordinary tree programs (accepted by the RestrictedPython policy), run by a real ``Supervisor``
-in a real confined child, no mocks. ``docs/red-team/round9.md`` has the reproductions, what
-held, and the suggested fixes; the numbers below are its findings'.
+and ``Previewer`` in real confined children, no mocks. ``docs/red-team/round9.md`` has the
+reproductions, what held, and the suggested fixes; the numbers below are its findings'.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from tests.runner.light_meter import (
 LEDS = 10
 MOST = 6  # transitions in any one second: three flashes
 
-# --- 1. a program's cyclic garbage is never collected until it first shows a frame ------------
+# --- 3. a program's cyclic garbage is never collected until it first shows a frame ------------
 #
 # ``runner.sandbox.garbage`` turns the automatic collector off while a program runs and collects
 # only at ``setLEDs`` and ``time.sleep``. An ordinary program that works out something before
@@ -152,7 +152,7 @@ def test_halves_of_an_eight_led_tree_cant_strobe_in_antiphase() -> None:
     assert worst <= MOST, f"{worst} transitions in one second on half of an {leds}-LED tree"
 
 
-# --- 3. a dry run's CPU clock starts ~30 ms later than the tree's -----------------------------
+# --- 4. a dry run's CPU clock starts ~30 ms later than the tree's -----------------------------
 #
 # A dry run's ``time.process_time`` counts all the CPU time the child spent before the program
 # (``VirtualClock._exact_cpu``: "a tree run builds and calibrates this clock too"). Since the
@@ -201,7 +201,7 @@ def test_a_program_cannot_tell_its_dry_run_by_the_cpu_time_before_its_first_line
     )
 
 
-# --- 4. on a flat or a straight-line layout, parts of the tree strobe in antiphase, undamped ---
+# --- 1. on a flat or a straight-line layout, parts of the tree strobe in antiphase, undamped ---
 #
 # The zones are cut by angle around the trunk. A ``TREE_LAYOUT`` measured from one photo (every
 # LED at ``y = 0``: the shortcut of mapping a tree with a single camera) puts every LED in two
