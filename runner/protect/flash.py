@@ -105,7 +105,9 @@ def _general_counts(low: State, high: State, step: float) -> bool:
 
 
 def _red_counts(low: State, high: State, step: float) -> bool:
-    return high[0] - low[0] > step and high[1]
+    # "More than" the step, less a hair: a change of exactly the step, which float rounding
+    # elsewhere (a light meter's) may put a hair above it, counts (the safe side).
+    return high[0] - low[0] > step - _MARGIN and high[1]
 
 
 class Swing:
@@ -264,7 +266,7 @@ class RedSwing(Swing):
     def _quiet(self) -> tuple[float, float]:
         lo = self._bottom
         if self._direction >= 0 and self._peak is not None:  # a fall from the peak may count
-            lo = max(lo, self._peak[0] - self.step() + _MARGIN)
+            lo = max(lo, self._peak[0] - self.step() + 2 * _MARGIN)
         return lo, self._top
 
 
@@ -294,14 +296,17 @@ class FlashLimiter:
         self._pick = [tuple_getter(c) if c else None for c in zones.columns]
         # The red measure adds up each cell's own red (see ``red_of``): every zone's cells, the
         # whole tree's too.
-        every_cell = tuple(range(len(zones.cell_sizes)))
-        self._red_pick = [tuple_getter(c or every_cell) for c in zones.columns]
-        self.swings: list[tuple[Swing, Swing]] = []
+        self._red_pick = [tuple_getter(c) for c in zones.cells]
+        # Per zone: the general swing, the red swing on the zone's mean colour (as WCAG reads a
+        # field), and the red swing on its cells' own red (``red_of``). A transition counts if
+        # either red swing counts it: the cells' red is never cancelled by steady light beside
+        # it, the mean's sees a fall that cells with some light of other colours make smaller.
+        self.swings: list[tuple[Swing, Swing, Swing]] = []
         large = LARGE_AREA * sum(zones.cell_sizes)
         eighth = sum(zones.cell_sizes) / 8
         for columns, size in zip(zones.columns, zones.sizes, strict=True):
-            if not columns:  # the whole tree: its mean alone
-                self.swings.append((GeneralSwing(), RedSwing()))
+            if not columns:  # the whole tree, or a zone of few cells: its mean alone
+                self.swings.append((GeneralSwing(), RedSwing(), RedSwing()))
                 continue
             shares = tuple(zones.cell_sizes[c] / size for c in columns)
             share = large / size - 1e-9
@@ -324,7 +329,9 @@ class FlashLimiter:
             # not an eighth of the tree inside it either, so its mean is held to the step
             # scaled down to an eighth's share of it.
             held = min(1.0, eighth / size)
-            self.swings.append((GeneralSwing(general, held), RedSwing(red, held)))
+            self.swings.append(
+                (GeneralSwing(general, held), RedSwing(red, held), RedSwing(red, held))
+            )
         self._last: Emission | None = None
         self._last_sums: tuple[list[Rgb], list[int]] = ([], [])
         # A frame judged, waiting to be shown (``limit(commit=False)``, then ``commit``).
@@ -440,18 +447,19 @@ class FlashLimiter:
         # The hot loop: most zones of most frames are quiet (see Swing.lo), so only the others
         # get their full state. Means of a zone's channels (0..1) are computed as the WCAG
         # formulas are written: a frame exactly at a threshold is judged the same everywhere.
-        for zone, ((r_sum, g_sum, b_sum), full, (general, red)) in enumerate(
+        for zone, ((r_sum, g_sum, b_sum), full, (general, red, red_cells)) in enumerate(
             zip(zones, self._full, self.swings, strict=True)
         ):
             r, g, b = r_sum / full, g_sum / full, b_sum / full
             luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
             total = r + g + b
-            redness, saturated = self.red_of(
-                zone, cell_reds, total > 0 and r / total >= SATURATED_RED
-            )
+            saturated = total > 0 and r / total >= SATURATED_RED
+            redness = max(0.0, r - g - b) * RED_SCALE
+            cells_red, cells_saturated = self.red_of(zone, cell_reds, saturated)
             quiet_general = general.lo <= luminance <= general.hi
             quiet_red = not saturated and red.lo <= redness <= red.hi
-            if quiet_general and quiet_red:
+            quiet_cells = not cells_saturated and red_cells.lo <= cells_red <= red_cells.hi
+            if quiet_general and quiet_red and quiet_cells:
                 continue
             if measures is None:
                 measures = self.cell_measures(cells)
@@ -466,6 +474,12 @@ class FlashLimiter:
             if not quiet_red:
                 blocked = blocked or bool(red.full(now) and red.turn(red_state, plain=True))
                 busy.append((red, red_state))
+            if not quiet_cells:
+                cells_state = (cells_red, cells_saturated, red_state[2])
+                blocked = blocked or bool(
+                    red_cells.full(now) and red_cells.turn(cells_state, plain=True)
+                )
+                busy.append((red_cells, cells_state))
         return busy, blocked
 
     def _damp(
@@ -527,7 +541,7 @@ class FlashLimiter:
     def _quiet_at(self, zone: int, means: tuple[float, float, float]) -> bool:
         """Inside both swings' quiet ranges, and not a saturated red."""
         r, g, b = means
-        general, red = self.swings[zone]
+        general, red, _ = self.swings[zone]
         total = r + g + b
         if total > 0 and r / total >= SATURATED_RED:
             return False
@@ -550,14 +564,15 @@ class FlashLimiter:
         (``_quiet_at`` first, inlined: the blend's bisection calls this thousands of times a
         second on a strobe.)"""
         r, g, b = means
-        general, red = self.swings[zone]
+        general, red, red_cells = self.swings[zone]
         total = r + g + b
         saturated = total > 0 and r / total >= SATURATED_RED
         luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-        if exact:
-            redness, saturated = self.red_of(zone, cell_reds, saturated)
-        else:
-            redness = max(0.0, r - g - b) * RED_SCALE
+        redness = max(0.0, r - g - b) * RED_SCALE
+        if exact:  # the cells' red too
+            cells_red, cells_saturated = self.red_of(zone, cell_reds, saturated)
+            if red_cells.turn((cells_red, cells_saturated, ()), plain=True):
+                return False
         if not saturated and general.lo <= luminance <= general.hi and red.lo <= redness <= red.hi:
             return True
         if general.turn((luminance, False, ()), plain=True):

@@ -21,9 +21,10 @@ flash: a cell must change by several LEDs' worth (``flash.FEW_LEDS``, at most ha
 Any half of the tree split by a vertical plane through the trunk holds a whole quadrant, and
 any half split by height a whole band, so halves in antiphase are seen at full contrast by some
 zone, whatever their orientation. Halves are judged as well as their quarters: two quarters
-taking turns, each within the limit, would flash their half twice as often. Every zone but the
-whole tree has at least ``MIN_ZONE_CELLS`` cells, which the flash limiter's coherence rule needs
-(a sparkle of three LEDs must not be a zone's flash). Zones with the same cells are judged once.
+taking turns, each within the limit, would flash their half twice as often. A zone of at least
+``MIN_ZONE_CELLS`` cells is judged with the flash limiter's coherence rule (a sparkle of three
+LEDs must not be a zone's flash); one of fewer, on its mean alone. Zones with the same cells are
+judged once.
 
 Speed: one pass puts each LED's three hardware levels into 24-bit lanes of one integer, a
 ``sum`` per cell adds up all three channels at once, and each zone adds up its cells.
@@ -63,12 +64,25 @@ def _cells(positions: Sequence[Position]) -> list[int]:
     band = [0] * count
     for rank, index in enumerate(by_height):
         band[index] = rank * BANDS // count
-    cells = []
-    for index, (x, y, *_) in enumerate(positions):
+    quadrants = []
+    for x, y, *_ in positions:
         turn = math.atan2(y, x) % math.tau
-        quadrant = min(QUADRANTS - 1, int(turn / (math.tau / QUADRANTS)))
-        cells.append(band[index] * QUADRANTS + quadrant)
-    return cells
+        quadrants.append(min(QUADRANTS - 1, int(turn / (math.tau / QUADRANTS))))
+    if len(set(quadrants)) < QUADRANTS - 1:
+        # A layout that fills few quadrants (all LEDs on one plane, as a tree mapped from one
+        # photo): its four "quadrants" are four strips of equal LED count across its widest
+        # horizontal spread instead, so its zones still have cells to agree (red team round
+        # nine: snow on such a layout was damped as a flash).
+        wide = 0 if _spread(positions, 0) >= _spread(positions, 1) else 1
+        across = sorted(range(count), key=lambda i: (positions[i][wide], i))
+        for rank, index in enumerate(across):
+            quadrants[index] = rank * QUADRANTS // count
+    return [band[i] * QUADRANTS + quadrants[i] for i in range(count)]
+
+
+def _spread(positions: Sequence[Position], axis: int) -> float:
+    values = [p[axis] for p in positions]
+    return max(values) - min(values)
 
 
 def _shapes() -> list[tuple[str, set[int]]]:
@@ -117,20 +131,27 @@ class Zones:
         column = {cell: k for k, cell in enumerate(used)}
         self.names: list[str] = []
         self.sizes: list[int] = []
-        # The cells of each zone, by their place in ``sums()``'s cells; none for the whole tree,
-        # which is judged on its mean alone, as it always was.
+        # The cells of each zone, by their place in ``sums()``'s cells.
+        self.cells: list[tuple[int, ...]] = []
+        # The cells whose changes must agree for a change of the zone's mean to count (see
+        # FlashLimiter); none for the whole tree and for a zone of fewer than MIN_ZONE_CELLS
+        # cells with LEDs in them, which are judged on their mean alone. A tree of a few LEDs,
+        # or a layout that fills few quadrants (all LEDs on one plane, one vertical string),
+        # has such zones; skipping them let its halves strobe undamped (red team round nine).
         self.columns: list[tuple[int, ...]] = []
         self._zone_getters: list[Callable[[Sequence[Any]], tuple[Any, ...]]] = []
         seen: set[frozenset[int]] = set()
         for name, shape in _shapes():
             present = frozenset(shape & set(used))
-            if present in seen or (self.names and len(present) < MIN_ZONE_CELLS):
+            if not present or present in seen:
                 continue
             seen.add(present)
             columns = tuple(sorted(column[c] for c in present))
+            coherent = bool(self.names) and len(present) >= MIN_ZONE_CELLS
             self.names.append(name)
             self.sizes.append(sum(len(members[c]) for c in present))
-            self.columns.append(columns if self.names[1:] else ())
+            self.cells.append(columns)
+            self.columns.append(columns if coherent else ())
             self._zone_getters.append(tuple_getter(columns))
         self._wide = bytearray(8 * count)
 

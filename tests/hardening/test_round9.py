@@ -129,11 +129,6 @@ def _most_transitions(frames: Sequence[tuple[float, Sequence[Led]]], picked: lis
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round nine: on a tree of 8 LEDs or fewer most halves have under four "
-    "occupied cells, are not judged as zones, and strobe in antiphase undamped",
-)
 def test_halves_of_an_eight_led_tree_cant_strobe_in_antiphase() -> None:
     leds = 8
     config = RunnerConfig(
@@ -253,12 +248,6 @@ LAYOUTS: dict[str, tuple[Layout, str, Callable[[Sequence[float]], object]]] = {
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round nine: zones are cut by angle around the trunk; on a flat or a "
-    "straight-line layout the blocks and bands have too few cells to be judged, and parts of "
-    "the tree strobe in antiphase undamped",
-)
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 def test_parts_of_a_flat_or_straight_tree_cant_strobe_in_antiphase(layout: str) -> None:
     leds = 100
