@@ -14,7 +14,7 @@ import os
 import random  # imported before confinement: the child cannot read files later
 import signal
 import sys
-import time  # noqa: F401 - as above
+import time
 import traceback
 import unicodedata  # noqa: F401 - the compiler imports it for non-ASCII names (größe = 1)
 from collections.abc import Callable
@@ -181,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     # Confined (RLIMIT_CPU makes the process's CPU clock move in ticks), before the program
     # comes: a dry run's time does not pay for it. Only background children (dry runs, checks)
     # measure it, ~24 ms of CPU: a tree run's start must not wait for a clock it does not use.
+    began = time.thread_time()
     tick = cpu_tick() if limits.nice > 0 else None
+    tick_cpu = time.thread_time() - began  # not the program's: a dry run's clock counts it out
     channel.send(READY, json.dumps(report).encode())
     kind, payload = channel.read_record()
     if kind == CHECK:
@@ -194,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     faulthandler.enable()
     faulthandler.register(signal.SIGXCPU, all_threads=False, chain=True)
     try:
-        outcome = run_program(channel, program, jitter_seed, noise_seed, tick)
+        outcome = run_program(channel, program, jitter_seed, noise_seed, tick, tick_cpu)
     except MemoryError:
         _reserve.clear()
         outcome = {"outcome": "failed", "reason": "memory_limit", "error": _memory_error()}
@@ -245,6 +247,7 @@ def run_program(
     jitter_seed: bytes | None = None,
     noise_seed: bytes | None = None,
     tick: float | None = None,
+    tick_cpu: float = 0.0,
 ) -> dict[str, object]:
     """Compile and run the program under the policy; describe how it ended (``jitter_seed``
     seeds a dry run's clock jitter, ``noise_seed`` the allocations before the program; ``tick``
@@ -257,9 +260,9 @@ def run_program(
     # eight, findings 4 and 5: where a program's objects are allocated, how much memory it has
     # left, told the two apart). The tree's skips the clock's calibration (~8 ms of reads that
     # leave nothing behind), so its start pays ~1 ms for it.
-    if tick is None:  # the tree's clock is never read: any tick will do
-        tick = cpu_tick() if preview else UNUSED_TICK_S
-    clock = _dry_run_clock(channel, program, jitter_seed, tick, calibrate=preview)
+    if tick is None and not preview:  # the tree's clock is never read: any tick will do
+        tick = UNUSED_TICK_S
+    clock = _dry_run_clock(channel, program, jitter_seed, tick, preview, tick_cpu)
     time_functions = clock.functions()
     if preview:
         _arm(clock, channel)
@@ -343,6 +346,7 @@ def _dry_run_clock(
     jitter_seed: bytes | None,
     tick: float | None,
     calibrate: bool = True,
+    setup_cpu: float = 0.0,
 ) -> VirtualClock:
     """A virtual clock that ends the run, as the tree's deadline would, at the time limit
     (once armed: ``_arm``)."""
@@ -372,7 +376,7 @@ def _dry_run_clock(
             raise
 
     fps = float(program.get("fps") or 0.0)  # type: ignore[arg-type]
-    clock = VirtualClock(limit, fps, end, jitter_seed, tick, calibrate)
+    clock = VirtualClock(limit, fps, end, jitter_seed, tick, calibrate, setup_cpu)
     return clock
 
 
