@@ -80,9 +80,9 @@ setLEDs([(0, int(best) % 256, 0)] * getLEDCount())
 
 @pytest.mark.xfail(
     strict=True,
-    reason="red team round nine: the collector is off between setLEDs/sleep calls, so cyclic "
-    "garbage made before the first frame is never collected and an ordinary program runs out "
-    "of memory",
+    reason="red team round nine, known and documented (runner/README.md, 'Memory that refers "
+    "to itself'): the collector is off between setLEDs/sleep calls, so cyclic garbage made "
+    "before the first frame is never collected and this program runs out of memory",
 )
 def test_an_ordinary_programs_dropped_cycles_are_collected_before_it_runs_out_of_memory() -> None:
     config = RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=20.0)
