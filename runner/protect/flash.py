@@ -144,6 +144,14 @@ class Swing:
         # change nothing here: most frames of most programs. Empty until the first state.
         self.lo, self.hi = 1.0, 0.0
 
+    def copy_from(self, other: Swing) -> None:
+        """Take ``other``'s history (a swing of the same kind, noted with the same states)."""
+        self.tight, self._direction = other.tight, other._direction
+        self._peak, self._valley = other._peak, other._valley
+        self._top, self._bottom, self._ended = other._top, other._bottom, other._ended
+        self.times = deque(other.times)
+        self.lo, self.hi = other.lo, other.hi
+
     def turn(self, state: State, plain: bool = False) -> int:
         """The direction of the transition ``state`` would complete, 0 for none; ``plain``:
         judged on the zone's mean alone, whatever its cells did."""
@@ -302,6 +310,10 @@ class FlashLimiter:
         # either red swing counts it: the cells' red is never cancelled by steady light beside
         # it, the mean's sees a fall that cells with some light of other colours make smaller.
         self.swings: list[tuple[Swing, Swing, Swing]] = []
+        # While a zone's two red measures have always agreed (no cell's light cancelled
+        # another's: most programs, always), its cells' swing would repeat the mean's note for
+        # note: it is left alone, and takes the mean's history the first time they differ.
+        self._twins: list[bool] = []
         large = LARGE_AREA * sum(zones.cell_sizes)
         eighth = sum(zones.cell_sizes) / 8
         for columns, size in zip(zones.columns, zones.sizes, strict=True):
@@ -332,6 +344,7 @@ class FlashLimiter:
             self.swings.append(
                 (GeneralSwing(general, held), RedSwing(red, held), RedSwing(red, held))
             )
+        self._twins = [True] * len(self.swings)
         self._last: Emission | None = None
         self._last_sums: tuple[list[Rgb], list[int]] = ([], [])
         # A frame judged, waiting to be shown (``limit(commit=False)``, then ``commit``).
@@ -442,6 +455,7 @@ class FlashLimiter:
         zones, cells = sums
         measures: tuple[list[float], list[float]] | None = None
         cell_reds = self.cell_reds(cells)
+        twins = self._twins
         busy: list[tuple[Swing, State]] = []
         blocked = False
         # The hot loop: most zones of most frames are quiet (see Swing.lo), so only the others
@@ -458,7 +472,13 @@ class FlashLimiter:
             cells_red, cells_saturated = self.red_of(zone, cell_reds, saturated)
             quiet_general = general.lo <= luminance <= general.hi
             quiet_red = not saturated and red.lo <= redness <= red.hi
-            quiet_cells = not cells_saturated and red_cells.lo <= cells_red <= red_cells.hi
+            if twins[zone] and cells_red == redness and cells_saturated == saturated:
+                quiet_cells = True  # its twin, the mean's swing, notes it
+            else:
+                if twins[zone]:
+                    red_cells.copy_from(red)
+                    twins[zone] = False
+                quiet_cells = not cells_saturated and red_cells.lo <= cells_red <= red_cells.hi
             if quiet_general and quiet_red and quiet_cells:
                 continue
             if measures is None:
@@ -569,9 +589,10 @@ class FlashLimiter:
         saturated = total > 0 and r / total >= SATURATED_RED
         luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
         redness = max(0.0, r - g - b) * RED_SCALE
-        if exact:  # the cells' red too
+        if exact:  # the cells' red too (on the mean's swing while they are twins)
             cells_red, cells_saturated = self.red_of(zone, cell_reds, saturated)
-            if red_cells.turn((cells_red, cells_saturated, ()), plain=True):
+            swing = red if self._twins[zone] else red_cells
+            if swing.turn((cells_red, cells_saturated, ()), plain=True):
                 return False
         if not saturated and general.lo <= luminance <= general.hi and red.lo <= redness <= red.hi:
             return True
