@@ -31,6 +31,10 @@ from tests.runner.light_meter import (
 
 PROGRAMS = Path(__file__).parent.parent / "programs"
 EXAMPLES = sorted((Path(__file__).parents[2] / "runner" / "examples").glob("*.py"))
+# Snow's random flakes now and then bunch in two neighbouring cells, an eighth of the tree at
+# half its range and more: a flash by docs/protection.md's rules, so it is not bit for bit.
+SNOW = EXAMPLES[0].parent / "snow.py"
+STEADY_EXAMPLES = [path for path in EXAMPLES if path != SNOW]
 # Three flashes are six opposing transitions.
 MOST_TRANSITIONS = 6
 
@@ -117,7 +121,9 @@ def test_with_the_limiter_off_the_strobe_flashes_ten_times_a_second(
     assert result.frames_damped == 0
 
 
-@pytest.mark.parametrize("path", [PROGRAMS / "slow_rainbow.py", *EXAMPLES], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", [PROGRAMS / "slow_rainbow.py", *STEADY_EXAMPLES], ids=lambda p: p.stem
+)
 def test_ordinary_programs_pass_through_bit_identical(path: Path, tmp_path: Path) -> None:
     # Record what the program sent (protection off), then give exactly those frames, at the
     # times they were shown, to the protection the default settings switch on.
@@ -139,7 +145,7 @@ def test_ordinary_programs_on_a_small_tree_pass_through_bit_identical(
 ) -> None:
     # A small tree is judged by the same zones as a large one (red team round eight): its
     # quarters hold few LEDs, and no example may be damped for it.
-    for path in [PROGRAMS / "slow_rainbow.py", *EXAMPLES]:
+    for path in [PROGRAMS / "slow_rainbow.py", *STEADY_EXAMPLES]:
         limit = 6.0 if path.stem == "colours" else 2.5
         _, frames = run_on_tree(
             str(path),
@@ -154,6 +160,16 @@ def test_ordinary_programs_on_a_small_tree_pass_through_bit_identical(
         for frame in frames:
             assert protector.apply(frame.leds, frame.at) == frame.leds, path.stem
         assert protector.stats.frames_damped == 0, path.stem
+
+
+@pytest.mark.parametrize("leds", [100, 40])
+def test_snow_is_seldom_held_back(leds: int, tmp_path: Path) -> None:
+    # Snow on the default tree and a small one, with the default protection: its flakes keep
+    # falling. 400 simulated recordings of 8 s on 100 LEDs: 74 % had no frame damped, the worst
+    # 28 of 320 (docs/protection.md); 40 LEDs: 87 %, the worst 24.
+    result, frames = run_on_tree(str(SNOW), tmp_path, time_limit_s=8.0, led_count=leds)
+    assert result.frames_scaled == 0  # within the default power budget: only the limiter acts
+    assert result.frames_damped <= 0.15 * len(frames), (result.frames_damped, len(frames))
 
 
 @pytest.mark.parametrize("name", ["sweep_up", "spin"])
