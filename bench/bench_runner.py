@@ -24,6 +24,7 @@ from pathlib import Path
 
 from protocol.messages import Frame, Message
 from runner.config import RunnerConfig
+from runner.leds import LedFrame
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
 from runner.supervise.supervisor import Supervisor
@@ -41,14 +42,27 @@ def config(leds: int, **overrides: object) -> RunnerConfig:
     return RunnerConfig(led_count=leds, fps=0.0, time_limit_s=60.0, cpu_limit_s=70, **overrides)  # type: ignore[arg-type]
 
 
+class TimedStrip(VirtualStrip):
+    """The server's virtual strip (its last 5 frames, ``runner.leds.make_strip``), which also
+    notes when each frame was shown: a history of every frame's 500 LEDs would cost the parent
+    a garbage-collection pass over millions of tuples that the server never makes."""
+
+    def __init__(self, led_count: int) -> None:
+        super().__init__(led_count, history=5)
+        self.times: list[float] = []
+
+    def _write(self, frame: LedFrame) -> None:
+        super()._write(frame)
+        self.times.append(time.monotonic())
+
+
 def throughput(leds: int, frames: int) -> float:
     """Frames per second shown, first frame to last."""
-    strip = VirtualStrip(leds, history=frames + 10)
+    strip = TimedStrip(leds)
     with Supervisor(config(leds), strip, spiral_cone(leds)) as sup:
         result = sup.run("bench", THROUGHPUT.replace("FRAMES", str(frames)))
-    assert result.status == "completed", result
-    shown = strip.frames
-    return (len(shown) - 1) / (shown[-1].at - shown[0].at)
+    assert result.status == "completed" and result.frames == frames, result
+    return (len(strip.times) - 1) / (strip.times[-1] - strip.times[0])
 
 
 def start_latency(starts: int, prestart: bool) -> list[float]:

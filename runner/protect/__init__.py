@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from runner.leds import Led
 from runner.leds.layout import spiral_cone
 from runner.protect.flash import FlashLimiter
-from runner.protect.light import Emission, LightModel, pack, unpack
+from runner.protect.light import LightModel, pack, unpack
 from runner.protect.power import PowerBudget
 from runner.protect.zones import Position, Zones
 
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from runner.config import RunnerConfig
 
 __all__ = ["ProtectStats", "Protector"]
+
+# Frames built from protected light kept for reuse (4 per 500-LED frame: ~40 KB each).
+_BUILT_KEPT = 4
 
 
 @dataclass
@@ -78,8 +81,9 @@ class Protector:
         # The supervisor's thread and the idle show's may both show frames (one at a time in
         # practice); the flash window must never be updated by both at once.
         self._lock = threading.Lock()
-        # The last frame built here: a strobe damped to the previous frame repeats it often.
-        self._built: tuple[Emission | None, tuple[Led, ...]] = (None, ())
+        # The last frames built here, by their bytes: a strobe scaled by the power budget or
+        # damped to the previous frame repeats a few of them again and again.
+        self._built: dict[bytes, tuple[Led, ...]] = {}
 
     @classmethod
     def from_config(
@@ -161,6 +165,9 @@ class Protector:
             self.stats.frames_damped += damped
         if light is given:
             return frame, damped
-        if light is not self._built[0]:
-            self._built = (light, unpack(light.packed))
-        return self._built[1], damped
+        built = self._built.get(light.packed)
+        if built is None:
+            if len(self._built) >= _BUILT_KEPT:
+                self._built.clear()
+            built = self._built[light.packed] = unpack(light.packed)
+        return built, damped

@@ -528,10 +528,14 @@ class FlashLimiter:
         ]
 
         def blend_quiet(alpha: float) -> bool:
-            return all(
-                self._still(zone, (o[0] + alpha * d[0], o[1] + alpha * d[1], o[2] + alpha * d[2]))
-                for zone, o, d in moving
-            )
+            for k, (zone, o, d) in enumerate(moving):
+                if not self._still(
+                    zone, (o[0] + alpha * d[0], o[1] + alpha * d[1], o[2] + alpha * d[2])
+                ):
+                    if k:  # the zone that held a blend back likely holds the next: ask it first
+                        moving.insert(0, moving.pop(k))
+                    return False
+            return True
 
         low, high = 0.0, 1.0
         for _ in range(_SEARCH_STEPS):
