@@ -134,3 +134,62 @@ def test_a_program_cant_reach_the_real_builtins_through_a_list_comparison(compar
     predicted = _dry_run(program)
     for log in (real.log, predicted.log):
         assert "ESCAPED" not in log, log
+
+
+# --- 2. a program crashes its interpreter by hashing a deeply nested tuple ---------------------
+#
+# ``hash()`` of a tuple hashes its items recursively in C with no recursion check (CPython 3.11;
+# ``repr``, comparisons and deallocation of the same tuple are guarded), so a tuple nested a
+# million deep overflows the C stack. Found: tree run and dry run ``failed``/``killed``, "the
+# program's process was killed by SIGSEGV (segmentation fault)", line 4, every run (3 of 3),
+# after ~0.3 s. Nothing else is reached (the child dies), but the interpreter's memory does not
+# stay intact, and the author is told of a crash instead of Python's "maximum recursion depth".
+DEEP_HASH = """
+t = ()
+for i in range(1000000):
+    t = (t,)
+print(hash(t))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round ten: hash() of a deeply nested tuple overflows the C stack",
+)
+def test_a_program_cant_crash_its_interpreter_by_hashing_a_deep_tuple() -> None:
+    real = _tree_run(DEEP_HASH, "deep-hash")
+    predicted = _dry_run(DEEP_HASH)
+    for reason, error in ((real.reason, real.error), (predicted.reason, predicted.error)):
+        assert reason != "killed", error
+
+
+# --- 3. a refused special method is called "private" ---------------------------------------------
+#
+# A class may define a short list of special methods (``rules.ALLOWED_DUNDER_DEFS``): ``__mul__``
+# but not ``__rmul__`` (``2 * colour`` on a colour class), ``__delitem__``, ``__iadd__``,
+# ``__pow__``, ``__float__``, ``__round__``, ``__slots__``. The check refuses the others with the
+# message for a private name: '"__rmul__" is not allowed: names starting with "_" are private',
+# right after accepting ``__mul__`` on the line before; the author cannot tell that the method is
+# a special method the sandbox does not offer (and which ones it does).
+RMUL = """
+class Colour:
+    def __init__(self, r, g, b):
+        self.r, self.g, self.b = r, g, b
+
+    def __mul__(self, k):
+        return Colour(self.r * k, self.g * k, self.b * k)
+
+    def __rmul__(self, k):
+        return self * k
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round ten: a refused special method is rejected as a private name",
+)
+def test_a_refused_special_method_is_not_called_private() -> None:
+    errors = Checker(_config()).check(RMUL)
+    assert [e.line for e in errors] == [9], errors
+    assert "private" not in errors[0].message, errors[0].message
+    assert "__rmul__" in errors[0].message
