@@ -121,11 +121,6 @@ print("ESC" + "APED: pid, uid, environment:", namespace["found"])
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round ten: CPython 3.11's list comparison frees the items it compares "
-    "(gh-120298); a program turns that into the real builtins",
-)
 @pytest.mark.parametrize("comparison", ["left < right", "sorted([right, left])"])
 def test_a_program_cant_reach_the_real_builtins_through_a_list_comparison(comparison: str) -> None:
     program = ESCAPE % comparison
@@ -134,6 +129,10 @@ def test_a_program_cant_reach_the_real_builtins_through_a_list_comparison(compar
     predicted = _dry_run(program)
     for log in (real.log, predicted.log):
         assert "ESCAPED" not in log, log
+    # Refused where the victim's __lt__ empties the first list (runner.sandbox.comparisons).
+    assert real.status == "failed" and real.error is not None, real
+    assert "cannot lose items while a comparison method" in real.error.message
+    assert "cannot lose items while a comparison method" in predicted.log
 
 
 # --- 2. a program crashes its interpreter by hashing a deeply nested tuple ---------------------
@@ -154,13 +153,26 @@ print(hash(t))
 
 @pytest.mark.xfail(
     strict=True,
-    reason="red team round ten: hash() of a deeply nested tuple overflows the C stack",
+    reason="red team round ten, known and documented (runner/README.md, 'Data nested a "
+    "million deep'): hash() of a deeply nested tuple overflows the C stack",
 )
 def test_a_program_cant_crash_its_interpreter_by_hashing_a_deep_tuple() -> None:
     real = _tree_run(DEEP_HASH, "deep-hash")
     predicted = _dry_run(DEEP_HASH)
     for reason, error in ((real.reason, real.error), (predicted.reason, predicted.error)):
         assert reason != "killed", error
+
+
+def test_a_deep_tuples_crash_ends_the_run_as_failed_on_its_line_in_both_modes() -> None:
+    # What the documented limit promises: the child dies alone, the run ends at once as a
+    # failure naming the line, and a dry run predicts it.
+    real = _tree_run(DEEP_HASH, "deep-hash")
+    predicted = _dry_run(DEEP_HASH)
+    assert (real.status, real.reason) == ("failed", "killed"), real
+    assert real.error is not None and real.error.line == 5 and "SIGSEGV" in real.error.message
+    assert real.duration_s < LIMIT_S
+    assert predicted.status == "failed" and predicted.error is not None, predicted
+    assert predicted.error.line == 5, predicted
 
 
 # --- 3. a refused special method is called "private" ---------------------------------------------
@@ -184,10 +196,6 @@ class Colour:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round ten: a refused special method is rejected as a private name",
-)
 def test_a_refused_special_method_is_not_called_private() -> None:
     errors = Checker(_config()).check(RMUL)
     assert [e.line for e in errors] == [9], errors
