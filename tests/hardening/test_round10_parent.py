@@ -241,3 +241,54 @@ def test_a_quarter_of_the_tree_cant_strobe_red_beside_steady_salmon(leds: int) -
     one_cell = [i for i in range(leds) if cells[i] == SPREAD_QUARTER[0]]
     worst = max(most_transitions(shown, quarter), most_transitions(shown, one_cell))
     assert worst <= MOST, f"{worst} red transitions in one second on a quarter of the tree"
+
+
+# --- 4. a dry run's END with a huge integer time makes the Previewer raise ---------------------
+#
+# The dry run's parent takes the child's own account of when it ended only if it is a finite
+# number (``Previewer._end``: ``isinstance(told, int | float) and math.isfinite(told)``). JSON
+# integers have no size limit below Python's 4,300 digits, and ``math.isfinite`` of an int
+# beyond a float's range raises ``OverflowError`` instead of answering: an END record of
+# ``{"outcome": "time_limit", "virtual_s": 10**400}`` makes ``Previewer.preview`` raise
+# (its docstring: "whatever the child does, preview returns a report and never raises"); on
+# the server (``try_start``) the author gets "the runner failed while making this dry run"
+# and the runner logs a traceback as its own bug, every time. Found: OverflowError ("int too
+# large to convert to float"), 3 of 3 runs.
+#
+# The child is the real, fully confined dry-run child; only its program runs as raw Python
+# (``runner.sandbox.child._run_raw``, as ``runner.audit raw`` runs it), the language layer
+# assumed fallen, as in any dry run of an escaped program.
+RAW_DRY_RUN_CHILD = (
+    "import sys\n"
+    "import runner.sandbox.child as child\n"
+    "child._run_restricted = lambda api, source, *rest: child._run_raw(api, source)\n"
+    "sys.exit(child.main(sys.argv[1:]))\n"
+)
+HUGE_END_TIME = """
+import os
+
+end = b'{"outcome": "time_limit", "reason": "time_limit", "error": null, "virtual_s": 1'
+CHANNEL.send(b"E", end + b"0" * 400 + b"}")
+os._exit(0)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round ten: math.isfinite of a huge JSON integer in a dry run's END "
+    "raises OverflowError out of Previewer.preview",
+)
+def test_a_dry_runs_end_with_a_huge_time_cant_make_the_previewer_raise() -> None:
+    import sys
+
+    from runner.supervise.preview import Previewer
+
+    config = RunnerConfig(led_count=10, fps=40.0, time_limit_s=5.0, preview_cpu_s=2)
+    command = [sys.executable, "-I", "-B", "-c", RAW_DRY_RUN_CHILD]
+    previewer = Previewer(config, spiral_cone(10), child_command=command)
+    try:
+        report = previewer.preview(HUGE_END_TIME)  # a report, whatever the child sent
+    finally:
+        previewer.close()
+    assert report.error is None or "the runner failed" not in report.error.message, report
+    assert report.duration_s <= 5.0
