@@ -292,3 +292,48 @@ def test_a_dry_runs_end_with_a_huge_time_cant_make_the_previewer_raise() -> None
         previewer.close()
     assert report.error is None or "the runner failed" not in report.error.message, report
     assert report.duration_s <= 5.0
+
+
+# --- 5. a dry run that ends a subnormal instant after its frame gets an answer web can't read --
+#
+# The dry run's parent checks that a frame time is finite, in order and within the limit, and
+# clamps the END's time between the last frame and the limit; a time of 5e-324 s (the smallest
+# positive double) passes all of it. ``PreviewReport.fps`` is then ``frames / duration_s`` =
+# ``1 / 5e-324``, which is infinite (Python's float division overflows to ``inf`` here, it
+# does not raise); ``PreviewResult`` accepts ``fps=inf``, the runner's encoder writes it as
+# JSON ``null``, and web's decoder refuses the message ("preview_result.fps: Input should be a
+# valid number"): web logs "bad message from runner" and the author's preview, or the queue's
+# prediction, waits for its 30 s timeout and gets no answer. Found: 3 of 3 runs.
+SUBNORMAL_END = """
+import os
+import struct
+
+CHANNEL.send(b"T", struct.pack(">d", 5e-324) + bytes(4 * getLEDCount()))
+end = b'{"outcome": "completed", "reason": "ended", "error": null, "virtual_s": 5e-324}'
+CHANNEL.send(b"E", end)
+os._exit(0)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round ten: a dry run lasting 5e-324 s makes fps infinite, sent as null, "
+    "and web cannot decode the runner's PreviewResult",
+)
+def test_a_dry_run_cant_make_the_runner_send_a_preview_result_web_cant_read() -> None:
+    import sys
+
+    from protocol.framing import decode_message, encode_message
+    from runner.supervise.preview import Previewer
+
+    config = RunnerConfig(led_count=10, fps=40.0, time_limit_s=5.0, preview_cpu_s=2)
+    command = [sys.executable, "-I", "-B", "-c", RAW_DRY_RUN_CHILD]
+    previewer = Previewer(config, spiral_cone(10), child_command=command)
+    try:
+        report = previewer.preview(SUBNORMAL_END)
+    finally:
+        previewer.close()
+    assert report.frames == 1, report  # the forged frame was taken: the test proves something
+    # What web reads from the socket (protocol.framing on both sides).
+    answer = decode_message(encode_message(report.to_message("round10")))
+    assert answer.kind == "preview_result"
