@@ -123,7 +123,7 @@ def test_half_the_tree_cant_strobe_in_eighths(shape: str, leds: int) -> None:
     assert worst <= MOST, f"{worst} transitions in one second on half the tree, in {shape}"
 
 
-# --- 2. the zones' trunk is off the tree when the layout holds LEDs off the tree ---------------
+# --- 3. the zones' trunk is off the tree when the layout holds LEDs off the tree ---------------
 #
 # ``layout.normalise`` centres ``x``/``y`` on the middle of the layout's bounding box, and the
 # zones' quadrants are cut around that point ("the layout loader centres x/y on the trunk").
@@ -178,7 +178,7 @@ def test_halves_of_a_tree_with_a_lead_cant_strobe_in_antiphase() -> None:
     assert worst <= MOST, f"{worst} transitions in one second on half of the tree"
 
 
-# --- 3. a saturated-red flash over a quarter of the tree, beside steady reddish light ----------
+# --- 2. a saturated-red flash over a quarter of the tree, beside steady reddish light ----------
 #
 # Round eight's red flash beside steady light, reopened through the saturation rule. Since that
 # round a zone's red measure adds up each cell's own ``max(0, R - G - B)``, and its red state
