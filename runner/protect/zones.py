@@ -7,7 +7,8 @@ each like the whole tree. At a room's viewing distances a quarter of a tree is w
 an area (docs/protection.md has the figures), so the zones are quarters of the tree:
 
 * cells: the tree cut by height into four bands of equal LED count, and by angle around the
-  trunk into four quadrants (the layout loader centres ``x``/``y`` on the trunk);
+  trunk into four quadrants (around the median LED's ``x``/``y``, which a lead or a stray
+  LED barely moves, unlike the layout's centre);
 * zones, each a union of cells: the whole tree; the bottom, middle and top halves and the four
   sides (half the tree by angle, one from each axis); the four height bands, the four quadrants
   and four blocks of half the height times half the angle, for a checkerboard of large blocks.
@@ -33,6 +34,7 @@ Speed: one pass puts each LED's three hardware levels into 24-bit lanes of one i
 from __future__ import annotations
 
 import math
+import statistics
 import sys
 from collections.abc import Callable, Sequence
 from operator import itemgetter
@@ -64,9 +66,14 @@ def _cells(positions: Sequence[Position]) -> list[int]:
     band = [0] * count
     for rank, index in enumerate(by_height):
         band[index] = rank * BANDS // count
+    # Around the median LED, not the layout's centre: a lead or a star on a stick widens the
+    # layout's box, and its centre then lies off the trunk, where halves of the tree fall into
+    # one quadrant (red team round ten: front and back strobed in antiphase undamped).
+    cx = statistics.median(p[0] for p in positions)
+    cy = statistics.median(p[1] for p in positions)
     quadrants = []
     for x, y, *_ in positions:
-        turn = math.atan2(y, x) % math.tau
+        turn = math.atan2(y - cy, x - cx) % math.tau
         quadrants.append(min(QUADRANTS - 1, int(turn / (math.tau / QUADRANTS))))
     if len(set(quadrants)) < QUADRANTS - 1:
         # A layout that fills few quadrants (all LEDs on one plane, as a tree mapped from one

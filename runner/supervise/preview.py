@@ -53,6 +53,7 @@ TIME_SLACK_S = 1e-6  # float rounding in the child's frame times
 UNPACED_FRAME_CAP = 100_000  # TREE_FPS=0 (benchmarks): no pacing to bound the count by
 MESSAGE_MARGIN = 32 * 1024  # the PreviewResult's other fields, an error message escaped
 DEFAULT_VIEW_FPS = 25.0  # the preview's sampling rate when TREE_VIEW_FPS=0 ("every frame")
+MIN_RATE_S = 1e-3  # a dry run shorter than this has no meaningful frame rate
 
 
 def wall_bound(cpu_s: float) -> float:
@@ -84,8 +85,10 @@ class PreviewReport:
 
     @property
     def fps(self) -> float:
-        """Mean frames per second over the predicted duration."""
-        return self.frames / self.duration_s if self.duration_s > 0 else 0.0
+        """Mean frames per second over the predicted duration; 0 for a run too short to have
+        a rate (under a millisecond: a forged END of 5e-324 s made it infinite, which JSON
+        cannot carry; red team round ten)."""
+        return self.frames / self.duration_s if self.duration_s >= MIN_RATE_S else 0.0
 
     @property
     def hits_time_limit(self) -> bool:
@@ -473,7 +476,13 @@ class Previewer:
     @staticmethod
     def _end(end: dict[str, object], run: _DryRun) -> tuple[str, str, ProgramError | None, float]:
         told = end.get("virtual_s")
-        at = float(told) if isinstance(told, int | float) and math.isfinite(told) else 0.0
+        at = 0.0
+        if isinstance(told, int | float):
+            try:
+                at = float(told)  # a JSON integer of 400 digits overflows (red team round ten)
+            except OverflowError:
+                at = math.inf
+            at = at if math.isfinite(at) else 0.0
         duration = min(run.limit, max(run.last_at, at))
         # The dry run's own ends: its virtual clock reached the limit, or its CPU budget ran
         # out (SIGXCPU) before that.

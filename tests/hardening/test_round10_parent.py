@@ -161,11 +161,6 @@ def tree_with_a_lead(count: int) -> list[Position]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round ten: a layout with LEDs off the tree moves the zones' centre off "
-    "the trunk, and the front and back halves of the tree strobe at 10 Hz undamped",
-)
 def test_halves_of_a_tree_with_a_lead_cant_strobe_in_antiphase() -> None:
     positions = tree_with_a_lead(100)
     shown = run_program(FRONT_AND_BACK, positions)
@@ -273,11 +268,6 @@ os._exit(0)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round ten: math.isfinite of a huge JSON integer in a dry run's END "
-    "raises OverflowError out of Previewer.preview",
-)
 def test_a_dry_runs_end_with_a_huge_time_cant_make_the_previewer_raise() -> None:
     import sys
 
@@ -315,11 +305,6 @@ os._exit(0)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round ten: a dry run lasting 5e-324 s makes fps infinite, sent as null, "
-    "and web cannot decode the runner's PreviewResult",
-)
 def test_a_dry_run_cant_make_the_runner_send_a_preview_result_web_cant_read() -> None:
     import sys
 
