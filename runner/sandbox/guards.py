@@ -17,12 +17,10 @@ from typing import Any
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
-from runner.sandbox.comparisons import Comparisons
 from runner.sandbox.modules import make_import, make_modules
 from runner.sandbox.rules import (
     DENIED_ATTRIBUTES,
     FORBIDDEN_BUILTINS,
-    ITEM_DROPPING_ATTRIBUTES,
     OWNED_ONLY_ATTRIBUTES,
     PROPERTY_COPY_ATTRIBUTES,
     SAFE_BUILTINS,
@@ -235,11 +233,10 @@ def _is_own_attribute(obj: object, name: str, owned: set[object]) -> bool:
     return True
 
 
-def make_getattr(owned: set[object], comparisons: Comparisons) -> Callable[..., object]:
+def make_getattr(owned: set[object]) -> Callable[..., object]:
     """The run's ``getattr``: the compile-time name rules, then the per-type rules of
     ``runner.sandbox.rules``: ``format``/``format_map`` only on exact ``str`` (and only the
-    guarded formatter), ``obj`` only on the program's own non-exception objects; the methods
-    that drop items of containers checked when called (``runner.sandbox.comparisons``)."""
+    guarded formatter), ``obj`` only on the program's own non-exception objects."""
     formatters: dict[str, Callable[..., str]] = {}
 
     def guarded_getattr(obj: object, name: str, *default: object) -> object:
@@ -276,9 +273,6 @@ def make_getattr(owned: set[object], comparisons: Comparisons) -> Callable[..., 
             raise _refused(name)
         if name in PROPERTY_COPY_ATTRIBUTES:
             return _without_none(getattr(obj, name, *default))
-        if name in ITEM_DROPPING_ATTRIBUTES:
-            # Judged by what was found: super proxies and subclasses forward to list.pop too.
-            return comparisons.guard_method(getattr(obj, name, *default), name)
         return getattr(obj, name, *default)
 
     safe_format, safe_format_map = _make_formatters(guarded_getattr)
@@ -350,15 +344,9 @@ def make_hasattr(getattr_: Callable[..., object]) -> Callable[[object, str], boo
     return guarded_hasattr
 
 
-def make_inplacevar(comparisons: Comparisons) -> Callable[[str, object, object], object]:
-    """``_inplacevar_``: ``x += y`` as RestrictedPython's stock transform spells it (``-=`` on
-    a set and ``*= 0`` on a list drop items: refused while a comparison method runs)."""
-
-    def inplacevar(op: str, target: object, value: object) -> object:
-        comparisons.refuse_if_running(target)
-        return _INPLACE_OPS[op](target, value)
-
-    return inplacevar
+def inplacevar(op: str, target: object, value: object) -> object:
+    """``_inplacevar_``: ``x += y`` as RestrictedPython's stock transform spells it."""
+    return _INPLACE_OPS[op](target, value)
 
 
 def apply(func: Callable[..., object], *args: object, **kwargs: object) -> object:
@@ -387,13 +375,12 @@ def make_type(allowed: set[object]) -> Callable[..., type]:
 
 
 def make_class_guards(
-    owned: set[object], program_globals: dict[str, object], comparisons: Comparisons
+    owned: set[object], program_globals: dict[str, object]
 ) -> tuple[Callable[[object], object], Callable[..., type]]:
     """A run's ``_write_`` guard and ``__metaclass__``; ``owned`` collects the program's classes.
 
     A program may change its own objects (instances of its classes, its classes, lists, dicts,
-    sets) and nothing else: module namespaces, functions and built-in objects stay as handed out;
-    no container while one of its comparison methods runs (``runner.sandbox.comparisons``).
+    sets) and nothing else: module namespaces, functions and built-in objects stay as handed out.
     """
     writable: set[object] = {dict, list, set, bytearray}
 
@@ -412,7 +399,6 @@ def make_class_guards(
         )
 
     def write_guard(ob: object) -> object:
-        comparisons.refuse_if_running(ob)
         if type(ob) in writable:
             return ob
         if isinstance(ob, type) and ob in owned:
@@ -431,7 +417,6 @@ def make_class_guards(
                 raise TypeError(f"{base.__name__} cannot be a base class in tree programs")
         if "__exit__" in namespace:
             namespace["__exit__"] = exit_without_traceback(namespace["__exit__"])
-        comparisons.wrap_hooks(namespace)
         cls = type(name, bases, namespace)
         writable.add(cls)
         owned.add(cls)
@@ -518,8 +503,7 @@ def make_builtins(
     or a ``SandboxFunction``; the guard globals have private names no program can write.
     """
     owned: set[object] = set()
-    comparisons = Comparisons(program_globals, SandboxFunction)
-    write_guard, metaclass = make_class_guards(owned, program_globals, comparisons)
+    write_guard, metaclass = make_class_guards(owned, program_globals)
     modules = make_modules(SandboxFunction, time_functions)
     safe: dict[str, object] = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
     safe.update(
@@ -533,7 +517,7 @@ def make_builtins(
     allowed_types.update({type(None), type(NotImplemented), type(Ellipsis), time.struct_time})
     allowed_types.add(SandboxError)  # "except AttributeError as e: type(e).__name__" works
     allowed_types.discard(type)
-    getattr_ = make_getattr(owned, comparisons)
+    getattr_ = make_getattr(owned)
     type_ = make_type(allowed_types | owned)
 
     def program_type(*args: object) -> type:
@@ -560,10 +544,7 @@ def make_builtins(
         "_getitem_": operator.getitem,
         "_getiter_": iter,
         "_write_": write_guard,
-        "_inplacevar_": make_inplacevar(comparisons),
-        # The compiled fast paths' check: the count (read with no call) and the refusal.
-        "_comparing_": comparisons.depth,
-        "_keep_": comparisons.keep,
+        "_inplacevar_": inplacevar,
         "_apply_": apply,
         "_unpack_sequence_": guarded_unpack_sequence,
         "_iter_unpack_sequence_": guarded_iter_unpack_sequence,

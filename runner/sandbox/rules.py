@@ -24,20 +24,7 @@ OWNED_ONLY_ATTRIBUTES = frozenset({"obj"})
 #   aborts. The guard hands out the property's methods wrapped, refusing None (red team round
 #   eight, finding 2); anything else answering to these names is handed out as it is.
 PROPERTY_COPY_ATTRIBUTES = frozenset({"getter", "setter", "deleter"})
-# - the methods that take items out of lists, dicts and sets (or replace them): handed out
-#   checked when called, refused while a comparison method of the program's runs, as CPython
-#   3.11 may be comparing those very items through borrowed pointers (red team round ten:
-#   ``runner.sandbox.comparisons``).
-ITEM_DROPPING_ATTRIBUTES = frozenset(
-    {"clear", "pop", "remove", "popitem", "update", "discard"}
-    | {"difference_update", "intersection_update", "symmetric_difference_update"}
-)
-RUNTIME_ATTRIBUTES = (
-    STR_ONLY_ATTRIBUTES
-    | OWNED_ONLY_ATTRIBUTES
-    | PROPERTY_COPY_ATTRIBUTES
-    | ITEM_DROPPING_ATTRIBUTES
-)
+RUNTIME_ATTRIBUTES = STR_ONLY_ATTRIBUTES | OWNED_ONLY_ATTRIBUTES | PROPERTY_COPY_ATTRIBUTES
 
 # The builtins a tree program gets (besides every exception class and the sandbox's own print,
 # getattr, hasattr, setattr, delattr, type and __import__), each for a reason. All are

@@ -47,43 +47,6 @@ def _call(name: str, args: list[ast.expr], like: ast.expr) -> ast.Call:
     return new
 
 
-# Augmented operators that can take items out of a container: ``*= 0`` on a list, ``-=``,
-# ``&=``, ``^=`` on a set, ``|=`` on a dict (replaced values).
-_DROPPING_OPS = (ast.Mult, ast.Sub, ast.BitAnd, ast.BitXor, ast.BitOr)
-
-
-def _comparing(like: ast.AST) -> ast.expr:
-    """``_comparing_[0]``: how many of the program's comparison methods are running (see
-    ``runner.sandbox.comparisons``); a plain index, no call, on the fast paths below."""
-    test = ast.Subscript(ast.Name("_comparing_", ast.Load()), ast.Constant(0), ast.Load())
-    ast.copy_location(test, like)
-    ast.copy_location(test.value, like)
-    ast.copy_location(test.slice, like)
-    return test
-
-
-def _unchanged_unless_comparing(value: ast.expr) -> ast.expr:
-    """``value if not _comparing_[0] else _keep_(value)``: ``_keep_`` refuses a list, dict or
-    set while a comparison method runs."""
-    test = ast.UnaryOp(ast.Not(), _comparing(value))
-    ast.copy_location(test, value)
-    new = ast.IfExp(test=test, body=value, orelse=_call("_keep_", [value], value))
-    copy_locations(new, value)
-    return new
-
-
-def _load_copy(target: ast.Name | ast.Attribute) -> ast.expr:
-    """The augmented assignment's target read as a value: ``x``, or ``_getattr_(obj, "attr")``
-    for ``obj.attr`` (the guard decides, as for any read of a private name)."""
-    if isinstance(target, ast.Name):
-        name = ast.Name(target.id, ast.Load())
-        copy_locations(name, target)
-        return name
-    obj = ast.parse(ast.unparse(target.value), mode="eval").body
-    ast.fix_missing_locations(ast.copy_location(obj, target))
-    return _call("_getattr_", [obj, ast.Constant(target.attr)], target)
-
-
 class SandboxTransformer(RestrictingNodeTransformer):
     """RestrictedPython's transformer with structured errors and compile-time fast paths.
 
@@ -212,11 +175,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         if self.fast and isinstance(node.ctx, ast.Load):
             return self.node_contents_visit(node)
         if isinstance(node.value, ast.Name) and node.value.id in self.fresh:
-            # A plain list/dict/set: always writable, unless a comparison method runs (a store
-            # or delete drops the item it replaces).
-            self.node_contents_visit(node)  # visits the children in place
-            node.value = _unchanged_unless_comparing(node.value)
-            return node
+            return self.node_contents_visit(node)  # a plain list/dict/set: always writable
         return super().visit_Subscript(node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> Visited:
@@ -229,17 +188,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
             self.error(node, f'"{node.target.attr}" cannot be updated with "+=" and the like')
         # Attribute/Subscript targets become _write_(obj).attr += v: the object expression is
         # evaluated once and checked by the write guard before anything is stored into it.
-        # "x -= s" on a set (and the like) changes the container x or obj.attr holds, with no
-        # guard call: while a comparison method runs it is refused first (the target read once
-        # more, then only). A subscript target's container is checked by its own store.
-        check: ast.stmt | None = None
-        if isinstance(node.op, _DROPPING_OPS) and isinstance(node.target, ast.Name | ast.Attribute):
-            keep = ast.Expr(_call("_keep_", [_load_copy(node.target)], node.target))
-            check = ast.If(test=_comparing(node), body=[keep], orelse=[])
-            copy_locations(keep, node)
-            copy_locations(check, node)
-        visited = self.node_contents_visit(node)
-        return visited if check is None else [check, visited]
+        return self.node_contents_visit(node)
 
     # --- iteration and unpacking --------------------------------------------------------------
 

@@ -1,0 +1,118 @@
+"""List comparisons that hold on to the items they compare, in place of CPython 3.11's own.
+
+CPython 3.11 compares two lists by finding the first index where their items differ and then
+comparing those two items once more through *borrowed* pointers (``list_richcompare``;
+python/cpython gh-120298, fixed in 3.12.5 and 3.13 by taking references, never in 3.11, so
+neither in the Pi's 3.11.2). Program code that runs during that last comparison (an item's
+``__lt__``, ``__contains__``, ``__eq__`` of a tuple's item, a generator's ``finally``...) can
+empty the lists and free the items under the interpreter, refill the memory with bytes of its
+own and be handed a fake object over the child's whole memory: the real builtins (red team
+rounds ten and eleven, through several different methods). Guarding what program code may do
+while it runs is a deny-list that keeps leaking; the bug itself is one function.
+
+So before a program runs, the child makes ``list``'s comparisons the ones below: the same
+algorithm, written in Python, whose frame holds a reference to every item it compares, so no
+program code can free them while they are in use. ``list``'s six comparison methods are
+replaced in its type dictionary, and its ``tp_richcompare`` slot (which the interpreter calls
+without looking at the dictionary) is pointed at CPython's generic slot function, the one every
+class defined in Python has, which calls those methods. The type's layout is checked first
+(the slot's current value must be the one ``list.__lt__`` wraps); a mismatch raises, so a
+child on an interpreter this was not written for fails loudly instead of running unfixed.
+
+The methods are functions of the program's own globals (the reachability audit's rule:
+``super().__lt__`` in a list subclass reaches them) with every name they use in their
+closure, so nothing the program defines is looked up while they run.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import operator
+import types
+from collections.abc import Callable
+from typing import Any
+
+# Offsets in CPython 3.11's (and 3.8-3.12's) structures on a 64-bit build: PyTypeObject's
+# tp_richcompare, and a wrapper_descriptor's d_wrapped (PyDescr_COMMON, then d_base).
+_POINTER = ctypes.sizeof(ctypes.c_void_p)
+_TP_RICHCOMPARE = 25 * _POINTER
+_D_WRAPPED = 6 * _POINTER
+
+_METHODS: dict[str, tuple[Callable[[Any, Any], object], bool | None]] = {
+    # name: (the operator, for __eq__/__ne__ the answer when the lists differ in length)
+    "__lt__": (operator.lt, None),
+    "__le__": (operator.le, None),
+    "__gt__": (operator.gt, None),
+    "__ge__": (operator.ge, None),
+    "__eq__": (operator.eq, False),
+    "__ne__": (operator.ne, True),
+}
+
+
+def _template() -> Callable[[Any, Any], object]:
+    # Replaced by the real values, cell by cell (see ``install``).
+    is_list: Callable[[object, type], bool] = isinstance
+    list_type = list
+    size: Callable[[Any], int] = len
+    compare: Callable[[Any, Any], object] = operator.lt
+    unequal: bool | None = None  # __eq__: False; __ne__: True; orderings: None
+    not_implemented = NotImplemented
+
+    def method(v: list[object], w: object) -> object:
+        if not (is_list(v, list_type) and is_list(w, list_type)):
+            return not_implemented
+        other: list[object] = w  # type: ignore[assignment]
+        if unequal is not None and size(v) != size(other):
+            return unequal  # lists of different lengths differ
+        i = 0
+        a = b = None
+        while i < size(v) and i < size(other):
+            a, b = v[i], other[i]  # held here: no program code can free them now
+            if a is not b and not a == b:  # noqa: SIM201 - C asks for equality, not !=
+                break
+            i += 1
+        if i >= size(v) or i >= size(other):  # no more items: compare the lengths
+            return compare(size(v), size(other))
+        if unequal is not None:
+            return unequal
+        return compare(a, b)  # the first items that differ, with the real operator
+
+    return method
+
+
+_TEMPLATE = _template()
+
+
+def install(program_globals: dict[str, object]) -> None:
+    """Make ``list``'s comparisons hold their items (this process, for good: a child runs
+    one program). ``program_globals``: the functions' globals (see the module docstring)."""
+    richcompare = ctypes.c_void_p.from_address(id(list) + _TP_RICHCOMPARE)
+    wrapped = ctypes.c_void_p.from_address(id(list.__dict__["__lt__"]) + _D_WRAPPED)
+    generic = ctypes.c_void_p.from_address(id(_Generic) + _TP_RICHCOMPARE).value
+    if richcompare.value is None or richcompare.value != wrapped.value or generic is None:
+        raise RuntimeError("list comparisons: this interpreter's type layout is not the one known")
+    namespace = gc.get_referents(list.__dict__)[0]  # the type's real dictionary
+    code = _TEMPLATE.__code__
+    for name, (compare, unequal) in _METHODS.items():
+        cells = {
+            "is_list": isinstance,
+            "list_type": list,
+            "size": len,
+            "compare": compare,
+            "unequal": unequal,
+            "not_implemented": NotImplemented,
+        }
+        closure = tuple(types.CellType(cells[n]) for n in code.co_freevars)
+        method = types.FunctionType(code, program_globals, name, None, closure)
+        method.__qualname__ = f"list.{name}"
+        namespace[name] = method
+    richcompare.value = generic
+    ctypes.pythonapi.PyType_Modified(ctypes.py_object(list))
+
+
+class _Generic:
+    """A class defined in Python: its ``tp_richcompare`` is CPython's generic slot function."""
+
+    def __lt__(self, other: object) -> object:
+        return NotImplemented

@@ -1,0 +1,137 @@
+"""List comparisons in the child hold the items they compare (``runner.sandbox.listcompare``):
+CPython 3.11's own compare two items through borrowed pointers (gh-120298), and red team
+rounds ten and eleven freed them from program code to reach the real builtins. The fix changes
+``list`` for the whole process, so it is tested only in real children, never here.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import pytest
+
+from runner.config import RunnerConfig
+from runner.leds.layout import spiral_cone
+from runner.leds.virtual import VirtualStrip
+from runner.supervise.supervisor import RunResult, Supervisor
+
+
+def run(source: str) -> RunResult:
+    config = RunnerConfig(led_count=10, fps=40.0, time_limit_s=5.0)
+    with Supervisor(config, VirtualStrip(10), spiral_cone(10)) as tree:
+        return tree.run("list-compare", source)
+
+
+# Every comparison operator on lists of equal and unequal lengths, nested lists, lists against
+# other types, subclasses, and what sorted/min/max do with them: each as plain Python says.
+CASES = [
+    "[1, 2] < [1, 3]",
+    "[1, 2] <= [1, 2]",
+    "[2] > [1, 5]",
+    "[1, 2] >= [1]",
+    "[] < [0]",
+    "[1, 2] == [1, 2]",
+    "[1, 2] == [1, 2, 3]",
+    "[1] != [1]",
+    "[1] != [2, 3]",
+    "[[1, 2], [3]] < [[1, 2], [4]]",
+    "[(1, 'a')] < [(1, 'b')]",
+    "[1.0] == [1]",
+    "[1] == (1,)",
+    "[1] != 'x'",
+    "sorted([[3, 1], [1, 2], [2, 0], [1, 1]])",
+    "max([[1], [2, 0], [2]])",
+    "min([[0, 5], [0, 4]])",
+    "[[1]] in [[[1]], [2]]",
+    "[1, [2, [3]]] == [1, [2, [3]]]",
+    "[float('nan')] == [float('nan')]",
+]
+PROGRAM = (
+    "\n".join(f"print({case})" for case in CASES)
+    + """
+class Stack(list):
+    pass
+print(Stack([1]) < Stack([2]), Stack([1]) == [1])
+loop = []
+loop.append(loop)
+print(loop == loop)
+try:
+    print([1] < ["a"])
+except TypeError as error:
+    print("TypeError:", error)
+"""
+)
+
+
+def test_lists_compare_in_the_sandbox_as_in_python() -> None:
+    result = run(PROGRAM)
+    assert (result.status, result.reason) == ("completed", "ended"), result
+    expected = [str(eval(case)) for case in CASES]  # noqa: S307 - our own constant cases
+    expected += [
+        "True True",
+        "True",
+        "TypeError: '<' not supported between instances of 'int' and 'str'",
+    ]
+    assert result.log.splitlines() == expected
+
+
+# The borrowed pointers reach a tuple's own comparison too: the left item's __eq__, the second
+# time it runs (in the final comparison), empties both lists. In CPython 3.11 that frees the
+# two tuples (27 items: too long for the tuple free list) while their comparison reads them;
+# here the comparison holds them, and it goes on as Python says: (Item, ..., 1) < (.., 2).
+TUPLE_FREED_MID_COMPARISON = """
+class Item:
+    calls = 0
+
+    def __eq__(self, other):
+        Item.calls += 1
+        if Item.calls == 2:
+            left.clear()
+            right.clear()
+        return True
+
+
+pad = tuple(range(25))
+left = [(Item(),) + pad + (1,)]
+right = [(Item(),) + pad + (2,)]
+print(left < right, left, right, Item.calls)
+"""
+
+
+def test_items_a_program_frees_mid_comparison_stay_alive_until_it_ends() -> None:
+    result = run(TUPLE_FREED_MID_COMPARISON)
+    assert (result.status, result.reason) == ("completed", "ended"), result
+    assert result.log == "True [] [] 2\n"
+
+
+# Round ten's shape, without the exploit: the left item empties both lists and returns
+# NotImplemented, so the interpreter asks the right item's reflected method, with the left item.
+REFLECTED_AFTER_EMPTYING = """
+class Left:
+    def __lt__(self, other):
+        left.clear()
+        right.clear()
+        return NotImplemented
+
+
+class Right:
+    def __gt__(self, other):
+        return type(other).__name__
+
+
+left = [Left()]
+right = [Right()]
+print(left < right, sorted([right, [Left()]]) is not None)
+"""
+
+
+def test_the_reflected_comparison_gets_the_live_left_item() -> None:
+    result = run(REFLECTED_AFTER_EMPTYING)
+    assert (result.status, result.reason) == ("completed", "ended"), result
+    assert result.log.splitlines()[0].startswith("Left ")
+
+
+@pytest.mark.parametrize("op", ["<", "=="])
+def test_comparing_long_lists_still_works(op: str) -> None:
+    result = run(f"a = list(range(5000))\nb = list(range(5000))\nprint(a {op} b)")
+    assert result.log == f"{operator.lt(0, 0) if op == '<' else True}\n"
