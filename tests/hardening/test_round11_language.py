@@ -95,7 +95,7 @@ def _assert_contained(program: str, name: str) -> None:
 # with the fake as ``self``. Found: every run, tree and dry run, ``completed``/``ended``, log
 # "ESCAPED: pid, uid, environment: (…, 65534, ['LC_CTYPE'])".
 CONTAINS_ESCAPE = (
-    '''def word(value):
+    """def word(value):
     return value.to_bytes(8, "little")
 
 
@@ -142,7 +142,7 @@ first = None
 left = [table.keys()]
 right = [Victim([1, 2, 3, 4])]
 %s
-'''
+"""
     + FROM_MEMORY_TO_EXEC
 )
 
@@ -167,7 +167,7 @@ def test_a_program_cant_free_a_compared_item_from_its_contains_method(comparison
 # works as before, the counter notwithstanding (the reflected ``__gt__`` keeps its objects with
 # ``append``, which the guard allows). Found: every run, ``completed``/``ended``, "ESCAPED".
 SUPER_INIT_ESCAPE = (
-    '''def word(value):
+    """def word(value):
     return value.to_bytes(8, "little")
 
 
@@ -212,7 +212,7 @@ left = Box([Victim()])
 right = Box([trigger])
 trigger = None
 %s
-'''
+"""
     + FROM_MEMORY_TO_EXEC
 )
 
@@ -225,3 +225,121 @@ trigger = None
 @pytest.mark.parametrize("comparison", ["left < right", "sorted([right, left])"])
 def test_a_program_cant_empty_a_compared_list_through_super_init(comparison: str) -> None:
     _assert_contained(SUPER_INIT_ESCAPE % comparison, "super-init-escape")
+
+
+# --- 3. an ordinary comparison method may not count, tally or walk with a local list -----------
+#
+# While any comparison method runs, the guard refuses every item store, delete and dropping
+# method on every list, dict and set: also the method's own local ones, which the interpreter
+# cannot be comparing. A sorting visualiser that counts its comparisons, an ``__eq__`` that
+# compares two palettes as multisets with a local tally, an ``__eq__`` that walks two trees
+# with a local stack (instead of recursing): plain CPython runs all three; the sandbox ends
+# each with "a dict/list cannot lose items while a comparison method ... runs".
+ORDINARY_COMPARISONS = {
+    "counted sort": """
+comparisons = {"count": 0}
+
+
+class Bar:
+    def __init__(self, height):
+        self.height = height
+
+    def __lt__(self, other):
+        comparisons["count"] += 1
+        return self.height < other.height
+
+
+bars = sorted([Bar(5), Bar(3), Bar(8), Bar(1)])
+print([bar.height for bar in bars], comparisons["count"] > 0)
+""",
+    "multiset palette": """
+class Palette:
+    def __init__(self, colours):
+        self.colours = colours
+
+    def __eq__(self, other):
+        tally = {}
+        for colour in self.colours:
+            tally[colour] = tally.get(colour, 0) + 1
+        for colour in other.colours:
+            tally[colour] = tally.get(colour, 0) - 1
+        return all(count == 0 for count in tally.values())
+
+
+red, green = (255, 0, 0), (0, 255, 0)
+print(Palette([red, green, red]) == Palette([red, red, green]))
+""",
+    "tree walked with a stack": """
+class Branch:
+    def __init__(self, colour, children=()):
+        self.colour = colour
+        self.children = list(children)
+
+    def __eq__(self, other):
+        stack = [(self, other)]
+        while stack:
+            a, b = stack.pop()
+            if a.colour != b.colour or len(a.children) != len(b.children):
+                return False
+            stack.extend(zip(a.children, b.children))
+        return True
+
+
+print(Branch(1, [Branch(2), Branch(3)]) == Branch(1, [Branch(2), Branch(3)]))
+""",
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round eleven: the comparison guard refuses ordinary comparison methods "
+    "that change their own local or counting containers",
+)
+@pytest.mark.parametrize("name", sorted(ORDINARY_COMPARISONS))
+def test_an_ordinary_comparison_method_can_use_its_own_containers(name: str) -> None:
+    program = ORDINARY_COMPARISONS[name]
+    assert Checker(_config()).check(program) == []
+    real = _tree_run(program, name.replace(" ", "-"))
+    assert (real.status, real.reason) == ("completed", "ended"), real.error
+    assert "True" in real.log, real.log
+    predicted = _dry_run(program)
+    assert predicted.status == "completed" and predicted.error is None, predicted
+
+
+# --- 4. a recursive __eq__ gets half of Python's recursion depth --------------------------------
+#
+# Every comparison method runs inside a counting wrapper (a second Python frame), so a recursive
+# ``__eq__`` (comparing two linked chains, or two trees) hits RecursionError at about half the
+# depth plain CPython allows: a chain of 450 nodes compares fine in plain CPython 3.11 (the
+# limit is about 990), and fails in the sandbox at about 330 levels. Found: tree run
+# ``failed``/``error`` "maximum recursion depth exceeded", line 8, every run.
+DEEP_EQ = """
+class Node:
+    def __init__(self, value, rest):
+        self.value = value
+        self.rest = rest
+
+    def __eq__(self, other):
+        return self.value == other.value and self.rest == other.rest
+
+
+def chain(n):
+    node = None
+    for i in range(n):
+        node = Node(i, node)
+    return node
+
+
+print(chain(450) == chain(450))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round eleven: the counting wrapper halves the recursion depth of "
+    "recursive comparison methods",
+)
+def test_a_recursive_comparison_method_gets_pythons_usual_depth() -> None:
+    real = _tree_run(DEEP_EQ, "deep-eq")
+    assert (real.status, real.reason) == ("completed", "ended"), real.error
+    assert real.log == "True\n"
