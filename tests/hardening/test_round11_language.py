@@ -343,3 +343,30 @@ def test_a_recursive_comparison_method_gets_pythons_usual_depth() -> None:
     real = _tree_run(DEEP_EQ, "deep-eq")
     assert (real.status, real.reason) == ("completed", "ended"), real.error
     assert real.log == "True\n"
+
+
+# --- 5. iterating a long chain of map() or zip() objects kills the child with SIGSEGV ----------
+#
+# ``map``/``zip`` fetch their source's next item in C with no recursion check, and a builtin
+# function (``abs``) adds no Python frame, so ``next`` of 300,000 nested maps overflows the C
+# stack. Found: tree run ``failed``/``killed`` "killed by SIGSEGV", line 5, every run, in
+# ~0.2 s; plain CPython 3.11.7 crashes the same way. ``runner/README.md`` documents only the
+# deep tuple's hash.
+DEEP_ITERATORS = {
+    kind: f"chain = [1]\nfor i in range(300000):\n    chain = {make}\n\nprint(len(list(chain)))\n"
+    for kind, make in (("map", "map(abs, chain)"), ("zip", "zip(chain)"))
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round eleven: iterating a deep chain of map()/zip() overflows the C stack",
+)
+@pytest.mark.parametrize("kind", sorted(DEEP_ITERATORS))
+def test_a_program_cant_crash_its_interpreter_with_a_deep_iterator_chain(kind: str) -> None:
+    program = DEEP_ITERATORS[kind]
+    real = _tree_run(program, f"deep-{kind}")
+    predicted = _dry_run(program)
+    assert real.error is not None and real.error.line == 5, real
+    for reason, error in ((real.reason, real.error), (predicted.reason, predicted.error)):
+        assert reason != "killed", error
