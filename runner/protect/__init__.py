@@ -84,6 +84,8 @@ class Protector:
         # The last frames built here, by their bytes: a strobe scaled by the power budget or
         # damped to the previous frame repeats a few of them again and again.
         self._built: dict[bytes, tuple[Led, ...]] = {}
+        # What the frame judged with ``commit=False`` adds to the counts once it is shown.
+        self._uncounted: tuple[float, bool] | None = None
 
     @classmethod
     def from_config(
@@ -108,6 +110,7 @@ class Protector:
         """Start counting anew (a run begins); the flash window keeps what it has seen."""
         with self._lock:
             self.stats = ProtectStats()
+            self._uncounted = None
 
     @property
     def active(self) -> bool:
@@ -144,10 +147,21 @@ class Protector:
             return self._apply(frame, now, packed, commit)
 
     def shown(self) -> None:
-        """The frame last given to ``apply(commit=False)`` reached the LEDs."""
-        if self._flash is not None:
-            with self._lock:
+        """The frame last given to ``apply(commit=False)`` reached the LEDs: it enters the
+        flash window and the run's counts (a frame the deadline kept from the LEDs was counted
+        as scaled, one more than the frames shown)."""
+        with self._lock:
+            if self._flash is not None:
                 self._flash.commit()
+            if self._uncounted is not None:
+                self._count(*self._uncounted)
+                self._uncounted = None
+
+    def _count(self, share: float, damped: bool) -> None:
+        if share < 1.0:
+            self.stats.frames_scaled += 1
+            self.stats.power_scale_min = min(self.stats.power_scale_min, share)
+        self.stats.frames_damped += damped
 
     def _apply(
         self, frame: tuple[Led, ...], now: float, packed: bytes | None, commit: bool
@@ -155,14 +169,16 @@ class Protector:
         given = self._model.measure(pack(frame) if packed is None else packed)
         damped = False
         light = given
+        share = 1.0
         if self._power is not None:
             light, share = self._power.limit(light)
-            if share < 1.0:
-                self.stats.frames_scaled += 1
-                self.stats.power_scale_min = min(self.stats.power_scale_min, share)
         if self._flash is not None:
             light, damped = self._flash.limit(light, now, commit)
-            self.stats.frames_damped += damped
+        self._uncounted = None
+        if commit:
+            self._count(share, damped)
+        else:
+            self._uncounted = (share, damped)
         if light is given:
             return frame, damped
         built = self._built.get(light.packed)
