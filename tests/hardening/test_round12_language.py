@@ -81,7 +81,7 @@ print("ESC" + "APED: pid, uid, environment:", namespace["found"])
 # is the same tcache chunk, and its bytes 1024-1030 (never zeroed: the table's memset covers
 # 1024) hold ``id(holder[0])``: the walk decrefs the program's own int to zero while ``holder``
 # still points at it, and a bytearray buffer of the same 48-byte class refills it with a fake
-# bytearray over all memory. Found: every run (6 of 6), tree and dry run, ``completed``/
+# bytearray over all memory. Found: every run (runner 10 of 10, tree and dry run), ``completed``/
 # ``ended``, log "ESCAPED: pid, uid, environment: (..., 65534, ['LC_CTYPE'])"; plain CPython
 # 3.11.7 gets the fake too.
 SET_ESCAPE = (
