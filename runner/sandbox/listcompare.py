@@ -10,12 +10,13 @@ own and be handed a fake object over the child's whole memory: the real builtins
 rounds ten and eleven, through several different methods). Guarding what program code may do
 while it runs is a deny-list that keeps leaking; the bug itself is one function.
 
-So before a program runs, the child makes ``list``'s comparisons the ones below: the same
+So before a program runs, the child makes ``list``'s orderings the ones below: the same
 algorithm, written in Python, whose frame holds a reference to every item it compares, so no
-program code can free them while they are in use. ``list``'s six comparison methods are
-replaced in its type dictionary, and its ``tp_richcompare`` slot (which the interpreter calls
-without looking at the dictionary) is pointed at CPython's generic slot function, the one every
-class defined in Python has, which calls those methods. The type's layout is checked first
+program code can free them while they are in use. ``list``'s four ordering methods are
+replaced in its type dictionary (``==`` and ``!=`` stay CPython's: see ``_METHODS``), and its
+``tp_richcompare`` slot (which the interpreter calls without looking at the dictionary) is
+pointed at CPython's generic slot function, the one every class defined in Python has, which
+calls the methods in the dictionary. The type's layout is checked first
 (the slot's current value must be the one ``list.__lt__`` wraps); a mismatch raises, so a
 child on an interpreter this was not written for fails loudly instead of running unfixed.
 
@@ -39,43 +40,42 @@ _POINTER = ctypes.sizeof(ctypes.c_void_p)
 _TP_RICHCOMPARE = 25 * _POINTER
 _D_WRAPPED = 6 * _POINTER
 
-_METHODS: dict[str, tuple[Callable[[Any, Any], object], bool | None]] = {
-    # name: (the operator, for __eq__/__ne__ the answer when the lists differ in length)
-    "__lt__": (operator.lt, None),
-    "__le__": (operator.le, None),
-    "__gt__": (operator.gt, None),
-    "__ge__": (operator.ge, None),
-    "__eq__": (operator.eq, False),
-    "__ne__": (operator.ne, True),
+# Only the orderings: for == and != CPython's own comparison returns right after the loop that
+# finds the first differing items, which holds them (it takes references around each
+# equality test); the borrowed pointers are only used for the final <, <=, > or >=. Keeping
+# CPython's == and != keeps them as fast and as exact as ever.
+_METHODS: dict[str, Callable[[Any, Any], object]] = {
+    "__lt__": operator.lt,
+    "__le__": operator.le,
+    "__gt__": operator.gt,
+    "__ge__": operator.ge,
 }
 
 
 def _template() -> Callable[[Any, Any], object]:
-    # Replaced by the real values, cell by cell (see ``install``).
+    # Replaced by the real values, cell by cell (see ``install``). ``list``'s own length and
+    # item lookups, not the program's: a subclass's __len__ or __getitem__ (a grid indexed by
+    # (x, y)) has no say in how lists compare, as in CPython (red team round twelve).
     is_list: Callable[[object, type], bool] = isinstance
     list_type = list
-    size: Callable[[Any], int] = len
+    size: Callable[[Any], int] = list.__len__
+    item: Callable[[Any, int], object] = list.__getitem__
     compare: Callable[[Any, Any], object] = operator.lt
-    unequal: bool | None = None  # __eq__: False; __ne__: True; orderings: None
     not_implemented = NotImplemented
 
     def method(v: list[object], w: object) -> object:
         if not (is_list(v, list_type) and is_list(w, list_type)):
             return not_implemented
         other: list[object] = w  # type: ignore[assignment]
-        if unequal is not None and size(v) != size(other):
-            return unequal  # lists of different lengths differ
         i = 0
         a = b = None
         while i < size(v) and i < size(other):
-            a, b = v[i], other[i]  # held here: no program code can free them now
+            a, b = item(v, i), item(other, i)  # held here: no program code can free them now
             if a is not b and not a == b:  # noqa: SIM201 - C asks for equality, not !=
                 break
             i += 1
         if i >= size(v) or i >= size(other):  # no more items: compare the lengths
             return compare(size(v), size(other))
-        if unequal is not None:
-            return unequal
         return compare(a, b)  # the first items that differ, with the real operator
 
     return method
@@ -94,13 +94,14 @@ def install(program_globals: dict[str, object]) -> None:
         raise RuntimeError("list comparisons: this interpreter's type layout is not the one known")
     namespace = gc.get_referents(list.__dict__)[0]  # the type's real dictionary
     code = _TEMPLATE.__code__
-    for name, (compare, unequal) in _METHODS.items():
+    size, item = list.__len__, list.__getitem__
+    for name, compare in _METHODS.items():
         cells = {
             "is_list": isinstance,
             "list_type": list,
-            "size": len,
+            "size": size,
+            "item": item,
             "compare": compare,
-            "unequal": unequal,
             "not_implemented": NotImplemented,
         }
         closure = tuple(types.CellType(cells[n]) for n in code.co_freevars)

@@ -62,7 +62,12 @@ ALLOWED_DUNDER_DEFS = frozenset(
     | {"__str__", "__repr__", "__len__", "__iter__", "__next__", "__getitem__", "__setitem__"}
     # No __rmul__: it is what keeps "[x] * n" a plain list (see fresh_containers).
     | {"__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__truediv__"}
-    | {"__floordiv__", "__mod__", "__neg__", "__pos__", "__abs__", "__bool__", "__hash__"}
+    | {"__floordiv__", "__mod__", "__neg__", "__pos__", "__abs__", "__bool__"}
+    # No __hash__: an object with a __eq__ of the program's is then unhashable (Python sets
+    # __hash__ to None), so sets and dicts never run program code while they look up, add or
+    # remove an item. CPython 3.11's sets miscount when an item's __eq__ adds to the same set
+    # (gh-141805), which red team round twelve turned into the real builtins; dicts and sets
+    # have had more bugs of that shape. Objects are still keys and items, by identity.
     | {"__call__", "__enter__", "__exit__"}
 )
 

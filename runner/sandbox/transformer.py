@@ -87,7 +87,10 @@ class SandboxTransformer(RestrictingNodeTransformer):
                 if not in_class:
                     self.error(node, f'special name "{name}" is not available in tree programs')
                     return
-                hint = " (write colour * k, not k * colour)" if name == "__rmul__" else ""
+                hint = {
+                    "__rmul__": " (write colour * k, not k * colour)",
+                    "__hash__": " (objects are set items and dict keys by identity)",
+                }.get(name, "")
                 self.error(
                     node,
                     f'special method "{name}" is not available in tree programs{hint}; '
