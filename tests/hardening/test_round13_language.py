@@ -141,3 +141,46 @@ def test_a_program_cant_free_a_callable_iterators_sentinel_while_it_compares() -
     # However a fix refuses it, the program must not crash the child.
     assert real.reason != "killed", real.error
     assert predicted.reason != "killed", predicted.error
+
+
+# --- 2. bytearray % reads its format after a __repr__ freed it: freed memory in the output -----
+#
+# CPython 3.11's ``bytearray.__mod__`` hands ``_PyBytes_FormatEx`` the bytearray's buffer
+# pointer and length, then formats: ``%r`` calls the argument's ``__repr__``, which may clear
+# the bytearray (its buffer is freed) and make another of the same size (which gets that
+# memory). The formatting goes on reading the old pointer: the result holds whatever now lives
+# there (python/cpython gh-142557, fixed in 3.13/3.14 in December 2025, never in 3.11). Found:
+# every run (runner 4 of 4, tree and dry run), ``completed``/``ended``, log "206
+# bytearray(b'labelBBBB...') 2 198" where Python's answer is b'label|AAAA...' (200 A).
+BYTEARRAY_FORMAT = """fmt = bytearray(b"%r|" + b"A" * 200)
+keep = []
+
+
+class Label:
+    def __repr__(self):
+        fmt.clear()  # the format's buffer is freed while % still reads it
+        keep.append(bytearray(b"B" * 200))  # the same size: it gets the freed memory
+        return "label"
+
+
+out = fmt % Label()
+print(out.count(b"B"), len(out))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round thirteen: bytearray % goes on reading its format after the "
+    "argument's __repr__ cleared it (CPython 3.11, gh-142557): freed memory in the result",
+)
+def test_a_program_cant_read_freed_memory_through_a_bytearray_format() -> None:
+    program = BYTEARRAY_FORMAT
+    real = _tree_run(program, "bytearray-format")
+    predicted = _dry_run(program)
+    for log in (real.log, predicted.log):
+        # Python's answer for the bytes it was given: b"label|" + 200 "A" (no "B"), or an
+        # error if a fix refuses to let the format change while it is read.
+        assert not log.startswith("198 "), log
+        assert "B" * 8 not in log, log
+    assert real.reason != "killed", real.error
+    assert predicted.reason != "killed", predicted.error
