@@ -12,7 +12,7 @@ import functools
 import operator
 import time
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
@@ -468,6 +468,48 @@ def guarded_delattr(write_guard: Callable[[object], object]) -> Callable[[object
     return delattr_
 
 
+def _callable_iterator_template() -> Callable[[Callable[[], object], object], Iterator[object]]:
+    stop = StopIteration  # a cell: the program's globals may shadow the name
+
+    def callable_iterator(function: Callable[[], object], sentinel: object) -> Iterator[object]:
+        while True:
+            try:
+                value = function()
+            except stop:
+                return
+            if value is sentinel or value == sentinel:  # as CPython compares them
+                return
+            yield value
+
+    return callable_iterator
+
+
+_CALLABLE_ITERATOR = _callable_iterator_template()
+
+
+def make_iter(program_globals: dict[str, object]) -> Callable[..., Iterator[object]]:
+    """``iter`` for programs. ``iter(callable, sentinel)`` is a generator of the program's
+    globals whose frame holds the callable and the sentinel while it compares them: CPython
+    3.11's own compares through a borrowed sentinel, which the sentinel's ``__eq__`` can free
+    by exhausting the iterator from inside, and red team round thirteen turned that into the
+    real builtins. ``iter(x)`` is the interpreter's own."""
+    code = _CALLABLE_ITERATOR.__code__
+    closure = tuple(types.CellType(StopIteration) for _ in code.co_freevars)
+    callable_iterator = types.FunctionType(
+        code, program_globals, "callable_iterator", None, closure
+    )
+
+    def iter_(*args: Any) -> Iterator[object]:
+        if len(args) != 2:
+            return iter(*args)  # its own errors for no or too many arguments
+        function, sentinel = args
+        if not callable(function):
+            raise TypeError("iter(v, w): v must be callable")
+        return callable_iterator(function, sentinel)  # type: ignore[no-any-return]
+
+    return iter_
+
+
 def make_print(write_log: Callable[[str], None]) -> Callable[..., None]:
     """``print`` that writes to the run's log (the child caps it)."""
 
@@ -535,6 +577,7 @@ def make_builtins(
         delattr=SandboxFunction(guarded_delattr(write_guard), "delattr"),
         type=SandboxFunction(program_type, "type"),
         print=SandboxFunction(make_print(write_log), "print"),
+        iter=SandboxFunction(make_iter(program_globals), "iter"),
     )
     assert not FORBIDDEN_BUILTINS & safe.keys()
     guards: dict[str, object] = {

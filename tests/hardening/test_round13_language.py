@@ -125,12 +125,6 @@ next(stream)
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round thirteen: iter(callable, sentinel) compares through a borrowed "
-    "sentinel (CPython 3.11's calliter_iternext), which a re-entrant next() frees: the real "
-    "builtins",
-)
 def test_a_program_cant_free_a_callable_iterators_sentinel_while_it_compares() -> None:
     # Accepted today. A fix may refuse it at upload (each error with its line) or at run time;
     # the runs below must not escape either way (the supervisor runs what it is given).
