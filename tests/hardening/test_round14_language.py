@@ -241,3 +241,48 @@ def test_iter_with_a_sentinel_asks_the_sentinel_first_as_python_does() -> None:
     predicted = _dry_run(program)
     for log in (real.log, predicted.log):
         assert log == "['sentinel', 'value']\n", log
+
+
+# --- 4. The sandbox's iter(callable, sentinel) dies with the first error it passes on --------
+#
+# CPython's callable iterator passes on an exception from the callable (or the comparison)
+# and stays usable: the next ``next()`` calls the callable again. ``guards.make_iter``'s
+# generator is finished once an exception has left it, so every later ``next()`` says
+# ``StopIteration``. A program that retries a flaky reading loses every reading after the
+# first error, silently. Found: plain CPython prints "[3, 5, 7]", the sandbox "[3]" (tree and
+# dry run, ``completed``/``ended``).
+RETRY_AFTER_ERROR = """readings = [3, "glitch", 5, 7, 0]
+
+
+def read_sensor():
+    value = readings.pop(0)
+    if value == "glitch":
+        raise ValueError("sensor glitch")
+    return value
+
+
+stream = iter(read_sensor, 0)
+got = []
+while True:
+    try:
+        got.append(next(stream))
+    except ValueError:
+        continue  # a glitch: read again
+    except StopIteration:
+        break
+print(got)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round fourteen: the sandbox's iter(callable, sentinel) is a generator, "
+    "finished by the first exception it passes on; CPython's goes on calling the callable",
+)
+def test_iter_with_a_sentinel_goes_on_after_the_callable_raised_as_python_does() -> None:
+    program = RETRY_AFTER_ERROR
+    assert Checker(_config()).check(program) == []
+    real = _tree_run(program, "iter-retry")
+    predicted = _dry_run(program)
+    for log in (real.log, predicted.log):
+        assert log == "[3, 5, 7]\n", log
