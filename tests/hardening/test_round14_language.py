@@ -197,7 +197,68 @@ def test_a_program_cant_make_a_sequence_iterator_release_its_sequence_twice() ->
     _assert_no_escape(SEQUENCE_ITERATOR_ESCAPE, "seqiter-escape")
 
 
-# --- 3. The sandbox's iter(callable, sentinel) compares the other way round -----------------
+# --- 3. OSError's str() formats through pointers a __str__ can free -------------------------
+#
+# CPython's ``OSError_str`` (``Objects/exceptions.c``, 3.11 and today) reads the exception's
+# ``errno`` and ``strerror`` fields and hands both, borrowed, to ``PyUnicode_FromFormat("[Errno
+# %S] %S", ...)``. The first ``%S`` runs the errno object's ``__str__`` (program code), which
+# may set ``problem.args = ()`` and ``problem.strerror = "changed"`` (a program's exception
+# subclass is writable): the old message is freed, and the second ``%S`` calls ``str()`` on
+# the freed pointer. A tuple of 100 items is an 848-byte chunk; a same-size ``bytearray``
+# refills it with a header whose type is the program's ``bytearray`` subclass, so its
+# ``__str__`` is handed the fake as ``self``. Found: every run, ``completed``/``ended``,
+# "ESCAPED: ..."; plain CPython 3.11.7 gets the fake too (and segfaults at exit). No upstream
+# report found.
+OSERROR_STR_ESCAPE = (
+    """def word(value):
+    return value.to_bytes(8, "little")
+
+
+class Memory(bytearray):
+    def __str__(self):  # called on the fake: the program is handed it
+        found.append(self)
+        return "memory"
+
+
+FAKE = bytes(16) + word(1 << 40) + word(id(Memory)) + word(1 << 62) + word(1 << 62)
+FAKE = FAKE + bytes(847 - len(FAKE))
+found = []
+state = {}
+
+
+class Words(tuple):
+    pass
+
+
+class Code:
+    def __str__(self):
+        problem.args = ()  # the arguments tuple lets go of the message...
+        problem.strerror = "changed"  # ...and so does the exception: freed
+        state["spray"] = [bytearray(FAKE) for i in range(50)]
+        return "5"
+
+
+class Problem(OSError):
+    pass
+
+
+problem = Problem(Code(), Words(range(100)))  # errno, strerror
+text = str(problem)  # "[Errno %S] %S": the second %S gets the freed message
+"""
+    + FROM_MEMORY_TO_EXEC
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round fourteen: OSError's str() formats its strerror through a pointer "
+    "that the errno's __str__ can free (exceptions.c OSError_str): the real builtins",
+)
+def test_a_program_cant_free_an_oserrors_message_while_str_formats_it() -> None:
+    _assert_no_escape(OSERROR_STR_ESCAPE, "oserror-str-escape")
+
+
+# --- 5. The sandbox's iter(callable, sentinel) compares the other way round -----------------
 #
 # CPython compares ``sentinel == value`` (the sentinel's ``__eq__`` first: round thirteen's
 # write-up said so); ``guards.make_iter``'s generator compares ``value == sentinel``. When both
