@@ -258,7 +258,56 @@ def test_a_program_cant_free_an_oserrors_message_while_str_formats_it() -> None:
     _assert_no_escape(OSERROR_STR_ESCAPE, "oserror-str-escape")
 
 
-# --- 5. The sandbox's iter(callable, sentinel) compares the other way round -----------------
+# --- 4. UnicodeDecodeError's str() reads a byte of whatever its object field points at -----
+#
+# CPython 3.11's ``UnicodeDecodeError_str`` checks ``start < PyBytes_GET_SIZE(object)`` and
+# reads ``PyBytes_AS_STRING(object)[start]`` without checking that ``object`` is a ``bytes``;
+# the field is writable with any object (newer versions check its type, I believe; not
+# verified). A
+# program's subclass makes ``object`` a list of 100,000 items: its size says 100,000, its
+# object is 40 bytes, and ``str()`` reads one byte at ``id(list) + 32 + start`` for any
+# ``start`` below 100,000: the list's own ``allocated`` field first, then the heap after it.
+# Found: runner and tests, ``completed``/``ended``, log "raw memory: True 100000" (the bytes
+# at offsets 0-7 are the list's allocated count). Read only: no write or fake object found.
+DECODE_ERROR_READ = """class Decoding(UnicodeDecodeError):
+    pass
+
+
+probe = list(range(100000))  # Py_SIZE 100000; the object itself is 40 bytes
+problem = Decoding("utf-8", b"x", 0, 1, "bad")
+got = []
+try:
+    problem.object = probe
+    for start in range(8):
+        problem.start = start
+        problem.end = start + 1
+        got.append(int(str(problem).split("byte 0x")[1][:2], 16))
+except Exception as error:  # a fix may refuse the non-bytes object
+    print("refused:", type(error).__name__)
+value = int.from_bytes(bytes(got), "little")
+print("raw memory:", value == 100000, value)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round fourteen: UnicodeDecodeError's str() reads a byte at "
+    "object + 32 + start whatever the object's type (CPython 3.11 exceptions.c): "
+    "raw memory reads past a list's header",
+)
+def test_a_program_cant_read_raw_memory_through_a_unicode_decode_errors_str() -> None:
+    program = DECODE_ERROR_READ
+    refused = Checker(_config()).check(program)
+    assert refused == [] or all(e.line is not None for e in refused), refused
+    real = _tree_run(program, "decode-error-read")
+    predicted = _dry_run(program)
+    for log in (real.log, predicted.log):
+        assert "raw memory: True" not in log, log
+    assert real.reason != "killed", real.error
+    assert predicted.reason != "killed", predicted.error
+
+
+# --- 6. The sandbox's iter(callable, sentinel) compares the other way round -----------------
 #
 # CPython compares ``sentinel == value`` (the sentinel's ``__eq__`` first: round thirteen's
 # write-up said so); ``guards.make_iter``'s generator compares ``value == sentinel``. When both
@@ -304,7 +353,7 @@ def test_iter_with_a_sentinel_asks_the_sentinel_first_as_python_does() -> None:
         assert log == "['sentinel', 'value']\n", log
 
 
-# --- 4. The sandbox's iter(callable, sentinel) dies with the first error it passes on --------
+# --- 5. The sandbox's iter(callable, sentinel) dies with the first error it passes on --------
 #
 # CPython's callable iterator passes on an exception from the callable (or the comparison)
 # and stays usable: the next ``next()`` calls the callable again. ``guards.make_iter``'s
