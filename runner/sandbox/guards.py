@@ -415,14 +415,63 @@ def make_class_guards(
                 # Their instances forward attribute lookups to what they wrap: a program's
                 # subclass of super would be an "own" class answering for str.format.
                 raise TypeError(f"{base.__name__} cannot be a base class in tree programs")
+            _refuse_exception_fields(base, owned)
         if "__exit__" in namespace:
             namespace["__exit__"] = exit_without_traceback(namespace["__exit__"])
+        by_index = "__getitem__" in namespace and "__iter__" not in namespace
+        if by_index and not any(hasattr(base, "__iter__") for base in bases):
+            # Iterated the old way (by index until IndexError), its instances would get
+            # CPython's sequence iterator, which a __getitem__ that ends that same iterator
+            # from inside makes release the sequence twice (red team round fourteen: the real
+            # builtins). Its own __iter__ does the same by index.
+            namespace["__iter__"] = types.FunctionType(
+                _BY_INDEX.__code__,
+                program_globals,
+                "__iter__",
+                None,
+                (types.CellType(IndexError), types.CellType(StopIteration)),
+            )
         cls = type(name, bases, namespace)
         writable.add(cls)
         owned.add(cls)
         return cls
 
     return write_guard, metaclass
+
+
+def _refuse_exception_fields(base: type, owned: set[object]) -> None:
+    """Programs may subclass exceptions that are a plain ``BaseException`` underneath
+    (``Exception``, ``ValueError``...), not those with fields of their own in C (``OSError``,
+    ``UnicodeDecodeError``, ``SyntaxError``...): their ``str()`` formats those fields through
+    pointers it does not hold, and a subclass's writable fields let a program free them
+    mid-format (red team round fourteen: the real builtins through OSError's strerror)."""
+    for klass in base.__mro__:
+        if klass in owned or not issubclass(klass, BaseException):
+            continue
+        if klass.__basicsize__ != BaseException.__basicsize__:
+            raise TypeError(
+                f"{klass.__name__} cannot be a base class in tree programs "
+                "(subclass Exception, ValueError or RuntimeError)"
+            )
+
+
+def _by_index_template() -> Callable[[Any], Iterator[object]]:
+    index_error, stop = IndexError, StopIteration  # cells: the program may shadow the names
+
+    def __iter__(self: Any) -> Iterator[object]:
+        i = 0
+        while True:
+            try:
+                value = self[i]
+            except (index_error, stop):
+                return
+            yield value
+            i += 1
+
+    return __iter__
+
+
+_BY_INDEX = _by_index_template()
 
 
 def _exit_template_factory() -> Callable[..., object]:
@@ -468,36 +517,45 @@ def guarded_delattr(write_guard: Callable[[object], object]) -> Callable[[object
     return delattr_
 
 
-def _callable_iterator_template() -> Callable[[Callable[[], object], object], Iterator[object]]:
-    stop = StopIteration  # a cell: the program's globals may shadow the name
-
-    def callable_iterator(function: Callable[[], object], sentinel: object) -> Iterator[object]:
-        while True:
-            try:
-                value = function()
-            except stop:
-                return
-            if value is sentinel or value == sentinel:  # as CPython compares them
-                return
-            yield value
-
-    return callable_iterator
-
-
-_CALLABLE_ITERATOR = _callable_iterator_template()
-
-
-def make_iter(program_globals: dict[str, object]) -> Callable[..., Iterator[object]]:
-    """``iter`` for programs. ``iter(callable, sentinel)`` is a generator of the program's
-    globals whose frame holds the callable and the sentinel while it compares them: CPython
+class CallableIterator:
+    """``iter(callable, sentinel)`` for programs: CPython's algorithm (the sentinel asked
+    first; StopIteration from the callable ends it; any other error leaves it going), with the
+    callable, the sentinel and the value held in this frame while they are compared. CPython
     3.11's own compares through a borrowed sentinel, which the sentinel's ``__eq__`` can free
-    by exhausting the iterator from inside, and red team round thirteen turned that into the
-    real builtins. ``iter(x)`` is the interpreter's own."""
-    code = _CALLABLE_ITERATOR.__code__
-    closure = tuple(types.CellType(StopIteration) for _ in code.co_freevars)
-    callable_iterator = types.FunctionType(
-        code, program_globals, "callable_iterator", None, closure
-    )
+    by exhausting the iterator from inside: red team round thirteen turned that into the real
+    builtins. No public attributes; its slots are private, as ``SandboxFunction``'s."""
+
+    __slots__ = ("_function", "_sentinel")
+
+    def __init__(self, function: Callable[[], object], sentinel: object) -> None:
+        self._function: Callable[[], object] | None = function
+        self._sentinel = sentinel
+
+    def __iter__(self) -> CallableIterator:
+        return self
+
+    def __next__(self) -> object:
+        function, sentinel = self._function, self._sentinel
+        if function is None:
+            raise StopIteration
+        try:
+            value = function()
+        except StopIteration:
+            self._function = self._sentinel = None
+            raise
+        if sentinel is value or sentinel == value:
+            self._function = self._sentinel = None
+            raise StopIteration
+        return value
+
+    def __repr__(self) -> str:
+        return "<callable_iterator object>"
+
+
+def make_iter() -> Callable[..., Iterator[object]]:
+    """``iter`` for programs: ``iter(x)`` is the interpreter's own (a program's sequence-only
+    class gets an ``__iter__`` of its own: ``make_class_guards``), ``iter(f, s)`` a
+    ``CallableIterator``."""
 
     def iter_(*args: Any) -> Iterator[object]:
         if len(args) != 2:
@@ -505,7 +563,7 @@ def make_iter(program_globals: dict[str, object]) -> Callable[..., Iterator[obje
         function, sentinel = args
         if not callable(function):
             raise TypeError("iter(v, w): v must be callable")
-        return callable_iterator(function, sentinel)  # type: ignore[no-any-return]
+        return CallableIterator(function, sentinel)
 
     return iter_
 
@@ -577,7 +635,7 @@ def make_builtins(
         delattr=SandboxFunction(guarded_delattr(write_guard), "delattr"),
         type=SandboxFunction(program_type, "type"),
         print=SandboxFunction(make_print(write_log), "print"),
-        iter=SandboxFunction(make_iter(program_globals), "iter"),
+        iter=SandboxFunction(make_iter(), "iter"),
     )
     assert not FORBIDDEN_BUILTINS & safe.keys()
     guards: dict[str, object] = {

@@ -8,8 +8,6 @@ runs in a child, never in the pytest process.
 
 from __future__ import annotations
 
-import pytest
-
 from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
@@ -135,12 +133,6 @@ spray = [bytearray(FAKE) for i in range(50)]
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round fourteen: lst[::2] = values sizes the slice before the values' "
-    "__iter__ shrinks the list, then releases stale pointers (CPython 3.11, gh-120384): the "
-    "real builtins",
-)
 def test_a_program_cant_release_a_list_item_twice_through_an_extended_slice_assignment() -> None:
     _assert_no_escape(SLICE_ESCAPE, "slice-escape")
 
@@ -188,11 +180,6 @@ state["spray"] = [bytearray(FAKE) for i in range(50)]
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round fourteen: a __getitem__ that ends its own sequence iterator from "
-    "inside makes the iterator release the sequence twice (iter_iternext): the real builtins",
-)
 def test_a_program_cant_make_a_sequence_iterator_release_its_sequence_twice() -> None:
     _assert_no_escape(SEQUENCE_ITERATOR_ESCAPE, "seqiter-escape")
 
@@ -249,11 +236,6 @@ text = str(problem)  # "[Errno %S] %S": the second %S gets the freed message
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round fourteen: OSError's str() formats its strerror through a pointer "
-    "that the errno's __str__ can free (exceptions.c OSError_str): the real builtins",
-)
 def test_a_program_cant_free_an_oserrors_message_while_str_formats_it() -> None:
     _assert_no_escape(OSERROR_STR_ESCAPE, "oserror-str-escape")
 
@@ -289,12 +271,6 @@ print("raw memory:", value == 100000, value)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round fourteen: UnicodeDecodeError's str() reads a byte at "
-    "object + 32 + start whatever the object's type (CPython 3.11 exceptions.c): "
-    "raw memory reads past a list's header",
-)
 def test_a_program_cant_read_raw_memory_through_a_unicode_decode_errors_str() -> None:
     program = DECODE_ERROR_READ
     refused = Checker(_config()).check(program)
@@ -339,11 +315,6 @@ print(calls)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round fourteen: the sandbox's iter(callable, sentinel) compares "
-    "value == sentinel where CPython compares sentinel == value",
-)
 def test_iter_with_a_sentinel_asks_the_sentinel_first_as_python_does() -> None:
     program = COMPARISON_ORDER
     assert Checker(_config()).check(program) == []
@@ -384,11 +355,6 @@ print(got)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round fourteen: the sandbox's iter(callable, sentinel) is a generator, "
-    "finished by the first exception it passes on; CPython's goes on calling the callable",
-)
 def test_iter_with_a_sentinel_goes_on_after_the_callable_raised_as_python_does() -> None:
     program = RETRY_AFTER_ERROR
     assert Checker(_config()).check(program) == []

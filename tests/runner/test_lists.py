@@ -1,4 +1,4 @@
-"""List comparisons in the child hold the items they compare (``runner.sandbox.listcompare``):
+"""Lists in the child hold the items they compare and store (``runner.sandbox.lists``):
 CPython 3.11's own compare two items through borrowed pointers (gh-120298), and red team
 rounds ten and eleven freed them from program code to reach the real builtins. The fix changes
 ``list`` for the whole process, so it is tested only in real children, never here.
@@ -135,3 +135,47 @@ def test_the_reflected_comparison_gets_the_live_left_item() -> None:
 def test_comparing_long_lists_still_works(op: str) -> None:
     result = run(f"a = list(range(5000))\nb = list(range(5000))\nprint(a {op} b)")
     assert result.log == f"{operator.lt(0, 0) if op == '<' else True}\n"
+
+
+# Slice stores take their values as a list first (round fourteen: ``lst[::2] = values`` sized
+# the slice before the values' __iter__ ran, and one that shrank the list made CPython release
+# items twice). What programs see must not change.
+SLICE_STORES = """
+a = list(range(10))
+a[::2] = (x * 10 for x in range(5))
+print(a)
+a[1:3] = iter([7, 7, 7])
+print(a)
+a[0] = "z"
+del a[::3]
+print(a)
+b = [1, 2, 3]
+b[::-1] = b
+print(b)
+try:
+    a[::2] = [1]
+except ValueError as error:
+    print("ValueError:", error)
+
+
+class Stack(list):
+    pass
+
+
+s = Stack([1, 2, 3])
+s[::2] = map(str, [8, 9])
+print(s)
+"""
+
+
+def test_slice_stores_work_as_in_python() -> None:
+    result = run(SLICE_STORES)
+    assert (result.status, result.reason) == ("completed", "ended"), result
+    assert result.log.splitlines() == [
+        "[0, 1, 10, 3, 20, 5, 30, 7, 40, 9]",
+        "[0, 7, 7, 7, 3, 20, 5, 30, 7, 40, 9]",
+        "[7, 7, 3, 20, 30, 7, 9]",
+        "[3, 2, 1]",
+        "ValueError: attempt to assign sequence of size 1 to extended slice of size 4",
+        "['8', 2, '9']",
+    ]

@@ -1,4 +1,7 @@
-"""List comparisons that hold on to the items they compare, in place of CPython 3.11's own.
+"""What the child changes in ``list`` before a program runs: two CPython 3.11 bugs that free
+items still in use, each turned into the real builtins by the red team.
+
+**Comparisons** hold on to the items they compare, in place of CPython 3.11's own.
 
 CPython 3.11 compares two lists by finding the first index where their items differ and then
 comparing those two items once more through *borrowed* pointers (``list_richcompare``;
@@ -20,6 +23,15 @@ calls the methods in the dictionary. The type's layout is checked first
 (the slot's current value must be the one ``list.__lt__`` wraps); a mismatch raises, so a
 child on an interpreter this was not written for fails loudly instead of running unfixed.
 
+**Slice stores** get their values as a list or tuple first. ``lst[::2] = values`` sizes the
+slice, then turns ``values`` into a sequence, which runs its ``__iter__`` (program code); one
+that shrinks the list leaves the store writing through stale pointers, releasing items twice
+(python/cpython gh-120384, fixed in 3.12.5, never in 3.11; red team round fourteen). The
+child's ``list.__setitem__`` makes the values a list before CPython's own store sees them
+whenever the key is a slice, and its ``mp_ass_subscript`` slot is pointed at CPython's generic
+slot function, as above. ``lst[i] = x`` with an int index, what animations do, keeps the
+interpreter's specialised fast path (``STORE_SUBSCR_LIST_INT``), which never reaches the slot.
+
 The methods are functions of the program's own globals (the reachability audit's rule:
 ``super().__lt__`` in a list subclass reaches them) with every name they use in their
 closure, so nothing the program defines is looked up while they run.
@@ -37,7 +49,9 @@ from typing import Any
 # Offsets in CPython 3.11's (and 3.8-3.12's) structures on a 64-bit build: PyTypeObject's
 # tp_richcompare, and a wrapper_descriptor's d_wrapped (PyDescr_COMMON, then d_base).
 _POINTER = ctypes.sizeof(ctypes.c_void_p)
+_TP_AS_MAPPING = 14 * _POINTER
 _TP_RICHCOMPARE = 25 * _POINTER
+_MP_ASS_SUBSCRIPT = 2 * _POINTER  # in PyMappingMethods: mp_length, mp_subscript, then it
 _D_WRAPPED = 6 * _POINTER
 
 # Only the orderings: for == and != CPython's own comparison returns right after the loop that
@@ -84,9 +98,27 @@ def _template() -> Callable[[Any, Any], object]:
 _TEMPLATE = _template()
 
 
+def _store_template() -> Callable[[Any, Any, Any], None]:
+    is_a: Callable[[object, Any], bool] = isinstance
+    slice_type, sequences = slice, (list, tuple)
+    as_list: Callable[[Any], list[object]] = list
+    store: Callable[[Any, Any, Any], None] = list.__setitem__  # CPython's own
+
+    def method(self: Any, key: Any, value: Any) -> None:
+        if is_a(key, slice_type) and not is_a(value, sequences):
+            value = as_list(value)  # the values' __iter__ runs before the slice is sized
+        store(self, key, value)
+
+    return method
+
+
+_STORE = _store_template()
+
+
 def install(program_globals: dict[str, object]) -> None:
-    """Make ``list``'s comparisons hold their items (this process, for good: a child runs
-    one program). ``program_globals``: the functions' globals (see the module docstring)."""
+    """Make ``list``'s comparisons and slice stores hold their items (this process, for good:
+    a child runs one program). ``program_globals``: the functions' globals (see the module
+    docstring)."""
     richcompare = ctypes.c_void_p.from_address(id(list) + _TP_RICHCOMPARE)
     wrapped = ctypes.c_void_p.from_address(id(list.__dict__["__lt__"]) + _D_WRAPPED)
     generic = ctypes.c_void_p.from_address(id(_Generic) + _TP_RICHCOMPARE).value
@@ -108,12 +140,44 @@ def install(program_globals: dict[str, object]) -> None:
         method = types.FunctionType(code, program_globals, name, None, closure)
         method.__qualname__ = f"list.{name}"
         namespace[name] = method
+    _install_store(program_globals, namespace)
     richcompare.value = generic
     ctypes.pythonapi.PyType_Modified(ctypes.py_object(list))
 
 
+def _install_store(program_globals: dict[str, object], namespace: dict[str, object]) -> None:
+    """``list.__setitem__`` as the module docstring says, and the slot that calls it."""
+    mapping = ctypes.c_void_p.from_address(id(list) + _TP_AS_MAPPING).value
+    generic_mapping = ctypes.c_void_p.from_address(id(_Generic) + _TP_AS_MAPPING).value
+    if mapping is None or generic_mapping is None:
+        raise RuntimeError("list slice stores: this interpreter's type layout is not the one known")
+    slot = ctypes.c_void_p.from_address(mapping + _MP_ASS_SUBSCRIPT)
+    generic = ctypes.c_void_p.from_address(generic_mapping + _MP_ASS_SUBSCRIPT).value
+    wrapped = ctypes.c_void_p.from_address(id(list.__dict__["__setitem__"]) + _D_WRAPPED).value
+    deleting = ctypes.c_void_p.from_address(id(list.__dict__["__delitem__"]) + _D_WRAPPED).value
+    if slot.value is None or not slot.value == wrapped == deleting or generic is None:
+        raise RuntimeError("list slice stores: this interpreter's type layout is not the one known")
+    code = _STORE.__code__
+    cells = {
+        "is_a": isinstance,
+        "slice_type": slice,
+        "sequences": (list, tuple),
+        "as_list": list,
+        "store": list.__setitem__,
+    }
+    closure = tuple(types.CellType(cells[n]) for n in code.co_freevars)
+    method = types.FunctionType(code, program_globals, "__setitem__", None, closure)
+    method.__qualname__ = "list.__setitem__"
+    namespace["__setitem__"] = method  # __delitem__ stays CPython's: a delete sizes nothing late
+    slot.value = generic
+
+
 class _Generic:
-    """A class defined in Python: its ``tp_richcompare`` is CPython's generic slot function."""
+    """A class defined in Python: its ``tp_richcompare`` and ``mp_ass_subscript`` are CPython's
+    generic slot functions."""
 
     def __lt__(self, other: object) -> object:
         return NotImplemented
+
+    def __setitem__(self, key: object, value: object) -> None:
+        return None
