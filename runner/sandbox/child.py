@@ -20,7 +20,7 @@ import unicodedata  # noqa: F401 - the compiler imports it for non-ASCII names (
 from collections.abc import Callable
 
 from runner.exc import FrameInvalid, FrameTypeInvalid, ProgramRejected
-from runner.sandbox import colours, garbage, lists, policy
+from runner.sandbox import colours, cpython_fixes, garbage, policy
 from runner.sandbox.confine import Limits, confine
 from runner.sandbox.dryrun import VirtualClock, cpu_tick
 from runner.sandbox.frames import pack_frame
@@ -303,7 +303,7 @@ def _run_restricted(
         errors = [_error_dict(e) for e in exc.errors]
         return {"outcome": "failed", "reason": "error", "error": errors[0] if errors else None}
     env = policy.make_globals(api, time_functions if clock is not None else None)
-    lists.install(env)  # CPython 3.11 frees items of lists in use: see runner.sandbox.lists
+    cpython_fixes.install(env)  # CPython 3.11 bugs that free what is still in use
     held: list[object] = []  # kept for the run
     _scatter(held, noise)
     garbage.hand_over()

@@ -129,7 +129,7 @@ def test_a_program_cant_reach_the_real_builtins_through_a_list_comparison(compar
     predicted = _dry_run(program)
     for log in (real.log, predicted.log):
         assert "ESCAPED" not in log, log
-    # The child's list comparison holds both items (runner.sandbox.lists): the reflected
+    # The child's list comparison holds both items (runner.sandbox.cpython_fixes): the reflected
     # __gt__ gets the live victim, no fake bytearray, and the program fails reading it.
     for log in (real.log, predicted.log):
         assert "memory over everything: False" in log, log

@@ -158,7 +158,7 @@ def test_a_program_cant_overcount_a_set_and_free_an_object_past_its_table(releas
 #
 # CPython compares lists by their items and size as stored (``ob_item``, ``Py_SIZE``), whatever
 # a subclass's ``__getitem__`` or ``__len__`` say. The child's Python ``list.__eq__`` & co
-# (``runner/sandbox/lists.py``) read them with ``len(v)`` and ``v[i]``: a subclass's own
+# (``runner/sandbox/cpython_fixes.py``) read them with ``len(v)`` and ``v[i]``: a subclass's own
 # methods. A grid indexed by (x, y) cannot be compared at all (TypeError inside its
 # ``__getitem__``, line 6), a dimmed view compares the dimmed values, a list that reports how
 # many of its slots are filled compares only those. Found: every run, tree and dry run.

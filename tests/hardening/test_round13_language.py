@@ -8,8 +8,6 @@ runs in a child, never in the pytest process.
 
 from __future__ import annotations
 
-import pytest
-
 from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
@@ -166,11 +164,6 @@ print(out.count(b"B"), len(out))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round thirteen: bytearray % goes on reading its format after the "
-    "argument's __repr__ cleared it (CPython 3.11, gh-142557): freed memory in the result",
-)
 def test_a_program_cant_read_freed_memory_through_a_bytearray_format() -> None:
     program = BYTEARRAY_FORMAT
     refused = Checker(_config()).check(program)

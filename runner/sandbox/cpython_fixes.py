@@ -1,5 +1,6 @@
-"""What the child changes in ``list`` before a program runs: two CPython 3.11 bugs that free
-items still in use, each turned into the real builtins by the red team.
+"""What the child changes in ``list`` (and ``bytearray``) before a program runs: CPython 3.11
+bugs that free what is still in use, each turned by the red team into the real builtins (or,
+for ``bytearray % args``, into reading freed memory).
 
 **Comparisons** hold on to the items they compare, in place of CPython 3.11's own.
 
@@ -32,6 +33,9 @@ whenever the key is a slice, and its ``mp_ass_subscript`` slot is pointed at CPy
 slot function, as above. ``lst[i] = x`` with an int index, what animations do, keeps the
 interpreter's specialised fast path (``STORE_SUBSCR_LIST_INT``), which never reaches the slot.
 
+**``bytearray % args``** formats a ``bytes`` copy (gh-142557: an argument's ``__repr__`` could
+clear the bytearray whose buffer the format was reading; red team round thirteen).
+
 The methods are functions of the program's own globals (the reachability audit's rule:
 ``super().__lt__`` in a list subclass reaches them) with every name they use in their
 closure, so nothing the program defines is looked up while they run.
@@ -49,9 +53,11 @@ from typing import Any
 # Offsets in CPython 3.11's (and 3.8-3.12's) structures on a 64-bit build: PyTypeObject's
 # tp_richcompare, and a wrapper_descriptor's d_wrapped (PyDescr_COMMON, then d_base).
 _POINTER = ctypes.sizeof(ctypes.c_void_p)
+_TP_AS_NUMBER = 12 * _POINTER
 _TP_AS_MAPPING = 14 * _POINTER
 _TP_RICHCOMPARE = 25 * _POINTER
 _MP_ASS_SUBSCRIPT = 2 * _POINTER  # in PyMappingMethods: mp_length, mp_subscript, then it
+_NB_REMAINDER = 3 * _POINTER  # in PyNumberMethods: nb_add, nb_subtract, nb_multiply, then it
 _D_WRAPPED = 6 * _POINTER
 
 # Only the orderings: for == and != CPython's own comparison returns right after the loop that
@@ -115,6 +121,23 @@ def _store_template() -> Callable[[Any, Any, Any], None]:
 _STORE = _store_template()
 
 
+def _format_template() -> Callable[[Any, Any], object]:
+    is_a: Callable[[object, Any], bool] = isinstance
+    bytearray_type = bytearray
+    as_bytes: Callable[[Any], bytes] = bytes
+    not_implemented = NotImplemented
+
+    def method(self: Any, args: Any) -> object:
+        if not is_a(self, bytearray_type):
+            return not_implemented
+        return bytearray_type(as_bytes(self) % args)  # bytes cannot change under %
+
+    return method
+
+
+_FORMAT = _format_template()
+
+
 def install(program_globals: dict[str, object]) -> None:
     """Make ``list``'s comparisons and slice stores hold their items (this process, for good:
     a child runs one program). ``program_globals``: the functions' globals (see the module
@@ -143,6 +166,35 @@ def install(program_globals: dict[str, object]) -> None:
     _install_store(program_globals, namespace)
     richcompare.value = generic
     ctypes.pythonapi.PyType_Modified(ctypes.py_object(list))
+    _install_format(program_globals)
+
+
+def _install_format(program_globals: dict[str, object]) -> None:
+    """``bytearray % args`` formats a ``bytes`` copy: CPython 3.11 reads the bytearray's own
+    buffer while an argument's ``__repr__`` may clear and replace it (gh-142557; red team round
+    thirteen: freed bytes in the result)."""
+    numbers = ctypes.c_void_p.from_address(id(bytearray) + _TP_AS_NUMBER).value
+    generic_numbers = ctypes.c_void_p.from_address(id(_Generic) + _TP_AS_NUMBER).value
+    if numbers is None or generic_numbers is None:
+        raise RuntimeError("bytearray %: this interpreter's type layout is not the one known")
+    slot = ctypes.c_void_p.from_address(numbers + _NB_REMAINDER)
+    generic = ctypes.c_void_p.from_address(generic_numbers + _NB_REMAINDER).value
+    wrapped = ctypes.c_void_p.from_address(id(bytearray.__dict__["__mod__"]) + _D_WRAPPED).value
+    if slot.value is None or slot.value != wrapped or generic is None:
+        raise RuntimeError("bytearray %: this interpreter's type layout is not the one known")
+    code = _FORMAT.__code__
+    cells = {
+        "is_a": isinstance,
+        "bytearray_type": bytearray,
+        "as_bytes": bytes,
+        "not_implemented": NotImplemented,
+    }
+    closure = tuple(types.CellType(cells[n]) for n in code.co_freevars)
+    method = types.FunctionType(code, program_globals, "__mod__", None, closure)
+    method.__qualname__ = "bytearray.__mod__"
+    gc.get_referents(bytearray.__dict__)[0]["__mod__"] = method  # __rmod__: ba is never read
+    slot.value = generic
+    ctypes.pythonapi.PyType_Modified(ctypes.py_object(bytearray))
 
 
 def _install_store(program_globals: dict[str, object], namespace: dict[str, object]) -> None:
@@ -181,3 +233,6 @@ class _Generic:
 
     def __setitem__(self, key: object, value: object) -> None:
         return None
+
+    def __mod__(self, other: object) -> object:
+        return NotImplemented

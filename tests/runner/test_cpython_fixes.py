@@ -1,7 +1,9 @@
-"""Lists in the child hold the items they compare and store (``runner.sandbox.lists``):
-CPython 3.11's own compare two items through borrowed pointers (gh-120298), and red team
-rounds ten and eleven freed them from program code to reach the real builtins. The fix changes
-``list`` for the whole process, so it is tested only in real children, never here.
+"""The child's fixes of CPython 3.11 bugs in built-in types (``runner.sandbox.cpython_fixes``):
+list orderings that hold the items they compare (gh-120298: red team rounds ten and eleven
+freed them from program code to reach the real builtins), slice stores that take their values
+as a list first (gh-120384, round fourteen), ``bytearray %`` on a copy (gh-142557, round
+thirteen). The fixes change built-in types for the whole process, so they are tested only in
+real children, never here: programs must see Python's own behaviour.
 """
 
 from __future__ import annotations
@@ -178,4 +180,36 @@ def test_slice_stores_work_as_in_python() -> None:
         "[3, 2, 1]",
         "ValueError: attempt to assign sequence of size 1 to extended slice of size 4",
         "['8', 2, '9']",
+    ]
+
+
+# bytearray % formats a bytes copy (round thirteen: an argument's __repr__ cleared the
+# bytearray whose buffer the format was reading, and freed bytes showed in the result).
+BYTEARRAY_FORMATS = """
+print(bytearray(b"%d-%s") % (1, b"x"), bytearray(b"%r") % 5, b"%s" % bytearray(b"q"))
+
+
+class Buffer(bytearray):
+    pass
+
+
+print(type(Buffer(b"%d") % 3).__name__, bytearray(b"a") % ())
+try:
+    bytearray(b"%d") % "x"
+except TypeError as error:
+    print("TypeError:", error)
+frame = bytearray(b"%d")
+frame %= 7
+print(frame)
+"""
+
+
+def test_bytearray_formats_work_as_in_python() -> None:
+    result = run(BYTEARRAY_FORMATS)
+    assert (result.status, result.reason) == ("completed", "ended"), result
+    assert result.log.splitlines() == [
+        "bytearray(b'1-x') bytearray(b'5') b'q'",
+        "bytearray bytearray(b'a')",
+        "TypeError: %d format: a real number is required, not str",
+        "bytearray(b'7')",
     ]
