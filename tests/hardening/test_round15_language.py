@@ -1,0 +1,97 @@
+"""Red team, round fifteen: the sandbox's language layer, attacked with ordinary tree programs.
+
+Programs the upload check accepts, run by a real ``Supervisor`` and ``Previewer`` in real
+confined children, no mocks. ``docs/red-team/round15-language.md`` has the reproductions, what
+held, and the suggested fixes; the numbers below are its findings'. Every memory experiment
+runs in a child, never in the pytest process. The escape's two halves (a fake ``bytearray``,
+then the real ``exec``) are round fourteen's, imported from its tests.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.supervise.check import Checker
+
+from .test_round14_language import (
+    FAKE_BYTEARRAY,
+    FROM_MEMORY_TO_EXEC,
+    _assert_no_escape,
+    _config,
+    _dry_run,
+    _tree_run,
+)
+
+# --- 1. A list or tuple subclass as the values of an extended slice store ------------------
+#
+# Round fourteen's fix (``runner/sandbox/lists.py``) makes ``lst[::2] = values`` take the
+# values as a list first, unless they already are a list or tuple: ``isinstance(value, (list,
+# tuple))``, which a program's *subclass* of list or tuple passes. CPython's own store then
+# calls ``PySequence_Fast(values)``, which returns only an *exact* list or tuple as it is; a
+# subclass goes through ``PyObject_GetIter``, i.e. the subclass's ``__iter__`` (program code),
+# after the slice was sized: gh-120384 again, unchanged. Found: every run (runner 3 of 3,
+# tree and dry run, list and tuple subclass alike), ``completed``/``ended``, log "ESCAPED:
+# pid, uid, environment: (..., 65534, ['LC_CTYPE'])".
+SUBCLASS_SLICE_ESCAPE = (
+    FAKE_BYTEARRAY
+    + """
+
+class Ornament(tuple):
+    pass
+
+
+found = [Ornament(range(100))]  # an 848-byte malloc chunk
+lights = list(range(10))
+lights[6] = found[0]
+spray = []
+
+
+class Twinkle(BASE):  # a list (or tuple) to the sandbox's check, not to CPython's
+    def __iter__(self):
+        del lights[6:]  # the list shrinks; slot 6 keeps the (now uncounted) pointer
+        return iter([100, 101, 102, 103, 104])
+
+
+lights[::2] = Twinkle()  # slots 0, 2, 4, 6, 8 as sized before: slot 6 released once more
+spray = [bytearray(FAKE) for i in range(50)]
+"""
+    + FROM_MEMORY_TO_EXEC
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round fifteen: a list or tuple subclass with __iter__ passes lists.py's "
+    "isinstance check, and CPython's PySequence_Fast still runs its __iter__ after sizing",
+)
+@pytest.mark.parametrize("base", ["list", "tuple"])
+def test_a_program_cant_release_a_list_item_twice_through_a_subclass_as_slice_values(
+    base: str,
+) -> None:
+    _assert_no_escape(SUBCLASS_SLICE_ESCAPE.replace("BASE", base), f"slice-{base}-escape")
+
+
+# --- 2. The extended slice store's error message is not Python's -----------------------------
+#
+# ``lists.py`` turns non-sequence values into a list with ``list(values)``, so a value that is
+# not iterable gets ``list``'s message, not the slice store's. Plain CPython 3.11: "must assign
+# iterable to extended slice"; sandbox: "'int' object is not iterable".
+NOT_ITERABLE_SLICE = """lights = list(range(6))
+try:
+    lights[::2] = 5
+except TypeError as problem:
+    print("message:", problem)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round fifteen: lists.py's list(values) replaces CPython's slice-store "
+    "message with list()'s",
+)
+def test_a_non_iterable_extended_slice_value_gets_pythons_message() -> None:
+    assert Checker(_config()).check(NOT_ITERABLE_SLICE) == []
+    real = _tree_run(NOT_ITERABLE_SLICE, "slice-message")
+    predicted = _dry_run(NOT_ITERABLE_SLICE)
+    for log in (real.log, predicted.log):
+        assert "message: must assign iterable to extended slice" in log, log
