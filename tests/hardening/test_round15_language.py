@@ -71,7 +71,47 @@ def test_a_program_cant_release_a_list_item_twice_through_a_subclass_as_slice_va
     _assert_no_escape(SUBCLASS_SLICE_ESCAPE.replace("BASE", base), f"slice-{base}-escape")
 
 
-# --- 2. The extended slice store's error message is not Python's -----------------------------
+# --- 2. A UnicodeDecodeError of the program's reads memory before any bytes object ----------
+#
+# Round fourteen's fix refuses *subclasses* of ``UnicodeDecodeError`` (whose fields a program
+# could rewrite). A built-in instance needs no rewriting: its constructor takes any ``start``,
+# negative too, and 3.11's ``UnicodeDecodeError_str`` only checks ``start < len(object)``
+# before it reads ``PyBytes_AS_STRING(object)[start]`` (unclamped start/end: gh-123378, fixed
+# in 3.12/3.13, not in 3.11). ``str(UnicodeDecodeError("utf-8", data, -n, 1 - n, "..."))``
+# names the byte ``n`` bytes before the data: any address below any bytes object, one byte per
+# ``str()`` (an unmapped one kills the child). Below, the bytes object's own type pointer.
+# Found: every run, ``completed``/``ended``, "raw memory: True"; plain CPython 3.11.7 the same.
+DECODE_ERROR_NEGATIVE_START = """def byte_before(data, offset):
+    # the byte `offset` bytes before the data of `data`, read by a UnicodeDecodeError's str()
+    problem = UnicodeDecodeError("utf-8", data, -offset, 1 - offset, "bad")
+    return int(str(problem).split("byte 0x")[1][:2], 16)
+
+
+data = bytes(200)
+# A bytes object's data starts 32 bytes in (refcount, type, size, cached hash): the 8 bytes
+# from 24 before it are the object's type pointer, memory no program may read.
+kind = int.from_bytes(bytes([byte_before(data, 24 - i) for i in range(8)]), "little")
+print("raw memory:", kind == id(bytes))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round fifteen: a built-in UnicodeDecodeError with a negative start reads "
+    "raw memory (3.11's str() does not clamp start; only subclasses are refused)",
+)
+def test_a_program_cant_read_raw_memory_through_a_decode_errors_negative_start() -> None:
+    refused = Checker(_config()).check(DECODE_ERROR_NEGATIVE_START)
+    assert refused == [] or all(e.line is not None for e in refused), refused
+    real = _tree_run(DECODE_ERROR_NEGATIVE_START, "decode-negative")
+    predicted = _dry_run(DECODE_ERROR_NEGATIVE_START)
+    for log in (real.log, predicted.log):
+        assert "raw memory: True" not in log, log
+    assert real.reason != "killed", real.error
+    assert predicted.reason != "killed", predicted.error
+
+
+# --- 3. The extended slice store's error message is not Python's -----------------------------
 #
 # ``lists.py`` turns non-sequence values into a list with ``list(values)``, so a value that is
 # not iterable gets ``list``'s message, not the slice store's. Plain CPython 3.11: "must assign
