@@ -71,7 +71,69 @@ def test_a_program_cant_release_a_list_item_twice_through_a_subclass_as_slice_va
     _assert_no_escape(SUBCLASS_SLICE_ESCAPE.replace("BASE", base), f"slice-{base}-escape")
 
 
-# --- 2. A UnicodeDecodeError of the program's reads memory before any bytes object ----------
+# --- 2. A property __iter__ that fails brings back CPython's sequence iterator ------------
+#
+# Round fourteen's fix gives a class that defines ``__getitem__`` and no ``__iter__`` an
+# ``__iter__`` of its own (``guards.make_class_guards``). A class that defines ``__iter__`` as
+# a ``@property`` whose getter raises ``AttributeError`` is left alone, and CPython 3.11's
+# ``slot_tp_iter``, finding no ``__iter__`` it can get, falls back to ``PySeqIter_New`` (the
+# getter's error is left pending; ``zip``'s second iterable's ``__iter__`` catches an error of
+# its own, which clears it). ``zip`` holds that sequence iterator, and ``next(pairs)`` from
+# inside ``__getitem__`` re-enters it: round fourteen's double release, unchanged. Found:
+# every run (runner 3 of 3, tree and dry run), ``completed``/``ended``, "ESCAPED: ...".
+PROPERTY_ITER_ESCAPE = (
+    FAKE_BYTEARRAY
+    + """
+state = {"inner": False, "spray": None}
+
+
+class Clear:
+    # zip asks this one second: its __iter__ clears the error the property left pending
+    def __iter__(self):
+        try:
+            raise ValueError("done")
+        except ValueError:
+            pass
+        return iter([1, 2, 3])
+
+
+class Ring(int):
+    @property
+    def __iter__(self):  # fails: CPython falls back to its own sequence iterator
+        raise AttributeError("by index")
+
+    def __getitem__(self, index):
+        if not state["inner"]:
+            state["inner"] = True
+            try:
+                next(pairs)  # the inner call ends the sequence iterator: one release...
+            except StopIteration:
+                pass
+        raise IndexError  # ...and the outer call, ending too, releases it once more
+
+
+found = [Ring(1 << 6000)]  # an 844-byte malloc chunk
+pairs = zip(found[0], Clear())
+try:
+    next(pairs)
+except StopIteration:
+    pass
+state["spray"] = [bytearray(FAKE) for i in range(50)]
+"""
+    + FROM_MEMORY_TO_EXEC
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round fifteen: a @property __iter__ that raises AttributeError makes "
+    "CPython fall back to its sequence iterator, which zip lets a program re-enter",
+)
+def test_a_program_cant_get_cpythons_sequence_iterator_through_a_failing_iter_property() -> None:
+    _assert_no_escape(PROPERTY_ITER_ESCAPE, "property-iter-escape")
+
+
+# --- 3. A UnicodeDecodeError of the program's reads memory before any bytes object ----------
 #
 # Round fourteen's fix refuses *subclasses* of ``UnicodeDecodeError`` (whose fields a program
 # could rewrite). A built-in instance needs no rewriting: its constructor takes any ``start``,
@@ -111,7 +173,7 @@ def test_a_program_cant_read_raw_memory_through_a_decode_errors_negative_start()
     assert predicted.reason != "killed", predicted.error
 
 
-# --- 3. The extended slice store's error message is not Python's -----------------------------
+# --- 4. The extended slice store's error message is not Python's -----------------------------
 #
 # ``lists.py`` turns non-sequence values into a list with ``list(values)``, so a value that is
 # not iterable gets ``list``'s message, not the slice store's. Plain CPython 3.11: "must assign
