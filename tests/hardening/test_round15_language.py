@@ -12,8 +12,7 @@ from __future__ import annotations
 import pytest
 
 from runner.supervise.check import Checker
-
-from .test_round14_language import (
+from tests.hardening.test_round14_language import (
     FAKE_BYTEARRAY,
     FROM_MEMORY_TO_EXEC,
     _assert_no_escape,
