@@ -196,3 +196,38 @@ def test_a_non_iterable_extended_slice_value_gets_pythons_message() -> None:
     predicted = _dry_run(NOT_ITERABLE_SLICE)
     for log in (real.log, predicted.log):
         assert "message: must assign iterable to extended slice" in log, log
+
+
+# --- 5. Lists compare only half as deep as in Python ------------------------------------------
+#
+# ``lists.install`` points ``list``'s ``tp_richcompare`` at CPython's generic slot function, so
+# every list comparison, ``==`` and ``!=`` included, is a lookup in the type's dictionary and a
+# call of the method found there; that call is one more level of the interpreter's recursion
+# count per nesting level. Lists nested 600 deep (the result of a recursive subdivision, a
+# tree of branches) compare in plain CPython 3.11 (limit 1000); in the sandbox, tree and dry
+# run, ``==`` raises ``RecursionError`` from about 480 levels on, ``<`` from about 500.
+NESTED_COMPARE = """def nested(leaf, depth):
+    for level in range(depth):
+        leaf = [leaf]
+    return leaf
+
+
+left, right = nested(1, 600), nested(2, 600)
+try:
+    print("equal:", left == right, "less:", left < right)
+except RecursionError:
+    print("RecursionError")
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round fifteen: list comparisons through the generic slot cost two "
+    "recursion levels per nesting level",
+)
+def test_nested_lists_compare_as_deep_as_in_python() -> None:
+    assert Checker(_config()).check(NESTED_COMPARE) == []
+    real = _tree_run(NESTED_COMPARE, "nested-compare")
+    predicted = _dry_run(NESTED_COMPARE)
+    for log in (real.log, predicted.log):
+        assert "equal: False less: True" in log, log
