@@ -105,13 +105,19 @@ _TEMPLATE = _template()
 
 
 def _store_template() -> Callable[[Any, Any, Any], None]:
-    is_a: Callable[[object, Any], bool] = isinstance
-    slice_type, sequences = slice, (list, tuple)
+    kind: Callable[[object], type] = type
+    slice_type, list_type, tuple_type = slice, list, tuple
+    has: Callable[[object, str], bool] = hasattr
     as_list: Callable[[Any], list[object]] = list
     store: Callable[[Any, Any, Any], None] = list.__setitem__  # CPython's own
 
     def method(self: Any, key: Any, value: Any) -> None:
-        if is_a(key, slice_type) and not is_a(value, sequences):
+        cls = kind(value)
+        # Only an exact list or tuple is used as it is (a subclass's __iter__ would run late:
+        # red team round fifteen). What cannot be iterated at all runs no program code there,
+        # and CPython gives it its own message.
+        late = kind(key) is slice_type and cls is not list_type and cls is not tuple_type
+        if late and (has(cls, "__iter__") or has(cls, "__getitem__")):
             value = as_list(value)  # the values' __iter__ runs before the slice is sized
         store(self, key, value)
 
@@ -211,9 +217,11 @@ def _install_store(program_globals: dict[str, object], namespace: dict[str, obje
         raise RuntimeError("list slice stores: this interpreter's type layout is not the one known")
     code = _STORE.__code__
     cells = {
-        "is_a": isinstance,
+        "kind": type,
         "slice_type": slice,
-        "sequences": (list, tuple),
+        "list_type": list,
+        "tuple_type": tuple,
+        "has": hasattr,
         "as_list": list,
         "store": list.__setitem__,
     }

@@ -19,6 +19,7 @@ from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack
 
 from runner.sandbox.modules import make_import, make_modules
 from runner.sandbox.rules import (
+    ALLOWED_DUNDER_DEFS,
     DENIED_ATTRIBUTES,
     FORBIDDEN_BUILTINS,
     OWNED_ONLY_ATTRIBUTES,
@@ -416,6 +417,12 @@ def make_class_guards(
                 # subclass of super would be an "own" class answering for str.format.
                 raise TypeError(f"{base.__name__} cannot be a base class in tree programs")
             _refuse_exception_fields(base, owned)
+        for special in ALLOWED_DUNDER_DEFS & namespace.keys():
+            if type(namespace[special]) is not types.FunctionType:
+                # A property or a decorator's result in their place changes what the
+                # interpreter does: a failing __iter__ property made it fall back to CPython's
+                # sequence iterator with an error pending (red team round fifteen).
+                raise TypeError(f"{special} must be a plain method (def) in tree programs")
         if "__exit__" in namespace:
             namespace["__exit__"] = exit_without_traceback(namespace["__exit__"])
         by_index = "__getitem__" in namespace and "__iter__" not in namespace
@@ -610,7 +617,12 @@ def make_builtins(
         {
             name: value
             for name, value in vars(builtins).items()
-            if isinstance(value, type) and issubclass(value, BaseException)
+            # Not the UnicodeError family: CPython 3.11's constructors take any start and end,
+            # and str() then reads the object at them (gh-123378; red team round fifteen: a
+            # negative start read raw memory). Programs never need to make one.
+            if isinstance(value, type)
+            and issubclass(value, BaseException)
+            and not issubclass(value, UnicodeError)
         }
     )
     allowed_types: set[object] = {v for v in safe.values() if isinstance(v, type)}

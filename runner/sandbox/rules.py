@@ -53,6 +53,8 @@ SAFE_BUILTINS = (
 FORBIDDEN_BUILTINS = frozenset(
     {"eval", "exec", "compile", "open", "globals", "locals", "vars", "dir", "input", "breakpoint"}
     | {"help", "exit", "quit", "memoryview", "copyright", "credits", "license", "aiter", "anext"}
+    # Their constructors take any start and end, which str() then reads (guards.make_builtins).
+    | {"UnicodeError", "UnicodeDecodeError", "UnicodeEncodeError", "UnicodeTranslateError"}
 )
 
 # Special methods a user class may define: ordinary protocol methods, none that change how

@@ -58,11 +58,6 @@ spray = [bytearray(FAKE) for i in range(50)]
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round fifteen: a list or tuple subclass with __iter__ passes lists.py's "
-    "isinstance check, and CPython's PySequence_Fast still runs its __iter__ after sizing",
-)
 @pytest.mark.parametrize("base", ["list", "tuple"])
 def test_a_program_cant_release_a_list_item_twice_through_a_subclass_as_slice_values(
     base: str,
@@ -123,11 +118,6 @@ state["spray"] = [bytearray(FAKE) for i in range(50)]
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round fifteen: a @property __iter__ that raises AttributeError makes "
-    "CPython fall back to its sequence iterator, which zip lets a program re-enter",
-)
 def test_a_program_cant_get_cpythons_sequence_iterator_through_a_failing_iter_property() -> None:
     _assert_no_escape(PROPERTY_ITER_ESCAPE, "property-iter-escape")
 
@@ -156,11 +146,6 @@ print("raw memory:", kind == id(bytes))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round fifteen: a built-in UnicodeDecodeError with a negative start reads "
-    "raw memory (3.11's str() does not clamp start; only subclasses are refused)",
-)
 def test_a_program_cant_read_raw_memory_through_a_decode_errors_negative_start() -> None:
     refused = Checker(_config()).check(DECODE_ERROR_NEGATIVE_START)
     assert refused == [] or all(e.line is not None for e in refused), refused
@@ -185,11 +170,6 @@ except TypeError as problem:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round fifteen: lists.py's list(values) replaces CPython's slice-store "
-    "message with list()'s",
-)
 def test_a_non_iterable_extended_slice_value_gets_pythons_message() -> None:
     assert Checker(_config()).check(NOT_ITERABLE_SLICE) == []
     real = _tree_run(NOT_ITERABLE_SLICE, "slice-message")
@@ -222,8 +202,8 @@ except RecursionError:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="red team round fifteen: list comparisons through the generic slot cost two "
-    "recursion levels per nesting level",
+    reason="red team round fifteen, known and documented (runner/README.md, 'Lists that "
+    "hold lists'): ordering nested lists costs two recursion levels per level",
 )
 def test_nested_lists_compare_as_deep_as_in_python() -> None:
     assert Checker(_config()).check(NESTED_COMPARE) == []

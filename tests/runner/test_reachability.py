@@ -30,15 +30,20 @@ from runner.sandbox.policy import compile_program, make_globals
 from runner.sandbox.rules import (
     ALLOWED_MODULES,
     DENIED_ATTRIBUTES,
+    FORBIDDEN_BUILTINS,
     READABLE_DUNDERS,
     RUNTIME_ATTRIBUTES,
     is_program_private,
 )
 
+# Every exception class a program can name (the UnicodeError family is not one: red team round
+# fifteen; instances the interpreter raises are still caught and walked, as any exception).
 EXCEPTION_NAMES = sorted(
     name
     for name, value in vars(builtins).items()
-    if isinstance(value, type) and issubclass(value, BaseException)
+    if isinstance(value, type)
+    and issubclass(value, BaseException)
+    and name not in FORBIDDEN_BUILTINS
 )
 
 PROBE = textwrap.dedent(
@@ -220,6 +225,9 @@ def _raise_each() -> str:
     lines = []
     for name in EXCEPTION_NAMES:
         lines.append(f"try:\n    raise {name}('x')\nexcept BaseException as e:\n    keep(e)")
+    # The UnicodeError family, as the interpreter raises it.
+    lines.append("try:\n    b'\\xff'.decode()\nexcept ValueError as e:\n    keep(e)")
+    lines.append("try:\n    'é'.encode('ascii')\nexcept ValueError as e:\n    keep(e)")
     return "\n".join(lines) + "\n"
 
 
