@@ -298,6 +298,11 @@ def test_a_program_cannot_tell_its_dry_run_by_how_much_memory_it_has_left() -> N
     learned = _pages(_dry_run(MEMORY_SWITCH % 0).log)
     program = MEMORY_SWITCH % learned
     predicted = _dry_run(program)
+    if _pages(predicted.log) == learned:
+        # Every child holds back 0 to 255 pages at random (child._scatter), so two dry runs
+        # show the same count once in 256 or so (CI saw it once): a chance, not a tell. A fresh
+        # draw decides.
+        predicted = _dry_run(program)
     real = _tree_run(program, "memory-switch")
     assert (predicted.status, predicted.reason) == (real.status, real.reason), (
         f"the dry run predicted {predicted.status}/{predicted.reason} after "
