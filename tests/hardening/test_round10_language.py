@@ -9,34 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from runner.config import RunnerConfig
-from runner.leds.layout import spiral_cone
-from runner.leds.virtual import VirtualStrip
 from runner.supervise.check import Checker
-from runner.supervise.preview import Previewer, PreviewReport
-from runner.supervise.supervisor import RunResult, Supervisor
-
-LEDS = 10
-LIMIT_S = 3.0
-
-
-def _config() -> RunnerConfig:
-    return RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=LIMIT_S, preview_cpu_s=2)
-
-
-def _dry_run(program: str) -> PreviewReport:
-    # prestart, as the runner's server makes them: the child waits, confined, for its program
-    previewer = Previewer(_config(), spiral_cone(LEDS), prestart=True)
-    try:
-        return previewer.preview(program)
-    finally:
-        previewer.close()
-
-
-def _tree_run(program: str, name: str) -> RunResult:
-    with Supervisor(_config(), VirtualStrip(LEDS), spiral_cone(LEDS), prestart=True) as tree:
-        return tree.run(name, program)
-
+from tests.hardening.confined_runs import LIMIT_S
+from tests.hardening.confined_runs import config as _config
+from tests.hardening.confined_runs import dry_run as _dry_run
+from tests.hardening.confined_runs import tree_run as _tree_run
 
 # --- 1. a program runs arbitrary Python with the real builtins (no garbage collector) ----------
 #

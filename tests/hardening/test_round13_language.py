@@ -8,62 +8,16 @@ runs in a child, never in the pytest process.
 
 from __future__ import annotations
 
-from runner.config import RunnerConfig
-from runner.leds.layout import spiral_cone
-from runner.leds.virtual import VirtualStrip
 from runner.supervise.check import Checker
-from runner.supervise.preview import Previewer, PreviewReport
-from runner.supervise.supervisor import RunResult, Supervisor
-
-LEDS = 10
-LIMIT_S = 3.0
-
-
-def _config() -> RunnerConfig:
-    return RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=LIMIT_S, preview_cpu_s=2)
-
-
-def _dry_run(program: str) -> PreviewReport:
-    # prestart, as the runner's server makes them: the child waits, confined, for its program
-    previewer = Previewer(_config(), spiral_cone(LEDS), prestart=True)
-    try:
-        return previewer.preview(program)
-    finally:
-        previewer.close()
-
-
-def _tree_run(program: str, name: str) -> RunResult:
-    with Supervisor(_config(), VirtualStrip(LEDS), spiral_cone(LEDS), prestart=True) as tree:
-        return tree.run(name, program)
-
+from tests.hardening.confined_runs import FROM_MEMORY_TO_EXEC as _FROM_MEMORY_TO_EXEC
+from tests.hardening.confined_runs import config as _config
+from tests.hardening.confined_runs import dry_run as _dry_run
+from tests.hardening.confined_runs import tree_run as _tree_run
 
 # From a fake bytearray over the whole address space to the real ``exec``, as in rounds eight
 # to twelve: ``id(print) + 16`` is the ``SandboxFunction``'s ``_call`` (a function of
 # ``runner.sandbox.guards``), ``+ 16`` its ``__globals__``, stored into a list of the program's.
-FROM_MEMORY_TO_EXEC = """
-memory = found[-1]
-print("memory over everything:", isinstance(memory, bytearray) and len(memory) > (1 << 60))
-
-
-def read(address):
-    return int.from_bytes(memory[address : address + 8], "little")
-
-
-def write(address, value):
-    memory[address : address + 8] = word(value)
-
-
-function = read(id(print) + 16)
-module_globals = read(function + 16)
-holder = [None]
-write(module_globals, read(module_globals) + 1)
-write(read(id(holder) + 24), module_globals)
-real = holder[0]
-namespace = {"__builtins__": real["builtins"]}
-source = "import os; found = (os.getpid(), os.getuid(), sorted(os.environ))"
-real["builtins"].exec(source, namespace)
-print("ESC" + "APED: pid, uid, environment:", namespace["found"])
-"""
+FROM_MEMORY_TO_EXEC = _FROM_MEMORY_TO_EXEC
 
 
 # --- 1. iter(callable, sentinel) compares through a borrowed sentinel: the real builtins -------

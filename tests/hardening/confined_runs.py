@@ -1,0 +1,60 @@
+"""Real confined children for the language red-team rounds (ten to fifteen): a tree run under
+the real ``Supervisor`` and a dry run under the real ``Previewer``, both with a prestarted
+child as the server makes them, and the route every memory escape of those rounds took from a
+fake ``bytearray`` over all memory to the real ``exec``.
+"""
+
+from __future__ import annotations
+
+from runner.config import RunnerConfig
+from runner.leds.layout import spiral_cone
+from runner.leds.virtual import VirtualStrip
+from runner.supervise.preview import Previewer, PreviewReport
+from runner.supervise.supervisor import RunResult, Supervisor
+
+LEDS = 10
+LIMIT_S = 3.0
+
+
+def config() -> RunnerConfig:
+    return RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=LIMIT_S, preview_cpu_s=2)
+
+
+def dry_run(program: str) -> PreviewReport:
+    # prestart, as the runner's server makes them: the child waits, confined, for its program
+    previewer = Previewer(config(), spiral_cone(LEDS), prestart=True)
+    try:
+        return previewer.preview(program)
+    finally:
+        previewer.close()
+
+
+def tree_run(program: str, name: str) -> RunResult:
+    with Supervisor(config(), VirtualStrip(LEDS), spiral_cone(LEDS), prestart=True) as tree:
+        return tree.run(name, program)
+
+
+FROM_MEMORY_TO_EXEC = """
+memory = found[-1]
+print("memory over everything:", isinstance(memory, bytearray) and len(memory) > (1 << 60))
+
+
+def read(address):
+    return int.from_bytes(memory[address : address + 8], "little")
+
+
+def write(address, value):
+    memory[address : address + 8] = word(value)
+
+
+function = read(id(print) + 16)
+module_globals = read(function + 16)
+holder = [None]
+write(module_globals, read(module_globals) + 1)
+write(read(id(holder) + 24), module_globals)
+real = holder[0]
+namespace = {"__builtins__": real["builtins"]}
+source = "import os; found = (os.getpid(), os.getuid(), sorted(os.environ))"
+real["builtins"].exec(source, namespace)
+print("ESC" + "APED: pid, uid, environment:", namespace["found"])
+"""
