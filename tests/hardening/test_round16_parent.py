@@ -212,3 +212,92 @@ def test_a_child_cant_tell_which_processes_exist() -> None:
     # A pid that exists must look exactly like one that does not.
     assert answers["runner"] == answers["free"], answers
     assert answers["thread"] == answers["free"], answers
+
+
+# --- 3. two sandbox children talk through a futex on a page of libc they both map --------------
+#
+# ``futex`` is allowed with any operation and without ``FUTEX_PRIVATE_FLAG``. A shared futex on
+# a file-backed page is keyed by the file and the page, not by the process: every child maps
+# the same libc, so ``FUTEX_WAIT`` on the address of ``getpid`` in one child is woken by
+# ``FUTEX_WAKE`` on the same function in another, whose answer (1) also says a waiter was
+# there. The program on the tree and a dry run (or check) of another upload, both confined
+# and with no IPC left to them (no pipes between them, no SysV or POSIX IPC, no sockets, no
+# signals to others), have a channel after all. Found: the tree child's wait returned 0 (woken)
+# 1.5 s in, when the dry-run child's wake answered 1, 3 of 3 runs.
+FUTEX_SHARED = """
+import ctypes
+import time
+
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+SYS_FUTEX = {nr}
+FUTEX_WAIT, FUTEX_WAKE = 0, 1  # shared: no FUTEX_PRIVATE_FLAG
+word = ctypes.cast(libc.getpid, ctypes.c_void_p).value  # libc's code: one file page for all
+"""
+FUTEX_WAITER = (
+    FUTEX_SHARED
+    + """
+value = ctypes.c_uint32.from_address(word).value
+up_to = (ctypes.c_long * 2)(10, 0)
+woken = libc.syscall(SYS_FUTEX, ctypes.c_void_p(word), FUTEX_WAIT, value, ctypes.byref(up_to), 0, 0)
+print("waiter", "woken" if woken == 0 else "not-woken")
+"""
+)
+FUTEX_WAKER = (
+    FUTEX_SHARED
+    + """
+woke, until = 0, time.monotonic() + 5.0
+while woke <= 0 and time.monotonic() < until:
+    woke = libc.syscall(SYS_FUTEX, ctypes.c_void_p(word), FUTEX_WAKE, 1, None, 0, 0)
+    time.sleep(0.01)
+print("waker", max(0, woke))
+"""
+)
+RAW_DRY_RUN_CHILD = (
+    "import sys\n"
+    "import runner.sandbox.child as child\n"
+    "child._run_restricted = lambda api, source, *rest: child._run_raw(api, source)\n"
+    "sys.exit(child.main(sys.argv[1:]))\n"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round sixteen: a shared futex on a libc page both children map is a "
+    "channel between the program on the tree and a dry run beside it",
+)
+def test_two_sandbox_children_cant_signal_each_other_through_a_futex() -> None:
+    import sys
+
+    from runner.supervise.preview import Previewer
+
+    machine = os.uname().machine
+    if machine not in SYS_FUTEX:
+        pytest.fail(f"no futex syscall number known for {machine}")
+    nr = SYS_FUTEX[machine]
+    config = RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=15.0, preview_cpu_s=3)
+    on_tree: list[str] = []
+
+    def tree_run() -> None:
+        with (
+            VirtualStrip(LEDS) as strip,
+            Supervisor(config, strip, spiral_cone(LEDS), raw=True) as tree,
+        ):
+            on_tree.append(tree.run("waiter", FUTEX_WAITER.format(nr=nr)).log)
+
+    tree = threading.Thread(target=tree_run, name="round16-tree")
+    tree.start()
+    try:
+        command = [sys.executable, "-I", "-B", "-c", RAW_DRY_RUN_CHILD]
+        previewer = Previewer(config, spiral_cone(LEDS), child_command=command)
+        try:
+            dry = previewer.preview(FUTEX_WAKER.format(nr=nr))  # a dry run beside the tree
+        finally:
+            previewer.close()
+    finally:
+        tree.join(60)
+    assert on_tree and "waiter" in on_tree[0], on_tree
+    assert "waker" in dry.log, dry
+    assert "waiter woken" not in on_tree[0], (on_tree[0], dry.log)
+    assert "waker 0" in dry.log, (on_tree[0], dry.log)
