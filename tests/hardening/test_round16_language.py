@@ -1,0 +1,125 @@
+"""Red team, round sixteen: the sandbox's language layer, attacked with ordinary tree programs.
+
+Programs the upload check accepts, run by a real ``Supervisor`` and ``Previewer`` in real
+confined children, no mocks. ``docs/red-team/round16-language.md`` has the reproductions, what
+held, and the suggested fixes; the numbers below are its findings'. Every memory experiment
+runs in a child, never in the pytest process. The escape's second half (from a fake
+``bytearray`` over all memory to the real ``exec``) is the one every round since eight used.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.supervise.check import Checker
+from tests.hardening.confined_runs import FROM_MEMORY_TO_EXEC, config, dry_run, tree_run
+
+
+def _assert_no_escape(program: str, name: str) -> None:
+    # Accepted today. A fix may refuse it at upload (each error with its line) or at run time;
+    # the runs below must not escape either way (the supervisor runs what it is given).
+    refused = Checker(config()).check(program)
+    assert refused == [] or all(e.line is not None for e in refused), refused
+    real = tree_run(program, name)
+    predicted = dry_run(program)
+    for log in (real.log, predicted.log):
+        assert "ESCAPED" not in log, log
+        assert "memory over everything: True" not in log, log
+    # However a fix refuses it, the program must not crash the child.
+    assert real.reason != "killed", real.error
+    assert predicted.reason != "killed", predicted.error
+
+
+# The refill: a ``Mem`` header (refcount, type, size 2**62, allocated 2**62, ob_bytes =
+# ob_start = exports = 0) at offset 16 of an 848-byte buffer, where a freed 848-byte GC
+# object (after its 16-byte GC header) was. ``Mem`` is a program ``bytearray`` subclass whose
+# ``__repr__`` keeps whatever it is called on: when the interpreter asks the freed object's
+# repr, the program gets the fake, a bytearray over all memory.
+FAKE_MEM = """def word(value):
+    return value.to_bytes(8, "little")
+
+
+class Mem(bytearray):
+    def __repr__(self):
+        found.append(self)  # the freed object, read as one of these
+        return "seen"
+
+
+FAKE = bytes(16) + word(1 << 40) + word(id(Mem)) + word(1 << 62) + word(1 << 62)
+FAKE = FAKE + bytes(847 - len(FAKE))
+found = []
+spray = []
+
+
+class Ornament(tuple):
+    pass
+"""
+
+# --- 1. An exception's str()/repr() reads its first argument through a borrowed pointer ------
+#
+# CPython 3.11's ``BaseException_str`` is ``PyObject_Str(PyTuple_GET_ITEM(self->args, 0))``
+# (``BaseException_repr`` the same with ``%R``): the first argument is not held while its
+# ``__str__`` runs. For a program object that is harmless (its method's frame holds it), but a
+# built-in object whose C ``__str__``/``__repr__`` formats several of its own fields one after
+# another (``OSError``: errno, strerror, filename; ``slice``: start, stop, step) reads the later
+# fields through the object itself. The program's exception is writable (``holder.args = ()``)
+# and may re-run ``BaseException.__init__`` (``super().__init__()``): either, from inside the
+# first field's ``__str__``/``__repr__``, drops the args tuple, so the OSError (or slice) and its
+# filename (or stop) are freed mid-format; the program refills the chunk and the interpreter
+# calls ``repr`` on the fake, a program ``bytearray`` subclass over all memory. Round fourteen
+# closed the *subclass* route into OSError's fields (finding 3); a built-in OSError, freed as a
+# whole, needs none. Found: every run (tree and dry run, both variants), ``completed``/``ended``,
+# log "ESCAPED: pid, uid, environment: (..., 65534, ['LC_CTYPE'])". Plain CPython 3.11.7 gets
+# the fake too (and segfaults at exit).
+EXCEPTION_ARGS_ESCAPE = {
+    "oserror-args-assignment": FAKE_MEM
+    + """
+
+class Trick:
+    def __str__(self):
+        holder.args = ()  # frees the args tuple, the OSError, then its filename
+        spray.extend([bytearray(FAKE) for i in range(50)])
+        return "2"
+
+
+class Holder(Exception):
+    pass
+
+
+msg = "no such light"
+holder = Holder(OSError(Trick(), msg, Ornament(range(100))))
+print("text:", str(holder))
+"""
+    + FROM_MEMORY_TO_EXEC,
+    "slice-super-init": FAKE_MEM
+    + """
+
+class Trick:
+    def __repr__(self):
+        holder.forget()  # frees the args tuple, the slice, then its stop
+        spray.extend([bytearray(FAKE) for i in range(50)])
+        return "2"
+
+
+class Holder(Exception):
+    def forget(self):
+        super().__init__()
+
+
+holder = Holder(slice(Trick(), Ornament(range(100)), None))
+print("text:", str(holder))
+"""
+    + FROM_MEMORY_TO_EXEC,
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round sixteen: BaseException's str()/repr() hold no reference to args[0]; "
+    "a built-in OSError or slice there is freed mid-format (the real builtins)",
+)
+@pytest.mark.parametrize("variant", sorted(EXCEPTION_ARGS_ESCAPE))
+def test_a_program_cant_free_an_exceptions_argument_while_its_str_formats_it(
+    variant: str,
+) -> None:
+    _assert_no_escape(EXCEPTION_ARGS_ESCAPE[variant], f"exception-args-{variant}")
