@@ -123,3 +123,40 @@ def test_a_program_cant_free_an_exceptions_argument_while_its_str_formats_it(
     variant: str,
 ) -> None:
     _assert_no_escape(EXCEPTION_ARGS_ESCAPE[variant], f"exception-args-{variant}")
+
+
+# --- 2. A list's repr reads each item through a borrowed pointer ------------------------------
+#
+# CPython 3.11's ``list_repr`` holds the list (``Py_ReprEnter``) but not its items: it calls
+# ``PyObject_Repr(v->ob_item[i])`` on a borrowed pointer. A built-in item whose C ``__repr__``
+# reads several of its own fields (a ``slice``: start, stop, step) is freed, with them, by a
+# start whose ``__repr__`` empties the list; the stop's memory is refilled, and the
+# interpreter calls ``repr`` on the fake. No exception, no class but the two the escape needs:
+# ``print(shelf)`` is enough. A fix for finding 1 (exceptions holding their argument) does not
+# reach this one. Found: every run (tree and dry run), ``completed``/``ended``, "ESCAPED: ...";
+# plain CPython 3.11.7 the same.
+LIST_REPR_ESCAPE = (
+    FAKE_MEM
+    + """
+
+class Trick:
+    def __repr__(self):
+        shelf.clear()  # frees the slice, then its stop
+        spray.extend([bytearray(FAKE) for i in range(50)])
+        return "2"
+
+
+shelf = [slice(Trick(), Ornament(range(100)), None)]
+print("text:", shelf)
+"""
+    + FROM_MEMORY_TO_EXEC
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round sixteen: list's repr holds no reference to the item it formats; "
+    "a slice item is freed mid-format by its start's __repr__ (the real builtins)",
+)
+def test_a_program_cant_free_a_list_item_while_the_lists_repr_formats_it() -> None:
+    _assert_no_escape(LIST_REPR_ESCAPE, "list-repr-escape")
