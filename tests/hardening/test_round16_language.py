@@ -229,3 +229,43 @@ def test_a_sequence_only_mixin_iterates_a_list_subclass_as_python_does() -> None
     predicted = dry_run(MIXIN_ITERATION)
     for log in (real.log, predicted.log):
         assert "item: 10 items: [1, 2, 3] sum: 6" in log, log
+
+
+# --- 5. bytearray.hex(sep) reads a buffer the separator's __len__ freed ------------------------
+#
+# CPython 3.11's ``bytearray.hex(sep, n)`` takes the bytearray's buffer pointer and length,
+# then asks the separator its length (``PyObject_Length(sep)``): a ``str`` subclass's
+# ``__len__``, program code, may clear the bytearray, which frees the buffer; ``hex`` then
+# formats the freed memory (python/cpython gh-143195, fixed in 3.13/3.14, not in 3.11). The
+# program refills the chunk with bytes of its own (0x42) and reads them back through the
+# result: a read of freed memory, as round thirteen's ``bytearray % args`` was (finding 2
+# there). Found: every run (tree and dry run), ``completed``/``ended``, "hex: 4242...";
+# plain CPython 3.11.7 the same.
+HEX_SEPARATOR_READS_FREED = """victim = bytearray(b"A" * 64)
+keep = []
+
+
+class Sep(str):
+    def __len__(self):
+        victim.clear()  # frees the buffer hex() is about to read
+        keep.append(bytearray(b"B" * 64))  # ...and takes its place
+        return 1
+
+
+print("hex:", victim.hex(Sep(":"), 8))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round sixteen: bytearray.hex(sep) formats a buffer the separator's "
+    "__len__ freed (gh-143195, a read of freed memory)",
+)
+def test_a_program_cant_read_freed_memory_through_a_hex_separators_len() -> None:
+    assert Checker(config()).check(HEX_SEPARATOR_READS_FREED) == []
+    real = tree_run(HEX_SEPARATOR_READS_FREED, "hex-separator")
+    predicted = dry_run(HEX_SEPARATOR_READS_FREED)
+    for log in (real.log, predicted.log):
+        assert "4242" not in log, log  # the refill's bytes, read through the freed buffer
+    assert real.reason != "killed", real.error
+    assert predicted.reason != "killed", predicted.error
