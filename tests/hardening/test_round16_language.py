@@ -177,76 +177,7 @@ def test_a_program_cant_free_a_list_item_while_the_lists_repr_formats_it() -> No
     _assert_no_escape(LIST_REPR_ESCAPE, "list-repr-escape")
 
 
-# --- 3. Dropping a chain of nested slices (or properties, classmethods...) crashes the child ---
-#
-# ``slice``, ``property``, ``classmethod``, ``staticmethod`` and ``enumerate`` free what they
-# hold recursively in C, without the "trashcan" that lists, tuples, dicts and the program's own
-# objects use: dropping one at the top of a chain 300,000 deep overflows the C stack. Plain
-# CPython 3.11 crashes the same way, but ``runner/README.md`` ("Data nested a million deep")
-# names only hashing a nested tuple and iterating a chain of ``map``/``zip``: a student whose
-# recursive "branch of branches" is killed by SIGSEGV on ``branch = None`` is not told why.
-# Found: tree run ``failed``/``killed``, "killed by SIGSEGV (segmentation fault)", line 4.
-NESTED_SLICES_DROPPED = """branch = None
-for level in range(300000):
-    branch = slice(branch)  # a branch of branches
-branch = None
-print("dropped")
-"""
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round sixteen, low: freeing a slice (property, classmethod...) chain 300,000 "
-    "deep overflows the C stack; not among runner/README.md's documented crashes",
-)
-def test_dropping_a_deep_chain_of_slices_doesnt_kill_the_child() -> None:
-    assert Checker(config()).check(NESTED_SLICES_DROPPED) == []
-    real = tree_run(NESTED_SLICES_DROPPED, "nested-slices")
-    assert real.reason != "killed", real.error
-    assert "dropped" in real.log, real.log
-
-
-# --- 4. A sequence-only mixin's added __iter__ hides a later base's own ------------------------
-#
-# ``make_class_guards`` gives a class with ``__getitem__`` and no ``__iter__`` (and no base
-# with one) an ``__iter__`` by index (round fourteen). In Python such a class has no
-# ``__iter__``, so in a class that also derives from ``list`` *after* it, iteration is
-# ``list``'s own; in the sandbox the added ``__iter__`` comes first in the MRO and iteration
-# goes through the mixin's ``__getitem__`` instead. Plain CPython: ``items: [1, 2, 3] sum: 6``;
-# sandbox (tree and dry run): ``items: [10, 20, 30] sum: 60``.
-MIXIN_ITERATION = """class Scaled:
-    # a mixin: reading an item gives it ten times brighter
-    def __getitem__(self, index):
-        return super().__getitem__(index) * 10
-
-
-class Row(list):
-    pass
-
-
-class BrightRow(Scaled, Row):
-    pass
-
-
-row = BrightRow([1, 2, 3])
-print("item:", row[0], "items:", list(row), "sum:", sum(row))
-"""
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round sixteen, low: the __iter__ added to a sequence-only class shadows a "
-    "later base's __iter__ in a subclass (list(row) differs from Python)",
-)
-def test_a_sequence_only_mixin_iterates_a_list_subclass_as_python_does() -> None:
-    assert Checker(config()).check(MIXIN_ITERATION) == []
-    real = tree_run(MIXIN_ITERATION, "mixin-iteration")
-    predicted = dry_run(MIXIN_ITERATION)
-    for log in (real.log, predicted.log):
-        assert "item: 10 items: [1, 2, 3] sum: 6" in log, log
-
-
-# --- 5. bytearray.hex(sep) reads a buffer the separator's __len__ freed ------------------------
+# --- 3. bytearray.hex(sep) reads a buffer the separator's __len__ freed ------------------------
 #
 # CPython 3.11's ``bytearray.hex(sep, n)`` takes the bytearray's buffer pointer and length,
 # then asks the separator its length (``PyObject_Length(sep)``): a ``str`` subclass's
@@ -284,3 +215,72 @@ def test_a_program_cant_read_freed_memory_through_a_hex_separators_len() -> None
         assert "4242" not in log, log  # the refill's bytes, read through the freed buffer
     assert real.reason != "killed", real.error
     assert predicted.reason != "killed", predicted.error
+
+
+# --- 4. Dropping a chain of nested slices (or properties, classmethods...) crashes the child ---
+#
+# ``slice``, ``property``, ``classmethod``, ``staticmethod`` and ``enumerate`` free what they
+# hold recursively in C, without the "trashcan" that lists, tuples, dicts and the program's own
+# objects use: dropping one at the top of a chain 300,000 deep overflows the C stack. Plain
+# CPython 3.11 crashes the same way, but ``runner/README.md`` ("Data nested a million deep")
+# names only hashing a nested tuple and iterating a chain of ``map``/``zip``: a student whose
+# recursive "branch of branches" is killed by SIGSEGV on ``branch = None`` is not told why.
+# Found: tree run ``failed``/``killed``, "killed by SIGSEGV (segmentation fault)", line 4.
+NESTED_SLICES_DROPPED = """branch = None
+for level in range(300000):
+    branch = slice(branch)  # a branch of branches
+branch = None
+print("dropped")
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round sixteen, low: freeing a slice (property, classmethod...) chain 300,000 "
+    "deep overflows the C stack; not among runner/README.md's documented crashes",
+)
+def test_dropping_a_deep_chain_of_slices_doesnt_kill_the_child() -> None:
+    assert Checker(config()).check(NESTED_SLICES_DROPPED) == []
+    real = tree_run(NESTED_SLICES_DROPPED, "nested-slices")
+    assert real.reason != "killed", real.error
+    assert "dropped" in real.log, real.log
+
+
+# --- 5. A sequence-only mixin's added __iter__ hides a later base's own ------------------------
+#
+# ``make_class_guards`` gives a class with ``__getitem__`` and no ``__iter__`` (and no base
+# with one) an ``__iter__`` by index (round fourteen). In Python such a class has no
+# ``__iter__``, so in a class that also derives from ``list`` *after* it, iteration is
+# ``list``'s own; in the sandbox the added ``__iter__`` comes first in the MRO and iteration
+# goes through the mixin's ``__getitem__`` instead. Plain CPython: ``items: [1, 2, 3] sum: 6``;
+# sandbox (tree and dry run): ``items: [10, 20, 30] sum: 60``.
+MIXIN_ITERATION = """class Scaled:
+    # a mixin: reading an item gives it ten times brighter
+    def __getitem__(self, index):
+        return super().__getitem__(index) * 10
+
+
+class Row(list):
+    pass
+
+
+class BrightRow(Scaled, Row):
+    pass
+
+
+row = BrightRow([1, 2, 3])
+print("item:", row[0], "items:", list(row), "sum:", sum(row))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round sixteen, low: the __iter__ added to a sequence-only class shadows a "
+    "later base's __iter__ in a subclass (list(row) differs from Python)",
+)
+def test_a_sequence_only_mixin_iterates_a_list_subclass_as_python_does() -> None:
+    assert Checker(config()).check(MIXIN_ITERATION) == []
+    real = tree_run(MIXIN_ITERATION, "mixin-iteration")
+    predicted = dry_run(MIXIN_ITERATION)
+    for log in (real.log, predicted.log):
+        assert "item: 10 items: [1, 2, 3] sum: 6" in log, log
