@@ -307,3 +307,30 @@ def test_a_sequence_only_mixin_iterates_a_list_subclass_as_python_does() -> None
     predicted = dry_run(MIXIN_ITERATION)
     for log in (real.log, predicted.log):
         assert "item: 10 items: [1, 2, 3] sum: 6" in log, log
+
+
+# --- 6. A long flat sum is refused as "nested too deeply", with no line --------------------------
+#
+# ``policy._compile`` refuses a program whose AST is deeper than ``rules.MAX_NESTING`` (100),
+# which protects the recursive transformer and compiler. A chain of ``+`` is a left-nested
+# ``BinOp`` in the AST, one level per term, so 100 terms added one per line, flat to a reader,
+# are refused at upload: "the program is nested too deeply", with no line or column. Plain
+# CPython 3.11 runs it: ``steps: 120 last: 7``.
+FLAT_SUM = (
+    "# The tree's chase pattern, one step per line: a long sum, not deep nesting.\n"
+    "steps = (\n"
+    + "".join(f"    [{i % 8}] +\n" for i in range(119))
+    + "    [7]\n)\n"
+    + 'print("steps:", len(steps), "last:", steps[-1])\n'
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round sixteen, low: 100 terms added with + are refused as 'nested too "
+    "deeply' (the AST's depth), with no line",
+)
+def test_a_long_flat_sum_is_not_refused_as_nested_too_deeply() -> None:
+    assert Checker(config()).check(FLAT_SUM) == []
+    real = tree_run(FLAT_SUM, "flat-sum")
+    assert "steps: 120 last: 7" in real.log, real.error
