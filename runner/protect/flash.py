@@ -43,6 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from runner.protect.light import Emission, LightModel
+from runner.protect.per_led import Blend, LedTransitions, Verdict
 from runner.protect.zones import QUADRANTS, Rgb, Zones, split, tuple_getter
 
 # Six opposing transitions are three flashes.
@@ -345,11 +346,20 @@ class FlashLimiter:
                 (GeneralSwing(general, held), RedSwing(red, held), RedSwing(red, held))
             )
         self._twins = [True] * len(self.swings)
+        # Each LED on its own, for flashes finer than the cells (runner.protect.per_led).
+        self._each = LedTransitions(sum(zones.cell_sizes))
         self._last: Emission | None = None
         self._last_sums: tuple[list[Rgb], list[int]] = ([], [])
         # A frame judged, waiting to be shown (``limit(commit=False)``, then ``commit``).
         self._pending: (
-            tuple[list[tuple[Swing, State]], Emission, tuple[list[Rgb], list[int]], float] | None
+            tuple[
+                list[tuple[Swing, State]],
+                Emission,
+                tuple[list[Rgb], list[int]],
+                float,
+                Verdict | None,
+            ]
+            | None
         ) = None
 
     def cell_measures(self, cells: Sequence[int]) -> tuple[list[float], list[float]]:
@@ -425,13 +435,20 @@ class FlashLimiter:
         self._pending = None
         sums = self._zones.sums(light.levels)
         busy, blocked = self._judge(sums, now)
+        # Each LED on its own: asked only when the zones let the frame through (if they hold
+        # it back, the blend is checked on the LEDs as well).
+        each = None if blocked else self._each.judge(light.levels, now)
+        if each is not None and each.blocked:
+            blocked = True
         damped = blocked and self._last is not None
         if damped:
             # A blend may complete a transition of another measure or zone (a blend of two
             # unsaturated colours can be a saturated red): every zone is checked.
-            light, sums = self._damp(light, sums)
+            light, sums, each = self._damp(light, sums, now)
             busy, _ = self._judge(sums, now)
-        self._pending = (busy, light, sums, now)
+        elif blocked:  # the first frame
+            each = self._each.judge(light.levels, now)
+        self._pending = (busy, light, sums, now, each)
         if commit:
             self.commit()
         return light, damped
@@ -440,10 +457,11 @@ class FlashLimiter:
         """The frame last judged reached the LEDs: its states enter the window."""
         if self._pending is None:
             return
-        busy, light, sums, now = self._pending
+        busy, light, sums, now, each = self._pending
         self._pending = None
         for swing, state in busy:
             swing.note(state, now)
+        self._each.note(each, light.levels, now)
         self._last, self._last_sums = light, sums
 
     def _judge(
@@ -503,10 +521,11 @@ class FlashLimiter:
         return busy, blocked
 
     def _damp(
-        self, light: Emission, sums: tuple[list[Rgb], list[int]]
-    ) -> tuple[Emission, tuple[list[Rgb], list[int]]]:
+        self, light: Emission, sums: tuple[list[Rgb], list[int]], now: float
+    ) -> tuple[Emission, tuple[list[Rgb], list[int]], Verdict | None]:
         """The frame furthest toward ``light`` from the last one that completes no transition
-        of any measure and zone, and its sums.
+        of any measure and zone, and that the LEDs on their own would not hold back
+        (``per_led``), with its sums and the LEDs' verdict on it.
 
         A frame held back must not flash anywhere by the plain measure: not only where the
         window is full, but also where a flash would not count because the zone's cells
@@ -544,6 +563,17 @@ class FlashLimiter:
                 low = mid
             else:
                 high = mid
+        # Then the LEDs on their own, from the zones' answer down (a flash finer than the
+        # cells: most blends the zones allow, the LEDs allow too).
+        blend = Blend.between(last.levels, light.levels) if self._each.spent(now) else None
+        if blend is not None and low >= 1 / 256 and self._each.blocks(blend, low, now):
+            high, low = low, 0.0
+            for _ in range(_SEARCH_STEPS):
+                mid = (low + high) / 2
+                if blend_quiet(mid) and not self._each.blocks(blend, mid, now):
+                    low = mid
+                else:
+                    high = mid
         # Rounding the blend to real channel values moves it a little: check what will be shown.
         for alpha in (low, low * 0.9, low * 0.5):
             if alpha < 1 / 256:  # the blend's finest step: nothing between the two frames
@@ -551,12 +581,16 @@ class FlashLimiter:
             candidate = self._model.measure(self._model.from_levels(_blend(last, light, alpha)))
             candidate_sums = self._zones.sums(candidate.levels)
             cell_reds = self.cell_reds(candidate_sums[1])
+            verdict = self._each.judge(candidate.levels, now)
+            if verdict is not None and verdict.blocked:
+                continue
             if all(
                 self._still(zone, self._means(rgb, zone), cell_reds, exact=True)
                 for zone, rgb in enumerate(candidate_sums[0])
             ):
-                return candidate, candidate_sums
-        return last, self._last_sums  # the previous frame again never completes a transition
+                return candidate, candidate_sums, verdict
+        # The previous frame again never completes a transition.
+        return last, self._last_sums, None
 
     def _means(self, rgb: Rgb, zone: int) -> tuple[float, float, float]:
         full = self._full[zone]

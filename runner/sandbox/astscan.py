@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 import ast
+from typing import NamedTuple
 
 
-def nesting_depth(tree: ast.AST) -> int:
-    """The depth of the AST, measured without recursion so any input is safe to measure."""
-    deepest = 0
-    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+class Nesting(NamedTuple):
+    """How deep a program is nested, and where."""
+
+    depth: int  # levels of the AST, a chain of operators counting as one
+    chain: int  # the most binary operators in a row in one expression (its terms less one)
+    line: int | None  # of the deepest node (or of the longest chain, if that is the longer)
+
+
+def nesting_depth(tree: ast.AST) -> Nesting:
+    """The depth of the AST, measured without recursion so any input is safe to measure.
+
+    The left operand of a binary operation that is itself one (``a + b + c`` is
+    ``(a + b) + c``) adds no level, but a term to its chain."""
+    deepest, deepest_line = 0, None
+    longest, longest_line = 0, None
+    stack: list[tuple[ast.AST, int, int, int | None]] = [(tree, 1, 1, None)]
     while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return deepest
+        node, depth, chain, line = stack.pop()
+        line = getattr(node, "lineno", line)  # a node without one: its parent's
+        if depth > deepest:
+            deepest, deepest_line = depth, line
+        if chain > longest:
+            longest, longest_line = chain, line
+        left = node.left if isinstance(node, ast.BinOp) else None
+        for child in ast.iter_child_nodes(node):
+            if child is left and isinstance(child, ast.BinOp):
+                stack.append((child, depth, chain + 1, line))
+            else:
+                stack.append((child, depth + 1, 1, line))
+    return Nesting(deepest, longest, deepest_line if deepest >= longest else longest_line)
 
 
 def _other_bindings(tree: ast.AST) -> set[str]:

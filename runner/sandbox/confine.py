@@ -255,6 +255,8 @@ def _seccomp() -> None:
         _add(flt, allow, name, pyseccomp.Arg(2, pyseccomp.MASKED_EQ, syscalls.PROT_EXEC, 0))
     for advice in syscalls.MADVISE_ALLOWED.values():  # madvise(addr, len, advice): rules OR
         _add(flt, allow, "madvise", pyseccomp.Arg(2, pyseccomp.EQ, advice))
+    for op in syscalls.FUTEX_OPS.values():  # futex(uaddr, op, ...): private waits and wakes
+        _add(flt, allow, "futex", pyseccomp.Arg(1, pyseccomp.MASKED_EQ, syscalls.INT_MASK, op))
     flt.load()
 
 

@@ -50,6 +50,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from runner.sandbox import repr_fixes
+
 # Offsets in CPython 3.11's (and 3.8-3.12's) structures on a 64-bit build: PyTypeObject's
 # tp_richcompare, and a wrapper_descriptor's d_wrapped (PyDescr_COMMON, then d_base).
 _POINTER = ctypes.sizeof(ctypes.c_void_p)
@@ -173,6 +175,7 @@ def install(program_globals: dict[str, object]) -> None:
     richcompare.value = generic
     ctypes.pythonapi.PyType_Modified(ctypes.py_object(list))
     _install_format(program_globals)
+    repr_fixes.install(program_globals)  # str() and repr() that hold what they format
 
 
 def _install_format(program_globals: dict[str, object]) -> None:

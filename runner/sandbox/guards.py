@@ -439,11 +439,31 @@ def make_class_guards(
                 (types.CellType(IndexError), types.CellType(StopIteration)),
             )
         cls = type(name, bases, namespace)
+        behind = _iter_behind_by_index(cls)
+        if behind is not None:
+            type.__setattr__(cls, "__iter__", behind)
         writable.add(cls)
         owned.add(cls)
         return cls
 
     return write_guard, metaclass
+
+
+def _iter_behind_by_index(cls: type) -> object | None:
+    """The ``__iter__`` Python would use for ``cls`` when one added by index (above) comes
+    before it in the method order, else None. A sequence-only mixin has no ``__iter__`` in
+    Python: in ``class Row(Mixin, list)`` iteration is ``list``'s, not the mixin's by index
+    (red team round sixteen)."""
+    added = False
+    for klass in cls.__mro__:
+        own = klass.__dict__.get("__iter__")
+        if own is None:
+            continue
+        if type(own) is types.FunctionType and own.__code__ is _BY_INDEX.__code__:
+            added = True
+            continue
+        return own if added else None
+    return None
 
 
 def _refuse_exception_fields(base: type, owned: set[object]) -> None:

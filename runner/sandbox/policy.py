@@ -25,10 +25,12 @@ Choices where SPEC §2 is silent (rules in ``runner.sandbox.rules``):
 from __future__ import annotations
 
 import ast
+import contextlib
+import sys
 import threading
 import types
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -37,7 +39,7 @@ from runner.exc import ProgramRejected
 from runner.sandbox import colours as api
 from runner.sandbox.astscan import bound_names, fresh_containers, nesting_depth
 from runner.sandbox.guards import SandboxFunction, make_builtins
-from runner.sandbox.rules import MAX_NESTING
+from runner.sandbox.rules import MAX_CHAIN, MAX_NESTING
 from runner.sandbox.transformer import SandboxTransformer
 
 if TYPE_CHECKING:
@@ -111,23 +113,47 @@ def _compile(
     with _WARNINGS_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            tree = ast.parse(source, filename, "exec")
+            with _deep_recursion():  # the parser's tree is made recursively too
+                tree = ast.parse(source, filename, "exec")
         except SyntaxError as exc:
             return None, [_syntax_error(exc)]
-        if nesting_depth(tree) > MAX_NESTING:
-            return None, [_error("SandboxError", "the program is nested too deeply")]
+        nesting = nesting_depth(tree)
+        if nesting.depth > MAX_NESTING:
+            message = f"the program is nested too deeply (more than {MAX_NESTING} levels)"
+            return None, [_error("SandboxError", message, nesting.line)]
+        if nesting.chain + 1 > MAX_CHAIN:
+            message = f"an expression joins more than {MAX_CHAIN} terms with operators"
+            return None, [_error("SandboxError", message, nesting.line)]
         bound = bound_names(tree)
         policy = transformer(bound, fresh_containers(tree, bound))
-        tree = policy.visit(tree)
+        with _deep_recursion():  # a chain of MAX_CHAIN terms is that many nested calls
+            tree = policy.visit(tree)
         if policy.problems:
             problems = sorted(
                 set(policy.problems), key=lambda p: (p.line or 0, p.col or 0, p.message)
             )
             return None, [_error("SandboxError", p.message, p.line, p.col) for p in problems]
         try:
-            return compile(tree, filename, "exec", dont_inherit=True), []
+            with _deep_recursion():
+                return compile(tree, filename, "exec", dont_inherit=True), []
         except SyntaxError as exc:  # e.g. "return" outside a function, found by the compiler
             return None, [_syntax_error(exc)]
+
+
+# Python frames the transformer needs per level of a chain (measured: about 4), with room.
+_FRAMES_PER_LEVEL = 8
+
+
+@contextlib.contextmanager
+def _deep_recursion() -> Iterator[None]:
+    """Room for the transformer's recursion over MAX_CHAIN levels (Python-to-Python calls,
+    which CPython 3.11 makes without the C stack; the compiler checks its own depth)."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(before, _FRAMES_PER_LEVEL * (MAX_CHAIN + MAX_NESTING)))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
 
 
 def _compile_safely(

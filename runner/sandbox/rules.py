@@ -98,5 +98,10 @@ def is_program_private(name: str) -> bool:
 
 
 # A program nested deeper than this is rejected before the (recursive) transformer and compiler
-# see it: CPython's compiler can hit RecursionError or worse on deep nesting.
+# see it: CPython's compiler can hit RecursionError or worse on deep nesting. A chain of terms
+# joined by operators (``a + b + c``, one level of the AST per term, but flat to a reader: a
+# pattern written out step by step) counts as one level, up to MAX_CHAIN terms (red team round
+# sixteen: 120 terms were refused); the transformer and the compiler are given the recursion
+# such a chain needs (``policy``), and 3,000 terms compile.
 MAX_NESTING = 100
+MAX_CHAIN = 1000

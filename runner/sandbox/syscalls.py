@@ -16,7 +16,8 @@ rt_tgsigqueueinfo and pidfd_send_signal never), new sessions or process groups (
 setpgid), SysV IPC (shmget, msgget, semget...), ptrace and process_vm_readv/writev, bpf,
 perf_event_open, userfaultfd, io_uring_*, keyring calls (add_key, request_key, keyctl),
 namespaces and mounts, ioctl, prctl, prlimit64, executable memory, ``madvise`` with any
-advice but the allocator's, and clocks of other processes (dynamic clock ids).
+advice but the allocator's, clocks of other processes (dynamic clock ids), and ``futex`` but
+for private waits and wakes (``FUTEX_OPS``).
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "randomness": ("getrandom",),
     # Harmless questions CPython asks about itself.
     "identity": ("getpid", "gettid", "getuid", "geteuid", "getgid", "getegid"),
-    # Locks inside the C library (uncontended in a single-threaded process) and yielding.
-    "locks": ("futex", "sched_yield"),
+    # Yielding. (futex only with the operations in FUTEX_OPS.)
+    "locks": ("sched_yield",),
     # Ending the process.
     "exit": ("exit", "exit_group"),
 }
@@ -88,7 +89,30 @@ MADVISE_ALLOWED = {
 }
 
 
+# futex(uaddr, op, ...) only for the private waits and wakes of the C library's own locks
+# (uncontended in a single-threaded process: seldom called at all). The private flag keys the
+# futex by the child's own address space: without it, a futex on a page of a shared file (the
+# C library every child maps) is keyed by the file, and two children waited and woke each
+# other through it, a channel between the program on the tree and a dry run (red team round
+# sixteen); and FUTEX_LOCK_PI looks a pid up to attach the lock to it, answering EPERM for a
+# task that exists and ESRCH for a free pid: a listing of every process and thread around the
+# child. Compared on the low 32 bits, the ``int`` the kernel reads.
+FUTEX_PRIVATE = 128
+FUTEX_CLOCK_REALTIME = 256
+FUTEX_OPS = {
+    "FUTEX_WAIT_PRIVATE": 0 | FUTEX_PRIVATE,
+    "FUTEX_WAKE_PRIVATE": 1 | FUTEX_PRIVATE,
+    "FUTEX_WAIT_BITSET_PRIVATE": 9 | FUTEX_PRIVATE,
+    "FUTEX_WAKE_BITSET_PRIVATE": 10 | FUTEX_PRIVATE,
+    # Timed waits against the wall clock (sem_clockwait, pthread_cond_timedwait).
+    "FUTEX_WAIT_REALTIME_PRIVATE": 0 | FUTEX_PRIVATE | FUTEX_CLOCK_REALTIME,
+    "FUTEX_WAIT_BITSET_REALTIME_PRIVATE": 9 | FUTEX_PRIVATE | FUTEX_CLOCK_REALTIME,
+}
+INT_MASK = 0xFFFF_FFFF
+
+
 def allowed_names() -> frozenset[str]:
     """Every syscall name the filter allows in some form."""
     names = {n for group in ALLOWED.values() for n in group}
-    return frozenset(names | set(SELF_ONLY) | set(STATIC_CLOCKS) | set(NO_EXEC) | {"madvise"})
+    names |= set(SELF_ONLY) | set(STATIC_CLOCKS) | set(NO_EXEC)
+    return frozenset(names | {"madvise", "futex"})

@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from protocol.limits import MAX_LOG_CHARS
-from protocol.messages import Finished, Log, Message, ProgramError, Started
+from protocol.messages import Finished, Message, ProgramError, Started
 from runner.config import RunnerConfig
 from runner.exc import FrameInvalid
 from runner.leds import Led, Strip
@@ -28,7 +28,7 @@ from runner.sandbox.frames import check_frame_bytes
 from runner.sandbox.grid import Pacer
 from runner.sandbox.wire import ACK, END, FRAME, LOG, PROGRAM, READY
 from runner.supervise.outcome import Outcome
-from runner.supervise.pacing import ViewerFeed
+from runner.supervise.pacing import LogFeed, ViewerFeed
 from runner.supervise.pipes import ChildIO, ChildProtocolError, Exit
 from runner.supervise.spawn import (
     CHILD_COMMAND,
@@ -270,10 +270,14 @@ class Supervisor:
         }
         io.send(PROGRAM, json.dumps(program).encode())
         emit(Started(submission_id=submission_id))
-        return self._stream(io, submission_id, emit, out)
+        logs = LogFeed(submission_id, emit)
+        try:
+            return self._stream(io, submission_id, emit, out, logs)
+        finally:  # however the run ended, the log written so far reaches viewers
+            logs.flush(time.monotonic())
 
     def _stream(
-        self, io: ChildIO, submission_id: str, emit: EventCallback, out: Outcome
+        self, io: ChildIO, submission_id: str, emit: EventCallback, out: Outcome, logs: LogFeed
     ) -> Outcome:
         """Show the child's frames and pass on its log until its output ends.
 
@@ -293,11 +297,14 @@ class Supervisor:
             END: MAX_END,
         }
         while not self._over(io):
-            wake = viewer.due
+            wake = min(viewer.due or math.inf, logs.due or math.inf)
             if out.end is not None:  # after END: EOF, within a grace period
-                wake = min(wake or math.inf, out.end_seen + END_GRACE_S)
-            kind, payload = io.next_record(max_size=record_limits, wake_at=wake)
+                wake = min(wake, out.end_seen + END_GRACE_S)
+            kind, payload = io.next_record(
+                max_size=record_limits, wake_at=None if wake == math.inf else wake
+            )
             viewer.flush_if_due(time.monotonic())
+            logs.flush_if_due(time.monotonic())
             if kind is None:
                 if io.eof:
                     break
@@ -326,7 +333,7 @@ class Supervisor:
                 text = out.add_log(payload, self._log_limit)
                 record_limits[LOG] = out.log_room(self._log_limit, MAX_LOG_RECORD)
                 if text:
-                    emit(Log(submission_id=submission_id, text=text))
+                    logs.add(text, time.monotonic())
             elif kind == END:
                 out.take_end(payload)
                 out.end_seen = time.monotonic()

@@ -106,11 +106,6 @@ def eighths(positions: Sequence[Position], shape: str) -> list[int]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round ten: a pattern of half a cell (eight stripes or eight wedges) keeps "
-    "every zone's mean constant, so half the tree strobes at 10 Hz undamped",
-)
 @pytest.mark.parametrize("leds", [100, 500])
 @pytest.mark.parametrize("shape", ["stripes", "wedges"])
 def test_half_the_tree_cant_strobe_in_eighths(shape: str, leds: int) -> None:
@@ -222,11 +217,6 @@ def cells_of(positions: Sequence[Position]) -> list[tuple[int, int]]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round ten: steady reddish light that is not a saturated red holds most of "
-    "every zone's red, so a saturated-red flash over a quarter of the tree is never counted",
-)
 @pytest.mark.parametrize("leds", [100, 500])
 def test_a_quarter_of_the_tree_cant_strobe_red_beside_steady_salmon(leds: int) -> None:
     positions = spiral_cone(leds)

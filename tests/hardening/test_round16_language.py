@@ -151,11 +151,6 @@ EXCEPTION_ARGS_ESCAPE["oserror-uncaught-report"] = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round sixteen: BaseException's str()/repr() hold no reference to args[0]; "
-    "a built-in OSError or slice there is freed mid-format (the real builtins)",
-)
 @pytest.mark.parametrize("variant", sorted(EXCEPTION_ARGS_ESCAPE))
 def test_a_program_cant_free_an_exceptions_argument_while_its_str_formats_it(
     variant: str,
@@ -191,11 +186,6 @@ print("text:", shelf)
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round sixteen: list's repr holds no reference to the item it formats; "
-    "a slice item is freed mid-format by its start's __repr__ (the real builtins)",
-)
 def test_a_program_cant_free_a_list_item_while_the_lists_repr_formats_it() -> None:
     _assert_no_escape(LIST_REPR_ESCAPE, "list-repr-escape")
 
@@ -225,11 +215,6 @@ print("hex:", victim.hex(Sep(":"), 8))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round sixteen: bytearray.hex(sep) formats a buffer the separator's "
-    "__len__ freed (gh-143195, a read of freed memory)",
-)
 def test_a_program_cant_read_freed_memory_through_a_hex_separators_len() -> None:
     assert Checker(config()).check(HEX_SEPARATOR_READS_FREED) == []
     real = tree_run(HEX_SEPARATOR_READS_FREED, "hex-separator")
@@ -259,8 +244,9 @@ print("dropped")
 
 @pytest.mark.xfail(
     strict=True,
-    reason="red team round sixteen, low: freeing a slice (property, classmethod...) chain 300,000 "
-    "deep overflows the C stack; not among runner/README.md's documented crashes",
+    reason="red team round sixteen, low, known and documented (runner/README.md, 'Data "
+    "nested deep'): freeing a chain of slices (property, classmethod...) 300,000 deep "
+    "overflows the C stack and the child dies (SIGSEGV), as a deep tuple's hash does",
 )
 def test_dropping_a_deep_chain_of_slices_doesnt_kill_the_child() -> None:
     assert Checker(config()).check(NESTED_SLICES_DROPPED) == []
@@ -296,11 +282,6 @@ print("item:", row[0], "items:", list(row), "sum:", sum(row))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round sixteen, low: the __iter__ added to a sequence-only class shadows a "
-    "later base's __iter__ in a subclass (list(row) differs from Python)",
-)
 def test_a_sequence_only_mixin_iterates_a_list_subclass_as_python_does() -> None:
     assert Checker(config()).check(MIXIN_ITERATION) == []
     real = tree_run(MIXIN_ITERATION, "mixin-iteration")
@@ -325,11 +306,6 @@ FLAT_SUM = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round sixteen, low: 100 terms added with + are refused as 'nested too "
-    "deeply' (the AST's depth), with no line",
-)
 def test_a_long_flat_sum_is_not_refused_as_nested_too_deeply() -> None:
     assert Checker(config()).check(FLAT_SUM) == []
     real = tree_run(FLAT_SUM, "flat-sum")

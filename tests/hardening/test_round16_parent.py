@@ -121,11 +121,6 @@ def print_flood_through_web(server: RunnerServer, config: RunnerConfig, name: st
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round sixteen: a program printing 16,384 empty lines sends as many Log "
-    "events, web's outbox (2,000 messages) fills and the runner hangs up on web",
-)
 def test_a_program_cant_make_the_runner_hang_up_on_web_by_printing() -> None:
     with short_dir() as where:
         config = RunnerConfig(
@@ -179,11 +174,6 @@ def free_pid() -> int:
     return next(pid for pid in range(top - 1, 300, -1) if not Path(f"/proc/{pid}").exists())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round sixteen: futex(FUTEX_LOCK_PI) answers EPERM for a task that exists "
-    "and ESRCH for a free pid, so a confined child lists every process and thread around it",
-)
 def test_a_child_cant_tell_which_processes_exist() -> None:
     machine = os.uname().machine
     if machine not in SYS_FUTEX:
@@ -262,11 +252,6 @@ RAW_DRY_RUN_CHILD = (
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round sixteen: a shared futex on a libc page both children map is a "
-    "channel between the program on the tree and a dry run beside it",
-)
 def test_two_sandbox_children_cant_signal_each_other_through_a_futex() -> None:
     import sys
 

@@ -1,0 +1,202 @@
+"""Each LED's own flashes, added up by area: what means over zones cannot see.
+
+The zones (``runner.protect.flash``) judge the mean light of parts of the tree. A pattern finer
+than their cells cancels inside each cell: eight stripes (or wedges) taking turns keep every
+cell half lit, so no zone's mean moves while half the tree strobes (red team round ten), and
+steady reddish light in a cell hides a saturated red flash beside it. WCAG counts "the combined
+area of flashes occurring concurrently", wherever they are. So the limiter also follows every
+LED on its own, with the same measures, thresholds and hysteresis as a zone's (``flash``), and
+counts each LED's transitions in the same window.
+
+A frame is held back when, in it, the LEDs that complete a transition **the same way** (all
+rising, or all falling) while already at their own limit of six in the window cover
+``AREA`` of the tree: an eighth, "still above the WCAG area at a room's distances"
+(docs/protection.md), and never fewer than ``FEW_LEDS + 1`` LEDs (a sparkle of three is no
+general flash). Asking the same direction in the same frame is what tells a flash from moving
+light: a snowflake or a band lights LEDs ahead of it as it darkens those behind, and the LEDs a
+falling flake passes take their turn one after another. In 100 simulated 8-s recordings of
+snow on the default tree, at most 8 LEDs of 100 went the same way in one frame at their limit
+(docs/protection.md has the figures).
+
+NumPy keeps it cheap: both measures of every LED sit in one array of two rows, so a frame
+costs about forty array operations, none per LED in Python; a frame equal to the last one costs
+a bytes comparison.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+# The same definitions as the zones' (runner.protect.flash), per LED.
+MAX_TRANSITIONS = 6
+WINDOW_S = 1.05
+GENERAL_STEP = 0.1
+DARK_BELOW = 0.8
+RED_STEP = 20.0
+RED_SCALE = 320.0
+FEW_LEDS = 3
+# An eighth of the tree flashing together is a large area (docs/protection.md, "Zones").
+AREA = 1 / 8
+
+Floats = npt.NDArray[np.float64]
+Flags = npt.NDArray[np.bool_]
+
+# An LED's hardware levels (R, G, B, unused; 0..255) times this give its luminance (0..1), its
+# redness before the cut at 0 (``(R - G - B) * 320 / 255``), ``R - 4 (G + B)`` (0 or above: a
+# saturated red, ``R / (R + G + B) >= 0.8``, unless all are 0) and R.
+_COLUMNS = np.array(
+    [
+        [0.2126 / 255, RED_SCALE / 255, 1.0, 1.0],
+        [0.7152 / 255, -RED_SCALE / 255, -4.0, 0.0],
+        [0.0722 / 255, -RED_SCALE / 255, -4.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0],
+    ]
+)
+# Per measure (row 0 general, row 1 red): the step, and the dark cap of the general measure (a
+# fall ends below 0.8, a rise starts below it); the red measure has none.
+_STEP = np.array([[GENERAL_STEP], [RED_STEP]])
+_FALL_CAP = np.array([[float(np.nextafter(DARK_BELOW, 0.0))], [np.inf]])
+_RISE_FROM = np.array([[DARK_BELOW], [np.inf]])
+
+
+@dataclass(frozen=True)
+class Measures:
+    """A frame's measures: row 0 each LED's luminance, row 1 its redness; ``peaks``: True where
+    the state may be a peak (general: always; red: a saturated red)."""
+
+    values: Floats
+    peaks: Flags
+
+
+def _measures(columns: Floats) -> Measures:
+    """From the LEDs' levels times ``_COLUMNS``."""
+    rows = columns.T
+    values = rows[:2].copy()
+    np.maximum(values[1], 0.0, out=values[1])
+    peaks = np.ones_like(values, np.bool_)
+    np.logical_and(rows[2] >= 0, rows[3] > 0, out=peaks[1])
+    return Measures(values, peaks)
+
+
+def measures(levels: bytes) -> Measures:
+    """The measures of a frame's hardware levels (4 bytes per LED, the 4th unused)."""
+    return _measures(np.frombuffer(levels, np.uint8).reshape(-1, 4) @ _COLUMNS)
+
+
+@dataclass(frozen=True)
+class Blend:
+    """The frames between two, as ``flash._blend`` makes them (before rounding): luminance,
+    red excess and saturation are linear in the channels."""
+
+    start: Floats
+    change: Floats
+
+    @classmethod
+    def between(cls, old: bytes, new: bytes) -> Blend:
+        start = np.frombuffer(old, np.uint8).reshape(-1, 4) @ _COLUMNS
+        return cls(start, np.frombuffer(new, np.uint8).reshape(-1, 4) @ _COLUMNS - start)
+
+    def at(self, alpha: float) -> Measures:
+        """The measures ``alpha`` of the way."""
+        return _measures(self.start + alpha * self.change)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a frame would do: whether it must be held back, and which LEDs complete a
+    transition of which measure, falling and rising (rows as in ``Measures``)."""
+
+    blocked: bool
+    seen: Measures
+    falls: Flags
+    rises: Flags
+
+
+class LedTransitions:
+    """Counts each LED's transitions and holds back frames that flash a large area."""
+
+    def __init__(self, led_count: int) -> None:
+        self._area = max(FEW_LEDS + 1, AREA * led_count)
+        shape = (2, led_count)
+        # Since each LED's last transition of each measure: the highest state that may be a
+        # peak (-inf: none yet) and the lowest state; which way that transition went (+1 up,
+        # -1 down, 0 none yet). Empty until the first frame.
+        self._high = np.full(shape, -np.inf)
+        self._low = np.full(shape, np.inf)
+        self._rising = np.zeros(shape, np.int8)
+        # From those, where the next transition starts: a fall at or below ``_falls_at``, a
+        # rise at or above ``_rises_at`` in a state that may be a peak (infinite: not now).
+        self._falls_at = np.full(shape, -np.inf)
+        self._rises_at = np.full(shape, np.inf)
+        self._levels = b""  # the last frame noted: the same frame again changes nothing
+        # Transitions in the window: when, and which LEDs made them.
+        self._window: deque[tuple[float, Flags]] = deque()
+        self._counts = np.zeros(shape, np.int32)
+        self._spent = False  # some LED has six transitions of a measure in the window
+
+    def judge(self, levels: bytes, now: float) -> Verdict | None:
+        """The verdict on a frame at monotonic ``now``; None when it is the frame last noted
+        (it changes nothing)."""
+        if levels == self._levels:
+            return None
+        return self.verdict(measures(levels), now)
+
+    def spent(self, now: float) -> bool:
+        """Whether some LED has six transitions of a measure in the window at ``now``: no
+        frame can be held back until one has."""
+        self._expire(now)
+        return self._spent
+
+    def blocks(self, blend: Blend, alpha: float, now: float) -> bool:
+        """Whether the frame ``alpha`` of the way along ``blend`` would be held back."""
+        return self.spent(now) and self.verdict(blend.at(alpha), now).blocked
+
+    def verdict(self, seen: Measures, now: float) -> Verdict:
+        """The verdict on a frame of these measures at monotonic ``now``."""
+        self._expire(now)
+        values = seen.values
+        falls = values <= self._falls_at
+        rises = (values >= self._rises_at) & seen.peaks & ~falls
+        blocked = False
+        if self._spent:  # this transition would be an LED's seventh of its measure
+            spent = self._counts >= MAX_TRANSITIONS
+            up = np.count_nonzero((rises & spent).any(axis=0))
+            down = np.count_nonzero((falls & spent).any(axis=0))
+            blocked = bool(max(up, down) >= self._area)
+        return Verdict(blocked, seen, falls, rises)
+
+    def note(self, verdict: Verdict | None, levels: bytes, now: float) -> None:
+        """The frame judged as ``verdict`` (with these hardware levels) was shown at ``now``:
+        where an LED completed a transition, its extremes start again from this frame;
+        elsewhere they widen to include it."""
+        if verdict is None:
+            return
+        self._levels = levels
+        values, falls, rises = verdict.seen.values, verdict.falls, verdict.rises
+        peaks = np.where(verdict.seen.peaks, values, -np.inf)
+        done = falls | rises
+        self._high = np.where(done, peaks, np.maximum(self._high, peaks))
+        self._low = np.where(done, values, np.minimum(self._low, values))
+        if np.count_nonzero(done):
+            self._rising = np.where(falls, -1, np.where(rises, 1, self._rising)).astype(np.int8)
+            self._counts += done
+            self._window.append((now, done))
+            self._spent = bool(np.count_nonzero(self._counts >= MAX_TRANSITIONS))
+        self._falls_at = np.where(
+            self._rising >= 0, np.minimum(self._high - _STEP, _FALL_CAP), -np.inf
+        )
+        self._rises_at = np.where(
+            (self._rising <= 0) & (self._low < _RISE_FROM), self._low + _STEP, np.inf
+        )
+
+    def _expire(self, now: float) -> None:
+        window = self._window
+        if not window or window[0][0] > now - WINDOW_S:
+            return
+        while window and window[0][0] <= now - WINDOW_S:
+            self._counts -= window.popleft()[1]
+        self._spent = bool(np.count_nonzero(self._counts >= MAX_TRANSITIONS))
