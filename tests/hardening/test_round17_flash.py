@@ -1,0 +1,151 @@
+"""Red team, round seventeen: the flash limiter after the per-LED count (``runner.protect.per_led``).
+
+Every finding is a strict xfail: it fails today and must pass once fixed (then the marker comes
+off). Programs run as ordinary tree programs in real sandbox children under the real
+``Supervisor`` over a recording ``VirtualStrip``, with the flash limiter on and the default power
+budget; recorded frame sequences go through the real ``Protector``. What reached the LEDs is
+measured by ``tests/runner/light_meter.py``, which shares no code with ``runner/protect``. The
+write-up with figures is ``docs/red-team/round17-flash.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from runner.config import RunnerConfig
+from runner.leds import Led
+from runner.leds.layout import spiral_cone
+from runner.leds.virtual import VirtualStrip
+from runner.supervise.supervisor import Supervisor
+from tests.runner.light_meter import (
+    general_counts,
+    luminance,
+    most_in_one_second,
+    red_counts,
+    redness,
+    series,
+    transitions,
+)
+
+MOST = 6  # transitions in any one second: three flashes
+Frames = list[tuple[float, Sequence[Led]]]
+Position = tuple[float, float, float]
+
+
+def run_program(source: str, positions: Sequence[Position], seconds: float = 2.0) -> Frames:
+    """Run an ordinary program on the real supervisor (flash limiter on, the default power
+    budget, 40 fps); the frames the LEDs got, with the time each was shown."""
+    leds = len(positions)
+    config = RunnerConfig(
+        led_count=leds, fps=40.0, time_limit_s=seconds, view_fps=0.0, flash_limit=True
+    )
+    strip = VirtualStrip(leds, history=10_000)
+    with strip, Supervisor(config, strip, positions) as tree:
+        result = tree.run("round17", source)
+        shown: Frames = [(frame.at, frame.leds) for frame in strip.frames]
+    assert (result.status, result.reason) == ("completed", "time_limit"), result.log
+    assert len(shown) >= 30, "the program did not run: the test proves nothing"
+    return shown
+
+
+def most_transitions(frames: Frames, picked: Sequence[int]) -> int:
+    """The most general or red transitions in any one second over the ``picked`` LEDs, measured
+    as one field (their mean light)."""
+    part = [(t, [leds[i] for i in picked]) for t, leds in frames]
+    return max(
+        most_in_one_second(transitions(series(part, measure), counts))
+        for measure, counts in ((luminance, general_counts), (redness, red_counts))
+    )
+
+
+# --- 1. a quarter of the tree strobes at 10 Hz, its edges staggered by one frame --------------
+#
+# The per-LED count holds a frame back only when LEDs covering an eighth of the tree complete
+# a transition *the same way in that frame*. A strobe whose switching is spread over two frames
+# of 25 ms (far too fast for the eye to see as two) never has an eighth go the same way at
+# once; and if, in every cell of the zones, as many LEDs go up as go down in each frame, no
+# cell's mean moves, so no zone sees anything either. Four groups, each just under an eighth of
+# the tree, in two neighbouring quadrants: in each cell of the first quadrant the half nearer
+# the second quadrant is group 0 and the other half group 2; in the second quadrant group 1
+# (nearer the first) and group 3. Group k is on for two frames and off for two, a frame after
+# group k - 1: in each frame one group rises and the one opposite it in its quadrant falls.
+# Groups 0 and 1 together are a contiguous quarter of the tree (less a few LEDs) around the
+# border of the two quadrants, and it goes black, half, white, half, black ten times a second.
+# Found: no frame damped, 21 transitions in one second on that quarter and on each of its LEDs,
+# on 100 and 500 LEDs (the Protector alone, fed the frames: the same).
+GROUPS = """
+def stagger_groups(positions):
+    n = len(positions)
+    order = sorted(range(n), key=lambda i: (positions[i][2], i))
+    band = [0] * n
+    for rank, i in enumerate(order):
+        band[i] = rank * 4 // n
+
+    def median(values):
+        values = sorted(values)
+        half = len(values) // 2
+        return values[half] if len(values) % 2 else (values[half - 1] + values[half]) / 2
+
+    cx = median([p[0] for p in positions])
+    cy = median([p[1] for p in positions])
+    turn = [math.atan2(p[1] - cy, p[0] - cx) % math.tau for p in positions]
+    quadrant = [min(3, int(a / (math.tau / 4))) for a in turn]
+    group = [-1] * n
+    for q, first, second in ((0, 2, 0), (1, 1, 3)):
+        cells = [
+            sorted([i for i in range(n) if band[i] == b and quadrant[i] == q], key=lambda i: turn[i])
+            for b in range(4)
+        ]
+        halves = [len(cell) // 2 for cell in cells]
+        while sum(halves) >= n / 8:  # each group under an eighth of the tree
+            halves[halves.index(max(halves))] -= 1
+        for cell, k in zip(cells, halves):
+            chosen = cell[len(cell) - 2 * k:] if q == 0 else cell[: 2 * k]
+            for i in chosen[:k]:
+                group[i] = first
+            for i in chosen[k:]:
+                group[i] = second
+    return group
+"""
+
+STAGGERED = (
+    "import math\n"
+    + GROUPS
+    + """
+group = stagger_groups(getLEDPositions())
+frame = 0
+while True:
+    setLEDs([ON if g >= 0 and (frame - g) % 4 < 2 else BLACK for g in group])
+    frame += 1
+"""
+)
+
+
+def stagger_groups(positions: Sequence[Position]) -> list[int]:
+    """Each LED's group as the program works it out (-1: dark)."""
+    namespace: dict[str, object] = {}
+    exec("import math\n" + GROUPS, namespace)
+    groups: list[int] = namespace["stagger_groups"](positions)  # type: ignore[operator]
+    return groups
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round seventeen: a strobe whose edges are spread over two frames, as many "
+    "LEDs of each cell going up as down, is seen by neither the zones nor the per-LED count",
+)
+@pytest.mark.parametrize("leds", [100, 500])
+@pytest.mark.parametrize("on", ["WHITE", "RED"])
+def test_a_quarter_of_the_tree_cant_strobe_with_its_edges_staggered_by_a_frame(
+    leds: int, on: str
+) -> None:
+    positions = spiral_cone(leds)
+    shown = run_program(STAGGERED.replace("ON", on), positions)
+    group = stagger_groups(positions)
+    quarter = [i for i in range(leds) if group[i] in (0, 1)]
+    assert len(quarter) >= leds // 4 - 4
+    worst = most_transitions(shown, quarter)
+    assert worst <= MOST, f"{worst} transitions in one second on a quarter of the tree"
