@@ -1,4 +1,4 @@
-"""Red team, round seventeen: the flash limiter after the per-LED count (``runner.protect.per_led``).
+"""Red team, round seventeen: the flash limiter with its per-LED count (``protect.per_led``).
 
 Every finding is a strict xfail: it fails today and must pass once fixed (then the marker comes
 off). Programs run as ordinary tree programs in real sandbox children under the real
@@ -102,7 +102,9 @@ def stagger_groups(positions):
     group = [-1] * n
     for q, first, second in ((0, 2, 0), (1, 1, 3)):
         cells = [
-            sorted([i for i in range(n) if band[i] == b and quadrant[i] == q], key=lambda i: turn[i])
+            sorted(
+                [i for i in range(n) if band[i] == b and quadrant[i] == q], key=lambda i: turn[i]
+            )
             for b in range(4)
         ]
         halves = [len(cell) // 2 for cell in cells]
