@@ -160,6 +160,53 @@ def test_a_quarter_of_the_tree_cant_strobe_with_its_edges_staggered_by_a_frame(
     assert worst <= MOST, f"{worst} transitions in one second on a quarter of the tree"
 
 
+# --- 1b. the same quadrant's two halves in antiphase, each a hair under an eighth ---------------
+#
+# Without the stagger: groups 2 and 0 of ``stagger_groups`` (the two halves of every cell of one
+# quadrant, each group under an eighth of the tree) white and black in turn, ten times a second.
+# No cell's mean moves, and in each frame one group goes up and the other down: the per-LED count
+# takes the larger of the two (``max(up, down)``), never their sum, though WCAG counts "the
+# combined area of flashes occurring concurrently" (round ten's fix called for "the areas
+# flashing in either direction added up"). Found: no frame damped; every LED of the quadrant,
+# a quarter of the tree, and each half of it as one field, 21 transitions in one second, on 100
+# and 500 LEDs, white and red.
+ANTIPHASE = (
+    "import math\n"
+    + GROUPS
+    + """
+group = stagger_groups(getLEDPositions())
+frame = 0
+while True:
+    first = frame % 4 < 2
+    setLEDs([ON if g in (0, 2) and (g == 0) == first else BLACK for g in group])
+    frame += 1
+"""
+)
+
+
+def most_per_led(frames: Frames, picked: Sequence[int]) -> int:
+    """The most transitions in any one second of any one of the ``picked`` LEDs."""
+    return max(most_transitions(frames, [i]) for i in picked)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round seventeen: the per-LED count takes the larger of the areas going up "
+    "and down, so two halves of a quarter of the tree in antiphase each stay under an eighth",
+)
+@pytest.mark.parametrize("leds", [100, 500])
+@pytest.mark.parametrize("on", ["WHITE", "RED"])
+def test_a_quarter_of_the_tree_cant_strobe_in_two_halves_in_antiphase(leds: int, on: str) -> None:
+    positions = spiral_cone(leds)
+    shown = run_program(ANTIPHASE.replace("ON", on), positions)
+    group = stagger_groups(positions)
+    quarter = [i for i in range(leds) if group[i] in (0, 2)]
+    half = [i for i in range(leds) if group[i] == 0]
+    worst = max(most_per_led(shown, quarter), most_transitions(shown, half))
+    assert worst <= MOST, f"{worst} transitions in one second in a quarter of the tree"
+
+
 # --- 2. on the default tree, a quadrant strobes grey, its two halves a frame apart ------------
 #
 # The same stagger needs no balancing where the zones cannot see a flash anyway. On the default
