@@ -160,7 +160,7 @@ def test_a_quarter_of_the_tree_cant_strobe_with_its_edges_staggered_by_a_frame(
     assert worst <= MOST, f"{worst} transitions in one second on a quarter of the tree"
 
 
-# --- 1, at full scale: the whole tree, a pinwheel at 5 Hz, its edges spread over four frames ----
+# --- 1, at full scale: a pinwheel of half the tree at 5 Hz, its edges over four frames ---
 #
 # Eight groups: in every cell, the half by angle nearer the start of its quadrant q is group
 # q + 4 and the other half group q (each group trimmed under an eighth of the tree). Group k is on
@@ -231,7 +231,7 @@ def test_half_the_tree_cant_flash_five_times_a_second_with_its_edges_over_four_f
     assert worst <= MOST, f"{worst} transitions in one second on half the tree"
 
 
-# --- 1b. the same quadrant's two halves in antiphase, each a hair under an eighth ---------------
+# --- 2. the same quadrant's two halves in antiphase, each a hair under an eighth -----------------
 #
 # Without the stagger: groups 2 and 0 of ``stagger_groups`` (the two halves of every cell of one
 # quadrant, each group under an eighth of the tree) white and black in turn, ten times a second.
@@ -278,7 +278,7 @@ def test_a_quarter_of_the_tree_cant_strobe_in_two_halves_in_antiphase(leds: int,
     assert worst <= MOST, f"{worst} transitions in one second in a quarter of the tree"
 
 
-# --- 2. on the default tree, a quadrant strobes grey, its two halves a frame apart ------------
+# --- 3. on the default tree, a quadrant strobes grey, its two halves a frame apart ------------
 #
 # The same stagger needs no balancing where the zones cannot see a flash anyway. On the default
 # 100-LED tree the cells hold about six LEDs, and a cell's change counts only at half its range
@@ -335,7 +335,7 @@ def test_a_quadrant_of_the_default_tree_cant_strobe_grey_with_its_halves_a_frame
     assert worst <= MOST, f"{worst} transitions in one second on a quadrant of the tree"
 
 
-# --- 3. moving light held back: a theatre chase ---------------------------------------------
+# --- 4. moving light held back: a theatre chase ---------------------------------------------
 #
 # The marquee of Adafruit's NeoPixel strandtest (``theaterChase``: every third LED lit, the
 # pattern stepping one LED along the string every 50 ms) is moving light, as docs/protection.md
@@ -380,7 +380,7 @@ def test_a_theatre_chase_reaches_the_leds_as_drawn(leds: int) -> None:
     )
 
 
-# --- 4. a candle flicker held back ----------------------------------------------------------
+# --- 5. a candle flicker held back ----------------------------------------------------------
 #
 # The simplest fire: every LED orange, its brightness drawn at random between 70 and 100 % each
 # frame. No area of the tree gets brighter or darker (a zone's mean stays within a few
