@@ -27,32 +27,46 @@ def _logs(program: str, name: str) -> tuple[str, str]:
     return real.log, predicted.log
 
 
-# --- 1. A list nested 300 deep cannot be printed ---------------------------------------------
+# --- 1. Lists nested 300 deep (exceptions 500 deep) cannot be printed ---------------------------
 #
 # ``list.__repr__`` is now a Python function (``repr_fixes._list_repr_template``): each level
 # of nesting costs its frame, its list comprehension's frame and the ``repr`` call between
 # them, where CPython's C ``list_repr`` costs one level of the recursion limit. Lists nested
 # more than about 200 deep (a chain of ``[value, rest]`` pairs, a tree of branches) raise
 # RecursionError ("while calling a Python object") where Python prints them (CPython 3.11
-# prints 900 levels and more). Found: tree and dry run ``failed``/``error``, RecursionError,
-# line 4; plain CPython: ``printed: 1992 [299, [298,``.
+# prints 900 levels and more). The exception replacements cost about three levels per level:
+# exceptions wrapping exceptions print 300 deep, not 400 (Python: 900 and more). Found: tree
+# and dry run ``failed``/``error``, RecursionError, line 4; plain CPython: ``printed: 1992
+# [299, [298,`` and ``printed: 6030 the star is dark``.
 DEEP_LIST_PRINTED = """branch = []
 for level in range(300):
     branch = [level, branch]  # a chain of levels, each holding the next
 text = repr(branch)
 print("printed:", len(text), text[:12])
 """
+DEEP_EXCEPTION_PRINTED = """problem = ValueError("the star is dark")
+for level in range(500):
+    problem = ValueError(problem)  # each layer wraps the one below
+text = repr(problem)
+print("printed:", len(text), str(problem))
+"""
+DEEP_PRINTED = {
+    "list-300": (DEEP_LIST_PRINTED, "printed: 1992 [299, [298,"),
+    "exception-500": (DEEP_EXCEPTION_PRINTED, "printed: 6030 the star is dark"),
+}
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="red team round seventeen, low: the Python list.__repr__ costs about four levels "
-    "of the recursion limit per level of nesting; a list nested 300 deep raises "
-    "RecursionError where Python prints it",
+    reason="red team round seventeen, low: the Python list.__repr__ (and exception str/repr) "
+    "cost three or four levels of the recursion limit per level of nesting; a list nested 300 "
+    "deep or exceptions 500 deep raise RecursionError where Python prints them",
 )
-def test_a_list_nested_300_deep_prints_as_in_python() -> None:
-    for log in _logs(DEEP_LIST_PRINTED, "deep-list-repr"):
-        assert "printed: 1992 [299, [298," in log, log
+@pytest.mark.parametrize("variant", sorted(DEEP_PRINTED))
+def test_deeply_nested_lists_and_exceptions_print_as_in_python(variant: str) -> None:
+    program, expected = DEEP_PRINTED[variant]
+    for log in _logs(program, f"deep-{variant}"):
+        assert expected in log, log
 
 
 # --- 2. A list that grows while it is printed -------------------------------------------------
