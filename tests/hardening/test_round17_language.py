@@ -169,7 +169,7 @@ def test_an_exceptions_repr_doesnt_run_its_arguments_str_methods() -> None:
 # in ``s.replace(..).replace(..)`` a ``Call`` of an ``Attribute`` of the previous call (two
 # levels). So 96 ``elif`` branches (a pattern chosen by number), a conditional expression with
 # 96 cases or 50 chained method calls are refused at upload, "nested too deeply (more than 100
-# levels)", where Python runs them. Found: the upload check refuses each, with the last line.
+# levels)", where Python runs them. Found: the upload check refuses each (line of the deepest node).
 ELIF_CHAIN = (
     "pattern = 119\n"
     "if pattern == 0:\n"
