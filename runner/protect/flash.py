@@ -440,6 +440,7 @@ class FlashLimiter:
         each = None if blocked else self._each.judge(light.levels, now)
         if each is not None and each.blocked:
             blocked = True
+            self._each.hold(each, now)
         damped = blocked and self._last is not None
         if damped:
             # A blend may complete a transition of another measure or zone (a blend of two

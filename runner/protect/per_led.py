@@ -8,15 +8,16 @@ area of flashes occurring concurrently", wherever they are. So the limiter also 
 LED on its own, with the same measures, thresholds and hysteresis as a zone's (``flash``), and
 counts each LED's transitions in the same window.
 
-A frame is held back when, in it, the LEDs that complete a transition **the same way** (all
-rising, or all falling) while already at their own limit of six in the window cover
-``AREA`` of the tree: an eighth, "still above the WCAG area at a room's distances"
-(docs/protection.md), and never fewer than ``FEW_LEDS + 1`` LEDs (a sparkle of three is no
-general flash). Asking the same direction in the same frame is what tells a flash from moving
-light: a snowflake or a band lights LEDs ahead of it as it darkens those behind, and the LEDs a
-falling flake passes take their turn one after another. In 100 simulated 8-s recordings of
-snow on the default tree, at most 8 LEDs of 100 went the same way in one frame at their limit
-(docs/protection.md has the figures).
+A frame is held back when the LEDs that complete a transition while already at their own limit
+of six in the window (rising and falling added up, as WCAG adds up concurrent flashes) cover
+``AREA`` of the tree in that frame (an eighth, "still above the WCAG area at a room's
+distances", docs/protection.md; never fewer than ``FEW_LEDS + 1`` LEDs: a sparkle of three is
+no general flash), or ``WIDE_AREA`` together with those of the frames shown in the last
+``RECENT_S`` (a flash whose edges are spread over two frames). The LEDs a frame was held back for
+stay *held* while at their limit: none of them may complete another transition. Timing is what
+tells a flash from moving light: a snowflake lights LEDs ahead of it as it darkens those behind,
+and the LEDs a falling flake passes take their turn one after another (docs/protection.md has
+the figures for snow).
 
 NumPy keeps it cheap: both measures of every LED sit in one array of two rows, so a frame
 costs about forty array operations, none per LED in Python; a frame equal to the last one costs
@@ -41,6 +42,13 @@ RED_SCALE = 320.0
 FEW_LEDS = 3
 # An eighth of the tree flashing together is a large area (docs/protection.md, "Zones").
 AREA = 1 / 8
+# A flash whose edges are spread over consecutive frames (a group of LEDs a frame after another,
+# each under an eighth) still flashes together to the eye: the LEDs at their limit that changed
+# within RECENT_S, this frame's included, may not cover a quarter of the tree (red team round
+# seventeen: a quarter strobed at 10 Hz, its edges staggered by one frame). A quarter, not an
+# eighth, for the frames together: snow's flakes move LEDs at their limit in every frame.
+RECENT_S = 0.04  # the frame before at 40 frames a second, two at 60
+WIDE_AREA = 1 / 4
 
 Floats = npt.NDArray[np.float64]
 Flags = npt.NDArray[np.bool_]
@@ -114,6 +122,7 @@ class Verdict:
     seen: Measures
     falls: Flags
     rises: Flags
+    spent: Flags | None  # LEDs that complete a transition at their limit (None: none can)
 
 
 class LedTransitions:
@@ -121,6 +130,13 @@ class LedTransitions:
 
     def __init__(self, led_count: int) -> None:
         self._area = max(FEW_LEDS + 1, AREA * led_count)
+        self._wide_area = max(FEW_LEDS + 1, WIDE_AREA * led_count)
+        # The LEDs that completed a transition at their limit in frames shown lately, when.
+        self._recent: deque[tuple[float, Flags]] = deque()
+        # LEDs of a large flashing area a frame was held back for: while they stay at their
+        # limit, none of them may complete another transition, however few move at once (or
+        # the held-back pattern would go on flashing in groups just under the bar).
+        self._held = np.zeros(led_count, np.bool_)
         shape = (2, led_count)
         # Since each LED's last transition of each measure: the highest state that may be a
         # peak (-inf: none yet) and the lowest state; which way that transition went (+1 up,
@@ -161,13 +177,39 @@ class LedTransitions:
         values = seen.values
         falls = values <= self._falls_at
         rises = (values >= self._rises_at) & seen.peaks & ~falls
-        blocked = False
-        if self._spent:  # this transition would be an LED's seventh of its measure
-            spent = self._counts >= MAX_TRANSITIONS
-            up = np.count_nonzero((rises & spent).any(axis=0))
-            down = np.count_nonzero((falls & spent).any(axis=0))
-            blocked = bool(max(up, down) >= self._area)
-        return Verdict(blocked, seen, falls, rises)
+        if not self._spent:
+            return Verdict(False, seen, falls, rises, None)
+        # LEDs for which this transition would be the seventh of its measure in the window,
+        # rising or falling: WCAG adds up "the combined area of flashes occurring concurrently"
+        # (red team round seventeen: two halves of a quarter in antiphase, each a hair under an
+        # eighth, passed when the larger direction alone was asked).
+        moves = np.asarray(((falls | rises) & (self._counts >= MAX_TRANSITIONS)).any(axis=0))
+        count = np.count_nonzero(moves)
+        if not count:
+            return Verdict(False, seen, falls, rises, moves)
+        lately = self.lately(moves, now)
+        blocked = (
+            count >= self._area
+            or np.count_nonzero(lately) >= self._wide_area
+            or np.count_nonzero(moves & self._held)
+        )
+        return Verdict(bool(blocked), seen, falls, rises, moves)
+
+    def lately(self, moves: Flags, now: float) -> Flags:
+        """``moves`` and the LEDs that completed a transition at their limit within
+        ``RECENT_S`` before ``now``."""
+        while self._recent and self._recent[0][0] <= now - RECENT_S:
+            self._recent.popleft()
+        lately = moves.copy()
+        for _, earlier in self._recent:
+            lately |= earlier
+        return lately
+
+    def hold(self, verdict: Verdict, now: float) -> None:
+        """A frame was held back for ``verdict``: the LEDs at their limit that flashed in it
+        (and just before) may not flash again while they stay at their limit."""
+        if verdict.spent is not None:
+            self._held |= self.lately(verdict.spent, now)
 
     def note(self, verdict: Verdict | None, levels: bytes, now: float) -> None:
         """The frame judged as ``verdict`` (with these hardware levels) was shown at ``now``:
@@ -181,6 +223,8 @@ class LedTransitions:
         done = falls | rises
         self._high = np.where(done, peaks, np.maximum(self._high, peaks))
         self._low = np.where(done, values, np.minimum(self._low, values))
+        if verdict.spent is not None and np.count_nonzero(verdict.spent):
+            self._recent.append((now, verdict.spent))
         if np.count_nonzero(done):
             self._rising = np.where(falls, -1, np.where(rises, 1, self._rising)).astype(np.int8)
             self._counts += done
@@ -199,4 +243,6 @@ class LedTransitions:
             return
         while window and window[0][0] <= now - WINDOW_S:
             self._counts -= window.popleft()[1]
-        self._spent = bool(np.count_nonzero(self._counts >= MAX_TRANSITIONS))
+        spent = (self._counts >= MAX_TRANSITIONS).any(axis=0)
+        self._spent = bool(np.count_nonzero(spent))
+        self._held &= spent  # back under its limit: free to flash again, up to it

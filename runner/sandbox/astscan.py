@@ -10,18 +10,35 @@ class Nesting(NamedTuple):
     """How deep a program is nested, and where."""
 
     depth: int  # levels of the AST, a chain of operators counting as one
-    chain: int  # the most binary operators in a row in one expression (its terms less one)
+    chain: int  # the most links in one chain (``_links``): its terms (or branches) less one
     line: int | None  # of the deepest node (or of the longest chain, if that is the longer)
+
+
+def _links(node: ast.AST) -> tuple[ast.AST, ...]:
+    """The children of ``node`` that continue a chain, flat to a reader though nested in the
+    AST: the left term of ``a + b + c``, an ``elif`` (an ``if`` alone in the ``else``), the
+    ``else`` of a conditional expression that is one, and what a call, an attribute or an
+    index is taken of (``text.replace(...).replace(...)``, ``grid[y][x]``)."""
+    if isinstance(node, ast.BinOp):
+        return (node.left,)
+    if isinstance(node, ast.If) and len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If):
+        return (node.orelse[0],)
+    if isinstance(node, ast.IfExp):
+        return (node.orelse,)
+    if isinstance(node, ast.Call):
+        return (node.func,)
+    if isinstance(node, (ast.Attribute, ast.Subscript)):
+        return (node.value,)
+    return ()
 
 
 def nesting_depth(tree: ast.AST) -> Nesting:
     """The depth of the AST, measured without recursion so any input is safe to measure.
 
-    The left operand of a binary operation that is itself one (``a + b + c`` is
-    ``(a + b) + c``) adds no level, but a term to its chain."""
+    A link of a chain (``_links``) adds no level, but a link to its chain."""
     deepest, deepest_line = 0, None
     longest, longest_line = 0, None
-    stack: list[tuple[ast.AST, int, int, int | None]] = [(tree, 1, 1, None)]
+    stack: list[tuple[ast.AST, int, int, int | None]] = [(tree, 1, 0, None)]
     while stack:
         node, depth, chain, line = stack.pop()
         line = getattr(node, "lineno", line)  # a node without one: its parent's
@@ -29,13 +46,17 @@ def nesting_depth(tree: ast.AST) -> Nesting:
             deepest, deepest_line = depth, line
         if chain > longest:
             longest, longest_line = chain, line
-        left = node.left if isinstance(node, ast.BinOp) else None
+        links = _links(node)
         for child in ast.iter_child_nodes(node):
-            if child is left and isinstance(child, ast.BinOp):
+            if child in links and type(child) in _CHAINS:
                 stack.append((child, depth, chain + 1, line))
             else:
-                stack.append((child, depth + 1, 1, line))
+                stack.append((child, depth + 1, 0, line))
     return Nesting(deepest, longest, deepest_line if deepest >= longest else longest_line)
+
+
+# The nodes a chain goes on through (see ``_links``).
+_CHAINS = frozenset({ast.BinOp, ast.If, ast.IfExp, ast.Call, ast.Attribute, ast.Subscript})
 
 
 def _other_bindings(tree: ast.AST) -> set[str]:

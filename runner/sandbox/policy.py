@@ -122,7 +122,7 @@ def _compile(
             message = f"the program is nested too deeply (more than {MAX_NESTING} levels)"
             return None, [_error("SandboxError", message, nesting.line)]
         if nesting.chain + 1 > MAX_CHAIN:
-            message = f"an expression joins more than {MAX_CHAIN} terms with operators"
+            message = f"a chain of more than {MAX_CHAIN} terms, branches or calls is too long"
             return None, [_error("SandboxError", message, nesting.line)]
         bound = bound_names(tree)
         policy = transformer(bound, fresh_containers(tree, bound))

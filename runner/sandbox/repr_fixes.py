@@ -45,19 +45,27 @@ _D_WRAPPED = 6 * _POINTER
 
 def _exception_templates() -> dict[str, Callable[..., str]]:
     # Replaced by the real values, cell by cell (see ``_function``): the C fields' own getters,
-    # never an attribute the program's class may override.
+    # never an attribute the program's class may override. Text is put together with
+    # ``str.join``, which reads a ``str`` subclass's characters without running its methods
+    # (``+`` would call a subclass's ``__radd__``: red team round seventeen).
     args_of: Callable[[Any], tuple[object, ...]] = BaseException.__dict__["args"].__get__
     name_of: Callable[[Any], str] = type.__dict__["__name__"].__get__
     kind: Callable[[object], type] = type
     size: Callable[[Any], int] = tuple.__len__
     as_str: Callable[[object], str] = str
     as_repr: Callable[[object], str] = repr
+    join: Callable[[str, list[str]], str] = str.join
     int_type, str_type = int, str
     is_a: Callable[[object, type], bool] = isinstance
     last_part: Callable[[str, str], tuple[str, str, str]] = str.rpartition
     field: Callable[[Any], Any] = args_of
     errno_of = strerror_of = filename_of = filename2_of = msg_of = lineno_of = field
     base_str: Callable[[Any], str] = str
+    # OSError: whether a field is set at all (CPython tells NULL from None; the getters give
+    # None for both): the field's offset, read in an OSError only.
+    os_error_type = OSError
+    is_set: Callable[[Any, int], bool] = _is_set
+    errno_at = strerror_at = filename_at = 0
 
     def exception_str(self: Any) -> str:
         args = args_of(self)  # held: the program may replace self.args while it formats
@@ -69,8 +77,8 @@ def _exception_templates() -> dict[str, Callable[..., str]]:
     def exception_repr(self: Any) -> str:
         args = args_of(self)
         if size(args) == 1:
-            return name_of(kind(self)) + "(" + as_repr(args[0]) + ")"
-        return name_of(kind(self)) + as_repr(args)
+            return join("", [name_of(kind(self)), "(", as_repr(args[0]), ")"])
+        return join("", [name_of(kind(self)), as_repr(args)])
 
     def key_error_str(self: Any) -> str:
         args = args_of(self)
@@ -85,16 +93,17 @@ def _exception_templates() -> dict[str, Callable[..., str]]:
         return base_str(self)
 
     def os_error_str(self: Any) -> str:
-        # None where CPython has NULL (the fields' getters cannot tell them apart).
+        if not is_a(self, os_error_type):
+            return base_str(self)  # raises CPython's TypeError for what is no exception
         errno, strerror = errno_of(self), strerror_of(self)
         filename, filename2 = filename_of(self), filename2_of(self)
-        if filename is not None:
-            text = "[Errno " + as_str(errno) + "] " + as_str(strerror) + ": " + as_repr(filename)
+        if is_set(self, filename_at):
+            parts = ["[Errno ", as_str(errno), "] ", as_str(strerror), ": ", as_repr(filename)]
             if filename2 is not None:
-                text += " -> " + as_repr(filename2)
-            return text
-        if errno is not None and strerror is not None:
-            return "[Errno " + as_str(errno) + "] " + as_str(strerror)
+                parts += [" -> ", as_repr(filename2)]
+            return join("", parts)
+        if is_set(self, errno_at) and is_set(self, strerror_at):
+            return join("", ["[Errno ", as_str(errno), "] ", as_str(strerror)])
         return base_str(self)
 
     def syntax_error_str(self: Any) -> str:
@@ -103,11 +112,11 @@ def _exception_templates() -> dict[str, Callable[..., str]]:
         name = last_part(filename, "/")[2] if is_a(filename, str_type) else None
         line = None
         if kind(lineno) is int_type:  # CPython prints -1 for a line beyond a C long
-            line = "line " + as_str(lineno if -(2**63) <= lineno < 2**63 else -1)
+            line = join("", ["line ", as_str(lineno if -(2**63) <= lineno < 2**63 else -1)])
         if name is not None and line is not None:
-            return text + " (" + name + ", " + line + ")"
+            return join("", [text, " (", name, ", ", line, ")"])
         if name is not None or line is not None:
-            return text + " (" + (line or name or "") + ")"
+            return join("", [text, " (", line or name or "", ")"])
         return text
 
     return {
@@ -121,20 +130,30 @@ def _exception_templates() -> dict[str, Callable[..., str]]:
 
 
 def _list_repr_template() -> Callable[[Any], str]:
-    copy: Callable[[Any], list[object]] = list.copy
+    size: Callable[[Any], int] = list.__len__
+    item_at: Callable[[Any, int], object] = list.__getitem__
     as_repr: Callable[[object], str] = repr
     join: Callable[[str, list[str]], str] = str.join
     ident: Callable[[object], int] = id
     busy: set[int] = set()  # lists being formatted: a list inside itself is "[...]"
 
     def method(self: Any) -> str:
+        if size(self) == 0:
+            return "[]"
         key = ident(self)
         if key in busy:
             return "[...]"
         busy.add(key)
         try:
-            items = copy(self)  # held: the program may empty the list while an item formats
-            return "[" + join(", ", [as_repr(item) for item in items]) + "]"
+            # As CPython: the length and each item read again as it goes (an item's repr may
+            # change the list), but each item held while it formats.
+            parts = []
+            i = 0
+            while i < size(self):
+                item = item_at(self, i)
+                parts.append(as_repr(item))
+                i += 1
+            return join("", ["[", join(", ", parts), "]"])
         finally:
             busy.discard(key)
 
@@ -144,8 +163,17 @@ def _list_repr_template() -> Callable[[Any], str]:
 def _hex_template() -> Callable[..., str]:
     as_bytes: Callable[[Any], bytes] = bytes
     to_hex: Callable[..., str] = bytes.hex
+    is_a: Callable[[object, type], bool] = isinstance
+    bytearray_type = bytearray
+    name_of: Callable[[Any], str] = type.__dict__["__name__"].__get__
+    kind: Callable[[object], type] = type
 
     def method(self: Any, *args: Any, **kwargs: Any) -> str:
+        if not is_a(self, bytearray_type):  # as CPython's method descriptor
+            raise TypeError(
+                "descriptor 'hex' for 'bytearray' objects doesn't apply to a "
+                f"'{name_of(kind(self))}' object"
+            )
         return to_hex(as_bytes(self), *args, **kwargs)  # bytes cannot change under hex
 
     return method
@@ -165,7 +193,13 @@ def _cells(base: type) -> dict[str, object]:
         "str_type": str,
         "is_a": isinstance,
         "last_part": str.rpartition,
+        "join": str.join,
         "base_str": BaseException.__dict__["__str__"],  # replaced before these are made
+        "os_error_type": OSError,
+        "is_set": _is_set,
+        "errno_at": _member_offset(OSError, "errno"),
+        "strerror_at": _member_offset(OSError, "strerror"),
+        "filename_at": _member_offset(OSError, "filename"),
     }
     for cell, field in (
         ("errno_of", "errno"),
@@ -177,6 +211,29 @@ def _cells(base: type) -> dict[str, object]:
     ):
         cells[cell] = fields[field].__get__ if field in fields else None
     return cells
+
+
+def _is_set(exception: object, offset: int) -> bool:
+    """Whether the object field at ``offset`` in ``exception`` (an OSError: its type is
+    checked first) is set at all."""
+    return ctypes.c_void_p.from_address(id(exception) + offset).value is not None
+
+
+def _member_offset(kind: type, name: str) -> int:
+    """Where a C member (``PyMemberDef``) of ``kind`` lies in its instances: the descriptor
+    (``PyDescr_COMMON``, then ``d_member``) points at its definition (``name``, ``type``, then
+    ``offset``). Checked on an instance before it is used."""
+    descriptor = kind.__dict__[name]
+    member = ctypes.c_void_p.from_address(id(descriptor) + 5 * _POINTER).value
+    if type(descriptor).__name__ != "member_descriptor" or member is None:
+        raise RuntimeError(f"{kind.__name__}.{name}: this interpreter's layout is not known")
+    offset = ctypes.c_ssize_t.from_address(member + 2 * _POINTER).value
+    marker = object()
+    probe = kind(1, "probe", "probe", None, "probe")
+    setattr(probe, name, marker)
+    if ctypes.c_void_p.from_address(id(probe) + offset).value != id(marker):
+        raise RuntimeError(f"{kind.__name__}.{name}: this interpreter's layout is not known")
+    return offset
 
 
 def _function(
@@ -247,12 +304,25 @@ def install(program_globals: dict[str, object]) -> None:
         method = _function(templates[qualified], _cells(root), program_globals, qualified)
         offset, generic = slots[name]
         _replace(root, name, offset, method, generic)  # type: ignore[arg-type]
-    cells = {"copy": list.copy, "as_repr": repr, "join": str.join, "ident": id, "busy": set()}
+    cells = {
+        "size": list.__len__,
+        "item_at": list.__getitem__,
+        "as_repr": repr,
+        "join": str.join,
+        "ident": id,
+        "busy": set(),
+    }
     method = _function(_LIST_REPR, cells, program_globals, "list.__repr__")
     _replace(list, "__repr__", _TP_REPR, method, slots["__repr__"][1])  # type: ignore[arg-type]
-    hex_method = _function(
-        _HEX, {"as_bytes": bytes, "to_hex": bytes.hex}, program_globals, "bytearray.hex"
-    )
+    hex_cells = {
+        "as_bytes": bytes,
+        "to_hex": bytes.hex,
+        "is_a": isinstance,
+        "bytearray_type": bytearray,
+        "name_of": type.__dict__["__name__"].__get__,
+        "kind": type,
+    }
+    hex_method = _function(_HEX, hex_cells, program_globals, "bytearray.hex")
     gc.get_referents(bytearray.__dict__)[0]["hex"] = hex_method
     ctypes.pythonapi.PyType_Modified(ctypes.py_object(bytearray))
 

@@ -104,4 +104,4 @@ def is_program_private(name: str) -> bool:
 # sixteen: 120 terms were refused); the transformer and the compiler are given the recursion
 # such a chain needs (``policy``), and 3,000 terms compile.
 MAX_NESTING = 100
-MAX_CHAIN = 1000
+MAX_CHAIN = 2000

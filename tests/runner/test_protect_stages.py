@@ -353,3 +353,42 @@ def test_a_checkerboard_taking_turns_by_half_is_held_to_three_flashes(leds: int)
 @pytest.mark.parametrize("leds", [100, 500])
 def test_two_eighths_of_the_tree_in_antiphase_are_held_to_three_flashes(leds: int) -> None:
     _assert_held_to_three_flashes("two eighths side by side", WHITE, leds)
+
+
+# Patterns finer than the limiter's cells: every zone's mean stays put, so only each LED's own
+# count (runner.protect.per_led) sees them. ``lit(index, phase)`` -> the LED's colour.
+FINE_PATTERNS: dict[str, Callable[[int, bool], Led]] = {
+    # Every other LED along the string, white against black in antiphase: half the tree.
+    "every other LED": lambda i, phase: WHITE if (i % 2 == 0) == phase else BLACK,
+    # Every other LED strobing saturated red against a green as bright (no general flash)
+    # beside steady white ones: every cell's mean has no red to speak of.
+    "red beside white": lambda i, phase: (
+        ((255, 0, 0, 100) if phase else (0, 147, 0, 100)) if i % 2 == 0 else WHITE
+    ),
+}
+
+
+def _play_fine(
+    protector: Protector | None, leds: int, name: str
+) -> list[tuple[float, tuple[Led, ...]]]:
+    frames = {phase: tuple(FINE_PATTERNS[name](i, phase) for i in range(leds)) for phase in (1, 0)}
+    shown = []
+    for i in range(160):  # 4 s at 40 frames a second, 10 flashes a second
+        t = i / 40
+        frame = frames[_phase(t)]
+        shown.append((t, frame if protector is None else protector.apply(frame, t)))
+    return shown
+
+
+@pytest.mark.parametrize("leds", [100, 500])
+@pytest.mark.parametrize("name", FINE_PATTERNS)
+def test_a_pattern_finer_than_the_cells_is_held_to_3_flashes_a_second(name: str, leds: int) -> None:
+    positions = spiral_cone(leds)
+    regions = {"even LEDs": range(0, leds, 2), "odd LEDs": range(1, leds, 2)}
+    raw = most_flashes_per_region(_play_fine(None, leds, name), positions, regions)
+    assert raw["whole tree"] < MOST and raw["even LEDs"] >= 16, raw  # only the LEDs see it
+    protector = Protector(leds, flash_limit=True, positions=positions)
+    shown = _play_fine(protector, leds, name)
+    most = most_flashes_per_region(shown, positions, regions)
+    assert max(most.values()) <= MOST, (most, protector.stats.frames_damped)
+    assert max(most.values()) >= 4, most  # damped, not blacked out: it still flashes
