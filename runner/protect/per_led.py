@@ -144,6 +144,7 @@ class LedTransitions:
         self._high = np.full(shape, -np.inf)
         self._low = np.full(shape, np.inf)
         self._rising = np.zeros(shape, np.int8)
+        self._may_fall = self._may_rise = np.ones(shape, np.bool_)  # from ``_rising``
         # From those, where the next transition starts: a fall at or below ``_falls_at``, a
         # rise at or above ``_rises_at`` in a state that may be a peak (infinite: not now).
         self._falls_at = np.full(shape, -np.inf)
@@ -221,20 +222,24 @@ class LedTransitions:
         values, falls, rises = verdict.seen.values, verdict.falls, verdict.rises
         peaks = np.where(verdict.seen.peaks, values, -np.inf)
         done = falls | rises
-        self._high = np.where(done, peaks, np.maximum(self._high, peaks))
-        self._low = np.where(done, values, np.minimum(self._low, values))
         if verdict.spent is not None and np.count_nonzero(verdict.spent):
             self._recent.append((now, verdict.spent))
         if np.count_nonzero(done):
+            self._high = np.where(done, peaks, np.maximum(self._high, peaks))
+            self._low = np.where(done, values, np.minimum(self._low, values))
             self._rising = np.where(falls, -1, np.where(rises, 1, self._rising)).astype(np.int8)
+            self._may_fall, self._may_rise = self._rising >= 0, self._rising <= 0
             self._counts += done
             self._window.append((now, done))
             self._spent = bool(np.count_nonzero(self._counts >= MAX_TRANSITIONS))
+        else:  # most frames: the extremes only widen
+            np.maximum(self._high, peaks, out=self._high)
+            np.minimum(self._low, values, out=self._low)
         self._falls_at = np.where(
-            self._rising >= 0, np.minimum(self._high - _STEP, _FALL_CAP), -np.inf
+            self._may_fall, np.minimum(self._high - _STEP, _FALL_CAP), -np.inf
         )
         self._rises_at = np.where(
-            (self._rising <= 0) & (self._low < _RISE_FROM), self._low + _STEP, np.inf
+            self._may_rise & (self._low < _RISE_FROM), self._low + _STEP, np.inf
         )
 
     def _expire(self, now: float) -> None:
