@@ -91,7 +91,10 @@ HEX = {
         HEX_OWN_TYPE_ERROR,
         "caught: descriptor 'hex' for 'bytearray' objects doesn't apply to a 'int' object",
     ),
-    "called-with-nothing": (HEX_NOTHING, "caught: unbound method bytearray.hex() needs an argument"),
+    "called-with-nothing": (
+        HEX_NOTHING,
+        "caught: unbound method bytearray.hex() needs an argument",
+    ),
 }
 
 
