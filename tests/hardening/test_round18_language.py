@@ -131,3 +131,44 @@ def test_the_nesting_refusal_names_the_deepest_line_not_a_long_chains() -> None:
     assert len(errors) == 1, errors
     assert "nested too deeply" in errors[0].message, errors
     assert errors[0].line == 3, errors
+
+
+# --- 4. A word on stderr turns a documented crash into "ran out of memory" --------------------
+#
+# ``Exit.out_of_memory`` (runner/supervise/pipes.py) calls any child killed by a signal "out of
+# memory" when the last 16 KB of its stderr contain ``MemoryError`` anywhere; a program writes
+# there whenever a dropped generator's ``finally`` raises (Python prints "Exception ignored
+# in" and the traceback, message included). ``runner/README.md`` ("Data nested a million
+# deep") says such a crash ends as ``failed``, "killed by SIGSEGV", on its line. Found:
+# ``memory_limit``, "the program ran out of memory", line 15 (the same program with another
+# word in the message: ``killed``, SIGSEGV, line 15).
+CRASH_AFTER_A_WORD = """def steps():
+    try:
+        yield 1
+    finally:
+        raise ValueError("MemoryError in the star's cache")  # a message naming an error
+
+
+walk = steps()
+next(walk)
+walk = None  # dropped mid-way: Python reports the finally's error on stderr and goes on
+print("dropped")
+nested = ()
+for level in range(1000000):
+    nested = (nested,)
+print("hash:", hash(nested))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round eighteen, low: 'MemoryError' anywhere in a killed child's stderr "
+    "(a program's own message, printed for a dropped generator) makes a crash 'out of memory'",
+)
+def test_a_word_on_stderr_doesnt_turn_a_crash_into_running_out_of_memory() -> None:
+    assert Checker(config()).check(CRASH_AFTER_A_WORD) == []
+    real = tree_run(CRASH_AFTER_A_WORD, "crash-after-a-word")
+    assert "dropped" in real.log, real.log
+    assert real.reason == "killed", (real.reason, real.error)
+    assert real.error is not None and "SIGSEGV" in real.error.message, real.error
+    assert real.error.line == 15, real.error
