@@ -4,8 +4,9 @@ Programs the upload check accepts (or refuses, for finding 3), run by a real ``S
 ``Previewer`` in real confined children, no mocks. ``docs/red-team/round18-language.md`` has
 the reproductions, what held, and the suggested fixes; the numbers below are its findings'.
 No program reached anything outside the sandbox this round: each finding is a difference from
-plain Python. Each test asserts what plain CPython 3.11 prints (or, for the refusal, the line
-the refusal must name), so it passes once the sandbox behaves as Python does.
+plain Python or from the documented behaviour (finding 4 is on the parent's side: how a killed
+child's stderr is read). Each test asserts what plain CPython 3.11 prints, what the API or
+``runner/README.md`` promises, or the line a refusal must name, so it passes once fixed.
 """
 
 from __future__ import annotations
