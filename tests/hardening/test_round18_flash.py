@@ -1,0 +1,140 @@
+"""Red team, round eighteen: the flash limiter's per-LED count (``runner.protect.per_led``).
+
+Every finding is a strict xfail: it fails today and must pass once fixed (then the marker comes
+off). Programs run as ordinary tree programs in real sandbox children under the real
+``Supervisor`` over a recording ``VirtualStrip``, with the flash limiter on and the default power
+budget, 40 fps; recorded frame sequences go through the real ``Protector``. What reached the LEDs
+is measured by ``tests/runner/light_meter.py``, which shares no code with ``runner/protect``.
+The write-up with figures is ``docs/red-team/round18-flash.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from runner.config import RunnerConfig
+from runner.leds import Led
+from runner.leds.layout import spiral_cone
+from runner.protect import Protector
+from tests.hardening.test_round17_flash import Frames, most_transitions, run_report
+from tests.runner.light_meter import (
+    general_counts,
+    luminance,
+    most_flashes_per_region,
+    most_in_one_second,
+    red_counts,
+    redness,
+    series,
+    transitions,
+)
+
+MOST = 6  # transitions in any one second: three flashes
+Position = tuple[float, float, float]
+
+# --- 1. strobing that moves round the tree: each LED six transitions, the tree twenty ---------
+#
+# The per-LED count only ever looks at LEDs already at their own limit of six transitions in
+# the window: the first six of every LED are free, however large the area that makes them
+# together. So a quadrant of the tree (a quarter) strobes at 10 Hz for three flashes, as two
+# halves of every cell in antiphase (no cell's mean moves, so no zone sees anything), then rests
+# while the next quadrant does the same, and so on round the tree: every LED makes its six
+# transitions in 0.25 s and rests 0.95 s, so none ever reaches a seventh in the window, and no
+# frame is held back. At every moment a quarter of the tree is strobing at 10 Hz (half of it
+# going up, half down, in every frame of a burst); in any one second three or four quarters
+# flash three times each. Measured as fields by the light meter: the near halves of two
+# neighbouring quadrants (a contiguous quarter of the tree) 12 transitions in one second at
+# half contrast, the pinwheel of every cell's first-bursting half (half the tree) 21; no frame
+# damped; each LED 6.
+BURSTS = """
+import math
+
+positions = getLEDPositions()
+n = len(positions)
+order = sorted(range(n), key=lambda i: (positions[i][2], i))
+band = [0] * n
+for rank, i in enumerate(order):
+    band[i] = rank * 4 // n
+
+
+def median(values):
+    values = sorted(values)
+    half = len(values) // 2
+    return values[half] if len(values) % 2 else (values[half - 1] + values[half]) / 2
+
+
+cx = median([p[0] for p in positions])
+cy = median([p[1] for p in positions])
+turn = [math.atan2(p[1] - cy, p[0] - cx) % math.tau for p in positions]
+quadrant = [min(3, int(a / (math.tau / 4))) for a in turn]
+first = [[] for _ in range(4)]  # per quadrant: on first in its burst
+second = [[] for _ in range(4)]  # per quadrant: lit between bursts, in antiphase in its burst
+for q in range(4):
+    for b in range(4):
+        cell = sorted([i for i in range(n) if band[i] == b and quadrant[i] == q], key=lambda i: turn[i])
+        k = len(cell) // 2
+        near_start, near_end = cell[:k], cell[len(cell) - k :]
+        first[q] += near_end if q == 0 else near_start
+        second[q] += near_start if q == 0 else near_end
+SLOT = 12  # frames per quadrant: 10 for its three flashes, then the next quadrant
+frame = 0
+while True:
+    leds = [BLACK] * n
+    bursting, step = (frame // SLOT) % 4, frame % SLOT
+    for q in range(4):
+        up = q == bursting and (step // 2) % 2 == 0 and step < 10
+        for i in first[q]:
+            leds[i] = ON if up else BLACK
+        for i in second[q]:
+            leds[i] = BLACK if up else ON
+    setLEDs(leds)
+    frame += 1
+"""
+
+
+def burst_halves(positions: Sequence[Position]) -> tuple[list[list[int]], list[list[int]]]:
+    """``first`` and ``second`` of each quadrant, as ``BURSTS`` works them out."""
+    namespace: dict[str, object] = {"getLEDPositions": lambda: positions}
+    exec(BURSTS.split("SLOT =")[0], namespace)
+    first: list[list[int]] = namespace["first"]  # type: ignore[assignment]
+    second: list[list[int]] = namespace["second"]  # type: ignore[assignment]
+    return first, second
+
+
+def most_concurrent(frames: Frames, count: int, area: float) -> int:
+    """The most times in any one second at which LEDs covering ``area`` of the tree complete a
+    transition together (each LED measured on its own by the light meter, rising and falling
+    added up, as WCAG adds up "the combined area of flashes occurring concurrently")."""
+    together: dict[float, set[int]] = {}
+    for i in range(count):
+        part = [(t, [leds[i]]) for t, leds in frames]
+        for measure, counts in ((luminance, general_counts), (redness, red_counts)):
+            for t in transitions(series(part, measure), counts):
+                together.setdefault(t, set()).add(i)
+    return most_in_one_second(sorted(t for t, leds in together.items() if len(leds) >= area))
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round eighteen: the per-LED count only counts LEDs at their own limit, "
+    "so strobing that moves round the tree, six transitions per LED, is never held back",
+)
+@pytest.mark.parametrize("leds", [100, 500])
+@pytest.mark.parametrize("on", ["WHITE", "RED"])
+def test_strobing_that_moves_round_the_tree_is_held_to_three_flashes_a_second(
+    leds: int, on: str
+) -> None:
+    positions = spiral_cone(leds)
+    shown, result = run_report(BURSTS.replace("ON", on), positions, seconds=2.5)
+    first, _ = burst_halves(positions)
+    quarter = first[0] + first[1]  # the near halves of two neighbouring quadrants
+    assert len(quarter) >= leds // 4 - 8, f"{len(quarter)} LEDs: the test proves nothing"
+    worst = most_transitions(shown, quarter)
+    together = most_concurrent(shown, leds, leds / 8)
+    assert max(worst, together) <= MOST, (
+        f"{worst} transitions in one second on a quarter of the tree, {together} times an "
+        f"eighth of the tree or more changed together; {result.frames_damped} frames damped"
+    )
