@@ -15,7 +15,9 @@ from collections.abc import Sequence
 
 import pytest
 
+from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
+from runner.protect import Protector
 from tests.hardening.test_round17_flash import Frames, most_transitions, run_report
 from tests.runner.light_meter import (
     general_counts,
@@ -211,3 +213,50 @@ def test_a_red_and_green_wave_rolling_along_the_string_is_not_damped(leds: int) 
     assert result.frames_damped <= len(shown) // 20, (
         f"{result.frames_damped} of {len(shown)} frames held back"
     )
+
+
+# --- 2, more of the same: red and green turning round the tree, or rising up it ----------------
+#
+# The same sum of cut-off cell reds, with the colours moving the other ways a tree program moves
+# them: red and green on the two sides of the trunk (a sine of the angle round it) turning once a
+# second, and two red-and-green waves rising up the tree at 1.5 a second. The light meter: no
+# LED, cell, band, quadrant, half or the whole tree more than 3 (turning) or 4 (rising)
+# transitions in any second. Found (the Protector alone, 6 s at 40 fps): 23 of 240 frames
+# damped (turning) and 100 (rising) on 100 LEDs, 23 and 96 on 500; it is the whole tree's
+# summed red that is full.
+def red_and_green(kind: str, positions: Sequence[Position], frames: int) -> Frames:
+    """Each LED between red and green by a sine of its angle round the trunk, turning once a
+    second ("turning"), or of its height, two waves rising 1.5 times a second ("rising")."""
+    drawn: Frames = []
+    for frame in range(frames):
+        row = []
+        for x, y, z in positions:
+            if kind == "turning":
+                phase = math.atan2(y, x) - 2 * math.pi * frame / 40
+            else:
+                phase = 2 * math.pi * (1.5 * frame / 40 - 2 * z)
+            red = 0.5 + 0.5 * math.sin(phase)
+            row.append((int(255 * red), int(255 * (1 - red)), 0, 100))
+        drawn.append((frame / 40, row))
+    return drawn
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round eighteen: the zones' red measure adds up the cells' cut-off reds, "
+    "and red and green turning round or rising up the tree make that sum flash",
+)
+@pytest.mark.parametrize("leds", [100, 500])
+@pytest.mark.parametrize("kind", ["turning", "rising"])
+def test_red_and_green_turning_round_or_rising_up_the_tree_is_not_damped(
+    kind: str, leds: int
+) -> None:
+    positions = spiral_cone(leds)
+    drawn = red_and_green(kind, positions, 240)
+    most = most_flashes_per_region(drawn, positions, cell_parts(positions))
+    assert max(most.values()) <= 4, f"the pattern flashes somewhere as drawn: {most}"
+    protector = Protector.from_config(
+        RunnerConfig(led_count=leds, flash_limit=True), positions=positions
+    )
+    damped = sum(protector.judge(tuple(row), at)[1] for at, row in drawn)
+    assert damped <= len(drawn) // 20, f"{damped} of {len(drawn)} frames held back"
