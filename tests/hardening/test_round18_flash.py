@@ -18,7 +18,13 @@ import pytest
 from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.protect import Protector
-from tests.hardening.test_round17_flash import Frames, most_transitions, run_report
+from tests.hardening.test_round17_flash import (
+    GROUPS,
+    Frames,
+    most_transitions,
+    run_report,
+    stagger_groups,
+)
 from tests.runner.light_meter import (
     general_counts,
     luminance,
@@ -140,7 +146,7 @@ def test_strobing_that_moves_round_the_tree_is_held_to_three_flashes_a_second(
     )
 
 
-# --- 2. a red and green wave rolling along the string is damped --------------------------------
+# --- 3. a red and green wave rolling along the string is damped --------------------------------
 #
 # The simplest Christmas colour wave: each LED between red and green along a sine, two waves
 # along the string, rolling one colour turn every 0.7 s (each LED turns red and back 1.4 times
@@ -215,7 +221,7 @@ def test_a_red_and_green_wave_rolling_along_the_string_is_not_damped(leds: int) 
     )
 
 
-# --- 2, more of the same: red and green turning round the tree, or rising up it ----------------
+# --- 3, more of the same: red and green turning round the tree, or rising up it ----------------
 #
 # The same sum of cut-off cell reds, with the colours moving the other ways a tree program moves
 # them: red and green on the two sides of the trunk (a sine of the angle round it) turning once a
@@ -260,3 +266,62 @@ def test_red_and_green_turning_round_or_rising_up_the_tree_is_not_damped(
     )
     damped = sum(protector.judge(tuple(row), at)[1] for at, row in drawn)
     assert damped <= len(drawn) // 20, f"{damped} of {len(drawn)} frames held back"
+
+
+# --- 2. a red flash that only the mix of neighbouring LEDs makes ---------------------------------
+#
+# docs/protection.md: red and white mixed inside a cell "still mix, as they do for the eye from a
+# few metres". Then so do red and blue. In a quarter of the tree (groups 0 and 1 of round
+# seventeen's ``stagger_groups``: the near halves of every cell of two neighbouring quadrants),
+# every other LED is a steady saturated red and the others blink blue, ten times a second: the
+# quarter, as one field, goes from a saturated red (red measure 160 on WCAG 2.0's scale) to
+# magenta (0) and back. No LED flashes on its own: the red ones are steady, and blue's luminance
+# (0.07) is under the general step, with no red in it. The other halves of the same cells
+# (groups 2 and 3) do the same with their blue in antiphase, so no cell's mean or summed red
+# moves and no zone counts anything. Found: no frame damped; the quarter as one field 21 red
+# transitions in one second, on 100 and 500 LEDs (blue at 60 % brightness, or with a little
+# green: the same); each of its LEDs 0.
+MIXED_RED = (
+    "import math\n"
+    + GROUPS
+    + """
+group = stagger_groups(getLEDPositions())
+frame = 0
+while True:
+    first = frame % 4 < 2
+    leds = [BLACK] * len(group)
+    seen = [0, 0, 0, 0]
+    for i, g in enumerate(group):
+        if g < 0:
+            continue
+        seen[g] += 1
+        if seen[g] % 2:
+            leds[i] = RED
+        elif (g in (0, 1)) == first:
+            leds[i] = BLUE
+    setLEDs(leds)
+    frame += 1
+"""
+)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round eighteen: steady red beside blinking blue flashes red as a field, "
+    "and neither the LEDs on their own nor the balanced cells see it",
+)
+@pytest.mark.parametrize("leds", [100, 500])
+def test_a_quarter_of_the_tree_cant_flash_red_with_steady_red_beside_blinking_blue(
+    leds: int,
+) -> None:
+    positions = spiral_cone(leds)
+    shown, result = run_report(MIXED_RED, positions)
+    group = stagger_groups(positions)
+    quarter = [i for i in range(leds) if group[i] in (0, 1)]
+    assert len(quarter) >= leds // 4 - 4
+    worst = most_transitions(shown, quarter)
+    assert worst <= MOST, (
+        f"{worst} transitions in one second on a quarter of the tree; "
+        f"{result.frames_damped} frames damped"
+    )
