@@ -9,12 +9,12 @@ LED on its own, with the same measures, thresholds and hysteresis as a zone's (`
 counts each LED's transitions in the same window.
 
 A frame is held back when the LEDs that complete a transition while already at their own limit
-of six in the window (rising and falling added up, as WCAG adds up concurrent flashes) cover
-``AREA`` of the tree in that frame (an eighth, "still above the WCAG area at a room's
-distances", docs/protection.md; never fewer than ``FEW_LEDS + 1`` LEDs: a sparkle of three is
-no general flash), or ``WIDE_AREA`` together with those of the frames shown in the last
+of six in the window cover ``AREA`` of the tree in that frame going one way (an eighth, "still
+above the WCAG area at a room's distances", docs/protection.md; never fewer than
+``FEW_LEDS + 1`` LEDs: a sparkle of three is no general flash), or ``BOTH_AREA`` rising and
+falling added up, or ``WIDE_AREA`` together with those of the frames shown in the last
 ``RECENT_S`` (a flash whose edges are spread over two frames). The LEDs a frame was held back for
-stay *held* while at their limit: none of them may complete another transition. Timing is what
+stay *held* while at their limit: they may not flash again in groups of half the bar. Timing is what
 tells a flash from moving light: a snowflake lights LEDs ahead of it as it darkens those behind,
 and the LEDs a falling flake passes take their turn one after another (docs/protection.md has
 the figures for snow).
@@ -49,6 +49,12 @@ AREA = 1 / 8
 # eighth, for the frames together: snow's flakes move LEDs at their limit in every frame.
 RECENT_S = 0.04  # the frame before at 40 frames a second, two at 60
 WIDE_AREA = 1 / 4
+# Rising and falling LEDs in one frame, added up (WCAG: "the combined area of flashes occurring
+# concurrently"; red team round seventeen: two halves of a quarter in antiphase, each under an
+# eighth). More than an eighth: light moving along the string lights LEDs ahead as it darkens
+# those behind, both in the same frame (snow: 13 and more of 100 LEDs at their limit now and
+# then, which held it back several times as often).
+BOTH_AREA = 3 / 16
 
 Floats = npt.NDArray[np.float64]
 Flags = npt.NDArray[np.bool_]
@@ -131,6 +137,9 @@ class LedTransitions:
     def __init__(self, led_count: int) -> None:
         self._area = max(FEW_LEDS + 1, AREA * led_count)
         self._wide_area = max(FEW_LEDS + 1, WIDE_AREA * led_count)
+        self._both_area = max(FEW_LEDS + 1, BOTH_AREA * led_count)
+        # A held LED may not flash again in a group of a sixteenth of the tree (half the bar).
+        self._held_area = max(FEW_LEDS + 1, AREA * led_count / 2)
         # The LEDs that completed a transition at their limit in frames shown lately, when.
         self._recent: deque[tuple[float, Flags]] = deque()
         # LEDs of a large flashing area a frame was held back for: while they stay at their
@@ -184,15 +193,18 @@ class LedTransitions:
         # rising or falling: WCAG adds up "the combined area of flashes occurring concurrently"
         # (red team round seventeen: two halves of a quarter in antiphase, each a hair under an
         # eighth, passed when the larger direction alone was asked).
-        moves = np.asarray(((falls | rises) & (self._counts >= MAX_TRANSITIONS)).any(axis=0))
+        spent = self._counts >= MAX_TRANSITIONS
+        up = np.asarray((rises & spent).any(axis=0))
+        down = np.asarray((falls & spent).any(axis=0))
+        moves = up | down
         count = np.count_nonzero(moves)
         if not count:
             return Verdict(False, seen, falls, rises, moves)
-        lately = self.lately(moves, now)
         blocked = (
-            count >= self._area
-            or np.count_nonzero(lately) >= self._wide_area
-            or np.count_nonzero(moves & self._held)
+            max(np.count_nonzero(up), np.count_nonzero(down)) >= self._area
+            or count >= self._both_area
+            or np.count_nonzero(self.lately(moves, now)) >= self._wide_area
+            or np.count_nonzero(moves & self._held) >= self._held_area
         )
         return Verdict(bool(blocked), seen, falls, rises, moves)
 

@@ -11,7 +11,8 @@ class Nesting(NamedTuple):
 
     depth: int  # levels of the AST, a chain of operators counting as one
     chain: int  # the most links in one chain (``_links``): its terms (or branches) less one
-    line: int | None  # of the deepest node (or of the longest chain, if that is the longer)
+    line: int | None  # of the deepest node
+    chain_line: int | None  # of the longest chain's end
 
 
 def _links(node: ast.AST) -> tuple[ast.AST, ...]:
@@ -52,7 +53,7 @@ def nesting_depth(tree: ast.AST) -> Nesting:
                 stack.append((child, depth, chain + 1, line))
             else:
                 stack.append((child, depth + 1, 0, line))
-    return Nesting(deepest, longest, deepest_line if deepest >= longest else longest_line)
+    return Nesting(deepest, longest, deepest_line, longest_line)
 
 
 # The nodes a chain goes on through (see ``_links``).

@@ -123,7 +123,7 @@ def _compile(
             return None, [_error("SandboxError", message, nesting.line)]
         if nesting.chain + 1 > MAX_CHAIN:
             message = f"a chain of more than {MAX_CHAIN} terms, branches or calls is too long"
-            return None, [_error("SandboxError", message, nesting.line)]
+            return None, [_error("SandboxError", message, nesting.chain_line)]
         bound = bound_names(tree)
         policy = transformer(bound, fresh_containers(tree, bound))
         with _deep_recursion():  # a chain of MAX_CHAIN terms is that many nested calls
@@ -215,5 +215,7 @@ def make_globals(
     # fromHSV is called per LED per frame: rather than a wrapper, its (builtins-only) code runs
     # with the program's own globals, so it is a function of the program like any other.
     hsv = api.fromHSV
-    namespace["fromHSV"] = types.FunctionType(hsv.__code__, namespace, "fromHSV", hsv.__defaults__)
+    namespace["fromHSV"] = types.FunctionType(
+        hsv.__code__, namespace, "fromHSV", hsv.__defaults__, hsv.__closure__
+    )
     return namespace

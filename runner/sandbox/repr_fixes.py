@@ -167,10 +167,14 @@ def _hex_template() -> Callable[..., str]:
     bytearray_type = bytearray
     name_of: Callable[[Any], str] = type.__dict__["__name__"].__get__
     kind: Callable[[object], type] = type
+    type_error = TypeError  # the program may define a TypeError of its own
 
-    def method(self: Any, *args: Any, **kwargs: Any) -> str:
+    def method(*args: Any, **kwargs: Any) -> str:
+        if not args:
+            raise type_error("unbound method bytearray.hex() needs an argument")
+        self, args = args[0], args[1:]
         if not is_a(self, bytearray_type):  # as CPython's method descriptor
-            raise TypeError(
+            raise type_error(
                 "descriptor 'hex' for 'bytearray' objects doesn't apply to a "
                 f"'{name_of(kind(self))}' object"
             )
@@ -321,6 +325,7 @@ def install(program_globals: dict[str, object]) -> None:
         "bytearray_type": bytearray,
         "name_of": type.__dict__["__name__"].__get__,
         "kind": type,
+        "type_error": TypeError,
     }
     hex_method = _function(_HEX, hex_cells, program_globals, "bytearray.hex")
     gc.get_referents(bytearray.__dict__)[0]["hex"] = hex_method

@@ -52,11 +52,6 @@ FROM_HSV = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round eighteen, low: fromHSV's code runs in the program's globals and "
-    "looks up int/float/isinstance/type/TypeError/ValueError there",
-)
 @pytest.mark.parametrize("variant", sorted(FROM_HSV))
 def test_fromhsv_doesnt_depend_on_the_programs_global_names(variant: str) -> None:
     program, expected = FROM_HSV[variant]
@@ -99,11 +94,6 @@ HEX = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round eighteen, low: the bytearray.hex replacement names TypeError in the "
-    "program's globals and is visibly a Python function",
-)
 @pytest.mark.parametrize("variant", sorted(HEX))
 def test_bytearray_hex_raises_pythons_own_type_error(variant: str) -> None:
     program, expected = HEX[variant]
@@ -122,11 +112,6 @@ DEEP_AFTER_A_CHAIN = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round eighteen, low: the nesting refusal names the longest chain's line "
-    "when the chain has more links than the program has levels",
-)
 def test_the_nesting_refusal_names_the_deepest_line_not_a_long_chains() -> None:
     errors = Checker(config()).check(DEEP_AFTER_A_CHAIN)
     assert len(errors) == 1, errors
@@ -163,8 +148,9 @@ print("hash:", hash(nested))
 
 @pytest.mark.xfail(
     strict=True,
-    reason="red team round eighteen, low: 'MemoryError' anywhere in a killed child's stderr "
-    "(a program's own message, printed for a dropped generator) makes a crash 'out of memory'",
+    reason="red team round eighteen, low, open and documented (docs/security.md, round "
+    "eighteen): 'MemoryError' anywhere in a killed child's stderr (a program's own message, "
+    "printed for a dropped generator) makes a crash 'out of memory'",
 )
 def test_a_word_on_stderr_doesnt_turn_a_crash_into_running_out_of_memory() -> None:
     assert Checker(config()).check(CRASH_AFTER_A_WORD) == []
