@@ -18,13 +18,8 @@ import pytest
 from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.protect import Protector
-from tests.hardening.test_round17_flash import (
-    GROUPS,
-    Frames,
-    most_transitions,
-    run_report,
-    stagger_groups,
-)
+from tests.hardening.flash_runs import MOST, Frames, Position, most_transitions, run_report
+from tests.hardening.test_round17_flash import GROUPS, stagger_groups
 from tests.runner.light_meter import (
     general_counts,
     luminance,
@@ -35,9 +30,6 @@ from tests.runner.light_meter import (
     series,
     transitions,
 )
-
-MOST = 6  # transitions in any one second: three flashes
-Position = tuple[float, float, float]
 
 # --- 1. strobing that moves round the tree: each LED six transitions, the tree twenty ---------
 #
