@@ -44,18 +44,18 @@ from dataclasses import dataclass
 
 from runner.protect.light import Emission, LightModel
 from runner.protect.per_led import Blend, LedTransitions, Verdict
+from runner.protect.wcag import (
+    DARK_BELOW,
+    FEW_LEDS,
+    GENERAL_STEP,
+    MAX_TRANSITIONS,
+    RED_SCALE,
+    RED_STEP,
+    SATURATED_RED,
+    WINDOW_S,
+)
 from runner.protect.zones import QUADRANTS, Rgb, Zones, split, tuple_getter
 
-# Six opposing transitions are three flashes.
-MAX_TRANSITIONS = 6
-# One second, plus a margin: the LEDs show a frame a moment after the limiter sees it, and a
-# scheduling hiccup between the two must not squeeze a fourth flash into a true one-second window.
-WINDOW_S = 1.05
-GENERAL_STEP = 0.1  # of the maximum relative luminance, 1.0
-DARK_BELOW = 0.8
-RED_STEP = 20.0
-RED_SCALE = 320.0
-SATURATED_RED = 0.8
 # A zone's change counts as a flash only if cells holding COHERENT_SHARE of its LEDs changed the
 # same way, each by at least the step and, in a cell of few LEDs, by as much light as FEW_LEDS
 # LEDs switching fully (at most half the cell's range). Light moving within a zone (snow falling,
@@ -63,7 +63,6 @@ SATURATED_RED = 0.8
 # of its cells stay or go the other way. Cell measures are kept in units of that threshold, so a
 # cell counts when it moved by 1 (less a hair for rounding). Damping holds back the zone's mean
 # itself (see FlashLimiter._damp), so what is shown never flashes by the plain measure.
-FEW_LEDS = 3
 CELL_CAP = 0.5
 COHERENT_SHARE = 0.75
 # What WCAG counts is the area that flashes, not its share of some part of the view, so a large

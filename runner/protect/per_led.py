@@ -32,14 +32,17 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-# The same definitions as the zones' (runner.protect.flash), per LED.
-MAX_TRANSITIONS = 6
-WINDOW_S = 1.05
-GENERAL_STEP = 0.1
-DARK_BELOW = 0.8
-RED_STEP = 20.0
-RED_SCALE = 320.0
-FEW_LEDS = 3
+# The same definitions as the zones', per LED.
+from runner.protect.wcag import (
+    DARK_BELOW,
+    FEW_LEDS,
+    GENERAL_STEP,
+    MAX_TRANSITIONS,
+    RED_SCALE,
+    RED_STEP,
+    WINDOW_S,
+)
+
 # An eighth of the tree flashing together is a large area (docs/protection.md, "Zones").
 AREA = 1 / 8
 # A flash whose edges are spread over consecutive frames (a group of LEDs a frame after another,

@@ -17,7 +17,7 @@ The zones are the same on a tree of any LED count: what WCAG counts is the area 
 and half a tree is as large with 40 LEDs as with 500 (red team round eight: zones of at least
 25 LEDs left trees under 100 LEDs without quarters, under 50 without halves, and parts of them
 strobed in antiphase undamped). A sparkle of a few LEDs on a small tree is still no zone's
-flash: a cell must change by several LEDs' worth (``flash.FEW_LEDS``, at most half the cell).
+flash: a cell must change by several LEDs' worth (``wcag.FEW_LEDS``, at most half the cell).
 
 Any half of the tree split by a vertical plane through the trunk holds a whole quadrant, and
 any half split by height a whole band, so halves in antiphase are seen at full contrast by some
