@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import pytest
 
 from runner.leds.layout import spiral_cone
+from runner.supervise.check import Checker
+from tests.hardening.confined_runs import config, dry_run, tree_run
 from tests.hardening.test_round17_flash import most_transitions, run_report
 
 MOST = 6  # transitions in any one second: three flashes
@@ -117,3 +119,41 @@ def test_more_than_an_eighth_cant_strobe_rising_and_falling_together(leds: int) 
         f"{worst} transitions in one second over {len(area)} of {leds} LEDs; "
         f"{result.frames_damped} frames damped"
     )
+
+
+# --- 2. fromHSV's argument errors name an internal function --------------------------------------
+#
+# Round eighteen made ``fromHSV`` a closure made by ``colours._from_hsv``; ``policy.make_globals``
+# re-homes its code, and the code's qualified name comes with it. Python names a function by
+# that in its own argument errors, so a program calling the API function with too few or too
+# many arguments is told about ``_from_hsv.<locals>.fromHSV()``, a name that is in no program,
+# the API (SPEC section 2) or plain Python's ``def fromHSV``. Until round eighteen it read
+# ``fromHSV() missing 2 required positional arguments: 's' and 'v'``. Found: the tree run and
+# the dry run both print ``_from_hsv.<locals>.fromHSV() missing 2 required positional
+# arguments: 's' and 'v'``.
+FROM_HSV_TOO_FEW = """try:
+    fromHSV(0.5)
+except TypeError as problem:
+    print("refused:", problem)
+try:
+    fromHSV(0.5, 1.0, 1.0, 100, 7)
+except TypeError as problem:
+    print("refused:", problem)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round nineteen: fromHSV's argument errors name _from_hsv.<locals>.fromHSV",
+)
+def test_fromhsv_argument_errors_name_fromhsv() -> None:
+    assert Checker(config()).check(FROM_HSV_TOO_FEW) == []
+    for run in (tree_run(FROM_HSV_TOO_FEW, "hsv-too-few"), dry_run(FROM_HSV_TOO_FEW)):
+        assert run.reason != "killed", run.error
+        assert "_from_hsv" not in run.log, run.log
+        assert (
+            "refused: fromHSV() missing 2 required positional arguments: 's' and 'v'" in run.log
+        ), run.log
+        assert (
+            "refused: fromHSV() takes from 3 to 4 positional arguments but 5 were given" in run.log
+        ), run.log
