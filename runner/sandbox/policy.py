@@ -216,6 +216,11 @@ def make_globals(
     # with the program's own globals, so it is a function of the program like any other.
     hsv = api.fromHSV
     namespace["fromHSV"] = types.FunctionType(
-        hsv.__code__, namespace, "fromHSV", hsv.__defaults__, hsv.__closure__
+        # Its qualified name is the API's, not its factory's: argument errors say "fromHSV()".
+        hsv.__code__.replace(co_qualname="fromHSV"),
+        namespace,
+        "fromHSV",
+        hsv.__defaults__,
+        hsv.__closure__,
     )
     return namespace
