@@ -127,7 +127,7 @@ def exit_verdict(exit: Exit, cpu_limit: float) -> Verdict:
     if code == -signal.SIGXCPU or (code == -signal.SIGKILL and exit.cpu_s >= cpu_limit):
         message = f"the program used its {cpu_limit:g} s of CPU time"
         return "failed", "cpu_limit", _err("CPULimitExceeded", message, line)
-    if code == EXIT_OUT_OF_MEMORY or (code < 0 and exit.out_of_memory()):
+    if code == EXIT_OUT_OF_MEMORY or exit.out_of_memory():
         return "failed", "memory_limit", _err("MemoryError", "the program ran out of memory", line)
     if code < 0:
         message = f"the program's process was killed by {_signal_name(-code)}"

@@ -34,6 +34,9 @@ STDERR_BUDGET = 1 << 16  # bytes of stderr read per child; then the read end is 
 MAX_PENDING_WRITE = 1 << 20  # a child that stops reading gets no more than this queued
 DEATH_WAIT_S = 5.0
 _USER_FRAME = PROGRAM_FILENAME.encode()
+# What CPython's fatal errors say when an allocation fails ("Cannot recover from MemoryErrors
+# while normalizing exceptions", "...: out of memory", "Cannot allocate memory").
+_MEMORY_WORDS = (b"MemoryError", b"out of memory", b"Cannot allocate")
 
 
 class ChildProtocolError(Exception):
@@ -62,8 +65,20 @@ class Exit:
         return None
 
     def out_of_memory(self) -> bool:
-        """Whether the child's last words were about memory (a C-level allocation failure)."""
-        return any(word in self.stderr_tail for word in (b"MemoryError", b"Cannot allocate"))
+        """Whether the interpreter aborted for want of memory: killed by SIGABRT after a fatal
+        error about memory (a C-level allocation failure it could not raise as ``MemoryError``).
+
+        A program's own words reach stderr too (Python prints a dropped generator's error
+        there, message and all), so the words alone decide nothing: a crash by any other signal
+        (a C stack overflow's SIGSEGV) is never called out of memory, whatever stderr says (red
+        team round eighteen). Only a line the interpreter starts, ``Fatal Python error:``, is
+        read, and only for an abort, which no ordinary program can cause."""
+        if self.returncode != -signal.SIGABRT:
+            return False
+        return any(
+            line.startswith(b"Fatal Python error:") and any(word in line for word in _MEMORY_WORDS)
+            for line in self.stderr_tail.splitlines()
+        )
 
 
 class ChildIO:

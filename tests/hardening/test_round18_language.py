@@ -146,12 +146,6 @@ print("hash:", hash(nested))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round eighteen, low, open and documented (docs/security.md, round "
-    "eighteen): 'MemoryError' anywhere in a killed child's stderr (a program's own message, "
-    "printed for a dropped generator) makes a crash 'out of memory'",
-)
 def test_a_word_on_stderr_doesnt_turn_a_crash_into_running_out_of_memory() -> None:
     assert Checker(config()).check(CRASH_AFTER_A_WORD) == []
     real = tree_run(CRASH_AFTER_A_WORD, "crash-after-a-word")

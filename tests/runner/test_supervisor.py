@@ -159,6 +159,29 @@ def test_segfault_is_reported_as_killed(
     assert result.error is not None and "SIGSEGV" in result.error.message
 
 
+# What CPython writes when an allocation fails where it cannot raise MemoryError, then aborts.
+FATAL_MEMORY = "Fatal Python error: Cannot recover from MemoryErrors while normalizing exceptions."
+
+
+@pytest.mark.parametrize(
+    ("how", "reason"), [("os.abort()", "memory_limit"), ("ctypes.string_at(0)", "killed")]
+)
+def test_only_an_abort_for_want_of_memory_is_called_out_of_memory(
+    tmp_path: Path, make_config: MakeConfig, strip: VirtualStrip, how: str, reason: str
+) -> None:
+    # A program's words reach stderr too (a dropped generator's error): the same fatal words
+    # before a segmentation fault are a crash, not memory (red team round eighteen).
+    crash = tmp_path / "crash.py"
+    crash.write_text(
+        f"import ctypes, os, sys\nsys.stderr.write({FATAL_MEMORY!r} + '\\n')\n"
+        f"sys.stderr.flush()\n{how}\n"
+    )
+    command = [sys.executable, "-I", str(crash)]
+    with Supervisor(make_config(), strip, [], child_command=command) as sup:
+        result = sup.run("t", "pass")
+    assert (result.status, result.reason) == ("failed", reason), result.error
+
+
 HOSTILE_CHILD = """
 import json, os, struct, sys
 header = struct.Struct(">cI")
