@@ -13,11 +13,13 @@ of six in the window cover ``AREA`` of the tree in that frame going one way (an 
 above the WCAG area at a room's distances", docs/protection.md; never fewer than
 ``FEW_LEDS + 1`` LEDs: a sparkle of three is no general flash), or ``BOTH_AREA`` rising and
 falling added up, or ``WIDE_AREA`` together with those of the frames shown in the last
-``RECENT_S`` (a flash whose edges are spread over two frames). The LEDs a frame was held back for
-stay *held* while at their limit: they may not flash again in groups of half the bar. Timing is what
-tells a flash from moving light: a snowflake lights LEDs ahead of it as it darkens those behind,
-and the LEDs a falling flake passes take their turn one after another (docs/protection.md has
-the figures for snow).
+``RECENT_S`` (a flash whose edges are spread over two frames), or ``AREA`` rising and falling
+added up when an eighth of the tree among those same LEDs changed together in six frames of the
+window (the field they make has flashed three times). The LEDs a frame was held back for stay
+*held* while at their limit: they may not flash again in groups of a quarter of the bar.
+Timing is what tells a flash from moving light: a snowflake lights LEDs ahead of it as it
+darkens those behind, and the LEDs a falling flake passes take their turn one after another
+(docs/protection.md has the figures for snow).
 
 NumPy keeps it cheap: both measures of every LED sit in one array of two rows, so a frame
 costs about forty array operations, none per LED in Python; a frame equal to the last one costs
@@ -141,8 +143,10 @@ class LedTransitions:
         self._area = max(FEW_LEDS + 1, AREA * led_count)
         self._wide_area = max(FEW_LEDS + 1, WIDE_AREA * led_count)
         self._both_area = max(FEW_LEDS + 1, BOTH_AREA * led_count)
-        # A held LED may not flash again in a group of a sixteenth of the tree (half the bar).
-        self._held_area = max(FEW_LEDS + 1, AREA * led_count / 2)
+        # A held LED may not flash again in a group of a thirty-second of the tree (a quarter of
+        # the bar; red team round nineteen: with half the bar, a sixteenth less one LED, falling
+        # while the rest of the held field stayed lit, went on strobing at 20 Hz).
+        self._held_area = max(FEW_LEDS + 1, AREA * led_count / 4)
         # The LEDs that completed a transition at their limit in frames shown lately, when.
         self._recent: deque[tuple[float, Flags]] = deque()
         # LEDs of a large flashing area a frame was held back for: while they stay at their
@@ -165,6 +169,7 @@ class LedTransitions:
         # Transitions in the window: when, and which LEDs made them.
         self._window: deque[tuple[float, Flags]] = deque()
         self._counts = np.zeros(shape, np.int32)
+        self._field: Flags | None = None  # the window's LEDs that moved, a row a frame (cache)
         self._spent = False  # some LED has six transitions of a measure in the window
 
     def judge(self, levels: bytes, now: float) -> Verdict | None:
@@ -208,8 +213,24 @@ class LedTransitions:
             or count >= self._both_area
             or np.count_nonzero(self.lately(moves, now)) >= self._wide_area
             or np.count_nonzero(moves & self._held) >= self._held_area
+            # The two ways added up against an eighth only when these LEDs have moved together
+            # before: snow's flakes reach that sum now and then, each LED at its own moment;
+            # a field strobing just under three sixteenths (red team round nineteen) does it in
+            # every frame.
+            or (count >= self._area and self._field_transitions(moves) >= MAX_TRANSITIONS)
         )
         return Verdict(bool(blocked), seen, falls, rises, moves)
+
+    def _field_transitions(self, moves: Flags) -> int:
+        """In how many frames of the window an eighth of the tree among ``moves`` completed a
+        transition (of either measure, either way): the transitions of the field they make.
+        Asked only when ``moves`` covers an eighth, so most frames never stack the window."""
+        if not self._window:
+            return 0
+        if self._field is None:  # the window changed since the last call
+            self._field = np.stack([d.any(axis=0) for _, d in self._window])
+        done = self._field
+        return int(np.count_nonzero(np.count_nonzero(done & moves, axis=1) >= self._area))
 
     def lately(self, moves: Flags, now: float) -> Flags:
         """``moves`` and the LEDs that completed a transition at their limit within
@@ -246,6 +267,7 @@ class LedTransitions:
             self._may_fall, self._may_rise = self._rising >= 0, self._rising <= 0
             self._counts += done
             self._window.append((now, done))
+            self._field = None
             self._spent = bool(np.count_nonzero(self._counts >= MAX_TRANSITIONS))
         else:  # most frames: the extremes only widen
             np.maximum(self._high, peaks, out=self._high)
@@ -263,6 +285,7 @@ class LedTransitions:
             return
         while window and window[0][0] <= now - WINDOW_S:
             self._counts -= window.popleft()[1]
+        self._field = None
         spent = (self._counts >= MAX_TRANSITIONS).any(axis=0)
         self._spent = bool(np.count_nonzero(spent))
         self._held &= spent  # back under its limit: free to flash again, up to it

@@ -1,10 +1,10 @@
 """Red team, round nineteen: the runner's changes of round eighteen, attacked.
 
-Every finding is a strict xfail: it fails today and must pass once fixed (then the marker comes
-off). Programs run as ordinary tree programs in real sandbox children under the real
-``Supervisor`` over a recording ``VirtualStrip``, with the flash limiter on and the default power
-budget, 40 fps. What reached the LEDs is measured by ``tests/runner/light_meter.py``, which
-shares no code with ``runner/protect``.
+Every finding was a strict xfail until it was fixed (then the marker came off). Programs run
+as ordinary tree programs in real sandbox children under the real ``Supervisor`` over a
+recording ``VirtualStrip``, with the flash limiter on and the default power budget, 40 fps.
+What reached the LEDs is measured by ``tests/runner/light_meter.py``, which shares no code with
+``runner/protect``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ Position = tuple[float, float, float]
 # area of flashes occurring concurrently": here that is more than an eighth in every frame.
 # Found: no frame damped; each of those LEDs, and the set as one field, 41 transitions in one
 # second, on 100 and 500 LEDs (toggled every other frame: 21).
+# Fixed: LEDs at their limit covering an eighth both ways are held back once an eighth of the
+# tree among them has changed together in six frames of the window, and held LEDs may not move
+# in groups of a thirty-second (the falling sixteenth sat just under half the bar).
 SPREAD = """
 import math
 
@@ -100,12 +103,6 @@ def spread(positions: Sequence[Position]) -> tuple[list[int], list[int]]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round nineteen, open and documented (docs/protection.md, Not covered): "
-    "LEDs at their limit rising and falling together, under an eighth one way and under three "
-    "sixteenths both ways, are never held back (the bar for both ways spares snow)",
-)
 @pytest.mark.parametrize("leds", [100, 500])
 def test_more_than_an_eighth_cant_strobe_rising_and_falling_together(leds: int) -> None:
     positions = spiral_cone(leds)
