@@ -8,9 +8,11 @@ Definitions (WCAG 2.2, "general flash and red flash thresholds"):
   light; a transition counts when it changes ``Y`` by at least 0.1 and the darker state is
   below 0.80.
 * Red: the measure is ``max(0, R - G - B) * 320`` of linear light (WCAG 2.0's red flash
-  formula), each cell's added up (``FlashLimiter.red_of``: steady light in one cell must not
-  cancel the red of another); a transition counts when it changes it by more than 20 and the
-  redder state is a saturated red, ``R / (R + G + B) >= 0.8``. (WCAG 2.2's newer wording
+  formula) of a zone's mean colour; a transition counts when it changes it by more than 20 and
+  the redder state is a saturated red, ``R / (R + G + B) >= 0.8``. Steady light of other
+  colours beside red LEDs cancels their red in the mean; the LEDs on their own
+  (``runner.protect.per_led``) count each LED's red, so a large area of them strobing red is
+  held back whatever shines beside it. (WCAG 2.2's newer wording
   compares chromaticity, which black does not have; red-to-black is the flash that matters on a
   tree.)
 
@@ -143,14 +145,6 @@ class Swing:
         # Values that, in a state that is not a saturated red, complete no transition and
         # change nothing here: most frames of most programs. Empty until the first state.
         self.lo, self.hi = 1.0, 0.0
-
-    def copy_from(self, other: Swing) -> None:
-        """Take ``other``'s history (a swing of the same kind, noted with the same states)."""
-        self.tight, self._direction = other.tight, other._direction
-        self._peak, self._valley = other._peak, other._valley
-        self._top, self._bottom, self._ended = other._top, other._bottom, other._ended
-        self.times = deque(other.times)
-        self.lo, self.hi = other.lo, other.hi
 
     def turn(self, state: State, plain: bool = False) -> int:
         """The direction of the transition ``state`` would complete, 0 for none; ``plain``:
@@ -302,23 +296,17 @@ class FlashLimiter:
         ]
         # Picks a zone's cells out of all cells' measures (None for the whole tree).
         self._pick = [tuple_getter(c) if c else None for c in zones.columns]
-        # The red measure adds up each cell's own red (see ``red_of``): every zone's cells, the
-        # whole tree's too.
-        self._red_pick = [tuple_getter(c) for c in zones.cells]
-        # Per zone: the general swing, the red swing on the zone's mean colour (as WCAG reads a
-        # field), and the red swing on its cells' own red (``red_of``). A transition counts if
-        # either red swing counts it: the cells' red is never cancelled by steady light beside
-        # it, the mean's sees a fall that cells with some light of other colours make smaller.
-        self.swings: list[tuple[Swing, Swing, Swing]] = []
-        # While a zone's two red measures have always agreed (no cell's light cancelled
-        # another's: most programs, always), its cells' swing would repeat the mean's note for
-        # note: it is left alone, and takes the mean's history the first time they differ.
-        self._twins: list[bool] = []
+        # Per zone: the general swing and the red swing, on the zone's mean colour (as WCAG
+        # reads a field). (Until red team round eighteen a third swing added up each cell's own
+        # red, so that steady light in some cells could not cancel the red of others; the LEDs
+        # on their own do that now, and the sum of cut-off reds rose and fell more often than
+        # any part of the tree: smooth red-and-green waves were damped.)
+        self.swings: list[tuple[Swing, Swing]] = []
         large = LARGE_AREA * sum(zones.cell_sizes)
         eighth = sum(zones.cell_sizes) / 8
         for columns, size in zip(zones.columns, zones.sizes, strict=True):
             if not columns:  # the whole tree, or a zone of few cells: its mean alone
-                self.swings.append((GeneralSwing(), RedSwing(), RedSwing()))
+                self.swings.append((GeneralSwing(), RedSwing()))
                 continue
             shares = tuple(zones.cell_sizes[c] / size for c in columns)
             share = large / size - 1e-9
@@ -341,10 +329,7 @@ class FlashLimiter:
             # not an eighth of the tree inside it either, so its mean is held to the step
             # scaled down to an eighth's share of it.
             held = min(1.0, eighth / size)
-            self.swings.append(
-                (GeneralSwing(general, held), RedSwing(red, held), RedSwing(red, held))
-            )
-        self._twins = [True] * len(self.swings)
+            self.swings.append((GeneralSwing(general, held), RedSwing(red, held)))
         # Each LED on its own, for flashes finer than the cells (runner.protect.per_led).
         self._each = LedTransitions(sum(zones.cell_sizes))
         self._last: Emission | None = None
@@ -377,51 +362,15 @@ class FlashLimiter:
         cells: tuple[list[float], list[float]] | None,
         red: tuple[float, bool],
     ) -> tuple[State, State]:
-        """The general and red state of ``zone`` for its channel sums ``rgb`` and its ``red``
-        (``red_of``), given the ``cell_measures`` (None: without them, for a judgement on the
-        mean alone)."""
+        """The general and red state of ``zone`` for its channel sums ``rgb`` and its mean's
+        red measure and saturation ``red``, given the ``cell_measures`` (None: without them,
+        for a judgement on the mean alone)."""
         full = self._full[zone]
         r, g, b = rgb[0] / full, rgb[1] / full, rgb[2] / full
         luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
         pick = self._pick[zone]
         lums, reds = ((), ()) if cells is None or pick is None else (pick(cells[0]), pick(cells[1]))
         return (luminance, False, lums), (red[0], red[1], reds)
-
-    def cell_reds(self, cells: Sequence[int]) -> tuple[list[int], list[int]] | None:
-        """Each cell's red, ``max(0, R - G - B)`` of its summed hardware levels, and that of
-        the cells that are a saturated red (0 for the others); None when no cell has any."""
-        reds: list[int] = []
-        saturated: list[int] = []
-        for total in cells:
-            r, g, b = split(total)
-            red = r - g - b
-            if red <= 0:
-                reds.append(0)
-                saturated.append(0)
-                continue
-            reds.append(red)
-            saturated.append(red if r >= SATURATED_RED * (r + g + b) else 0)
-        return (reds, saturated) if any(reds) else None
-
-    def red_of(
-        self,
-        zone: int,
-        cell_reds: tuple[list[int], list[int]] | None,
-        mean_saturated: bool,
-    ) -> tuple[float, bool]:
-        """A zone's red measure and whether it is a saturated red.
-
-        The measure adds up each cell's own ``max(0, R - G - B)``, not the zone's mean colour's:
-        on the mean, steady white or green in some cells cancels the red of the others, and half
-        the tree strobed saturated red beside steady light undamped (red team round eight). It
-        is a saturated red when its mean is, or when saturated-red cells hold at least half of
-        its red."""
-        if cell_reds is None:
-            return 0.0, False  # no cell has more red than green and blue: nor has the mean
-        pick = self._red_pick[zone]
-        red = sum(pick(cell_reds[0]))
-        saturated = mean_saturated or 2 * sum(pick(cell_reds[1])) >= red > 0
-        return red / self._full[zone] * RED_SCALE, saturated
 
     def limit(self, light: Emission, now: float, commit: bool = True) -> tuple[Emission, bool]:
         """What to show at monotonic ``now``: ``light`` itself, or a damped frame (True).
@@ -472,14 +421,12 @@ class FlashLimiter:
         flash at all for now)."""
         zones, cells = sums
         measures: tuple[list[float], list[float]] | None = None
-        cell_reds = self.cell_reds(cells)
-        twins = self._twins
         busy: list[tuple[Swing, State]] = []
         blocked = False
         # The hot loop: most zones of most frames are quiet (see Swing.lo), so only the others
         # get their full state. Means of a zone's channels (0..1) are computed as the WCAG
         # formulas are written: a frame exactly at a threshold is judged the same everywhere.
-        for zone, ((r_sum, g_sum, b_sum), full, (general, red, red_cells)) in enumerate(
+        for zone, ((r_sum, g_sum, b_sum), full, (general, red)) in enumerate(
             zip(zones, self._full, self.swings, strict=True)
         ):
             r, g, b = r_sum / full, g_sum / full, b_sum / full
@@ -487,17 +434,9 @@ class FlashLimiter:
             total = r + g + b
             saturated = total > 0 and r / total >= SATURATED_RED
             redness = max(0.0, r - g - b) * RED_SCALE
-            cells_red, cells_saturated = self.red_of(zone, cell_reds, saturated)
             quiet_general = general.lo <= luminance <= general.hi
             quiet_red = not saturated and red.lo <= redness <= red.hi
-            if twins[zone] and cells_red == redness and cells_saturated == saturated:
-                quiet_cells = True  # its twin, the mean's swing, notes it
-            else:
-                if twins[zone]:
-                    red_cells.copy_from(red)
-                    twins[zone] = False
-                quiet_cells = not cells_saturated and red_cells.lo <= cells_red <= red_cells.hi
-            if quiet_general and quiet_red and quiet_cells:
+            if quiet_general and quiet_red:
                 continue
             if measures is None:
                 measures = self.cell_measures(cells)
@@ -512,12 +451,6 @@ class FlashLimiter:
             if not quiet_red:
                 blocked = blocked or bool(red.full(now) and red.turn(red_state, plain=True))
                 busy.append((red, red_state))
-            if not quiet_cells:
-                cells_state = (cells_red, cells_saturated, red_state[2])
-                blocked = blocked or bool(
-                    red_cells.full(now) and red_cells.turn(cells_state, plain=True)
-                )
-                busy.append((red_cells, cells_state))
         return busy, blocked
 
     def _damp(
@@ -580,12 +513,11 @@ class FlashLimiter:
                 break
             candidate = self._model.measure(self._model.from_levels(_blend(last, light, alpha)))
             candidate_sums = self._zones.sums(candidate.levels)
-            cell_reds = self.cell_reds(candidate_sums[1])
             verdict = self._each.judge(candidate.levels, now)
             if verdict is not None and verdict.blocked:
                 continue
             if all(
-                self._still(zone, self._means(rgb, zone), cell_reds, exact=True)
+                self._still(zone, self._means(rgb, zone))
                 for zone, rgb in enumerate(candidate_sums[0])
             ):
                 return candidate, candidate_sums, verdict
@@ -599,7 +531,7 @@ class FlashLimiter:
     def _quiet_at(self, zone: int, means: tuple[float, float, float]) -> bool:
         """Inside both swings' quiet ranges, and not a saturated red."""
         r, g, b = means
-        general, red, _ = self.swings[zone]
+        general, red = self.swings[zone]
         total = r + g + b
         if total > 0 and r / total >= SATURATED_RED:
             return False
@@ -607,31 +539,17 @@ class FlashLimiter:
         redness = max(0.0, r - g - b) * RED_SCALE
         return general.lo <= luminance <= general.hi and red.lo <= redness <= red.hi
 
-    def _still(
-        self,
-        zone: int,
-        means: tuple[float, float, float],
-        cell_reds: tuple[list[int], list[int]] | None = None,
-        exact: bool = False,
-    ) -> bool:
+    def _still(self, zone: int, means: tuple[float, float, float]) -> bool:
         """Whether a zone at these channel means completes no transition, on the mean alone.
-
-        ``exact``: its red measure from the frame's ``cell_reds`` (``red_of``); else, in the
-        blend's search, estimated from the means (the frame found is then checked exactly).
 
         (``_quiet_at`` first, inlined: the blend's bisection calls this thousands of times a
         second on a strobe.)"""
         r, g, b = means
-        general, red, red_cells = self.swings[zone]
+        general, red = self.swings[zone]
         total = r + g + b
         saturated = total > 0 and r / total >= SATURATED_RED
         luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
         redness = max(0.0, r - g - b) * RED_SCALE
-        if exact:  # the cells' red too (on the mean's swing while they are twins)
-            cells_red, cells_saturated = self.red_of(zone, cell_reds, saturated)
-            swing = red if self._twins[zone] else red_cells
-            if swing.turn((cells_red, cells_saturated, ()), plain=True):
-                return False
         if not saturated and general.lo <= luminance <= general.hi and red.lo <= redness <= red.hi:
             return True
         if general.turn((luminance, False, ()), plain=True):

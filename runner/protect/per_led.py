@@ -61,6 +61,13 @@ WIDE_AREA = 1 / 4
 # then, which held it back several times as often).
 BOTH_AREA = 3 / 16
 
+# A saturated red flash is held to a smaller area, a sixteenth of the tree going one way: the
+# zones judge red on each zone's mean colour, where steady light of other colours beside it
+# cancels it, so a red strobe smaller than an eighth would otherwise pass wherever the rest
+# of the tree is lit. Snow has no red; a colour fading between red and green does not reach
+# an LED's limit.
+RED_AREA = 1 / 16
+
 Floats = npt.NDArray[np.float64]
 Flags = npt.NDArray[np.bool_]
 
@@ -143,6 +150,7 @@ class LedTransitions:
         self._area = max(FEW_LEDS + 1, AREA * led_count)
         self._wide_area = max(FEW_LEDS + 1, WIDE_AREA * led_count)
         self._both_area = max(FEW_LEDS + 1, BOTH_AREA * led_count)
+        self._red_area = max(FEW_LEDS + 1, RED_AREA * led_count)
         # A held LED may not flash again in a group of a thirty-second of the tree (a quarter of
         # the bar; red team round nineteen: with half the bar, a sixteenth less one LED, falling
         # while the rest of the held field stayed lit, went on strobing at 20 Hz).
@@ -213,6 +221,8 @@ class LedTransitions:
             or count >= self._both_area
             or np.count_nonzero(self.lately(moves, now)) >= self._wide_area
             or np.count_nonzero(moves & self._held) >= self._held_area
+            or max(np.count_nonzero(rises[1] & spent[1]), np.count_nonzero(falls[1] & spent[1]))
+            >= self._red_area
             # The two ways added up against an eighth only when these LEDs have moved together
             # before: snow's flakes reach that sum now and then, each LED at its own moment;
             # a field strobing just under three sixteenths (red team round nineteen) does it in

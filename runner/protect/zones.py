@@ -138,8 +138,6 @@ class Zones:
         column = {cell: k for k, cell in enumerate(used)}
         self.names: list[str] = []
         self.sizes: list[int] = []
-        # The cells of each zone, by their place in ``sums()``'s cells.
-        self.cells: list[tuple[int, ...]] = []
         # The cells whose changes must agree for a change of the zone's mean to count (see
         # FlashLimiter); none for the whole tree and for a zone of fewer than MIN_ZONE_CELLS
         # cells with LEDs in them, which are judged on their mean alone. A tree of a few LEDs,
@@ -157,7 +155,6 @@ class Zones:
             coherent = bool(self.names) and len(present) >= MIN_ZONE_CELLS
             self.names.append(name)
             self.sizes.append(sum(len(members[c]) for c in present))
-            self.cells.append(columns)
             self.columns.append(columns if coherent else ())
             self._zone_getters.append(tuple_getter(columns))
         self._wide = bytearray(8 * count)

@@ -130,7 +130,8 @@ def test_halves_of_a_tree_with_a_lead_cant_strobe_in_antiphase() -> None:
 # Round eight's red flash beside steady light, reopened through the saturation rule. Since that
 # round a zone's red measure adds up each cell's own ``max(0, R - G - B)``, and its red state
 # counts as "a saturated red" when the zone's mean is one or when saturated-red cells hold at
-# least half of its red (``FlashLimiter.red_of``). Steady light that is reddish but not a
+# least half of its red (``FlashLimiter.red_of``, gone since round eighteen: the LEDs on their
+# own count each LED's red now, runner/protect/per_led.py). Steady light that is reddish but not a
 # saturated red, salmon ``(255, 132, 132)`` (R / (R + G + B) = 0.68 in emitted light, red excess
 # 135 of 255), beside the flashing cells, holds more than half of every zone's red and keeps
 # every zone's mean below 0.8: no zone's red state is ever saturated, so no red transition is
