@@ -679,6 +679,82 @@ def _child_path(arm64: Sequence[str], report: Report, plain_log: str) -> None:
         )
 
 
+# The red team's programs against the bugs the patches fix (the tests' own constants): the
+# memory escapes of rounds ten to sixteen and the fixes' own tests. With the patches in force,
+# none may escape ("ESCAPED", "memory over everything: True") nor crash the child, on either
+# architecture.
+HOSTILE_MODULES = ("tests.runner.test_cpython_fixes",) + tuple(
+    f"tests.hardening.test_round{n}_language" for n in range(10, 17)
+)
+HOSTILE_EXTRA = (
+    "HEX_SEPARATOR_READS_FREED",
+    "BYTEARRAY_FORMAT",
+    "DECODE_ERROR_READ",
+    "DECODE_ERROR_NEGATIVE_START",
+    "COMPARISON_ORDER",
+    "NESTED_COMPARE",
+)
+ESCAPE_MARKS = ("ESCAPED", "memory over everything: True")
+
+
+def _hostile_programs() -> dict[str, str]:
+    import importlib
+
+    sys.path.insert(0, str(REPO))
+    programs: dict[str, str] = {}
+    for name in HOSTILE_MODULES:
+        module = importlib.import_module(name)
+        short = name.rpartition(".")[2].removeprefix("test_")
+        for key, value in vars(module).items():
+            if not key.isupper() or key.startswith("_"):
+                continue
+            wanted = "ESCAPE" in key or key in HOSTILE_EXTRA
+            wanted = wanted or name.endswith("cpython_fixes")
+            if isinstance(value, str) and "\n" in value and wanted:
+                programs[f"{short}.{key}"] = value
+            elif isinstance(value, dict) and wanted:
+                for variant, source in value.items():
+                    if isinstance(source, str):
+                        programs[f"{short}.{key}[{variant}]"] = source
+    return programs
+
+
+def _hostile(arm_child: Sequence[str], report: Report) -> None:
+    from runner.config import RunnerConfig
+    from runner.leds.layout import spiral_cone
+    from runner.supervise.preview import Previewer
+    from runner.supervise.spawn import CHILD_COMMAND
+
+    programs = _hostile_programs()
+    print(f"      {len(programs)} hostile programs from {len(HOSTILE_MODULES)} test modules")
+    config = RunnerConfig(led_count=10, fps=40.0, time_limit_s=3.0, preview_cpu_s=20)
+    results: dict[str, dict[str, Any]] = {name: {} for name in programs}
+    for label, command in (("x86_64", list(CHILD_COMMAND)), ("arm64", list(arm_child))):
+        previewer = Previewer(config, spiral_cone(10), child_command=command, required=())
+        with contextlib.closing(previewer):
+            for name, source in programs.items():
+                dry = previewer.preview(source, 3.0)
+                error = None if dry.error is None else f"{dry.error.type} @{dry.error.line}"
+                results[name][label] = {
+                    "outcome": [dry.status, dry.reason, error],
+                    "log": dry.log,
+                }
+    for name, by in results.items():
+        x86, arm = by["x86_64"], by["arm64"]
+        escaped = [mark for mark in ESCAPE_MARKS if mark in arm["log"] or mark in x86["log"]]
+        killed = "killed" in (arm["outcome"][1], x86["outcome"][1])
+        same = x86["outcome"] == arm["outcome"]
+        print(f"      {name}: x86_64 {x86['outcome']}, arm64 {arm['outcome']}")
+        if x86["log"] != arm["log"]:
+            print(f"NOTE  {name}: logs differ: x86_64 {x86['log'][:300]!r}")
+            print(f"NOTE  {name}:              arm64  {arm['log'][:300]!r}")
+        report.check(
+            f"hostile {name}: no escape, no crash, same outcome on both",
+            not escaped and not killed and same,
+            f"escaped {escaped}" if escaped else "",
+        )
+
+
 def compare(arm64: Sequence[str], child_path: bool) -> int:
     report = Report()
     x86 = [sys.executable]
@@ -767,6 +843,7 @@ def compare(arm64: Sequence[str], child_path: bool) -> int:
     )
     if child_path:
         _child_path(arm64, report, plain_log)
+        _hostile([*arm64, "-I", "-B", "-m", "runner.sandbox.child"], report)
     print(f"{'FAIL' if report.failures else 'PASS'}: {len(report.failures)} check(s) failed")
     return 1 if report.failures else 0
 
