@@ -95,6 +95,33 @@ def test_an_ordinary_program_cant_make_the_runner_burn_cpu_with_one_byte_prints(
     assert spent <= PARENT_CPU_BUDGET_S, f"the runner spent {spent:.2f} s of CPU on one run"
 
 
+# The same with one-byte LOG records a raw child writes itself, a short real sleep between
+# them, in a dry run (nice 19, 1 s of CPU): a parent-side bound is needed as well, since a raw
+# child batches nothing. Found: 0.61 s of the runner's CPU.
+RAW_LOG_TRICKLE = """
+import os
+import struct
+import time
+
+HEADER = struct.Struct(">cI")
+for i in range(16448):
+    os.write(CHANNEL._wfd, HEADER.pack(b"L", 1) + b"x")
+    time.sleep(0.00002)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round twenty: one-byte LOG records cost the runner a poll wake-up each",
+)
+def test_a_dry_run_cant_make_the_runner_burn_cpu_with_one_byte_log_records() -> None:
+    spent, child_cpu, ended = _runner_cpu_of_a_dry_run(RAW_LOG_TRICKLE, raw=True)
+    assert spent <= PARENT_CPU_BUDGET_S, (
+        f"the runner spent {spent:.2f} s of CPU on one dry run ({ended}) whose child used "
+        f"{child_cpu:.2f} s at nice 19"
+    )
+
+
 # --- 2. stderr's budget counts bytes, not wake-ups ----------------------------------------------
 #
 # The runner reads at most 64 KiB of a child's stderr (``pipes.STDERR_BUDGET``, round four) and
