@@ -143,20 +143,12 @@ time.sleep(60)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty: one-byte stderr writes wake the runner 65,536 times",
-)
 def test_a_child_cant_make_the_runner_burn_cpu_by_trickling_stderr_during_a_run() -> None:
     spent, ended = _runner_cpu_of_a_run(STDERR_TRICKLE, raw=True)
     assert ended == "completed/time_limit", ended
     assert spent <= PARENT_CPU_BUDGET_S, f"the runner spent {spent:.2f} s of CPU on one run"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty: one-byte stderr writes wake the runner 65,536 times",
-)
 def test_a_dry_run_cant_make_the_runner_outspend_its_budget_by_trickling_stderr() -> None:
     spent, child_cpu, ended = _runner_cpu_of_a_dry_run(STDERR_TRICKLE, raw=True)
     assert spent <= PARENT_CPU_BUDGET_S, (
