@@ -33,6 +33,8 @@ from runner.sandbox.wire import (
     FRAME,
     HEADER,
     LOG,
+    LOG_BATCH,
+    LOG_EVERY_S,
     MAX_CHECK_ERRORS,
     MAX_CHECK_RESULT,
     PROGRAM,
@@ -127,6 +129,12 @@ class ProgramApi:
         self._led_count = led_count
         self._positions = [(float(x), float(y), float(z)) for x, y, z in positions]
         self._log_left = log_limit  # the parent enforces the cap too; this saves the work
+        # Printed text not sent yet, and when it falls due (``wire.LOG_EVERY_S``), on the
+        # program's clock: the tree's real one, or the dry run's virtual one, so both modes
+        # send the same records at the same points of the program.
+        self._log_pending = bytearray()
+        self._log_due = -1.0
+        self._program_time = time.monotonic if clock is None else clock.elapsed
 
     def get_led_count(self) -> int:
         """The number of LEDs on the tree."""
@@ -144,6 +152,7 @@ class ProgramApi:
         headroom(HEADROOM)
         garbage.collect()  # before the frame is read: a finalizer may change it, harmlessly
         frame = pack_frame(states, self._led_count)
+        self.before_wait(0.0)  # text printed before the frame goes first, when it is due
         if self._clock is not None:
             self._channel.send(TFRAME, TIMESTAMP.pack(self._clock.frame_time()) + frame)
             self._clock.frame_sent()
@@ -159,11 +168,33 @@ class ProgramApi:
         return list(self._positions)
 
     def write_log(self, text: str) -> None:
-        """Send printed text to the run's log while it is under the cap."""
+        """Add printed text to the run's log while it is under the cap: sent at once when the
+        last batch went ``LOG_EVERY_S`` ago or more, else with the next batch."""
         if self._log_left <= 0 or not text:
             return
         data = str(text).encode("utf-8", "replace")[: self._log_left + 1]
         self._log_left -= len(data)
+        self._log_pending += data
+        if (
+            len(self._log_pending) >= LOG_BATCH
+            or self._log_left <= 0  # nothing more will come
+            or self._program_time() >= self._log_due
+        ):
+            self.flush_log()
+
+    def before_wait(self, seconds: float) -> None:
+        """At ``setLEDs`` and ``time.sleep(seconds)``: send the text held back if it falls due
+        before the wait is over (a program that prints, then sleeps, is not kept waiting)."""
+        if self._log_pending and self._program_time() + seconds >= self._log_due:
+            self.flush_log()
+
+    def flush_log(self) -> None:
+        """Send the text held back, as one record."""
+        if not self._log_pending:
+            return
+        data = bytes(self._log_pending)
+        self._log_pending.clear()
+        self._log_due = self._program_time() + LOG_EVERY_S
         self._channel.send(LOG, data)
 
 
@@ -274,9 +305,12 @@ def run_program(
         clock if preview else None,
     )
     if program.get("mode") == "raw":
-        return _run_raw(api, source)
+        outcome = _run_raw(api, source)
+        api.flush_log()
+        return outcome
     noise = random.Random(noise_seed)
     outcome = _run_restricted(api, source, clock if preview else None, time_functions, noise)
+    api.flush_log()  # the last batch, and the traceback of a failure, before the END
     # The program's namespace and its error are gone by now, and with them every finalizer
     # they held (a suspended generator's finally) has run, still on the clock. Objects in
     # cycles would be finalized by a later collection, after the clock stops: none comes now.
@@ -302,7 +336,9 @@ def _run_restricted(
     except ProgramRejected as exc:
         errors = [_error_dict(e) for e in exc.errors]
         return {"outcome": "failed", "reason": "error", "error": errors[0] if errors else None}
-    env = policy.make_globals(api, time_functions if clock is not None else None)
+    env = policy.make_globals(
+        api, time_functions if clock is not None else None, before_sleep=api.before_wait
+    )
     cpython_fixes.install(env)  # CPython 3.11 bugs that free what is still in use
     held: list[object] = []  # kept for the run
     _scatter(held, noise)

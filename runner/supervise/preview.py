@@ -27,7 +27,7 @@ from protocol.messages import PreviewResult, ProgramError
 from runner.config import RunnerConfig
 from runner.exc import FrameInvalid
 from runner.protect import Protector
-from runner.sandbox.wire import END, LOG, PROGRAM, READY, TFRAME, TIMESTAMP
+from runner.sandbox.wire import END, LOG, PROGRAM, READY, TFRAME, TIMESTAMP, max_log_records
 from runner.supervise.outcome import Outcome, Verdict, end_verdict, exit_verdict
 from runner.supervise.pipes import ChildIO, ChildProtocolError, Exit
 from runner.supervise.sampling import FrameSampler, fit_frames, protect_frames
@@ -359,7 +359,8 @@ class Previewer:
         frame_size = TIMESTAMP.size + 4 * self.led_count
         # The tree's pacing never shows two frames closer than half a period.
         max_frames = int(2 * run.limit * fps) + 2 if fps > 0 else UNPACED_FRAME_CAP
-        max_log_records = self._log_limit + 64
+        # A real child sends at least a byte a record, and batches (``wire.max_log_records``).
+        most_logs = min(self._log_limit + 64, max_log_records(run.limit, self._log_limit))
         # Each kind bounded by its own size (an unknown kind is refused at its header).
         record_limits = {
             TFRAME: frame_size,
@@ -392,7 +393,7 @@ class Previewer:
                     out.fail_frame(str(exc))
                     return
             elif kind == LOG:
-                if not payload or out.log_records >= max_log_records:
+                if not payload or out.log_records >= most_logs:
                     return self._broke(io, out, "log records beyond the log's cap")
                 out.add_log(payload, self._log_limit)
                 record_limits[LOG] = out.log_room(self._log_limit, MAX_LOG_RECORD)

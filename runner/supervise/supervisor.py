@@ -26,7 +26,7 @@ from runner.protect import Protector, ProtectStats
 from runner.sandbox.confine import in_force
 from runner.sandbox.frames import check_frame_bytes
 from runner.sandbox.grid import Pacer
-from runner.sandbox.wire import ACK, END, FRAME, LOG, PROGRAM, READY
+from runner.sandbox.wire import ACK, END, FRAME, LOG, PROGRAM, READY, max_log_records
 from runner.supervise.outcome import Outcome
 from runner.supervise.pacing import LogFeed, ViewerFeed
 from runner.supervise.pipes import ChildIO, ChildProtocolError, Exit
@@ -272,12 +272,18 @@ class Supervisor:
         emit(Started(submission_id=submission_id))
         logs = LogFeed(submission_id, emit)
         try:
-            return self._stream(io, submission_id, emit, out, logs)
+            return self._stream(io, submission_id, emit, out, logs, limit)
         finally:  # however the run ended, the log written so far reaches viewers
             logs.flush(time.monotonic())
 
     def _stream(
-        self, io: ChildIO, submission_id: str, emit: EventCallback, out: Outcome, logs: LogFeed
+        self,
+        io: ChildIO,
+        submission_id: str,
+        emit: EventCallback,
+        out: Outcome,
+        logs: LogFeed,
+        limit: float,
     ) -> Outcome:
         """Show the child's frames and pass on its log until its output ends.
 
@@ -288,7 +294,8 @@ class Supervisor:
         pacer = Pacer(self.config.fps)
         viewer = ViewerFeed(submission_id, self.config.view_fps, emit)
         count = len(self.strip)
-        max_log_records = self._log_limit + 64  # a real child sends at least a byte each
+        # A real child sends at least a byte a record, and batches (``wire.max_log_records``).
+        most_logs = min(self._log_limit + 64, max_log_records(limit, self._log_limit))
         # Each kind its own bound: an END or LOG is small in a real child, and JSON of empty
         # objects grows ~24x when parsed, so a 1 MiB END would cost the parent ~28 MB.
         record_limits = {
@@ -328,7 +335,7 @@ class Supervisor:
                 out.frames += 1
                 viewer.shown(leds, time.monotonic())
             elif kind == LOG:
-                if not payload or out.log_records >= max_log_records:
+                if not payload or out.log_records >= most_logs:
                     return self._end_protocol(io, out, "log records beyond the log's cap")
                 text = out.add_log(payload, self._log_limit)
                 record_limits[LOG] = out.log_room(self._log_limit, MAX_LOG_RECORD)

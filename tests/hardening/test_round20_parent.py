@@ -3,17 +3,15 @@
 Real parts only: real confined children under the real ``Supervisor`` and ``Previewer``; the
 raw payloads run as ``python -m runner.audit raw`` runs them (plain Python with real builtins in
 the fully confined child), and a dry run's raw child is the real dry-run child with only its
-program run raw (as round ten's tests do). Findings are marked ``xfail(strict=True)``: they
-fail today and must pass once fixed (then the marker comes off). The write-up with figures and
-suggested fixes is ``docs/red-team/round20-parent.md``.
+program run raw (as round ten's tests do). Each finding was a strict xfail until it was fixed
+(then the marker came off). The write-up with figures and suggested fixes is
+``docs/red-team/round20-parent.md``.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-
-import pytest
 
 from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
@@ -85,10 +83,6 @@ for i in range(20000):
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty: one-byte prints cost the runner a poll wake-up each",
-)
 def test_an_ordinary_program_cant_make_the_runner_burn_cpu_with_one_byte_prints() -> None:
     spent, ended = _runner_cpu_of_a_run(PACED_PRINTS, raw=False)
     assert ended == "completed/ended", ended  # it printed its lines: the test proves something
@@ -110,10 +104,6 @@ for i in range(16448):
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty: one-byte LOG records cost the runner a poll wake-up each",
-)
 def test_a_dry_run_cant_make_the_runner_burn_cpu_with_one_byte_log_records() -> None:
     spent, child_cpu, ended = _runner_cpu_of_a_dry_run(RAW_LOG_TRICKLE, raw=True)
     assert spent <= PARENT_CPU_BUDGET_S, (

@@ -123,6 +123,31 @@ def test_events_started_log_frames_with_the_last(
     assert frames[-1].index == 50 and all(f.submission_id == "sub-9" for f in frames)
 
 
+def test_printed_lines_reach_viewers_before_a_long_sleep_ends(
+    make_config: MakeConfig, strip: VirtualStrip
+) -> None:
+    # The child sends printed text in batches (at most 20 a second): text held back when the
+    # program goes to sleep goes out then, not when it wakes.
+    events: list[tuple[float, Message]] = []
+    source = "print('one')\nprint('two')\nimport time\ntime.sleep(2)\nprint('three')\n"
+    with Supervisor(make_config(time_limit_s=5.0), strip, spiral_cone(LEDS)) as sup:
+        started = time.monotonic()
+        result = sup.run("t", source, on_event=lambda e: events.append((time.monotonic(), e)))
+    assert (result.status, result.log) == ("completed", "one\ntwo\nthree\n")
+    early = "".join(e.text for at, e in events if isinstance(e, Log) and at < started + 1.5)
+    assert early == "one\ntwo\n"
+
+
+def test_a_burst_of_prints_loses_nothing(
+    make_config: MakeConfig, strip: VirtualStrip
+) -> None:
+    source = "for i in range(5000):\n    print(i)\n"
+    with Supervisor(make_config(log_limit_bytes=40_000), strip, spiral_cone(LEDS)) as sup:
+        result = sup.run("t", source)
+    assert result.status == "completed"
+    assert result.log == "".join(f"{i}\n" for i in range(5000))
+
+
 def test_stop_cancels_the_run(supervisor: Supervisor) -> None:
     def stop_when_started(msg: Message) -> None:
         if isinstance(msg, Started):
