@@ -233,3 +233,45 @@ PRINT_ORDER_EXPECTED = "(drawing a)\nstar a (drawing b)\nstar b\nbefore \nrefuse
 def test_print_writes_each_argument_as_python_does() -> None:
     for log in _logs(PRINT_ORDER, "print-order"):
         assert log == PRINT_ORDER_EXPECTED, log
+
+
+# --- 5. Iterating a sequence-only class stops for good after an error --------------------------
+#
+# A program class with ``__getitem__`` and no ``__iter__`` gets an ``__iter__`` of the sandbox's
+# (``guards._by_index_template``, red team round fourteen), a generator. A generator that
+# raises is finished: the next ``next()`` says ``StopIteration``. CPython's sequence iterator
+# lets any error but ``IndexError``/``StopIteration`` through and stays where it was, so the next
+# ``next()`` asks for the same index again (round thirteen found the same difference in the
+# sandbox's ``iter(f, sentinel)``, since fixed). Found: ``rest: []``.
+BY_INDEX_AFTER_ERROR = """class Flaky:
+    def __init__(self):
+        self.calls = 0
+
+    def __getitem__(self, index):
+        self.calls += 1
+        if self.calls == 2:
+            raise ValueError("glitch")
+        if index >= 3:
+            raise IndexError(index)
+        return index
+
+
+steps = iter(Flaky())
+print("first:", next(steps))
+try:
+    next(steps)
+except ValueError as problem:
+    print("glitch:", problem)
+print("rest:", list(steps))
+"""
+BY_INDEX_AFTER_ERROR_EXPECTED = "first: 0\nglitch: glitch\nrest: [1, 2]\n"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round twenty: the by-index __iter__ of a sequence-only class ends for good "
+    "after an error, where Python's sequence iterator asks for the same index again",
+)
+def test_iterating_by_index_goes_on_after_an_error_as_python_does() -> None:
+    for log in _logs(BY_INDEX_AFTER_ERROR, "by-index-after-error"):
+        assert log == BY_INDEX_AFTER_ERROR_EXPECTED, log
