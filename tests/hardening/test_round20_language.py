@@ -235,6 +235,43 @@ def test_print_writes_each_argument_as_python_does() -> None:
         assert log == PRINT_ORDER_EXPECTED, log
 
 
+# ``make_print`` also refuses a ``sep`` or ``end`` that is not exactly a ``str``, with a message
+# of its own. CPython takes any ``str`` (subclasses too) or ``None``, and words the refusal
+# "sep must be None or a string, not int". Found: the run fails on the first line, ``TypeError:
+# print(): sep and end must be strings``.
+PRINT_SEP = """class Dash(str):
+    \"\"\"A separator with a name of its own.\"\"\"
+
+
+print("a", "b", sep=Dash("-"), end=Dash("!\\n"))
+for sep in (5, b"x"):
+    try:
+        print("a", "b", sep=sep)
+    except TypeError as problem:
+        print("refused:", problem)
+try:
+    print("a", end=5)
+except TypeError as problem:
+    print("refused:", problem)
+"""
+PRINT_SEP_EXPECTED = (
+    "a-b!\n"
+    "refused: sep must be None or a string, not int\n"
+    "refused: sep must be None or a string, not bytes\n"
+    "refused: end must be None or a string, not int\n"
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round twenty: print refuses a str subclass as sep or end, and words its "
+    "refusals differently from Python",
+)
+def test_print_takes_sep_and_end_as_python_does() -> None:
+    for log in _logs(PRINT_SEP, "print-sep"):
+        assert log == PRINT_SEP_EXPECTED, log
+
+
 # --- 5. Iterating a sequence-only class stops for good after an error --------------------------
 #
 # A program class with ``__getitem__`` and no ``__iter__`` gets an ``__iter__`` of the sandbox's
