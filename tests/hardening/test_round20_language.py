@@ -82,119 +82,7 @@ def test_the_upload_check_and_the_run_agree_on_deeply_nested_programs() -> None:
     assert disagreements == []
 
 
-# --- 2. Slice stores word a failing __iter__ differently from Python ---------------------------
-#
-# ``cpython_fixes``' ``list.__setitem__`` takes the values of a slice store as ``list(values)``
-# before CPython's store sees them (red team rounds fourteen and fifteen). CPython's own store
-# gets them with ``PySequence_Fast(values, message)``, which replaces a ``TypeError`` from
-# getting the iterator (the values' ``__iter__`` raising one, or returning a non-iterator) with
-# its own words: "can only assign an iterable", "must assign iterable to extended slice".
-# Found: the program's own message ("strip is not ready") and "iter() returned non-iterator of
-# type 'int'".
-SLICE_STORE = """class Strip:
-    def __iter__(self):
-        raise TypeError("strip is not ready")
-
-
-class Broken:
-    def __iter__(self):
-        return 5
-
-
-row = [0, 0, 0, 0]
-for key in (slice(0, 2), slice(0, 4, 2)):
-    for values in (Strip(), Broken()):
-        try:
-            row[key] = values
-        except TypeError as problem:
-            print("refused:", problem)
-"""
-SLICE_STORE_EXPECTED = (
-    "refused: can only assign an iterable\n"
-    "refused: can only assign an iterable\n"
-    "refused: must assign iterable to extended slice\n"
-    "refused: must assign iterable to extended slice\n"
-)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty: a slice store reports the values' own TypeError from "
-    "__iter__ where Python says 'can only assign an iterable'",
-)
-def test_a_slice_store_words_a_failing_iter_as_python_does() -> None:
-    for log in _logs(SLICE_STORE, "slice-store-messages"):
-        assert log == SLICE_STORE_EXPECTED, log
-
-
-# --- 3. The guarded formatter differs from str.format -----------------------------------------
-#
-# A template whose fields look up attributes or items (``{0.x}``, ``{0[k]}``) is formatted by
-# ``guards._GuardedFormatter``, not by ``str.format``. Three differences, each found with a
-# template an ordinary program may write by mistake:
-# - a positional field beyond the arguments: ``IndexError: tuple index out of range`` (Python:
-#   "Replacement index 0 out of range for positional args tuple");
-# - ``format_map`` with a positional field: ``IndexError: tuple index out of range`` (Python:
-#   ``ValueError: Format string contains positional fields``);
-# - specs nested three deep: formatted one level deeper than Python allows (``_format`` stops
-#   at ``depth < 0``, CPython's ``build_string`` at ``recursion_depth <= 0``): Python raises
-#   ``ValueError: Max string recursion exceeded``.
-FORMATTER = {
-    "missing-argument": (
-        """class Star:
-    def __init__(self):
-        self.x = 3
-
-
-try:
-    print("{0.x} and {1.x}".format(Star()))
-except IndexError as problem:
-    print("refused:", problem)
-""",
-        "refused: Replacement index 1 out of range for positional args tuple\n",
-    ),
-    "format-map-positional": (
-        """class Star:
-    def __init__(self):
-        self.x = 3
-
-
-try:
-    print("{0.x}".format_map({"star": Star()}))
-except Exception as problem:
-    print("refused:", type(problem).__name__, problem)
-""",
-        "refused: ValueError Format string contains positional fields\n",
-    ),
-    "specs-nested-three-deep": (
-        """class Star:
-    def __init__(self):
-        self.x = 3
-
-
-try:
-    print(repr("{0.x:{1:{2}}}".format(Star(), "", "")))
-except Exception as problem:
-    print("refused:", type(problem).__name__, problem)
-""",
-        "refused: ValueError Max string recursion exceeded\n",
-    ),
-}
-
-
-@pytest.mark.parametrize("variant", sorted(FORMATTER))
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty: the guarded formatter's errors and nesting limit differ "
-    "from str.format's",
-)
-def test_the_guarded_formatter_fails_as_str_format_does(variant: str) -> None:
-    program, expected = FORMATTER[variant]
-    for log in _logs(program, f"format-{variant}"):
-        assert log == expected, log
-
-
-# --- 4. print formats every argument before it writes any ---------------------------------------
+# --- 2. print formats every argument before it writes any ---------------------------------------
 #
 # ``guards.make_print`` builds ``sep.join([str(a) for a in args]) + end`` and writes it at once.
 # CPython's ``print`` writes each argument (and the separator) as soon as it is formatted: a
@@ -272,7 +160,7 @@ def test_print_takes_sep_and_end_as_python_does() -> None:
         assert log == PRINT_SEP_EXPECTED, log
 
 
-# --- 5. Iterating a sequence-only class stops for good after an error --------------------------
+# --- 3. Iterating a sequence-only class stops for good after an error --------------------------
 #
 # A program class with ``__getitem__`` and no ``__iter__`` gets an ``__iter__`` of the sandbox's
 # (``guards._by_index_template``, red team round fourteen), a generator. A generator that
@@ -312,3 +200,115 @@ BY_INDEX_AFTER_ERROR_EXPECTED = "first: 0\nglitch: glitch\nrest: [1, 2]\n"
 def test_iterating_by_index_goes_on_after_an_error_as_python_does() -> None:
     for log in _logs(BY_INDEX_AFTER_ERROR, "by-index-after-error"):
         assert log == BY_INDEX_AFTER_ERROR_EXPECTED, log
+
+
+# --- 4. The guarded formatter differs from str.format -----------------------------------------
+#
+# A template whose fields look up attributes or items (``{0.x}``, ``{0[k]}``) is formatted by
+# ``guards._GuardedFormatter``, not by ``str.format``. Three differences, each found with a
+# template an ordinary program may write by mistake:
+# - a positional field beyond the arguments: ``IndexError: tuple index out of range`` (Python:
+#   "Replacement index 0 out of range for positional args tuple");
+# - ``format_map`` with a positional field: ``IndexError: tuple index out of range`` (Python:
+#   ``ValueError: Format string contains positional fields``);
+# - specs nested three deep: formatted one level deeper than Python allows (``_format`` stops
+#   at ``depth < 0``, CPython's ``build_string`` at ``recursion_depth <= 0``): Python raises
+#   ``ValueError: Max string recursion exceeded``.
+FORMATTER = {
+    "missing-argument": (
+        """class Star:
+    def __init__(self):
+        self.x = 3
+
+
+try:
+    print("{0.x} and {1.x}".format(Star()))
+except IndexError as problem:
+    print("refused:", problem)
+""",
+        "refused: Replacement index 1 out of range for positional args tuple\n",
+    ),
+    "format-map-positional": (
+        """class Star:
+    def __init__(self):
+        self.x = 3
+
+
+try:
+    print("{0.x}".format_map({"star": Star()}))
+except Exception as problem:
+    print("refused:", type(problem).__name__, problem)
+""",
+        "refused: ValueError Format string contains positional fields\n",
+    ),
+    "specs-nested-three-deep": (
+        """class Star:
+    def __init__(self):
+        self.x = 3
+
+
+try:
+    print(repr("{0.x:{1:{2}}}".format(Star(), "", "")))
+except Exception as problem:
+    print("refused:", type(problem).__name__, problem)
+""",
+        "refused: ValueError Max string recursion exceeded\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(FORMATTER))
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round twenty: the guarded formatter's errors and nesting limit differ "
+    "from str.format's",
+)
+def test_the_guarded_formatter_fails_as_str_format_does(variant: str) -> None:
+    program, expected = FORMATTER[variant]
+    for log in _logs(program, f"format-{variant}"):
+        assert log == expected, log
+
+
+# --- 5. Slice stores word a failing __iter__ differently from Python ---------------------------
+#
+# ``cpython_fixes``' ``list.__setitem__`` takes the values of a slice store as ``list(values)``
+# before CPython's store sees them (red team rounds fourteen and fifteen). CPython's own store
+# gets them with ``PySequence_Fast(values, message)``, which replaces a ``TypeError`` from
+# getting the iterator (the values' ``__iter__`` raising one, or returning a non-iterator) with
+# its own words: "can only assign an iterable", "must assign iterable to extended slice".
+# Found: the program's own message ("strip is not ready") and "iter() returned non-iterator of
+# type 'int'".
+SLICE_STORE = """class Strip:
+    def __iter__(self):
+        raise TypeError("strip is not ready")
+
+
+class Broken:
+    def __iter__(self):
+        return 5
+
+
+row = [0, 0, 0, 0]
+for key in (slice(0, 2), slice(0, 4, 2)):
+    for values in (Strip(), Broken()):
+        try:
+            row[key] = values
+        except TypeError as problem:
+            print("refused:", problem)
+"""
+SLICE_STORE_EXPECTED = (
+    "refused: can only assign an iterable\n"
+    "refused: can only assign an iterable\n"
+    "refused: must assign iterable to extended slice\n"
+    "refused: must assign iterable to extended slice\n"
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round twenty: a slice store reports the values' own TypeError from "
+    "__iter__ where Python says 'can only assign an iterable'",
+)
+def test_a_slice_store_words_a_failing_iter_as_python_does() -> None:
+    for log in _logs(SLICE_STORE, "slice-store-messages"):
+        assert log == SLICE_STORE_EXPECTED, log
