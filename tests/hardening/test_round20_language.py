@@ -160,7 +160,55 @@ def test_print_takes_sep_and_end_as_python_does() -> None:
         assert log == PRINT_SEP_EXPECTED, log
 
 
-# --- 3. Iterating a sequence-only class stops for good after an error --------------------------
+# --- 3. getattr and friends refuse a str subclass as the name ----------------------------------
+#
+# The run's ``getattr``, ``hasattr``, ``setattr`` and ``delattr`` accept only a name whose type
+# is exactly ``str`` (``guards.make_getattr``, ``guarded_setattr``, ``guarded_delattr``), so a
+# valid Python program that names an attribute with a ``str`` subclass fails on that line.
+# Other non-strings get messages of their own, and ``setattr``/``delattr`` raise
+# ``AttributeError`` where Python raises ``TypeError`` (an ``except TypeError`` misses it).
+# Found: ``TypeError: attribute name must be a string`` on the first ``getattr``; then
+# ``AttributeError: "5" cannot be set in tree programs``.
+NAMES = """class Name(str):
+    \"\"\"An attribute name read from a settings table.\"\"\"
+
+
+class Star:
+    def __init__(self):
+        self.glow = 1
+
+
+star = Star()
+print(getattr(star, Name("glow")), hasattr(star, Name("glow")))
+setattr(star, Name("size"), 2)
+print(star.size)
+delattr(star, Name("size"))
+print(hasattr(star, "size"))
+for call in (
+    lambda: getattr(star, 5),
+    lambda: hasattr(star, 5),
+    lambda: setattr(star, 5, 1),
+    lambda: delattr(star, 5),
+):
+    try:
+        call()
+    except TypeError as problem:
+        print("TypeError", problem)
+"""
+NAMES_EXPECTED = "1 True\n2\nFalse\n" + "TypeError attribute name must be string, not 'int'\n" * 4
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round twenty: getattr/hasattr/setattr/delattr refuse a str subclass as the "
+    "name, and refuse other names with other errors than Python's",
+)
+def test_attribute_functions_take_names_as_python_does() -> None:
+    for log in _logs(NAMES, "attribute-names"):
+        assert log == NAMES_EXPECTED, log
+
+
+# --- 4. Iterating a sequence-only class stops for good after an error --------------------------
 #
 # A program class with ``__getitem__`` and no ``__iter__`` gets an ``__iter__`` of the sandbox's
 # (``guards._by_index_template``, red team round fourteen), a generator. A generator that
@@ -202,7 +250,7 @@ def test_iterating_by_index_goes_on_after_an_error_as_python_does() -> None:
         assert log == BY_INDEX_AFTER_ERROR_EXPECTED, log
 
 
-# --- 4. The guarded formatter differs from str.format -----------------------------------------
+# --- 5. The guarded formatter differs from str.format -----------------------------------------
 #
 # A template whose fields look up attributes or items (``{0.x}``, ``{0[k]}``) is formatted by
 # ``guards._GuardedFormatter``, not by ``str.format``. Three differences, each found with a
@@ -269,7 +317,7 @@ def test_the_guarded_formatter_fails_as_str_format_does(variant: str) -> None:
         assert log == expected, log
 
 
-# --- 5. Slice stores word a failing __iter__ differently from Python ---------------------------
+# --- 6. Slice stores word a failing __iter__ differently from Python ---------------------------
 #
 # ``cpython_fixes``' ``list.__setitem__`` takes the values of a slice store as ``list(values)``
 # before CPython's store sees them (red team rounds fourteen and fifteen). CPython's own store
@@ -312,51 +360,3 @@ SLICE_STORE_EXPECTED = (
 def test_a_slice_store_words_a_failing_iter_as_python_does() -> None:
     for log in _logs(SLICE_STORE, "slice-store-messages"):
         assert log == SLICE_STORE_EXPECTED, log
-
-
-# --- 6. getattr and friends refuse a str subclass as the name ----------------------------------
-#
-# The run's ``getattr``, ``hasattr``, ``setattr`` and ``delattr`` accept only a name whose type
-# is exactly ``str`` (``guards.make_getattr``, ``guarded_setattr``, ``guarded_delattr``), so a
-# valid Python program that names an attribute with a ``str`` subclass fails on that line.
-# Other non-strings get messages of their own, and ``setattr``/``delattr`` raise
-# ``AttributeError`` where Python raises ``TypeError`` (an ``except TypeError`` misses it).
-# Found: ``TypeError: attribute name must be a string`` on the first ``getattr``; then
-# ``AttributeError: "5" cannot be set in tree programs``.
-NAMES = """class Name(str):
-    \"\"\"An attribute name read from a settings table.\"\"\"
-
-
-class Star:
-    def __init__(self):
-        self.glow = 1
-
-
-star = Star()
-print(getattr(star, Name("glow")), hasattr(star, Name("glow")))
-setattr(star, Name("size"), 2)
-print(star.size)
-delattr(star, Name("size"))
-print(hasattr(star, "size"))
-for call in (
-    lambda: getattr(star, 5),
-    lambda: hasattr(star, 5),
-    lambda: setattr(star, 5, 1),
-    lambda: delattr(star, 5),
-):
-    try:
-        call()
-    except TypeError as problem:
-        print("TypeError", problem)
-"""
-NAMES_EXPECTED = "1 True\n2\nFalse\n" + "TypeError attribute name must be string, not 'int'\n" * 4
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty: getattr/hasattr/setattr/delattr refuse a str subclass as the "
-    "name, and refuse other names with other errors than Python's",
-)
-def test_attribute_functions_take_names_as_python_does() -> None:
-    for log in _logs(NAMES, "attribute-names"):
-        assert log == NAMES_EXPECTED, log
