@@ -241,8 +241,7 @@ def make_getattr(owned: set[object]) -> Callable[..., object]:
     formatters: dict[str, Callable[..., str]] = {}
 
     def guarded_getattr(obj: object, name: str, *default: object) -> object:
-        if type(name) is not str:
-            raise TypeError("attribute name must be a string")
+        name = _plain_name(name)
         if name.startswith("_"):
             if not (is_program_private(name) and _is_own_attribute(obj, name, owned)):
                 raise _refused(name)
@@ -436,7 +435,7 @@ def make_class_guards(
                 program_globals,
                 "__iter__",
                 None,
-                (types.CellType(IndexError), types.CellType(StopIteration)),
+                (types.CellType(IndexIterator),),
             )
         cls = type(name, bases, namespace)
         behind = _iter_behind_by_index(cls)
@@ -482,18 +481,44 @@ def _refuse_exception_fields(base: type, owned: set[object]) -> None:
             )
 
 
+class IndexIterator:
+    """Iteration by index, for a program class with ``__getitem__`` and no ``__iter__``:
+    CPython's sequence iterator (``IndexError`` or ``StopIteration`` from ``seq[i]`` ends it;
+    any other error leaves it where it was, and the next ``next()`` asks for the same index
+    again, red team round twenty), holding the sequence in this frame while it asks (round
+    fourteen: CPython's own released it twice when ``__getitem__`` ended the iterator from
+    inside). No public attributes; its slots are private, as ``SandboxFunction``'s."""
+
+    __slots__ = ("_index", "_sequence")
+
+    def __init__(self, sequence: Any) -> None:
+        self._sequence: Any = sequence
+        self._index = 0
+
+    def __iter__(self) -> IndexIterator:
+        return self
+
+    def __next__(self) -> object:
+        sequence = self._sequence
+        if sequence is None:
+            raise StopIteration
+        try:
+            value = sequence[self._index]
+        except (IndexError, StopIteration):
+            self._sequence = None
+            raise StopIteration from None
+        self._index += 1
+        return value
+
+    def __repr__(self) -> str:
+        return "<iterator object>"
+
+
 def _by_index_template() -> Callable[[Any], Iterator[object]]:
-    index_error, stop = IndexError, StopIteration  # cells: the program may shadow the names
+    make = IndexIterator  # a cell: the program's globals are the function's
 
     def __iter__(self: Any) -> Iterator[object]:
-        i = 0
-        while True:
-            try:
-                value = self[i]
-            except (index_error, stop):
-                return
-            yield value
-            i += 1
+        return make(self)
 
     return __iter__
 
@@ -520,13 +545,25 @@ def _not_settable(name: str) -> bool:
     return (name.startswith("_") and not is_program_private(name)) or name in DENIED_ATTRIBUTES
 
 
+def _plain_name(name: object) -> str:
+    """An attribute name as an exact ``str``, checked and looked up as such: a ``str``
+    subclass's text is copied by ``str.__str__`` (none of the subclass's methods run, so it
+    cannot answer ``startswith`` or ``==`` for itself); anything else is Python's TypeError."""
+    if type(name) is str:
+        return name
+    if isinstance(name, str):
+        return str.__str__(name)
+    raise TypeError(f"attribute name must be string, not '{type(name).__name__}'")
+
+
 def guarded_setattr(
     write_guard: Callable[[object], object],
 ) -> Callable[[object, str, object], None]:
     """``setattr`` for programs: public names on objects the write guard allows."""
 
     def setattr_(obj: object, name: str, value: object) -> None:
-        if type(name) is not str or _not_settable(name):
+        name = _plain_name(name)
+        if _not_settable(name):
             raise AttributeError(f'"{name}" cannot be set in tree programs')
         setattr(write_guard(obj), name, value)
 
@@ -537,7 +574,8 @@ def guarded_delattr(write_guard: Callable[[object], object]) -> Callable[[object
     """``delattr`` for programs, with the same rules as ``setattr``."""
 
     def delattr_(obj: object, name: str) -> None:
-        if type(name) is not str or _not_settable(name):
+        name = _plain_name(name)
+        if _not_settable(name):
             raise AttributeError(f'"{name}" cannot be deleted in tree programs')
         delattr(write_guard(obj), name)
 

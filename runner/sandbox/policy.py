@@ -149,7 +149,15 @@ def _deep_recursion() -> Iterator[None]:
     """Room for the transformer's recursion over MAX_CHAIN levels (Python-to-Python calls,
     which CPython 3.11 makes without the C stack; the compiler checks its own depth)."""
     before = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(before, _FRAMES_PER_LEVEL * (MAX_CHAIN + MAX_NESTING)))
+    # The limit counts the frames already on the stack, and the upload check calls the compiler
+    # from another depth than a run does: the room is given above the caller's depth, so the
+    # check and every run accept exactly the same programs (red team round twenty).
+    depth = 0
+    frame: types.FrameType | None = sys._getframe()
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back
+    sys.setrecursionlimit(max(before, depth + _FRAMES_PER_LEVEL * (MAX_CHAIN + MAX_NESTING)))
     try:
         yield
     finally:

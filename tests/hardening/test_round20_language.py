@@ -62,11 +62,6 @@ NESTED_CHAINS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty: the upload check accepts deeply nested programs that every "
-    "run refuses as nested too deeply (the compile budget counts the caller's frames)",
-)
 def test_the_upload_check_and_the_run_agree_on_deeply_nested_programs() -> None:
     checker = Checker(config())
     disagreements = []
@@ -198,11 +193,6 @@ for call in (
 NAMES_EXPECTED = "1 True\n2\nFalse\n" + "TypeError attribute name must be string, not 'int'\n" * 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty: getattr/hasattr/setattr/delattr refuse a str subclass as the "
-    "name, and refuse other names with other errors than Python's",
-)
 def test_attribute_functions_take_names_as_python_does() -> None:
     for log in _logs(NAMES, "attribute-names"):
         assert log == NAMES_EXPECTED, log
@@ -240,11 +230,6 @@ print("rest:", list(steps))
 BY_INDEX_AFTER_ERROR_EXPECTED = "first: 0\nglitch: glitch\nrest: [1, 2]\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty: the by-index __iter__ of a sequence-only class ends for good "
-    "after an error, where Python's sequence iterator asks for the same index again",
-)
 def test_iterating_by_index_goes_on_after_an_error_as_python_does() -> None:
     for log in _logs(BY_INDEX_AFTER_ERROR, "by-index-after-error"):
         assert log == BY_INDEX_AFTER_ERROR_EXPECTED, log

@@ -138,9 +138,7 @@ def test_printed_lines_reach_viewers_before_a_long_sleep_ends(
     assert early == "one\ntwo\n"
 
 
-def test_a_burst_of_prints_loses_nothing(
-    make_config: MakeConfig, strip: VirtualStrip
-) -> None:
+def test_a_burst_of_prints_loses_nothing(make_config: MakeConfig, strip: VirtualStrip) -> None:
     source = "for i in range(5000):\n    print(i)\n"
     with Supervisor(make_config(log_limit_bytes=40_000), strip, spiral_cone(LEDS)) as sup:
         result = sup.run("t", source)
