@@ -111,6 +111,9 @@ def _store_template() -> Callable[[Any, Any, Any], None]:
     slice_type, list_type, tuple_type = slice, list, tuple
     has: Callable[[object, str], bool] = hasattr
     as_list: Callable[[Any], list[object]] = list
+    get_iter: Callable[[Any], Any] = iter
+    type_error = TypeError
+    to_index: Callable[[Any], int] = operator.index
     store: Callable[[Any, Any, Any], None] = list.__setitem__  # CPython's own
 
     def method(self: Any, key: Any, value: Any) -> None:
@@ -120,7 +123,16 @@ def _store_template() -> Callable[[Any, Any, Any], None]:
         # and CPython gives it its own message.
         late = kind(key) is slice_type and cls is not list_type and cls is not tuple_type
         if late and (has(cls, "__iter__") or has(cls, "__getitem__")):
-            value = as_list(value)  # the values' __iter__ runs before the slice is sized
+            # The values' __iter__ runs before the slice is sized; a TypeError getting the
+            # iterator gets CPython's words for it (PySequence_Fast's, red team round twenty).
+            try:
+                values = get_iter(value)
+            except type_error:
+                step = key.step
+                if step is None or to_index(step) == 1:
+                    raise type_error("can only assign an iterable") from None
+                raise type_error("must assign iterable to extended slice") from None
+            value = as_list(values)
         store(self, key, value)
 
     return method
@@ -226,6 +238,9 @@ def _install_store(program_globals: dict[str, object], namespace: dict[str, obje
         "tuple_type": tuple,
         "has": hasattr,
         "as_list": list,
+        "get_iter": iter,
+        "type_error": TypeError,
+        "to_index": operator.index,
         "store": list.__setitem__,
     }
     closure = tuple(types.CellType(cells[n]) for n in code.co_freevars)

@@ -98,19 +98,23 @@ class _GuardedFormatter:
     def __init__(self, getattr_: Callable[[object, str], object]) -> None:
         self._getattr = getattr_
 
-    def format(self, template: str, args: Sequence[object], kwargs: Mapping[str, object]) -> str:
+    def format(
+        self, template: str, args: Sequence[object] | None, kwargs: Mapping[str, object]
+    ) -> str:
+        """``template`` formatted with ``args`` and ``kwargs`` (``args`` None: ``format_map``,
+        where a positional field is an error)."""
         auto: list[int | None] = [0]  # next automatic index; None once manual numbering is used
         return self._format(template, args, kwargs, auto, 2)
 
     def _format(
         self,
         template: str,
-        args: Sequence[object],
+        args: Sequence[object] | None,
         kwargs: Mapping[str, object],
         auto: list[int | None],
         depth: int,
     ) -> str:
-        if depth < 0:
+        if depth <= 0:  # CPython's build_string: two levels, the template and one nested spec
             raise ValueError("Max string recursion exceeded")
         out: list[str] = []
         for literal, field, spec, conversion in _string.formatter_parser(template):
@@ -133,7 +137,7 @@ class _GuardedFormatter:
     def _field(
         self,
         field: str,
-        args: Sequence[object],
+        args: Sequence[object] | None,
         kwargs: Mapping[str, object],
         auto: list[int | None],
     ) -> object:
@@ -152,7 +156,16 @@ class _GuardedFormatter:
                     "cannot switch from automatic field numbering to manual field specification"
                 )
             auto[0] = None
-        obj = args[first] if isinstance(first, int) else kwargs[first]
+        if isinstance(first, int):
+            if args is None:
+                raise ValueError("Format string contains positional fields")
+            if first >= len(args):
+                raise IndexError(
+                    f"Replacement index {first} out of range for positional args tuple"
+                )
+            obj = args[first]
+        else:
+            obj = kwargs[first]
         for is_attr, key in rest:
             obj = self._getattr(obj, key) if is_attr else obj[key]  # type: ignore[index]
         return obj
@@ -175,7 +188,7 @@ def _make_formatters(
             raise TypeError("format_map() needs a str")
         if not _walks_fields(template):
             return str.format_map(template, mapping)  # type: ignore[arg-type]
-        return formatter.format(template, (), mapping)  # type: ignore[arg-type]
+        return formatter.format(template, None, mapping)  # type: ignore[arg-type]
 
     return safe_format, safe_format_map
 
@@ -634,7 +647,14 @@ def make_iter() -> Callable[..., Iterator[object]]:
 
 
 def make_print(write_log: Callable[[str], None]) -> Callable[..., None]:
-    """``print`` that writes to the run's log (the child caps it)."""
+    """``print`` that writes to the run's log (the child caps it and sends it in batches).
+
+    As CPython's, seen from the log: what an argument's ``__str__`` prints itself comes out
+    after the arguments before it, and what was written before an argument that fails stays
+    written (red team round twenty). A line of plain values (strings, numbers, None) is
+    written in one piece; before any other argument is formatted, the line so far is written.
+    ``sep`` and ``end`` may be any ``str``; a subclass's text is copied by ``str.__str__``, so
+    none of its methods decide what is written."""
 
     def print_(
         *args: object,
@@ -645,15 +665,36 @@ def make_print(write_log: Callable[[str], None]) -> Callable[..., None]:
     ) -> None:
         if file is not None:
             raise TypeError("print(file=...) is not available: print writes to the run's log")
-        sep = " " if sep is None else sep
-        end = "\n" if end is None else end
-        if type(sep) is not str or type(end) is not str:
-            raise TypeError("print(): sep and end must be strings")
-        text = sep.join([str(a) for a in args]) + end
-        if text:
-            write_log(text)
+        sep = " " if sep is None else _text_argument(sep, "sep")
+        end = "\n" if end is None else _text_argument(end, "end")
+        line: list[str] = []
+        for index, arg in enumerate(args):
+            if index:
+                line.append(sep)
+            if type(arg) not in _PLAIN_VALUES:  # its __str__ is program code, which may print
+                write_log("".join(line))
+                line.clear()
+            try:
+                text = str(arg)
+            except BaseException:
+                write_log("".join(line))
+                raise
+            line.append(text if type(text) is str else str.__str__(text))
+        line.append(end)
+        write_log("".join(line))
 
     return print_
+
+
+# Types whose str() runs no program code: print writes their line in one piece.
+_PLAIN_VALUES = frozenset({str, int, float, bool, complex, type(None)})
+
+
+def _text_argument(value: object, name: str) -> str:
+    """``print``'s ``sep`` or ``end`` as an exact ``str``, or CPython's TypeError."""
+    if isinstance(value, str):
+        return value if type(value) is str else str.__str__(value)
+    raise TypeError(f"{name} must be None or a string, not {type(value).__name__}")
 
 
 def make_builtins(
