@@ -1,0 +1,189 @@
+"""Red team, round twenty-one: the flash limiter's red rules (``runner.protect.per_led``).
+
+Every finding is a strict xfail: it fails today and must pass once fixed (then the marker comes
+off). Frames are fed to the real ``Protector`` (flash limiter on, power budget off, the default
+spiral cone, 40 frames a second); what it lets through is measured by
+``tests/runner/light_meter.py``, which shares no code with ``runner/protect``. The write-up with
+figures is ``docs/red-team/round21-flash.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from runner.config import RunnerConfig
+from runner.leds import Led
+from runner.leds.layout import spiral_cone
+from runner.protect import Protector
+from tests.hardening.flash_runs import MOST, Frames, Position, most_transitions
+from tests.runner.light_meter import most_in_one_second, red_counts, redness, series, transitions
+
+BLACK: Led = (0, 0, 0, 0)
+RED: Led = (255, 0, 0, 100)
+DIM_GREEN: Led = (0, 80, 0, 100)
+
+
+def from_the_bottom(positions: Sequence[Position]) -> list[int]:
+    """The LEDs from the lowest up (by height, then index)."""
+    return sorted(range(len(positions)), key=lambda i: (positions[i][2], i))
+
+
+def protect(leds: int, frames: Sequence[list[Led]]) -> tuple[Frames, Frames, int]:
+    """Feed ``frames`` (40 a second) to a Protector with the flash limiter on: the frames as
+    drawn, as shown, and how many were damped."""
+    positions = spiral_cone(leds)
+    protector = Protector.from_config(
+        RunnerConfig(led_count=leds, flash_limit=True, max_current_ma=0), positions=positions
+    )
+    drawn: Frames = []
+    shown: Frames = []
+    damped = 0
+    for number, row in enumerate(frames):
+        at = number / 40
+        out, held = protector.judge(tuple(row), at)
+        damped += held
+        drawn.append((at, row))
+        shown.append((at, out))
+    return drawn, shown, damped
+
+
+# --- 1. a red field of three sixteenths, most of its LEDs not saturated on their own ------------
+#
+# The LEDs on their own count a red transition only when the LED's own redder state is a
+# saturated red, R / (R + G + B) >= 0.8. An orange LED (122, 68, 0) is 0.78: its own red measure
+# goes 0 -> 46 (over the step of 20) but it never counts, and its luminance 0.082 is under the
+# general step, so the per-LED count never sees it at all. Mixed one in four with a saturated
+# red LED (177, 0, 0: red measure 144, luminance 0.096, also under the general step), the field
+# is a saturated red (0.87, red measure 71) strobing at 10 Hz. Only the red LEDs count, a
+# sixteenth of a sixteenth under RED_AREA's bar; the zones' mean red of a band with dim green
+# beside it stays near zero. Found: three sixteenths of the tree, the lowest LEDs, 21 red
+# transitions in one second, no frame damped, on 100 and 500 LEDs.
+SATURATED: Led = (177, 0, 0, 100)
+ORANGE: Led = (122, 68, 0, 100)
+
+
+def mixed_red(leds: int, frames: int = 160) -> tuple[list[int], list[list[Led]]]:
+    field = from_the_bottom(spiral_cone(leds))[: leds * 3 // 16]
+    drawn = []
+    for frame in range(frames):
+        row = [DIM_GREEN] * leds
+        on = (frame // 2) % 2 == 0
+        for k, i in enumerate(field):
+            row[i] = (SATURATED if k % 4 == 0 else ORANGE) if on else BLACK
+        drawn.append(row)
+    return field, drawn
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round twenty-one: an LED's red counts only when it is saturated on its "
+    "own, so three sixteenths of the tree, one LED in four saturated red and the rest a "
+    "slightly orange red, strobe a saturated red field at 10 Hz",
+)
+@pytest.mark.parametrize("leds", [100, 500])
+def test_a_red_field_of_mostly_unsaturated_leds_is_held_to_three_flashes(leds: int) -> None:
+    field, frames = mixed_red(leds)
+    drawn, shown, damped = protect(leds, frames)
+    assert most_transitions(drawn, field) >= 16, "the field does not flash: proves nothing"
+    worst = most_transitions(shown, field)
+    assert worst <= MOST, f"{worst} transitions in one second on {len(field)} LEDs; {damped} damped"
+
+
+# --- 2. red of an eighth, its edges a frame apart, and another eighth in antiphase --------------
+#
+# RED_AREA holds a saturated red flash to under a sixteenth going one way in one frame; for two
+# frames there is only the general WIDE_AREA (a quarter). Four groups of the lowest LEDs, each a
+# hair under a sixteenth: A and B (an eighth, side by side) strobe red together, B a frame
+# after A; C and D (the next eighth up) the same in antiphase. In every frame one group rises
+# and one falls (under a sixteenth each way, under an eighth together, so neither the field
+# rule nor BOTH_AREA looks), and the last 40 ms hold four groups, under a quarter. The rest of
+# the tree black. Found: A and B as one field (an eighth of the tree) 21 red transitions in one
+# second, C and D the same, no frame damped, on 100 and 500 LEDs.
+def staggered_groups(leds: int) -> list[list[int]]:
+    size = -(-leds // 16) - 1  # a hair under a sixteenth
+    order = from_the_bottom(spiral_cone(leds))
+    return [order[k * size : (k + 1) * size] for k in range(4)]
+
+
+def staggered_red(leds: int, frames: int = 160) -> list[list[Led]]:
+    a, b, c, d = staggered_groups(leds)
+    drawn = []
+    for frame in range(frames):
+        row = [BLACK] * leds
+        first = (frame // 2) % 2 == 0
+        second = ((frame - 1) // 2) % 2 == 0
+        for group, lit in ((a, first), (b, second), (c, not first), (d, not second)):
+            for i in group:
+                row[i] = RED if lit else BLACK
+        drawn.append(row)
+    return drawn
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round twenty-one: a red flash is held to a sixteenth in one frame only, "
+    "so an eighth of the tree strobes red with its edges a frame apart (and another eighth "
+    "in antiphase)",
+)
+@pytest.mark.parametrize("leds", [100, 500])
+def test_an_eighth_of_the_tree_cant_strobe_red_with_its_edges_a_frame_apart(leds: int) -> None:
+    a, b, c, d = staggered_groups(leds)
+    drawn, shown, damped = protect(leds, staggered_red(leds))
+    for field in (a + b, c + d):
+        assert len(field) >= leds // 8 - 2
+        assert most_transitions(drawn, field) >= 16, "the field does not flash: proves nothing"
+    worst = max(most_transitions(shown, a + b), most_transitions(shown, c + d))
+    assert worst <= MOST, f"{worst} transitions in one second on an eighth; {damped} damped"
+
+
+# --- 3. red rising and falling in the same frame: RED_AREA counts one way ----------------------
+#
+# Two groups of the lowest LEDs, each a hair under a sixteenth, strobe saturated red in
+# antiphase at 10 Hz (the rest black): in every frame one group rises and the other falls.
+# RED_AREA asks each way on its own; the two added up are under an eighth, so neither BOTH_AREA
+# (three sixteenths) nor the field rule looks. WCAG adds up "the combined area of flashes
+# occurring concurrently", as BOTH_AREA does for general flashes (red team round seventeen).
+# Found: LEDs covering an eighth less two LEDs of the tree complete a red flash's transition
+# together 21 times in one second, no frame damped, on 100 and 500 LEDs.
+def most_red_together(frames: Frames, leds: int, area: float) -> int:
+    """The most times in any one second at which LEDs covering ``area`` of the tree complete a
+    red transition together (each LED measured on its own, rising and falling added up)."""
+    together: dict[float, int] = {}
+    for i in range(leds):
+        part = [(t, [row[i]]) for t, row in frames]
+        for t in transitions(series(part, redness), red_counts):
+            together[t] = together.get(t, 0) + 1
+    return most_in_one_second(sorted(t for t, count in together.items() if count >= area))
+
+
+def antiphase_red(leds: int, frames: int = 160) -> list[list[Led]]:
+    a, b, _, _ = staggered_groups(leds)
+    drawn = []
+    for frame in range(frames):
+        row = [BLACK] * leds
+        first = (frame // 2) % 2 == 0
+        for i in a:
+            row[i] = RED if first else BLACK
+        for i in b:
+            row[i] = BLACK if first else RED
+        drawn.append(row)
+    return drawn
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round twenty-one: RED_AREA counts rising and falling red apart, so two "
+    "sixteenths in antiphase flash red over an eighth of the tree at 10 Hz",
+)
+@pytest.mark.parametrize("leds", [100, 500])
+def test_two_sixteenths_cant_strobe_red_in_antiphase(leds: int) -> None:
+    drawn, shown, damped = protect(leds, antiphase_red(leds))
+    area = leds / 16  # a red flash of a sixteenth, rising and falling added up
+    assert most_red_together(drawn, leds, area) >= 16, "nothing flashes: the test proves nothing"
+    together = most_red_together(shown, leds, area)
+    assert together <= MOST, (
+        f"{together} times in one second a sixteenth of the tree or more flashed red together; "
+        f"{damped} frames damped"
+    )
