@@ -294,3 +294,43 @@ def test_a_program_flashing_a_mostly_unsaturated_red_quarter_is_held(leds: int) 
         f"{worst} red transitions in one second on a quarter of the tree; "
         f"{result.frames_damped} of {len(shown)} frames damped"
     )
+
+
+# Section 2's quarter, every third LED in turn, as an ordinary tree program through the real
+# sandbox and Supervisor (the default power budget, 40 fps). Found: 0 of 120 frames damped, 21
+# transitions in one second on the quarter, on 100 and 500 LEDs.
+IN_TURNS = (
+    BURSTS.split("SLOT =")[0]
+    + """
+near = sorted(first[0] + first[1])
+far = sorted(second[0] + second[1])
+frame = 0
+while True:
+    leds = [BLACK] * n
+    on, turn = (frame // 2) % 2 == 0, (frame // 4) % 3
+    for field, lit in ((near, on), (far, not on)):
+        if lit:
+            for k, i in enumerate(field):
+                if k % 3 == turn:
+                    leds[i] = WHITE
+    setLEDs(leds)
+    frame += 1
+"""
+)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round twenty-one: a quarter of the tree, every third LED in turn, "
+    "strobes white at 10 Hz through the Supervisor",
+)
+@pytest.mark.parametrize("leds", [100, 500])
+def test_a_program_strobing_a_quarter_with_its_leds_in_turns_is_held(leds: int) -> None:
+    shown, result = run_report(IN_TURNS, spiral_cone(leds), seconds=3.0)
+    field, _ = taking_turns(leds, 3)
+    worst = most_transitions(shown, field)
+    assert worst <= MOST, (
+        f"{worst} transitions in one second on a quarter of the tree; "
+        f"{result.frames_damped} of {len(shown)} frames damped"
+    )
