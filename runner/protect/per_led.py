@@ -67,6 +67,11 @@ BOTH_AREA = 3 / 16
 # of the tree is lit. Snow has no red; a colour fading between red and green does not reach
 # an LED's limit.
 RED_AREA = 1 / 16
+# The red rules of the LEDs as a whole, at the red bar: rising and falling red added up (two
+# sixteenths in antiphase, red team round twenty-one), and one way over two frames (two groups
+# just under a sixteenth, a frame apart) against an eighth, as WIDE_AREA is a quarter for all.
+RED_BOTH_AREA = 3 / 32
+RED_WIDE_AREA = 1 / 8
 
 Floats = npt.NDArray[np.float64]
 Flags = npt.NDArray[np.bool_]
@@ -141,6 +146,7 @@ class Verdict:
     falls: Flags
     rises: Flags
     spent: Flags | None  # LEDs that complete a transition at their limit (None: none can)
+    red: Flags | None = None  # of those, the LEDs that complete a red one
 
 
 class LedTransitions:
@@ -151,12 +157,16 @@ class LedTransitions:
         self._wide_area = max(FEW_LEDS + 1, WIDE_AREA * led_count)
         self._both_area = max(FEW_LEDS + 1, BOTH_AREA * led_count)
         self._red_area = max(FEW_LEDS + 1, RED_AREA * led_count)
+        self._red_both_area = max(FEW_LEDS + 1, RED_BOTH_AREA * led_count)
+        self._red_wide_area = max(FEW_LEDS + 1, RED_WIDE_AREA * led_count)
         # A held LED may not flash again in a group of a thirty-second of the tree (a quarter of
         # the bar; red team round nineteen: with half the bar, a sixteenth less one LED, falling
         # while the rest of the held field stayed lit, went on strobing at 20 Hz).
         self._held_area = max(FEW_LEDS + 1, AREA * led_count / 4)
-        # The LEDs that completed a transition at their limit in frames shown lately, when.
+        # The LEDs that completed a transition at their limit in frames shown lately, when
+        # (any measure; and red alone).
         self._recent: deque[tuple[float, Flags]] = deque()
+        self._recent_red: deque[tuple[float, Flags]] = deque()
         # LEDs of a large flashing area a frame was held back for: while they stay at their
         # limit, none of them may complete another transition, however few move at once (or
         # the held-back pattern would go on flashing in groups just under the bar).
@@ -216,20 +226,20 @@ class LedTransitions:
         count = np.count_nonzero(moves)
         if not count:
             return Verdict(False, seen, falls, rises, moves)
+        red_up, red_down = rises[1] & spent[1], falls[1] & spent[1]
         blocked = (
             max(np.count_nonzero(up), np.count_nonzero(down)) >= self._area
             or count >= self._both_area
             or np.count_nonzero(self.lately(moves, now)) >= self._wide_area
             or np.count_nonzero(moves & self._held) >= self._held_area
-            or max(np.count_nonzero(rises[1] & spent[1]), np.count_nonzero(falls[1] & spent[1]))
-            >= self._red_area
+            or self._red_blocked(red_up, red_down, now)
             # The two ways added up against an eighth only when these LEDs have moved together
             # before: snow's flakes reach that sum now and then, each LED at its own moment;
             # a field strobing just under three sixteenths (red team round nineteen) does it in
             # every frame.
             or (count >= self._area and self._field_transitions(moves) >= MAX_TRANSITIONS)
         )
-        return Verdict(bool(blocked), seen, falls, rises, moves)
+        return Verdict(bool(blocked), seen, falls, rises, moves, red_up | red_down)
 
     def _field_transitions(self, moves: Flags) -> int:
         """In how many frames of the window an eighth of the tree among ``moves`` completed a
@@ -241,6 +251,21 @@ class LedTransitions:
             self._field = np.stack([d.any(axis=0) for _, d in self._window])
         done = self._field
         return int(np.count_nonzero(np.count_nonzero(done & moves, axis=1) >= self._area))
+
+    def _red_blocked(self, up: Flags, down: Flags, now: float) -> bool:
+        """Whether LEDs at their limit completing a red transition (``up``, ``down``) cover
+        ``RED_AREA`` one way, ``RED_BOTH_AREA`` both ways, or ``RED_WIDE_AREA`` with those of
+        the last ``RECENT_S``."""
+        rising, falling = np.count_nonzero(up), np.count_nonzero(down)
+        if not rising and not falling:
+            return False
+        if max(rising, falling) >= self._red_area or rising + falling >= self._red_both_area:
+            return True
+        both = up | down
+        for at, earlier in self._recent_red:
+            if at > now - RECENT_S:
+                both = both | earlier
+        return bool(np.count_nonzero(both) >= self._red_wide_area)
 
     def lately(self, moves: Flags, now: float) -> Flags:
         """``moves`` and the LEDs that completed a transition at their limit within
@@ -270,6 +295,10 @@ class LedTransitions:
         done = falls | rises
         if verdict.spent is not None and np.count_nonzero(verdict.spent):
             self._recent.append((now, verdict.spent))
+        while self._recent_red and self._recent_red[0][0] <= now - RECENT_S:
+            self._recent_red.popleft()
+        if verdict.red is not None and np.count_nonzero(verdict.red):
+            self._recent_red.append((now, verdict.red))
         if np.count_nonzero(done):
             self._high = np.where(done, peaks, np.maximum(self._high, peaks))
             self._low = np.where(done, values, np.minimum(self._low, values))

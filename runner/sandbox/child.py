@@ -25,6 +25,7 @@ from runner.sandbox.confine import Limits, confine
 from runner.sandbox.dryrun import VirtualClock, cpu_tick
 from runner.sandbox.frames import pack_frame
 from runner.sandbox.guards import make_print
+from runner.sandbox.log_batch import LogBatch
 from runner.sandbox.timefuncs import HEADROOM, headroom
 from runner.sandbox.wire import (
     CHECK,
@@ -33,8 +34,6 @@ from runner.sandbox.wire import (
     FRAME,
     HEADER,
     LOG,
-    LOG_BATCH,
-    LOG_EVERY_S,
     MAX_CHECK_ERRORS,
     MAX_CHECK_RESULT,
     PROGRAM,
@@ -128,13 +127,9 @@ class ProgramApi:
         self._in_flight = 0  # frames sent whose ACK has not been read yet
         self._led_count = led_count
         self._positions = [(float(x), float(y), float(z)) for x, y, z in positions]
-        self._log_left = log_limit  # the parent enforces the cap too; this saves the work
-        # Printed text not sent yet, and when it falls due (``wire.LOG_EVERY_S``), on the
-        # program's clock: the tree's real one, or the dry run's virtual one, so both modes
-        # send the same records at the same points of the program.
-        self._log_pending = bytearray()
-        self._log_due = -1.0
-        self._program_time = time.monotonic if clock is None else clock.elapsed
+        self._log = LogBatch(
+            lambda data: channel.send(LOG, data), log_limit, virtual=clock is not None
+        )
 
     def get_led_count(self) -> int:
         """The number of LEDs on the tree."""
@@ -168,34 +163,16 @@ class ProgramApi:
         return list(self._positions)
 
     def write_log(self, text: str) -> None:
-        """Add printed text to the run's log while it is under the cap: sent at once when the
-        last batch went ``LOG_EVERY_S`` ago or more, else with the next batch."""
-        if self._log_left <= 0 or not text:
-            return
-        data = str(text).encode("utf-8", "replace")[: self._log_left + 1]
-        self._log_left -= len(data)
-        self._log_pending += data
-        if (
-            len(self._log_pending) >= LOG_BATCH
-            or self._log_left <= 0  # nothing more will come
-            or self._program_time() >= self._log_due
-        ):
-            self.flush_log()
+        """Add printed text to the run's log, while it is under the cap (``LogBatch``)."""
+        self._log.add(str(text))
 
     def before_wait(self, seconds: float) -> None:
-        """At ``setLEDs`` and ``time.sleep(seconds)``: send the text held back if it falls due
-        before the wait is over (a program that prints, then sleeps, is not kept waiting)."""
-        if self._log_pending and self._program_time() + seconds >= self._log_due:
-            self.flush_log()
+        """At ``setLEDs`` and ``time.sleep(seconds)``: the log's chance to send held text."""
+        self._log.before_wait(seconds)
 
     def flush_log(self) -> None:
-        """Send the text held back, as one record."""
-        if not self._log_pending:
-            return
-        data = bytes(self._log_pending)
-        self._log_pending.clear()
-        self._log_due = self._program_time() + LOG_EVERY_S
-        self._channel.send(LOG, data)
+        """Send the text held back (the end of the run)."""
+        self._log.flush()
 
 
 def main(argv: list[str] | None = None) -> int:

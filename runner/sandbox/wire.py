@@ -25,16 +25,17 @@ TIMESTAMP = struct.Struct(">d")
 ACK = b"\x01"
 EXIT_OUT_OF_MEMORY = 3  # the child hit MemoryError even while reporting it
 PROGRAM_FILENAME = "<tree program>"  # co_filename of the user's code: finds its lines
-# Printed text goes to the parent in batches: at most once per LOG_EVERY_S of the program's
-# time (real on the tree, virtual in a dry run), or as soon as LOG_BATCH bytes wait, and at the
-# end. Every record costs the parent a wake-up and two reads: one-byte prints a few microseconds
-# apart cost it 0.6 s of CPU per run (red team round twenty). The parent refuses more records
-# than ``max_log_records`` allows.
-LOG_EVERY_S = 0.05
+# Printed text goes to the parent in rationed records (``runner.sandbox.log_batch``):
+# LOG_BURST at once, then LOG_RATE a second, or one per LOG_BATCH bytes, and a last one. Every
+# record costs the parent a wake-up and two reads (red team round twenty). The parent refuses
+# more records than ``max_log_records`` allows.
+LOG_BURST = 16
+LOG_RATE = 20.0
 LOG_BATCH = 4096
 
 
-def max_log_records(time_limit_s: float, log_limit: int) -> int:
-    """The most LOG records an honest child sends in a run of this limit: one per
-    ``LOG_EVERY_S``, one per ``LOG_BATCH`` bytes, a first and a last, and some to spare."""
-    return 64 + int(time_limit_s / LOG_EVERY_S) + log_limit // LOG_BATCH
+def max_log_records(seconds: float, log_limit: int) -> int:
+    """The most LOG records an honest child sends in ``seconds`` of program time (real and,
+    in a dry run, virtual added up): the burst, twice the rate (a sleep may spend its tokens
+    as it begins), one per ``LOG_BATCH`` bytes, and some to spare."""
+    return 64 + LOG_BURST + 2 * int(seconds * LOG_RATE) + log_limit // LOG_BATCH

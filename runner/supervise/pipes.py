@@ -32,11 +32,15 @@ from runner.sandbox.wire import HEADER, PROGRAM_FILENAME
 STDERR_TAIL = 16384  # holds a whole faulthandler dump (at most 100 frames)
 STDERR_HEAD = 4096  # what the child said first (a start-up failure), kept for the log
 STDERR_BUDGET = 1 << 16  # bytes of stderr read per child; then the read end is closed
-# After each read of stderr the parent leaves it alone this long (what comes meanwhile waits in
-# the pipe, 64 KiB): the budget counts bytes, and a child writing one byte at a time would
+# After a small read of stderr the parent leaves it alone this long (what comes meanwhile waits
+# in the pipe, 64 KiB): the budget counts bytes, and a child writing one byte at a time would
 # otherwise wake the runner once per byte (red team round twenty: 65,536 wake-ups, 1-2 s of the
-# runner's CPU per run). At most about 40 wake-ups a second come from stderr now.
+# runner's CPU per run). At most about 40 such wake-ups a second come from stderr now. A read of
+# STDERR_BULK bytes or more rests not: the budget allows only 16 of them, and a program whose
+# burst fills the pipe must not wait out a rest on the tree that a dry run's clock never sees
+# (red team round twenty-one: a 50 ms stall told the two apart).
 STDERR_REST_S = 0.05
+STDERR_BULK = 4096
 MAX_PENDING_WRITE = 1 << 20  # a child that stops reading gets no more than this queued
 DEATH_WAIT_S = 5.0
 _USER_FRAME = PROGRAM_FILENAME.encode()
@@ -297,7 +301,8 @@ class ChildIO:
             return
         if len(self.stderr_head) < STDERR_HEAD:
             self.stderr_head += chunk[: STDERR_HEAD - len(self.stderr_head)]
-        self._stderr_rest_until = time.monotonic() + STDERR_REST_S
+        if len(chunk) < STDERR_BULK:
+            self._stderr_rest_until = time.monotonic() + STDERR_REST_S
         self.stderr_read += len(chunk)
         self.stderr_tail = (self.stderr_tail + chunk)[-STDERR_TAIL:]
 

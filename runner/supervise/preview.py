@@ -359,8 +359,12 @@ class Previewer:
         frame_size = TIMESTAMP.size + 4 * self.led_count
         # The tree's pacing never shows two frames closer than half a period.
         max_frames = int(2 * run.limit * fps) + 2 if fps > 0 else UNPACED_FRAME_CAP
-        # A real child sends at least a byte a record, and batches (``wire.max_log_records``).
-        most_logs = min(self._log_limit + 64, max_log_records(run.limit, self._log_limit))
+        # A real child sends at least a byte a record, and rations them (``log_batch``): a
+        # dry run's program time is its virtual sleeps and its real time, up to the wall bound.
+        most_logs = min(
+            self._log_limit + 64,
+            max_log_records(run.limit + self.wall_limit_s, self._log_limit),
+        )
         # Each kind bounded by its own size (an unknown kind is refused at its header).
         record_limits = {
             TFRAME: frame_size,

@@ -294,7 +294,7 @@ class Supervisor:
         pacer = Pacer(self.config.fps)
         viewer = ViewerFeed(submission_id, self.config.view_fps, emit)
         count = len(self.strip)
-        # A real child sends at least a byte a record, and batches (``wire.max_log_records``).
+        # A real child sends at least a byte a record, and rations them (``log_batch``).
         most_logs = min(self._log_limit + 64, max_log_records(limit, self._log_limit))
         # Each kind its own bound: an END or LOG is small in a real child, and JSON of empty
         # objects grows ~24x when parsed, so a 1 MiB END would cost the parent ~28 MB.

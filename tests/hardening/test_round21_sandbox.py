@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
-
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
 from runner.supervise.preview import Previewer
@@ -42,12 +40,6 @@ while True:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-one: an honest program printing a line per 25 ms sleep "
-    "sends 40 LOG records a second and the tree run ends as failed/crashed "
-    "(log records beyond the log's cap)",
-)
 def test_a_line_printed_before_each_short_sleep_is_not_a_crash_on_the_tree() -> None:
     with Supervisor(config(), VirtualStrip(LEDS), spiral_cone(LEDS), prestart=True) as tree:
         result = tree.run("round21-sleeps", PRINT_EACH_STEP, time_limit_s=LONG_LIMIT_S)
@@ -55,11 +47,6 @@ def test_a_line_printed_before_each_short_sleep_is_not_a_crash_on_the_tree() -> 
     assert result.log.startswith("1\n2\n3\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-one: the same honest program's dry run ends as "
-    "failed/crashed (log records beyond the log's cap)",
-)
 def test_a_line_printed_before_each_short_sleep_is_not_a_crash_in_a_dry_run() -> None:
     long = dataclasses.replace(config(), time_limit_s=LONG_LIMIT_S, preview_cpu_s=5)
     previewer = Previewer(long, spiral_cone(LEDS), prestart=True)
@@ -71,22 +58,12 @@ def test_a_line_printed_before_each_short_sleep_is_not_a_crash_in_a_dry_run() ->
     assert report.log.startswith("1\n2\n3\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-one: text printed less than 50 ms before the time limit "
-    "cuts a tree run off is held back in the child and lost",
-)
 def test_text_printed_before_the_time_limit_reaches_the_tree_runs_log() -> None:
     result = tree_run(PRINT_THEN_WORK, "round21-cut")
     assert (result.status, result.reason) == ("completed", "time_limit")
     assert "about to loop" in result.log, result.log
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-one: text printed less than 50 ms before a dry run's "
-    "CPU budget ends it is held back in the child and lost",
-)
 def test_text_printed_before_the_cpu_budget_reaches_the_dry_runs_log() -> None:
     report = dry_run(PRINT_THEN_WORK)
     assert report.status == "incomplete", report.reason
@@ -126,12 +103,6 @@ def _median_print_cost(log: str) -> float:
     return float(last.split()[1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-one: a print costs the dry run's program ~50% more of its "
-    "time than the tree's (the virtual clock is read, in Python, at every print), so timing "
-    "print tells the two apart",
-)
 def test_cant_tell_a_dry_run_from_the_tree_by_timing_print() -> None:
     tree = tree_run(TIME_A_PRINT, "round21-print-cost")
     report = dry_run(TIME_A_PRINT)
@@ -172,12 +143,6 @@ def _longest_stall_ms(log: str) -> float:
     return float(last.split()[1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-one: on the tree a program's stderr burst waits out the "
-    "parent's 50 ms stderr rest (its write blocks on the full pipe); a dry run's clock does "
-    "not see the wait, so the two are told apart",
-)
 def test_cant_tell_a_dry_run_from_the_tree_by_a_burst_of_stderr() -> None:
     tree = tree_run(TIME_A_STDERR_BURST, "round21-stderr-burst")
     report = dry_run(TIME_A_STDERR_BURST)
