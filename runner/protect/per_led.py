@@ -15,7 +15,8 @@ above the WCAG area at a room's distances", docs/protection.md; never fewer than
 falling added up, or ``WIDE_AREA`` together with those of the frames shown in the last
 ``RECENT_S`` (a flash whose edges are spread over two frames), or ``AREA`` rising and falling
 added up when an eighth of the tree among those same LEDs changed together in six frames of the
-window (the field they make has flashed three times). The LEDs a frame was held back for stay
+window (the field they make has flashed three times); a saturated red flash, at half those
+bars (``RED_AREA``, ``RED_BOTH_AREA``, ``RED_WIDE_AREA``). The LEDs a frame was held back for stay
 *held* while at their limit: they may not flash again in groups of a quarter of the bar.
 Timing is what tells a flash from moving light: a snowflake lights LEDs ahead of it as it
 darkens those behind, and the LEDs a falling flake passes take their turn one after another
