@@ -18,7 +18,7 @@ from runner.leds.layout import spiral_cone
 from runner.protect.flash import FlashLimiter
 from runner.protect.light import LightModel, pack, unpack
 from runner.protect.power import PowerBudget
-from runner.protect.zones import Position, Zones
+from runner.protect.zones import Position
 
 if TYPE_CHECKING:
     from runner.config import RunnerConfig
@@ -76,7 +76,7 @@ class Protector:
             where = positions or spiral_cone(led_count)  # none known: the default layout
             if len(where) != led_count:
                 raise ValueError(f"{len(where)} LED positions for a strip of {led_count} LEDs")
-            self._flash = FlashLimiter(model, Zones(where))
+            self._flash = FlashLimiter(model, where)
         self.stats = ProtectStats()
         # The supervisor's thread and the idle show's may both show frames (one at a time in
         # practice); the flash window must never be updated by both at once.

@@ -45,7 +45,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from runner.protect.light import Emission, LightModel
-from runner.protect.per_led import Blend, LedTransitions, Verdict
+from runner.protect.per_led import LedFields, Verdicts
 from runner.protect.wcag import (
     DARK_BELOW,
     FEW_LEDS,
@@ -56,7 +56,7 @@ from runner.protect.wcag import (
     SATURATED_RED,
     WINDOW_S,
 )
-from runner.protect.zones import QUADRANTS, Rgb, Zones, split, tuple_getter
+from runner.protect.zones import QUADRANTS, Position, Rgb, Zones, split, tuple_getter
 
 # A zone's change counts as a flash only if cells holding COHERENT_SHARE of its LEDs changed the
 # same way, each by at least the step and, in a cell of few LEDs, by as much light as FEW_LEDS
@@ -276,7 +276,9 @@ class FlashLimiter:
     """Damps frames that would make the tree, or any zone of it, flash more than three times
     in a second."""
 
-    def __init__(self, model: LightModel, zones: Zones) -> None:
+    def __init__(self, model: LightModel, positions: Sequence[Position]) -> None:
+        """``positions``: one ``(x, y, z)`` per LED, as ``Zones`` takes them."""
+        zones = Zones(positions)
         self._model = model
         self._zones = zones
         # 1 / the sum of one channel when every LED of a zone (a cell) is at full.
@@ -330,8 +332,9 @@ class FlashLimiter:
             # scaled down to an eighth's share of it.
             held = min(1.0, eighth / size)
             self.swings.append((GeneralSwing(general, held), RedSwing(red, held)))
-        # Each LED on its own, for flashes finer than the cells (runner.protect.per_led).
-        self._each = LedTransitions(sum(zones.cell_sizes))
+        # Each LED on its own and each LED's neighbourhood, for flashes finer than the cells
+        # (runner.protect.per_led).
+        self._each = LedFields(positions)
         self._last: Emission | None = None
         self._last_sums: tuple[list[Rgb], list[int]] = ([], [])
         # A frame judged, waiting to be shown (``limit(commit=False)``, then ``commit``).
@@ -341,7 +344,7 @@ class FlashLimiter:
                 Emission,
                 tuple[list[Rgb], list[int]],
                 float,
-                Verdict | None,
+                Verdicts | None,
             ]
             | None
         ) = None
@@ -455,7 +458,7 @@ class FlashLimiter:
 
     def _damp(
         self, light: Emission, sums: tuple[list[Rgb], list[int]], now: float
-    ) -> tuple[Emission, tuple[list[Rgb], list[int]], Verdict | None]:
+    ) -> tuple[Emission, tuple[list[Rgb], list[int]], Verdicts | None]:
         """The frame furthest toward ``light`` from the last one that completes no transition
         of any measure and zone, and that the LEDs on their own would not hold back
         (``per_led``), with its sums and the LEDs' verdict on it.
@@ -498,7 +501,7 @@ class FlashLimiter:
                 high = mid
         # Then the LEDs on their own, from the zones' answer down (a flash finer than the
         # cells: most blends the zones allow, the LEDs allow too).
-        blend = Blend.between(last.levels, light.levels) if self._each.spent(now) else None
+        blend = self._each.blends(last.levels, light.levels) if self._each.spent(now) else None
         if blend is not None and low >= 1 / 256 and self._each.blocks(blend, low, now):
             high, low = low, 0.0
             for _ in range(_SEARCH_STEPS):

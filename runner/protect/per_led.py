@@ -22,6 +22,11 @@ Timing is what tells a flash from moving light: a snowflake lights LEDs ahead of
 darkens those behind, and the LEDs a falling flake passes take their turn one after another
 (docs/protection.md has the figures for snow).
 
+Red is judged a second time on neighbourhoods (``LedFields``): each LED with its five nearest,
+their red added up without the other colours beside them cancelling it, counted by the same
+rules as if each neighbourhood were an LED, where its own LED moves (red team round twenty-one:
+a red field of a few saturated LEDs among orange-red ones, beside steady green).
+
 NumPy keeps it cheap: both measures of every LED sit in one array of two rows, so a frame
 costs about forty array operations, none per LED in Python; a frame equal to the last one costs
 a bytes comparison.
@@ -30,6 +35,7 @@ a bytes comparison.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +51,7 @@ from runner.protect.wcag import (
     RED_STEP,
     WINDOW_S,
 )
+from runner.protect.zones import Position
 
 # An eighth of the tree flashing together is a large area (docs/protection.md, "Zones").
 AREA = 1 / 8
@@ -74,8 +81,19 @@ RED_AREA = 1 / 16
 RED_BOTH_AREA = 3 / 32
 RED_WIDE_AREA = 1 / 8
 
+# A neighbourhood: an LED and the LEDs nearest it in space, this many in all, judged as one small
+# field for red. A red field mixed from a few saturated LEDs and many orange-red ones is a
+# saturated red as a field though most of its LEDs are not on their own, and steady green
+# beside it cancels the zones' mean red (red team round twenty-one). Six: on a string wound
+# round a cone, an LED, about two on either side of it along the string and the nearest of the
+# turns above and below. (Light as a whole is not judged this way: snow's flakes, light moving
+# along the string, take a neighbourhood past its limit twice as often as each LED; a field
+# whose LEDs take turns stays open, docs/protection.md.)
+NEIGHBOURHOOD = 6
+
 Floats = npt.NDArray[np.float64]
 Flags = npt.NDArray[np.bool_]
+Indices = npt.NDArray[np.intp]
 
 # An LED's hardware levels (R, G, B, unused; 0..255) times this give its luminance (0..1), its
 # redness before the cut at 0 (``(R - G - B) * 320 / 255``), ``R - 4 (G + B)`` (0 or above: a
@@ -102,6 +120,7 @@ class Measures:
 
     values: Floats
     peaks: Flags
+    own: Floats | None = None  # neighbourhoods (``_near_measures``): each LED's own values
 
 
 def _measures(columns: Floats) -> Measures:
@@ -119,22 +138,62 @@ def measures(levels: bytes) -> Measures:
     return _measures(np.frombuffer(levels, np.uint8).reshape(-1, 4) @ _COLUMNS)
 
 
+def neighbourhoods(positions: Sequence[Position], size: int = NEIGHBOURHOOD) -> Indices:
+    """For each LED, the ``size`` LEDs nearest it in space, itself included (ties by strip
+    order): one row per LED."""
+    points = np.asarray(positions, np.float64).reshape(-1, 3)
+    count = len(points)
+    size = max(1, min(size, count))
+    rows = np.empty((count, size), np.intp)
+    for start in range(0, count, 256):  # 256 rows of distances at a time: 5,000 LEDs in 10 MB
+        block = points[start : start + 256]
+        distances = ((block[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)
+        # A stable sort: LEDs at the same distance in strip order, so the choice is the same
+        # on every machine.
+        rows[start : start + len(block)] = np.argsort(distances, axis=1, kind="stable")[:, :size]
+    return rows
+
+
+def _near_measures(columns: Floats, rows: Indices) -> Measures:
+    """The measures of each neighbourhood (a row of ``rows``) from its LEDs' ``columns``.
+
+    Red only: the general row stays 0 (see ``NEIGHBOURHOOD``). Red is the mean of its LEDs' own
+    redness cut at 0, and the neighbourhood may be at a peak of red when its red LEDs together are a
+    saturated red: green or blue light beside a red field cancels neither (the field is red
+    to the eye wherever its edge lies), and a red field mixed from a few saturated LEDs and
+    many orange-red ones is as saturated as its mean (red team round twenty-one).
+    """
+    red = columns[:, 1]
+    reddish = red > 0
+    values = np.zeros((2, len(rows)))
+    values[1] = np.maximum(red, 0.0)[rows].mean(axis=1)
+    peaks = np.ones_like(values, np.bool_)
+    saturation = np.where(reddish, columns[:, 2], 0.0)[rows].sum(axis=1)
+    np.logical_and(saturation >= 0, reddish[rows].any(axis=1), out=peaks[1])
+    own = columns.T[:2].copy()
+    np.maximum(own[1], 0.0, out=own[1])
+    return Measures(values, peaks, own)
+
+
 @dataclass(frozen=True)
 class Blend:
-    """The frames between two, as ``flash._blend`` makes them (before rounding): luminance,
-    red excess and saturation are linear in the channels."""
+    """The frames between two, as ``flash._blend`` makes them (before rounding): each LED's
+    luminance, red excess and saturation are linear in the channels. ``rows``: measured as
+    neighbourhoods (``LedTransitions``)."""
 
     start: Floats
     change: Floats
+    rows: Indices | None = None
 
     @classmethod
-    def between(cls, old: bytes, new: bytes) -> Blend:
+    def between(cls, old: bytes, new: bytes, rows: Indices | None = None) -> Blend:
         start = np.frombuffer(old, np.uint8).reshape(-1, 4) @ _COLUMNS
-        return cls(start, np.frombuffer(new, np.uint8).reshape(-1, 4) @ _COLUMNS - start)
+        return cls(start, np.frombuffer(new, np.uint8).reshape(-1, 4) @ _COLUMNS - start, rows)
 
     def at(self, alpha: float) -> Measures:
         """The measures ``alpha`` of the way."""
-        return _measures(self.start + alpha * self.change)
+        columns = self.start + alpha * self.change
+        return _measures(columns) if self.rows is None else _near_measures(columns, self.rows)
 
 
 @dataclass(frozen=True)
@@ -151,9 +210,22 @@ class Verdict:
 
 
 class LedTransitions:
-    """Counts each LED's transitions and holds back frames that flash a large area."""
+    """Counts each LED's transitions and holds back frames that flash a large area.
 
-    def __init__(self, led_count: int) -> None:
+    Given ``neighbourhoods`` (a row of LED indices per LED), it follows the red of each row
+    instead (``_near_measures``), as if each neighbourhood were an LED: the same rules then count
+    small red fields.
+    """
+
+    def __init__(self, led_count: int, neighbourhoods: Indices | None = None) -> None:
+        self._neighbourhoods = neighbourhoods
+        # Neighbourhoods only: a neighbourhood's flash counts toward the area only where its
+        # own LED moves by half a step, in this frame or the frames of the last ``RECENT_S``
+        # (when, and which LEDs; the own values of the last frame noted). One LED strobing
+        # moves the mean of the six neighbourhoods it belongs to: a sparkle of three LEDs
+        # would otherwise count as a flash of fifteen.
+        self._moved: deque[tuple[float, Flags]] = deque()
+        self._own: Floats | None = None
         self._area = max(FEW_LEDS + 1, AREA * led_count)
         self._wide_area = max(FEW_LEDS + 1, WIDE_AREA * led_count)
         self._both_area = max(FEW_LEDS + 1, BOTH_AREA * led_count)
@@ -196,7 +268,14 @@ class LedTransitions:
         (it changes nothing)."""
         if levels == self._levels:
             return None
-        return self.verdict(measures(levels), now)
+        columns = np.frombuffer(levels, np.uint8).reshape(-1, 4) @ _COLUMNS
+        rows = self._neighbourhoods
+        seen = _measures(columns) if rows is None else _near_measures(columns, rows)
+        return self.verdict(seen, now)
+
+    def blend(self, old: bytes, new: bytes) -> Blend:
+        """The frames between ``old`` and ``new``, measured as this tracker measures them."""
+        return Blend.between(old, new, self._neighbourhoods)
 
     def spent(self, now: float) -> bool:
         """Whether some LED has six transitions of a measure in the window at ``now``: no
@@ -224,25 +303,55 @@ class LedTransitions:
         up = np.asarray((rises & spent).any(axis=0))
         down = np.asarray((falls & spent).any(axis=0))
         moves = up | down
-        count = np.count_nonzero(moves)
-        if not count:
+        if not np.count_nonzero(moves):
             return Verdict(False, seen, falls, rises, moves)
+        area = self._area_of(seen, now)
+        count = area(moves)
         red_up, red_down = rises[1] & spent[1], falls[1] & spent[1]
         blocked = (
-            max(np.count_nonzero(up), np.count_nonzero(down)) >= self._area
+            max(area(up), area(down)) >= self._area
             or count >= self._both_area
-            or np.count_nonzero(self.lately(moves, now)) >= self._wide_area
-            or np.count_nonzero(moves & self._held) >= self._held_area
-            or self._red_blocked(red_up, red_down, now)
+            or area(self.lately(moves, now)) >= self._wide_area
+            or area(moves & self._held) >= self._held_area
+            or self._red_blocked(red_up, red_down, now, area)
             # The two ways added up against an eighth only when these LEDs have moved together
             # before: snow's flakes reach that sum now and then, each LED at its own moment;
             # a field strobing just under three sixteenths (red team round nineteen) does it in
             # every frame.
-            or (count >= self._area and self._field_transitions(moves) >= MAX_TRANSITIONS)
+            or (count >= self._area and self._field_transitions(moves, area) >= MAX_TRANSITIONS)
         )
         return Verdict(bool(blocked), seen, falls, rises, moves, red_up | red_down)
 
-    def _field_transitions(self, moves: Flags) -> int:
+    def _area_of(self, seen: Measures, now: float) -> Callable[[Flags], int]:
+        """How many LEDs a set of LEDs (or neighbourhoods) at their limit covers."""
+        rows = self._neighbourhoods
+        if rows is None or seen.own is None:
+            return np.count_nonzero
+        if self._own is None:
+            return np.count_nonzero
+        active = self._moving(seen.own, rows)
+        for at, moved in self._moved:
+            if at > now - RECENT_S:
+                active |= moved
+
+        def area(flags: Flags) -> int:
+            return int(np.count_nonzero(flags & active))
+
+        return area
+
+    def _moving(self, own: Floats, rows: Indices) -> Flags:
+        """The LEDs whose own red moves by half a step from the last frame noted, with another
+        of their neighbourhood moving the same way: red stripes marching along the string move
+        one LED of a neighbourhood at a time, and its red up and down by a sixth as they go."""
+        assert self._own is not None
+        change = own[1] - self._own[1]
+        half = RED_STEP / 2
+        up, down = change >= half, change <= -half
+        together = (np.count_nonzero(up[rows], axis=1) >= 2) & up
+        together |= (np.count_nonzero(down[rows], axis=1) >= 2) & down
+        return np.asarray(together)
+
+    def _field_transitions(self, moves: Flags, area: Callable[[Flags], int]) -> int:
         """In how many frames of the window an eighth of the tree among ``moves`` completed a
         transition (of either measure, either way): the transitions of the field they make.
         Asked only when ``moves`` covers an eighth, so most frames never stack the window."""
@@ -251,13 +360,17 @@ class LedTransitions:
         if self._field is None:  # the window changed since the last call
             self._field = np.stack([d.any(axis=0) for _, d in self._window])
         done = self._field
+        if self._neighbourhoods is not None:
+            return sum(area(row & moves) >= self._area for row in done)
         return int(np.count_nonzero(np.count_nonzero(done & moves, axis=1) >= self._area))
 
-    def _red_blocked(self, up: Flags, down: Flags, now: float) -> bool:
+    def _red_blocked(
+        self, up: Flags, down: Flags, now: float, area: Callable[[Flags], int]
+    ) -> bool:
         """Whether LEDs at their limit completing a red transition (``up``, ``down``) cover
         ``RED_AREA`` one way, ``RED_BOTH_AREA`` both ways, or ``RED_WIDE_AREA`` with those of
         the last ``RECENT_S``."""
-        rising, falling = np.count_nonzero(up), np.count_nonzero(down)
+        rising, falling = area(up), area(down)
         if not rising and not falling:
             return False
         if max(rising, falling) >= self._red_area or rising + falling >= self._red_both_area:
@@ -266,7 +379,7 @@ class LedTransitions:
         for at, earlier in self._recent_red:
             if at > now - RECENT_S:
                 both = both | earlier
-        return bool(np.count_nonzero(both) >= self._red_wide_area)
+        return bool(area(both) >= self._red_wide_area)
 
     def lately(self, moves: Flags, now: float) -> Flags:
         """``moves`` and the LEDs that completed a transition at their limit within
@@ -291,6 +404,16 @@ class LedTransitions:
         if verdict is None:
             return
         self._levels = levels
+        own = verdict.seen.own
+        if own is not None:
+            while self._moved and self._moved[0][0] <= now - RECENT_S:
+                self._moved.popleft()
+            rows = self._neighbourhoods
+            if self._own is not None and rows is not None:
+                moved = self._moving(own, rows)
+                if np.count_nonzero(moved):
+                    self._moved.append((now, moved))
+            self._own = own
         values, falls, rises = verdict.seen.values, verdict.falls, verdict.rises
         peaks = np.where(verdict.seen.peaks, values, -np.inf)
         done = falls | rises
@@ -329,3 +452,57 @@ class LedTransitions:
         spent = (self._counts >= MAX_TRANSITIONS).any(axis=0)
         self._spent = bool(np.count_nonzero(spent))
         self._held &= spent  # back under its limit: free to flash again, up to it
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """The verdicts on one frame of each LED on its own and of each neighbourhood's mean."""
+
+    each: Verdict
+    near: Verdict
+
+    @property
+    def blocked(self) -> bool:
+        return self.each.blocked or self.near.blocked
+
+
+class LedFields:
+    """Each LED on its own, and each LED's neighbourhood as one small red field, counted by the
+    same rules: a frame either would hold back is held back."""
+
+    def __init__(self, positions: Sequence[Position]) -> None:
+        count = len(positions)
+        self.each = LedTransitions(count)
+        self.near = LedTransitions(count, neighbourhoods(positions))
+
+    def judge(self, levels: bytes, now: float) -> Verdicts | None:
+        """Both verdicts on a frame at monotonic ``now``; None when it is the frame last noted."""
+        each = self.each.judge(levels, now)
+        near = self.near.judge(levels, now)
+        if each is None or near is None:  # both noted the same frame: both or neither
+            return None
+        return Verdicts(each, near)
+
+    def spent(self, now: float) -> bool:
+        """Whether some LED or neighbourhood is at its limit: no frame can be held back before."""
+        return self.each.spent(now) or self.near.spent(now)
+
+    def blends(self, old: bytes, new: bytes) -> tuple[Blend, Blend]:
+        """The frames between two, for each tracker."""
+        return self.each.blend(old, new), self.near.blend(old, new)
+
+    def blocks(self, blends: tuple[Blend, Blend], alpha: float, now: float) -> bool:
+        """Whether the frame ``alpha`` of the way along ``blends`` would be held back."""
+        return self.each.blocks(blends[0], alpha, now) or self.near.blocks(blends[1], alpha, now)
+
+    def hold(self, verdicts: Verdicts, now: float) -> None:
+        """A frame was held back for ``verdicts``."""
+        self.each.hold(verdicts.each, now)
+        self.near.hold(verdicts.near, now)
+
+    def note(self, verdicts: Verdicts | None, levels: bytes, now: float) -> None:
+        """The frame judged as ``verdicts`` was shown at ``now``."""
+        if verdicts is None:
+            return
+        self.each.note(verdicts.each, levels, now)
+        self.near.note(verdicts.near, levels, now)
