@@ -212,6 +212,78 @@ def test_the_sandbox_builtins_word_argument_errors_as_python_does() -> None:
         assert log == ARGUMENT_ERRORS_EXPECTED, log
 
 
+# --- 5. The sandbox's functions have no __name__ ----------------------------------------------
+#
+# The policy lets programs read ``__name__`` and ``__qualname__`` (``rules.READABLE_DUNDERS``),
+# and every builtin answers them, as do the sandbox's ``time`` functions
+# (``timefuncs.builtin_function_or_method.__getattr__``). A ``SandboxFunction`` has neither:
+# ``print``, ``getattr``, ``hasattr``, ``setattr``, ``delattr``, ``iter``, ``type``, the ``random``
+# and ``colorsys`` functions, ``setLEDs``, ``getLEDCount``... Found: ``AttributeError:
+# 'SandboxFunction' object has no attribute '__name__'`` for all of them, from a program that
+# names its effects in a table (Python: ``print print``, ``randint Random.randint``...).
+FUNCTION_NAMES = """import colorsys
+import random
+
+for function in (abs, print, getattr, iter, type, random.randint, colorsys.rgb_to_hsv):
+    try:
+        print(function.__name__, function.__qualname__)
+    except AttributeError as problem:
+        print("AttributeError", problem)
+"""
+FUNCTION_NAMES_EXPECTED = (
+    "abs abs\nprint print\ngetattr getattr\niter iter\ntype type\n"
+    "randint Random.randint\nrgb_to_hsv rgb_to_hsv\n"
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round twenty-two: print, getattr, random.randint... (SandboxFunction) "
+    "have no __name__ or __qualname__, which programs may read on every other function",
+)
+def test_the_sandbox_functions_have_names_as_python_builtins_do() -> None:
+    for log in _logs(FUNCTION_NAMES, "function-names"):
+        assert log == FUNCTION_NAMES_EXPECTED, log
+
+
+# --- 6. getattr, hasattr and format fields refuse __name__, which obj.__name__ may read -------
+#
+# ``Star.__name__`` compiles to a plain load (``rules.READABLE_DUNDERS``), but the run-time guard
+# (``guards.make_getattr``) refuses every name starting with ``_`` that is not the program's own
+# single-underscore name, so ``getattr(Star, "__name__")``, ``hasattr(abs, "__qualname__")`` and
+# the template ``"{0.__name__}"`` (whose steps go through the same guard) raise ``SandboxError``,
+# against the policy's own promise that ``getattr``/``hasattr`` "refuse what ``obj.name``
+# would". Found: ``SandboxError: "__name__" is not accessible in tree programs: attributes
+# starting with "_" are private`` for all four; the plain ``Star.__name__`` works.
+READABLE_NAMES = """class Star:
+    pass
+
+
+for call in (
+    lambda: getattr(abs, "__name__"),
+    lambda: hasattr(Star, "__qualname__"),
+    lambda: getattr(Star, "__name__", "?"),
+    lambda: "{0.__name__}".format(Star),
+    lambda: Star.__name__,
+):
+    try:
+        print(call())
+    except AttributeError as problem:
+        print(type(problem).__name__, problem)
+"""
+READABLE_NAMES_EXPECTED = "abs\nTrue\nStar\nStar\nStar\n"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round twenty-two: getattr/hasattr and format fields refuse "
+    "__name__/__qualname__, which a plain attribute load may read",
+)
+def test_getattr_and_format_fields_read_name_as_an_attribute_load_does() -> None:
+    for log in _logs(READABLE_NAMES, "readable-names"):
+        assert log == READABLE_NAMES_EXPECTED, log
+
+
 # --- What held (not xfail) ---------------------------------------------------------------------
 #
 # The newest code against a program that tries to use it as a way in: a str subclass whose
