@@ -1,7 +1,8 @@
-"""Real confined children for the language red-team rounds (ten to fifteen): a tree run under
+"""Real confined children for the language red-team rounds (ten and on): a tree run under
 the real ``Supervisor`` and a dry run under the real ``Previewer``, both with a prestarted
-child as the server makes them, and the route every memory escape of those rounds took from a
-fake ``bytearray`` over all memory to the real ``exec``.
+child as the server makes them, the logs of both for an accepted program, and the route every
+memory escape of those rounds took from a fake ``bytearray`` over all memory to the real
+``exec``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
+from runner.supervise.check import Checker
 from runner.supervise.preview import Previewer, PreviewReport
 from runner.supervise.supervisor import RunResult, Supervisor
 
@@ -32,6 +34,17 @@ def dry_run(program: str) -> PreviewReport:
 def tree_run(program: str, name: str) -> RunResult:
     with Supervisor(config(), VirtualStrip(LEDS), spiral_cone(LEDS), prestart=True) as tree:
         return tree.run(name, program)
+
+
+def tree_and_dry_run_logs(program: str, name: str) -> tuple[str, str]:
+    """The tree run's and the dry run's logs of a program the upload check accepts; neither
+    child killed."""
+    assert Checker(config()).check(program) == []
+    real = tree_run(program, name)
+    predicted = dry_run(program)
+    assert real.reason != "killed", real.error
+    assert predicted.reason != "killed", predicted.error
+    return real.log, predicted.log
 
 
 FROM_MEMORY_TO_EXEC = """

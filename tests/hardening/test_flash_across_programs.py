@@ -17,16 +17,9 @@ from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
 from runner.supervise.supervisor import Supervisor
-from tests.runner.light_meter import (
-    general_counts,
-    luminance,
-    most_in_one_second,
-    series,
-    transitions,
-)
+from tests.hardening.flash_runs import GENERAL_FLASHES, MOST, most_transitions
 
 LEDS = 20
-MOST = 6  # transitions in any one second: three flashes
 
 # Three flashes, as fast as the tree's frame rate lets it: one program's limiter lets them all
 # through (six transitions, counting the first white after the previous program's black).
@@ -45,5 +38,5 @@ def test_programs_run_back_to_back_cant_flash_the_tree_more_than_3_times_a_secon
             assert (result.status, result.reason) == ("completed", "ended"), result.log
     shown = [(frame.at, frame.leds) for frame in strip.frames]
     strip.close()
-    most = most_in_one_second(transitions(series(shown, luminance), general_counts))
+    most = most_transitions(shown, range(LEDS), [GENERAL_FLASHES])  # the whole tree as one field
     assert most <= MOST, f"{most} transitions in one second on the LEDs ({most // 2} flashes)"

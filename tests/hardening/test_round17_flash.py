@@ -18,11 +18,13 @@ from runner.leds import Led
 from runner.leds.layout import spiral_cone
 from tests.hardening.flash_runs import (
     MOST,
+    STAGGER_GROUPS,
+    TREE_CELLS,
     Frames,
-    Position,
     most_transitions,
     run_program,
     run_report,
+    stagger_groups,
 )
 
 # --- 1. a quarter of the tree strobes at 10 Hz, its edges staggered by one frame --------------
@@ -40,62 +42,15 @@ from tests.hardening.flash_runs import (
 # border of the two quadrants, and it goes black, half, white, half, black ten times a second.
 # Found: no frame damped, 21 transitions in one second on that quarter and on each of its LEDs,
 # on 100 and 500 LEDs (the Protector alone, fed the frames: the same).
-GROUPS = """
-def stagger_groups(positions):
-    n = len(positions)
-    order = sorted(range(n), key=lambda i: (positions[i][2], i))
-    band = [0] * n
-    for rank, i in enumerate(order):
-        band[i] = rank * 4 // n
-
-    def median(values):
-        values = sorted(values)
-        half = len(values) // 2
-        return values[half] if len(values) % 2 else (values[half - 1] + values[half]) / 2
-
-    cx = median([p[0] for p in positions])
-    cy = median([p[1] for p in positions])
-    turn = [math.atan2(p[1] - cy, p[0] - cx) % math.tau for p in positions]
-    quadrant = [min(3, int(a / (math.tau / 4))) for a in turn]
-    group = [-1] * n
-    for q, first, second in ((0, 2, 0), (1, 1, 3)):
-        cells = [
-            sorted(
-                [i for i in range(n) if band[i] == b and quadrant[i] == q], key=lambda i: turn[i]
-            )
-            for b in range(4)
-        ]
-        halves = [len(cell) // 2 for cell in cells]
-        while sum(halves) >= n / 8:  # each group under an eighth of the tree
-            halves[halves.index(max(halves))] -= 1
-        for cell, k in zip(cells, halves):
-            chosen = cell[len(cell) - 2 * k:] if q == 0 else cell[: 2 * k]
-            for i in chosen[:k]:
-                group[i] = first
-            for i in chosen[k:]:
-                group[i] = second
-    return group
-"""
-
 STAGGERED = (
-    "import math\n"
-    + GROUPS
+    STAGGER_GROUPS
     + """
-group = stagger_groups(getLEDPositions())
 frame = 0
 while True:
     setLEDs([ON if g >= 0 and (frame - g) % 4 < 2 else BLACK for g in group])
     frame += 1
 """
 )
-
-
-def stagger_groups(positions: Sequence[Position]) -> list[int]:
-    """Each LED's group as the program works it out (-1: dark)."""
-    namespace: dict[str, object] = {}
-    exec("import math\n" + GROUPS, namespace)
-    groups: list[int] = namespace["stagger_groups"](positions)  # type: ignore[operator]
-    return groups
 
 
 @pytest.mark.slow
@@ -130,37 +85,13 @@ def test_a_quarter_of_the_tree_cant_strobe_with_its_edges_staggered_by_a_frame(
 # half the tree), light up over four frames and go dark over four, five times a second. Found: no
 # frame damped, 11 transitions in one second on that half as one field and on each LED, with 96
 # of 100 LEDs (494 of 500) flashing.
-PINWHEEL = """
-import math
-
-positions = getLEDPositions()
-n = len(positions)
-order = sorted(range(n), key=lambda i: (positions[i][2], i))
-band = [0] * n
-for rank, i in enumerate(order):
-    band[i] = rank * 4 // n
-
-
-def median(values):
-    values = sorted(values)
-    half = len(values) // 2
-    return values[half] if len(values) % 2 else (values[half - 1] + values[half]) / 2
-
-
-cx = median([p[0] for p in positions])
-cy = median([p[1] for p in positions])
-turn = [math.atan2(p[1] - cy, p[0] - cx) % math.tau for p in positions]
-quadrant = [min(3, int(a / (math.tau / 4))) for a in turn]
+PINWHEEL = (
+    TREE_CELLS
+    + """
 group = [-1] * n
 for q in range(4):
-    cells = [
-        sorted([i for i in range(n) if band[i] == b and quadrant[i] == q], key=lambda i: turn[i])
-        for b in range(4)
-    ]
-    halves = [len(cell) // 2 for cell in cells]
-    while sum(halves) >= n / 8:
-        halves[halves.index(max(halves))] -= 1
-    for cell, k in zip(cells, halves):
+    cells = cells_by_angle(q)
+    for cell, k in zip(cells, halves_under_an_eighth(cells)):
         for i in cell[:k]:
             group[i] = q + 4
         for i in cell[k : 2 * k]:
@@ -170,6 +101,7 @@ while True:
     setLEDs([WHITE if g >= 0 and (frame - g) % 8 < 4 else BLACK for g in group])
     frame += 1
 """
+)
 
 
 @pytest.mark.slow
@@ -202,10 +134,8 @@ def test_half_the_tree_cant_flash_five_times_a_second_with_its_edges_over_four_f
 # a quarter of the tree, and each half of it as one field, 21 transitions in one second, on 100
 # and 500 LEDs, white and red.
 ANTIPHASE = (
-    "import math\n"
-    + GROUPS
+    STAGGER_GROUPS
     + """
-group = stagger_groups(getLEDPositions())
 frame = 0
 while True:
     first = frame % 4 < 2
@@ -243,28 +173,15 @@ def test_a_quarter_of_the_tree_cant_strobe_in_two_halves_in_antiphase(leds: int,
 # with its two halves (each under an eighth of the tree) switching a frame apart, by no frame of
 # the per-LED count either. Found: no frame damped, 21 transitions in one second on the
 # flashing quadrant (24 LEDs). On 500 LEDs the cells are large enough to count it (6).
-DIM_QUADRANT = """
-import math
-
-positions = getLEDPositions()
-n = len(positions)
-
-
-def median(values):
-    values = sorted(values)
-    half = len(values) // 2
-    return values[half] if len(values) % 2 else (values[half - 1] + values[half]) / 2
-
-
-cx = median([p[0] for p in positions])
-cy = median([p[1] for p in positions])
-turn = [math.atan2(p[1] - cy, p[0] - cx) % math.tau for p in positions]
-quadrant = sorted([i for i in range(n) if turn[i] < math.tau / 4], key=lambda i: turn[i])
-k = min(len(quadrant) // 2, math.ceil(n / 8) - 1)
+DIM_QUADRANT = (
+    TREE_CELLS
+    + """
+first_quadrant = sorted([i for i in range(n) if turn[i] < math.tau / 4], key=lambda i: turn[i])
+k = min(len(first_quadrant) // 2, math.ceil(n / 8) - 1)
 delay = [-1] * n
-for i in quadrant[:k]:
+for i in first_quadrant[:k]:
     delay[i] = 0
-for i in quadrant[k : 2 * k]:
+for i in first_quadrant[k : 2 * k]:
     delay[i] = 1
 GREY = (164, 164, 164, 100)
 frame = 0
@@ -272,6 +189,7 @@ while True:
     setLEDs([GREY if d >= 0 and (frame - d) % 4 < 2 else BLACK for d in delay])
     frame += 1
 """
+)
 
 
 @pytest.mark.slow

@@ -13,19 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner.supervise.check import Checker
-from tests.hardening.confined_runs import config, dry_run, tree_run
-
-
-def _logs(program: str, name: str) -> tuple[str, str]:
-    """The tree run's and the dry run's logs of an accepted program; neither child killed."""
-    assert Checker(config()).check(program) == []
-    real = tree_run(program, name)
-    predicted = dry_run(program)
-    assert real.reason != "killed", real.error
-    assert predicted.reason != "killed", predicted.error
-    return real.log, predicted.log
-
+from tests.hardening.confined_runs import tree_and_dry_run_logs
 
 # --- 1. Lists nested 300 deep (exceptions 500 deep) cannot be printed ---------------------------
 #
@@ -73,7 +61,7 @@ DEEP_PRINTED = {
 )
 def test_deeply_nested_lists_and_exceptions_print_as_in_python(variant: str) -> None:
     program, expected = DEEP_PRINTED[variant]
-    for log in _logs(program, f"deep-{variant}"):
+    for log in tree_and_dry_run_logs(program, f"deep-{variant}"):
         assert expected in log, log
 
 
@@ -100,7 +88,7 @@ print("log:", log)
 
 
 def test_a_list_that_grows_while_it_prints_shows_the_new_items_as_python_does() -> None:
-    for log in _logs(LIST_GROWS_WHILE_PRINTED, "list-grows-repr"):
+    for log in tree_and_dry_run_logs(LIST_GROWS_WHILE_PRINTED, "list-grows-repr"):
         assert "log: [visit, 'seen']" in log, log
 
 
@@ -119,7 +107,7 @@ print("error:", error, "|", other)
 
 
 def test_an_oserror_with_none_as_its_errno_reads_as_in_python() -> None:
-    for log in _logs(OSERROR_WITHOUT_ERRNO, "oserror-none-errno"):
+    for log in tree_and_dry_run_logs(OSERROR_WITHOUT_ERRNO, "oserror-none-errno"):
         assert "error: [Errno None] the tree is unplugged | [Errno 5] None" in log, log
 
 
@@ -148,7 +136,7 @@ print("repr:", repr(ValueError(Colour())))
 
 
 def test_an_exceptions_repr_doesnt_run_its_arguments_str_methods() -> None:
-    for log in _logs(EXCEPTION_REPR_CONCATENATES, "exception-repr-radd"):
+    for log in tree_and_dry_run_logs(EXCEPTION_REPR_CONCATENATES, "exception-repr-radd"):
         assert "repr: ValueError(blue)" in log, log
 
 
@@ -194,7 +182,7 @@ FLAT_CHAINS = {
 @pytest.mark.parametrize("variant", sorted(FLAT_CHAINS))
 def test_a_long_flat_chain_is_not_refused_as_nested_too_deeply(variant: str) -> None:
     program, expected = FLAT_CHAINS[variant]
-    real_log, predicted_log = _logs(program, f"flat-{variant}")
+    real_log, predicted_log = tree_and_dry_run_logs(program, f"flat-{variant}")
     for log in (real_log, predicted_log):
         assert expected in log, log
 
@@ -216,5 +204,5 @@ print("hex:", text)
 
 
 def test_bytearray_hex_refuses_what_is_not_a_bytearray() -> None:
-    for log in _logs(HEX_OF_NOT_A_BYTEARRAY, "bytearray-hex-unbound"):
+    for log in tree_and_dry_run_logs(HEX_OF_NOT_A_BYTEARRAY, "bytearray-hex-unbound"):
         assert "hex: refused" in log, log

@@ -15,21 +15,27 @@ from collections.abc import Sequence
 
 import pytest
 
-from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
-from runner.protect import Protector
-from tests.hardening.flash_runs import MOST, Frames, Position, most_transitions, run_report
-from tests.hardening.test_round17_flash import GROUPS, stagger_groups
-from tests.runner.light_meter import (
-    general_counts,
-    luminance,
-    most_flashes_per_region,
-    most_in_one_second,
-    red_counts,
-    redness,
-    series,
-    transitions,
+from tests.hardening.flash_runs import (
+    BLACK,
+    BURST_HALVES,
+    MOST,
+    RED,
+    STAGGER_GROUPS,
+    TREE_CELLS,
+    Frames,
+    Position,
+    burst_halves,
+    draw,
+    most_together,
+    most_transitions,
+    protect,
+    run_report,
+    stagger_groups,
+    strobe_on,
+    worked_out,
 )
+from tests.runner.light_meter import most_flashes_per_region
 
 # --- 1. strobing that moves round the tree: each LED six transitions, the tree twenty ---------
 #
@@ -45,37 +51,9 @@ from tests.runner.light_meter import (
 # neighbouring quadrants (a contiguous quarter of the tree) 12 transitions in one second at
 # half contrast, the pinwheel of every cell's first-bursting half (half the tree) 21; no frame
 # damped; each LED 6.
-BURSTS = """
-import math
-
-positions = getLEDPositions()
-n = len(positions)
-order = sorted(range(n), key=lambda i: (positions[i][2], i))
-band = [0] * n
-for rank, i in enumerate(order):
-    band[i] = rank * 4 // n
-
-
-def median(values):
-    values = sorted(values)
-    half = len(values) // 2
-    return values[half] if len(values) % 2 else (values[half - 1] + values[half]) / 2
-
-
-cx = median([p[0] for p in positions])
-cy = median([p[1] for p in positions])
-turn = [math.atan2(p[1] - cy, p[0] - cx) % math.tau for p in positions]
-quadrant = [min(3, int(a / (math.tau / 4))) for a in turn]
-first = [[] for _ in range(4)]  # per quadrant: on first in its burst
-second = [[] for _ in range(4)]  # per quadrant: lit between bursts, in antiphase in its burst
-for q in range(4):
-    for b in range(4):
-        cell = [i for i in range(n) if band[i] == b and quadrant[i] == q]
-        cell.sort(key=lambda i: turn[i])
-        k = len(cell) // 2
-        near_start, near_end = cell[:k], cell[len(cell) - k :]
-        first[q] += near_end if q == 0 else near_start
-        second[q] += near_start if q == 0 else near_end
+BURSTS = (
+    BURST_HALVES
+    + """
 SLOT = 12  # frames per quadrant: 10 for its three flashes, then the next quadrant
 frame = 0
 while True:
@@ -90,28 +68,7 @@ while True:
     setLEDs(leds)
     frame += 1
 """
-
-
-def burst_halves(positions: Sequence[Position]) -> tuple[list[list[int]], list[list[int]]]:
-    """``first`` and ``second`` of each quadrant, as ``BURSTS`` works them out."""
-    namespace: dict[str, object] = {"getLEDPositions": lambda: positions}
-    exec(BURSTS.split("SLOT =")[0], namespace)
-    first: list[list[int]] = namespace["first"]  # type: ignore[assignment]
-    second: list[list[int]] = namespace["second"]  # type: ignore[assignment]
-    return first, second
-
-
-def most_concurrent(frames: Frames, count: int, area: float) -> int:
-    """The most times in any one second at which LEDs covering ``area`` of the tree complete a
-    transition together (each LED measured on its own by the light meter, rising and falling
-    added up, as WCAG adds up "the combined area of flashes occurring concurrently")."""
-    together: dict[float, set[int]] = {}
-    for i in range(count):
-        part = [(t, [leds[i]]) for t, leds in frames]
-        for measure, counts in ((luminance, general_counts), (redness, red_counts)):
-            for t in transitions(series(part, measure), counts):
-                together.setdefault(t, set()).add(i)
-    return most_in_one_second(sorted(t for t, leds in together.items() if len(leds) >= area))
+)
 
 
 @pytest.mark.slow
@@ -132,7 +89,7 @@ def test_strobing_that_moves_round_the_tree_is_held_to_three_flashes_a_second(
     quarter = first[0] + first[1]  # the near halves of two neighbouring quadrants
     assert len(quarter) >= leds // 4 - 8, f"{len(quarter)} LEDs: the test proves nothing"
     worst = most_transitions(shown, quarter)
-    together = most_concurrent(shown, leds, leds / 8)
+    together = most_together(shown, leds, leds / 8)
     assert max(worst, together) <= MOST, (
         f"{worst} transitions in one second on a quarter of the tree, {together} times an "
         f"eighth of the tree or more changed together; {result.frames_damped} frames damped"
@@ -182,11 +139,10 @@ def colour_wave(leds: int, frames: int) -> Frames:
 
 def cell_parts(positions: Sequence[Position]) -> dict[str, list[int]]:
     """The zones' cells (four height bands of equal LED count times four quadrants round the
-    median LED), their bands and their quadrants, worked out as ``BURSTS`` does."""
-    namespace: dict[str, object] = {"getLEDPositions": lambda: positions}
-    exec(BURSTS.split("first =")[0], namespace)
-    band: list[int] = namespace["band"]  # type: ignore[assignment]
-    quadrant: list[int] = namespace["quadrant"]  # type: ignore[assignment]
+    median LED), their bands and their quadrants, worked out as ``TREE_CELLS`` does."""
+    cells = worked_out(TREE_CELLS, positions)
+    band: list[int] = cells["band"]  # type: ignore[assignment]
+    quadrant: list[int] = cells["quadrant"]  # type: ignore[assignment]
     count = len(positions)
     parts = {f"band {b}": [i for i in range(count) if band[i] == b] for b in range(4)}
     parts |= {f"quadrant {q}": [i for i in range(count) if quadrant[i] == q] for q in range(4)}
@@ -244,10 +200,7 @@ def test_red_and_green_turning_round_or_rising_up_the_tree_is_not_damped(
     drawn = red_and_green(kind, positions, 240)
     most = most_flashes_per_region(drawn, positions, cell_parts(positions))
     assert max(most.values()) <= 4, f"the pattern flashes somewhere as drawn: {most}"
-    protector = Protector.from_config(
-        RunnerConfig(led_count=leds, flash_limit=True), positions=positions
-    )
-    damped = sum(protector.judge(tuple(row), at)[1] for at, row in drawn)
+    _, _, damped = protect([row for _, row in drawn], positions, power_budget=True)
     assert damped <= len(drawn) // 20, f"{damped} of {len(drawn)} frames held back"
 
 
@@ -277,18 +230,8 @@ def test_a_sixteenth_of_the_tree_cant_strobe_red_beside_steady_light(
     positions = spiral_cone(leds)
     red = lowest_sixteenth(positions)
     assert leds / 20 < len(red) < leds / 8, f"{len(red)} LEDs: the test proves nothing"
-    protector = Protector.from_config(
-        RunnerConfig(led_count=leds, flash_limit=True, max_current_ma=0), positions=positions
-    )
-    drawn: Frames = []
-    shown: Frames = []
-    for frame in range(160):
-        leds_now = [steady] * leds
-        for i in red:
-            leds_now[i] = (255, 0, 0, 100) if (frame // 2) % 2 == 0 else (0, 0, 0, 0)
-        at = frame / 40
-        drawn.append((at, leds_now))
-        shown.append((at, protector.apply(tuple(leds_now), at)))
+    rows = draw(leds, lambda frame: dict.fromkeys(red, RED if strobe_on(frame) else BLACK), steady)
+    drawn, shown, _ = protect(rows, positions)
     assert most_transitions(drawn, red) >= 16
     assert most_transitions(shown, red) <= MOST
 
@@ -307,10 +250,8 @@ def test_a_sixteenth_of_the_tree_cant_strobe_red_beside_steady_light(
 # transitions in one second, on 100 and 500 LEDs (blue at 60 % brightness, or with a little
 # green: the same); each of its LEDs 0.
 MIXED_RED = (
-    "import math\n"
-    + GROUPS
+    STAGGER_GROUPS
     + """
-group = stagger_groups(getLEDPositions())
 frame = 0
 while True:
     first = frame % 4 < 2

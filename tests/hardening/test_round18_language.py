@@ -14,18 +14,7 @@ from __future__ import annotations
 import pytest
 
 from runner.supervise.check import Checker
-from tests.hardening.confined_runs import config, dry_run, tree_run
-
-
-def _logs(program: str, name: str) -> tuple[str, str]:
-    """The tree run's and the dry run's logs of an accepted program; neither child killed."""
-    assert Checker(config()).check(program) == []
-    real = tree_run(program, name)
-    predicted = dry_run(program)
-    assert real.reason != "killed", real.error
-    assert predicted.reason != "killed", predicted.error
-    return real.log, predicted.log
-
+from tests.hardening.confined_runs import config, tree_and_dry_run_logs, tree_run
 
 # --- 1. fromHSV looks up builtins in the program's own globals ---------------------------------
 #
@@ -55,7 +44,7 @@ FROM_HSV = {
 @pytest.mark.parametrize("variant", sorted(FROM_HSV))
 def test_fromhsv_doesnt_depend_on_the_programs_global_names(variant: str) -> None:
     program, expected = FROM_HSV[variant]
-    for log in _logs(program, f"hsv-{variant}"):
+    for log in tree_and_dry_run_logs(program, f"hsv-{variant}"):
         assert expected in log, log
 
 
@@ -97,7 +86,7 @@ HEX = {
 @pytest.mark.parametrize("variant", sorted(HEX))
 def test_bytearray_hex_raises_pythons_own_type_error(variant: str) -> None:
     program, expected = HEX[variant]
-    for log in _logs(program, f"hex-{variant}"):
+    for log in tree_and_dry_run_logs(program, f"hex-{variant}"):
         assert expected in log, log
 
 

@@ -12,17 +12,7 @@ from __future__ import annotations
 import pytest
 
 from runner.supervise.check import Checker
-from tests.hardening.confined_runs import config, dry_run, tree_run
-
-
-def _logs(program: str, name: str) -> tuple[str, str]:
-    """The tree run's and the dry run's logs of an accepted program; neither child killed."""
-    assert Checker(config()).check(program) == []
-    real = tree_run(program, name)
-    predicted = dry_run(program)
-    assert real.reason != "killed", real.error
-    assert predicted.reason != "killed", predicted.error
-    return real.log, predicted.log
+from tests.hardening.confined_runs import config, dry_run, tree_and_dry_run_logs, tree_run
 
 
 # --- 1. The upload check accepts programs that every run then refuses --------------------------
@@ -109,7 +99,7 @@ PRINT_ORDER_EXPECTED = "(drawing a)\nstar a (drawing b)\nstar b\nbefore \nrefuse
 
 
 def test_print_writes_each_argument_as_python_does() -> None:
-    for log in _logs(PRINT_ORDER, "print-order"):
+    for log in tree_and_dry_run_logs(PRINT_ORDER, "print-order"):
         assert log == PRINT_ORDER_EXPECTED, log
 
 
@@ -141,7 +131,7 @@ PRINT_SEP_EXPECTED = (
 
 
 def test_print_takes_sep_and_end_as_python_does() -> None:
-    for log in _logs(PRINT_SEP, "print-sep"):
+    for log in tree_and_dry_run_logs(PRINT_SEP, "print-sep"):
         assert log == PRINT_SEP_EXPECTED, log
 
 
@@ -184,7 +174,7 @@ NAMES_EXPECTED = "1 True\n2\nFalse\n" + "TypeError attribute name must be string
 
 
 def test_attribute_functions_take_names_as_python_does() -> None:
-    for log in _logs(NAMES, "attribute-names"):
+    for log in tree_and_dry_run_logs(NAMES, "attribute-names"):
         assert log == NAMES_EXPECTED, log
 
 
@@ -221,7 +211,7 @@ BY_INDEX_AFTER_ERROR_EXPECTED = "first: 0\nglitch: glitch\nrest: [1, 2]\n"
 
 
 def test_iterating_by_index_goes_on_after_an_error_as_python_does() -> None:
-    for log in _logs(BY_INDEX_AFTER_ERROR, "by-index-after-error"):
+    for log in tree_and_dry_run_logs(BY_INDEX_AFTER_ERROR, "by-index-after-error"):
         assert log == BY_INDEX_AFTER_ERROR_EXPECTED, log
 
 
@@ -283,7 +273,7 @@ except Exception as problem:
 @pytest.mark.parametrize("variant", sorted(FORMATTER))
 def test_the_guarded_formatter_fails_as_str_format_does(variant: str) -> None:
     program, expected = FORMATTER[variant]
-    for log in _logs(program, f"format-{variant}"):
+    for log in tree_and_dry_run_logs(program, f"format-{variant}"):
         assert log == expected, log
 
 
@@ -323,5 +313,5 @@ SLICE_STORE_EXPECTED = (
 
 
 def test_a_slice_store_words_a_failing_iter_as_python_does() -> None:
-    for log in _logs(SLICE_STORE, "slice-store-messages"):
+    for log in tree_and_dry_run_logs(SLICE_STORE, "slice-store-messages"):
         assert log == SLICE_STORE_EXPECTED, log

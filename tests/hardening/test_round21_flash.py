@@ -13,41 +13,31 @@ from collections.abc import Sequence
 
 import pytest
 
-from runner.config import RunnerConfig
 from runner.leds import Led
 from runner.leds.layout import spiral_cone
-from runner.protect import Protector
-from tests.hardening.flash_runs import MOST, Frames, Position, most_transitions, run_report
-from tests.hardening.test_round18_flash import BURSTS, burst_halves
-from tests.runner.light_meter import most_in_one_second, red_counts, redness, series, transitions
+from tests.hardening.flash_runs import (
+    BLACK,
+    BURST_HALVES,
+    MOST,
+    RED,
+    RED_FLASHES,
+    Position,
+    Row,
+    cell_halves,
+    draw,
+    most_together,
+    most_transitions,
+    protect,
+    run_report,
+    strobe_on,
+)
 
-BLACK: Led = (0, 0, 0, 0)
-RED: Led = (255, 0, 0, 100)
 DIM_GREEN: Led = (0, 80, 0, 100)
 
 
 def from_the_bottom(positions: Sequence[Position]) -> list[int]:
     """The LEDs from the lowest up (by height, then index)."""
     return sorted(range(len(positions)), key=lambda i: (positions[i][2], i))
-
-
-def protect(leds: int, frames: Sequence[list[Led]]) -> tuple[Frames, Frames, int]:
-    """Feed ``frames`` (40 a second) to a Protector with the flash limiter on: the frames as
-    drawn, as shown, and how many were damped."""
-    positions = spiral_cone(leds)
-    protector = Protector.from_config(
-        RunnerConfig(led_count=leds, flash_limit=True, max_current_ma=0), positions=positions
-    )
-    drawn: Frames = []
-    shown: Frames = []
-    damped = 0
-    for number, row in enumerate(frames):
-        at = number / 40
-        out, held = protector.judge(tuple(row), at)
-        damped += held
-        drawn.append((at, row))
-        shown.append((at, out))
-    return drawn, shown, damped
 
 
 # --- 1. a red field of a quarter of the tree, most of its LEDs not saturated on their own -------
@@ -70,20 +60,15 @@ GREEN: Led = (0, 127, 0, 100)
 
 
 def mixed_red_field(leds: int) -> list[int]:
-    first, _ = burst_halves(spiral_cone(leds))
-    return sorted(first[0] + first[1])
+    near, _ = cell_halves(leds)
+    return near
 
 
-def mixed_red(leds: int, frames: int = 160) -> tuple[list[int], list[list[Led]]]:
+def mixed_red(leds: int, frames: int = 160) -> tuple[list[int], list[Row]]:
     field = mixed_red_field(leds)
-    drawn = []
-    for frame in range(frames):
-        row = [GREEN] * leds
-        on = (frame // 2) % 2 == 0
-        for k, i in enumerate(field):
-            row[i] = (SATURATED if k % 8 == 0 else ORANGE) if on else BLACK
-        drawn.append(row)
-    return field, drawn
+    lit = {i: SATURATED if k % 8 == 0 else ORANGE for k, i in enumerate(field)}
+    dark = dict.fromkeys(field, BLACK)
+    return field, draw(leds, lambda frame: lit if strobe_on(frame) else dark, GREEN, frames)
 
 
 @pytest.mark.xfail(
@@ -96,7 +81,7 @@ def mixed_red(leds: int, frames: int = 160) -> tuple[list[int], list[list[Led]]]
 def test_a_red_field_of_mostly_unsaturated_leds_is_held_to_three_flashes(leds: int) -> None:
     field, frames = mixed_red(leds)
     assert len(field) >= leds // 4 - 2, f"{len(field)} LEDs: the test proves nothing"
-    drawn, shown, damped = protect(leds, frames)
+    drawn, shown, damped = protect(frames, spiral_cone(leds))
     assert most_transitions(drawn, field) >= 16, "the field does not flash: proves nothing"
     worst = most_transitions(shown, field)
     assert worst <= MOST, f"{worst} transitions in one second on {len(field)} LEDs; {damped} damped"
@@ -126,21 +111,14 @@ WHITE: Led = (255, 255, 255, 100)
 
 def taking_turns(
     leds: int, turns: int, quadrants: int = 2, frames: int = 160
-) -> tuple[list[int], list[list[Led]]]:
-    first, second = burst_halves(spiral_cone(leds))
-    near = sorted(i for q in range(quadrants) for i in first[q])
-    far = sorted(i for q in range(quadrants) for i in second[q])
-    drawn = []
-    for frame in range(frames):
-        row = [BLACK] * leds
-        on, turn = (frame // 2) % 2 == 0, (frame // 4) % turns
-        for field, lit in ((near, on), (far, not on)):
-            if lit:
-                for k, i in enumerate(field):
-                    if k % turns == turn:
-                        row[i] = WHITE
-        drawn.append(row)
-    return near, drawn
+) -> tuple[list[int], list[Row]]:
+    near, far = cell_halves(leds, quadrants)
+
+    def paint(frame: int) -> dict[int, Led]:
+        field, turn = (near if strobe_on(frame) else far), (frame // 4) % turns
+        return {i: WHITE for k, i in enumerate(field) if k % turns == turn}
+
+    return near, draw(leds, paint, frames=frames)
 
 
 @pytest.mark.xfail(
@@ -156,7 +134,7 @@ def test_a_field_strobing_with_its_leds_in_turns_is_held_to_three_flashes(
 ) -> None:
     field, frames = taking_turns(leds, turns, quadrants)
     assert len(field) >= leds * quadrants // 8 - 4, f"{len(field)} LEDs: proves nothing"
-    drawn, shown, damped = protect(leds, frames)
+    drawn, shown, damped = protect(frames, spiral_cone(leds))
     assert most_transitions(drawn, field) >= 16, "the field does not flash: proves nothing"
     worst = most_transitions(shown, field)
     assert worst <= MOST, f"{worst} transitions in one second on {len(field)} LEDs; {damped} damped"
@@ -178,18 +156,14 @@ def staggered_groups(leds: int) -> list[list[int]]:
     return [order[k * size : (k + 1) * size] for k in range(4)]
 
 
-def staggered_red(leds: int, frames: int = 160) -> list[list[Led]]:
+def staggered_red(leds: int, frames: int = 160) -> list[Row]:
     a, b, c, d = staggered_groups(leds)
-    drawn = []
-    for frame in range(frames):
-        row = [BLACK] * leds
-        first = (frame // 2) % 2 == 0
-        second = ((frame - 1) // 2) % 2 == 0
-        for group, lit in ((a, first), (b, second), (c, not first), (d, not second)):
-            for i in group:
-                row[i] = RED if lit else BLACK
-        drawn.append(row)
-    return drawn
+
+    def paint(frame: int) -> dict[int, Led]:
+        lit = (a if strobe_on(frame) else c) + (b if strobe_on(frame, late=1) else d)
+        return dict.fromkeys(lit, RED)
+
+    return draw(leds, paint, frames=frames)
 
 
 @pytest.mark.xfail(
@@ -202,7 +176,7 @@ def staggered_red(leds: int, frames: int = 160) -> list[list[Led]]:
 @pytest.mark.parametrize("leds", [100, 500])
 def test_an_eighth_of_the_tree_cant_strobe_red_with_its_edges_a_frame_apart(leds: int) -> None:
     a, b, c, d = staggered_groups(leds)
-    drawn, shown, damped = protect(leds, staggered_red(leds))
+    drawn, shown, damped = protect(staggered_red(leds), spiral_cone(leds))
     for field in (a + b, c + d):
         assert len(field) >= leds // 8 - 2
         assert most_transitions(drawn, field) >= 16, "the field does not flash: proves nothing"
@@ -219,37 +193,20 @@ def test_an_eighth_of_the_tree_cant_strobe_red_with_its_edges_a_frame_apart(leds
 # occurring concurrently", as BOTH_AREA does for general flashes (red team round seventeen).
 # Found: LEDs covering an eighth less two LEDs of the tree complete a red flash's transition
 # together 21 times in one second, no frame damped, on 100 and 500 LEDs.
-def most_red_together(frames: Frames, leds: int, area: float) -> int:
-    """The most times in any one second at which LEDs covering ``area`` of the tree complete a
-    red transition together (each LED measured on its own, rising and falling added up)."""
-    together: dict[float, int] = {}
-    for i in range(leds):
-        part = [(t, [row[i]]) for t, row in frames]
-        for t in transitions(series(part, redness), red_counts):
-            together[t] = together.get(t, 0) + 1
-    return most_in_one_second(sorted(t for t, count in together.items() if count >= area))
-
-
-def antiphase_red(leds: int, frames: int = 160) -> list[list[Led]]:
+def antiphase_red(leds: int, frames: int = 160) -> list[Row]:
     a, b, _, _ = staggered_groups(leds)
-    drawn = []
-    for frame in range(frames):
-        row = [BLACK] * leds
-        first = (frame // 2) % 2 == 0
-        for i in a:
-            row[i] = RED if first else BLACK
-        for i in b:
-            row[i] = BLACK if first else RED
-        drawn.append(row)
-    return drawn
+    return draw(leds, lambda frame: dict.fromkeys(a if strobe_on(frame) else b, RED), frames=frames)
 
 
 @pytest.mark.parametrize("leds", [100, 500])
 def test_two_sixteenths_cant_strobe_red_in_antiphase(leds: int) -> None:
-    drawn, shown, damped = protect(leds, antiphase_red(leds))
+    drawn, shown, damped = protect(antiphase_red(leds), spiral_cone(leds))
     area = leds / 16  # a red flash of a sixteenth, rising and falling added up
-    assert most_red_together(drawn, leds, area) >= 16, "nothing flashes: the test proves nothing"
-    together = most_red_together(shown, leds, area)
+    red_only = [RED_FLASHES]
+    assert most_together(drawn, leds, area, red_only) >= 16, (
+        "nothing flashes: the test proves nothing"
+    )
+    together = most_together(shown, leds, area, red_only)
     assert together <= MOST, (
         f"{together} times in one second a sixteenth of the tree or more flashed red together; "
         f"{damped} frames damped"
@@ -260,7 +217,7 @@ def test_two_sixteenths_cant_strobe_red_in_antiphase(leds: int) -> None:
 # default power budget, 40 fps). Found: 0 of 120 frames damped, 21 red transitions in one second
 # on the quarter, on 100 and 500 LEDs.
 MIXED_RED = (
-    BURSTS.split("SLOT =")[0]
+    BURST_HALVES
     + """
 field = sorted(first[0] + first[1])
 frame = 0
@@ -298,7 +255,7 @@ def test_a_program_flashing_a_mostly_unsaturated_red_quarter_is_held(leds: int) 
 # sandbox and Supervisor (the default power budget, 40 fps). Found: 0 of 120 frames damped, 21
 # transitions in one second on the quarter, on 100 and 500 LEDs.
 IN_TURNS = (
-    BURSTS.split("SLOT =")[0]
+    BURST_HALVES
     + """
 near = sorted(first[0] + first[1])
 far = sorted(second[0] + second[1])
