@@ -130,7 +130,10 @@ class _GuardedFormatter:
                 value = ascii(value)
             elif conversion is not None:
                 raise ValueError(f"Unknown conversion specifier {conversion}")
-            spec = self._format(spec, args, kwargs, auto, depth - 1) if spec else ""
+            # Expanded only when it holds a field, as CPython's format_spec_needs_expanding
+            # (red team round twenty-two: "{0.x:{1:d}}" hit the nesting limit).
+            if "{" in spec:
+                spec = self._format(spec, args, kwargs, auto, depth - 1)
             out.append(format(value, spec))
         return "".join(out)
 

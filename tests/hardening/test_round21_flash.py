@@ -71,12 +71,6 @@ def mixed_red(leds: int, frames: int = 160) -> tuple[list[int], list[Row]]:
     return field, draw(leds, lambda frame: lit if strobe_on(frame) else dark, GREEN, frames)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-one, open and documented (docs/protection.md, Not covered): "
-    "an LED's red counts only when it is a saturated red on its own, and the zones' mean red is "
-    "cancelled by steady green beside it: a mostly unsaturated red field strobes",
-)
 @pytest.mark.parametrize("leds", [100, 500])
 def test_a_red_field_of_mostly_unsaturated_leds_is_held_to_three_flashes(leds: int) -> None:
     field, frames = mixed_red(leds)
@@ -233,12 +227,6 @@ while True:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-one, open and documented (docs/protection.md, Not covered): "
-    "an LED's red counts only when it is a saturated red on its own, and the zones' mean red is "
-    "cancelled by steady green beside it: a mostly unsaturated red field strobes",
-)
 @pytest.mark.parametrize("leds", [100, 500])
 def test_a_program_flashing_a_mostly_unsaturated_red_quarter_is_held(leds: int) -> None:
     positions = spiral_cone(leds)

@@ -59,11 +59,6 @@ except ValueError as problem:
 NESTED_SPEC_EXPECTED = "'    3'\n'   3|'\n'     3'\n'  3'\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-two: the guarded formatter expands a nested field's plain "
-    "spec once more and refuses it as too deep (Python expands only specs with a field)",
-)
 def test_a_nested_field_may_have_a_spec_of_its_own_as_in_python() -> None:
     for log in _logs(NESTED_SPEC, "format-nested-spec"):
         assert log == NESTED_SPEC_EXPECTED, log

@@ -268,6 +268,22 @@ def test_a_small_sparkle_is_never_damped(on: Led, leds: int) -> None:
         assert protector.stats.frames_damped == 0
 
 
+@pytest.mark.parametrize("leds", [20, 40, 100, 500])
+@pytest.mark.parametrize("width", [2, 3, 4, 6])
+def test_red_and_white_stripes_marching_along_the_string_are_never_damped(
+    leds: int, width: int
+) -> None:
+    # The candy cane example at ten steps a second: each LED turns red and white 2.5 times a
+    # second, and a neighbourhood's red (per_led.LedFields) goes up and down by an LED's worth
+    # as the stripes' edges pass it, one LED at a time. Red light moving is not a red flash.
+    red: Led = (255, 0, 0, 100)
+    protector = Protector(leds, flash_limit=True, positions=spiral_cone(leds))
+    for step in range(80):
+        frame = tuple(red if (i + step) // width % 2 == 0 else WHITE for i in range(leds))
+        assert protector.apply(frame, step / 10) is frame, f"step {step}"
+    assert protector.stats.frames_damped == 0
+
+
 # Patterns of the limiter's own cells (four height bands of equal LED count times four
 # quadrants round the trunk), computed here from the positions as a program would. Each names,
 # per cell ``(band, quadrant)``, whether it is lit in the first phase and in the second.
