@@ -17,7 +17,7 @@ import sys
 import time
 import traceback
 import unicodedata  # noqa: F401 - the compiler imports it for non-ASCII names (größe = 1)
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from runner.exc import FrameInvalid, FrameTypeInvalid, ProgramRejected
 from runner.sandbox import colours, cpython_fixes, garbage, policy
@@ -150,7 +150,7 @@ class ProgramApi:
         self.before_wait(0.0)  # text printed before the frame goes first, when it is due
         if self._clock is not None:
             self._channel.send(TFRAME, TIMESTAMP.pack(self._clock.frame_time()) + frame)
-            self._clock.frame_sent()
+            self._log.waited(self._clock.frame_sent())
             return
         self._channel.send(FRAME, frame)
         self._in_flight += 1
@@ -167,8 +167,22 @@ class ProgramApi:
         self._log.add(str(text))
 
     def before_wait(self, seconds: float) -> None:
-        """At ``setLEDs`` and ``time.sleep(seconds)``: the log's chance to send held text."""
+        """At ``setLEDs`` and ``time.sleep(seconds)``: the log's chance to send held text,
+        unless the sleep will fail at once (its deadline overflows: it waits for nothing)."""
+        clock = self._clock
+        # Only a sleep of over 1e9 s (31 years) can overflow while the clock reads under
+        # 8.2e18 ns (260 years up): the check costs ordinary sleeps nothing.
+        if seconds > 1e9 and (
+            clock.sleep_overflows(seconds)
+            if clock is not None
+            else time.monotonic_ns() + seconds * 1e9 >= 2**63
+        ):
+            return
         self._log.before_wait(seconds)
+
+    def take_log(self) -> bytes:
+        """The text held back, taken (a dry run's end writes it before its END record)."""
+        return self._log.take()
 
     def flush_log(self) -> None:
         """Send the text held back (the end of the run)."""
@@ -270,7 +284,8 @@ def run_program(
     # leave nothing behind), so its start pays ~1 ms for it.
     if tick is None and not preview:  # the tree's clock is never read: any tick will do
         tick = UNUSED_TICK_S
-    clock = _dry_run_clock(channel, program, jitter_seed, tick, preview, tick_cpu)
+    last_words: list[Callable[[], bytes]] = []  # the held log text, written at a dry run's end
+    clock = _dry_run_clock(channel, program, jitter_seed, tick, preview, tick_cpu, last_words)
     time_functions = clock.functions()
     if preview:
         _arm(clock, channel)
@@ -281,11 +296,13 @@ def run_program(
         int(program["log_limit"]),  # type: ignore[call-overload]
         clock if preview else None,
     )
+    last_words.append(api.take_log)
     if program.get("mode") == "raw":
         outcome = _run_raw(api, source)
         api.flush_log()
         return outcome
     noise = random.Random(noise_seed)
+    _time_stderr(clock if preview else None)
     outcome = _run_restricted(api, source, clock if preview else None, time_functions, noise)
     api.flush_log()  # the last batch, and the traceback of a failure, before the END
     # The program's namespace and its error are gone by now, and with them every finalizer
@@ -361,6 +378,7 @@ def _dry_run_clock(
     tick: float | None,
     calibrate: bool = True,
     setup_cpu: float = 0.0,
+    last_words: Sequence[Callable[[], bytes]] = (),
 ) -> VirtualClock:
     """A virtual clock that ends the run, as the tree's deadline would, at the time limit
     (once armed: ``_arm``)."""
@@ -375,6 +393,16 @@ def _dry_run_clock(
         clock.stopped = True  # an attribute, not a call: nothing can fail before the try
         try:
             try:
+                try:  # the text the log held back: a run cut off at its limit is the ordinary
+                    # end of an animation, and on the tree it goes out as the frames pass
+                    # (red team round twenty-two); never in the way of the END record
+                    for take in last_words:
+                        held = take()
+                        record = _record(LOG, held) if held else b""
+                        while record:
+                            record = record[os.write(channel.wfd, record) :]
+                except BaseException:  # noqa: BLE001, S110 - out of memory or stack: END anyway
+                    pass
                 if reason == "time_limit":
                     record = at_limit
                 else:
@@ -392,6 +420,25 @@ def _dry_run_clock(
     fps = float(program.get("fps") or 0.0)  # type: ignore[arg-type]
     clock = VirtualClock(limit, fps, end, jitter_seed, tick, calibrate, setup_cpu)
     return clock
+
+
+def _time_stderr(clock: VirtualClock | None) -> None:
+    """What an ordinary program writes to stderr (Python's report of an error no one can
+    catch, a dropped generator's) takes a dry run's virtual clock as long as it waited. The
+    same hook in both modes (the tree's measures for nothing): the same frames, the same cost.
+    """
+    report = sys.unraisablehook
+
+    def timed(unraisable: sys.UnraisableHookArgs) -> None:
+        wall, cpu = time.monotonic(), time.thread_time()
+        try:
+            report(unraisable)
+        finally:
+            wall, cpu = time.monotonic() - wall, time.thread_time() - cpu
+            if clock is not None:
+                clock.blocked(wall, cpu)
+
+    sys.unraisablehook = timed
 
 
 def _arm(clock: VirtualClock, channel: Channel) -> None:

@@ -114,6 +114,7 @@ def _store_template() -> Callable[[Any, Any, Any], None]:
     get_iter: Callable[[Any], Any] = iter
     type_error = TypeError
     to_index: Callable[[Any], int] = operator.index
+    value_error = ValueError
     store: Callable[[Any, Any, Any], None] = list.__setitem__  # CPython's own
 
     def method(self: Any, key: Any, value: Any) -> None:
@@ -123,13 +124,30 @@ def _store_template() -> Callable[[Any, Any, Any], None]:
         # and CPython gives it its own message.
         late = kind(key) is slice_type and cls is not list_type and cls is not tuple_type
         if late and (has(cls, "__iter__") or has(cls, "__getitem__")):
-            # The values' __iter__ runs before the slice is sized; a TypeError getting the
-            # iterator gets CPython's words for it (PySequence_Fast's, red team round twenty).
+            # CPython unpacks the slice first (PySlice_Unpack: the step, its zero check, then
+            # the bounds, each __index__ once, as _PyEval_SliceIndex reads them), then gets the
+            # values' iterator (red team round twenty-two); the store below gets the bounds as
+            # ints, so no __index__ runs twice. (Inline, not a helper: this code is re-homed
+            # into the program's globals, and a nested function would carry this module's.)
+            bounds = [key.step, key.start, key.stop]
+            for at in (0, 1, 2):
+                bound = bounds[at]
+                if bound is not None:
+                    if not has(kind(bound), "__index__"):
+                        raise type_error(
+                            "slice indices must be integers or None or have an __index__ method"
+                        )
+                    bounds[at] = to_index(bound)
+                if at == 0 and bounds[0] == 0:
+                    raise value_error("slice step cannot be zero")
+            step = bounds[0]
+            key = slice_type(bounds[1], bounds[2], step)
+            # A TypeError getting the iterator gets CPython's words for it (PySequence_Fast's,
+            # red team round twenty).
             try:
                 values = get_iter(value)
             except type_error:
-                step = key.step
-                if step is None or to_index(step) == 1:
+                if step is None or step == 1:
                     raise type_error("can only assign an iterable") from None
                 raise type_error("must assign iterable to extended slice") from None
             value = as_list(values)
@@ -241,6 +259,7 @@ def _install_store(program_globals: dict[str, object], namespace: dict[str, obje
         "get_iter": iter,
         "type_error": TypeError,
         "to_index": operator.index,
+        "value_error": ValueError,
         "store": list.__setitem__,
     }
     closure = tuple(types.CellType(cells[n]) for n in code.co_freevars)

@@ -268,17 +268,33 @@ class VirtualClock:
         self._taken_before, self._taken_last = self._taken_last, shown
         return shown
 
-    def frame_sent(self) -> None:
+    def frame_sent(self) -> float:
         """The frame is on its way; the program goes on once the frame before it has been taken
         (its ACK comes as it is shown), whatever the program did since: one frame in flight, as
-        on the tree. When that has passed, the send is all it costs."""
+        on the tree. When that has passed, the send is all it costs. Returns the virtual seconds
+        waited for the ACK."""
         value = self.now()
         ready = self._taken_before
         if ready is not None and value < ready:
             self._waited()  # the tree's child waits for the ACK
             self._advance(ready - value)
-        else:
-            self._advance(self._late(FRAME_SEND_S))
+            return ready - value
+        self._advance(self._late(FRAME_SEND_S))
+        return 0.0
+
+    def blocked(self, wall: float, cpu: float) -> None:
+        """The process spent ``wall`` seconds, ``cpu`` of them on the CPU, writing to stderr:
+        the rest it waited, as the tree's child waits for the parent to read (the parent rests
+        between small reads of stderr; red team round twenty-two timed a write behind a rest)."""
+        waited = wall - cpu
+        if waited > 0.001:  # a wait, not the noise of one write
+            self._waited()
+            self._advance(waited)
+
+    def sleep_overflows(self, seconds: float) -> bool:
+        """Whether the real sleep's deadline (monotonic nanoseconds in a C int64) overflows:
+        CPython's ``time.sleep`` then fails at once."""
+        return self._mono0_ns + (self.elapsed() + seconds) * 1e9 >= 2**63
 
     def last_frame_shown(self) -> None:
         """The program ended: on the tree its run ends once its last frame is shown."""
@@ -297,8 +313,7 @@ class VirtualClock:
         Every sleep is a real wake-up on the tree, ``sleep(0)`` too, and its system calls'
         CPU time; this method's own work is not the program's (as ``now``)."""
         entered = time.thread_time()
-        if self._mono0_ns + (self.elapsed() + seconds) * 1e9 >= 2**63:
-            # the real sleep's deadline (monotonic nanoseconds in a C int64) overflows
+        if self.sleep_overflows(seconds):
             raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
         if seconds > 0:
             late = self._late(SLEEP_WAKE_UP_S)

@@ -24,6 +24,7 @@ from runner.sandbox.rules import (
     FORBIDDEN_BUILTINS,
     OWNED_ONLY_ATTRIBUTES,
     PROPERTY_COPY_ATTRIBUTES,
+    READABLE_DUNDERS,
     SAFE_BUILTINS,
     STR_ONLY_ATTRIBUTES,
     is_program_private,
@@ -55,17 +56,29 @@ class SandboxFunction:
     This wrapper has no public attributes; its one slot is private and not the program's.
     """
 
-    __slots__ = ("_call", "_name")
+    __slots__ = ("_call", "_name", "_qualname")
 
-    def __init__(self, call: Callable[..., Any], name: str) -> None:
+    def __init__(self, call: Callable[..., Any], name: str, qualname: str | None = None) -> None:
+        """``name`` as its repr shows it (``random.randint``); ``qualname`` as the builtin's
+        ``__qualname__`` (``Random.randint``), by default the last part of ``name``."""
         self._call = call
         self._name = name
+        self._qualname = name.rpartition(".")[2] if qualname is None else qualname
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._call(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"<built-in function {self._name}>"
+
+    def __getattr__(self, name: str) -> str:
+        # A builtin's two names, which programs may read (rules.READABLE_DUNDERS), and nothing
+        # else: only strings come out of here (red team round twenty-two).
+        if name == "__qualname__":
+            return self._qualname
+        if name == "__name__":
+            return self._qualname.rpartition(".")[2]
+        raise AttributeError(f"'builtin_function_or_method' object has no attribute '{name}'")
 
 
 def _walks_fields(template: str) -> bool:
@@ -174,21 +187,33 @@ class _GuardedFormatter:
         return obj
 
 
+def _plain_template(template: object, method: str) -> str:
+    """A template as an exact ``str``: a ``str`` subclass's text copied by ``str.__str__``, as
+    ``_plain_name`` copies attribute names (``str.format(Label("{}!"), 1)`` is Python; red team
+    round twenty-two); anything else gets the descriptor's TypeError."""
+    if type(template) is str:
+        return template
+    if isinstance(template, str):
+        return str.__str__(template)
+    raise TypeError(
+        f"descriptor '{method}' for 'str' objects doesn't apply to a "
+        f"'{type(template).__name__}' object"
+    )
+
+
 def _make_formatters(
     getattr_: Callable[[object, str], object],
 ) -> tuple[Callable[..., str], Callable[[str, object], str]]:
     formatter = _GuardedFormatter(getattr_)
 
     def safe_format(template: str, /, *args: object, **kwargs: object) -> str:
-        if type(template) is not str:
-            raise TypeError("format() needs a str")
+        template = _plain_template(template, "format")
         if not _walks_fields(template):
             return str.format(template, *args, **kwargs)
         return formatter.format(template, args, kwargs)
 
     def safe_format_map(template: str, mapping: object, /) -> str:
-        if type(template) is not str:
-            raise TypeError("format_map() needs a str")
+        template = _plain_template(template, "format_map")
         if not _walks_fields(template):
             return str.format_map(template, mapping)  # type: ignore[arg-type]
         return formatter.format(template, None, mapping)  # type: ignore[arg-type]
@@ -258,6 +283,8 @@ def make_getattr(owned: set[object]) -> Callable[..., object]:
 
     def guarded_getattr(obj: object, name: str, *default: object) -> object:
         name = _plain_name(name)
+        if name in READABLE_DUNDERS:  # a plain load of these compiles (red team round 22)
+            return getattr(obj, name, *default)
         if name.startswith("_"):
             if not (is_program_private(name) and _is_own_attribute(obj, name, owned)):
                 raise _refused(name)
@@ -265,9 +292,11 @@ def make_getattr(owned: set[object]) -> Callable[..., object]:
             raise _refused(name)
         if name in STR_ONLY_ATTRIBUTES:
             if type(obj) is str:
-                return SandboxFunction(functools.partial(formatters[name], obj), f"str.{name}")
+                return SandboxFunction(
+                    functools.partial(formatters[name], obj), f"str.{name}", f"str.{name}"
+                )
             if obj is str:
-                return SandboxFunction(formatters[name], f"str.{name}")
+                return SandboxFunction(formatters[name], f"str.{name}", f"str.{name}")
             cls = obj if isinstance(obj, type) else type(obj)
             if cls not in owned or issubclass(cls, str):
                 # Bound methods, aliases, super proxies, str subclasses... forward lookups to
@@ -598,6 +627,27 @@ def guarded_delattr(write_guard: Callable[[object], object]) -> Callable[[object
     return delattr_
 
 
+def _positional(
+    function: Callable[..., Any], name: str, least: int, most: int
+) -> Callable[..., Any]:
+    """``function`` called as the builtin ``name`` is: ``least`` to ``most`` positional
+    arguments, no keywords, and CPython's words when that is not what it got (the closures'
+    own errors named them, ``make_getattr.<locals>.guarded_getattr()``: round twenty-two)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            raise TypeError(f"{name}() takes no keyword arguments")
+        count = len(args)
+        if least <= count <= most:
+            return function(*args)
+        if least == most:
+            raise TypeError(f"{name} expected {least} arguments, got {count}")
+        bound = f"at least {least}" if count < least else f"at most {most}"
+        raise TypeError(f"{name} expected {bound} arguments, got {count}")
+
+    return call
+
+
 class CallableIterator:
     """``iter(callable, sentinel)`` for programs: CPython's algorithm (the sentinel asked
     first; StopIteration from the callable ends it; any other error leaves it going), with the
@@ -659,13 +709,17 @@ def make_print(write_log: Callable[[str], None]) -> Callable[..., None]:
     ``sep`` and ``end`` may be any ``str``; a subclass's text is copied by ``str.__str__``, so
     none of its methods decide what is written."""
 
-    def print_(
-        *args: object,
-        sep: str | None = " ",
-        end: str | None = "\n",
-        file: object = None,
-        flush: bool = False,
-    ) -> None:
+    def print_(*args: object, **options: object) -> None:
+        sep: object = " "
+        end: object = "\n"
+        file: object = None
+        if options:  # CPython's words for a keyword print does not take (round twenty-two)
+            for key in options:
+                if key not in _PRINT_OPTIONS:
+                    raise TypeError(f"'{key}' is an invalid keyword argument for print()")
+            sep = options.get("sep", sep)
+            end = options.get("end", end)
+            file = options.get("file")
         if file is not None:
             raise TypeError("print(file=...) is not available: print writes to the run's log")
         sep = " " if sep is None else _text_argument(sep, "sep")
@@ -688,6 +742,8 @@ def make_print(write_log: Callable[[str], None]) -> Callable[..., None]:
 
     return print_
 
+
+_PRINT_OPTIONS = frozenset({"sep", "end", "file", "flush"})
 
 # Types whose str() runs no program code: print writes their line in one piece.
 _PLAIN_VALUES = frozenset({str, int, float, bool, complex, type(None)})
@@ -744,10 +800,14 @@ def make_builtins(
     safe.update(
         __build_class__=builtins.__build_class__,
         __import__=SandboxFunction(make_import(modules), "__import__"),
-        getattr=SandboxFunction(getattr_, "getattr"),
-        hasattr=SandboxFunction(make_hasattr(getattr_), "hasattr"),
-        setattr=SandboxFunction(guarded_setattr(write_guard), "setattr"),
-        delattr=SandboxFunction(guarded_delattr(write_guard), "delattr"),
+        getattr=SandboxFunction(_positional(getattr_, "getattr", 2, 3), "getattr"),
+        hasattr=SandboxFunction(_positional(make_hasattr(getattr_), "hasattr", 2, 2), "hasattr"),
+        setattr=SandboxFunction(
+            _positional(guarded_setattr(write_guard), "setattr", 3, 3), "setattr"
+        ),
+        delattr=SandboxFunction(
+            _positional(guarded_delattr(write_guard), "delattr", 2, 2), "delattr"
+        ),
         type=SandboxFunction(program_type, "type"),
         print=SandboxFunction(make_print(write_log), "print"),
         iter=SandboxFunction(make_iter(), "iter"),

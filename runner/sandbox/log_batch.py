@@ -46,14 +46,32 @@ class LogBatch:
 
     def before_wait(self, seconds: float) -> None:
         """At ``setLEDs`` (0) and ``time.sleep(seconds)``: send the held text if a record is
-        left, or will be before the wait is over (the tree's sleep earns it while it lasts)."""
+        left, or will be before the wait is over (the tree's sleep earns it while it lasts).
+
+        The caller asks only for a sleep the clock will take (one whose deadline overflows
+        fails at once, red team round twenty-two); even so, at most one record is spent ahead
+        of a sleep that has not earned it yet, so a sleep that ends early cannot run up a debt.
+        """
         if self._virtual:
-            self._slept += seconds
+            self.waited(seconds)
         if not self._pending:
             return
         ahead = 0.0 if self._virtual else seconds
-        if self._earn() + ahead * LOG_RATE >= 1:
+        tokens = self._earn()
+        if tokens >= 1 or (tokens >= 0 and tokens + ahead * LOG_RATE >= 1):
             self.flush()
+
+    def waited(self, seconds: float) -> None:
+        """A dry run waited ``seconds`` on its virtual clock (a sleep as it begins, or a frame's
+        wait for its slot): they earn records as the tree's real waits do. No more than fills
+        the bucket is counted at once."""
+        self._slept += min(seconds, LOG_BURST / LOG_RATE)
+
+    def take(self) -> bytes:
+        """The held text, taken (a dry run's end writes it itself, before its END record)."""
+        data = bytes(self._pending)
+        self._pending.clear()
+        return data
 
     def flush(self) -> None:
         """Send the held text, as one record (the end of the run, and when rationed)."""

@@ -74,7 +74,7 @@ class SandboxModule:
         return f"<module {self.__name!r}>"
 
 
-Wrap = Callable[[Callable[..., Any], str], object]
+Wrap = Callable[[Callable[..., Any], str, str], object]  # a callable, its repr name, qualname
 
 # typing names a program may use in annotations. They mean nothing at run time: each is an
 # inert marker (see _Annotation), so no real typing object (with its module globals) is reachable.
@@ -125,8 +125,8 @@ def _typing_namespace(wrap: Wrap) -> SandboxModule:
     attrs: dict[str, object] = {name: _Annotation(name) for name in _TYPING_FORMS}
     attrs.update(
         TYPE_CHECKING=False,
-        cast=wrap(_cast, "typing.cast"),
-        TypeVar=wrap(_type_var, "typing.TypeVar"),
+        cast=wrap(_cast, "typing.cast", "cast"),
+        TypeVar=wrap(_type_var, "typing.TypeVar", "TypeVar"),
     )
     return SandboxModule("typing", attrs)
 
@@ -135,14 +135,14 @@ def _colorsys_namespace(wrap: Wrap) -> SandboxModule:
     # colorsys is pure Python: its functions carry the colorsys module's globals, so each is
     # handed out behind the wrapper.
     return SandboxModule(
-        "colorsys", {n: wrap(getattr(colorsys, n), f"colorsys.{n}") for n in colorsys.__all__}
+        "colorsys", {n: wrap(getattr(colorsys, n), f"colorsys.{n}", n) for n in colorsys.__all__}
     )
 
 
 def _opaque(value: object, name: str, wrap: Wrap) -> object:
     """Python-level functions and methods carry their module's globals: hand out a wrapper."""
     if isinstance(value, (types.FunctionType, types.MethodType)):
-        return wrap(value, name)
+        return wrap(value, name, value.__qualname__)  # Random.randint, as CPython names it
     return value
 
 
@@ -156,7 +156,7 @@ def _random_namespace(rng: random.Random, wrap: Wrap) -> SandboxModule:
         # methods (the real class's methods are functions of the random module).
         return _random_namespace(random.Random(*args), wrap)
 
-    attrs["Random"] = wrap(make_random, "random.Random")
+    attrs["Random"] = wrap(make_random, "random.Random", "Random")
     return SandboxModule("random", attrs)
 
 

@@ -10,8 +10,6 @@ assert what held (not xfail): they must keep passing.
 
 from __future__ import annotations
 
-import pytest
-
 from runner.supervise.check import Checker
 from tests.hardening.confined_runs import config, dry_run, tree_run
 
@@ -90,11 +88,6 @@ FORMAT_SUBCLASS_EXPECTED = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-two: str.format(template) and str.format_map(template) "
-    "refuse a str subclass's text ('format() needs a str')",
-)
 def test_str_format_takes_a_str_subclass_template_as_python_does() -> None:
     for log in _logs(FORMAT_SUBCLASS, "format-str-subclass-template"):
         assert log == FORMAT_SUBCLASS_EXPECTED, log
@@ -146,11 +139,6 @@ SLICE_CHECKED_FIRST_EXPECTED = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-two: a slice store runs the values' __iter__ before the "
-    "slice is checked, and words a failing one by the step even when the slice is invalid",
-)
 def test_a_slice_store_checks_the_slice_before_the_values_as_python_does() -> None:
     for log in _logs(SLICE_CHECKED_FIRST, "slice-checked-first"):
         assert log == SLICE_CHECKED_FIRST_EXPECTED, log
@@ -197,11 +185,6 @@ ARGUMENT_ERRORS_EXPECTED = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-two: the sandbox's getattr/hasattr/setattr/delattr/print "
-    "word argument errors with their closures' internal names",
-)
 def test_the_sandbox_builtins_word_argument_errors_as_python_does() -> None:
     for log in _logs(ARGUMENT_ERRORS, "builtin-argument-errors"):
         assert log == ARGUMENT_ERRORS_EXPECTED, log
@@ -231,11 +214,6 @@ FUNCTION_NAMES_EXPECTED = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-two: print, getattr, random.randint... (SandboxFunction) "
-    "have no __name__ or __qualname__, which programs may read on every other function",
-)
 def test_the_sandbox_functions_have_names_as_python_builtins_do() -> None:
     for log in _logs(FUNCTION_NAMES, "function-names"):
         assert log == FUNCTION_NAMES_EXPECTED, log
@@ -269,11 +247,6 @@ for call in (
 READABLE_NAMES_EXPECTED = "abs\nTrue\nStar\nStar\nStar\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-two: getattr/hasattr and format fields refuse "
-    "__name__/__qualname__, which a plain attribute load may read",
-)
 def test_getattr_and_format_fields_read_name_as_an_attribute_load_does() -> None:
     for log in _logs(READABLE_NAMES, "readable-names"):
         assert log == READABLE_NAMES_EXPECTED, log

@@ -32,21 +32,11 @@ while True:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-two: a sleep that fails at once still spends a LOG record "
-    "(tree: ahead of the sleep), so a print before each such sleep ends the run as crashed",
-)
 def test_a_sleep_that_fails_at_once_cannot_end_a_tree_run_as_crashed() -> None:
     result = tree_run(PRINT_AND_FAIL_TO_SLEEP, "round22-failed-sleep")
     assert (result.status, result.reason) == ("completed", "time_limit"), result.error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-two: a dry run credits a sleep's virtual seconds before the "
-    "sleep fails, so a print before each such sleep ends the dry run as crashed",
-)
 def test_a_sleep_that_fails_at_once_cannot_end_a_dry_run_as_crashed() -> None:
     report = dry_run(PRINT_AND_FAIL_TO_SLEEP)
     # A CPU-bound loop: the dry run's CPU budget (2 s) comes before its 3 s limit.
@@ -76,11 +66,6 @@ def test_the_tree_keeps_the_lines_an_animation_printed_between_frames() -> None:
     assert _last_frame_printed(result.log) >= result.frames - 3, (result.frames, result.log[-200:])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-two: a dry run's frame waits are virtual and earn no LOG "
-    "records, and the text held back is not sent at the limit: all but the burst is lost",
-)
 def test_a_dry_run_cannot_lose_the_lines_an_animation_printed_between_frames() -> None:
     report = dry_run(PRINT_EACH_FRAME)
     assert (report.status, report.reason) == ("completed", "time_limit"), report.error
@@ -126,11 +111,6 @@ def _stall_ms(log: str) -> float:
     return float(last.split()[1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-two: after a small stderr read the parent rests 50 ms; a "
-    "burst written then waits it out on the tree, not by a dry run's clock",
-)
 def test_cant_tell_a_dry_run_from_the_tree_by_a_stderr_burst_after_a_small_report() -> None:
     tree = tree_run(TIME_A_STDERR_BURST_AFTER_A_SMALL_REPORT, "round22-stderr-after-small")
     report = dry_run(TIME_A_STDERR_BURST_AFTER_A_SMALL_REPORT)
