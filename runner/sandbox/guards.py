@@ -717,6 +717,8 @@ def make_print(write_log: Callable[[str], None]) -> Callable[..., None]:
             for key in options:
                 if key not in _PRINT_OPTIONS:
                     raise TypeError(f"'{key}' is an invalid keyword argument for print()")
+            if "flush" in options:  # converted to bool as the arguments are parsed, first
+                bool(options["flush"])  # (round twenty-three); the log has nothing to flush
             sep = options.get("sep", sep)
             end = options.get("end", end)
             file = options.get("file")

@@ -12,8 +12,6 @@ fixed; the tests not marked assert what held. The write-up with figures and sugg
 
 from __future__ import annotations
 
-import pytest
-
 from runner.supervise.check import Checker
 from tests.hardening.confined_runs import config, dry_run, tree_run
 
@@ -42,12 +40,6 @@ while True:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-three: a dry run's log hook and its sleep ask whether the "
-    "deadline overflows at two different times; a sleep timed between them is credited to the "
-    "log and then fails, and the dry run ends failed/crashed at the LOG cap",
-)
 def test_a_sleep_timed_to_overflow_between_the_two_checks_cannot_end_a_dry_run_as_crashed() -> None:
     assert Checker(config()).check(PRINT_AND_SLEEP_TO_THE_EDGE) == []
     report = dry_run(PRINT_AND_SLEEP_TO_THE_EDGE)
@@ -113,11 +105,6 @@ except ValueError as error:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-three: the guarded print ignores flush; CPython converts it "
-    "with the program's __bool__ first (its error raised, nothing printed)",
-)
 def test_print_converts_flush_as_cpython_does() -> None:
     assert Checker(config()).check(PRINT_WITH_A_FLUSH_THAT_FAILS) == []
     report = dry_run(PRINT_WITH_A_FLUSH_THAT_FAILS)
