@@ -10,19 +10,7 @@ assert what held (not xfail): they must keep passing.
 
 from __future__ import annotations
 
-from runner.supervise.check import Checker
-from tests.hardening.confined_runs import config, dry_run, tree_run
-
-
-def _logs(program: str, name: str) -> tuple[str, str]:
-    """The tree run's and the dry run's logs of an accepted program; neither child killed."""
-    assert Checker(config()).check(program) == []
-    real = tree_run(program, name)
-    predicted = dry_run(program)
-    assert real.reason != "killed", real.error
-    assert predicted.reason != "killed", predicted.error
-    return real.log, predicted.log
-
+from tests.hardening.confined_runs import tree_and_dry_run_logs
 
 # --- 1. The guarded formatter refuses a nested field with a spec of its own -------------------
 #
@@ -58,7 +46,7 @@ NESTED_SPEC_EXPECTED = "'    3'\n'   3|'\n'     3'\n'  3'\n"
 
 
 def test_a_nested_field_may_have_a_spec_of_its_own_as_in_python() -> None:
-    for log in _logs(NESTED_SPEC, "format-nested-spec"):
+    for log in tree_and_dry_run_logs(NESTED_SPEC, "format-nested-spec"):
         assert log == NESTED_SPEC_EXPECTED, log
 
 
@@ -89,7 +77,7 @@ FORMAT_SUBCLASS_EXPECTED = (
 
 
 def test_str_format_takes_a_str_subclass_template_as_python_does() -> None:
-    for log in _logs(FORMAT_SUBCLASS, "format-str-subclass-template"):
+    for log in tree_and_dry_run_logs(FORMAT_SUBCLASS, "format-str-subclass-template"):
         assert log == FORMAT_SUBCLASS_EXPECTED, log
 
 
@@ -140,7 +128,7 @@ SLICE_CHECKED_FIRST_EXPECTED = (
 
 
 def test_a_slice_store_checks_the_slice_before_the_values_as_python_does() -> None:
-    for log in _logs(SLICE_CHECKED_FIRST, "slice-checked-first"):
+    for log in tree_and_dry_run_logs(SLICE_CHECKED_FIRST, "slice-checked-first"):
         assert log == SLICE_CHECKED_FIRST_EXPECTED, log
 
 
@@ -186,7 +174,7 @@ ARGUMENT_ERRORS_EXPECTED = (
 
 
 def test_the_sandbox_builtins_word_argument_errors_as_python_does() -> None:
-    for log in _logs(ARGUMENT_ERRORS, "builtin-argument-errors"):
+    for log in tree_and_dry_run_logs(ARGUMENT_ERRORS, "builtin-argument-errors"):
         assert log == ARGUMENT_ERRORS_EXPECTED, log
 
 
@@ -215,7 +203,7 @@ FUNCTION_NAMES_EXPECTED = (
 
 
 def test_the_sandbox_functions_have_names_as_python_builtins_do() -> None:
-    for log in _logs(FUNCTION_NAMES, "function-names"):
+    for log in tree_and_dry_run_logs(FUNCTION_NAMES, "function-names"):
         assert log == FUNCTION_NAMES_EXPECTED, log
 
 
@@ -248,7 +236,7 @@ READABLE_NAMES_EXPECTED = "abs\nTrue\nStar\nStar\nStar\n"
 
 
 def test_getattr_and_format_fields_read_name_as_an_attribute_load_does() -> None:
-    for log in _logs(READABLE_NAMES, "readable-names"):
+    for log in tree_and_dry_run_logs(READABLE_NAMES, "readable-names"):
         assert log == READABLE_NAMES_EXPECTED, log
 
 
@@ -342,5 +330,5 @@ HELD_EXPECTED = (
 
 
 def test_the_newest_guards_hold_against_lying_names_and_reentrant_iteration() -> None:
-    for log in _logs(HELD, "round22-held"):
+    for log in tree_and_dry_run_logs(HELD, "round22-held"):
         assert log == HELD_EXPECTED, log
