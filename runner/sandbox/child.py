@@ -171,16 +171,15 @@ class ProgramApi:
         unless the sleep will fail at once (its deadline overflows: it waits for nothing)."""
         clock = self._clock
         # Only a sleep of over 1e9 s (31 years) can overflow while the clock reads under
-        # 8.2e18 ns (260 years up): the check costs ordinary sleeps nothing. With a second to
-        # spare: the sleep checks again a few microseconds later, and a sleep timed to
-        # overflow in between had the hook's credit and then failed (red team round
-        # twenty-three). A sleep within a second of 292 years that does sleep sends its held
-        # text at the end (a dry run) or not at all (the tree's deadline).
-        margin = seconds + 1.0
+        # 8.2e18 ns (260 years up): the check costs ordinary sleeps nothing. A dry run checks
+        # with a second to spare: its clock checks again a few microseconds later, and a sleep
+        # timed to overflow in between had the hook's credit and then failed (red team round
+        # twenty-three). The tree checks exactly (a sleep that sleeps sends its held text, red
+        # team round twenty-four): its bucket owes at most one record whatever a sleep does.
         if seconds > 1e9 and (
-            clock.sleep_overflows(margin)
+            clock.sleep_overflows(seconds + 1.0)
             if clock is not None
-            else time.monotonic_ns() + margin * 1e9 >= 2**63
+            else time.monotonic_ns() + seconds * 1e9 >= 2**63
         ):
             return
         self._log.before_wait(seconds)

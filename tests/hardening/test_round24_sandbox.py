@@ -11,8 +11,6 @@ fixed; the tests not marked assert what held. The write-up is
 
 from __future__ import annotations
 
-import pytest
-
 from runner.supervise.check import Checker
 from tests.hardening.confined_runs import config, dry_run, tree_and_dry_run_logs, tree_run
 
@@ -29,12 +27,6 @@ time.sleep(2**63 / 1e9 - time.monotonic() - 0.5)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-four: a sleep within the overflow skip's second of margin "
-    "that does sleep skips the log's hook; the tree run loses its held lines at the deadline "
-    "(16 of 24 kept) where the dry run writes them all",
-)
 def test_a_sleep_in_the_overflow_margin_keeps_the_same_log_on_the_tree_as_in_a_dry_run() -> None:
     assert Checker(config()).check(SLEEP_IN_THE_MARGIN) == []
     real = tree_run(SLEEP_IN_THE_MARGIN, "round24-margin-sleep")
