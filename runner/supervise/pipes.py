@@ -12,12 +12,15 @@ tracebacks there without end (every dropped generator whose ``finally`` raises p
 reading them costs this process, at nice 0, beside the tree. Past the budget the parent keeps
 the head and the tail it read, and closes its read end: the child's next write fails with EPIPE,
 which costs the parent nothing. The reads are paced as well as the bytes: after a read, stderr
-rests ``STDERR_REST_S`` before the parent listens to it again.
+rests ``STDERR_REST_S`` before the parent listens to it again. The stderr pipe is made big
+enough (``STDERR_PIPE``) to hold a whole budget and more, so no write of a child that stays within
+its budget ever waits out a rest: whether the parent happened to be resting no program can time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import select
 import signal
@@ -41,12 +44,26 @@ STDERR_BUDGET = 1 << 16  # bytes of stderr read per child; then the read end is 
 # (red team round twenty-one: a 50 ms stall told the two apart).
 STDERR_REST_S = 0.05
 STDERR_BULK = 4096
+# The kernel's default pipe holds 64 KiB, one budget: a burst of tracebacks written while the
+# parent rested filled it, and the child's write waited out the rest, 50 ms on the tree in one
+# run of eight and in a dry run in another (a flaky tell). Four budgets: the budget runs out, and
+# the read end closes, before any write of the child can wait.
+STDERR_PIPE = 4 * STDERR_BUDGET
 MAX_PENDING_WRITE = 1 << 20  # a child that stops reading gets no more than this queued
 DEATH_WAIT_S = 5.0
 _USER_FRAME = PROGRAM_FILENAME.encode()
 # What CPython's fatal errors say when an allocation fails ("Cannot recover from MemoryErrors
 # while normalizing exceptions", "...: out of memory", "Cannot allocate memory").
 _MEMORY_WORDS = (b"MemoryError", b"out of memory", b"Cannot allocate")
+
+
+def _grow_pipe(fd: int, size: int) -> None:
+    """Make the pipe hold ``size`` bytes. Unprivileged accounts may do so up to
+    ``/proc/sys/fs/pipe-max-size`` (1 MiB by default); an account over its total of pipe pages
+    is refused (EPERM), and the pipe keeps its 64 KiB: rests can then be timed again, nothing
+    worse."""
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
 
 
 class ChildProtocolError(Exception):
@@ -101,6 +118,7 @@ class ChildIO:
         self._in, self._out, self._err = proc.stdin, proc.stdout, proc.stderr
         for stream in (self._in, self._out, self._err):
             os.set_blocking(stream.fileno(), False)
+        _grow_pipe(self._err.fileno(), STDERR_PIPE)
         self._pidfd = os.pidfd_open(proc.pid)
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._header = bytearray()
