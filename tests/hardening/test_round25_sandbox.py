@@ -14,7 +14,7 @@ import pytest
 from runner.supervise.check import Checker
 from tests.hardening.confined_runs import config, dry_run, tree_run
 
-# --- 1. the crash line is read from stderr the program writes to --------------------------------
+# --- 2. the crash line is read from stderr the program writes to --------------------------------
 #
 # ``Exit.crash_line`` takes the user's line from the last faulthandler dump in the stderr the
 # parent read ("(most recent call first):", then ``File "<tree program>", line N``). A program
@@ -67,7 +67,7 @@ def test_cant_forge_the_line_a_crash_is_reported_on() -> None:
         assert outcome.error.line in (TRUE_CRASH_LINE, None), outcome.error
 
 
-# --- 2. lines held past the burst stay held until the next print, sleep or frame ---------------
+# --- 1. lines held past the burst stay held until the next print, sleep or frame ---------------
 #
 # ``LogBatch`` sends the first 16 records at once, then holds text until a token is due *and*
 # the program prints, sleeps or shows a frame. A program that prints more than 16 lines and then
@@ -130,3 +130,32 @@ def test_a_dry_run_keeps_every_line_printed_before_it_got_stuck() -> None:
     predicted = dry_run(PRINT_THEN_STUCK)
     assert predicted.reason in ("time_limit", "cpu_budget"), predicted
     assert "step 19\n" in predicted.log, predicted.log
+
+
+# --- 3. a program that raises MemoryError itself is reported as out of memory -----------------
+#
+# The child calls any ``MemoryError`` that ends the program ``memory_limit`` (``_describe_failure``
+# decides by ``isinstance``), and the parent takes the reason from the child's report; web then
+# says the program "used too much memory". A program that raises one itself, with a few bytes
+# in use, gets that verdict: found in both modes, every run. CPython says ``MemoryError: ...``,
+# an error like any other.
+RAISES_MEMORY_ERROR = """
+print("plenty of memory left")
+raise MemoryError("a name the program chose")
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round twenty-five: a MemoryError the program raises itself is reported "
+    "as the memory limit",
+)
+def test_cant_claim_the_memory_limit_by_raising_memory_error() -> None:
+    assert Checker(config()).check(RAISES_MEMORY_ERROR) == []
+    real = tree_run(RAISES_MEMORY_ERROR, "round25-raises-memory-error")
+    predicted = dry_run(RAISES_MEMORY_ERROR)
+    for outcome in (real, predicted):
+        assert outcome.status == "failed" and outcome.error is not None, outcome
+        assert outcome.error.line == 3, outcome.error
+        # Measured: "memory_limit" in both modes.
+        assert outcome.reason == "error", outcome
