@@ -10,6 +10,7 @@ from __future__ import annotations
 import faulthandler
 import gc
 import json
+import opcode
 import os
 import random  # imported before confinement: the child cannot read files later
 import signal
@@ -57,6 +58,11 @@ UNUSED_TICK_S = 0.004  # the tick given to the clock a tree run builds and never
 
 MAX_RECORD = 1 << 20  # a program record (64 KiB source + positions) fits easily
 RESERVE_BYTES = 1 << 20  # freed on MemoryError so the report can be written
+# Where a program's frame stands when an exception it raised itself starts there: its ``raise``,
+# or a generator's suspension point (or a fresh generator) that ``throw`` raised into.
+_RAISED_BY_PROGRAM = frozenset(
+    opcode.opmap[name] for name in ("RAISE_VARARGS", "YIELD_VALUE", "RETURN_GENERATOR", "SEND")
+)
 _reserve: list[bytearray] = []
 
 
@@ -507,7 +513,7 @@ def _describe_failure(api: ProgramApi, source: str, exc: BaseException) -> dict[
     if isinstance(exc, FrameInvalid | FrameTypeInvalid):
         reason = "invalid_frame"
         type_name = "ValueError" if isinstance(exc, FrameInvalid) else "TypeError"
-    elif isinstance(exc, MemoryError):
+    elif isinstance(exc, MemoryError) and not _raised_by_program(exc):
         reason = "memory_limit"
     message = _safe_str(exc)
     if reason == "memory_limit" and not message:
@@ -516,6 +522,23 @@ def _describe_failure(api: ProgramApi, source: str, exc: BaseException) -> dict[
     line = frames[-1][1] if frames else None
     error = {"type": type_name, "message": message, "line": line}
     return {"outcome": "failed", "reason": reason, "error": error}
+
+
+def _raised_by_program(exc: BaseException) -> bool:
+    """Whether the program's own code raised ``exc`` (``raise MemoryError("...")``), rather than
+    an allocation the interpreter could not make: the innermost frame of its traceback is the
+    program's, standing at a raise or a generator's suspension. Red team round twenty-five: a
+    program that raised a MemoryError itself was told it "used too much memory". A real one
+    caught and raised again keeps its innermost entry, the allocation."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    if code.co_filename != PROGRAM_FILENAME or not 0 <= tb.tb_lasti < len(code.co_code):
+        return False
+    return code.co_code[tb.tb_lasti] in _RAISED_BY_PROGRAM
 
 
 def _user_traceback(frames: list[tuple[str, int]], source: str, type_name: str, msg: str) -> str:

@@ -145,11 +145,6 @@ raise MemoryError("a name the program chose")
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-five: a MemoryError the program raises itself is reported "
-    "as the memory limit",
-)
 def test_cant_claim_the_memory_limit_by_raising_memory_error() -> None:
     assert Checker(config()).check(RAISES_MEMORY_ERROR) == []
     real = tree_run(RAISES_MEMORY_ERROR, "round25-raises-memory-error")
@@ -159,3 +154,33 @@ def test_cant_claim_the_memory_limit_by_raising_memory_error() -> None:
         assert outcome.error.line == 3, outcome.error
         # Measured: "memory_limit" in both modes.
         assert outcome.reason == "error", outcome
+
+
+# The fix judges where the error started: a ``raise`` or a generator's suspension point in the
+# program's own code is the program's doing; an allocation the interpreter could not make is the
+# memory limit, even when the program caught it and raised it again.
+THROWS_MEMORY_ERROR_INTO_A_GENERATOR = """
+def waits():
+    yield 1
+
+
+generator = waits()
+next(generator)
+generator.throw(MemoryError)
+"""
+RERAISES_A_REAL_MEMORY_ERROR = """
+try:
+    block = bytearray(1 << 40)
+except MemoryError as error:
+    print("caught it")
+    raise error
+"""
+
+
+def test_a_memory_error_is_the_memory_limit_only_when_an_allocation_failed() -> None:
+    thrown = tree_run(THROWS_MEMORY_ERROR_INTO_A_GENERATOR, "round25-throws-memory-error")
+    assert (thrown.status, thrown.reason) == ("failed", "error"), thrown
+    assert thrown.error is not None and thrown.error.type == "MemoryError", thrown.error
+    real = tree_run(RERAISES_A_REAL_MEMORY_ERROR, "round25-reraises-memory-error")
+    assert (real.status, real.reason) == ("failed", "memory_limit"), real
+    assert real.error is not None and real.error.line == 3, real.error
