@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 import traceback
+import types
 import unicodedata  # noqa: F401 - the compiler imports it for non-ASCII names (größe = 1)
 from collections.abc import Callable, Sequence
 
@@ -312,7 +313,7 @@ def run_program(
         api.flush_log()
         return outcome
     noise = random.Random(noise_seed)
-    _time_stderr(clock if preview else None)
+    _report_unraisable(api, source)
     outcome = _run_restricted(api, source, clock if preview else None, time_functions, noise)
     api.flush_log()  # the last batch, and the traceback of a failure, before the END
     # The program's namespace and its error are gone by now, and with them every finalizer
@@ -432,23 +433,37 @@ def _dry_run_clock(
     return clock
 
 
-def _time_stderr(clock: VirtualClock | None) -> None:
-    """What an ordinary program writes to stderr (Python's report of an error no one can
-    catch, a dropped generator's) takes a dry run's virtual clock as long as it waited. The
-    same hook in both modes (the tree's measures for nothing): the same frames, the same cost.
-    """
-    report = sys.unraisablehook
+def _report_unraisable(api: ProgramApi, source: str) -> None:
+    """Python's report of an error no one can catch (a dropped generator whose ``finally``
+    raises, a failing ``__del__``) goes to the program's log, as a terminal would show it, in
+    both modes alike. Never to stderr: the parent reads the crash line from faulthandler's dump
+    there, and a program that wrote its own text there could forge it (red team round
+    twenty-five), time the parent's reads of it (rounds twenty-one and twenty-two) or make the
+    parent read it (round four). Nothing of the program runs here: the names are its code's,
+    the message is copied as ``str.__str__`` copies it."""
 
-    def timed(unraisable: sys.UnraisableHookArgs) -> None:
-        wall, cpu = time.monotonic(), time.thread_time()
+    def report(unraisable: sys.UnraisableHookArgs) -> None:
         try:
-            report(unraisable)
-        finally:
-            wall, cpu = time.monotonic() - wall, time.thread_time() - cpu
-            if clock is not None:
-                clock.blocked(wall, cpu)
+            exc = unraisable.exc_value
+            if exc is None:
+                return
+            frames = [
+                (frame.f_code.co_name, line)
+                for frame, line in traceback.walk_tb(unraisable.exc_traceback)
+                if frame.f_code.co_filename == PROGRAM_FILENAME
+            ]
+            where = unraisable.object
+            if type(where) is types.GeneratorType:
+                what = f"<generator object {where.__qualname__}>"
+            else:
+                what = f"<{_clean(type(where).__name__, 100)} object>"
+            head = f"{unraisable.err_msg or 'Exception ignored in'}: {what}\n"
+            type_name = _clean(type(exc).__name__, 100)
+            api.write_log(head + _user_traceback(frames, source, type_name, _safe_str(exc)))
+        except BaseException:  # noqa: BLE001, S110 - out of memory here: the report is lost, no more
+            pass
 
-    sys.unraisablehook = timed
+    sys.unraisablehook = report
 
 
 def _arm(clock: VirtualClock, channel: Channel) -> None:

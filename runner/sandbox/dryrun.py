@@ -282,15 +282,6 @@ class VirtualClock:
         self._advance(self._late(FRAME_SEND_S))
         return 0.0
 
-    def blocked(self, wall: float, cpu: float) -> None:
-        """The process spent ``wall`` seconds, ``cpu`` of them on the CPU, writing to stderr:
-        the rest it waited, as the tree's child waits for the parent to read (the parent rests
-        between small reads of stderr; red team round twenty-two timed a write behind a rest)."""
-        waited = wall - cpu
-        if waited > 0.001:  # a wait, not the noise of one write
-            self._waited()
-            self._advance(waited)
-
     def sleep_overflows(self, seconds: float) -> bool:
         """Whether the real sleep's deadline (monotonic nanoseconds in a C int64) overflows:
         CPython's ``time.sleep`` then fails at once."""
