@@ -59,6 +59,10 @@ UNUSED_TICK_S = 0.004  # the tick given to the clock a tree run builds and never
 
 MAX_RECORD = 1 << 20  # a program record (64 KiB source + positions) fits easily
 RESERVE_BYTES = 1 << 20  # freed on MemoryError so the report can be written
+# Every this much of the child's CPU time, held log text goes out if a record is due
+# (``LogBatch.send_if_due``): one record's worth of the rate, ``1 / wire.LOG_RATE``.
+LOG_TICK_S = 0.05
+_ticked: list[ProgramApi] = []  # the run's API, once there is one: what the tick sends for
 # Where a program's frame stands when an exception it raised itself starts there: its ``raise``,
 # or a generator's suspension point (or a fresh generator) that ``throw`` raised into.
 _RAISED_BY_PROGRAM = frozenset(
@@ -199,6 +203,11 @@ class ProgramApi:
         """Send the text held back (the end of the run)."""
         self._log.flush()
 
+    def on_cpu_tick(self) -> None:
+        """Every ``LOG_TICK_S`` of CPU: held text out, unless a record is being written."""
+        if not self._channel.busy:
+            self._log.send_if_due()
+
 
 def main(argv: list[str] | None = None) -> int:
     """Confine, report, read the program, run it, report the outcome."""
@@ -209,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     channel = Channel(0, os.dup(1))
     os.dup2(2, 1)
     jitter_seed = os.urandom(32)  # a dry run's clock jitter, from the kernel, before confinement
+    _tick_the_log()  # before seccomp, which denies timers
     noise_seed = os.urandom(32)  # the allocations before the program (``_scatter``), likewise
     report = confine(limits)
     # Confined (RLIMIT_CPU makes the process's CPU clock move in ticks), before the program
@@ -308,6 +318,7 @@ def run_program(
         clock if preview else None,
     )
     last_words.append(api.take_log)
+    _ticked.append(api)
     if program.get("mode") == "raw":
         outcome = _run_raw(api, source)
         api.flush_log()
@@ -431,6 +442,19 @@ def _dry_run_clock(
     fps = float(program.get("fps") or 0.0)  # type: ignore[arg-type]
     clock = VirtualClock(limit, fps, end, jitter_seed, tick, calibrate, setup_cpu)
     return clock
+
+
+def _tick_the_log() -> None:
+    """A periodic timer on the process's CPU time: a program that prints and then only
+    computes gets its held text sent while it does (``LogBatch.send_if_due``). It ticks in
+    both modes alike, and only while the child runs: never while it waits for a program."""
+
+    def on_tick(_sig: int, _frame: object) -> None:
+        if _ticked:
+            _ticked[0].on_cpu_tick()
+
+    signal.signal(signal.SIGVTALRM, on_tick)
+    signal.setitimer(signal.ITIMER_VIRTUAL, LOG_TICK_S, LOG_TICK_S)
 
 
 def _report_unraisable(api: ProgramApi, source: str) -> None:
