@@ -20,8 +20,10 @@ from runner.supervise.supervisor import Supervisor
 
 LEDS = 10
 # An ordinary tree program: a suspended generator's ``finally`` that raises. Every time one is
-# dropped, CPython prints "Exception ignored in: <generator ...>" and the whole traceback,
-# message included, to the child's stderr (sys.unraisablehook), which the parent drains.
+# dropped, CPython reports "Exception ignored in: <generator ...>" and the whole traceback,
+# message included. Until red team round twenty-five the report went to the child's stderr,
+# which the parent drains; it now goes to the program's log, rationed like ``print``. A raw
+# child writing stderr itself is round twenty's test (``test_round20_parent.py``).
 UNRAISABLE_FLOOD = """\
 big = "x" * 100000
 
