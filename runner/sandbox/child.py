@@ -322,11 +322,13 @@ def run_program(
     if program.get("mode") == "raw":
         outcome = _run_raw(api, source)
         api.flush_log()
+        _ticked.clear()
         return outcome
     noise = random.Random(noise_seed)
     _report_unraisable(api, source)
     outcome = _run_restricted(api, source, clock if preview else None, time_functions, noise)
     api.flush_log()  # the last batch, and the traceback of a failure, before the END
+    _ticked.clear()  # no LOG record after the END, whatever ticks now
     # The program's namespace and its error are gone by now, and with them every finalizer
     # they held (a suspended generator's finally) has run, still on the clock. Objects in
     # cycles would be finalized by a later collection, after the clock stops: none comes now.
@@ -414,6 +416,7 @@ def _dry_run_clock(
     def end(reason: str) -> None:
         clock.stopped = True  # an attribute, not a call: nothing can fail before the try
         try:
+            _ticked.clear()  # the log's tick sends nothing more: these writes are the last
             try:
                 try:  # the text the log held back: a run cut off at its limit is the ordinary
                     # end of an animation, and on the tree it goes out as the frames pass
@@ -450,8 +453,13 @@ def _tick_the_log() -> None:
     both modes alike, and only while the child runs: never while it waits for a program."""
 
     def on_tick(_sig: int, _frame: object) -> None:
-        if _ticked:
-            _ticked[0].on_cpu_tick()
+        # The handler runs between two bytecodes of the program: nothing of ours may raise
+        # into it. Out of memory or at the recursion limit, the text waits for the next tick.
+        try:
+            if _ticked:
+                _ticked[0].on_cpu_tick()
+        except (MemoryError, RecursionError):
+            pass
 
     signal.signal(signal.SIGVTALRM, on_tick)
     signal.setitimer(signal.ITIMER_VIRTUAL, LOG_TICK_S, LOG_TICK_S)
