@@ -33,7 +33,7 @@ def _make_dry_run(target: str) -> str:
 def test_make_run_installs_builds_and_starts_the_manager() -> None:
     out = _make_dry_run("run")
     assert "-m venv .venv" in out
-    assert "install -q -e '.[runner,web]'" in out
+    assert "install -q --config-settings editable_mode=compat -e '.[runner,web]'" in out
     assert "npm --prefix web/frontend ci" in out
     assert "npm --prefix web/frontend run build" in out
     assert out.rstrip().endswith(".venv/bin/python scripts/run_local.py")
@@ -41,7 +41,7 @@ def test_make_run_installs_builds_and_starts_the_manager() -> None:
 
 def test_make_test_installs_lints_and_runs_the_whole_suite() -> None:
     out = _make_dry_run("test")
-    assert "install -q -e '.[runner,web,test]'" in out
+    assert "install -q --config-settings editable_mode=compat -e '.[runner,web,test]'" in out
     assert "npm --prefix web/frontend run build" in out
     assert "bash scripts/ensure_chromium.sh" in out
     assert "ruff check ." in out and "ruff format --check ." in out
