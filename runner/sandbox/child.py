@@ -448,7 +448,8 @@ def _dry_run_clock(
 
 
 def _tick_the_log() -> None:
-    """A periodic timer on the process's CPU time: a program that prints and then only
+    """A periodic timer on the process's CPU time (user and system: ITIMER_PROF, so a program
+    busy in the kernel, faulting in pages, ticks too): a program that prints and then only
     computes gets its held text sent while it does (``LogBatch.send_if_due``). It ticks in
     both modes alike, and only while the child runs: never while it waits for a program."""
 
@@ -461,8 +462,8 @@ def _tick_the_log() -> None:
         except (MemoryError, RecursionError):
             pass
 
-    signal.signal(signal.SIGVTALRM, on_tick)
-    signal.setitimer(signal.ITIMER_VIRTUAL, LOG_TICK_S, LOG_TICK_S)
+    signal.signal(signal.SIGPROF, on_tick)
+    signal.setitimer(signal.ITIMER_PROF, LOG_TICK_S, LOG_TICK_S)
 
 
 def _report_unraisable(api: ProgramApi, source: str) -> None:
