@@ -137,3 +137,110 @@ def test_cant_claim_the_memory_limit_by_throwing_into_a_finished_generator() -> 
         assert outcome.error.line == 10, outcome.error
         # Measured: "memory_limit" in both modes, every run.
         assert outcome.reason == "error", outcome
+
+
+# --- 1b. ... and where the ticks fall tells a dry run from the tree ------------------------------
+#
+# The timer is armed before confinement and counts all the child's CPU since; a dry run spends
+# ~25 ms more of it before the program's first line (its clock's calibration), so the first tick
+# comes at another point of the 50 ms period. With finding 1 the program sees each tick as a
+# RecursionError in a counting loop; the count at the first tick over the count between ticks
+# is that phase, whatever the CPU's speed. Found (10 runs of each): 0.65 to 1.12 on the tree,
+# 0.05 to 0.37 in the dry run; a threshold of 0.5 told them apart in every run. A program can
+# show (or print) one thing in its dry run and another on the tree.
+TELLS_BY_THE_TICK = """
+ticks = []
+
+
+def deep(n):
+    try:
+        deep(n + 1)
+    except RecursionError:
+        if not ticks:
+            ticks.append(0)
+            count = 0
+            while len(ticks) < 4 and count < 20000000:
+                try:
+                    while count < 20000000:
+                        count += 1
+                except RecursionError:
+                    ticks.append(count)
+
+
+deep(0)
+if len(ticks) < 4:
+    print("no tick seen")
+else:
+    period = (ticks[3] - ticks[1]) / 2
+    print("the tree" if ticks[1] / period > 0.5 else "a dry run")
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round twenty-six: the phase of the log's tick, seen through its "
+    "RecursionError, tells a dry run from the tree",
+)
+def test_cant_tell_a_dry_run_from_the_tree_by_when_the_log_tick_comes() -> None:
+    assert Checker(config()).check(TELLS_BY_THE_TICK) == []
+    for attempt in range(2):
+        real = tree_run(TELLS_BY_THE_TICK, f"round26-tells-by-the-tick-{attempt}")
+        predicted = dry_run(TELLS_BY_THE_TICK)
+        assert (real.status, predicted.status) == ("completed", "completed"), (real, predicted)
+        # Measured: "the tree" on the tree, "a dry run" in the dry run, 10 runs of 10.
+        assert real.log == predicted.log, (real.log, predicted.log)
+
+
+# --- 3. a print that fails deep in the stack loses the lines printed before it -------------
+#
+# ``print`` is Python code of ours (``print_`` -> ``write_log`` -> ``LogBatch.add`` -> ``flush``
+# -> ``Channel.send``), several levels deeper than the call; CPython's is C. ``LogBatch.flush``
+# clears the held text *before* it sends it: in the program's deepest frames ``flush`` has just
+# room to run, its ``_send`` fails with RecursionError, and the text held so far is gone, with
+# the token spent. Held text is text earlier prints wrote without error, at any depth. Found,
+# both modes, every run (4 of 4): "step 16" to "step 19", printed at the top level before the
+# program recursed, are not in the log of a run that completed.
+PRINTS_THEN_FAILS_TO_PRINT_DEEP = """
+for n in range(20):
+    print("step", n)
+raised = []
+
+
+def deep(n):
+    try:
+        deep(n + 1)
+    except RecursionError:
+        if not raised:
+            raised.append(n)
+            count = 0
+            while count < 3000000:
+                try:
+                    while count < 3000000:
+                        count += 1
+                except RecursionError:
+                    pass
+    if n > 970:
+        try:
+            print("at", n)
+        except RecursionError:
+            raised.append(n)
+
+
+deep(0)
+print("raised:", raised[1:])
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round twenty-six: LogBatch.flush clears the held text before it sends "
+    "it, so a print failing deep in the stack loses lines printed before it",
+)
+def test_cant_lose_lines_printed_before_a_print_that_failed() -> None:
+    assert Checker(config()).check(PRINTS_THEN_FAILS_TO_PRINT_DEEP) == []
+    real = tree_run(PRINTS_THEN_FAILS_TO_PRINT_DEEP, "round26-fails-to-print-deep")
+    predicted = dry_run(PRINTS_THEN_FAILS_TO_PRINT_DEEP)
+    for outcome in (real, predicted):
+        assert (outcome.status, outcome.reason) == ("completed", "ended"), outcome
+        # Measured: "step 0" to "step 15", then "at 981" ...: steps 16 to 19 lost.
+        assert all(f"step {n}\n" in outcome.log for n in range(20)), outcome.log
