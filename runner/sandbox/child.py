@@ -59,10 +59,6 @@ UNUSED_TICK_S = 0.004  # the tick given to the clock a tree run builds and never
 
 MAX_RECORD = 1 << 20  # a program record (64 KiB source + positions) fits easily
 RESERVE_BYTES = 1 << 20  # freed on MemoryError so the report can be written
-# Every this much of the child's CPU time, held log text goes out if a record is due
-# (``LogBatch.send_if_due``): one record's worth of the rate, ``1 / wire.LOG_RATE``.
-LOG_TICK_S = 0.05
-_ticked: list[ProgramApi] = []  # the run's API, once there is one: what the tick sends for
 # Where a program's frame stands when an exception it raised itself starts there: its ``raise``,
 # or a generator's suspension point (or a fresh generator) that ``throw`` raised into.
 _RAISED_BY_PROGRAM = frozenset(
@@ -203,11 +199,6 @@ class ProgramApi:
         """Send the text held back (the end of the run)."""
         self._log.flush()
 
-    def on_cpu_tick(self) -> None:
-        """Every ``LOG_TICK_S`` of CPU: held text out, unless a record is being written."""
-        if not self._channel.busy:
-            self._log.send_if_due()
-
 
 def main(argv: list[str] | None = None) -> int:
     """Confine, report, read the program, run it, report the outcome."""
@@ -218,7 +209,6 @@ def main(argv: list[str] | None = None) -> int:
     channel = Channel(0, os.dup(1))
     os.dup2(2, 1)
     jitter_seed = os.urandom(32)  # a dry run's clock jitter, from the kernel, before confinement
-    _tick_the_log()  # before seccomp, which denies timers
     noise_seed = os.urandom(32)  # the allocations before the program (``_scatter``), likewise
     report = confine(limits)
     # Confined (RLIMIT_CPU makes the process's CPU clock move in ticks), before the program
@@ -318,17 +308,14 @@ def run_program(
         clock if preview else None,
     )
     last_words.append(api.take_log)
-    _ticked.append(api)
     if program.get("mode") == "raw":
         outcome = _run_raw(api, source)
         api.flush_log()
-        _ticked.clear()
         return outcome
     noise = random.Random(noise_seed)
     _report_unraisable(api, source)
     outcome = _run_restricted(api, source, clock if preview else None, time_functions, noise)
     api.flush_log()  # the last batch, and the traceback of a failure, before the END
-    _ticked.clear()  # no LOG record after the END, whatever ticks now
     # The program's namespace and its error are gone by now, and with them every finalizer
     # they held (a suspended generator's finally) has run, still on the clock. Objects in
     # cycles would be finalized by a later collection, after the clock stops: none comes now.
@@ -416,7 +403,6 @@ def _dry_run_clock(
     def end(reason: str) -> None:
         clock.stopped = True  # an attribute, not a call: nothing can fail before the try
         try:
-            _ticked.clear()  # the log's tick sends nothing more: these writes are the last
             try:
                 try:  # the text the log held back: a run cut off at its limit is the ordinary
                     # end of an animation, and on the tree it goes out as the frames pass
@@ -445,25 +431,6 @@ def _dry_run_clock(
     fps = float(program.get("fps") or 0.0)  # type: ignore[arg-type]
     clock = VirtualClock(limit, fps, end, jitter_seed, tick, calibrate, setup_cpu)
     return clock
-
-
-def _tick_the_log() -> None:
-    """A periodic timer on the process's CPU time (user and system: ITIMER_PROF, so a program
-    busy in the kernel, faulting in pages, ticks too): a program that prints and then only
-    computes gets its held text sent while it does (``LogBatch.send_if_due``). It ticks in
-    both modes alike, and only while the child runs: never while it waits for a program."""
-
-    def on_tick(_sig: int, _frame: object) -> None:
-        # The handler runs between two bytecodes of the program: nothing of ours may raise
-        # into it. Out of memory or at the recursion limit, the text waits for the next tick.
-        try:
-            if _ticked:
-                _ticked[0].on_cpu_tick()
-        except (MemoryError, RecursionError):
-            pass
-
-    signal.signal(signal.SIGPROF, on_tick)
-    signal.setitimer(signal.ITIMER_PROF, LOG_TICK_S, LOG_TICK_S)
 
 
 def _report_unraisable(api: ProgramApi, source: str) -> None:

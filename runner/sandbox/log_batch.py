@@ -11,11 +11,6 @@ Both modes ration the same way and read the same clock (``time.monotonic``, as c
 tree as in a dry run: timing ``print`` must not tell them apart, red team round twenty-one);
 a dry run's sleeps take no real time, so they earn their tokens when they begin, as the tree's
 earn them while they last. ``wire.max_log_records`` is what the parent allows.
-
-A program that prints past its burst and then computes, without printing, sleeping or showing
-a frame, would keep its text held until the deadline, Stop or a crash cut it off (red team
-round twenty-five: lines printed 3 s before the deadline were lost). So a CPU-time tick
-(``send_if_due``, from a signal handler) sends held text as soon as a record is due.
 """
 
 from __future__ import annotations
@@ -38,35 +33,16 @@ class LogBatch:
         self._tokens = float(LOG_BURST)
         self._earned_at = time.monotonic()
         self._slept = 0.0  # a dry run's virtual sleeps since the tokens were last counted
-        # Above 0 while a method below runs: the tick, a signal handler, may come between any
-        # two bytecodes, and must not send text that is being taken or counted right then.
-        self._busy = 0
 
     def add(self, text: str) -> None:
         """Printed text, sent now if a record is left, else with the next one."""
         if self._left <= 0 or not text:
             return
-        self._busy += 1
-        try:
-            data = text.encode("utf-8", "replace")[: self._left + 1]
-            self._left -= len(data)
-            self._pending += data
-            if len(self._pending) >= LOG_BATCH or self._left <= 0 or self._earn() >= 1:
-                self.flush()
-        finally:
-            self._busy -= 1
-
-    def send_if_due(self) -> None:
-        """The CPU tick's: send the held text if a record is due. Skipped while another method
-        runs (the next tick comes soon), so no text is sent twice or out of order."""
-        if self._busy or not self._pending:
-            return
-        self._busy += 1
-        try:
-            if self._earn() >= 1:
-                self.flush()
-        finally:
-            self._busy -= 1
+        data = text.encode("utf-8", "replace")[: self._left + 1]
+        self._left -= len(data)
+        self._pending += data
+        if len(self._pending) >= LOG_BATCH or self._left <= 0 or self._earn() >= 1:
+            self.flush()
 
     def before_wait(self, seconds: float) -> None:
         """At ``setLEDs`` (0) and ``time.sleep(seconds)``: send the held text if a record is
@@ -76,51 +52,35 @@ class LogBatch:
         fails at once, red team round twenty-two); even so, at most one record is spent ahead
         of a sleep that has not earned it yet, so a sleep that ends early cannot run up a debt.
         """
-        self._busy += 1
-        try:
-            if self._virtual:
-                self.waited(seconds)
-            if not self._pending:
-                return
-            ahead = 0.0 if self._virtual else seconds
-            tokens = self._earn()
-            if tokens >= 1 or (tokens >= 0 and tokens + ahead * LOG_RATE >= 1):
-                self.flush()
-        finally:
-            self._busy -= 1
+        if self._virtual:
+            self.waited(seconds)
+        if not self._pending:
+            return
+        ahead = 0.0 if self._virtual else seconds
+        tokens = self._earn()
+        if tokens >= 1 or (tokens >= 0 and tokens + ahead * LOG_RATE >= 1):
+            self.flush()
 
     def waited(self, seconds: float) -> None:
         """A dry run waited ``seconds`` on its virtual clock (a sleep as it begins, or a frame's
         wait for its slot): they earn records as the tree's real waits do. No more than fills
         the bucket is counted at once."""
-        self._busy += 1
-        try:
-            self._slept += min(seconds, LOG_BURST / LOG_RATE)
-        finally:
-            self._busy -= 1
+        self._slept += min(seconds, LOG_BURST / LOG_RATE)
 
     def take(self) -> bytes:
         """The held text, taken (a dry run's end writes it itself, before its END record)."""
-        self._busy += 1
-        try:
-            data = bytes(self._pending)
-            self._pending.clear()
-            return data
-        finally:
-            self._busy -= 1
+        data = bytes(self._pending)
+        self._pending.clear()
+        return data
 
     def flush(self) -> None:
         """Send the held text, as one record (the end of the run, and when rationed)."""
         if not self._pending:
             return
-        self._busy += 1
-        try:
-            data = bytes(self._pending)
-            self._pending.clear()
-            self._tokens -= 1  # below 0 only ahead of a sleep that earns it back
-            self._send(data)
-        finally:
-            self._busy -= 1
+        data = bytes(self._pending)
+        self._pending.clear()
+        self._tokens -= 1  # below 0 only ahead of a sleep that earns it back
+        self._send(data)
 
     def _earn(self) -> float:
         now = time.monotonic()
