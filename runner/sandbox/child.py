@@ -541,10 +541,16 @@ def _describe_failure(api: ProgramApi, source: str, exc: BaseException) -> dict[
 
 def _raised_by_program(exc: BaseException) -> bool:
     """Whether the program's own code raised ``exc`` (``raise MemoryError("...")``), rather than
-    an allocation the interpreter could not make: the innermost frame of its traceback is the
-    program's, standing at a raise or a generator's suspension. Red team round twenty-five: a
-    program that raised a MemoryError itself was told it "used too much memory". A real one
-    caught and raised again keeps its innermost entry, the allocation."""
+    an allocation the interpreter could not make. Red team round twenty-five: a program that
+    raised a MemoryError itself was told it "used too much memory".
+
+    The interpreter's has no arguments. One without: the program's if the innermost frame of
+    its traceback is the program's, standing at a raise or a generator's suspension (a real one
+    caught and raised again keeps its innermost entry, the allocation). Left: a bare
+    ``MemoryError`` thrown into a generator that has finished (round twenty-six) stops at the
+    caller's call, like an allocation; it only mislabels the program's own failure."""
+    if BaseException.__dict__["args"].__get__(exc):  # the slot: a subclass property is program code
+        return True
     tb = exc.__traceback__
     if tb is None:
         return False

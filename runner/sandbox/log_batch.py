@@ -78,9 +78,12 @@ class LogBatch:
         if not self._pending:
             return
         data = bytes(self._pending)
-        self._pending.clear()
-        self._tokens -= 1  # below 0 only ahead of a sleep that earns it back
+        # Sent first, then let go: a send that fails deep in the program's stack (a print at
+        # the recursion limit) keeps the text for the next one (red team round twenty-six:
+        # cleared first, lines printed earlier without error were lost).
         self._send(data)
+        del self._pending[: len(data)]
+        self._tokens -= 1  # below 0 only ahead of a sleep that earns it back
 
     def _earn(self) -> float:
         now = time.monotonic()

@@ -9,8 +9,6 @@ write-up is ``docs/red-team/round26-sandbox.md``.
 
 from __future__ import annotations
 
-import pytest
-
 from runner.supervise.check import Checker
 from tests.hardening.confined_runs import config, dry_run, tree_run
 
@@ -70,11 +68,6 @@ print("done")
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-six: the tick's handler raises RecursionError into the "
-    "program when it cannot be entered at the recursion limit",
-)
 def test_cant_get_a_recursion_error_from_the_log_tick() -> None:
     assert Checker(config()).check(CAUGHT_AT_THE_LIMIT) == []
     real = tree_run(CAUGHT_AT_THE_LIMIT, "round26-caught-at-the-limit")
@@ -86,11 +79,6 @@ def test_cant_get_a_recursion_error_from_the_log_tick() -> None:
         assert outcome.log == "spurious: []\n", outcome.log
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-six: a program whose deepest frame computes is failed with "
-    "a RecursionError the log's tick raised, on a line that calls nothing",
-)
 def test_cant_be_failed_by_the_log_tick_at_the_recursion_limit() -> None:
     assert Checker(config()).check(LEAF_AT_THE_LIMIT) == []
     real = tree_run(LEAF_AT_THE_LIMIT, "round26-leaf-at-the-limit")
@@ -123,11 +111,6 @@ generator.throw(MemoryError("a name the program chose"))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-six: a MemoryError thrown into a finished generator is "
-    "reported as the memory limit",
-)
 def test_cant_claim_the_memory_limit_by_throwing_into_a_finished_generator() -> None:
     assert Checker(config()).check(THROWS_INTO_A_FINISHED_GENERATOR) == []
     real = tree_run(THROWS_INTO_A_FINISHED_GENERATOR, "round26-throws-into-finished")
@@ -176,11 +159,6 @@ else:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-six: the phase of the log's tick, seen through its "
-    "RecursionError, tells a dry run from the tree",
-)
 def test_cant_tell_a_dry_run_from_the_tree_by_when_the_log_tick_comes() -> None:
     assert Checker(config()).check(TELLS_BY_THE_TICK) == []
     for attempt in range(2):
@@ -231,11 +209,6 @@ print("raised:", raised[1:])
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-six: LogBatch.flush clears the held text before it sends "
-    "it, so a print failing deep in the stack loses lines printed before it",
-)
 def test_cant_lose_lines_printed_before_a_print_that_failed() -> None:
     assert Checker(config()).check(PRINTS_THEN_FAILS_TO_PRINT_DEEP) == []
     real = tree_run(PRINTS_THEN_FAILS_TO_PRINT_DEEP, "round26-fails-to-print-deep")
