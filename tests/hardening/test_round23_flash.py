@@ -92,11 +92,6 @@ def red_in_classes(leds: int, frames: int = 160) -> tuple[list[int], list[Row]]:
     return field, draw(leds, paint, GREEN, frames)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-three: a neighbourhood's flash counts only where two of its "
-    "LEDs move together in one frame; a red field whose LEDs are picked so none does is unseen",
-)
 @pytest.mark.parametrize("leds", [100, 500])
 def test_a_red_quarter_cant_strobe_with_no_two_leds_of_a_neighbourhood_moving_together(
     leds: int,
@@ -142,11 +137,6 @@ def ramping_red(leds: int, frames: int = 160) -> tuple[list[int], list[Row]]:
     return field, draw(leds, paint, GREEN, frames)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-three: a neighbourhood's flash counts only where its own LED "
-    "moves by half a step in a frame; a red field ramping by less in every frame is unseen",
-)
 @pytest.mark.parametrize("leds", [100, 500])
 def test_a_red_field_cant_flash_by_ramping_under_half_a_step_a_frame(leds: int) -> None:
     steps = [own_red(SATURATED[:3] + (b,)) for b in RAMP]
@@ -176,11 +166,6 @@ def candy_cane(leds: int, frames: int = 160) -> list[Row]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-three: neighbourhoods on a tightly wound string mix the turns "
-    "above and below, and damp candy stripes no LED of which flashes twice a second",
-)
 @pytest.mark.parametrize("leds", [200, 500])
 def test_candy_stripes_marching_along_a_tightly_wound_string_are_never_damped(leds: int) -> None:
     positions = spiral_cone(leds, 25)
