@@ -262,6 +262,8 @@ class LedTransitions:
         # makes a transition at the first group's edge and again at the second's, so it counts
         # one more than each of its LEDs: its LEDs must be stopped one transition earlier.
         self._recent_field: deque[tuple[float, Flags, Flags]] = deque()  # when, rising, falling
+        # ``fields`` only: each LED's red in the frames shown lately and the one before them.
+        self._shown_red: deque[tuple[float, Floats]] = deque()
         # LEDs of a large flashing area a frame was held back for: while they stay at their
         # limit, none of them may complete another transition, however few move at once (or
         # the held-back pattern would go on flashing in groups just under the bar).
@@ -349,6 +351,7 @@ class LedTransitions:
         if not np.count_nonzero(moves):
             return Verdict(False, seen, falls, rises, moves)
         area = self._area_of(seen, now)
+        values = seen.values
         count = area(moves)
         red_up, red_down = rises[1] & spent[1], falls[1] & spent[1]
         blocked = (
@@ -356,7 +359,7 @@ class LedTransitions:
             or count >= self._both_area
             or area(self.lately(moves, now)) >= self._wide_area
             or area(moves & self._held) >= self._held_area
-            or self._red_blocked(red_up, red_down, now, area)
+            or self._red_blocked(red_up, red_down, now, area, values[1])
             # The two ways added up against an eighth only when these LEDs have moved together
             # before: snow's flakes reach that sum now and then, each LED at its own moment;
             # a field strobing just under three sixteenths (red team round nineteen) does it in
@@ -404,11 +407,12 @@ class LedTransitions:
         return int(np.count_nonzero(np.count_nonzero(done & moves, axis=1) >= self._area))
 
     def _red_blocked(
-        self, up: Flags, down: Flags, now: float, area: Callable[[Flags], int]
+        self, up: Flags, down: Flags, now: float, area: Callable[[Flags], int], red: Floats
     ) -> bool:
         """Whether LEDs at their limit completing a red transition (``up``, ``down``) cover
         ``RED_AREA`` one way, ``RED_BOTH_AREA`` both ways, or ``RED_WIDE_AREA`` with those of
-        the last ``RECENT_S``."""
+        the last ``RECENT_S``, or flash a red field that large (``_field_flashes``; ``red``:
+        each LED's red in this frame)."""
         rising, falling = area(up), area(down)
         if not rising and not falling:
             return False
@@ -420,31 +424,47 @@ class LedTransitions:
                 both = both | earlier
         if area(both) >= self._red_wide_area:
             return True
-        return self._field_area(up, down, now) >= self._red_wide_area
+        return self._field_flashes(up, down, now, red)
 
-    def _field_area(self, up: Flags, down: Flags, now: float) -> int:
-        """The area of the red field that LEDs at their limit (``up``, ``down``) flash with
-        the LEDs that went the same way lately (``_recent_field``), dark LEDs between them
-        included: the LEDs (``fields`` given) at least two of whose neighbourhood did. A red
-        field whose LEDs are picked so that no two of them are neighbours flashes as a field
-        all the same (red team round twenty-three: a quarter, half its LEDs in two groups a
-        frame apart, each under a sixteenth of the tree)."""
+    def _field_flashes(self, up: Flags, down: Flags, now: float, red: Floats) -> bool:
+        """Whether LEDs at their limit (``up``, ``down``) and those that went the same way
+        lately (``_recent_field``) flash a red field of ``RED_WIDE_AREA``, the dark LEDs between
+        them included (``fields`` given). A red field whose LEDs are picked so that no two of
+        them are neighbours flashes as a field all the same (red team round twenty-three: a
+        quarter, half its LEDs in two groups a frame apart, each under a sixteenth of the
+        tree)."""
         if self._fields is None:
-            return 0
+            return False
         for at, rising, falling in self._recent_field:
             if at > now - RECENT_S:
                 up, down = up | rising, down | falling
-        return max(self._covered(up), self._covered(down))
+        change = self._red_change(red, now)
+        for flashing, sign in ((up, 1.0), (down, -1.0)):
+            field = self._covered(flashing)
+            size = np.count_nonzero(field)
+            if size >= self._red_wide_area and sign * change[field].sum() >= RED_STEP * size:
+                return True
+        return False
 
-    def _covered(self, flashing: Flags) -> int:
-        """The LEDs at least two of whose neighbourhood are among ``flashing``. One way only,
-        and never for two sparkles of ``FEW_LEDS``: a few LEDs cover several times their number
-        of neighbourhoods, and LEDs flickering at random each at its limit (fire's embers) cover
-        more, rising and falling together."""
+    def _covered(self, flashing: Flags) -> Flags:
+        """The LEDs at least two of whose neighbourhood are among ``flashing``: the field they
+        make. Never two sparkles of ``FEW_LEDS``: a few LEDs cover several times their number
+        of neighbourhoods."""
         assert self._fields is not None
         if np.count_nonzero(flashing) <= 2 * FEW_LEDS:
-            return 0
-        return int(np.count_nonzero(np.count_nonzero(flashing[self._fields], axis=1) >= 2))
+            return np.zeros_like(flashing)
+        return np.asarray(np.count_nonzero(flashing[self._fields], axis=1) >= 2)
+
+    def _red_change(self, red: Floats, now: float) -> Floats:
+        """Each LED's red now less its red in the frame shown before the last ``RECENT_S``.
+        The field's mean red must move by the step: LEDs flickering at random, each at its
+        limit (fire's embers), cover as large a field one way now and then, but it stays as
+        red as it was."""
+        before = None
+        for at, shown in self._shown_red:
+            if at <= now - RECENT_S:
+                before = shown
+        return red if before is None else red - before
 
     def lately(self, moves: Flags, now: float) -> Flags:
         """``moves`` and the LEDs that completed a transition at their limit within
@@ -507,6 +527,10 @@ class LedTransitions:
         beyond (before the counts take this frame in)."""
         while self._recent_field and self._recent_field[0][0] <= now - RECENT_S:
             self._recent_field.popleft()
+        shown = self._shown_red
+        shown.append((now, verdict.seen.values[1]))
+        while len(shown) > 1 and shown[1][0] <= now - RECENT_S:
+            shown.popleft()
         late = self._counts[1] >= MAX_TRANSITIONS - 1
         rising, falling = verdict.rises[1] & late, verdict.falls[1] & late
         if np.count_nonzero(rising) or np.count_nonzero(falling):
