@@ -292,6 +292,13 @@ class LedTransitions:
         """Each LED's transitions of each measure in the window (rows as in ``Measures``)."""
         return self._counts
 
+    def under_way(self, values: Floats) -> Flags:
+        """Where a state of these values is half a step or more from the extremes since the
+        last transition, the way the next one goes: a transition under way."""
+        half = _STEP / 2
+        falling = self._may_fall & (values <= self._high - half)
+        return np.asarray(falling | (self._may_rise & (values >= self._low + half)))
+
     def judge(self, levels: bytes, now: float) -> Verdict | None:
         """The verdict on a frame at monotonic ``now``; None when it is the frame last noted
         (it changes nothing)."""
@@ -387,11 +394,15 @@ class LedTransitions:
         this frame's included: they flash on their own as fast as the limit allows. A red field
         mixed from saturated and orange-red LEDs flashes every LED of it (red team round
         twenty-one), however slowly each frame ramps (round twenty-three); an LED that stripes
-        or a sparkle pass no more than three times a second does not. Not only the LEDs that
-        complete a transition in this frame: a blend toward the last frame moves each LED by
-        less than the step, and must still not move their neighbourhoods' red by it."""
+        or a sparkle pass no more than three times a second does not. Of those, the LEDs that
+        complete a transition in this frame or did in the last ``RECENT_S``, or are half a
+        step into one: a chase past an LED at its limit moves its neighbourhood's mean in
+        frames the LED stays still, and a blend toward the last frame moves it by less than a
+        step a frame, but not for long."""
         falls, rises = tracker.edges(_own_measures(own), now)[:2]
-        return np.asarray(tracker.counts[1] + (falls[1] | rises[1]) >= MAX_TRANSITIONS)
+        completing = falls[1] | rises[1]
+        spent = tracker.counts[1] + completing >= MAX_TRANSITIONS
+        return tracker.lately(np.asarray(spent & (completing | tracker.under_way(own)[1])), now)
 
     def _field_transitions(self, moves: Flags, area: Callable[[Flags], int]) -> int:
         """In how many frames of the window an eighth of the tree among ``moves`` completed a
