@@ -390,8 +390,8 @@ class LedTransitions:
 
     @staticmethod
     def _own_flashing(tracker: LedTransitions, own: Floats, now: float) -> Flags:
-        """The LEDs whose own red (saturated or not) has made six transitions in the window,
-        this frame's included: they flash on their own as fast as the limit allows. A red field
+        """The LEDs whose own red (saturated or not) has made six transitions in the window:
+        they flash on their own as fast as the limit allows. A red field
         mixed from saturated and orange-red LEDs flashes every LED of it (red team round
         twenty-one), however slowly each frame ramps (round twenty-three); an LED that stripes
         or a sparkle pass no more than three times a second does not. Of those, the LEDs that
@@ -401,7 +401,7 @@ class LedTransitions:
         step a frame, but not for long."""
         falls, rises = tracker.edges(_own_measures(own), now)[:2]
         completing = falls[1] | rises[1]
-        spent = tracker.counts[1] + completing >= MAX_TRANSITIONS
+        spent = tracker.counts[1] >= MAX_TRANSITIONS
         return tracker.lately(np.asarray(spent & (completing | tracker.under_way(own)[1])), now)
 
     def _field_transitions(self, moves: Flags, area: Callable[[Flags], int]) -> int:
