@@ -24,8 +24,12 @@ darkens those behind, and the LEDs a falling flake passes take their turn one af
 
 Red is judged a second time on neighbourhoods (``LedFields``): each LED with its five nearest,
 their red added up without the other colours beside them cancelling it, counted by the same
-rules as if each neighbourhood were an LED, where its own LED moves (red team round twenty-one:
-a red field of a few saturated LEDs among orange-red ones, beside steady green).
+rules as if each neighbourhood were an LED, where its own LED's red flashes at its own limit
+(red team round twenty-one: a red field of a few saturated LEDs among orange-red ones, beside
+steady green; round twenty-three: such a field ramping slowly, and candy stripes on a tightly
+wound string). The neighbourhoods also give the LEDs on their own the area of the red field
+their LEDs at the limit light, dark LEDs between them included (round twenty-three: a red
+quarter strobing in two groups a frame apart, no two LEDs of a group neighbours).
 
 NumPy keeps it cheap: both measures of every LED sit in one array of two rows, so a frame
 costs about forty array operations, none per LED in Python; a frame equal to the last one costs
@@ -232,12 +236,12 @@ class LedTransitions:
     ) -> None:
         """``neighbourhoods``: judge each row's red as one small field (see the class);
         ``fields``: each LED's neighbourhood, to measure the area that red LEDs at their limit
-        spread over (``_field_area``)."""
+        spread over (``_field_flashes``)."""
         self._neighbourhoods = neighbourhoods
         self._fields = fields
         # Neighbourhoods only: a neighbourhood's flash counts toward the area only where its
-        # own LED's red (saturated or not) flashes on its own, at its own limit, in this frame
-        # or the last ``RECENT_S``. One LED strobing moves the mean of the six neighbourhoods
+        # own LED's red (saturated or not) flashes on its own, at its own limit
+        # (``_own_flashing``). One LED strobing moves the mean of the six neighbourhoods
         # it belongs to (a sparkle of three LEDs would otherwise count as a flash of fifteen),
         # and light moving along the string moves a neighbourhood's mean more often than any of
         # its LEDs (red team round twenty-three: candy stripes on a tightly wound string,
@@ -358,7 +362,6 @@ class LedTransitions:
         if not np.count_nonzero(moves):
             return Verdict(False, seen, falls, rises, moves)
         area = self._area_of(seen, now)
-        values = seen.values
         count = area(moves)
         red_up, red_down = rises[1] & spent[1], falls[1] & spent[1]
         blocked = (
@@ -366,7 +369,7 @@ class LedTransitions:
             or count >= self._both_area
             or area(self.lately(moves, now)) >= self._wide_area
             or area(moves & self._held) >= self._held_area
-            or self._red_blocked(red_up, red_down, now, area, values[1])
+            or self._red_blocked(red_up, red_down, now, area, seen.values[1])
             # The two ways added up against an eighth only when these LEDs have moved together
             # before: snow's flakes reach that sum now and then, each LED at its own moment;
             # a field strobing just under three sixteenths (red team round nineteen) does it in
@@ -391,14 +394,13 @@ class LedTransitions:
     @staticmethod
     def _own_flashing(tracker: LedTransitions, own: Floats, now: float) -> Flags:
         """The LEDs whose own red (saturated or not) has made six transitions in the window:
-        they flash on their own as fast as the limit allows. A red field
-        mixed from saturated and orange-red LEDs flashes every LED of it (red team round
-        twenty-one), however slowly each frame ramps (round twenty-three); an LED that stripes
-        or a sparkle pass no more than three times a second does not. Of those, the LEDs that
-        complete a transition in this frame or did in the last ``RECENT_S``, or are half a
-        step into one: a chase past an LED at its limit moves its neighbourhood's mean in
-        frames the LED stays still, and a blend toward the last frame moves it by less than a
-        step a frame, but not for long."""
+        they flash on their own as fast as the limit allows. A red field mixed from saturated
+        and orange-red LEDs flashes every LED of it (red team round twenty-one), however slowly
+        each frame ramps (round twenty-three); an LED that stripes or a sparkle pass no more
+        than three times a second does not. Of those, the LEDs that complete a transition in
+        this frame or did in the last ``RECENT_S``, or are half a step into one: a chase past
+        an LED at its limit moves its neighbourhood's mean in frames the LED stays still, and a
+        blend toward the last frame moves it by less than a step a frame, but not for long."""
         falls, rises = tracker.edges(_own_measures(own), now)[:2]
         completing = falls[1] | rises[1]
         spent = tracker.counts[1] >= MAX_TRANSITIONS

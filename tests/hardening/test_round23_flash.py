@@ -1,14 +1,15 @@
 """Red team, round twenty-three: the flash limiter's red neighbourhoods (``per_led.LedFields``).
 
-Every finding is a strict xfail: it fails today and must pass once fixed (then the marker comes
-off). Frames are fed to the real ``Protector`` (flash limiter on, power budget off, 40 frames a
-second); what it lets through is measured by ``tests/runner/light_meter.py``, which shares no
-code with ``runner/protect``. The write-up with figures is ``docs/red-team/round23-flash.md``.
+The findings were strict xfails; all three are fixed (the markers are off; the write-up's Status
+lines say how). Frames are fed to the real ``Protector`` (flash limiter on, power budget off,
+40 frames a second); what it lets through is measured by ``tests/runner/light_meter.py``, which
+shares no code with ``runner/protect``. The write-up with figures is
+``docs/red-team/round23-flash.md``.
 
-A neighbourhood's red flash counts toward the area only where its own LED's red moves by half a
-step (10) in a frame *with another LED of its neighbourhood moving the same way in the same
-frame* (or where that was so in the last 40 ms). Both findings keep every neighbourhood to one
-such LED a frame.
+When found, a neighbourhood's red flash counted toward the area only where its own LED's red
+moved by half a step (10) in a frame *with another LED of its neighbourhood moving the same way
+in the same frame* (or where that was so in the last 40 ms). Findings 1 and 2 keep every
+neighbourhood to one such LED a frame.
 """
 
 from __future__ import annotations
