@@ -24,8 +24,12 @@ darkens those behind, and the LEDs a falling flake passes take their turn one af
 
 Red is judged a second time on neighbourhoods (``LedFields``): each LED with its five nearest,
 their red added up without the other colours beside them cancelling it, counted by the same
-rules as if each neighbourhood were an LED, where its own LED moves (red team round twenty-one:
-a red field of a few saturated LEDs among orange-red ones, beside steady green).
+rules as if each neighbourhood were an LED, where its own LED's red flashes at its own limit
+(red team round twenty-one: a red field of a few saturated LEDs among orange-red ones, beside
+steady green; round twenty-three: such a field ramping slowly, and candy stripes on a tightly
+wound string). The neighbourhoods also give the LEDs on their own the area of the red field
+their LEDs at the limit light, dark LEDs between them included (round twenty-three: a red
+quarter strobing in two groups a frame apart, no two LEDs of a group neighbours).
 
 NumPy keeps it cheap: both measures of every LED sit in one array of two rows, so a frame
 costs about forty array operations, none per LED in Python; a frame equal to the last one costs
@@ -120,7 +124,8 @@ class Measures:
 
     values: Floats
     peaks: Flags
-    own: Floats | None = None  # neighbourhoods (``_near_measures``): each LED's own values
+    # Neighbourhoods (``_near_measures``): each LED's own red, cut at 0 (row 1; row 0 is 0).
+    own: Floats | None = None
 
 
 def _measures(columns: Floats) -> Measures:
@@ -170,9 +175,15 @@ def _near_measures(columns: Floats, rows: Indices) -> Measures:
     peaks = np.ones_like(values, np.bool_)
     saturation = np.where(reddish, columns[:, 2], 0.0)[rows].sum(axis=1)
     np.logical_and(saturation >= 0, reddish[rows].any(axis=1), out=peaks[1])
-    own = columns.T[:2].copy()
-    np.maximum(own[1], 0.0, out=own[1])
+    own = np.zeros_like(values)
+    np.maximum(red, 0.0, out=own[1])
     return Measures(values, peaks, own)
+
+
+def _own_measures(own: Floats) -> Measures:
+    """Each LED's own red (``Measures.own``) as measures whose every state may be a peak: a
+    red field counts its orange-red LEDs' flashes as well as its saturated ones'."""
+    return Measures(own, np.ones_like(own, np.bool_))
 
 
 @dataclass(frozen=True)
@@ -217,15 +228,25 @@ class LedTransitions:
     small red fields.
     """
 
-    def __init__(self, led_count: int, neighbourhoods: Indices | None = None) -> None:
+    def __init__(
+        self,
+        led_count: int,
+        neighbourhoods: Indices | None = None,
+        fields: Indices | None = None,
+    ) -> None:
+        """``neighbourhoods``: judge each row's red as one small field (see the class);
+        ``fields``: each LED's neighbourhood, to measure the area that red LEDs at their limit
+        spread over (``_field_flashes``)."""
         self._neighbourhoods = neighbourhoods
+        self._fields = fields
         # Neighbourhoods only: a neighbourhood's flash counts toward the area only where its
-        # own LED moves by half a step, in this frame or the frames of the last ``RECENT_S``
-        # (when, and which LEDs; the own values of the last frame noted). One LED strobing
-        # moves the mean of the six neighbourhoods it belongs to: a sparkle of three LEDs
-        # would otherwise count as a flash of fifteen.
-        self._moved: deque[tuple[float, Flags]] = deque()
-        self._own: Floats | None = None
+        # own LED's red (saturated or not) flashes on its own, at its own limit
+        # (``_own_flashing``). One LED strobing moves the mean of the six neighbourhoods
+        # it belongs to (a sparkle of three LEDs would otherwise count as a flash of fifteen),
+        # and light moving along the string moves a neighbourhood's mean more often than any of
+        # its LEDs (red team round twenty-three: candy stripes on a tightly wound string,
+        # where each neighbourhood holds the turns above and below).
+        self._own_red = None if neighbourhoods is None else LedTransitions(led_count)
         self._area = max(FEW_LEDS + 1, AREA * led_count)
         self._wide_area = max(FEW_LEDS + 1, WIDE_AREA * led_count)
         self._both_area = max(FEW_LEDS + 1, BOTH_AREA * led_count)
@@ -240,6 +261,13 @@ class LedTransitions:
         # (any measure; and red alone).
         self._recent: deque[tuple[float, Flags]] = deque()
         self._recent_red: deque[tuple[float, Flags]] = deque()
+        # ``fields`` only: the LEDs that completed a red transition in frames shown lately that
+        # was their sixth in the window or later. A field whose LEDs take turns a frame apart
+        # makes a transition at the first group's edge and again at the second's, so it counts
+        # one more than each of its LEDs: its LEDs must be stopped one transition earlier.
+        self._recent_field: deque[tuple[float, Flags, Flags]] = deque()  # when, rising, falling
+        # ``fields`` only: each LED's red in the frames shown lately and the one before them.
+        self._shown_red: deque[tuple[float, Floats]] = deque()
         # LEDs of a large flashing area a frame was held back for: while they stay at their
         # limit, none of them may complete another transition, however few move at once (or
         # the held-back pattern would go on flashing in groups just under the bar).
@@ -262,6 +290,18 @@ class LedTransitions:
         self._counts = np.zeros(shape, np.int32)
         self._field: Flags | None = None  # the window's LEDs that moved, a row a frame (cache)
         self._spent = False  # some LED has six transitions of a measure in the window
+
+    @property
+    def counts(self) -> npt.NDArray[np.int32]:
+        """Each LED's transitions of each measure in the window (rows as in ``Measures``)."""
+        return self._counts
+
+    def under_way(self, values: Floats) -> Flags:
+        """Where a state of these values is half a step or more from the extremes since the
+        last transition, the way the next one goes: a transition under way."""
+        half = _STEP / 2
+        falling = self._may_fall & (values <= self._high - half)
+        return np.asarray(falling | (self._may_rise & (values >= self._low + half)))
 
     def judge(self, levels: bytes, now: float) -> Verdict | None:
         """The verdict on a frame at monotonic ``now``; None when it is the frame last noted
@@ -287,19 +327,35 @@ class LedTransitions:
         """Whether the frame ``alpha`` of the way along ``blend`` would be held back."""
         return self.spent(now) and self.verdict(blend.at(alpha), now).blocked
 
-    def verdict(self, seen: Measures, now: float) -> Verdict:
-        """The verdict on a frame of these measures at monotonic ``now``."""
+    def edges(self, seen: Measures, now: float) -> tuple[Flags, Flags, Flags | None]:
+        """Which LEDs a frame of these measures makes complete a transition, falling and
+        rising (rows as in ``Measures``), and of those the LEDs at their limit (None: none
+        can be)."""
         self._expire(now)
         values = seen.values
         falls = values <= self._falls_at
         rises = (values >= self._rises_at) & seen.peaks & ~falls
         if not self._spent:
-            return Verdict(False, seen, falls, rises, None)
+            return falls, rises, None
         # LEDs for which this transition would be the seventh of its measure in the window,
         # rising or falling: WCAG adds up "the combined area of flashes occurring concurrently"
         # (red team round seventeen: two halves of a quarter in antiphase, each a hair under an
         # eighth, passed when the larger direction alone was asked).
         spent = self._counts >= MAX_TRANSITIONS
+        return falls, rises, spent
+
+    def plain_verdict(self, seen: Measures, now: float) -> Verdict:
+        """The transitions a frame of these measures completes, never held back: for a tracker
+        whose counts only inform another (``_own_red``)."""
+        falls, rises, spent = self.edges(seen, now)
+        moves = None if spent is None else np.asarray(((falls | rises) & spent).any(axis=0))
+        return Verdict(False, seen, falls, rises, moves)
+
+    def verdict(self, seen: Measures, now: float) -> Verdict:
+        """The verdict on a frame of these measures at monotonic ``now``."""
+        falls, rises, spent = self.edges(seen, now)
+        if spent is None:
+            return Verdict(False, seen, falls, rises, None)
         up = np.asarray((rises & spent).any(axis=0))
         down = np.asarray((falls & spent).any(axis=0))
         moves = up | down
@@ -313,7 +369,7 @@ class LedTransitions:
             or count >= self._both_area
             or area(self.lately(moves, now)) >= self._wide_area
             or area(moves & self._held) >= self._held_area
-            or self._red_blocked(red_up, red_down, now, area)
+            or self._red_blocked(red_up, red_down, now, area, seen.values[1])
             # The two ways added up against an eighth only when these LEDs have moved together
             # before: snow's flakes reach that sum now and then, each LED at its own moment;
             # a field strobing just under three sixteenths (red team round nineteen) does it in
@@ -323,33 +379,32 @@ class LedTransitions:
         return Verdict(bool(blocked), seen, falls, rises, moves, red_up | red_down)
 
     def _area_of(self, seen: Measures, now: float) -> Callable[[Flags], int]:
-        """How many LEDs a set of LEDs (or neighbourhoods) at their limit covers."""
-        rows = self._neighbourhoods
-        if rows is None or seen.own is None:
+        """How many LEDs a set of LEDs (or neighbourhoods) at their limit covers: for
+        neighbourhoods, those whose own LED's red flashes at its own limit (``_own_flashing``)."""
+        tracker = self._own_red
+        if tracker is None or seen.own is None:
             return np.count_nonzero
-        if self._own is None:
-            return np.count_nonzero
-        active = self._moving(seen.own, rows)
-        for at, moved in self._moved:
-            if at > now - RECENT_S:
-                active |= moved
+        active = self._own_flashing(tracker, seen.own, now)
 
         def area(flags: Flags) -> int:
             return int(np.count_nonzero(flags & active))
 
         return area
 
-    def _moving(self, own: Floats, rows: Indices) -> Flags:
-        """The LEDs whose own red moves by half a step from the last frame noted, with another
-        of their neighbourhood moving the same way: red stripes marching along the string move
-        one LED of a neighbourhood at a time, and its red up and down by a sixth as they go."""
-        assert self._own is not None
-        change = own[1] - self._own[1]
-        half = RED_STEP / 2
-        up, down = change >= half, change <= -half
-        together = (np.count_nonzero(up[rows], axis=1) >= 2) & up
-        together |= (np.count_nonzero(down[rows], axis=1) >= 2) & down
-        return np.asarray(together)
+    @staticmethod
+    def _own_flashing(tracker: LedTransitions, own: Floats, now: float) -> Flags:
+        """The LEDs whose own red (saturated or not) has made six transitions in the window:
+        they flash on their own as fast as the limit allows. A red field mixed from saturated
+        and orange-red LEDs flashes every LED of it (red team round twenty-one), however slowly
+        each frame ramps (round twenty-three); an LED that stripes or a sparkle pass no more
+        than three times a second does not. Of those, the LEDs that complete a transition in
+        this frame or did in the last ``RECENT_S``, or are half a step into one: a chase past
+        an LED at its limit moves its neighbourhood's mean in frames the LED stays still, and a
+        blend toward the last frame moves it by less than a step a frame, but not for long."""
+        falls, rises = tracker.edges(_own_measures(own), now)[:2]
+        completing = falls[1] | rises[1]
+        spent = tracker.counts[1] >= MAX_TRANSITIONS
+        return tracker.lately(np.asarray(spent & (completing | tracker.under_way(own)[1])), now)
 
     def _field_transitions(self, moves: Flags, area: Callable[[Flags], int]) -> int:
         """In how many frames of the window an eighth of the tree among ``moves`` completed a
@@ -365,11 +420,12 @@ class LedTransitions:
         return int(np.count_nonzero(np.count_nonzero(done & moves, axis=1) >= self._area))
 
     def _red_blocked(
-        self, up: Flags, down: Flags, now: float, area: Callable[[Flags], int]
+        self, up: Flags, down: Flags, now: float, area: Callable[[Flags], int], red: Floats
     ) -> bool:
         """Whether LEDs at their limit completing a red transition (``up``, ``down``) cover
         ``RED_AREA`` one way, ``RED_BOTH_AREA`` both ways, or ``RED_WIDE_AREA`` with those of
-        the last ``RECENT_S``."""
+        the last ``RECENT_S``, or flash a red field that large (``_field_flashes``; ``red``:
+        each LED's red in this frame)."""
         rising, falling = area(up), area(down)
         if not rising and not falling:
             return False
@@ -379,7 +435,49 @@ class LedTransitions:
         for at, earlier in self._recent_red:
             if at > now - RECENT_S:
                 both = both | earlier
-        return bool(area(both) >= self._red_wide_area)
+        if area(both) >= self._red_wide_area:
+            return True
+        return self._field_flashes(up, down, now, red)
+
+    def _field_flashes(self, up: Flags, down: Flags, now: float, red: Floats) -> bool:
+        """Whether LEDs at their limit (``up``, ``down``) and those that went the same way
+        lately (``_recent_field``) flash a red field of ``RED_WIDE_AREA``, the dark LEDs between
+        them included (``fields`` given). A red field whose LEDs are picked so that no two of
+        them are neighbours flashes as a field all the same (red team round twenty-three: a
+        quarter, half its LEDs in two groups a frame apart, each under a sixteenth of the
+        tree)."""
+        if self._fields is None:
+            return False
+        for at, rising, falling in self._recent_field:
+            if at > now - RECENT_S:
+                up, down = up | rising, down | falling
+        change = self._red_change(red, now)
+        for flashing, sign in ((up, 1.0), (down, -1.0)):
+            field = self._covered(flashing)
+            size = np.count_nonzero(field)
+            if size >= self._red_wide_area and sign * change[field].sum() >= RED_STEP * size:
+                return True
+        return False
+
+    def _covered(self, flashing: Flags) -> Flags:
+        """The LEDs at least two of whose neighbourhood are among ``flashing``: the field they
+        make. Never two sparkles of ``FEW_LEDS``: a few LEDs cover several times their number
+        of neighbourhoods."""
+        assert self._fields is not None
+        if np.count_nonzero(flashing) <= 2 * FEW_LEDS:
+            return np.zeros_like(flashing)
+        return np.asarray(np.count_nonzero(flashing[self._fields], axis=1) >= 2)
+
+    def _red_change(self, red: Floats, now: float) -> Floats:
+        """Each LED's red now less its red in the frame shown before the last ``RECENT_S``.
+        The field's mean red must move by the step: LEDs flickering at random, each at its
+        limit (fire's embers), cover as large a field one way now and then, but it stays as
+        red as it was."""
+        before = None
+        for at, shown in self._shown_red:
+            if at <= now - RECENT_S:
+                before = shown
+        return red if before is None else red - before
 
     def lately(self, moves: Flags, now: float) -> Flags:
         """``moves`` and the LEDs that completed a transition at their limit within
@@ -405,15 +503,8 @@ class LedTransitions:
             return
         self._levels = levels
         own = verdict.seen.own
-        if own is not None:
-            while self._moved and self._moved[0][0] <= now - RECENT_S:
-                self._moved.popleft()
-            rows = self._neighbourhoods
-            if self._own is not None and rows is not None:
-                moved = self._moving(own, rows)
-                if np.count_nonzero(moved):
-                    self._moved.append((now, moved))
-            self._own = own
+        if own is not None and self._own_red is not None:
+            self._own_red.note(self._own_red.plain_verdict(_own_measures(own), now), levels, now)
         values, falls, rises = verdict.seen.values, verdict.falls, verdict.rises
         peaks = np.where(verdict.seen.peaks, values, -np.inf)
         done = falls | rises
@@ -423,6 +514,8 @@ class LedTransitions:
             self._recent_red.popleft()
         if verdict.red is not None and np.count_nonzero(verdict.red):
             self._recent_red.append((now, verdict.red))
+        if self._fields is not None:
+            self._note_field(verdict, now)
         if np.count_nonzero(done):
             self._high = np.where(done, peaks, np.maximum(self._high, peaks))
             self._low = np.where(done, values, np.minimum(self._low, values))
@@ -441,6 +534,20 @@ class LedTransitions:
         self._rises_at = np.where(
             self._may_rise & (self._low < _RISE_FROM), self._low + _STEP, np.inf
         )
+
+    def _note_field(self, verdict: Verdict, now: float) -> None:
+        """Remember the LEDs that complete a red transition one short of their limit or
+        beyond (before the counts take this frame in)."""
+        while self._recent_field and self._recent_field[0][0] <= now - RECENT_S:
+            self._recent_field.popleft()
+        shown = self._shown_red
+        shown.append((now, verdict.seen.values[1]))
+        while len(shown) > 1 and shown[1][0] <= now - RECENT_S:
+            shown.popleft()
+        late = self._counts[1] >= MAX_TRANSITIONS - 1
+        rising, falling = verdict.rises[1] & late, verdict.falls[1] & late
+        if np.count_nonzero(rising) or np.count_nonzero(falling):
+            self._recent_field.append((now, rising, falling))
 
     def _expire(self, now: float) -> None:
         window = self._window
@@ -472,8 +579,9 @@ class LedFields:
 
     def __init__(self, positions: Sequence[Position]) -> None:
         count = len(positions)
-        self.each = LedTransitions(count)
-        self.near = LedTransitions(count, neighbourhoods(positions))
+        rows = neighbourhoods(positions)
+        self.each = LedTransitions(count, fields=rows)
+        self.near = LedTransitions(count, rows)
 
     def judge(self, levels: bytes, now: float) -> Verdicts | None:
         """Both verdicts on a frame at monotonic ``now``; None when it is the frame last noted."""

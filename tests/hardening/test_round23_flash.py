@@ -1,14 +1,15 @@
 """Red team, round twenty-three: the flash limiter's red neighbourhoods (``per_led.LedFields``).
 
-Every finding is a strict xfail: it fails today and must pass once fixed (then the marker comes
-off). Frames are fed to the real ``Protector`` (flash limiter on, power budget off, 40 frames a
-second); what it lets through is measured by ``tests/runner/light_meter.py``, which shares no
-code with ``runner/protect``. The write-up with figures is ``docs/red-team/round23-flash.md``.
+The findings were strict xfails; all three are fixed (the markers are off; the write-up's Status
+lines say how). Frames are fed to the real ``Protector`` (flash limiter on, power budget off,
+40 frames a second); what it lets through is measured by ``tests/runner/light_meter.py``, which
+shares no code with ``runner/protect``. The write-up with figures is
+``docs/red-team/round23-flash.md``.
 
-A neighbourhood's red flash counts toward the area only where its own LED's red moves by half a
-step (10) in a frame *with another LED of its neighbourhood moving the same way in the same
-frame* (or where that was so in the last 40 ms). Both findings keep every neighbourhood to one
-such LED a frame.
+When found, a neighbourhood's red flash counted toward the area only where its own LED's red
+moved by half a step (10) in a frame *with another LED of its neighbourhood moving the same way
+in the same frame* (or where that was so in the last 40 ms). Findings 1 and 2 keep every
+neighbourhood to one such LED a frame.
 """
 
 from __future__ import annotations
@@ -92,11 +93,6 @@ def red_in_classes(leds: int, frames: int = 160) -> tuple[list[int], list[Row]]:
     return field, draw(leds, paint, GREEN, frames)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-three: a neighbourhood's flash counts only where two of its "
-    "LEDs move together in one frame; a red field whose LEDs are picked so none does is unseen",
-)
 @pytest.mark.parametrize("leds", [100, 500])
 def test_a_red_quarter_cant_strobe_with_no_two_leds_of_a_neighbourhood_moving_together(
     leds: int,
@@ -142,11 +138,6 @@ def ramping_red(leds: int, frames: int = 160) -> tuple[list[int], list[Row]]:
     return field, draw(leds, paint, GREEN, frames)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-three: a neighbourhood's flash counts only where its own LED "
-    "moves by half a step in a frame; a red field ramping by less in every frame is unseen",
-)
 @pytest.mark.parametrize("leds", [100, 500])
 def test_a_red_field_cant_flash_by_ramping_under_half_a_step_a_frame(leds: int) -> None:
     steps = [own_red(SATURATED[:3] + (b,)) for b in RAMP]
@@ -176,11 +167,6 @@ def candy_cane(leds: int, frames: int = 160) -> list[Row]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-three: neighbourhoods on a tightly wound string mix the turns "
-    "above and below, and damp candy stripes no LED of which flashes twice a second",
-)
 @pytest.mark.parametrize("leds", [200, 500])
 def test_candy_stripes_marching_along_a_tightly_wound_string_are_never_damped(leds: int) -> None:
     positions = spiral_cone(leds, 25)
