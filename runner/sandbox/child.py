@@ -447,11 +447,7 @@ def _report_unraisable(api: ProgramApi, source: str) -> None:
             exc = unraisable.exc_value
             if exc is None:
                 return
-            frames = [
-                (frame.f_code.co_name, line)
-                for frame, line in traceback.walk_tb(unraisable.exc_traceback)
-                if frame.f_code.co_filename == PROGRAM_FILENAME
-            ]
+            frames = _program_frames(unraisable.exc_traceback)
             where = unraisable.object
             if type(where) is types.GeneratorType:
                 what = f"<generator object {where.__qualname__}>"
@@ -516,11 +512,7 @@ def _run_raw(api: ProgramApi, source: str) -> dict[str, object]:
 
 
 def _describe_failure(api: ProgramApi, source: str, exc: BaseException) -> dict[str, object]:
-    frames = [
-        (frame.f_code.co_name, line)
-        for frame, line in traceback.walk_tb(exc.__traceback__)
-        if frame.f_code.co_filename == PROGRAM_FILENAME
-    ]
+    frames = _program_frames(exc.__traceback__)
     if isinstance(exc, MemoryError):
         _reserve.clear()  # room to build the report
     reason = "error"
@@ -560,6 +552,15 @@ def _raised_by_program(exc: BaseException) -> bool:
     if code.co_filename != PROGRAM_FILENAME or not 0 <= tb.tb_lasti < len(code.co_code):
         return False
     return code.co_code[tb.tb_lasti] in _RAISED_BY_PROGRAM
+
+
+def _program_frames(tb: types.TracebackType | None) -> list[tuple[str, int]]:
+    """The program's own frames of a traceback, outermost first: (function name, line)."""
+    return [
+        (frame.f_code.co_name, line)
+        for frame, line in traceback.walk_tb(tb)
+        if frame.f_code.co_filename == PROGRAM_FILENAME
+    ]
 
 
 def _user_traceback(frames: list[tuple[str, int]], source: str, type_name: str, msg: str) -> str:
