@@ -1,8 +1,9 @@
-"""``python -m runner.sandbox.child LIMITS_JSON``: the disposable process one user program runs in.
+"""``python -m runner.sandbox.child LIMITS_JSON LOG_FD``: the disposable process one user program
+runs in.
 
 It imports everything it will ever need, confines itself (``runner.sandbox.confine``), reports
 which layers held, and only then reads the program from stdin (records of
-``runner.sandbox.wire``).
+``runner.sandbox.wire``). What the program prints goes to ``LOG_FD`` (``program_log``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 import traceback
 import types
 import unicodedata  # noqa: F401 - the compiler imports it for non-ASCII names (größe = 1)
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from runner.exc import FrameInvalid, FrameTypeInvalid, ProgramRejected
 from runner.sandbox import colours, cpython_fixes, garbage, policy
@@ -27,7 +28,7 @@ from runner.sandbox.confine import Limits, confine
 from runner.sandbox.dryrun import VirtualClock, cpu_tick
 from runner.sandbox.frames import pack_frame
 from runner.sandbox.guards import make_print
-from runner.sandbox.log_batch import LogBatch
+from runner.sandbox.program_log import ProgramLog
 from runner.sandbox.timefuncs import HEADROOM, headroom
 from runner.sandbox.wire import (
     CHECK,
@@ -35,7 +36,6 @@ from runner.sandbox.wire import (
     EXIT_OUT_OF_MEMORY,
     FRAME,
     HEADER,
-    LOG,
     MAX_CHECK_ERRORS,
     MAX_CHECK_RESULT,
     PROGRAM,
@@ -126,7 +126,7 @@ class ProgramApi:
         channel: Channel,
         led_count: int,
         positions: list[list[float]],
-        log_limit: int,
+        log: ProgramLog,
         clock: VirtualClock | None = None,
     ) -> None:
         self._channel = channel
@@ -134,9 +134,7 @@ class ProgramApi:
         self._in_flight = 0  # frames sent whose ACK has not been read yet
         self._led_count = led_count
         self._positions = [(float(x), float(y), float(z)) for x, y, z in positions]
-        self._log = LogBatch(
-            lambda data: channel.send(LOG, data), log_limit, virtual=clock is not None
-        )
+        self._log = log
 
     def get_led_count(self) -> int:
         """The number of LEDs on the tree."""
@@ -154,10 +152,9 @@ class ProgramApi:
         headroom(HEADROOM)
         garbage.collect()  # before the frame is read: a finalizer may change it, harmlessly
         frame = pack_frame(states, self._led_count)
-        self.before_wait(0.0)  # text printed before the frame goes first, when it is due
         if self._clock is not None:
             self._channel.send(TFRAME, TIMESTAMP.pack(self._clock.frame_time()) + frame)
-            self._log.waited(self._clock.frame_sent())
+            self._clock.frame_sent()
             return
         self._channel.send(FRAME, frame)
         self._in_flight += 1
@@ -170,40 +167,15 @@ class ProgramApi:
         return list(self._positions)
 
     def write_log(self, text: str) -> None:
-        """Add printed text to the run's log, while it is under the cap (``LogBatch``)."""
+        """Add printed text to the run's log, while it is under the cap (``ProgramLog``)."""
         self._log.add(str(text))
-
-    def before_wait(self, seconds: float) -> None:
-        """At ``setLEDs`` and ``time.sleep(seconds)``: the log's chance to send held text,
-        unless the sleep will fail at once (its deadline overflows: it waits for nothing)."""
-        clock = self._clock
-        # Only a sleep of over 1e9 s (31 years) can overflow while the clock reads under
-        # 8.2e18 ns (260 years up): the check costs ordinary sleeps nothing. A dry run checks
-        # with a second to spare: its clock checks again a few microseconds later, and a sleep
-        # timed to overflow in between had the hook's credit and then failed (red team round
-        # twenty-three). The tree checks exactly (a sleep that sleeps sends its held text, red
-        # team round twenty-four): its bucket owes at most one record whatever a sleep does.
-        if seconds > 1e9 and (
-            clock.sleep_overflows(seconds + 1.0)
-            if clock is not None
-            else time.monotonic_ns() + seconds * 1e9 >= 2**63
-        ):
-            return
-        self._log.before_wait(seconds)
-
-    def take_log(self) -> bytes:
-        """The text held back, taken (a dry run's end writes it before its END record)."""
-        return self._log.take()
-
-    def flush_log(self) -> None:
-        """Send the text held back (the end of the run)."""
-        self._log.flush()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Confine, report, read the program, run it, report the outcome."""
     args = sys.argv[1:] if argv is None else argv
     limits = Limits.from_dict(json.loads(args[0]))
+    log_fd = int(args[1])  # the write end of the log pipe (``spawn.spawn_child``)
     _reserve.append(bytearray(RESERVE_BYTES))
     # Records get their own fd; fd 1 becomes stderr, so a stray write cannot corrupt them.
     channel = Channel(0, os.dup(1))
@@ -229,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     faulthandler.enable()
     faulthandler.register(signal.SIGXCPU, all_threads=False, chain=True)
     try:
-        outcome = run_program(channel, program, jitter_seed, noise_seed, tick, tick_cpu)
+        outcome = run_program(channel, program, log_fd, jitter_seed, noise_seed, tick, tick_cpu)
     except MemoryError:
         _reserve.clear()
         outcome = {"outcome": "failed", "reason": "memory_limit", "error": _memory_error()}
@@ -277,6 +249,7 @@ def _first_errors(errors: list[dict[str, object]]) -> list[dict[str, object]]:
 def run_program(
     channel: Channel,
     program: dict[str, object],
+    log_fd: int,
     jitter_seed: bytes | None = None,
     noise_seed: bytes | None = None,
     tick: float | None = None,
@@ -295,8 +268,7 @@ def run_program(
     # leave nothing behind), so its start pays ~1 ms for it.
     if tick is None and not preview:  # the tree's clock is never read: any tick will do
         tick = UNUSED_TICK_S
-    last_words: list[Callable[[], bytes]] = []  # the held log text, written at a dry run's end
-    clock = _dry_run_clock(channel, program, jitter_seed, tick, preview, tick_cpu, last_words)
+    clock = _dry_run_clock(channel, program, jitter_seed, tick, preview, tick_cpu)
     time_functions = clock.functions()
     if preview:
         _arm(clock, channel)
@@ -304,18 +276,14 @@ def run_program(
         channel,
         int(program["led_count"]),  # type: ignore[call-overload]
         program["positions"],  # type: ignore[arg-type]
-        int(program["log_limit"]),  # type: ignore[call-overload]
+        ProgramLog(log_fd, int(program["log_limit"])),  # type: ignore[call-overload]
         clock if preview else None,
     )
-    last_words.append(api.take_log)
     if program.get("mode") == "raw":
-        outcome = _run_raw(api, source)
-        api.flush_log()
-        return outcome
+        return _run_raw(api, source)
     noise = random.Random(noise_seed)
     _report_unraisable(api, source)
     outcome = _run_restricted(api, source, clock if preview else None, time_functions, noise)
-    api.flush_log()  # the last batch, and the traceback of a failure, before the END
     # The program's namespace and its error are gone by now, and with them every finalizer
     # they held (a suspended generator's finally) has run, still on the clock. Objects in
     # cycles would be finalized by a later collection, after the clock stops: none comes now.
@@ -341,9 +309,7 @@ def _run_restricted(
     except ProgramRejected as exc:
         errors = [_error_dict(e) for e in exc.errors]
         return {"outcome": "failed", "reason": "error", "error": errors[0] if errors else None}
-    env = policy.make_globals(
-        api, time_functions if clock is not None else None, before_sleep=api.before_wait
-    )
+    env = policy.make_globals(api, time_functions if clock is not None else None)
     cpython_fixes.install(env)  # CPython 3.11 bugs that free what is still in use
     held: list[object] = []  # kept for the run
     _scatter(held, noise)
@@ -389,7 +355,6 @@ def _dry_run_clock(
     tick: float | None,
     calibrate: bool = True,
     setup_cpu: float = 0.0,
-    last_words: Sequence[Callable[[], bytes]] = (),
 ) -> VirtualClock:
     """A virtual clock that ends the run, as the tree's deadline would, at the time limit
     (once armed: ``_arm``)."""
@@ -404,16 +369,6 @@ def _dry_run_clock(
         clock.stopped = True  # an attribute, not a call: nothing can fail before the try
         try:
             try:
-                try:  # the text the log held back: a run cut off at its limit is the ordinary
-                    # end of an animation, and on the tree it goes out as the frames pass
-                    # (red team round twenty-two); never in the way of the END record
-                    for take in last_words:
-                        held = take()
-                        record = _record(LOG, held) if held else b""
-                        while record:
-                            record = record[os.write(channel.wfd, record) :]
-                except BaseException:  # noqa: BLE001, S110 - out of memory or stack: END anyway
-                    pass
                 if reason == "time_limit":
                     record = at_limit
                 else:
@@ -501,6 +456,7 @@ def _run_raw(api: ProgramApi, source: str) -> dict[str, object]:
         "getLEDPositions": api.get_led_positions,
         "fromHSV": colours.fromHSV,
         "CHANNEL": api._channel,  # raw payloads may forge records on the real pipe
+        "LOG_FD": api._log.fd,  # and write the log pipe as they like
         "print": make_print(api.write_log),  # to the run's log, as a tree program's print
         **colours.COLOURS,
     }

@@ -268,19 +268,17 @@ class VirtualClock:
         self._taken_before, self._taken_last = self._taken_last, shown
         return shown
 
-    def frame_sent(self) -> float:
+    def frame_sent(self) -> None:
         """The frame is on its way; the program goes on once the frame before it has been taken
         (its ACK comes as it is shown), whatever the program did since: one frame in flight, as
-        on the tree. When that has passed, the send is all it costs. Returns the virtual seconds
-        waited for the ACK."""
+        on the tree. When that has passed, the send is all it costs."""
         value = self.now()
         ready = self._taken_before
         if ready is not None and value < ready:
             self._waited()  # the tree's child waits for the ACK
             self._advance(ready - value)
-            return ready - value
+            return
         self._advance(self._late(FRAME_SEND_S))
-        return 0.0
 
     def sleep_overflows(self, seconds: float) -> bool:
         """Whether the real sleep's deadline (monotonic nanoseconds in a C int64) overflows:

@@ -762,7 +762,6 @@ def make_builtins(
     write_log: Callable[[str], None],
     program_globals: dict[str, object],
     time_functions: Mapping[str, Callable[..., Any]] | None = None,
-    before_sleep: Callable[[float], None] | None = None,
 ) -> tuple[dict[str, object], dict[str, object]]:
     """Fresh ``__builtins__`` and the RestrictedPython guard globals for one run
     (``time_functions``: a dry run's virtual clock for the ``time`` namespace).
@@ -772,7 +771,7 @@ def make_builtins(
     """
     owned: set[object] = set()
     write_guard, metaclass = make_class_guards(owned, program_globals)
-    modules = make_modules(SandboxFunction, time_functions, before_sleep)
+    modules = make_modules(SandboxFunction, time_functions)
     safe: dict[str, object] = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
     safe.update(
         {

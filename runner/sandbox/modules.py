@@ -163,7 +163,6 @@ def _random_namespace(rng: random.Random, wrap: Wrap) -> SandboxModule:
 def make_modules(
     wrap: Wrap,
     time_functions: Mapping[str, Callable[..., Any]] | None = None,
-    before_sleep: Callable[[float], None] | None = None,
 ) -> dict[str, SandboxModule]:
     """Fresh ``math``, ``random``, ``time``, ``colorsys`` and ``typing`` namespaces for one run.
 
@@ -171,7 +170,7 @@ def make_modules(
     clocks are the same wrappers (``timefuncs``): a program cannot tell the two apart by them.
     """
     clock_attrs: dict[str, object] = {n: getattr(time, n) for n in _TIME_NAMES}
-    clock_attrs.update(clock_functions(time_functions, before_sleep))
+    clock_attrs.update(clock_functions(time_functions))
     public_math = {n: getattr(math, n) for n in dir(math) if not n.startswith("_")}
     # A generator of the run's own; seeding it touches nothing else.
     modules = {

@@ -207,17 +207,13 @@ def compile_program(
 def make_globals(
     program_api: ProgramAPI,
     time_functions: Mapping[str, Callable[..., Any]] | None = None,
-    before_sleep: Callable[[float], None] | None = None,
 ) -> dict[str, object]:
     """Fresh restricted globals for one run: SPEC §2's API, safe builtins and the guards.
 
-    ``time_functions`` replace the ``time`` module's clocks (a dry run's virtual clock);
-    ``before_sleep(seconds)`` is called as ``time.sleep`` begins (the child sends printed text).
+    ``time_functions`` replace the ``time`` module's clocks (a dry run's virtual clock).
     """
     namespace: dict[str, object] = {}
-    safe_builtins, guards = make_builtins(
-        program_api.write_log, namespace, time_functions, before_sleep
-    )
+    safe_builtins, guards = make_builtins(program_api.write_log, namespace, time_functions)
     namespace.update({"__builtins__": safe_builtins, **guards})
     namespace.update(
         getLEDCount=SandboxFunction(program_api.get_led_count, "getLEDCount"),

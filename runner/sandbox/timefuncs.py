@@ -91,19 +91,17 @@ class builtin_function_or_method:  # noqa: N801 - CPython's name: what a type() 
     No public attributes; its slots are private, as ``SandboxFunction``'s.
     """
 
-    __slots__ = ("_before_sleep", "_impl", "_name", "_real")
+    __slots__ = ("_impl", "_name", "_real")
 
     def __init__(
         self,
         name: str,
         impl: Callable[..., Any],
         real: Callable[..., Any],
-        before_sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._name = name
         self._impl = impl
         self._real = real  # CPython's own function: it checks optional arguments in both modes
-        self._before_sleep = before_sleep  # the child's: sends printed text that falls due
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         headroom(HEADROOM)
@@ -123,8 +121,6 @@ class builtin_function_or_method:  # noqa: N801 - CPython's name: what a type() 
                 raise TypeError(f"time.sleep() takes exactly one argument ({len(args)} given)")
             seconds = sleep_seconds(args[0])
             garbage.collect()  # the program's cyclic garbage is collected here and at setLEDs
-            if self._before_sleep is not None:
-                self._before_sleep(seconds)
             return self._impl(seconds)
         if args:
             raise TypeError(f"time.{name}() takes no arguments ({len(args)} given)")
@@ -143,13 +139,12 @@ class builtin_function_or_method:  # noqa: N801 - CPython's name: what a type() 
 
 def clock_functions(
     virtual: Mapping[str, Callable[..., Any]] | None = None,
-    before_sleep: Callable[[float], None] | None = None,
 ) -> dict[str, builtin_function_or_method]:
     """The program's clock functions: over ``virtual`` (a dry run's clock) where it has them,
-    else over CPython's own; ``sleep`` calls ``before_sleep(seconds)`` first."""
+    else over CPython's own."""
     functions = {}
     for name in CLOCK_NAMES:
         real = getattr(time, name)
         impl = (virtual or {}).get(name, real)
-        functions[name] = builtin_function_or_method(name, impl, real, before_sleep)
+        functions[name] = builtin_function_or_method(name, impl, real)
     return functions

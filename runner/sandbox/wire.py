@@ -1,11 +1,13 @@
 """The record format on the pipes between the supervisor and its sandbox child.
 
 A record is a type byte, a 4-byte big-endian payload length and the payload. Child -> parent:
-READY (JSON: which sandbox layers hold), FRAME (4 bytes per LED), LOG (UTF-8 text), END (JSON
-outcome); in a dry run TFRAME (an 8-byte big-endian double, the virtual time the frame would be
-shown at, then 4 bytes per LED) replaces FRAME and is never ACKed. Parent -> child: PROGRAM
+READY (JSON: which sandbox layers hold), FRAME (4 bytes per LED), END (JSON outcome); in a dry
+run TFRAME (an 8-byte big-endian double, the virtual time the frame would be shown at, then 4
+bytes per LED) replaces FRAME and is never ACKed. Parent -> child: PROGRAM
 (JSON), then one ACK byte per frame the parent has taken; or CHECK (source), answered by
-RESULT (JSON list of errors) instead of running anything.
+RESULT (JSON list of errors) instead of running anything. The program's printed text is not a
+record: it goes, as UTF-8, to a pipe of its own (``runner.sandbox.program_log``), whose fd is the
+child's last argument.
 Kept apart so the parent does not import the child's sandbox libraries, nor the child pydantic.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 import struct
 
 HEADER = struct.Struct(">cI")
-READY, FRAME, LOG, END, PROGRAM = b"R", b"F", b"L", b"E", b"P"
+READY, FRAME, END, PROGRAM = b"R", b"F", b"E", b"P"
 CHECK, RESULT = b"C", b"K"  # parent -> child: a program to check only; child -> parent: errors
 # A RESULT lists at most this many errors, within this many bytes; then one entry without a line
 # saying how many more the check found (red team round eight, finding 8).
@@ -25,17 +27,3 @@ TIMESTAMP = struct.Struct(">d")
 ACK = b"\x01"
 EXIT_OUT_OF_MEMORY = 3  # the child hit MemoryError even while reporting it
 PROGRAM_FILENAME = "<tree program>"  # co_filename of the user's code: finds its lines
-# Printed text goes to the parent in rationed records (``runner.sandbox.log_batch``):
-# LOG_BURST at once, then LOG_RATE a second, or one per LOG_BATCH bytes, and a last one. Every
-# record costs the parent a wake-up and two reads (red team round twenty). The parent refuses
-# more records than ``max_log_records`` allows.
-LOG_BURST = 16
-LOG_RATE = 20.0
-LOG_BATCH = 4096
-
-
-def max_log_records(seconds: float, log_limit: int) -> int:
-    """The most LOG records an honest child sends in ``seconds`` of program time (real and,
-    in a dry run, virtual added up): the burst, twice the rate (a sleep may spend its tokens
-    as it begins), one per ``LOG_BATCH`` bytes, and some to spare."""
-    return 64 + LOG_BURST + 2 * int(seconds * LOG_RATE) + log_limit // LOG_BATCH

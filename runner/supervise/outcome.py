@@ -7,6 +7,7 @@ shape is a crash, never an exception.
 
 from __future__ import annotations
 
+import codecs
 import json
 import signal
 from dataclasses import dataclass, field
@@ -30,12 +31,13 @@ class Outcome:
     end: dict[str, object] | None = None
     invalid_frame: str | None = None
     crashed: str | None = None
-    log_records: int = 0
-    log_received: int = 0  # bytes of every LOG record, kept or not
     end_seen: float = 0.0  # monotonic time the END record arrived
     _log: list[str] = field(default_factory=list)
     _log_bytes: int = 0
     _log_full: bool = False
+    _decoder: codecs.IncrementalDecoder = field(
+        default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace")
+    )
 
     def fail_frame(self, message: str) -> Outcome:
         """The parent's frame check refused a frame."""
@@ -59,31 +61,36 @@ class Outcome:
             return
         self.end = end
 
-    def add_log(self, payload: bytes, limit: int) -> str:
-        """Keep printed text up to ``limit`` bytes; return the part kept (and the cap note)."""
-        self.log_records += 1
-        self.log_received += len(payload)
-        if self._log_full or not payload:
+    def add_log(self, chunk: bytes, limit: int) -> str:
+        """Keep printed text up to ``limit`` bytes; return the part kept (and the cap note).
+
+        The pipe's chunks fall anywhere, inside a character too: decoded as a stream.
+        """
+        if self._log_full or not chunk:
             return ""
         room = limit - self._log_bytes
-        kept = payload[:room]
+        kept = chunk[:room]
         self._log_bytes += len(kept)
-        text = kept.decode("utf-8", "ignore" if len(kept) < len(payload) else "replace")
-        if len(payload) > room:
+        cut = len(chunk) > room
+        if cut:  # a character cut short by the cap is left out, not shown as one replaced
+            self._decoder.errors = "ignore"
+        text = self._decoder.decode(kept, final=cut)
+        if cut:
             self._log_full = True
             text += f"\n[log truncated: a run's log is limited to {limit} bytes]\n"
-        self._log.append(text)
+        if text:
+            self._log.append(text)
         return text
 
-    def log_room(self, limit: int, record_max: int) -> int:
-        """The most bytes the next LOG record may hold (at most ``record_max``).
-
-        A real child sends no more than its log's ``limit`` and one byte in all
-        (``ProgramApi.write_log``: one byte past the cap marks the cut), so anything past that
-        is refused at the record's header, before it is read: a child whose log is full cannot
-        make the parent read a gigabyte it throws away (red team round eight).
-        """
-        return max(0, min(record_max, limit + 1 - self.log_received))
+    def end_log(self) -> str:
+        """The log's end: a character its last bytes began, and never finished, replaced."""
+        if self._log_full:
+            return ""
+        self._log_full = True
+        text = self._decoder.decode(b"", final=True)
+        if text:
+            self._log.append(text)
+        return text
 
     def log_text(self) -> str:
         """Everything kept of the log."""

@@ -15,6 +15,13 @@ which costs the parent nothing. The reads are paced as well as the bytes: after 
 rests ``STDERR_REST_S`` before the parent listens to it again. The stderr pipe is made big
 enough (``STDERR_PIPE``) to hold a whole budget and more, so no write of a child that stays within
 its budget ever waits out a rest: whether the parent happened to be resting no program can time.
+
+The program's printed text comes on a pipe of its own (``runner.sandbox.program_log``), read the
+same way: at most a log's budget of bytes (then the read end is closed), a read at most every
+``LOG_REST_S``, so a program printing a byte at a time wakes the runner no more than 20 times a
+second. The pipe holds more than a whole log, so no write of the child ever waits for a read,
+and what the child wrote stays in the pipe when it dies: ``drain_log`` and ``close`` read it
+all, so a deadline, a Stop or a crash loses no line printed before it.
 """
 
 from __future__ import annotations
@@ -24,13 +31,13 @@ import fcntl
 import os
 import select
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runner.sandbox.wire import HEADER, PROGRAM_FILENAME
+from runner.supervise.spawn import Child
 
 STDERR_TAIL = 16384  # holds a whole faulthandler dump (at most 100 frames)
 STDERR_HEAD = 4096  # what the child said first (a start-up failure), kept for the log
@@ -49,6 +56,9 @@ STDERR_BULK = 4096
 # run of eight and in a dry run in another (a flaky tell). Four budgets: the budget runs out, and
 # the read end closes, before any write of the child can wait.
 STDERR_PIPE = 4 * STDERR_BUDGET
+# The log is read at most this often while the child runs (and all of it once it is gone): 20
+# wake-ups a second, whatever the program prints (red team round twenty).
+LOG_REST_S = 0.05
 MAX_PENDING_WRITE = 1 << 20  # a child that stops reading gets no more than this queued
 DEATH_WAIT_S = 5.0
 _USER_FRAME = PROGRAM_FILENAME.encode()
@@ -111,7 +121,8 @@ class Exit:
 class ChildIO:
     """Pipes to one child, with its deadline; ``kill`` is thread-safe and wakes any wait."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], deadline: float) -> None:
+    def __init__(self, child: Child, deadline: float) -> None:
+        proc = child.proc
         assert proc.stdin and proc.stdout and proc.stderr
         self._proc = proc
         self.deadline = deadline
@@ -119,6 +130,15 @@ class ChildIO:
         for stream in (self._in, self._out, self._err):
             os.set_blocking(stream.fileno(), False)
         _grow_pipe(self._err.fileno(), STDERR_PIPE)
+        self._log = child.log_fd
+        os.set_blocking(self._log, False)
+        self.log_budget = 0  # bytes of log read at most (``watch_log``); none until then
+        self.log_read = 0
+        self.log_cut = False  # the child wrote more than the budget: the read end was closed
+        self._log_open = True
+        self._log_new = bytearray()  # read, not yet taken
+        self._log_wakes = False
+        self._log_rest_until = 0.0
         self._pidfd = os.pidfd_open(proc.pid)
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._header = bytearray()
@@ -156,6 +176,27 @@ class ChildIO:
             with contextlib.suppress(BlockingIOError, OSError):
                 os.write(self._wake_w, b"k")
 
+    def watch_log(self, budget: int, wake: bool = False) -> None:
+        """Read the child's log pipe while waiting, up to ``budget`` bytes (the log's cap and
+        the byte that marks the cut); ``wake``: ``next_record`` returns when text arrives."""
+        self.log_budget = budget
+        self._log_wakes = wake
+
+    def take_log(self) -> bytes:
+        """The printed text read since the last call."""
+        data = bytes(self._log_new)
+        self._log_new.clear()
+        return data
+
+    def drain_log(self) -> None:
+        """Read what the log pipe holds now, without waiting or resting (the end of a run)."""
+        for _ in range(64):  # bounded by the budget; the loop only in case of a short read
+            if not self._log_open or self.log_budget <= 0:
+                return
+            before = self.log_read
+            if not self._read_log() or self.log_read == before:
+                return
+
     def expired(self, now: float) -> bool:
         """Whether the deadline has passed (and if so, the child is killed)."""
         if now >= self.deadline:
@@ -192,7 +233,7 @@ class ChildIO:
                 self._payload.clear()
                 self._want = None
                 return kind, payload
-            if self.eof or self.killed:
+            if self.eof or self.killed or (self._log_wakes and self._log_new):
                 return None, b""
             now = time.monotonic()
             if self.expired(now) or (wake_at is not None and now >= wake_at):
@@ -217,8 +258,11 @@ class ChildIO:
             self._reaped = True
         self._proc.returncode = os.waitstatus_to_exitcode(status)
         self._drain_stderr()
+        self.drain_log()  # the child is dead: everything it wrote is in the pipe
         for stream in (self._in, self._out, self._err):
             stream.close()
+        if self._log_open:
+            os.close(self._log)
         for fd in (self._pidfd, self._wake_r, self._wake_w):
             os.close(fd)
         return Exit(self._proc.returncode, usage.ru_utime + usage.ru_stime, self.stderr_tail)
@@ -286,11 +330,22 @@ class ChildIO:
                 poller.register(err_fd, select.POLLIN)
             else:  # come back for it when its rest is over
                 timeout = min(timeout, rest)
+        log_fd = -1
+        if self._log_open and self.log_budget > 0:
+            rest = self._log_rest_until - time.monotonic()
+            if rest <= 0:
+                log_fd = self._log
+                poller.register(log_fd, select.POLLIN)
+            else:
+                timeout = min(timeout, rest)
         if self._outbuf and not self._in.closed:
             poller.register(self._in.fileno(), select.POLLOUT)
         for fd, _ in poller.poll(max(0, int(timeout * 1000) + 1)):
             if fd == err_fd:
                 self._read_stderr()
+            elif fd == log_fd:
+                self._read_log()
+                self._log_rest_until = time.monotonic() + LOG_REST_S
             elif fd == self._in.fileno():
                 self._write()
 
@@ -323,6 +378,26 @@ class ChildIO:
             self._stderr_rest_until = time.monotonic() + STDERR_REST_S
         self.stderr_read += len(chunk)
         self.stderr_tail = (self.stderr_tail + chunk)[-STDERR_TAIL:]
+
+    def _read_log(self) -> bool:
+        """One read of the log pipe, within the budget; False when nothing was there."""
+        room = self.log_budget - self.log_read
+        try:
+            chunk = os.read(self._log, max(1, min(room, 1 << 16)))
+        except BlockingIOError:
+            return False
+        if not chunk:  # the child is gone and everything it wrote was read
+            self._log_open = False
+            os.close(self._log)
+            return False
+        if room <= 0:  # a byte past the budget: no real child writes it
+            self.log_cut = True
+            self._log_open = False
+            os.close(self._log)  # the child's next write fails with EPIPE, at its own cost
+            return False
+        self.log_read += len(chunk)
+        self._log_new += chunk
+        return True
 
     def _cut_stderr(self) -> None:
         """Stop reading the child's stderr for good: its next write fails with EPIPE (Python

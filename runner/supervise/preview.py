@@ -15,7 +15,6 @@ import json
 import logging
 import math
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -27,7 +26,7 @@ from protocol.messages import PreviewResult, ProgramError
 from runner.config import RunnerConfig
 from runner.exc import FrameInvalid
 from runner.protect import Protector
-from runner.sandbox.wire import END, LOG, PROGRAM, READY, TFRAME, TIMESTAMP, max_log_records
+from runner.sandbox.wire import END, PROGRAM, READY, TFRAME, TIMESTAMP
 from runner.supervise.outcome import Outcome, Verdict, end_verdict, exit_verdict
 from runner.supervise.pipes import ChildIO, ChildProtocolError, Exit
 from runner.supervise.sampling import FrameSampler, fit_frames, protect_frames
@@ -36,13 +35,14 @@ from runner.supervise.spawn import (
     CHILD_COMMAND,
     SPARE_MAX_AGE_S,
     STARTUP_LIMIT_S,
+    Child,
     child_limits,
     confinement_failure,
     discard_child,
     required_layers,
     spawn_child,
 )
-from runner.supervise.supervisor import MAX_END, MAX_LOG_RECORD
+from runner.supervise.supervisor import MAX_END
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class Previewer:
         self._threads: set[threading.Thread] = set()
         self._closed = False
         self._prestart = prestart
-        self._spare: subprocess.Popen[bytes] | None = None
+        self._spare: Child | None = None
         self._spare_born = 0.0
 
     # --- slots and lifecycle ---------------------------------------------------------------
@@ -239,14 +239,14 @@ class Previewer:
         if spare is not None:
             discard_child(spare)
 
-    def _spawn(self) -> subprocess.Popen[bytes]:
+    def _spawn(self) -> Child:
         return spawn_child(self._command, nice=PREVIEW_NICE)
 
-    def _take_child(self) -> subprocess.Popen[bytes]:
+    def _take_child(self) -> Child:
         with self._lock:
             spare, self._spare = self._spare, None
         fresh = time.monotonic() - self._spare_born < SPARE_MAX_AGE_S  # its kill timer runs
-        if spare is not None and fresh and spare.poll() is None:
+        if spare is not None and fresh and spare.proc.poll() is None:
             return spare
         if spare is not None:
             discard_child(spare)
@@ -298,9 +298,11 @@ class Previewer:
             io.kill()
             run.out.fail_protocol("the runner failed while supervising this dry run")
         finally:
-            exit = io.close()
+            exit = io.close()  # reads what is left of the log, once the child is dead
             with self._lock:
                 self._active.discard(io)
+        run.out.add_log(io.take_log(), self._log_limit)
+        run.out.end_log()
         return self._report(run, exit, io.timed_out, time.monotonic() - started)
 
     def _failure(self, message: str) -> PreviewReport:
@@ -350,6 +352,7 @@ class Previewer:
             "mode": "preview",
             "fps": self.config.fps,
         }
+        io.watch_log(self._log_limit + 1)  # the cap, and the byte marking the cut
         io.send(PROGRAM, json.dumps(program).encode())
         self._stream(io, run)
 
@@ -359,18 +362,9 @@ class Previewer:
         frame_size = TIMESTAMP.size + 4 * self.led_count
         # The tree's pacing never shows two frames closer than half a period.
         max_frames = int(2 * run.limit * fps) + 2 if fps > 0 else UNPACED_FRAME_CAP
-        # A real child sends at least a byte a record, and rations them (``log_batch``): a
-        # dry run's program time is its virtual sleeps and its real time, up to the wall bound.
-        most_logs = min(
-            self._log_limit + 64,
-            max_log_records(run.limit + self.wall_limit_s, self._log_limit),
-        )
-        # Each kind bounded by its own size (an unknown kind is refused at its header).
-        record_limits = {
-            TFRAME: frame_size,
-            LOG: out.log_room(self._log_limit, MAX_LOG_RECORD),
-            END: MAX_END,
-        }
+        # Each kind bounded by its own size (an unknown kind is refused at its header). Printed
+        # text comes on its own pipe (``ChildIO.watch_log``), never as a record.
+        record_limits = {TFRAME: frame_size, END: MAX_END}
         while True:
             wake = out.end_seen + END_GRACE_S if out.end is not None else None
             kind, payload = io.next_record(max_size=record_limits, wake_at=wake)
@@ -396,11 +390,6 @@ class Previewer:
                     io.kill()
                     out.fail_frame(str(exc))
                     return
-            elif kind == LOG:
-                if not payload or out.log_records >= most_logs:
-                    return self._broke(io, out, "log records beyond the log's cap")
-                out.add_log(payload, self._log_limit)
-                record_limits[LOG] = out.log_room(self._log_limit, MAX_LOG_RECORD)
             elif kind == END:
                 out.take_end(payload)
                 out.end_seen = time.monotonic()

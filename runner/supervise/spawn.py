@@ -1,18 +1,22 @@
 """Starting and discarding the sandbox child processes the Supervisor runs programs in.
 
 Each child is a fresh interpreter (never a fork of the LED-holding runner) with an empty
-environment in its own process group; its confinement is passed as JSON on its command line.
+environment in its own process group; its confinement is passed as JSON on its command line,
+then the number of the fd it writes its program's printed text to: a pipe of its own, whose
+read end the parent keeps (``Child.log_fd``; see ``runner.sandbox.program_log``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import pwd
 import signal
 import subprocess
 import sys
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 from runner.config import RunnerConfig
 from runner.sandbox.confine import LAYERS, Limits, default_read_paths, in_force
@@ -88,28 +92,59 @@ def child_limits(
     )
 
 
-def spawn_child(command: Sequence[str], nice: int = 0) -> subprocess.Popen[bytes]:
+# The log pipe holds a whole log and more (``protocol.limits.MAX_LOG_CHARS`` is the most any
+# run keeps), so a child's write of its printed text never waits for the parent to read.
+LOG_PIPE = 1 << 18
+
+
+@dataclass(frozen=True)
+class Child:
+    """A spawned sandbox child: its process (records on stdin/stdout, faulthandler's dumps on
+    stderr) and the read end of its log pipe."""
+
+    proc: subprocess.Popen[bytes]
+    log_fd: int
+
+    @property
+    def pid(self) -> int:
+        """The child's pid."""
+        return self.proc.pid
+
+
+def spawn_child(command: Sequence[str], nice: int = 0) -> Child:
     """A fresh interpreter (never a fork of this LED-holding process), empty env, own group;
     ``nice`` > 0 lowers its priority at once (the child lowers it again before confining
-    itself, from its limits), not only once it has imported everything."""
-    proc = subprocess.Popen(
-        command,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={},
-        cwd="/",
-        close_fds=True,
-        process_group=0,
-    )
+    itself, from its limits), not only once it has imported everything. The number of the
+    log pipe's write end is its last argument."""
+    log_r, log_w = os.pipe2(os.O_CLOEXEC)
+    with contextlib.suppress(OSError):  # refused over an account's pipe quota: 64 KiB, enough
+        fcntl.fcntl(log_r, fcntl.F_SETPIPE_SZ, LOG_PIPE)  # for the default 16 KiB log
+    try:
+        proc = subprocess.Popen(
+            [*command, str(log_w)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={},
+            cwd="/",
+            close_fds=True,
+            pass_fds=(log_w,),
+            process_group=0,
+        )
+    except BaseException:
+        os.close(log_r)
+        raise
+    finally:
+        os.close(log_w)  # the child's now: EOF on the read end once it is gone
     if nice > 0:
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, proc.pid, nice)
-    return proc
+    return Child(proc, log_r)
 
 
-def discard_child(proc: subprocess.Popen[bytes]) -> None:
+def discard_child(child: Child) -> None:
     """Kill and reap a child that never ran a program, and close its pipes."""
+    proc = child.proc
     if proc.returncode is None:  # once reaped, its pid may belong to someone else
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -117,6 +152,7 @@ def discard_child(proc: subprocess.Popen[bytes]) -> None:
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:
             stream.close()
+    os.close(child.log_fd)
 
 
 def probe_layers(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -26,7 +25,7 @@ from runner.protect import Protector, ProtectStats
 from runner.sandbox.confine import in_force
 from runner.sandbox.frames import check_frame_bytes
 from runner.sandbox.grid import Pacer
-from runner.sandbox.wire import ACK, END, FRAME, LOG, PROGRAM, READY, max_log_records
+from runner.sandbox.wire import ACK, END, FRAME, PROGRAM, READY
 from runner.supervise.outcome import Outcome
 from runner.supervise.pacing import LogFeed, ViewerFeed
 from runner.supervise.pipes import ChildIO, ChildProtocolError, Exit
@@ -35,6 +34,7 @@ from runner.supervise.spawn import (
     RAW_PRELOAD,
     SPARE_MAX_AGE_S,
     STARTUP_LIMIT_S,
+    Child,
     child_limits,
     confinement_failure,
     discard_child,
@@ -49,7 +49,6 @@ _warned_lock = threading.Lock()
 
 EventCallback = Callable[[Message], None]
 MAX_READY = 16384
-MAX_LOG_RECORD = 1 << 16  # a real child sends at most its remaining log allowance
 MAX_END = 1 << 15  # a real END is a few hundred bytes (an error message is at most 2,000 chars)
 END_GRACE_S = 1.0  # a child that reported its end has this long to exit
 
@@ -129,7 +128,7 @@ class Supervisor:
         self._closed = False
         # The spare is started after each run, not here: a supervisor that never runs anything
         # never leaves a process behind.
-        self._spare: subprocess.Popen[bytes] | None = None
+        self._spare: Child | None = None
         self._spare_born = 0.0
         # PROTECT: one for the tree's life (its flash window spans program boundaries); each
         # run's report counts from the run's start.
@@ -217,25 +216,25 @@ class Supervisor:
             )
         return result
 
-    def _spawn_spare(self) -> subprocess.Popen[bytes] | None:
+    def _spawn_spare(self) -> Child | None:
         try:
             return self._spawn()
         except OSError:  # the next run simply starts a child itself
             logger.exception("could not prestart a sandbox child")
             return None
 
-    def _take_child(self) -> subprocess.Popen[bytes]:
+    def _take_child(self) -> Child:
         if self._closed:
             raise RuntimeError("the supervisor is closed")
         spare, self._spare = self._spare, None
         fresh = time.monotonic() - self._spare_born < SPARE_MAX_AGE_S
-        if spare is not None and spare.poll() is None and fresh:
+        if spare is not None and spare.proc.poll() is None and fresh:
             return spare
         if spare is not None:  # dead, or too old for its kill timer to leave a whole run
             discard_child(spare)
         return self._spawn()
 
-    def _spawn(self) -> subprocess.Popen[bytes]:
+    def _spawn(self) -> Child:
         self._spare_born = time.monotonic()
         return spawn_child(self._command)
 
@@ -268,13 +267,25 @@ class Supervisor:
             "time_limit": limit,
             "mode": self._mode,
         }
+        io.watch_log(self._log_limit + 1, wake=True)  # the cap, and the byte marking the cut
         io.send(PROGRAM, json.dumps(program).encode())
         emit(Started(submission_id=submission_id))
         logs = LogFeed(submission_id, emit)
         try:
-            return self._stream(io, submission_id, emit, out, logs, limit)
-        finally:  # however the run ended, the log written so far reaches viewers
+            return self._stream(io, submission_id, emit, out, logs)
+        finally:  # however the run ended, the log written before it reaches viewers
+            io.drain_log()
+            self._pass_log(io, out, logs)
+            text = out.end_log()
+            if text:
+                logs.add(text, time.monotonic())
             logs.flush(time.monotonic())
+
+    def _pass_log(self, io: ChildIO, out: Outcome, logs: LogFeed) -> None:
+        """The printed text read from the child's log pipe, kept and sent on to viewers."""
+        text = out.add_log(io.take_log(), self._log_limit)
+        if text:
+            logs.add(text, time.monotonic())
 
     def _stream(
         self,
@@ -283,7 +294,6 @@ class Supervisor:
         emit: EventCallback,
         out: Outcome,
         logs: LogFeed,
-        limit: float,
     ) -> Outcome:
         """Show the child's frames and pass on its log until its output ends.
 
@@ -294,15 +304,10 @@ class Supervisor:
         pacer = Pacer(self.config.fps)
         viewer = ViewerFeed(submission_id, self.config.view_fps, emit)
         count = len(self.strip)
-        # A real child sends at least a byte a record, and rations them (``log_batch``).
-        most_logs = min(self._log_limit + 64, max_log_records(limit, self._log_limit))
-        # Each kind its own bound: an END or LOG is small in a real child, and JSON of empty
-        # objects grows ~24x when parsed, so a 1 MiB END would cost the parent ~28 MB.
-        record_limits = {
-            FRAME: 4 * count,
-            LOG: out.log_room(self._log_limit, MAX_LOG_RECORD),
-            END: MAX_END,
-        }
+        # Each kind its own bound: an END is small in a real child, and JSON of empty objects
+        # grows ~24x when parsed, so a 1 MiB END would cost the parent ~28 MB. Printed text
+        # comes on its own pipe (``ChildIO.watch_log``), never as a record.
+        record_limits = {FRAME: 4 * count, END: MAX_END}
         while not self._over(io):
             wake = min(viewer.due or math.inf, logs.due or math.inf)
             if out.end is not None:  # after END: EOF, within a grace period
@@ -310,6 +315,7 @@ class Supervisor:
             kind, payload = io.next_record(
                 max_size=record_limits, wake_at=None if wake == math.inf else wake
             )
+            self._pass_log(io, out, logs)
             viewer.flush_if_due(time.monotonic())
             logs.flush_if_due(time.monotonic())
             if kind is None:
@@ -334,13 +340,6 @@ class Supervisor:
                 leds = shown
                 out.frames += 1
                 viewer.shown(leds, time.monotonic())
-            elif kind == LOG:
-                if not payload or out.log_records >= most_logs:
-                    return self._end_protocol(io, out, "log records beyond the log's cap")
-                text = out.add_log(payload, self._log_limit)
-                record_limits[LOG] = out.log_room(self._log_limit, MAX_LOG_RECORD)
-                if text:
-                    logs.add(text, time.monotonic())
             elif kind == END:
                 out.take_end(payload)
                 out.end_seen = time.monotonic()

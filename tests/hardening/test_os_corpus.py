@@ -87,6 +87,8 @@ FLOODS = [
     "frame_flood_no_acks",
     "zero_length_log_flood",
     "small_log_flood",
+    "log_pipe_byte_flood",
+    "log_pipe_gigabytes",
     "end_megabyte",
     "forged_end_then_hang",
     "setpgid_then_outlive",

@@ -91,12 +91,6 @@ print(hash(t))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-five, open (a CPU-time tick fixed it; round twenty-six "
-    "withdrew it): text held past the log's burst is never sent while "
-    "the program computes, so the tree's deadline loses lines printed seconds before it",
-)
 def test_cant_lose_lines_printed_seconds_before_the_time_limit() -> None:
     assert Checker(config()).check(PRINT_THEN_STUCK) == []
     real = tree_run(PRINT_THEN_STUCK, "round25-print-then-stuck")
@@ -105,12 +99,6 @@ def test_cant_lose_lines_printed_seconds_before_the_time_limit() -> None:
     assert "step 19\n" in real.log, real.log
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-five, open (a CPU-time tick fixed it; round twenty-six "
-    "withdrew it): text held past the log's burst is never sent while "
-    "the program computes, so a crash a second later loses lines the program printed",
-)
 def test_cant_lose_lines_printed_a_second_before_a_crash() -> None:
     assert Checker(config()).check(PRINT_THEN_CRASH) == []
     real = tree_run(PRINT_THEN_CRASH, "round25-print-then-crash")

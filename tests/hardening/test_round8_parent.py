@@ -102,21 +102,21 @@ def test_half_the_tree_cant_strobe_saturated_red_beside_steady_light(steady: str
 
 # --- 2. log records past the log's cap, read in full by the runner --------------------------
 
-# Raw Python in the confined child (the language layer assumed fallen): LOG records of the
-# largest size the parent accepts (64 KiB), as many as it accepts (the log's cap in bytes plus
-# 64: "a real child sends at least a byte each"), i.e. ~1.08 GB with the default 16 KiB log,
-# of which the run keeps 16 KiB. An honest child never sends more than the log's cap plus one
-# byte (``ProgramApi.write_log``).
+# Raw Python in the confined child (the language layer assumed fallen): a gigabyte written to
+# the log pipe (64 KiB at a time, as long as the runner reads), of which the run keeps 16 KiB.
+# An honest child never writes more than the log's cap plus one byte (``ProgramLog``). Until
+# the log had a pipe of its own, the same came as LOG records of the largest size the parent
+# accepted, as many as it accepted (~1.08 GB).
 LOG_FLOOD = """
 import os
-import struct
 import time
 
-record = struct.pack(">cI", b"L", 65536) + b"x" * 65536
-for _ in range(16_384 + 64):
-    data = memoryview(record)
-    while data:
-        data = data[os.write(CHANNEL.wfd, data):]
+chunk = b"x" * 65536
+try:
+    for _ in range(16_384):
+        os.write(LOG_FD, chunk)
+except OSError:  # EPIPE: the runner read its budget and closed its end
+    pass
 time.sleep(60)
 """
 

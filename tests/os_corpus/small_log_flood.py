@@ -1,4 +1,4 @@
-# tries: one-byte LOG records far beyond the log's cap
+# tries: one-byte LOG records far beyond the log's cap (printed text has a pipe of its own: no such record)
 # expect: failed crashed
 import os
 import struct

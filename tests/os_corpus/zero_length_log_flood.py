@@ -1,4 +1,4 @@
-# tries: zero-length LOG records without end
+# tries: zero-length LOG records without end (printed text has a pipe of its own: no such record)
 # expect: failed crashed
 import os
 import struct

@@ -503,7 +503,8 @@ def test_a_child_cant_outlive_a_dead_runner(make_config: MakeConfig) -> None:
 
     limits = dataclasses.replace(child_limits(make_config()), wall_limit_s=1.5)
     started = time.monotonic()
-    proc = spawn_child([*CHILD_COMMAND, json.dumps(limits.to_dict())])
+    child = spawn_child([*CHILD_COMMAND, json.dumps(limits.to_dict())])
+    proc = child.proc
     assert proc.stdout is not None and proc.stdin is not None
     kind, size = struct.unpack(">cI", proc.stdout.read(HEADER.size))
     assert kind == READY
@@ -527,3 +528,4 @@ def test_a_child_cant_outlive_a_dead_runner(make_config: MakeConfig) -> None:
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:
             stream.close()
+    os.close(child.log_fd)
