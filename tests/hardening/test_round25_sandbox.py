@@ -9,8 +9,6 @@ write-up is ``docs/red-team/round25-sandbox.md``.
 
 from __future__ import annotations
 
-import pytest
-
 from runner.supervise.check import Checker
 from tests.hardening.confined_runs import config, dry_run, tree_run
 
