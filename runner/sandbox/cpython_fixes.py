@@ -36,6 +36,12 @@ interpreter's specialised fast path (``STORE_SUBSCR_LIST_INT``), which never rea
 **``bytearray % args``** formats a ``bytes`` copy (gh-142557: an argument's ``__repr__`` could
 clear the bytearray whose buffer the format was reading; red team round thirteen).
 
+**``bytearray.extend``** gets its items as a ``bytearray`` first. CPython 3.11 sizes a scratch
+buffer from the iterable's length hint (a program class's ``__len__``); with a hint of 0 the
+buffer is the interpreter's static one-byte empty string, the first item is written there
+before the size is checked, and the result's first byte is whatever the allocator's block held
+(red team round twenty-seven). ``bytearray(iterator)`` reads no hint and grows as it goes.
+
 The methods are functions of the program's own globals (the reachability audit's rule:
 ``super().__lt__`` in a list subclass reaches them) with every name they use in their
 closure, so nothing the program defines is looked up while they run.
@@ -176,6 +182,29 @@ def _format_template() -> Callable[[Any, Any], object]:
 _FORMAT = _format_template()
 
 
+def _extend_template() -> Callable[[Any, Any], object]:
+    is_a: Callable[[object, Any], bool] = isinstance
+    bytearray_type = bytearray
+    exact = (bytes, bytearray, str)  # a buffer is copied whole (no hint); str: CPython's error
+    get_iter = iter
+    type_error = TypeError
+    extend: Callable[[Any, Any], None] = bytearray.extend
+
+    def method(self: Any, iterable_of_ints: Any) -> None:
+        if not is_a(self, bytearray_type) or is_a(iterable_of_ints, exact):
+            return extend(self, iterable_of_ints)
+        try:
+            items = get_iter(iterable_of_ints)
+        except type_error:
+            return extend(self, iterable_of_ints)  # CPython's own words for what is no iterable
+        return extend(self, bytearray_type(items))
+
+    return method
+
+
+_EXTEND = _extend_template()
+
+
 def install(program_globals: dict[str, object]) -> None:
     """Make ``list``'s comparisons and slice stores hold their items (this process, for good:
     a child runs one program). ``program_globals``: the functions' globals (see the module
@@ -211,7 +240,8 @@ def install(program_globals: dict[str, object]) -> None:
 def _install_format(program_globals: dict[str, object]) -> None:
     """``bytearray % args`` formats a ``bytes`` copy: CPython 3.11 reads the bytearray's own
     buffer while an argument's ``__repr__`` may clear and replace it (gh-142557; red team round
-    thirteen: freed bytes in the result)."""
+    thirteen: freed bytes in the result). And ``bytearray.extend`` as the module docstring
+    says."""
     numbers = ctypes.c_void_p.from_address(id(bytearray) + _TP_AS_NUMBER).value
     generic_numbers = ctypes.c_void_p.from_address(id(_Generic) + _TP_AS_NUMBER).value
     if numbers is None or generic_numbers is None:
@@ -231,7 +261,21 @@ def _install_format(program_globals: dict[str, object]) -> None:
     closure = tuple(types.CellType(cells[n]) for n in code.co_freevars)
     method = types.FunctionType(code, program_globals, "__mod__", None, closure)
     method.__qualname__ = "bytearray.__mod__"
-    gc.get_referents(bytearray.__dict__)[0]["__mod__"] = method  # __rmod__: ba is never read
+    namespace = gc.get_referents(bytearray.__dict__)[0]
+    namespace["__mod__"] = method  # __rmod__: ba is never read
+    code = _EXTEND.__code__
+    cells = {
+        "is_a": isinstance,
+        "bytearray_type": bytearray,
+        "exact": (bytes, bytearray, str),
+        "get_iter": iter,
+        "type_error": TypeError,
+        "extend": bytearray.extend,
+    }
+    closure = tuple(types.CellType(cells[n]) for n in code.co_freevars)
+    extend = types.FunctionType(code, program_globals, "extend", None, closure)
+    extend.__qualname__ = "bytearray.extend"
+    namespace["extend"] = extend
     slot.value = generic
     ctypes.pythonapi.PyType_Modified(ctypes.py_object(bytearray))
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 import os
 import sys
 
-import pytest
-
 import runner
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
@@ -110,22 +108,12 @@ def test_extend_with_hint_0_is_an_accepted_program() -> None:
     _check(EXTEND_WITH_HINT_0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round 27: bytearray.extend with a length hint of 0 writes the first byte "
-    "into CPython's static empty buffer and hands back an uninitialised heap byte (tree)",
-)
 def test_cant_read_uninitialised_memory_through_bytearray_extend_on_the_tree() -> None:
     result = _tree_run(EXTEND_WITH_HINT_0)
     assert (result.status, result.reason) == ("completed", "ended"), result.error
     assert _extend_kept(result.log), result.log
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round 27: bytearray.extend with a length hint of 0 writes the first byte "
-    "into CPython's static empty buffer and hands back an uninitialised heap byte (dry run)",
-)
 def test_cant_read_uninitialised_memory_through_bytearray_extend_in_a_dry_run() -> None:
     report = _dry_run(EXTEND_WITH_HINT_0)
     assert (report.status, report.reason) == ("completed", "ended"), report.error

@@ -2,8 +2,9 @@
 list orderings that hold the items they compare (gh-120298: red team rounds ten and eleven
 freed them from program code to reach the real builtins), slice stores that take their values
 as a list first (gh-120384, round fourteen), ``bytearray %`` on a copy (gh-142557, round
-thirteen). The fixes change built-in types for the whole process, so they are tested only in
-real children, never here: programs must see Python's own behaviour.
+thirteen), ``bytearray.extend`` that reads no length hint (round twenty-seven). The fixes
+change built-in types for the whole process, so they are tested only in real children, never
+here: programs must see Python's own behaviour.
 """
 
 from __future__ import annotations
@@ -212,4 +213,49 @@ def test_bytearray_formats_work_as_in_python() -> None:
         "bytearray bytearray(b'a')",
         "TypeError: %d format: a real number is required, not str",
         "bytearray(b'7')",
+    ]
+
+
+# ``bytearray.extend`` with everything it takes or refuses: the same bytes and the same words
+# as CPython's own (the child's version reads no length hint: red team round twenty-seven).
+BYTEARRAY_EXTENDS = """
+class Hinted:
+    def __init__(self, items, hint):
+        self.items, self.hint = list(items), hint
+
+    def __len__(self):
+        return self.hint
+
+    def __iter__(self):
+        return iter(self.items)
+
+
+cases = [b"ab", bytearray(b"cd"), "ab", 5, None, [1, 2, 300], [1, "a"], range(250, 256),
+         (n for n in range(3)), [1.5], Hinted([65, 66, 67], 0), Hinted([68], 9)]
+for case in cases:
+    grown = bytearray(b"z")
+    try:
+        grown.extend(case)
+        print(grown)
+    except (TypeError, ValueError) as error:
+        print(type(error).__name__ + ":", error)
+"""
+
+
+def test_bytearray_extends_work_as_in_python() -> None:
+    result = run(BYTEARRAY_EXTENDS)
+    assert (result.status, result.reason) == ("completed", "ended"), result
+    assert result.log.splitlines() == [
+        "bytearray(b'zab')",
+        "bytearray(b'zcd')",
+        "TypeError: 'str' object cannot be interpreted as an integer",
+        "TypeError: can't extend bytearray with int",
+        "TypeError: can't extend bytearray with NoneType",
+        "ValueError: byte must be in range(0, 256)",
+        "TypeError: 'str' object cannot be interpreted as an integer",
+        "bytearray(b'z\\xfa\\xfb\\xfc\\xfd\\xfe\\xff')",
+        "bytearray(b'z\\x00\\x01\\x02')",
+        "TypeError: 'float' object cannot be interpreted as an integer",
+        "bytearray(b'zABC')",
+        "bytearray(b'zD')",
     ]
