@@ -288,7 +288,8 @@ def test_a_protocol_break_keeps_the_log_printed_before_it() -> None:
     assert (real.status, real.reason) == ("failed", "crashed"), real
     shown = "".join(m.text for m in seen if isinstance(m, Log))
     assert shown == "printed before the bad record\n", shown  # viewers saw it
-    # Measured: "" in the result (web then replaces the live log with it).
+    # Measured: "" in the result (web keeps the live text when Finished brings no log; the
+    # result of ``runner.audit raw --json`` has none).
     assert real.log == shown, repr(real.log)
 
 
