@@ -20,14 +20,16 @@ class ProgramLog:
 
     def __init__(self, fd: int, limit: int) -> None:
         self.fd = fd
-        self._left = limit  # the parent enforces the cap too; this saves the work
+        # The cap and one byte past it, which marks the cut: written by the first print that
+        # does not fit, even right after one that filled the log exactly (red team round
+        # twenty-eight: no note then). The parent enforces the cap too; this saves the work.
+        self._left = limit + 1
 
     def add(self, text: str) -> None:
-        """Write printed text now, while the log is under its cap (one byte past it marks
-        the cut)."""
+        """Write printed text now, while the log is under its cap."""
         if self._left <= 0 or not text:
             return
-        data = memoryview(text.encode("utf-8", "replace")[: self._left + 1])
+        data = memoryview(text.encode("utf-8", "replace")[: self._left])
         self._left -= len(data)
         try:
             while data:

@@ -32,6 +32,7 @@ class Outcome:
     invalid_frame: str | None = None
     crashed: str | None = None
     end_seen: float = 0.0  # monotonic time the END record arrived
+    log_limit: int = 0  # bytes of printed text this run keeps (``Supervisor``, ``Previewer``)
     _log: list[str] = field(default_factory=list)
     _log_bytes: int = 0
     _log_full: bool = False
@@ -61,13 +62,14 @@ class Outcome:
             return
         self.end = end
 
-    def add_log(self, chunk: bytes, limit: int) -> str:
-        """Keep printed text up to ``limit`` bytes; return the part kept (and the cap note).
+    def add_log(self, chunk: bytes) -> str:
+        """Keep printed text up to ``log_limit`` bytes; return the part kept (and the cap note).
 
         The pipe's chunks fall anywhere, inside a character too: decoded as a stream.
         """
         if self._log_full or not chunk:
             return ""
+        limit = self.log_limit
         room = limit - self._log_bytes
         kept = chunk[:room]
         self._log_bytes += len(kept)

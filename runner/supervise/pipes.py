@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import select
 import signal
@@ -38,6 +39,8 @@ from dataclasses import dataclass
 
 from runner.sandbox.wire import HEADER, PROGRAM_FILENAME
 from runner.supervise.spawn import Child
+
+logger = logging.getLogger(__name__)
 
 STDERR_TAIL = 16384  # holds a whole faulthandler dump (at most 100 frames)
 STDERR_HEAD = 4096  # what the child said first (a start-up failure), kept for the log
@@ -60,6 +63,7 @@ STDERR_PIPE = 4 * STDERR_BUDGET
 # wake-ups a second, whatever the program prints (red team round twenty).
 LOG_REST_S = 0.05
 MAX_PENDING_WRITE = 1 << 20  # a child that stops reading gets no more than this queued
+_warned_small_pipe = False  # a log pipe too small for the configured log was reported
 DEATH_WAIT_S = 5.0
 _USER_FRAME = PROGRAM_FILENAME.encode()
 # What CPython's fatal errors say when an allocation fails ("Cannot recover from MemoryErrors
@@ -132,6 +136,7 @@ class ChildIO:
         _grow_pipe(self._err.fileno(), STDERR_PIPE)
         self._log = child.log_fd
         os.set_blocking(self._log, False)
+        self.log_room = child.log_room()  # the biggest log the pipe holds whole
         self.log_budget = 0  # bytes of log read at most (``watch_log``); none until then
         self.log_read = 0
         self.log_cut = False  # the child wrote more than the budget: the read end was closed
@@ -176,11 +181,30 @@ class ChildIO:
             with contextlib.suppress(BlockingIOError, OSError):
                 os.write(self._wake_w, b"k")
 
-    def watch_log(self, budget: int, wake: bool = False) -> None:
-        """Read the child's log pipe while waiting, up to ``budget`` bytes (the log's cap and
-        the byte that marks the cut); ``wake``: ``next_record`` returns when text arrives."""
-        self.log_budget = budget
+    def watch_log(self, limit: int, wake: bool = False) -> None:
+        """Read the child's log pipe while waiting, up to ``limit`` bytes and the byte that
+        marks the cut; ``wake``: ``next_record`` and ``sleep_until`` return when text
+        arrives."""
+        self.log_budget = limit + 1
         self._log_wakes = wake
+
+    def fit_log(self, limit: int) -> int:
+        """The run's log limit: ``limit``, or less when the log pipe cannot hold that much whole
+        (the account's pipe quota refused to grow it; said once in the runner's log)."""
+        if limit <= self.log_room:
+            return limit
+        global _warned_small_pipe
+        if not _warned_small_pipe:
+            _warned_small_pipe = True
+            logger.warning(
+                "a sandbox child's log pipe holds only %d bytes (the pipe quota of this "
+                "account, fs.pipe-user-pages-soft, is spent): run logs are cut at %d bytes "
+                "instead of %d",
+                self.log_room * 2 + 2,
+                self.log_room,
+                limit,
+            )
+        return self.log_room
 
     def take_log(self) -> bytes:
         """The printed text read since the last call."""
@@ -241,9 +265,10 @@ class ChildIO:
             self._wait(min(self.deadline, wake_at or self.deadline) - now, read=True)
 
     def sleep_until(self, when: float) -> None:
-        """Wait until ``when`` (or the deadline, or a kill) while draining stderr."""
+        """Wait until ``when`` (or the deadline, or a kill) while draining stderr; returns
+        early with printed text to pass on (``watch_log``'s ``wake``)."""
         while not self.killed and (now := time.monotonic()) < when:
-            if self.expired(now):
+            if self.expired(now) or (self._log_wakes and self._log_new):
                 return
             self._wait(min(when, self.deadline) - now, read=False)
 

@@ -301,7 +301,7 @@ class Previewer:
             exit = io.close()  # reads what is left of the log, once the child is dead
             with self._lock:
                 self._active.discard(io)
-        run.out.add_log(io.take_log(), self._log_limit)
+        run.out.add_log(io.take_log())
         run.out.end_log()
         return self._report(run, exit, io.timed_out, time.monotonic() - started)
 
@@ -343,16 +343,17 @@ class Previewer:
             return
         run.cpu_at_ready = _cpu_seconds(io.pid)
         run.out.ready = True
+        run.out.log_limit = io.fit_log(self._log_limit)
         program = {
             "source": source,
             "led_count": self.led_count,
             "positions": self.positions,
-            "log_limit": self._log_limit,
+            "log_limit": run.out.log_limit,
             "time_limit": run.limit,
             "mode": "preview",
             "fps": self.config.fps,
         }
-        io.watch_log(self._log_limit + 1)  # the cap, and the byte marking the cut
+        io.watch_log(run.out.log_limit)
         io.send(PROGRAM, json.dumps(program).encode())
         self._stream(io, run)
 

@@ -104,11 +104,18 @@ class Child:
 
     proc: subprocess.Popen[bytes]
     log_fd: int
+    log_capacity: int  # bytes the log pipe holds (F_GETPIPE_SZ)
 
     @property
     def pid(self) -> int:
         """The child's pid."""
         return self.proc.pid
+
+    def log_room(self) -> int:
+        """The biggest log whose every write fits the pipe at once, however it is cut into
+        prints: the kernel starts a write on a fresh page unless it fits the last one, so a
+        page may hold as little as half a page and a byte."""
+        return max(0, self.log_capacity // 2 - 1)
 
 
 def spawn_child(command: Sequence[str], nice: int = 0) -> Child:
@@ -117,8 +124,16 @@ def spawn_child(command: Sequence[str], nice: int = 0) -> Child:
     itself, from its limits), not only once it has imported everything. The number of the
     log pipe's write end is its last argument."""
     log_r, log_w = os.pipe2(os.O_CLOEXEC)
-    with contextlib.suppress(OSError):  # refused over an account's pipe quota: 64 KiB, enough
-        fcntl.fcntl(log_r, fcntl.F_SETPIPE_SZ, LOG_PIPE)  # for the default 16 KiB log
+    # Refused over the account's pipe quota (``fs.pipe-user-pages-soft``, 64 MiB of pipes per
+    # uid, root's shared with the whole host unless it has CAP_SYS_RESOURCE): the pipe keeps its
+    # 64 KiB, or gets 8 KiB past the quota, and the run's log is capped at what it holds
+    # (``Child.log_room``), so a print never waits for the parent (red team round twenty-eight).
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(log_r, fcntl.F_SETPIPE_SZ, LOG_PIPE)
+    try:
+        capacity = fcntl.fcntl(log_r, fcntl.F_GETPIPE_SZ)
+    except OSError:
+        capacity = 0
     try:
         proc = subprocess.Popen(
             [*command, str(log_w)],
@@ -139,7 +154,7 @@ def spawn_child(command: Sequence[str], nice: int = 0) -> Child:
     if nice > 0:
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, proc.pid, nice)
-    return Child(proc, log_r)
+    return Child(proc, log_r, capacity)
 
 
 def discard_child(child: Child) -> None:

@@ -187,15 +187,18 @@ class Supervisor:
             self._io = io
             if self._stop_reason is not None:
                 io.kill()
+        # Kept whatever happens: the log read before a protocol break is the run's (red team
+        # round twenty-eight: a fresh one here lost it).
+        outcome = Outcome()
         try:
-            outcome = self._drive(io, submission_id, source, limit, emit)
+            self._drive(io, outcome, submission_id, source, limit, emit)
         except ChildProtocolError as exc:
             io.kill()
-            outcome = Outcome().fail_protocol(f"the sandbox broke its protocol: {exc}")
+            outcome.fail_protocol(f"the sandbox broke its protocol: {exc}")
         except Exception:  # our own bug: log it, but the run still ends as a result
             logger.exception("supervising %s failed", submission_id)
             io.kill()
-            outcome = Outcome().fail_protocol("the runner failed while supervising this program")
+            outcome.fail_protocol("the runner failed while supervising this program")
         finally:
             exit = io.close()
             with self._state_lock:
@@ -239,9 +242,14 @@ class Supervisor:
         return spawn_child(self._command)
 
     def _drive(
-        self, io: ChildIO, submission_id: str, source: str, limit: float, emit: EventCallback
+        self,
+        io: ChildIO,
+        out: Outcome,
+        submission_id: str,
+        source: str,
+        limit: float,
+        emit: EventCallback,
     ) -> Outcome:
-        out = Outcome()
         kind, payload = io.next_record(max_size=MAX_READY)
         if kind != READY:
             return out if kind is None else out.fail_protocol("expected READY")
@@ -259,15 +267,16 @@ class Supervisor:
             return out.fail_protocol(refused)
         io.deadline = time.monotonic() + limit  # the program's time starts now
         out.ready = True
+        out.log_limit = io.fit_log(self._log_limit)
         program = {
             "source": source,
             "led_count": len(self.strip),
             "positions": self.positions,
-            "log_limit": self._log_limit,
+            "log_limit": out.log_limit,
             "time_limit": limit,
             "mode": self._mode,
         }
-        io.watch_log(self._log_limit + 1, wake=True)  # the cap, and the byte marking the cut
+        io.watch_log(out.log_limit, wake=True)
         io.send(PROGRAM, json.dumps(program).encode())
         emit(Started(submission_id=submission_id))
         logs = LogFeed(submission_id, emit)
@@ -283,7 +292,7 @@ class Supervisor:
 
     def _pass_log(self, io: ChildIO, out: Outcome, logs: LogFeed) -> None:
         """The printed text read from the child's log pipe, kept and sent on to viewers."""
-        text = out.add_log(io.take_log(), self._log_limit)
+        text = out.add_log(io.take_log())
         if text:
             logs.add(text, time.monotonic())
 
@@ -334,7 +343,7 @@ class Supervisor:
                 except FrameInvalid as exc:
                     io.kill()
                     return out.fail_frame(str(exc))
-                shown = self._show_in_slot(io, pacer, leds, payload)
+                shown = self._show_in_slot(io, pacer, leds, payload, (out, logs))
                 if shown is None:
                     break
                 leds = shown
@@ -360,7 +369,12 @@ class Supervisor:
         return io.expired(time.monotonic()) or stopped
 
     def _show_in_slot(
-        self, io: ChildIO, pacer: Pacer, leds: tuple[Led, ...], packed: bytes
+        self,
+        io: ChildIO,
+        pacer: Pacer,
+        leds: tuple[Led, ...],
+        packed: bytes,
+        log: tuple[Outcome, LogFeed],
     ) -> tuple[Led, ...] | None:
         """Wait for the frame's slot, then show it unless the deadline passed or Stop came.
 
@@ -368,7 +382,11 @@ class Supervisor:
         after validation and right before the LEDs, so the LEDs and the live view agree.
         """
         slot = pacer.due(time.monotonic())
-        io.sleep_until(slot)  # returns early at the deadline or on kill
+        while True:  # returns early at the deadline, on kill, and with printed text
+            io.sleep_until(slot)
+            self._pass_log(io, *log)  # viewers get it now, not a slot later (at a low fps)
+            if io.killed or io.expired(time.monotonic()) or time.monotonic() >= slot:
+                break
         if io.killed or io.expired(time.monotonic()):
             return None  # a frame waiting at the deadline is neither protected nor shown
         # Taken (its slot has come): the child computes its next frame while this one is
