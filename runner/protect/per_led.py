@@ -218,6 +218,9 @@ class Verdict:
     rises: Flags
     spent: Flags | None  # LEDs that complete a transition at their limit (None: none can)
     red: Flags | None = None  # of those, the LEDs that complete a red one
+    # LEDs at their sixth transition or later that flash a field spread over frames
+    # (``LedTransitions._staggered``; None: none)
+    late: Flags | None = None
 
 
 class LedTransitions:
@@ -272,6 +275,8 @@ class LedTransitions:
         # limit, none of them may complete another transition, however few move at once (or
         # the held-back pattern would go on flashing in groups just under the bar).
         self._held = np.zeros(led_count, np.bool_)
+        # The same for LEDs of a field spread over frames, held at their sixth (``_staggered``).
+        self._held_late = np.zeros(led_count, np.bool_)
         shape = (2, led_count)
         # Since each LED's last transition of each measure: the highest state that may be a
         # peak (-inf: none yet) and the lowest state; which way that transition went (+1 up,
@@ -290,6 +295,13 @@ class LedTransitions:
         self._counts = np.zeros(shape, np.int32)
         self._field: Flags | None = None  # the window's LEDs that moved, a row a frame (cache)
         self._spent = False  # some LED has six transitions of a measure in the window
+        # ``fields`` only: some LED has five, and the LEDs that completed their sixth transition
+        # or a later one (of any measure) in the frames shown lately, when. A field
+        # whose edges are spread over two frames makes a transition at the first group's edge
+        # and again at the second's, so it counts one more than each of its LEDs
+        # (``_staggered``).
+        self._nearly = False
+        self._recent_late: deque[tuple[float, Flags]] = deque()
 
     @property
     def counts(self) -> npt.NDArray[np.int32]:
@@ -321,7 +333,7 @@ class LedTransitions:
         """Whether some LED has six transitions of a measure in the window at ``now``: no
         frame can be held back until one has."""
         self._expire(now)
-        return self._spent
+        return self._spent or self._nearly
 
     def blocks(self, blend: Blend, alpha: float, now: float) -> bool:
         """Whether the frame ``alpha`` of the way along ``blend`` would be held back."""
@@ -354,18 +366,21 @@ class LedTransitions:
     def verdict(self, seen: Measures, now: float) -> Verdict:
         """The verdict on a frame of these measures at monotonic ``now``."""
         falls, rises, spent = self.edges(seen, now)
+        late = self._staggered(falls, rises, now)
+        staggered = late is not None
         if spent is None:
-            return Verdict(False, seen, falls, rises, None)
+            return Verdict(staggered, seen, falls, rises, None, late=late)
         up = np.asarray((rises & spent).any(axis=0))
         down = np.asarray((falls & spent).any(axis=0))
         moves = up | down
         if not np.count_nonzero(moves):
-            return Verdict(False, seen, falls, rises, moves)
+            return Verdict(staggered, seen, falls, rises, moves, late=late)
         area = self._area_of(seen, now)
         count = area(moves)
         red_up, red_down = rises[1] & spent[1], falls[1] & spent[1]
         blocked = (
-            max(area(up), area(down)) >= self._area
+            staggered
+            or max(area(up), area(down)) >= self._area
             or count >= self._both_area
             or area(self.lately(moves, now)) >= self._wide_area
             or area(moves & self._held) >= self._held_area
@@ -376,7 +391,39 @@ class LedTransitions:
             # every frame.
             or (count >= self._area and self._field_transitions(moves, area) >= MAX_TRANSITIONS)
         )
-        return Verdict(bool(blocked), seen, falls, rises, moves, red_up | red_down)
+        return Verdict(bool(blocked), seen, falls, rises, moves, red_up | red_down, late)
+
+    def _staggered(self, falls: Flags, rises: Flags, now: float) -> Flags | None:
+        """The LEDs of a field spread over frames that this frame would flash once more than
+        its LEDs may, or None.
+
+        A field whose edges are spread over frames (a group of LEDs a frame after another)
+        makes a transition at the first group's edge and again at the last's, so as one field
+        it counts one more than each of its LEDs (red team round seventeen: a quarter strobing
+        in groups a frame apart, 7 transitions a second where each LED had 6). So its LEDs are
+        stopped at their sixth: LEDs completing their sixth transition of a measure or a later
+        one that cover ``BOTH_AREA`` of the tree in this frame, but not ``WIDE_AREA``, may not
+        cover ``WIDE_AREA`` with those that did so in the frames shown in the last
+        ``RECENT_S`` (a flash of the whole area in one frame is left to the other rules, at the
+        seventh; snow's flakes, a few LEDs a frame, never reach the lower bar). Once a frame
+        was held back for them, those LEDs stay held (``hold``) while at five or more: they
+        may not complete another transition in groups of ``_held_area``, or the blends toward
+        the held frame would bring them there a little at a time."""
+        if self._fields is None or not self._nearly:
+            return None
+        moves = np.asarray(((falls | rises) & (self._counts >= MAX_TRANSITIONS - 1)).any(axis=0))
+        count = np.count_nonzero(moves)
+        if not count:
+            return None
+        if np.count_nonzero(moves & self._held_late) >= self._held_area:
+            return moves
+        if not self._both_area <= count < self._wide_area:
+            return None
+        field = moves.copy()
+        for at, shown in self._recent_late:
+            if at > now - RECENT_S:
+                field |= shown
+        return field if np.count_nonzero(field) >= self._wide_area else None
 
     def _area_of(self, seen: Measures, now: float) -> Callable[[Flags], int]:
         """How many LEDs a set of LEDs (or neighbourhoods) at their limit covers: for
@@ -494,6 +541,8 @@ class LedTransitions:
         (and just before) may not flash again while they stay at their limit."""
         if verdict.spent is not None:
             self._held |= self.lately(verdict.spent, now)
+        if verdict.late is not None:
+            self._held_late |= verdict.late
 
     def note(self, verdict: Verdict | None, levels: bytes, now: float) -> None:
         """The frame judged as ``verdict`` (with these hardware levels) was shown at ``now``:
@@ -516,6 +565,7 @@ class LedTransitions:
             self._recent_red.append((now, verdict.red))
         if self._fields is not None:
             self._note_field(verdict, now)
+            self._note_late(done, now)
         if np.count_nonzero(done):
             self._high = np.where(done, peaks, np.maximum(self._high, peaks))
             self._low = np.where(done, values, np.minimum(self._low, values))
@@ -525,6 +575,7 @@ class LedTransitions:
             self._window.append((now, done))
             self._field = None
             self._spent = bool(np.count_nonzero(self._counts >= MAX_TRANSITIONS))
+            self._nearly = bool(np.count_nonzero(self._counts >= MAX_TRANSITIONS - 1))
         else:  # most frames: the extremes only widen
             np.maximum(self._high, peaks, out=self._high)
             np.minimum(self._low, values, out=self._low)
@@ -549,6 +600,17 @@ class LedTransitions:
         if np.count_nonzero(rising) or np.count_nonzero(falling):
             self._recent_field.append((now, rising, falling))
 
+    def _note_late(self, done: Flags, now: float) -> None:
+        """Remember the LEDs that complete their sixth transition or a later one (before the
+        counts take this frame in), for ``_staggered``."""
+        while self._recent_late and self._recent_late[0][0] <= now - RECENT_S:
+            self._recent_late.popleft()
+        if not self._nearly:
+            return
+        late = np.asarray((done & (self._counts >= MAX_TRANSITIONS - 1)).any(axis=0))
+        if np.count_nonzero(late):
+            self._recent_late.append((now, late))
+
     def _expire(self, now: float) -> None:
         window = self._window
         if not window or window[0][0] > now - WINDOW_S:
@@ -558,7 +620,10 @@ class LedTransitions:
         self._field = None
         spent = (self._counts >= MAX_TRANSITIONS).any(axis=0)
         self._spent = bool(np.count_nonzero(spent))
-        self._held &= spent  # back under its limit: free to flash again, up to it
+        nearly = (self._counts >= MAX_TRANSITIONS - 1).any(axis=0)
+        self._nearly = bool(np.count_nonzero(nearly))
+        self._held &= spent
+        self._held_late &= nearly  # back under its limit: free to flash again, up to it
 
 
 @dataclass(frozen=True)
