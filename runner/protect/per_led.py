@@ -115,6 +115,9 @@ _COLUMNS = np.array(
 _STEP = np.array([[GENERAL_STEP], [RED_STEP]])
 _FALL_CAP = np.array([[float(np.nextafter(DARK_BELOW, 0.0))], [np.inf]])
 _RISE_FROM = np.array([[DARK_BELOW], [np.inf]])
+# The same for two rows of red measures (neighbourhoods, and their own LEDs' red).
+_RED_STEPS = np.array([[RED_STEP], [RED_STEP]])
+_NO_CAP = np.array([[np.inf], [np.inf]])
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,8 @@ class Measures:
 
     values: Floats
     peaks: Flags
-    # Neighbourhoods (``_near_measures``): each LED's own red, cut at 0 (row 1; row 0 is 0).
+    # Neighbourhoods (``_near_measures``): each LED's own red, before the cut at 0 (row 0) and
+    # cut at 0 (row 1).
     own: Floats | None = None
 
 
@@ -162,20 +166,30 @@ def neighbourhoods(positions: Sequence[Position], size: int = NEIGHBOURHOOD) -> 
 def _near_measures(columns: Floats, rows: Indices) -> Measures:
     """The measures of each neighbourhood (a row of ``rows``) from its LEDs' ``columns``.
 
-    Red only: the general row stays 0 (see ``NEIGHBOURHOOD``). Red is the mean of its LEDs' own
-    redness cut at 0, and the neighbourhood may be at a peak of red when its red LEDs together are a
-    saturated red: green or blue light beside a red field cancels neither (the field is red
-    to the eye wherever its edge lies), and a red field mixed from a few saturated LEDs and
-    many orange-red ones is as saturated as its mean (red team round twenty-one).
+    Red only (see ``NEIGHBOURHOOD``), two ways. Row 1: the mean of its LEDs' own redness cut at
+    0, and the neighbourhood may be at a peak of red when its red LEDs together are a saturated
+    red: green or blue light beside a red field cancels neither (the field is red to the eye
+    wherever its edge lies), and a red field mixed from a few saturated LEDs and many
+    orange-red ones is as saturated as its mean (red team round twenty-one). Row 0: the red of
+    its mean colour, as WCAG reads a field, at a peak when that colour is a saturated red:
+    other colours beside red LEDs cancel their red here, so steady red LEDs beside blinking
+    blue ones flash red as a field (red to magenta and back) though no LED does (red team
+    round eighteen).
     """
     red = columns[:, 1]
     reddish = red > 0
-    values = np.zeros((2, len(rows)))
-    values[1] = np.maximum(red, 0.0)[rows].mean(axis=1)
-    peaks = np.ones_like(values, np.bool_)
-    saturation = np.where(reddish, columns[:, 2], 0.0)[rows].sum(axis=1)
-    np.logical_and(saturation >= 0, reddish[rows].any(axis=1), out=peaks[1])
-    own = np.zeros_like(values)
+    values = np.empty((2, len(rows)))
+    near = red[rows]
+    np.maximum(near.mean(axis=1), 0.0, out=values[0])
+    np.maximum(near, 0.0, out=near)
+    values[1] = near.mean(axis=1)
+    peaks = np.empty_like(values, np.bool_)
+    saturation = columns[:, 2][rows]
+    np.logical_and(saturation.sum(axis=1) >= 0, (columns[:, 3] > 0)[rows].any(axis=1), out=peaks[0])
+    saturation[~reddish[rows]] = 0.0
+    np.logical_and(saturation.sum(axis=1) >= 0, reddish[rows].any(axis=1), out=peaks[1])
+    own = np.empty_like(values)
+    own[0] = red
     np.maximum(red, 0.0, out=own[1])
     return Measures(values, peaks, own)
 
@@ -236,12 +250,19 @@ class LedTransitions:
         led_count: int,
         neighbourhoods: Indices | None = None,
         fields: Indices | None = None,
+        red: bool = False,
     ) -> None:
         """``neighbourhoods``: judge each row's red as one small field (see the class);
         ``fields``: each LED's neighbourhood, to measure the area that red LEDs at their limit
         spread over (``_field_flashes``)."""
         self._neighbourhoods = neighbourhoods
         self._fields = fields
+        # Both rows measure red for neighbourhoods and their own LEDs (``red``).
+        self._step, self._fall_cap, self._rise_from = (
+            (_STEP, _FALL_CAP, _RISE_FROM)
+            if not red and neighbourhoods is None
+            else (_RED_STEPS, _NO_CAP, _NO_CAP)
+        )
         # Neighbourhoods only: a neighbourhood's flash counts toward the area only where its
         # own LED's red (saturated or not) flashes on its own, at its own limit
         # (``_own_flashing``). One LED strobing moves the mean of the six neighbourhoods
@@ -249,7 +270,7 @@ class LedTransitions:
         # and light moving along the string moves a neighbourhood's mean more often than any of
         # its LEDs (red team round twenty-three: candy stripes on a tightly wound string,
         # where each neighbourhood holds the turns above and below).
-        self._own_red = None if neighbourhoods is None else LedTransitions(led_count)
+        self._own_red = None if neighbourhoods is None else LedTransitions(led_count, red=True)
         self._area = max(FEW_LEDS + 1, AREA * led_count)
         self._wide_area = max(FEW_LEDS + 1, WIDE_AREA * led_count)
         self._both_area = max(FEW_LEDS + 1, BOTH_AREA * led_count)
@@ -311,7 +332,7 @@ class LedTransitions:
     def under_way(self, values: Floats) -> Flags:
         """Where a state of these values is half a step or more from the extremes since the
         last transition, the way the next one goes: a transition under way."""
-        half = _STEP / 2
+        half = self._step / 2
         falling = self._may_fall & (values <= self._high - half)
         return np.asarray(falling | (self._may_rise & (values >= self._low + half)))
 
@@ -360,7 +381,7 @@ class LedTransitions:
         """The transitions a frame of these measures completes, never held back: for a tracker
         whose counts only inform another (``_own_red``)."""
         falls, rises, spent = self.edges(seen, now)
-        moves = None if spent is None else np.asarray(((falls | rises) & spent).any(axis=0))
+        moves = None if spent is None else np.asarray((falls | rises) & spent)  # per measure
         return Verdict(False, seen, falls, rises, moves)
 
     def verdict(self, seen: Measures, now: float) -> Verdict:
@@ -370,14 +391,19 @@ class LedTransitions:
         staggered = late is not None
         if spent is None:
             return Verdict(staggered, seen, falls, rises, None, late=late)
+        area: Callable[[Flags], int] = np.count_nonzero
+        if self._own_red is not None and seen.own is not None:
+            spent, area = self._gated(spent, falls | rises, seen.own, now)
         up = np.asarray((rises & spent).any(axis=0))
         down = np.asarray((falls & spent).any(axis=0))
         moves = up | down
         if not np.count_nonzero(moves):
             return Verdict(staggered, seen, falls, rises, moves, late=late)
-        area = self._area_of(seen, now)
         count = area(moves)
-        red_up, red_down = rises[1] & spent[1], falls[1] & spent[1]
+        if self._own_red is None:
+            red_up, red_down = rises[1] & spent[1], falls[1] & spent[1]
+        else:  # both measures of a neighbourhood are red
+            red_up, red_down = up, down
         blocked = (
             staggered
             or max(area(up), area(down)) >= self._area
@@ -425,33 +451,39 @@ class LedTransitions:
                 field |= shown
         return field if np.count_nonzero(field) >= self._wide_area else None
 
-    def _area_of(self, seen: Measures, now: float) -> Callable[[Flags], int]:
-        """How many LEDs a set of LEDs (or neighbourhoods) at their limit covers: for
-        neighbourhoods, those whose own LED's red flashes at its own limit (``_own_flashing``)."""
-        tracker = self._own_red
-        if tracker is None or seen.own is None:
-            return np.count_nonzero
-        active = self._own_flashing(tracker, seen.own, now)
+    def _gated(
+        self, spent: Flags, done: Flags, own: Floats, now: float
+    ) -> tuple[Flags, Callable[[Flags], int]]:
+        """For neighbourhoods: those at their limit, of the mean colour's red (row 0) only
+        those whose own LED's red before the cut flashes at its own limit, and how many LEDs
+        a set of them covers: those whose own LED's red flashes at its own limit
+        (``_own_flashing``), by either measure."""
+        assert self._own_red is not None
+        active = self._own_flashing(self._own_red, own, now)
+        spent = spent.copy()
+        spent[0] &= active[0]
+        admitted = np.asarray(active[1] | (done[0] & spent[0]))
 
         def area(flags: Flags) -> int:
-            return int(np.count_nonzero(flags & active))
+            return int(np.count_nonzero(flags & admitted))
 
-        return area
+        return spent, area
 
     @staticmethod
     def _own_flashing(tracker: LedTransitions, own: Floats, now: float) -> Flags:
-        """The LEDs whose own red (saturated or not) has made six transitions in the window:
-        they flash on their own as fast as the limit allows. A red field mixed from saturated
-        and orange-red LEDs flashes every LED of it (red team round twenty-one), however slowly
-        each frame ramps (round twenty-three); an LED that stripes or a sparkle pass no more
-        than three times a second does not. Of those, the LEDs that complete a transition in
-        this frame or did in the last ``RECENT_S``, or are half a step into one: a chase past
-        an LED at its limit moves its neighbourhood's mean in frames the LED stays still, and a
-        blend toward the last frame moves it by less than a step a frame, but not for long."""
+        """The LEDs whose own red (saturated or not; row 1 cut at 0, row 0 before the cut) has
+        made six transitions in the window: they flash on their own as fast as the limit
+        allows. A red field mixed from saturated and orange-red LEDs flashes every LED of it
+        (red team round twenty-one), however slowly each frame ramps (round twenty-three); an
+        LED that stripes or a sparkle pass no more than three times a second does not, and a
+        blue LED beside steady red ones blinking at 10 Hz does by its red before the cut (round
+        eighteen). Of those, the LEDs that complete a transition in this frame or did in the
+        last ``RECENT_S``, or are half a step into one: a chase past an LED at its limit moves
+        its neighbourhood's mean in frames the LED stays still, and a blend toward the last
+        frame moves it by less than a step a frame, but not for long. One row per measure."""
         falls, rises = tracker.edges(_own_measures(own), now)[:2]
-        completing = falls[1] | rises[1]
-        spent = tracker.counts[1] >= MAX_TRANSITIONS
-        return tracker.lately(np.asarray(spent & (completing | tracker.under_way(own)[1])), now)
+        spent = tracker.counts >= MAX_TRANSITIONS
+        return tracker.lately(np.asarray(spent & (falls | rises | tracker.under_way(own))), now)
 
     def _field_transitions(self, moves: Flags, area: Callable[[Flags], int]) -> int:
         """In how many frames of the window an eighth of the tree among ``moves`` completed a
@@ -580,10 +612,10 @@ class LedTransitions:
             np.maximum(self._high, peaks, out=self._high)
             np.minimum(self._low, values, out=self._low)
         self._falls_at = np.where(
-            self._may_fall, np.minimum(self._high - _STEP, _FALL_CAP), -np.inf
+            self._may_fall, np.minimum(self._high - self._step, self._fall_cap), -np.inf
         )
         self._rises_at = np.where(
-            self._may_rise & (self._low < _RISE_FROM), self._low + _STEP, np.inf
+            self._may_rise & (self._low < self._rise_from), self._low + self._step, np.inf
         )
 
     def _note_field(self, verdict: Verdict, now: float) -> None:
