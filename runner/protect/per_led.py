@@ -16,7 +16,10 @@ falling added up, or ``WIDE_AREA`` together with those of the frames shown in th
 ``RECENT_S`` (a flash whose edges are spread over two frames), or ``AREA`` rising and falling
 added up when an eighth of the tree among those same LEDs changed together in six frames of the
 window (the field they make has flashed three times); a saturated red flash, at half those
-bars (``RED_AREA``, ``RED_BOTH_AREA``, ``RED_WIDE_AREA``). The LEDs a frame was held back for stay
+bars (``RED_AREA``, ``RED_BOTH_AREA``, ``RED_WIDE_AREA``). A field whose edges are spread over
+frames counts one transition more than each of its LEDs, so LEDs at their sixth transition that
+cover ``BOTH_AREA`` in a frame may not cover ``WIDE_AREA`` with those of the last ``RECENT_S``
+(``LedTransitions._staggered``). The LEDs a frame was held back for stay
 *held* while at their limit: they may not flash again in groups of a quarter of the bar.
 Timing is what tells a flash from moving light: a snowflake lights LEDs ahead of it as it
 darkens those behind, and the LEDs a falling flake passes take their turn one after another
@@ -29,7 +32,10 @@ rules as if each neighbourhood were an LED, where its own LED's red flashes at i
 steady green; round twenty-three: such a field ramping slowly, and candy stripes on a tightly
 wound string). The neighbourhoods also give the LEDs on their own the area of the red field
 their LEDs at the limit light, dark LEDs between them included (round twenty-three: a red
-quarter strobing in two groups a frame apart, no two LEDs of a group neighbours).
+quarter strobing in two groups a frame apart, no two LEDs of a group neighbours). A
+neighbourhood's red is also judged on its mean colour, where blue or green beside red cancels
+it, gated on its own LED's red before the cut at 0 (red team round eighteen: steady red LEDs
+beside blinking blue ones flash red as a field though no LED does).
 
 NumPy keeps it cheap: both measures of every LED sit in one array of two rows, so a frame
 costs about forty array operations, none per LED in Python; a frame equal to the last one costs
@@ -254,7 +260,8 @@ class LedTransitions:
     ) -> None:
         """``neighbourhoods``: judge each row's red as one small field (see the class);
         ``fields``: each LED's neighbourhood, to measure the area that red LEDs at their limit
-        spread over (``_field_flashes``)."""
+        spread over (``_field_flashes``); ``red``: both rows are red measures (the own LEDs'
+        red of neighbourhoods, ``_own_red``), as they are with ``neighbourhoods``."""
         self._neighbourhoods = neighbourhoods
         self._fields = fields
         # Both rows measure red for neighbourhoods and their own LEDs (``red``).
