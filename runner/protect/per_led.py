@@ -16,7 +16,10 @@ falling added up, or ``WIDE_AREA`` together with those of the frames shown in th
 ``RECENT_S`` (a flash whose edges are spread over two frames), or ``AREA`` rising and falling
 added up when an eighth of the tree among those same LEDs changed together in six frames of the
 window (the field they make has flashed three times); a saturated red flash, at half those
-bars (``RED_AREA``, ``RED_BOTH_AREA``, ``RED_WIDE_AREA``). The LEDs a frame was held back for stay
+bars (``RED_AREA``, ``RED_BOTH_AREA``, ``RED_WIDE_AREA``). A field whose edges are spread over
+frames counts one transition more than each of its LEDs, so LEDs at their sixth transition that
+cover ``BOTH_AREA`` in a frame may not cover ``WIDE_AREA`` with those of the last ``RECENT_S``
+(``LedTransitions._staggered``). The LEDs a frame was held back for stay
 *held* while at their limit: they may not flash again in groups of a quarter of the bar.
 Timing is what tells a flash from moving light: a snowflake lights LEDs ahead of it as it
 darkens those behind, and the LEDs a falling flake passes take their turn one after another
@@ -29,7 +32,10 @@ rules as if each neighbourhood were an LED, where its own LED's red flashes at i
 steady green; round twenty-three: such a field ramping slowly, and candy stripes on a tightly
 wound string). The neighbourhoods also give the LEDs on their own the area of the red field
 their LEDs at the limit light, dark LEDs between them included (round twenty-three: a red
-quarter strobing in two groups a frame apart, no two LEDs of a group neighbours).
+quarter strobing in two groups a frame apart, no two LEDs of a group neighbours). A
+neighbourhood's red is also judged on its mean colour, where blue or green beside red cancels
+it, gated on its own LED's red before the cut at 0 (red team round eighteen: steady red LEDs
+beside blinking blue ones flash red as a field though no LED does).
 
 NumPy keeps it cheap: both measures of every LED sit in one array of two rows, so a frame
 costs about forty array operations, none per LED in Python; a frame equal to the last one costs
@@ -115,6 +121,9 @@ _COLUMNS = np.array(
 _STEP = np.array([[GENERAL_STEP], [RED_STEP]])
 _FALL_CAP = np.array([[float(np.nextafter(DARK_BELOW, 0.0))], [np.inf]])
 _RISE_FROM = np.array([[DARK_BELOW], [np.inf]])
+# The same for two rows of red measures (neighbourhoods, and their own LEDs' red).
+_RED_STEPS = np.array([[RED_STEP], [RED_STEP]])
+_NO_CAP = np.array([[np.inf], [np.inf]])
 
 
 @dataclass(frozen=True)
@@ -124,7 +133,8 @@ class Measures:
 
     values: Floats
     peaks: Flags
-    # Neighbourhoods (``_near_measures``): each LED's own red, cut at 0 (row 1; row 0 is 0).
+    # Neighbourhoods (``_near_measures``): each LED's own red, before the cut at 0 (row 0) and
+    # cut at 0 (row 1).
     own: Floats | None = None
 
 
@@ -162,20 +172,30 @@ def neighbourhoods(positions: Sequence[Position], size: int = NEIGHBOURHOOD) -> 
 def _near_measures(columns: Floats, rows: Indices) -> Measures:
     """The measures of each neighbourhood (a row of ``rows``) from its LEDs' ``columns``.
 
-    Red only: the general row stays 0 (see ``NEIGHBOURHOOD``). Red is the mean of its LEDs' own
-    redness cut at 0, and the neighbourhood may be at a peak of red when its red LEDs together are a
-    saturated red: green or blue light beside a red field cancels neither (the field is red
-    to the eye wherever its edge lies), and a red field mixed from a few saturated LEDs and
-    many orange-red ones is as saturated as its mean (red team round twenty-one).
+    Red only (see ``NEIGHBOURHOOD``), two ways. Row 1: the mean of its LEDs' own redness cut at
+    0, and the neighbourhood may be at a peak of red when its red LEDs together are a saturated
+    red: green or blue light beside a red field cancels neither (the field is red to the eye
+    wherever its edge lies), and a red field mixed from a few saturated LEDs and many
+    orange-red ones is as saturated as its mean (red team round twenty-one). Row 0: the red of
+    its mean colour, as WCAG reads a field, at a peak when that colour is a saturated red:
+    other colours beside red LEDs cancel their red here, so steady red LEDs beside blinking
+    blue ones flash red as a field (red to magenta and back) though no LED does (red team
+    round eighteen).
     """
     red = columns[:, 1]
     reddish = red > 0
-    values = np.zeros((2, len(rows)))
-    values[1] = np.maximum(red, 0.0)[rows].mean(axis=1)
-    peaks = np.ones_like(values, np.bool_)
-    saturation = np.where(reddish, columns[:, 2], 0.0)[rows].sum(axis=1)
-    np.logical_and(saturation >= 0, reddish[rows].any(axis=1), out=peaks[1])
-    own = np.zeros_like(values)
+    values = np.empty((2, len(rows)))
+    near = red[rows]
+    np.maximum(near.mean(axis=1), 0.0, out=values[0])
+    np.maximum(near, 0.0, out=near)
+    values[1] = near.mean(axis=1)
+    peaks = np.empty_like(values, np.bool_)
+    saturation = columns[:, 2][rows]
+    np.logical_and(saturation.sum(axis=1) >= 0, (columns[:, 3] > 0)[rows].any(axis=1), out=peaks[0])
+    saturation[~reddish[rows]] = 0.0
+    np.logical_and(saturation.sum(axis=1) >= 0, reddish[rows].any(axis=1), out=peaks[1])
+    own = np.empty_like(values)
+    own[0] = red
     np.maximum(red, 0.0, out=own[1])
     return Measures(values, peaks, own)
 
@@ -218,6 +238,9 @@ class Verdict:
     rises: Flags
     spent: Flags | None  # LEDs that complete a transition at their limit (None: none can)
     red: Flags | None = None  # of those, the LEDs that complete a red one
+    # LEDs at their sixth transition or later that flash a field spread over frames
+    # (``LedTransitions._staggered``; None: none)
+    late: Flags | None = None
 
 
 class LedTransitions:
@@ -233,12 +256,20 @@ class LedTransitions:
         led_count: int,
         neighbourhoods: Indices | None = None,
         fields: Indices | None = None,
+        red: bool = False,
     ) -> None:
         """``neighbourhoods``: judge each row's red as one small field (see the class);
         ``fields``: each LED's neighbourhood, to measure the area that red LEDs at their limit
-        spread over (``_field_flashes``)."""
+        spread over (``_field_flashes``); ``red``: both rows are red measures (the own LEDs'
+        red of neighbourhoods, ``_own_red``), as they are with ``neighbourhoods``."""
         self._neighbourhoods = neighbourhoods
         self._fields = fields
+        # Both rows measure red for neighbourhoods and their own LEDs (``red``).
+        self._step, self._fall_cap, self._rise_from = (
+            (_STEP, _FALL_CAP, _RISE_FROM)
+            if not red and neighbourhoods is None
+            else (_RED_STEPS, _NO_CAP, _NO_CAP)
+        )
         # Neighbourhoods only: a neighbourhood's flash counts toward the area only where its
         # own LED's red (saturated or not) flashes on its own, at its own limit
         # (``_own_flashing``). One LED strobing moves the mean of the six neighbourhoods
@@ -246,7 +277,7 @@ class LedTransitions:
         # and light moving along the string moves a neighbourhood's mean more often than any of
         # its LEDs (red team round twenty-three: candy stripes on a tightly wound string,
         # where each neighbourhood holds the turns above and below).
-        self._own_red = None if neighbourhoods is None else LedTransitions(led_count)
+        self._own_red = None if neighbourhoods is None else LedTransitions(led_count, red=True)
         self._area = max(FEW_LEDS + 1, AREA * led_count)
         self._wide_area = max(FEW_LEDS + 1, WIDE_AREA * led_count)
         self._both_area = max(FEW_LEDS + 1, BOTH_AREA * led_count)
@@ -272,6 +303,8 @@ class LedTransitions:
         # limit, none of them may complete another transition, however few move at once (or
         # the held-back pattern would go on flashing in groups just under the bar).
         self._held = np.zeros(led_count, np.bool_)
+        # The same for LEDs of a field spread over frames, held at their sixth (``_staggered``).
+        self._held_late = np.zeros(led_count, np.bool_)
         shape = (2, led_count)
         # Since each LED's last transition of each measure: the highest state that may be a
         # peak (-inf: none yet) and the lowest state; which way that transition went (+1 up,
@@ -290,6 +323,13 @@ class LedTransitions:
         self._counts = np.zeros(shape, np.int32)
         self._field: Flags | None = None  # the window's LEDs that moved, a row a frame (cache)
         self._spent = False  # some LED has six transitions of a measure in the window
+        # ``fields`` only: some LED has five, and the LEDs that completed their sixth transition
+        # or a later one (of any measure) in the frames shown lately, when. A field
+        # whose edges are spread over two frames makes a transition at the first group's edge
+        # and again at the second's, so it counts one more than each of its LEDs
+        # (``_staggered``).
+        self._nearly = False
+        self._recent_late: deque[tuple[float, Flags]] = deque()
 
     @property
     def counts(self) -> npt.NDArray[np.int32]:
@@ -299,7 +339,7 @@ class LedTransitions:
     def under_way(self, values: Floats) -> Flags:
         """Where a state of these values is half a step or more from the extremes since the
         last transition, the way the next one goes: a transition under way."""
-        half = _STEP / 2
+        half = self._step / 2
         falling = self._may_fall & (values <= self._high - half)
         return np.asarray(falling | (self._may_rise & (values >= self._low + half)))
 
@@ -321,7 +361,7 @@ class LedTransitions:
         """Whether some LED has six transitions of a measure in the window at ``now``: no
         frame can be held back until one has."""
         self._expire(now)
-        return self._spent
+        return self._spent or self._nearly
 
     def blocks(self, blend: Blend, alpha: float, now: float) -> bool:
         """Whether the frame ``alpha`` of the way along ``blend`` would be held back."""
@@ -348,24 +388,32 @@ class LedTransitions:
         """The transitions a frame of these measures completes, never held back: for a tracker
         whose counts only inform another (``_own_red``)."""
         falls, rises, spent = self.edges(seen, now)
-        moves = None if spent is None else np.asarray(((falls | rises) & spent).any(axis=0))
+        moves = None if spent is None else np.asarray((falls | rises) & spent)  # per measure
         return Verdict(False, seen, falls, rises, moves)
 
     def verdict(self, seen: Measures, now: float) -> Verdict:
         """The verdict on a frame of these measures at monotonic ``now``."""
         falls, rises, spent = self.edges(seen, now)
+        late = self._staggered(falls, rises, now)
+        staggered = late is not None
         if spent is None:
-            return Verdict(False, seen, falls, rises, None)
+            return Verdict(staggered, seen, falls, rises, None, late=late)
+        area: Callable[[Flags], int] = np.count_nonzero
+        if self._own_red is not None and seen.own is not None:
+            spent, area = self._gated(spent, falls | rises, seen.own, now)
         up = np.asarray((rises & spent).any(axis=0))
         down = np.asarray((falls & spent).any(axis=0))
         moves = up | down
         if not np.count_nonzero(moves):
-            return Verdict(False, seen, falls, rises, moves)
-        area = self._area_of(seen, now)
+            return Verdict(staggered, seen, falls, rises, moves, late=late)
         count = area(moves)
-        red_up, red_down = rises[1] & spent[1], falls[1] & spent[1]
+        if self._own_red is None:
+            red_up, red_down = rises[1] & spent[1], falls[1] & spent[1]
+        else:  # both measures of a neighbourhood are red
+            red_up, red_down = up, down
         blocked = (
-            max(area(up), area(down)) >= self._area
+            staggered
+            or max(area(up), area(down)) >= self._area
             or count >= self._both_area
             or area(self.lately(moves, now)) >= self._wide_area
             or area(moves & self._held) >= self._held_area
@@ -376,35 +424,73 @@ class LedTransitions:
             # every frame.
             or (count >= self._area and self._field_transitions(moves, area) >= MAX_TRANSITIONS)
         )
-        return Verdict(bool(blocked), seen, falls, rises, moves, red_up | red_down)
+        return Verdict(bool(blocked), seen, falls, rises, moves, red_up | red_down, late)
 
-    def _area_of(self, seen: Measures, now: float) -> Callable[[Flags], int]:
-        """How many LEDs a set of LEDs (or neighbourhoods) at their limit covers: for
-        neighbourhoods, those whose own LED's red flashes at its own limit (``_own_flashing``)."""
-        tracker = self._own_red
-        if tracker is None or seen.own is None:
-            return np.count_nonzero
-        active = self._own_flashing(tracker, seen.own, now)
+    def _staggered(self, falls: Flags, rises: Flags, now: float) -> Flags | None:
+        """The LEDs of a field spread over frames that this frame would flash once more than
+        its LEDs may, or None.
+
+        A field whose edges are spread over frames (a group of LEDs a frame after another)
+        makes a transition at the first group's edge and again at the last's, so as one field
+        it counts one more than each of its LEDs (red team round seventeen: a quarter strobing
+        in groups a frame apart, 7 transitions a second where each LED had 6). So its LEDs are
+        stopped at their sixth: LEDs completing their sixth transition of a measure or a later
+        one that cover ``BOTH_AREA`` of the tree in this frame, but not ``WIDE_AREA``, may not
+        cover ``WIDE_AREA`` with those that did so in the frames shown in the last
+        ``RECENT_S`` (a flash of the whole area in one frame is left to the other rules, at the
+        seventh; snow's flakes, a few LEDs a frame, never reach the lower bar). Once a frame
+        was held back for them, those LEDs stay held (``hold``) while at five or more: they
+        may not complete another transition in groups of ``_held_area``, or the blends toward
+        the held frame would bring them there a little at a time."""
+        if self._fields is None or not self._nearly:
+            return None
+        moves = np.asarray(((falls | rises) & (self._counts >= MAX_TRANSITIONS - 1)).any(axis=0))
+        count = np.count_nonzero(moves)
+        if not count:
+            return None
+        if np.count_nonzero(moves & self._held_late) >= self._held_area:
+            return moves
+        if not self._both_area <= count < self._wide_area:
+            return None
+        field = moves.copy()
+        for at, shown in self._recent_late:
+            if at > now - RECENT_S:
+                field |= shown
+        return field if np.count_nonzero(field) >= self._wide_area else None
+
+    def _gated(
+        self, spent: Flags, done: Flags, own: Floats, now: float
+    ) -> tuple[Flags, Callable[[Flags], int]]:
+        """For neighbourhoods: those at their limit, of the mean colour's red (row 0) only
+        those whose own LED's red before the cut flashes at its own limit, and how many LEDs
+        a set of them covers: those whose own LED's red flashes at its own limit
+        (``_own_flashing``), by either measure."""
+        assert self._own_red is not None
+        active = self._own_flashing(self._own_red, own, now)
+        spent = spent.copy()
+        spent[0] &= active[0]
+        admitted = np.asarray(active[1] | (done[0] & spent[0]))
 
         def area(flags: Flags) -> int:
-            return int(np.count_nonzero(flags & active))
+            return int(np.count_nonzero(flags & admitted))
 
-        return area
+        return spent, area
 
     @staticmethod
     def _own_flashing(tracker: LedTransitions, own: Floats, now: float) -> Flags:
-        """The LEDs whose own red (saturated or not) has made six transitions in the window:
-        they flash on their own as fast as the limit allows. A red field mixed from saturated
-        and orange-red LEDs flashes every LED of it (red team round twenty-one), however slowly
-        each frame ramps (round twenty-three); an LED that stripes or a sparkle pass no more
-        than three times a second does not. Of those, the LEDs that complete a transition in
-        this frame or did in the last ``RECENT_S``, or are half a step into one: a chase past
-        an LED at its limit moves its neighbourhood's mean in frames the LED stays still, and a
-        blend toward the last frame moves it by less than a step a frame, but not for long."""
+        """The LEDs whose own red (saturated or not; row 1 cut at 0, row 0 before the cut) has
+        made six transitions in the window: they flash on their own as fast as the limit
+        allows. A red field mixed from saturated and orange-red LEDs flashes every LED of it
+        (red team round twenty-one), however slowly each frame ramps (round twenty-three); an
+        LED that stripes or a sparkle pass no more than three times a second does not, and a
+        blue LED beside steady red ones blinking at 10 Hz does by its red before the cut (round
+        eighteen). Of those, the LEDs that complete a transition in this frame or did in the
+        last ``RECENT_S``, or are half a step into one: a chase past an LED at its limit moves
+        its neighbourhood's mean in frames the LED stays still, and a blend toward the last
+        frame moves it by less than a step a frame, but not for long. One row per measure."""
         falls, rises = tracker.edges(_own_measures(own), now)[:2]
-        completing = falls[1] | rises[1]
-        spent = tracker.counts[1] >= MAX_TRANSITIONS
-        return tracker.lately(np.asarray(spent & (completing | tracker.under_way(own)[1])), now)
+        spent = tracker.counts >= MAX_TRANSITIONS
+        return tracker.lately(np.asarray(spent & (falls | rises | tracker.under_way(own))), now)
 
     def _field_transitions(self, moves: Flags, area: Callable[[Flags], int]) -> int:
         """In how many frames of the window an eighth of the tree among ``moves`` completed a
@@ -494,6 +580,8 @@ class LedTransitions:
         (and just before) may not flash again while they stay at their limit."""
         if verdict.spent is not None:
             self._held |= self.lately(verdict.spent, now)
+        if verdict.late is not None:
+            self._held_late |= verdict.late
 
     def note(self, verdict: Verdict | None, levels: bytes, now: float) -> None:
         """The frame judged as ``verdict`` (with these hardware levels) was shown at ``now``:
@@ -516,6 +604,7 @@ class LedTransitions:
             self._recent_red.append((now, verdict.red))
         if self._fields is not None:
             self._note_field(verdict, now)
+            self._note_late(done, now)
         if np.count_nonzero(done):
             self._high = np.where(done, peaks, np.maximum(self._high, peaks))
             self._low = np.where(done, values, np.minimum(self._low, values))
@@ -525,14 +614,15 @@ class LedTransitions:
             self._window.append((now, done))
             self._field = None
             self._spent = bool(np.count_nonzero(self._counts >= MAX_TRANSITIONS))
+            self._nearly = bool(np.count_nonzero(self._counts >= MAX_TRANSITIONS - 1))
         else:  # most frames: the extremes only widen
             np.maximum(self._high, peaks, out=self._high)
             np.minimum(self._low, values, out=self._low)
         self._falls_at = np.where(
-            self._may_fall, np.minimum(self._high - _STEP, _FALL_CAP), -np.inf
+            self._may_fall, np.minimum(self._high - self._step, self._fall_cap), -np.inf
         )
         self._rises_at = np.where(
-            self._may_rise & (self._low < _RISE_FROM), self._low + _STEP, np.inf
+            self._may_rise & (self._low < self._rise_from), self._low + self._step, np.inf
         )
 
     def _note_field(self, verdict: Verdict, now: float) -> None:
@@ -549,6 +639,17 @@ class LedTransitions:
         if np.count_nonzero(rising) or np.count_nonzero(falling):
             self._recent_field.append((now, rising, falling))
 
+    def _note_late(self, done: Flags, now: float) -> None:
+        """Remember the LEDs that complete their sixth transition or a later one (before the
+        counts take this frame in), for ``_staggered``."""
+        while self._recent_late and self._recent_late[0][0] <= now - RECENT_S:
+            self._recent_late.popleft()
+        if not self._nearly:
+            return
+        late = np.asarray((done & (self._counts >= MAX_TRANSITIONS - 1)).any(axis=0))
+        if np.count_nonzero(late):
+            self._recent_late.append((now, late))
+
     def _expire(self, now: float) -> None:
         window = self._window
         if not window or window[0][0] > now - WINDOW_S:
@@ -558,7 +659,10 @@ class LedTransitions:
         self._field = None
         spent = (self._counts >= MAX_TRANSITIONS).any(axis=0)
         self._spent = bool(np.count_nonzero(spent))
-        self._held &= spent  # back under its limit: free to flash again, up to it
+        nearly = (self._counts >= MAX_TRANSITIONS - 1).any(axis=0)
+        self._nearly = bool(np.count_nonzero(nearly))
+        self._held &= spent
+        self._held_late &= nearly  # back under its limit: free to flash again, up to it
 
 
 @dataclass(frozen=True)
