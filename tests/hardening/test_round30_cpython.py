@@ -1,0 +1,109 @@
+"""Red team, round thirty: CPython 3.11 memory-safety bugs reachable from ordinary tree programs.
+
+Programs the upload check accepts, run by a real ``Supervisor`` and ``Previewer`` in real
+confined children, no mocks (``tests/hardening/confined_runs.py``). Every memory experiment runs
+in a child, never in the pytest process. ``docs/red-team/round30-cpython.md`` has the
+reproductions, what held and the suggested fixes; the numbers below are its findings'. The
+escape's second half (from a fake ``bytearray`` over all memory to the real ``exec``) is the one
+every round since eight used (``FROM_MEMORY_TO_EXEC``), and the refill is round sixteen's
+(``FAKE_MEM``: an 848-byte ``Ornament`` freed, its chunk taken by a ``bytearray`` whose bytes
+are a ``Mem`` header).
+
+Each finding is a strict xfail until it is fixed; the tests not marked assert what held.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.supervise.check import Checker
+from tests.hardening.confined_runs import FROM_MEMORY_TO_EXEC, config, dry_run, tree_run
+from tests.hardening.test_round16_language import FAKE_MEM
+
+
+def _assert_no_escape(program: str, name: str) -> None:
+    # Accepted today. A fix may refuse it at upload (each error with its line) or at run time;
+    # the runs below must not escape either way (the supervisor runs what it is given).
+    refused = Checker(config()).check(program)
+    assert refused == [] or all(e.line is not None for e in refused), refused
+    real = tree_run(program, name)
+    predicted = dry_run(program)
+    for log in (real.log, predicted.log):
+        assert "ESCAPED" not in log, log
+        assert "memory over everything: True" not in log, log
+    # However a fix refuses it, the program must not crash the child.
+    assert real.reason != "killed", real.error
+    assert predicted.reason != "killed", predicted.error
+
+
+# --- 1. A class attribute's old value, dying, is handed out again by the type's method cache ----
+#
+# CPython 3.11's ``type_setattro`` stores the new value in the class's dictionary
+# (``insertdict``, which releases the old value) and only *then* calls ``PyType_Modified``, which
+# invalidates the type's version tag. While the old value is being freed, the interpreter's
+# method cache (``_PyType_Lookup``; also the specialised LOAD_METHOD caches) still maps
+# (version, name) to it: a finalizer run by that release (a suspended generator's ``finally``,
+# the sandbox's stand-in for ``__del__``) that reads ``Shelf.attr`` is given the object being
+# freed, with a new reference. After the finalizer, the interpreter frees it anyway: the
+# program holds a freed ``Ornament``, refills its chunk, and asks its repr.
+# python/cpython gh-118492 ("Type cache can expose previous values during finalization of an
+# object", open; 3.13's gh-118454 reorders ``type_setattro`` for the free-threaded build, 3.11
+# and 3.12 are as they were). ``del Shelf.attr`` is the same path.
+# Found: every run (tree and dry run, both variants), ``completed``/``ended``, log "ESCAPED:
+# pid, uid, environment: (..., 65534, ['LC_CTYPE'])". Plain CPython 3.11.7 gets the fake too.
+STALE_CLASS_ATTRIBUTE_ESCAPE = (
+    FAKE_MEM
+    + """
+
+class Shelf:
+    pass
+
+
+stale = []
+
+
+def keeper():
+    try:
+        yield 1
+    finally:
+        stale.append(Shelf.attr)  # the method cache still answers with the dying value
+
+
+g = keeper()
+next(g)
+Shelf.attr = Ornament((g,) + tuple(range(99)))
+g = None
+for i in range(3):
+    Shelf.attr
+Shelf.attr = 5  # frees the Ornament, whose generator runs its finally first
+spray.extend([bytearray(FAKE) for i in range(50)])
+print("text:", repr(stale[0]))
+"""
+    + FROM_MEMORY_TO_EXEC
+)
+STALE_CLASS_ATTRIBUTE_VARIANTS = {
+    "assignment": STALE_CLASS_ATTRIBUTE_ESCAPE,
+    "deletion": STALE_CLASS_ATTRIBUTE_ESCAPE.replace(
+        "Shelf.attr = 5  # frees", "del Shelf.attr  # frees"
+    ),
+    "setattr": STALE_CLASS_ATTRIBUTE_ESCAPE.replace(
+        "Shelf.attr = 5  # frees", 'setattr(Shelf, "attr", 5)  # frees'
+    ),
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round thirty, critical: a class attribute's old value is freed while "
+    "CPython 3.11's method cache still answers with it (gh-118492): a generator's finally "
+    "gets the freed object, a fake bytearray over all memory and the real builtins",
+)
+@pytest.mark.parametrize("variant", sorted(STALE_CLASS_ATTRIBUTE_VARIANTS))
+def test_a_program_cant_get_a_class_attribute_back_while_it_is_freed(variant: str) -> None:
+    _assert_no_escape(STALE_CLASS_ATTRIBUTE_VARIANTS[variant], f"stale-class-attr-{variant}")
+
+
+def test_the_stale_class_attribute_program_is_accepted() -> None:
+    # Nothing in it is refused at upload: classes, generators, class attributes, del.
+    for program in STALE_CLASS_ATTRIBUTE_VARIANTS.values():
+        assert Checker(config()).check(program) == []
