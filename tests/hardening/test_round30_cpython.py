@@ -107,3 +107,82 @@ def test_the_stale_class_attribute_program_is_accepted() -> None:
     # Nothing in it is refused at upload: classes, generators, class attributes, del.
     for program in STALE_CLASS_ATTRIBUTE_VARIANTS.values():
         assert Checker(config()).check(program) == []
+
+
+# --- What held: other finalizers run by a release in the middle of a C routine -----------------
+#
+# A suspended generator's ``finally`` runs wherever the interpreter drops its last reference:
+# the same primitive as finding 1, aimed at two routines that release objects before they are
+# done. ``list.sort``'s keys are released while the list is still emptied for the sort, and a key
+# that refills the list is caught ("list modified during sort", the list as it was); ``dict.update``
+# releases the target's old values while it walks the source's entries, and a finalizer that
+# resizes the source (two deletions, two insertions: the same entry count on new storage) is
+# read from the new storage, never the freed one. The logs are plain CPython 3.11.7's.
+SORT_KEY_FINALIZER = """victim = [3, 1, 2]
+
+
+def fin():
+    try:
+        yield 1
+    finally:
+        victim.append(99)
+        victim.clear()
+        victim.extend(range(50))
+
+
+def key(x):
+    g = fin()
+    next(g)
+    return (x, g)
+
+
+try:
+    victim.sort(key=key)
+except ValueError as e:
+    print("ValueError", e)
+print(len(victim), victim[:5])
+"""
+
+DICT_UPDATE_FINALIZER = """done = []
+
+
+def fin(tag):
+    try:
+        yield 1
+    finally:
+        if not done:
+            done.append(1)
+            del src[3]
+            del src[4]
+            src[10] = "a"
+            src[11] = "b"
+            junk = [bytearray(b"A" * 200) for i in range(50)]
+
+
+src = {i: i for i in range(5)}
+tgt = {}
+for i in range(5):
+    g = fin(i)
+    next(g)
+    tgt[i] = (g,)
+g = None
+tgt.update(src)
+print(sorted(k for k in tgt), tgt[0], tgt[1], tgt[2], tgt[10], tgt[11])
+"""
+
+
+@pytest.mark.parametrize(
+    ("program", "expected"),
+    [
+        (SORT_KEY_FINALIZER, "ValueError list modified during sort\n3 [1, 2, 3]\n"),
+        (DICT_UPDATE_FINALIZER, "[0, 1, 2, 3, 4, 10, 11] 0 1 2 a b\n"),
+    ],
+    ids=["sort-key", "dict-update"],
+)
+def test_finalizers_in_the_middle_of_sort_and_update_are_caught(
+    program: str, expected: str
+) -> None:
+    assert Checker(config()).check(program) == []
+    real = tree_run(program, "finalizer-held")
+    assert real.reason != "killed", real.error
+    assert real.log == expected, real.log
