@@ -135,7 +135,7 @@ def test_an_ordinary_program_on_100_leds_stays_within_the_runners_budget() -> No
 #
 # END is bounded by ``MAX_END`` (32 KiB) at its header, not paced: a child announces the biggest
 # END and writes it one byte at a time, 32,768 wake-ups, whatever the tree's size. Found: 0.37-
-# 0.40 s of runner CPU on the 10-LED test tree (the run ends failed/crashed: the END is not
+# 0.45 s of runner CPU on the 10-LED test tree (the run ends failed/crashed: the END is not
 # JSON), four times the budget, from a single record.
 END_TRICKLE = """
 import os, struct, time
