@@ -17,6 +17,7 @@ from typing import Any
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
+from runner.sandbox.class_writes import make_writer
 from runner.sandbox.modules import make_import, make_modules
 from runner.sandbox.rules import (
     ALLOWED_DUNDER_DEFS,
@@ -443,11 +444,13 @@ def make_class_guards(
             (types.CellType(method),),
         )
 
+    writer = make_writer(program_globals)
+
     def write_guard(ob: object) -> object:
         if type(ob) in writable:
             return ob
         if isinstance(ob, type) and ob in owned:
-            return ob
+            return writer(ob)  # its old values die after CPython's caches drop them
         raise TypeError(f"cannot change {type(ob).__name__} objects in tree programs")
 
     def metaclass(name: str, bases: tuple[type, ...], namespace: dict[str, object]) -> type:

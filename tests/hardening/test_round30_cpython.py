@@ -92,12 +92,6 @@ STALE_CLASS_ATTRIBUTE_VARIANTS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round thirty, critical: a class attribute's old value is freed while "
-    "CPython 3.11's method cache still answers with it (gh-118492): a generator's finally "
-    "gets the freed object, a fake bytearray over all memory and the real builtins",
-)
 @pytest.mark.parametrize("variant", sorted(STALE_CLASS_ATTRIBUTE_VARIANTS))
 def test_a_program_cant_get_a_class_attribute_back_while_it_is_freed(variant: str) -> None:
     _assert_no_escape(STALE_CLASS_ATTRIBUTE_VARIANTS[variant], f"stale-class-attr-{variant}")
