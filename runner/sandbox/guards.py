@@ -18,6 +18,7 @@ from typing import Any
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from runner.sandbox.class_writes import make_writer
+from runner.sandbox.delegation import make_yield_from
 from runner.sandbox.modules import make_import, make_modules
 from runner.sandbox.rules import (
     ALLOWED_DUNDER_DEFS,
@@ -824,6 +825,7 @@ def make_builtins(
         "_getitem_": operator.getitem,
         "_getiter_": iter,
         "_write_": write_guard,
+        "_yield_from_": make_yield_from(program_globals),
         "_inplacevar_": inplacevar,
         "_apply_": apply,
         "_unpack_sequence_": guarded_unpack_sequence,

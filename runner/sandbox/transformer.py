@@ -181,6 +181,13 @@ class SandboxTransformer(RestrictingNodeTransformer):
             return self.node_contents_visit(node)  # a plain list/dict/set: always writable
         return super().visit_Subscript(node)
 
+    def visit_YieldFrom(self, node: ast.YieldFrom) -> Visited:
+        """``yield from X`` delegates to ``_yield_from_(X)``: a real generator, never a program's
+        iterator, whose ``throw`` CPython 3.11 releases too late (``delegation``)."""
+        node = self.node_contents_visit(node)
+        node.value = _call("_yield_from_", [node.value], node.value)
+        return node
+
     def visit_AugAssign(self, node: ast.AugAssign) -> Visited:
         """Allow ``x += 1``, ``a[i] += 1`` and ``self.n += 1``; the container's write is guarded."""
         if isinstance(node.target, ast.Name) and not self.fast:

@@ -125,11 +125,6 @@ GENERATOR_THROW_VARIANTS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round 31: gen.throw() into yield from releases a closed frame's last "
-    "local twice (CPython 3.11 _gen_throw): the real builtins",
-)
 @pytest.mark.parametrize("variant", sorted(GENERATOR_THROW_VARIANTS))
 def test_a_program_cant_make_throw_release_a_closed_generators_local(variant: str) -> None:
     _assert_no_escape(GENERATOR_THROW_VARIANTS[variant], f"generator-throw-{variant}")

@@ -1,0 +1,113 @@
+"""``yield from`` for tree programs: CPython delegates only to real generators.
+
+CPython 3.11's ``_gen_throw``, thrown into a generator suspended in ``yield from`` over any
+other iterator, looks up the iterator's ``throw``, calls it, marks the generator suspended again
+and only then releases the method. A method only the C code held (a property's fresh result)
+runs a finalizer there (a suspended generator's ``finally``) that can close the outer
+generator, clearing its frame; the throw then pops the cleared frame's stack and releases its
+last local a second time: freed memory, refilled, and the real builtins (red team round
+thirty-one; 3.12 moved the pop into the bytecode, gh-90997). CPython's other branch, for a real
+generator, releases nothing of the program's after it marks the generator suspended.
+
+So the transformer makes every ``yield from X`` a ``yield from _yield_from_(X)``: a generator
+stays as it is, and any other iterator is driven by ``_delegate``, a generator that follows
+PEP 380's expansion in Python (``send``, ``throw`` and ``close`` passed on, the return value in
+``StopIteration``). A ``throw`` passed on gets the exception instance, as ``g.throw(error)``
+gives it. Both are functions of the program's own globals with what they use in their
+closure (the reachability audit's rule), as ``cpython_fixes`` builds its methods.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
+
+
+def _delegate_template() -> Callable[[Iterator[Any]], Generator[Any, Any, Any]]:
+    # Replaced by the real values, cell by cell (``make_yield_from``): nothing is looked up in
+    # the program's globals, which the program can change.
+    next_ = next
+    get = getattr
+    stop = StopIteration
+    exit_ = GeneratorExit
+    anything = BaseException
+
+    def _delegate(inner: Iterator[Any]) -> Generator[Any, Any, Any]:
+        try:
+            sent_out = next_(inner)
+        except stop as done:
+            return done.value
+        while True:
+            try:
+                received = yield sent_out
+            except exit_:
+                close = get(inner, "close", None)
+                if close is not None:
+                    close()
+                raise
+            except anything as error:
+                throw = get(inner, "throw", None)
+                if throw is None:
+                    raise
+                try:
+                    sent_out = throw(error)
+                except stop as done:
+                    return done.value
+            else:
+                try:
+                    sent_out = next_(inner) if received is None else get(inner, "send")(received)
+                except stop as done:
+                    return done.value
+
+    return _delegate
+
+
+def _yield_from_template() -> Callable[[object], object]:
+    get_iter = iter
+    kind = type
+    generator_type = types.GeneratorType
+    delegate: Callable[[Iterator[Any]], object] = iter  # replaced by ``_delegate``
+
+    def _yield_from_(source: object) -> object:
+        inner = get_iter(source)  # type: ignore[call-overload]
+        if kind(inner) is generator_type:
+            return inner
+        return delegate(inner)
+
+    return _yield_from_
+
+
+_DELEGATE = _delegate_template()
+_YIELD_FROM = _yield_from_template()
+
+
+def _rebuilt(
+    template: Callable[..., object], globals_: dict[str, object], cells: dict[str, object]
+) -> Any:
+    code = template.__code__
+    closure = tuple(types.CellType(cells[n]) for n in code.co_freevars)
+    return types.FunctionType(code, globals_, template.__name__, None, closure)
+
+
+def make_yield_from(program_globals: dict[str, object]) -> Callable[[object], object]:
+    """A run's ``_yield_from_`` guard (see the module docstring)."""
+    delegate = _rebuilt(
+        _DELEGATE,
+        program_globals,
+        {
+            "next_": next,
+            "get": getattr,
+            "stop": StopIteration,
+            "exit_": GeneratorExit,
+            "anything": BaseException,
+        },
+    )
+    cells = {
+        "get_iter": iter,
+        "kind": type,
+        "generator_type": types.GeneratorType,
+        "delegate": delegate,
+    }
+    result: Callable[[object], object] = _rebuilt(_YIELD_FROM, program_globals, cells)
+    return result
