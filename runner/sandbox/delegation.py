@@ -9,18 +9,29 @@ last local a second time: freed memory, refilled, and the real builtins (red tea
 thirty-one; 3.12 moved the pop into the bytecode, gh-90997). CPython's other branch, for a real
 generator, releases nothing of the program's after it marks the generator suspended.
 
-So the transformer makes every ``yield from X`` a ``yield from _yield_from_(X)``: a generator
-stays as it is, and any other iterator is driven by ``_delegate``, a generator that follows
-PEP 380's expansion in Python (``send``, ``throw`` and ``close`` passed on, the return value in
-``StopIteration``). A ``throw`` passed on gets the exception instance, as ``g.throw(error)``
-gives it. Both are functions of the program's own globals with what they use in their
-closure (the reachability audit's rule), as ``cpython_fixes`` builds its methods.
+So the transformer makes every ``yield from X`` a ``yield from _yield_from_(X)``: every iterator,
+a generator too, is driven by ``_delegate``, a generator of the sandbox's that follows PEP 380's
+expansion in Python (``send``, ``throw`` and ``close`` passed on, the return value in
+``StopIteration``), so CPython only ever delegates to ``_delegate``. A ``throw`` passed on gets
+the exception instance, as ``g.throw(error)`` gives it.
+
+``_delegate`` never closes or throws into a generator that is running: CPython 3.11 asks a
+generator where it delegates before it checks that it runs, and for a running one reads its
+frame's stack out of bounds (red team round thirty-two). A generator dropped while the one it
+delegates to runs closed that one from its finalizer; now its ``_delegate``, never running
+then, is closed instead, and raises ValueError("generator already executing") as CPython 3.12
+does. A program's own ``g.close()``/``g.throw()`` are checked by the getattr guard
+(``rules.GENERATOR_CHECKED_ATTRIBUTES``).
+
+Both functions are of the program's own globals with what they use in their closure (the
+reachability audit's rule), as ``cpython_fixes`` builds its methods.
 """
 
 from __future__ import annotations
 
 import types
 from collections.abc import Callable, Generator, Iterator
+from types import GeneratorType
 from typing import Any
 
 
@@ -32,6 +43,9 @@ def _delegate_template() -> Callable[[Iterator[Any]], Generator[Any, Any, Any]]:
     stop = StopIteration
     exit_ = GeneratorExit
     anything = BaseException
+    kind = type
+    generator_type = GeneratorType
+    value_error = ValueError
 
     def _delegate(inner: Iterator[Any]) -> Generator[Any, Any, Any]:
         try:
@@ -44,12 +58,16 @@ def _delegate_template() -> Callable[[Iterator[Any]], Generator[Any, Any, Any]]:
             except exit_:
                 close = get(inner, "close", None)
                 if close is not None:
+                    if kind(inner) is generator_type and inner.gi_running:  # type: ignore[attr-defined]
+                        raise value_error("generator already executing") from None
                     close()
                 raise
             except anything as error:
                 throw = get(inner, "throw", None)
                 if throw is None:
                     raise
+                if kind(inner) is generator_type and inner.gi_running:  # type: ignore[attr-defined]
+                    raise value_error("generator already executing") from None
                 try:
                     sent_out = throw(error)
                 except stop as done:
@@ -65,15 +83,10 @@ def _delegate_template() -> Callable[[Iterator[Any]], Generator[Any, Any, Any]]:
 
 def _yield_from_template() -> Callable[[object], object]:
     get_iter = iter
-    kind = type
-    generator_type = types.GeneratorType
     delegate: Callable[[Iterator[Any]], object] = iter  # replaced by ``_delegate``
 
     def _yield_from_(source: object) -> object:
-        inner = get_iter(source)  # type: ignore[call-overload]
-        if kind(inner) is generator_type:
-            return inner
-        return delegate(inner)
+        return delegate(get_iter(source))  # type: ignore[call-overload]
 
     return _yield_from_
 
@@ -101,13 +114,11 @@ def make_yield_from(program_globals: dict[str, object]) -> Callable[[object], ob
             "stop": StopIteration,
             "exit_": GeneratorExit,
             "anything": BaseException,
+            "kind": type,
+            "generator_type": types.GeneratorType,
+            "value_error": ValueError,
         },
     )
-    cells = {
-        "get_iter": iter,
-        "kind": type,
-        "generator_type": types.GeneratorType,
-        "delegate": delegate,
-    }
+    cells = {"get_iter": iter, "delegate": delegate}
     result: Callable[[object], object] = _rebuilt(_YIELD_FROM, program_globals, cells)
     return result

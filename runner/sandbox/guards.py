@@ -24,6 +24,7 @@ from runner.sandbox.rules import (
     ALLOWED_DUNDER_DEFS,
     DENIED_ATTRIBUTES,
     FORBIDDEN_BUILTINS,
+    GENERATOR_CHECKED_ATTRIBUTES,
     OWNED_ONLY_ATTRIBUTES,
     PROPERTY_COPY_ATTRIBUTES,
     READABLE_DUNDERS,
@@ -320,6 +321,10 @@ def make_getattr(owned: set[object]) -> Callable[..., object]:
             raise _refused(name)
         if name in PROPERTY_COPY_ATTRIBUTES:
             return _without_none(getattr(obj, name, *default))
+        if name in GENERATOR_CHECKED_ATTRIBUTES and (
+            type(obj) is types.GeneratorType or obj is types.GeneratorType
+        ):
+            return _checked_generator_method(obj, name)
         return getattr(obj, name, *default)
 
     safe_format, safe_format_map = _make_formatters(guarded_getattr)
@@ -587,6 +592,20 @@ def _exit_template_factory() -> Callable[..., object]:
 _EXIT_TEMPLATE = _exit_template_factory()
 # Built-in types whose instances answer attribute lookups for something they wrap.
 FORWARDING_TYPES = (super, classmethod, staticmethod, property)
+
+
+def _checked_generator_method(obj: object, name: str) -> SandboxFunction:
+    """A generator's ``close`` or ``throw`` (bound, or the type's own) that refuses a running
+    generator before CPython 3.11 reads its stack (``rules.GENERATOR_CHECKED_ATTRIBUTES``)."""
+    method = getattr(types.GeneratorType, name)
+
+    def call(*args: Any) -> Any:
+        generator = obj if obj is not types.GeneratorType else (args[0] if args else None)
+        if type(generator) is types.GeneratorType and generator.gi_running:
+            raise ValueError("generator already executing")
+        return method(obj, *args) if obj is not types.GeneratorType else method(*args)
+
+    return SandboxFunction(call, f"generator.{name}", f"generator.{name}")
 
 
 def _not_settable(name: str) -> bool:

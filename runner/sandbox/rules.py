@@ -24,7 +24,19 @@ OWNED_ONLY_ATTRIBUTES = frozenset({"obj"})
 #   aborts. The guard hands out the property's methods wrapped, refusing None (red team round
 #   eight, finding 2); anything else answering to these names is handed out as it is.
 PROPERTY_COPY_ATTRIBUTES = frozenset({"getter", "setter", "deleter"})
-RUNTIME_ATTRIBUTES = STR_ONLY_ATTRIBUTES | OWNED_ONLY_ATTRIBUTES | PROPERTY_COPY_ATTRIBUTES
+# - close/throw: on a generator, CPython 3.11 asks where the generator is delegating before it
+#   checks that it is running, and for a running one reads its frame's stack out of bounds
+#   (red team round thirty-two: SIGSEGV, a write into the bytecode). The guard hands out a
+#   generator's (and the generator type's) close and throw checked: a running generator's raise
+#   ValueError("generator already executing"), as CPython 3.12 does; anything else answering to
+#   these names is handed out as it is.
+GENERATOR_CHECKED_ATTRIBUTES = frozenset({"close", "throw"})
+RUNTIME_ATTRIBUTES = (
+    STR_ONLY_ATTRIBUTES
+    | OWNED_ONLY_ATTRIBUTES
+    | PROPERTY_COPY_ATTRIBUTES
+    | GENERATOR_CHECKED_ATTRIBUTES
+)
 
 # The builtins a tree program gets (besides every exception class and the sandbox's own print,
 # getattr, hasattr, setattr, delattr, type and __import__), each for a reason. All are

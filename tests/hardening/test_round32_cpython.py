@@ -147,10 +147,6 @@ RUNNING_GENERATOR_CRASHES = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round 32: CPython 3.11 reads a running generator's stack (SIGSEGV)",
-)
 @pytest.mark.parametrize("variant", sorted(RUNNING_GENERATOR_CRASHES))
 def test_a_program_cant_make_cpython_read_a_running_generators_stack(variant: str) -> None:
     program = RUNNING_GENERATOR_CRASHES[variant]

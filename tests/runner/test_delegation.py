@@ -110,3 +110,67 @@ def test_yield_from_works_as_in_python() -> None:
     assert (result.status, result.reason) == ("completed", "ended"), result
     assert result.log == plain
     assert "deep returned 20" in plain and "countdown thrown KeyError" in plain
+
+
+# A generator's own close and throw, suspended (as in CPython) and running (ValueError, as
+# CPython 3.12 says it; 3.11 read the running frame's stack out of bounds: round thirty-two).
+CLOSE_AND_THROW = """
+def counter():
+    try:
+        n = 0
+        while True:
+            n += 1
+            yield n
+    except KeyError:
+        yield "caught"
+    finally:
+        print("counter finally")
+
+
+g = counter()
+print(next(g), next(g), g.throw(KeyError("k")))
+g.close()
+g = counter()
+next(g)
+close = g.close
+close()
+print(hasattr(g, "close"), hasattr(g, "throw"))
+
+
+def closes_itself():
+    me = holder[0]
+    yield 1
+    me.close()
+    yield 2
+
+
+def throws_into_itself():
+    me = holder[0]
+    yield 1
+    me.throw(KeyError("self"))
+
+
+for make in (closes_itself, throws_into_itself):
+    g = make()
+    holder = [g]
+    next(g)
+    try:
+        next(g)
+    except ValueError as error:
+        print("ValueError:", error)
+"""
+
+
+def test_close_and_throw_work_and_refuse_a_running_generator() -> None:
+    config = RunnerConfig(led_count=10, fps=40.0, time_limit_s=5.0)
+    with Supervisor(config, VirtualStrip(10), spiral_cone(10)) as tree:
+        result = tree.run("close-throw", CLOSE_AND_THROW)
+    assert (result.status, result.reason) == ("completed", "ended"), result
+    assert result.log.splitlines() == [
+        "1 2 caught",
+        "counter finally",
+        "counter finally",
+        "True True",
+        "ValueError: generator already executing",
+        "ValueError: generator already executing",
+    ]
