@@ -47,6 +47,12 @@ def test_the_run_page_shows_log_error_line_and_replay_after_a_reload(
     page.goto(f"/runs/{sid}")
     # The page follows the run and reloads itself with the report when it ends.
     expect(page.locator("#run-status")).to_have_text("failed", timeout=QUEUE_WAIT_MS)
+    # Wait for the page's own reload to finish before reloading by hand: a reload asked for
+    # while the page is mid-navigation fails with "Not attached to an active page".
+    expect(page.locator("#run-outcome")).to_have_text(
+        "This run crashed at line 5.", timeout=QUEUE_WAIT_MS
+    )
+    page.wait_for_load_state("load")
     page.reload()
     expect(page.locator("#run-outcome")).to_have_text("This run crashed at line 5.")
     expect(page.locator("#run-log")).to_contain_text("hello from the tree")
