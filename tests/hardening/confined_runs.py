@@ -47,6 +47,24 @@ def tree_and_dry_run_logs(program: str, name: str) -> tuple[str, str]:
     return real.log, predicted.log
 
 
+def assert_no_escape(program: str, name: str) -> None:
+    """Neither run of a program that attacks the language layer escapes or kills its child.
+
+    The program may be refused at upload (each error with its line) or fail at run time, which
+    is how a fix may stop it; the supervisor runs what it is given either way. "ESCAPED" and
+    "memory over everything: True" are what the rounds' programs print when an attack works.
+    """
+    refused = Checker(config()).check(program)
+    assert refused == [] or all(e.line is not None for e in refused), refused
+    real = tree_run(program, name)
+    predicted = dry_run(program)
+    for log in (real.log, predicted.log):
+        assert "ESCAPED" not in log, log
+        assert "memory over everything: True" not in log, log
+    assert real.reason != "killed", real.error
+    assert predicted.reason != "killed", predicted.error
+
+
 FROM_MEMORY_TO_EXEC = """
 memory = found[-1]
 print("memory over everything:", isinstance(memory, bytearray) and len(memory) > (1 << 60))

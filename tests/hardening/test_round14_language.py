@@ -10,25 +10,10 @@ from __future__ import annotations
 
 from runner.supervise.check import Checker
 from tests.hardening.confined_runs import FROM_MEMORY_TO_EXEC as _FROM_MEMORY_TO_EXEC
+from tests.hardening.confined_runs import assert_no_escape
 from tests.hardening.confined_runs import config as _config
 from tests.hardening.confined_runs import dry_run as _dry_run
 from tests.hardening.confined_runs import tree_run as _tree_run
-
-
-def _assert_no_escape(program: str, name: str) -> None:
-    # Accepted today. A fix may refuse it at upload (each error with its line) or at run time;
-    # the runs below must not escape either way (the supervisor runs what it is given).
-    refused = Checker(_config()).check(program)
-    assert refused == [] or all(e.line is not None for e in refused), refused
-    real = _tree_run(program, name)
-    predicted = _dry_run(program)
-    for log in (real.log, predicted.log):
-        assert "ESCAPED" not in log, log
-        assert "memory over everything: True" not in log, log
-    # However a fix refuses it, the program must not crash the child.
-    assert real.reason != "killed", real.error
-    assert predicted.reason != "killed", predicted.error
-
 
 # The start of every escape: a bytearray header (refcount, type, size 2**62, allocated,
 # ob_bytes = ob_start = 0) at offset 16 of an 848-byte buffer, i.e. where a freed 844- to
@@ -89,7 +74,7 @@ spray = [bytearray(FAKE) for i in range(50)]
 
 
 def test_a_program_cant_release_a_list_item_twice_through_an_extended_slice_assignment() -> None:
-    _assert_no_escape(SLICE_ESCAPE, "slice-escape")
+    assert_no_escape(SLICE_ESCAPE, "slice-escape")
 
 
 # --- 2. An old-style sequence's iterator lets go of it twice ---------------------------------
@@ -136,7 +121,7 @@ state["spray"] = [bytearray(FAKE) for i in range(50)]
 
 
 def test_a_program_cant_make_a_sequence_iterator_release_its_sequence_twice() -> None:
-    _assert_no_escape(SEQUENCE_ITERATOR_ESCAPE, "seqiter-escape")
+    assert_no_escape(SEQUENCE_ITERATOR_ESCAPE, "seqiter-escape")
 
 
 # --- 3. OSError's str() formats through pointers a __str__ can free -------------------------
@@ -192,7 +177,7 @@ text = str(problem)  # "[Errno %S] %S": the second %S gets the freed message
 
 
 def test_a_program_cant_free_an_oserrors_message_while_str_formats_it() -> None:
-    _assert_no_escape(OSERROR_STR_ESCAPE, "oserror-str-escape")
+    assert_no_escape(OSERROR_STR_ESCAPE, "oserror-str-escape")
 
 
 # --- 4. UnicodeDecodeError's str() reads a byte of whatever its object field points at -----

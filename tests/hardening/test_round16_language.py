@@ -12,23 +12,13 @@ from __future__ import annotations
 import pytest
 
 from runner.supervise.check import Checker
-from tests.hardening.confined_runs import FROM_MEMORY_TO_EXEC, config, dry_run, tree_run
-
-
-def _assert_no_escape(program: str, name: str) -> None:
-    # Accepted today. A fix may refuse it at upload (each error with its line) or at run time;
-    # the runs below must not escape either way (the supervisor runs what it is given).
-    refused = Checker(config()).check(program)
-    assert refused == [] or all(e.line is not None for e in refused), refused
-    real = tree_run(program, name)
-    predicted = dry_run(program)
-    for log in (real.log, predicted.log):
-        assert "ESCAPED" not in log, log
-        assert "memory over everything: True" not in log, log
-    # However a fix refuses it, the program must not crash the child.
-    assert real.reason != "killed", real.error
-    assert predicted.reason != "killed", predicted.error
-
+from tests.hardening.confined_runs import (
+    FROM_MEMORY_TO_EXEC,
+    assert_no_escape,
+    config,
+    dry_run,
+    tree_run,
+)
 
 # The refill: a ``Mem`` header (refcount, type, size 2**62, allocated 2**62, ob_bytes =
 # ob_start = exports = 0) at offset 16 of an 848-byte buffer, where a freed 848-byte GC
@@ -155,7 +145,7 @@ EXCEPTION_ARGS_ESCAPE["oserror-uncaught-report"] = (
 def test_a_program_cant_free_an_exceptions_argument_while_its_str_formats_it(
     variant: str,
 ) -> None:
-    _assert_no_escape(EXCEPTION_ARGS_ESCAPE[variant], f"exception-args-{variant}")
+    assert_no_escape(EXCEPTION_ARGS_ESCAPE[variant], f"exception-args-{variant}")
 
 
 # --- 2. A list's repr reads each item through a borrowed pointer ------------------------------
@@ -187,7 +177,7 @@ print("text:", shelf)
 
 
 def test_a_program_cant_free_a_list_item_while_the_lists_repr_formats_it() -> None:
-    _assert_no_escape(LIST_REPR_ESCAPE, "list-repr-escape")
+    assert_no_escape(LIST_REPR_ESCAPE, "list-repr-escape")
 
 
 # --- 3. bytearray.hex(sep) reads a buffer the separator's __len__ freed ------------------------

@@ -17,24 +17,13 @@ from __future__ import annotations
 import pytest
 
 from runner.supervise.check import Checker
-from tests.hardening.confined_runs import FROM_MEMORY_TO_EXEC, config, dry_run, tree_run
+from tests.hardening.confined_runs import (
+    FROM_MEMORY_TO_EXEC,
+    assert_no_escape,
+    config,
+    tree_run,
+)
 from tests.hardening.test_round16_language import FAKE_MEM
-
-
-def _assert_no_escape(program: str, name: str) -> None:
-    # Accepted today. A fix may refuse it at upload (each error with its line) or at run time;
-    # the runs below must not escape either way (the supervisor runs what it is given).
-    refused = Checker(config()).check(program)
-    assert refused == [] or all(e.line is not None for e in refused), refused
-    real = tree_run(program, name)
-    predicted = dry_run(program)
-    for log in (real.log, predicted.log):
-        assert "ESCAPED" not in log, log
-        assert "memory over everything: True" not in log, log
-    # However a fix refuses it, the program must not crash the child.
-    assert real.reason != "killed", real.error
-    assert predicted.reason != "killed", predicted.error
-
 
 # --- 1. A class attribute's old value, dying, is handed out again by the type's method cache ----
 #
@@ -94,7 +83,7 @@ STALE_CLASS_ATTRIBUTE_VARIANTS = {
 
 @pytest.mark.parametrize("variant", sorted(STALE_CLASS_ATTRIBUTE_VARIANTS))
 def test_a_program_cant_get_a_class_attribute_back_while_it_is_freed(variant: str) -> None:
-    _assert_no_escape(STALE_CLASS_ATTRIBUTE_VARIANTS[variant], f"stale-class-attr-{variant}")
+    assert_no_escape(STALE_CLASS_ATTRIBUTE_VARIANTS[variant], f"stale-class-attr-{variant}")
 
 
 def test_the_stale_class_attribute_program_is_accepted() -> None:

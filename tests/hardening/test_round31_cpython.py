@@ -16,25 +16,14 @@ from __future__ import annotations
 import pytest
 
 from runner.supervise.check import Checker
-from tests.hardening.confined_runs import FROM_MEMORY_TO_EXEC, config, dry_run, tree_run
+from tests.hardening.confined_runs import (
+    FROM_MEMORY_TO_EXEC,
+    assert_no_escape,
+    config,
+    tree_run,
+)
 from tests.hardening.test_round16_language import FAKE_MEM
 from tests.hardening.test_round30_cpython import STALE_CLASS_ATTRIBUTE_ESCAPE
-
-
-def _assert_no_escape(program: str, name: str) -> None:
-    # Accepted today. A fix may refuse it at upload (each error with its line) or at run time;
-    # the runs below must not escape either way (the supervisor runs what it is given).
-    refused = Checker(config()).check(program)
-    assert refused == [] or all(e.line is not None for e in refused), refused
-    real = tree_run(program, name)
-    predicted = dry_run(program)
-    for log in (real.log, predicted.log):
-        assert "ESCAPED" not in log, log
-        assert "memory over everything: True" not in log, log
-    # However a fix refuses it, the program must not crash the child.
-    assert real.reason != "killed", real.error
-    assert predicted.reason != "killed", predicted.error
-
 
 # --- 1. gen.throw() into a ``yield from`` pops the stack of a generator its callee closed -------
 #
@@ -127,7 +116,7 @@ GENERATOR_THROW_VARIANTS = {
 
 @pytest.mark.parametrize("variant", sorted(GENERATOR_THROW_VARIANTS))
 def test_a_program_cant_make_throw_release_a_closed_generators_local(variant: str) -> None:
-    _assert_no_escape(GENERATOR_THROW_VARIANTS[variant], f"generator-throw-{variant}")
+    assert_no_escape(GENERATOR_THROW_VARIANTS[variant], f"generator-throw-{variant}")
 
 
 def test_the_generator_throw_program_is_accepted() -> None:
@@ -175,6 +164,6 @@ CLASS_WRITE_VARIANTS = {
 def test_class_writes_by_any_statement_let_the_finalizer_see_the_new_value(variant: str) -> None:
     program = CLASS_WRITE_VARIANTS[variant]
     assert Checker(config()).check(program) == []
-    _assert_no_escape(program, f"class-write-{variant}")
+    assert_no_escape(program, f"class-write-{variant}")
     real = tree_run(program, f"class-write-{variant}")
     assert real.log.startswith(("text: 5\n", "text: ()\n")), real.log
