@@ -20,9 +20,10 @@ rule), built as ``cpython_fixes`` builds its methods.
 
 from __future__ import annotations
 
-import types
 from collections.abc import Callable
 from typing import Any
+
+from runner.sandbox.templates import program_function
 
 
 def _templates() -> dict[str, Callable[..., object]]:
@@ -80,11 +81,7 @@ def make_writer(program_globals: dict[str, object]) -> Callable[[type], object]:
     }
     namespace: dict[str, object] = {"__slots__": ("_cls",)}
     for name, template in _TEMPLATES.items():
-        code = template.__code__
-        closure = tuple(types.CellType(cells[n]) for n in code.co_freevars)
-        method = types.FunctionType(code, program_globals, name, None, closure)
-        method.__qualname__ = f"type.{name}"
-        namespace[name] = method
+        namespace[name] = program_function(template, program_globals, cells, f"type.{name}")
     writer_type = type("type", (), namespace)
     new = object.__new__
     store = object.__setattr__

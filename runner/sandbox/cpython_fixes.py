@@ -52,11 +52,11 @@ from __future__ import annotations
 import ctypes
 import gc
 import operator
-import types
 from collections.abc import Callable
 from typing import Any
 
 from runner.sandbox import repr_fixes
+from runner.sandbox.templates import program_function
 
 # Offsets in CPython 3.11's (and 3.8-3.12's) structures on a 64-bit build: PyTypeObject's
 # tp_richcompare, and a wrapper_descriptor's d_wrapped (PyDescr_COMMON, then d_base).
@@ -215,7 +215,6 @@ def install(program_globals: dict[str, object]) -> None:
     if richcompare.value is None or richcompare.value != wrapped.value or generic is None:
         raise RuntimeError("list comparisons: this interpreter's type layout is not the one known")
     namespace = gc.get_referents(list.__dict__)[0]  # the type's real dictionary
-    code = _TEMPLATE.__code__
     size, item = list.__len__, list.__getitem__
     for name, compare in _METHODS.items():
         cells = {
@@ -226,10 +225,7 @@ def install(program_globals: dict[str, object]) -> None:
             "compare": compare,
             "not_implemented": NotImplemented,
         }
-        closure = tuple(types.CellType(cells[n]) for n in code.co_freevars)
-        method = types.FunctionType(code, program_globals, name, None, closure)
-        method.__qualname__ = f"list.{name}"
-        namespace[name] = method
+        namespace[name] = program_function(_TEMPLATE, program_globals, cells, f"list.{name}")
     _install_store(program_globals, namespace)
     richcompare.value = generic
     ctypes.pythonapi.PyType_Modified(ctypes.py_object(list))
@@ -251,19 +247,15 @@ def _install_format(program_globals: dict[str, object]) -> None:
     wrapped = ctypes.c_void_p.from_address(id(bytearray.__dict__["__mod__"]) + _D_WRAPPED).value
     if slot.value is None or slot.value != wrapped or generic is None:
         raise RuntimeError("bytearray %: this interpreter's type layout is not the one known")
-    code = _FORMAT.__code__
-    cells = {
+    cells: dict[str, object] = {
         "is_a": isinstance,
         "bytearray_type": bytearray,
         "as_bytes": bytes,
         "not_implemented": NotImplemented,
     }
-    closure = tuple(types.CellType(cells[n]) for n in code.co_freevars)
-    method = types.FunctionType(code, program_globals, "__mod__", None, closure)
-    method.__qualname__ = "bytearray.__mod__"
+    method = program_function(_FORMAT, program_globals, cells, "bytearray.__mod__")
     namespace = gc.get_referents(bytearray.__dict__)[0]
     namespace["__mod__"] = method  # __rmod__: ba is never read
-    code = _EXTEND.__code__
     cells = {
         "is_a": isinstance,
         "bytearray_type": bytearray,
@@ -272,10 +264,7 @@ def _install_format(program_globals: dict[str, object]) -> None:
         "type_error": TypeError,
         "extend": bytearray.extend,
     }
-    closure = tuple(types.CellType(cells[n]) for n in code.co_freevars)
-    extend = types.FunctionType(code, program_globals, "extend", None, closure)
-    extend.__qualname__ = "bytearray.extend"
-    namespace["extend"] = extend
+    namespace["extend"] = program_function(_EXTEND, program_globals, cells, "bytearray.extend")
     slot.value = generic
     ctypes.pythonapi.PyType_Modified(ctypes.py_object(bytearray))
 
@@ -292,8 +281,7 @@ def _install_store(program_globals: dict[str, object], namespace: dict[str, obje
     deleting = ctypes.c_void_p.from_address(id(list.__dict__["__delitem__"]) + _D_WRAPPED).value
     if slot.value is None or not slot.value == wrapped == deleting or generic is None:
         raise RuntimeError("list slice stores: this interpreter's type layout is not the one known")
-    code = _STORE.__code__
-    cells = {
+    cells: dict[str, object] = {
         "kind": type,
         "slice_type": slice,
         "list_type": list,
@@ -306,9 +294,7 @@ def _install_store(program_globals: dict[str, object], namespace: dict[str, obje
         "value_error": ValueError,
         "store": list.__setitem__,
     }
-    closure = tuple(types.CellType(cells[n]) for n in code.co_freevars)
-    method = types.FunctionType(code, program_globals, "__setitem__", None, closure)
-    method.__qualname__ = "list.__setitem__"
+    method = program_function(_STORE, program_globals, cells, "list.__setitem__")
     namespace["__setitem__"] = method  # __delitem__ stays CPython's: a delete sizes nothing late
     slot.value = generic
 

@@ -34,6 +34,8 @@ from collections.abc import Callable, Generator, Iterator
 from types import GeneratorType
 from typing import Any
 
+from runner.sandbox.templates import program_function
+
 
 def _delegate_template() -> Callable[[Iterator[Any]], Generator[Any, Any, Any]]:
     # Replaced by the real values, cell by cell (``make_yield_from``): nothing is looked up in
@@ -95,17 +97,9 @@ _DELEGATE = _delegate_template()
 _YIELD_FROM = _yield_from_template()
 
 
-def _rebuilt(
-    template: Callable[..., object], globals_: dict[str, object], cells: dict[str, object]
-) -> Any:
-    code = template.__code__
-    closure = tuple(types.CellType(cells[n]) for n in code.co_freevars)
-    return types.FunctionType(code, globals_, template.__name__, None, closure)
-
-
 def make_yield_from(program_globals: dict[str, object]) -> Callable[[object], object]:
     """A run's ``_yield_from_`` guard (see the module docstring)."""
-    delegate = _rebuilt(
+    delegate = program_function(
         _DELEGATE,
         program_globals,
         {
@@ -120,5 +114,5 @@ def make_yield_from(program_globals: dict[str, object]) -> Callable[[object], ob
         },
     )
     cells = {"get_iter": iter, "delegate": delegate}
-    result: Callable[[object], object] = _rebuilt(_YIELD_FROM, program_globals, cells)
+    result: Callable[[object], object] = program_function(_YIELD_FROM, program_globals, cells)
     return result

@@ -32,6 +32,7 @@ from runner.sandbox.rules import (
     STR_ONLY_ATTRIBUTES,
     is_program_private,
 )
+from runner.sandbox.templates import program_function
 
 _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+=": operator.iadd,
@@ -442,13 +443,7 @@ def make_class_guards(
         if not callable(method) or isinstance(method, (classmethod, staticmethod)):
             # A classmethod/property __exit__ would be called with the live traceback.
             raise TypeError("__exit__ must be a plain method in tree programs")
-        return types.FunctionType(
-            _EXIT_TEMPLATE.__code__,
-            program_globals,
-            "__exit__",
-            None,
-            (types.CellType(method),),
-        )
+        return program_function(_EXIT_TEMPLATE, program_globals, {"method": method})
 
     writer = make_writer(program_globals)
 
@@ -484,12 +479,8 @@ def make_class_guards(
             # CPython's sequence iterator, which a __getitem__ that ends that same iterator
             # from inside makes release the sequence twice (red team round fourteen: the real
             # builtins). Its own __iter__ does the same by index.
-            namespace["__iter__"] = types.FunctionType(
-                _BY_INDEX.__code__,
-                program_globals,
-                "__iter__",
-                None,
-                (types.CellType(IndexIterator),),
+            namespace["__iter__"] = program_function(
+                _BY_INDEX, program_globals, {"make": IndexIterator}
             )
         cls = type(name, bases, namespace)
         behind = _iter_behind_by_index(cls)

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import types
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from runner.sandbox.templates import program_function
 
 _POINTER = ctypes.sizeof(ctypes.c_void_p)
 # In PyTypeObject (CPython 3.8-3.12, 64-bit): tp_repr and tp_str; a wrapper_descriptor's
@@ -240,16 +241,6 @@ def _member_offset(kind: type, name: str) -> int:
     return offset
 
 
-def _function(
-    template: Callable[..., object], cells: dict[str, object], scope: dict[str, object], name: str
-) -> types.FunctionType:
-    code = template.__code__
-    closure = tuple(types.CellType(cells[n]) for n in code.co_freevars)
-    function = types.FunctionType(code, scope, name.rpartition(".")[2], None, closure)
-    function.__qualname__ = name
-    return function
-
-
 def _family(root: type) -> Iterator[type]:
     yield root
     child: type
@@ -305,7 +296,7 @@ def install(program_globals: dict[str, object]) -> None:
     ):
         owner, name = qualified.split(".")
         root = _EXCEPTIONS[owner]
-        method = _function(templates[qualified], _cells(root), program_globals, qualified)
+        method = program_function(templates[qualified], program_globals, _cells(root), qualified)
         offset, generic = slots[name]
         _replace(root, name, offset, method, generic)  # type: ignore[arg-type]
     cells = {
@@ -316,7 +307,7 @@ def install(program_globals: dict[str, object]) -> None:
         "ident": id,
         "busy": set(),
     }
-    method = _function(_LIST_REPR, cells, program_globals, "list.__repr__")
+    method = program_function(_LIST_REPR, program_globals, cells, "list.__repr__")
     _replace(list, "__repr__", _TP_REPR, method, slots["__repr__"][1])  # type: ignore[arg-type]
     hex_cells = {
         "as_bytes": bytes,
@@ -327,7 +318,7 @@ def install(program_globals: dict[str, object]) -> None:
         "kind": type,
         "type_error": TypeError,
     }
-    hex_method = _function(_HEX, hex_cells, program_globals, "bytearray.hex")
+    hex_method = program_function(_HEX, program_globals, hex_cells, "bytearray.hex")
     gc.get_referents(bytearray.__dict__)[0]["hex"] = hex_method
     ctypes.pythonapi.PyType_Modified(ctypes.py_object(bytearray))
 

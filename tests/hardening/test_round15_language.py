@@ -12,10 +12,10 @@ from __future__ import annotations
 import pytest
 
 from runner.supervise.check import Checker
+from tests.hardening.confined_runs import assert_no_escape
 from tests.hardening.test_round14_language import (
     FAKE_BYTEARRAY,
     FROM_MEMORY_TO_EXEC,
-    _assert_no_escape,
     _config,
     _dry_run,
     _tree_run,
@@ -62,7 +62,7 @@ spray = [bytearray(FAKE) for i in range(50)]
 def test_a_program_cant_release_a_list_item_twice_through_a_subclass_as_slice_values(
     base: str,
 ) -> None:
-    _assert_no_escape(SUBCLASS_SLICE_ESCAPE.replace("BASE", base), f"slice-{base}-escape")
+    assert_no_escape(SUBCLASS_SLICE_ESCAPE.replace("BASE", base), f"slice-{base}-escape")
 
 
 # --- 2. A property __iter__ that fails brings back CPython's sequence iterator ------------
@@ -119,7 +119,7 @@ state["spray"] = [bytearray(FAKE) for i in range(50)]
 
 
 def test_a_program_cant_get_cpythons_sequence_iterator_through_a_failing_iter_property() -> None:
-    _assert_no_escape(PROPERTY_ITER_ESCAPE, "property-iter-escape")
+    assert_no_escape(PROPERTY_ITER_ESCAPE, "property-iter-escape")
 
 
 # --- 3. A UnicodeDecodeError of the program's reads memory before any bytes object ----------
