@@ -104,6 +104,110 @@ def test_a_program_cant_close_a_generator_that_completed_but_is_not_cleared() ->
     assert "survived" in predicted.log, (predicted.reason, predicted.error)
 
 
+# --- Finding 1, second program: round thirty-two's read of a running generator's stack, again --
+#
+# The same window, but the completed generator's last local is ``y``, a generator that the
+# window's finalizer starts, and that closes the completed one from inside (through a callable
+# object, as ``thrower``: the two CALL sites' counters move in step). When the completed
+# generator's counter looks like ``RESUME 2+``, the real ``gen_close`` takes ``y`` as its
+# sub-iterator and closes it, running: ``_PyGen_yf`` reads ``y``'s running frame (stack top -1)
+# out of bounds, round thirty-two's bug, which the guard no longer sees because the generator
+# it checks (the completed one) is not running. SIGSEGV on every run, tree and dry run (line 11,
+# the ``close()`` call); with ``late = [y]`` the same program runs to the end.
+RUNNING_THROUGH_COMPLETED = """state = {"g": None, "s": None, "y": None, "window": 0, "closed": 0}
+
+class Thrower:
+    def __call__(self):
+        raise state["s"]
+
+thrower = Thrower()
+
+class Closer:
+    def __call__(self):
+        state["g"].close()
+
+closer = Closer()
+
+def y_gen():
+    try:
+        closer()
+        state["closed"] += 1
+    except ValueError:
+        pass
+    yield 1
+
+def w_gen():
+    try:
+        yield 1
+    finally:
+        state["window"] += 1
+        try:
+            next(state["y"])
+        except Exception:
+            pass
+
+def helper(w):
+    try:
+        raise state["s"]
+    except StopIteration:
+        pass
+
+def v_gen(holder):
+    try:
+        while True:
+            yield 1
+    finally:
+        helper(holder.pop())
+
+def make_v():
+    w = w_gen()
+    next(w)
+    v = v_gen([w])
+    w = None
+    next(v)
+    return v
+
+def g_gen(y):
+    x = None
+    late = y
+    for x in make_v():
+        thrower()
+    yield late
+
+for i in range(3000):
+    state["s"] = StopIteration()
+    y = y_gen()
+    state["y"] = y
+    g = g_gen(y)
+    y = None
+    state["g"] = g
+    try:
+        next(g)
+    except RuntimeError:
+        pass
+print("windows:", state["window"], "closed:", state["closed"])
+print("survived")
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round thirty-four: closing a generator in its completed-not-cleared window "
+    "makes CPython 3.11 close the running generator it takes as delegate, reading its stack out "
+    "of bounds (round thirty-two's bug past its guard): SIGSEGV, tree and dry run",
+)
+def test_a_program_cant_make_cpython_read_a_running_generators_stack_through_a_completed_one() -> (
+    None
+):
+    assert Checker(config()).check(RUNNING_THROUGH_COMPLETED) == []
+    real = tree_run(RUNNING_THROUGH_COMPLETED, "running-through-completed")
+    predicted = dry_run(RUNNING_THROUGH_COMPLETED)
+    for result in (real, predicted):
+        assert result.reason != "killed", result.error
+    assert "survived" in real.log, (real.reason, real.error)
+    assert "survived" in predicted.log, (predicted.reason, predicted.error)
+
+
 # --- Finding 2 (low): recursive ``yield from`` goes half as deep as in Python ------------------
 #
 # Every ``yield from`` is driven by ``_delegate`` (round thirty-one), one more generator per
@@ -143,3 +247,36 @@ def test_a_recursive_yield_from_goes_as_deep_as_in_python() -> None:
     real = tree_run(YIELD_FROM_DEPTH, "yield-from-depth")
     assert real.reason != "killed", real.error
     assert "600 deep: True" in real.log, real.log
+
+
+# --- Finding 3 (low): StopIteration thrown into a generator delegating to a plain iterator ----
+#
+# In Python, ``g.throw(StopIteration())`` into ``yield from iter([...])`` (an iterator without
+# ``throw``) raises the StopIteration at the ``yield from``, where ``g`` may catch it. In the
+# sandbox ``_delegate`` re-raises it inside its own frame, a generator's, which turns it into
+# RuntimeError("generator raised StopIteration") before ``g`` sees it.
+THROW_STOPITERATION = """def outer():
+    try:
+        yield from iter([1, 2, 3])
+    except StopIteration:
+        yield "caught StopIteration"
+    except RuntimeError as e:
+        yield "RuntimeError: " + str(e)
+
+
+g = outer()
+print(next(g))
+print(g.throw(StopIteration()))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round thirty-four: StopIteration thrown into a yield from over a plain "
+    "iterator arrives as RuntimeError (Python: catchable StopIteration)",
+)
+def test_a_stopiteration_thrown_into_a_yield_from_arrives_as_in_python() -> None:
+    assert Checker(config()).check(THROW_STOPITERATION) == []
+    real = tree_run(THROW_STOPITERATION, "throw-stopiteration")
+    assert real.reason != "killed", real.error
+    assert real.log == "1\ncaught StopIteration\n", real.log
