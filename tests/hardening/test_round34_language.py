@@ -280,3 +280,41 @@ def test_a_stopiteration_thrown_into_a_yield_from_arrives_as_in_python() -> None
     real = tree_run(THROW_STOPITERATION, "throw-stopiteration")
     assert real.reason != "killed", real.error
     assert real.log == "1\ncaught StopIteration\n", real.log
+
+
+# --- Held: freeing long chains of iterators and generators --------------------------------------
+#
+# Chains 200,000 deep of ``enumerate``, ``filter``, suspended-before-start generators, ``zip``
+# and ``map`` objects, dropped at once: every dealloc on the way uses CPython's trashcan (or
+# frees through a tuple that does), so the release never overflows the C stack.
+DEALLOC_CHAINS = """def g(p):
+    yield p
+
+
+for kind in range(5):
+    x = [1]
+    for i in range(200000):
+        if kind == 0:
+            x = enumerate(x)
+        elif kind == 1:
+            x = filter(None, x)
+        elif kind == 2:
+            x = g(x)
+        elif kind == 3:
+            x = zip(x)
+        else:
+            x = map(abs, x)
+    x = None
+    print("freed", kind)
+print("survived")
+"""
+
+
+def test_dropping_long_chains_of_iterators_does_not_overflow_the_stack() -> None:
+    assert Checker(config()).check(DEALLOC_CHAINS) == []
+    real = tree_run(DEALLOC_CHAINS, "dealloc-chains")
+    predicted = dry_run(DEALLOC_CHAINS)
+    assert real.reason != "killed", real.error
+    assert predicted.reason != "killed", predicted.error
+    assert "survived" in real.log, (real.reason, real.error, real.log)
+    assert "survived" in predicted.log, (predicted.reason, predicted.error, predicted.log)
