@@ -9,19 +9,24 @@ last local a second time: freed memory, refilled, and the real builtins (red tea
 thirty-one; 3.12 moved the pop into the bytecode, gh-90997). CPython's other branch, for a real
 generator, releases nothing of the program's after it marks the generator suspended.
 
-So the transformer makes every ``yield from X`` a ``yield from _yield_from_(X)``: every iterator,
-a generator too, is driven by ``_delegate``, a generator of the sandbox's that follows PEP 380's
-expansion in Python (``send``, ``throw`` and ``close`` passed on, the return value in
-``StopIteration``), so CPython only ever delegates to ``_delegate``. A ``throw`` passed on gets
-the exception instance, as ``g.throw(error)`` gives it.
+So the transformer makes every ``yield from X`` a ``yield from _yield_from_(X)`` (inside
+``_yield_result_(...)``, see ``Thrown``): every iterator, a generator too, is driven by
+``_delegate``, a generator of the sandbox's that follows PEP 380's expansion in Python
+(``send``, ``throw`` and ``close`` passed on, the return value in ``StopIteration``), so
+CPython only ever delegates to ``_delegate``. A ``throw`` passed on gets the exception
+instance, as ``g.throw(error)`` gives it.
 
-``_delegate`` never closes or throws into a generator that is running: CPython 3.11 asks a
-generator where it delegates before it checks that it runs, and for a running one reads its
-frame's stack out of bounds (red team round thirty-two). A generator dropped while the one it
-delegates to runs closed that one from its finalizer; now its ``_delegate``, never running
-then, is closed instead, and raises ValueError("generator already executing") as CPython 3.12
-does. A program's own ``g.close()``/``g.throw()`` are checked by the getattr guard
-(``rules.GENERATOR_CHECKED_ATTRIBUTES``).
+``_delegate`` never closes or throws into a generator that is not at rest (``at_rest``):
+CPython 3.11 asks a generator where it delegates before it checks that it runs, and for a
+running one reads its frame's stack out of bounds (red team round thirty-two); so it does for a
+generator that has completed but whose frame is not cleared yet, a state a finalizer can run in
+while a ``StopIteration`` escaping the generator becomes a RuntimeError (red team round
+thirty-four: a NULL local taken as the delegate, or a running generator's stack read again).
+A generator dropped while the one it delegates to runs closed that one from its finalizer; now
+its ``_delegate``, never running then, is closed instead, and raises
+ValueError("generator already executing") as CPython 3.12 does. A program's own
+``g.close()``/``g.throw()`` are checked by the getattr guard
+(``rules.GENERATOR_CHECKED_ATTRIBUTES``) with ``at_rest`` too.
 
 Both functions are of the program's own globals with what they use in their closure (the
 reachability audit's rule), as ``cpython_fixes`` builds its methods.
@@ -29,12 +34,58 @@ reachability audit's rule), as ``cpython_fixes`` builds its methods.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import types
 from collections.abc import Callable, Generator, Iterator
 from types import GeneratorType
 from typing import Any
 
 from runner.sandbox.templates import program_function
+
+# CPython 3.11's frame states (Include/internal/pycore_frame.h) in which a generator may be
+# closed or thrown into: created, suspended at a ``yield``, and finished with its frame cleared.
+# Not EXECUTING (0) nor COMPLETED (1): the frame is still running or being torn down.
+_CREATED, _SUSPENDED, _EXECUTING, _CLEARED = -2, -1, 0, 4
+_AT_REST = frozenset({_CREATED, _SUSPENDED, _CLEARED})
+
+
+@functools.cache
+def _state_offset() -> int:
+    """Where a generator keeps its frame state (``gi_frame_state``, one signed byte), found by
+    watching a probe generator go through created, running, suspended and cleared: a layout not
+    the one known is an error when the child starts, never a wrong answer."""
+    size = types.GeneratorType.__basicsize__
+    running: list[bytes] = []
+
+    def probe() -> Generator[None, None, None]:
+        running.append(ctypes.string_at(id(generator), size))
+        yield
+
+    generator = probe()
+    created = ctypes.string_at(id(generator), size)
+    next(generator)
+    suspended = ctypes.string_at(id(generator), size)
+    for _ in generator:
+        pass
+    cleared = ctypes.string_at(id(generator), size)
+    found = [
+        offset
+        for offset in range(size)
+        if ctypes.c_int8.from_buffer_copy(created, offset).value == _CREATED
+        and ctypes.c_int8.from_buffer_copy(running[0], offset).value == _EXECUTING
+        and ctypes.c_int8.from_buffer_copy(suspended, offset).value == _SUSPENDED
+        and ctypes.c_int8.from_buffer_copy(cleared, offset).value == _CLEARED
+    ]
+    if len(found) != 1:
+        raise RuntimeError("generators: this interpreter's layout is not the one known")
+    return found[0]
+
+
+def at_rest(generator: GeneratorType[Any, Any, Any]) -> bool:
+    """The generator is created, suspended at a ``yield`` or cleared: CPython 3.11 may close it
+    or throw into it (see the module docstring)."""
+    return ctypes.c_int8.from_address(id(generator) + _state_offset()).value in _AT_REST
 
 
 def _delegate_template() -> Callable[[Iterator[Any]], Generator[Any, Any, Any]]:
@@ -48,6 +99,11 @@ def _delegate_template() -> Callable[[Iterator[Any]], Generator[Any, Any, Any]]:
     kind = type
     generator_type = GeneratorType
     value_error = ValueError
+    byte = ctypes.c_int8.from_address  # with ``at`` and ``offset``: ``at_rest``, inlined
+    at = id
+    offset = 0
+    rest = _AT_REST
+    thrown = Thrown
 
     def _delegate(inner: Iterator[Any]) -> Generator[Any, Any, Any]:
         try:
@@ -60,15 +116,15 @@ def _delegate_template() -> Callable[[Iterator[Any]], Generator[Any, Any, Any]]:
             except exit_:
                 close = get(inner, "close", None)
                 if close is not None:
-                    if kind(inner) is generator_type and inner.gi_running:  # type: ignore[attr-defined]
+                    if kind(inner) is generator_type and byte(at(inner) + offset).value not in rest:
                         raise value_error("generator already executing") from None
                     close()
                 raise
             except anything as error:
                 throw = get(inner, "throw", None)
                 if throw is None:
-                    raise
-                if kind(inner) is generator_type and inner.gi_running:  # type: ignore[attr-defined]
+                    return thrown(error)  # raised at the ``yield from`` by ``_yield_result_``
+                if kind(inner) is generator_type and byte(at(inner) + offset).value not in rest:
                     raise value_error("generator already executing") from None
                 try:
                     sent_out = throw(error)
@@ -83,6 +139,32 @@ def _delegate_template() -> Callable[[Iterator[Any]], Generator[Any, Any, Any]]:
     return _delegate
 
 
+class Thrown:
+    """``_delegate``'s result for an exception thrown into it while its iterator has no
+    ``throw``. CPython raises such an exception at the ``yield from``, in the delegating
+    generator, where a StopIteration is the program's to catch; raised in ``_delegate``'s own
+    frame, PEP 479 would make it a RuntimeError first (red team round thirty-four). The
+    transformer makes every ``yield from X`` a ``_yield_result_(yield from _yield_from_(X))``,
+    which raises it there. Programs never hold one: only ``_yield_result_`` sees it."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _yield_result_template() -> Callable[[object], object]:
+    kind = type
+    thrown = Thrown
+
+    def _yield_result_(result: object) -> object:
+        if kind(result) is thrown:
+            raise result.error  # type: ignore[attr-defined]
+        return result
+
+    return _yield_result_
+
+
 def _yield_from_template() -> Callable[[object], object]:
     get_iter = iter
     delegate: Callable[[Iterator[Any]], object] = iter  # replaced by ``_delegate``
@@ -95,10 +177,11 @@ def _yield_from_template() -> Callable[[object], object]:
 
 _DELEGATE = _delegate_template()
 _YIELD_FROM = _yield_from_template()
+_YIELD_RESULT = _yield_result_template()
 
 
-def make_yield_from(program_globals: dict[str, object]) -> Callable[[object], object]:
-    """A run's ``_yield_from_`` guard (see the module docstring)."""
+def make_yield_from(program_globals: dict[str, object]) -> dict[str, Callable[[object], object]]:
+    """A run's ``_yield_from_`` and ``_yield_result_`` guards (see the module docstring)."""
     delegate = program_function(
         _DELEGATE,
         program_globals,
@@ -111,8 +194,17 @@ def make_yield_from(program_globals: dict[str, object]) -> Callable[[object], ob
             "kind": type,
             "generator_type": types.GeneratorType,
             "value_error": ValueError,
+            "byte": ctypes.c_int8.from_address,
+            "at": id,
+            "offset": _state_offset(),
+            "rest": _AT_REST,
+            "thrown": Thrown,
         },
     )
     cells = {"get_iter": iter, "delegate": delegate}
-    result: Callable[[object], object] = program_function(_YIELD_FROM, program_globals, cells)
-    return result
+    return {
+        "_yield_from_": program_function(_YIELD_FROM, program_globals, cells),
+        "_yield_result_": program_function(
+            _YIELD_RESULT, program_globals, {"kind": type, "thrown": Thrown}
+        ),
+    }

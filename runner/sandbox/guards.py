@@ -18,7 +18,7 @@ from typing import Any
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from runner.sandbox.class_writes import make_writer
-from runner.sandbox.delegation import make_yield_from
+from runner.sandbox.delegation import at_rest, make_yield_from
 from runner.sandbox.modules import make_import, make_modules
 from runner.sandbox.rules import (
     ALLOWED_DUNDER_DEFS,
@@ -586,13 +586,14 @@ FORWARDING_TYPES = (super, classmethod, staticmethod, property)
 
 
 def _checked_generator_method(obj: object, name: str) -> SandboxFunction:
-    """A generator's ``close`` or ``throw`` (bound, or the type's own) that refuses a running
-    generator before CPython 3.11 reads its stack (``rules.GENERATOR_CHECKED_ATTRIBUTES``)."""
+    """A generator's ``close`` or ``throw`` (bound, or the type's own) that refuses a generator
+    not at rest (running, or completed with its frame not yet cleared) before CPython 3.11 reads
+    its stack (``rules.GENERATOR_CHECKED_ATTRIBUTES``, ``delegation.at_rest``)."""
     method = getattr(types.GeneratorType, name)
 
     def call(*args: Any) -> Any:
         generator = obj if obj is not types.GeneratorType else (args[0] if args else None)
-        if type(generator) is types.GeneratorType and generator.gi_running:
+        if type(generator) is types.GeneratorType and not at_rest(generator):
             raise ValueError("generator already executing")
         return method(obj, *args) if obj is not types.GeneratorType else method(*args)
 
@@ -835,7 +836,7 @@ def make_builtins(
         "_getitem_": operator.getitem,
         "_getiter_": iter,
         "_write_": write_guard,
-        "_yield_from_": make_yield_from(program_globals),
+        **make_yield_from(program_globals),
         "_inplacevar_": inplacevar,
         "_apply_": apply,
         "_unpack_sequence_": guarded_unpack_sequence,

@@ -183,10 +183,12 @@ class SandboxTransformer(RestrictingNodeTransformer):
 
     def visit_YieldFrom(self, node: ast.YieldFrom) -> Visited:
         """``yield from X`` delegates to ``_yield_from_(X)``: a real generator, never a program's
-        iterator, whose ``throw`` CPython 3.11 releases too late (``delegation``)."""
+        iterator, whose ``throw`` CPython 3.11 releases too late; ``_yield_result_`` raises
+        what was thrown into an iterator without ``throw`` at the ``yield from``, as CPython
+        does (``delegation``)."""
         node = self.node_contents_visit(node)
         node.value = _call("_yield_from_", [node.value], node.value)
-        return node
+        return _call("_yield_result_", [node], node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> Visited:
         """Allow ``x += 1``, ``a[i] += 1`` and ``self.n += 1``; the container's write is guarded."""

@@ -89,12 +89,6 @@ def test_a_completed_generator_window_program_is_accepted() -> None:
     assert Checker(config()).check(COMPLETED_WINDOW) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round thirty-four: a finalizer run while a generator is completed but not "
-    "yet cleared closes it; CPython 3.11 reads its frame as delegating and the child dies "
-    "(SIGSEGV), tree and dry run",
-)
 def test_a_program_cant_close_a_generator_that_completed_but_is_not_cleared() -> None:
     real = tree_run(COMPLETED_WINDOW, "completed-window")
     predicted = dry_run(COMPLETED_WINDOW)
@@ -190,12 +184,6 @@ print("survived")
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round thirty-four: closing a generator in its completed-not-cleared window "
-    "makes CPython 3.11 close the running generator it takes as delegate, reading its stack out "
-    "of bounds (round thirty-two's bug past its guard): SIGSEGV, tree and dry run",
-)
 def test_a_program_cant_make_cpython_read_a_running_generators_stack_through_a_completed_one() -> (
     None
 ):
@@ -270,11 +258,6 @@ print(g.throw(StopIteration()))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round thirty-four: StopIteration thrown into a yield from over a plain "
-    "iterator arrives as RuntimeError (Python: catchable StopIteration)",
-)
 def test_a_stopiteration_thrown_into_a_yield_from_arrives_as_in_python() -> None:
     assert Checker(config()).check(THROW_STOPITERATION) == []
     real = tree_run(THROW_STOPITERATION, "throw-stopiteration")
