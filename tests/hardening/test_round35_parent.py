@@ -136,6 +136,60 @@ def test_a_dry_run_of_whole_records_stays_within_the_runners_budget() -> None:
     assert spent <= DRY_RUN_PARENT_BUDGET_S, f"the runner spent {spent:.2f} s ({ended})"
 
 
+# --- 2. a dry run's child asleep holds the only dry-run slot for the whole wall bound -------
+#
+# A dry run's clock is virtual: an honest program's sleeps cost nothing, and the most it can
+# take is its CPU budget (``TREE_PREVIEW_CPU_S``, 3 s): 3.03 s of wall time for a restricted
+# ``while True: pass`` at the defaults. The parent's wall bound, ``5 + 3 x cpu_s`` (14 s), is
+# there for a child starved of CPU on a busy machine. A raw child sleeps in real time instead,
+# uses 0.12 s of CPU, and keeps the runner's only dry-run slot (``TREE_PREVIEW_SLOTS=1``) for the
+# whole 14.0 s: every editor preview and queue prediction waits behind it, 4.6 times the longest
+# an honest program holds it, once per turn the fair gate (``web.preview_gate``) gives it.
+DRY_RUN_ASLEEP = """
+import time
+time.sleep(100)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "red team round thirty-five: a raw dry-run child that sleeps keeps the only dry-run "
+        "slot for the whole wall bound (14 s at the defaults), using 0.12 s of CPU"
+    ),
+)
+def test_a_dry_run_cant_hold_the_slot_asleep_past_what_its_cpu_budget_allows() -> None:
+    cfg = _defaults()
+    command = [sys.executable, "-I", "-B", "-c", RAW_DRY_RUN_CHILD]
+    previewer = Previewer(cfg, spiral_cone(cfg.led_count), child_command=command)
+    try:
+        started = time.monotonic()
+        report = previewer.preview(DRY_RUN_ASLEEP)
+        held = time.monotonic() - started
+    finally:
+        previewer.close()
+    # What an honest program can take on an idle machine (its CPU budget), and start-up.
+    assert held <= cfg.preview_cpu_s + 3.0, (
+        f"the slot was held {held:.1f} s ({report.status}/{report.reason}) by a child that "
+        f"used {report.cpu_s:.2f} s of CPU"
+    )
+
+
+def test_an_honest_dry_run_holds_the_slot_at_most_its_cpu_budget() -> None:
+    """The bound above is what a restricted program gets: spinning, it is ended by its CPU
+    budget (3.0 s of wall time at the defaults on an idle machine)."""
+    cfg = _defaults()
+    previewer = Previewer(cfg, spiral_cone(cfg.led_count))
+    try:
+        started = time.monotonic()
+        report = previewer.preview("while True:\n    pass\n")
+        held = time.monotonic() - started
+    finally:
+        previewer.close()
+    assert (report.status, report.reason) == ("incomplete", "cpu_budget"), report
+    assert held <= cfg.preview_cpu_s + 3.0, f"held {held:.1f} s"
+
+
 # --- what held ------------------------------------------------------------------------------
 
 HOSTILE_RUNS = {
@@ -223,7 +277,8 @@ message = "<script>alert(1)</script>\\u2028\\u0000\\u001b[31m\\ufffd" * 50
 error = {"type": "<b>E</b>", "message": message[:2000], "line": int("9" * 4300),
          "col": -int("9" * 4299)}
 p = json.dumps({"outcome": "failed", "reason": "error", "error": error}).encode()
-os.write(LOG_FD, b"\\xff\\xfe\\x00\\x1b]0;title\\x07<img src=x onerror=alert(1)>\\xed\\xa0\\x80" * 50)
+junk = b"\\xff\\xfe\\x00\\x1b]0;title\\x07<img src=x onerror=alert(1)>\\xed\\xa0\\x80"
+os.write(LOG_FD, junk * 50)
 os.write(CHANNEL._wfd, struct.pack(">cI", b"E", len(p)) + p)
 os._exit(0)
 """
@@ -295,3 +350,35 @@ def test_stop_while_the_log_streams_ends_at_once_with_a_capped_valid_log() -> No
     assert late <= 1.0, f"run returned {late:.3f} s after Stop"
     assert len(result.log.encode()) <= cfg.log_limit_bytes + 200
     result.log.encode("utf-8")
+
+
+STALL_THEN_BURST = """
+import os, struct, time
+fd = CHANNEL._wfd
+n = getLEDCount()
+on = struct.pack(">cI", b"F", 4 * n) + bytes([255, 255, 255, 100]) * n
+off = struct.pack(">cI", b"F", 4 * n) + bytes([0, 0, 0, 0]) * n
+i = 0
+while True:
+    time.sleep(1.9 / 40)  # just short of the two periods that restart the grid
+    for _ in range(5):  # then catch up as fast as the ACKs come
+        os.write(fd, on if i % 2 else off)
+        i += 1
+        os.read(0, 1)
+"""
+
+
+def test_stalling_just_short_of_a_grid_restart_buys_no_burst_past_the_cap() -> None:
+    """Measured (5 s at 40 fps): 198 frames, gaps never under 13.5 ms (half a slot is 12.5),
+    at most 41 frames in any second, 5 in any 100 ms."""
+    cfg = _config(time_limit_s=5.0)
+    strip = VirtualStrip(10)
+    with Supervisor(cfg, strip, spiral_cone(10), raw=True) as tree:
+        result = tree.run("burst", STALL_THEN_BURST)
+    assert (result.status, result.reason) == ("completed", "time_limit"), result
+    times = [frame.at for frame in strip.frames]
+    assert len(times) > 50
+    half_slot = 0.5 / cfg.fps
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= half_slot
+    in_a_second = max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
+    assert in_a_second <= cfg.fps + 2, in_a_second
