@@ -382,3 +382,51 @@ def test_stalling_just_short_of_a_grid_restart_buys_no_burst_past_the_cap() -> N
     assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= half_slot
     in_a_second = max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
     assert in_a_second <= cfg.fps + 2, in_a_second
+
+
+RECORD_HELPERS = """
+import json, os, struct
+fd = CHANNEL._wfd
+n = getLEDCount()
+
+
+def rec(kind, payload):
+    os.write(fd, struct.pack(">cI", kind, len(payload)) + payload)
+
+
+def end(report):
+    rec(b"E", json.dumps(report).encode())
+
+
+"""
+ERROR = '{"type": "X", "message": "m"}'
+MALFORMED = {
+    "ready_mid_run": 'rec(b"R", b"{}")',
+    "program_mid_run": 'rec(b"P", b"{}")',
+    "short_frame": 'rec(b"F", bytes(4 * n - 4))',
+    "header_over_its_bound": 'os.write(fd, struct.pack(">cI", b"F", 4 * n + 4))',
+    "frame_after_end": (
+        'end({"outcome": "completed", "reason": "ended", "error": None}); rec(b"F", bytes(4 * n))'
+    ),
+    "end_claims_cpu_limit": (
+        f'end({{"outcome": "failed", "reason": "cpu_limit", "error": {ERROR}}})'
+    ),
+    "end_error_extra_key": (
+        'end({"outcome": "failed", "reason": "error", '
+        '"error": {"type": "X", "message": "m", "x": 1}})'
+    ),
+    "end_message_too_long": (
+        'end({"outcome": "failed", "reason": "error", '
+        '"error": {"type": "X", "message": "m" * 2001}})'
+    ),
+    "end_nan": 'os.write(fd, struct.pack(">cI", b"E", 3) + b"NaN")',
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_a_malformed_record_of_any_shape_is_a_crash_not_an_exception(name: str) -> None:
+    source = RECORD_HELPERS + MALFORMED[name] + "\nos._exit(0)\n"
+    with Supervisor(_config(), VirtualStrip(10), spiral_cone(10), raw=True) as tree:
+        result = tree.run(name, source)
+    assert (result.status, result.reason) == ("failed", "crashed"), result
+    _round_trips_as_valid_text(result.to_message(name))
