@@ -112,13 +112,6 @@ def _defaults() -> RunnerConfig:
     return _config(led_count=100, time_limit_s=45.0, preview_cpu_s=3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "red team round thirty-five: a dry run's 3,602 records may each take 5 header reads "
-        "and 8 payload reads, ~47,000 wake-ups of the runner per dry run (1.18 s of its CPU)"
-    ),
-)
 def test_a_dry_run_cant_make_the_runner_burn_cpu_within_the_per_record_read_allowance() -> None:
     spent, child_cpu, ended, frames = _runner_cpu_of_a_dry_run(
         DRY_RUN_WITHIN_ALLOWANCE, _defaults()
