@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -30,6 +29,7 @@ from runner.sandbox.wire import END, PROGRAM, READY, TFRAME, TIMESTAMP
 from runner.supervise.outcome import Outcome, Verdict, end_verdict, exit_verdict
 from runner.supervise.pipes import ChildIO, ChildProtocolError, Exit
 from runner.supervise.sampling import FrameSampler, fit_frames, protect_frames
+from runner.supervise.sleep_watch import SleepWatch, cpu_seconds
 from runner.supervise.spawn import (
     BACKGROUND_NICE,
     CHILD_COMMAND,
@@ -341,7 +341,7 @@ class Previewer:
             logger.error("%s: no dry run", refused)
             run.out.fail_protocol(refused)
             return
-        run.cpu_at_ready = _cpu_seconds(io.pid)
+        run.cpu_at_ready = cpu_seconds(io.pid)
         run.out.ready = True
         run.out.log_limit = io.fit_log(self._log_limit)
         program = {
@@ -366,11 +366,18 @@ class Previewer:
         # Each kind bounded by its own size (an unknown kind is refused at its header). Printed
         # text comes on its own pipe (``ChildIO.watch_log``), never as a record.
         record_limits = {TFRAME: frame_size, END: MAX_END}
+        watch = SleepWatch(io.pid, time.monotonic())
         while True:
             wake = out.end_seen + END_GRACE_S if out.end is not None else None
-            kind, payload = io.next_record(max_size=record_limits, wake_at=wake)
+            if watch.asleep(time.monotonic()):
+                return self._broke(io, out, "the dry-run child slept (its clock is virtual)")
+            kind, payload = io.next_record(
+                max_size=record_limits, wake_at=watch.due if wake is None else min(wake, watch.due)
+            )
             if kind is None:
-                if io.eof or io.killed or wake is None or time.monotonic() >= wake:
+                if io.eof or io.killed or io.expired(time.monotonic()):
+                    return
+                if wake is not None and time.monotonic() >= wake:
                     return
                 continue
             if out.end is not None:
@@ -488,17 +495,6 @@ class Previewer:
         if end.get("outcome") == "cpu_budget":
             return "incomplete", "cpu_budget", None, duration
         return (*end_verdict(end), duration)
-
-
-def _cpu_seconds(pid: int) -> float:
-    """CPU seconds a process has used so far (from /proc; 0 when unreadable)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            fields = stat.read().rpartition(b")")[2].split()
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
-        return ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
 
 
 def _err(type_name: str, message: str) -> ProgramError:

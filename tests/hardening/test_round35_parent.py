@@ -144,13 +144,6 @@ time.sleep(100)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "red team round thirty-five: a raw dry-run child that sleeps keeps the only dry-run "
-        "slot for the whole wall bound (14 s at the defaults), using 0.12 s of CPU"
-    ),
-)
 def test_a_dry_run_cant_hold_the_slot_asleep_past_what_its_cpu_budget_allows() -> None:
     cfg = _defaults()
     command = [sys.executable, "-I", "-B", "-c", RAW_DRY_RUN_CHILD]

@@ -405,6 +405,9 @@ elif MODE == "lying_end":
     send(b"E", json.dumps({"outcome": "completed", "reason": "ended", "virtual_s": 1e9}).encode())
 elif MODE == "hang":
     time.sleep(3600)
+elif MODE == "spin":
+    while True:
+        pass
 """
 
 
@@ -445,8 +448,21 @@ def test_a_hostile_childs_end_time_is_clamped_to_the_limit(tmp_path: Path) -> No
     assert report.frame_count == 125  # 5 s at 25 frames a second, not a billion seconds
 
 
-def test_a_hanging_child_ends_at_the_wall_bound(tmp_path: Path) -> None:
+def test_a_child_asleep_is_ended_long_before_the_wall_bound(tmp_path: Path) -> None:
+    """A dry run's clock is virtual: a child asleep in real time is a broken one (red team
+    round thirty-five), ended once it has been idle for two one-second windows."""
     with contextlib.closing(hostile(tmp_path, "hang")) as p:
+        started = time.monotonic()
+        report = p.preview("pass")
+        took = time.monotonic() - started
+    assert (report.status, report.reason) == ("failed", "crashed")
+    assert report.error is not None and "slept" in report.error.message
+    assert took < p.wall_limit_s / 2, took
+
+
+def test_a_busy_child_that_says_nothing_ends_at_the_wall_bound(tmp_path: Path) -> None:
+    """This hostile child has no CPU limit (it is not confined): only the wall bound ends it."""
+    with contextlib.closing(hostile(tmp_path, "spin")) as p:
         started = time.monotonic()
         report = p.preview("pass")
         took = time.monotonic() - started

@@ -1,0 +1,81 @@
+"""A dry run's child asleep is told from one starved of CPU (``runner/supervise/sleep_watch``).
+
+Real processes and the kernel's own accounting: a process asleep in real time is asleep after
+two windows; one spinning, or one starved at nice 19 behind a busy loop on every core, never is;
+and an honest dry run on such a machine ends by its budget, never as "slept" (red team round
+thirty-five's fix must not cost an honest program its prediction on a busy evening).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+from runner.config import RunnerConfig
+from runner.leds.layout import spiral_cone
+from runner.supervise.preview import Previewer
+from runner.supervise.sleep_watch import IDLE_WINDOWS, WINDOW_S, SleepWatch
+
+SPIN = [sys.executable, "-c", "while True: pass"]
+
+
+@contextlib.contextmanager
+def _process(command: list[str], nice: int = 0) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(command, preexec_fn=(lambda: os.nice(nice)) if nice else None)
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def _every_core_busy() -> Iterator[None]:
+    with contextlib.ExitStack() as stack:
+        for _ in range(os.cpu_count() or 2):
+            stack.enter_context(_process(SPIN))
+        yield
+
+
+def _windows(pid: int, count: int) -> list[bool]:
+    """``asleep`` after each of ``count`` real windows."""
+    now = time.monotonic()
+    watch = SleepWatch(pid, now)
+    seen = []
+    for _ in range(count):
+        time.sleep(WINDOW_S)
+        seen.append(watch.asleep(time.monotonic()))
+    return seen
+
+
+def test_a_process_asleep_is_asleep_after_two_windows() -> None:
+    with _process([sys.executable, "-c", "import time; time.sleep(60)"]) as proc:
+        time.sleep(0.5)  # past its start-up
+        seen = _windows(proc.pid, IDLE_WINDOWS + 1)
+    assert seen == [False] * (IDLE_WINDOWS - 1) + [True, True]
+
+
+def test_a_spinning_process_is_never_asleep() -> None:
+    with _process(SPIN) as proc:
+        assert _windows(proc.pid, IDLE_WINDOWS + 1) == [False] * (IDLE_WINDOWS + 1)
+
+
+def test_a_process_starved_behind_every_core_is_never_asleep() -> None:
+    with _every_core_busy(), _process(SPIN, nice=19) as proc:
+        assert _windows(proc.pid, IDLE_WINDOWS + 2) == [False] * (IDLE_WINDOWS + 2)
+
+
+def test_an_honest_dry_run_on_a_busy_machine_ends_by_its_budget_not_as_asleep() -> None:
+    config = RunnerConfig(led_count=10, fps=40.0, time_limit_s=45.0, preview_cpu_s=1)
+    previewer = Previewer(config, spiral_cone(10))
+    try:
+        with _every_core_busy():
+            report = previewer.preview("while True:\n    pass\n")
+    finally:
+        previewer.close()
+    assert report.status == "incomplete", report
+    assert report.reason in {"cpu_budget", "wall_budget"}, report
