@@ -450,7 +450,7 @@ def test_a_hostile_childs_end_time_is_clamped_to_the_limit(tmp_path: Path) -> No
 
 def test_a_child_asleep_is_ended_long_before_the_wall_bound(tmp_path: Path) -> None:
     """A dry run's clock is virtual: a child asleep in real time is a broken one (red team
-    round thirty-five), ended once it has been idle for two one-second windows."""
+    round thirty-five), ended once it has been idle for more than 2 s."""
     with contextlib.closing(hostile(tmp_path, "hang")) as p:
         started = time.monotonic()
         report = p.preview("pass")

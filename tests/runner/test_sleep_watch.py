@@ -1,9 +1,10 @@
 """A dry run's child asleep is told from one starved of CPU (``runner/supervise/sleep_watch``).
 
-Real processes and the kernel's own accounting: a process asleep in real time is asleep after
-two windows; one spinning, or one starved at nice 19 behind a busy loop on every core, never is;
-and an honest dry run on such a machine ends by its budget, never as "slept" (red team round
-thirty-five's fix must not cost an honest program its prediction on a busy evening).
+Real processes and the kernel's own accounting: a process asleep (or dozing) in real time is
+asleep once its idle time passes the allowance; one spinning, or one starved at nice 19 behind
+a busy loop on every core, never is; and an honest dry run on such a machine ends by its
+budget, never as "slept" (red team round thirty-five's fix must not cost an honest program its
+prediction on a busy evening).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.supervise.preview import Previewer
-from runner.supervise.sleep_watch import IDLE_WINDOWS, WINDOW_S, SleepWatch
+from runner.supervise.sleep_watch import IDLE_ALLOWANCE_S, WINDOW_S, SleepWatch
 
 SPIN = [sys.executable, "-c", "while True: pass"]
 
@@ -52,21 +53,42 @@ def _windows(pid: int, count: int) -> list[bool]:
     return seen
 
 
-def test_a_process_asleep_is_asleep_after_two_windows() -> None:
+# Enough windows for the allowance to be passed, and two more.
+WINDOWS = int(IDLE_ALLOWANCE_S / WINDOW_S) + 3
+DOZE = """import time
+while True:
+    started = time.monotonic()
+    while time.monotonic() - started < 0.01:
+        pass
+    time.sleep(0.09)
+"""
+
+
+def test_a_process_asleep_is_asleep_once_its_idle_time_passes_the_allowance() -> None:
     with _process([sys.executable, "-c", "import time; time.sleep(60)"]) as proc:
         time.sleep(0.5)  # past its start-up
-        seen = _windows(proc.pid, IDLE_WINDOWS + 1)
-    assert seen == [False] * (IDLE_WINDOWS - 1) + [True, True]
+        seen = _windows(proc.pid, WINDOWS)
+    first = seen.index(True)  # asleep from the window that takes it past the allowance on
+    assert first >= IDLE_ALLOWANCE_S / WINDOW_S - 1, seen
+    assert all(seen[first:]), seen
+
+
+def test_a_process_dozing_is_asleep_too() -> None:
+    """Spinning a tenth of each 100 ms: idle adds up though no window is all idle."""
+    with _process([sys.executable, "-c", DOZE]) as proc:
+        time.sleep(0.5)
+        seen = _windows(proc.pid, WINDOWS + 2)
+    assert seen[-1], seen
 
 
 def test_a_spinning_process_is_never_asleep() -> None:
     with _process(SPIN) as proc:
-        assert _windows(proc.pid, IDLE_WINDOWS + 1) == [False] * (IDLE_WINDOWS + 1)
+        assert _windows(proc.pid, WINDOWS) == [False] * WINDOWS
 
 
 def test_a_process_starved_behind_every_core_is_never_asleep() -> None:
     with _every_core_busy(), _process(SPIN, nice=19) as proc:
-        assert _windows(proc.pid, IDLE_WINDOWS + 2) == [False] * (IDLE_WINDOWS + 2)
+        assert _windows(proc.pid, WINDOWS) == [False] * WINDOWS
 
 
 def test_an_honest_dry_run_on_a_busy_machine_ends_by_its_budget_not_as_asleep() -> None:
