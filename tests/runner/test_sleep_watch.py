@@ -42,14 +42,17 @@ def _every_core_busy() -> Iterator[None]:
         yield
 
 
-def _windows(pid: int, count: int) -> list[bool]:
-    """``asleep`` after each of ``count`` real windows."""
-    now = time.monotonic()
-    watch = SleepWatch(pid, now)
+def _windows(pid: int, count: int, elapsed: list[float] | None = None) -> list[bool]:
+    """``asleep`` after each of ``count`` real windows (and the seconds since the first look)."""
+    started = time.monotonic()
+    watch = SleepWatch(pid, started)
     seen = []
     for _ in range(count):
         time.sleep(WINDOW_S)
-        seen.append(watch.asleep(time.monotonic()))
+        now = time.monotonic()
+        seen.append(watch.asleep(now))
+        if elapsed is not None:
+            elapsed.append(now - started)
     return seen
 
 
@@ -67,9 +70,10 @@ while True:
 def test_a_process_asleep_is_asleep_once_its_idle_time_passes_the_allowance() -> None:
     with _process([sys.executable, "-c", "import time; time.sleep(60)"]) as proc:
         time.sleep(0.5)  # past its start-up
-        seen = _windows(proc.pid, WINDOWS)
+        elapsed: list[float] = []
+        seen = _windows(proc.pid, WINDOWS, elapsed)
     first = seen.index(True)  # asleep from the window that takes it past the allowance on
-    assert first >= IDLE_ALLOWANCE_S / WINDOW_S - 1, seen
+    assert elapsed[first] > IDLE_ALLOWANCE_S, (seen, elapsed)
     assert all(seen[first:]), seen
 
 
