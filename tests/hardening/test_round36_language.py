@@ -379,3 +379,29 @@ VALID_THROW_CONTROL = RELEASED_DELEGATE_ESCAPE.replace("g.throw(5)", 'g.throw(Ke
 
 def test_a_valid_throw_into_the_same_layout_does_not_escape() -> None:
     assert_no_escape(VALID_THROW_CONTROL, "released-delegate-control")
+
+
+# 6. (low) An error getting a ``yield from``'s iterator is reported at the ``yield from`` in
+# CPython (GET_YIELD_FROM_ITER carries its position); the sandbox gets the iterator in
+# ``_yield_from_(X)``, a call placed at X's position: a ``yield from`` written over two lines is
+# reported at the operand's line.
+YIELD_FROM_LINE = """def g():
+    x = (yield from
+         5)
+    yield x
+
+
+next(g())
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round thirty-six: an error getting a yield from's iterator is reported at "
+    "the operand's line, not the yield from's",
+)
+def test_an_error_getting_a_yield_froms_iterator_is_reported_at_pythons_line() -> None:
+    result = tree_run(YIELD_FROM_LINE, "yield-from-line")
+    assert result.error is not None
+    assert result.error.type == "TypeError"
+    assert result.error.line == 2, result.log  # plain CPython 3.11.7: line 2, "x = (yield from"
