@@ -88,7 +88,7 @@ def at_rest(generator: GeneratorType[Any, Any, Any]) -> bool:
     return ctypes.c_int8.from_address(id(generator) + _state_offset()).value in _AT_REST
 
 
-def _delegate_template() -> Callable[[Iterator[Any]], Generator[Any, Any, Any]]:
+def _delegate_template() -> Callable[[Iterator[Any], list[object]], Generator[Any, Any, Any]]:
     # Replaced by the real values, cell by cell (``make_yield_from``): nothing is looked up in
     # the program's globals, which the program can change.
     next_ = next
@@ -97,7 +97,7 @@ def _delegate_template() -> Callable[[Iterator[Any]], Generator[Any, Any, Any]]:
     exit_ = GeneratorExit
     anything = BaseException
     kind = type
-    generator_type = GeneratorType
+    gen = GeneratorType
     value_error = ValueError
     byte = ctypes.c_int8.from_address  # with ``at`` and ``offset``: ``at_rest``, inlined
     at = id
@@ -105,36 +105,45 @@ def _delegate_template() -> Callable[[Iterator[Any]], Generator[Any, Any, Any]]:
     rest = _AT_REST
     thrown = Thrown
 
-    def _delegate(inner: Iterator[Any]) -> Generator[Any, Any, Any]:
+    def _delegate(inner: Iterator[Any], itself: list[object]) -> Generator[Any, Any, Any]:
         try:
-            sent_out = next_(inner)
-        except stop as done:
-            return done.value
-        while True:
             try:
-                received = yield sent_out
-            except exit_:
-                close = get(inner, "close", None)
-                if close is not None:
-                    if kind(inner) is generator_type and byte(at(inner) + offset).value not in rest:
+                sent_out = next_(inner)
+            except stop as done:
+                return done.value
+            while True:
+                try:
+                    received = yield sent_out
+                except exit_:
+                    try:
+                        close = get(inner, "close", None)
+                    except anything:  # CPython reports it as ignored and closes as usual
+                        close = None
+                    if close is not None:
+                        if kind(inner) is gen and byte(at(inner) + offset).value not in rest:
+                            raise value_error("generator already executing") from None
+                        close()
+                    raise
+                except anything as error:
+                    throw = get(inner, "throw", None)
+                    if throw is None:
+                        return thrown(error)  # raised at the ``yield from`` by ``_yield_result_``
+                    if kind(inner) is gen and byte(at(inner) + offset).value not in rest:
                         raise value_error("generator already executing") from None
-                    close()
-                raise
-            except anything as error:
-                throw = get(inner, "throw", None)
-                if throw is None:
-                    return thrown(error)  # raised at the ``yield from`` by ``_yield_result_``
-                if kind(inner) is generator_type and byte(at(inner) + offset).value not in rest:
-                    raise value_error("generator already executing") from None
-                try:
-                    sent_out = throw(error)
-                except stop as done:
-                    return done.value
-            else:
-                try:
-                    sent_out = next_(inner) if received is None else get(inner, "send")(received)
-                except stop as done:
-                    return done.value
+                    try:
+                        sent_out = throw(error)
+                    except stop as done:
+                        return done.value
+                else:
+                    try:
+                        if received is None:
+                            sent_out = next_(inner)
+                        else:
+                            sent_out = get(inner, "send")(received)
+                    except stop as done:
+                        return done.value
+        finally:
+            itself.clear()  # finished: it may be freed now (``_yield_from_template``)
 
     return _delegate
 
@@ -166,11 +175,22 @@ def _yield_result_template() -> Callable[[object], object]:
 
 
 def _yield_from_template() -> Callable[[object], object]:
+    # ``_delegate`` holds itself (``itself``, a cycle) until it finishes. CPython 3.11 pops the
+    # generator a ``yield from`` delegates to off the frame's stack when a ``throw`` into it
+    # fails before it runs (its arguments checked only there), and releases it with the outer
+    # generator marked suspended: freed, ``_delegate``'s finalizer closed the program's
+    # iterator, whose code resumed the outer generator mid-throw, its stack one item short
+    # (red team round thirty-six: the real builtins). The checked ``throw`` makes CPython's
+    # argument checks first (``guards``); this cycle keeps any other such release from
+    # running program code then: the collector finalizes it later, at a ``setLEDs``.
     get_iter = iter
-    delegate: Callable[[Iterator[Any]], object] = iter  # replaced by ``_delegate``
+    delegate: Callable[[Iterator[Any], list[object]], object] = print  # ``_delegate``
 
     def _yield_from_(source: object) -> object:
-        return delegate(get_iter(source))  # type: ignore[call-overload]
+        itself: list[object] = []
+        generator = delegate(get_iter(source), itself)  # type: ignore[call-overload]
+        itself.append(generator)
+        return generator
 
     return _yield_from_
 
@@ -192,7 +212,7 @@ def make_yield_from(program_globals: dict[str, object]) -> dict[str, Callable[[o
             "exit_": GeneratorExit,
             "anything": BaseException,
             "kind": type,
-            "generator_type": types.GeneratorType,
+            "gen": types.GeneratorType,
             "value_error": ValueError,
             "byte": ctypes.c_int8.from_address,
             "at": id,

@@ -595,9 +595,34 @@ def _checked_generator_method(obj: object, name: str) -> SandboxFunction:
         generator = obj if obj is not types.GeneratorType else (args[0] if args else None)
         if type(generator) is types.GeneratorType and not at_rest(generator):
             raise ValueError("generator already executing")
+        if name == "throw":
+            _check_throw_arguments(args if obj is not types.GeneratorType else args[1:])
         return method(obj, *args) if obj is not types.GeneratorType else method(*args)
 
     return SandboxFunction(call, f"generator.{name}", f"generator.{name}")
+
+
+def _check_throw_arguments(args: tuple[Any, ...]) -> None:
+    """CPython 3.11's own checks of ``throw(type[, value[, traceback]])``, with its messages,
+    made before the call. CPython makes them only in the generator that raises, so a throw into
+    a ``yield from`` failed them in ``_delegate`` without running it and released it with the
+    outer generator suspended (red team round thirty-six: the real builtins)."""
+    if not 1 <= len(args) <= 3:
+        return  # the method's own argument error, raised before anything is reached
+    kind = args[0]
+    value = args[1] if len(args) > 1 else None
+    traceback = args[2] if len(args) > 2 else None
+    if traceback is not None and type(traceback) is not types.TracebackType:
+        raise TypeError("throw() third argument must be a traceback object")
+    if issubclass(type(kind), type) and issubclass(kind, BaseException):
+        return  # a class: CPython makes the instance (a failure there is what is raised)
+    if not issubclass(type(kind), BaseException):
+        raise TypeError(
+            "exceptions must be classes or instances deriving from BaseException, "
+            f"not {type(kind).__name__}"
+        )
+    if value is not None:
+        raise TypeError("instance exception may not have a separate value")
 
 
 def _not_settable(name: str) -> bool:

@@ -187,7 +187,8 @@ class SandboxTransformer(RestrictingNodeTransformer):
         what was thrown into an iterator without ``throw`` at the ``yield from``, as CPython
         does (``delegation``)."""
         node = self.node_contents_visit(node)
-        node.value = _call("_yield_from_", [node.value], node.value)
+        # At the ``yield from``'s own place: an error getting the iterator is on its line.
+        node.value = _call("_yield_from_", [node.value], node)
         return _call("_yield_result_", [node], node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> Visited:

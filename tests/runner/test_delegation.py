@@ -83,6 +83,23 @@ except TypeError as error:
     print("TypeError:", error)
 
 
+def plain():
+    yield 1
+    yield 2
+
+
+# throw()'s arguments checked as CPython checks them, before anything is reached (red team
+# round thirty-six: checked only in _delegate, they released it with the outer suspended).
+for bad in ((5,), (KeyError, None, 5), (KeyError("k"), "value")):
+    for g in (plain(), outer(iter([1, 2, 3]))):
+        next(g)
+        try:
+            print("thrown", g.throw(*bad))
+        except TypeError as error:
+            print("TypeError:", error)
+        print("still", next(g))
+
+
 def deep(n):
     if n:
         value = yield from deep(n - 1)
@@ -110,6 +127,7 @@ def test_yield_from_works_as_in_python() -> None:
     assert (result.status, result.reason) == ("completed", "ended"), result
     assert result.log == plain
     assert "deep returned 20" in plain and "countdown thrown KeyError" in plain
+    assert "TypeError: instance exception may not have a separate value" in plain
 
 
 # A generator's own close and throw, suspended (as in CPython) and running (ValueError, as
