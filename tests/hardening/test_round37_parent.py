@@ -177,6 +177,53 @@ def test_an_honest_dry_run_of_big_frames_completes_when_the_runner_is_not_busy()
     assert (report.status, report.reason) == ("completed", "time_limit"), _message(report)
 
 
+# --- 3. a dry run's report costs the runner more CPU than the child's whole budget ----------
+#
+# After the child ends, ``Previewer._report`` puts every sampled frame (one per view slot, up to
+# 45 s x 25 = 1,125) through ``protect_frames`` (the Protector in Python, per LED) and then
+# ``fit_frames`` (encoding all of them, halving, encoding again until it fits). That work is
+# the runner's, at nice 0, in the server's process (one GIL with the tree's supervisor), and it
+# is bounded by the frame count, not by what the child paid: an honest program that computes 20
+# random frames once and cycles through them, one per virtual 40 ms, costs its child 1.57 s of
+# CPU and the runner 7.88 s at 5,000 LEDs (cProfile of the raw equivalent: 5.2 s in
+# ``protect_frames``, 4.7 of it ``Protector.apply`` at ~4 ms a frame; 1.1 s in seven
+# ``encode_frames``). A raw child sending the same 1,125 frames from ``os.urandom``: 8.06 s of
+# the runner's CPU for 0.39 s of its own. The honest program computing every frame anew is
+# limited by its budget: 286 frames, 1.98 s of the runner's CPU.
+CYCLED_NOISE = """
+import random, time
+n = getLEDCount()
+frames = [
+    [(random.randrange(256), random.randrange(256), random.randrange(256), random.randrange(101))
+     for _ in range(n)]
+    for _ in range(20)
+]
+k = 0
+while True:
+    setLEDs(frames[k % 20])
+    k += 1
+    time.sleep(0.04)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "red team round thirty-seven: an honest dry run's report (protect_frames and "
+        "fit_frames over up to 1,125 sampled frames) costs the nice-0 runner ~7.9 s of CPU at "
+        "5,000 LEDs, more than twice the child's own 3 s budget, for 1.6 s of the child's"
+    ),
+)
+def test_a_dry_run_costs_the_runner_no_more_cpu_than_the_childs_own_budget() -> None:
+    cfg = _defaults(led_count=5000)
+    report, _, runner_cpu = _dry_run(CYCLED_NOISE, cfg, raw=False)
+    print(f"runner {runner_cpu:.2f} s, child {report.cpu_s:.2f} s, {report.frames} frames")
+    assert runner_cpu <= cfg.preview_cpu_s, (
+        f"the runner spent {runner_cpu:.2f} s of CPU on a dry run whose child used "
+        f"{report.cpu_s:.2f} s ({report.status}/{report.reason}, {report.frames} frames)"
+    )
+
+
 # --- what held ------------------------------------------------------------------------------
 
 # Ways of not running that the kernel reports as not runnable: each is caught by the watch
