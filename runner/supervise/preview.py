@@ -366,7 +366,7 @@ class Previewer:
         # Each kind bounded by its own size (an unknown kind is refused at its header). Printed
         # text comes on its own pipe (``ChildIO.watch_log``), never as a record.
         record_limits = {TFRAME: frame_size, END: MAX_END}
-        watch = SleepWatch(io.pid, time.monotonic())
+        watch = SleepWatch(io.pid, io, time.monotonic())
         while True:
             wake = out.end_seen + END_GRACE_S if out.end is not None else None
             if watch.asleep(time.monotonic()):

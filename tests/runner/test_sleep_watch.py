@@ -42,13 +42,22 @@ def _every_core_busy() -> Iterator[None]:
         yield
 
 
+class _QuietPipe:
+    """A record pipe nothing was written to (``pipes.ChildIO``'s side of it)."""
+
+    record_bytes = 0
+
+    def backlogged(self, read_since: int) -> bool:
+        return False
+
+
 def _windows(pid: int, count: int, elapsed: list[float] | None = None) -> list[bool]:
-    """``asleep`` after each of ``count`` real windows (and the seconds since the first look)."""
+    """``asleep`` after each of ``count`` real looks (and the seconds since the first)."""
     started = time.monotonic()
-    watch = SleepWatch(pid, started)
+    watch = SleepWatch(pid, _QuietPipe(), started)
     seen = []
     for _ in range(count):
-        time.sleep(WINDOW_S)
+        time.sleep(max(0.0, watch.due - time.monotonic()))
         now = time.monotonic()
         seen.append(watch.asleep(now))
         if elapsed is not None:
@@ -56,8 +65,9 @@ def _windows(pid: int, count: int, elapsed: list[float] | None = None) -> list[b
     return seen
 
 
-# Enough windows for the allowance to be passed, and two more.
-WINDOWS = int(IDLE_ALLOWANCE_S / WINDOW_S) + 3
+# Enough looks for the allowance to be passed even if every window is the shortest (half of
+# WINDOW_S: they are random), and two more.
+WINDOWS = int(IDLE_ALLOWANCE_S / (WINDOW_S / 2)) + 3
 DOZE = """import time
 while True:
     started = time.monotonic()
