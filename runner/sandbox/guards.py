@@ -591,7 +591,9 @@ def _checked_generator_method(obj: object, name: str) -> SandboxFunction:
     its stack (``rules.GENERATOR_CHECKED_ATTRIBUTES``, ``delegation.at_rest``)."""
     method = getattr(types.GeneratorType, name)
 
-    def call(*args: Any) -> Any:
+    def call(*args: Any, **keywords: Any) -> Any:
+        if keywords:  # Python's words, not the wrapper's name (red team round thirty-eight)
+            raise TypeError(f"generator.{name}() takes no keyword arguments")
         generator = obj if obj is not types.GeneratorType else (args[0] if args else None)
         if type(generator) is types.GeneratorType and not at_rest(generator):
             raise ValueError("generator already executing")
