@@ -44,6 +44,7 @@ a bytes comparison.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -155,8 +156,17 @@ def measures(levels: bytes) -> Measures:
 
 def neighbourhoods(positions: Sequence[Position], size: int = NEIGHBOURHOOD) -> Indices:
     """For each LED, the ``size`` LEDs nearest it in space, itself included (ties by strip
-    order): one row per LED."""
+    order): one row per LED (read-only)."""
     points = np.asarray(positions, np.float64).reshape(-1, 3)
+    return _neighbourhoods(points.tobytes(), size)
+
+
+# Every dry run builds a protector for the tree, and finding a 5,000-LED tree's neighbourhoods
+# takes about a second, the same one each time (red team round thirty-nine): kept for the few
+# layouts a runner sees.
+@functools.lru_cache(maxsize=4)
+def _neighbourhoods(packed: bytes, size: int) -> Indices:
+    points = np.frombuffer(packed, np.float64).reshape(-1, 3)
     count = len(points)
     size = max(1, min(size, count))
     rows = np.empty((count, size), np.intp)
@@ -166,6 +176,7 @@ def neighbourhoods(positions: Sequence[Position], size: int = NEIGHBOURHOOD) -> 
         # A stable sort: LEDs at the same distance in strip order, so the choice is the same
         # on every machine.
         rows[start : start + len(block)] = np.argsort(distances, axis=1, kind="stable")[:, :size]
+    rows.setflags(write=False)  # shared by every protector of this layout
     return rows
 
 

@@ -160,7 +160,6 @@ class ChildIO:
         self._header = bytearray()
         self._payload = bytearray()
         self._want: int | None = None  # payload size of the record being read
-        self.record_bytes = 0  # bytes of records read so far (``backlogged``)
         self._waits = 0  # times the run's records were waited for with one partly read
         self._wait_allowance = RECORD_WAITS
         self._kind = b""
@@ -286,19 +285,16 @@ class ChildIO:
                 return
             self._wait(min(when, self.deadline) - now, read=False)
 
-    def backlogged(self, read_since: int) -> bool:
-        """Whether the child may have waited on a full record pipe since ``record_bytes`` was
-        ``read_since``: bytes are waiting now, or half a pipe or more was read since. (A child
-        waits on the pipe only when it holds a pipe's worth less a record; the parent reads
-        that, or it is still there.)"""
-        fd = self._out.fileno()
+    def backlogged(self) -> bool:
+        """Whether record bytes wait in the pipe: the parent is behind, and the child may be
+        waiting for it to read (the parent reads every byte as it comes, partial records too,
+        so a child cannot leave any there itself)."""
         try:
             waiting = array.array("i", [0])
-            fcntl.ioctl(fd, termios.FIONREAD, waiting)
-            capacity = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+            fcntl.ioctl(self._out.fileno(), termios.FIONREAD, waiting)
         except OSError:
             return True  # cannot tell: never call the child asleep for it
-        return waiting[0] > 0 or self.record_bytes - read_since >= capacity // 2
+        return waiting[0] > 0
 
     def close(self) -> Exit:
         """Kill the child, confirm its death through the pidfd, reap it, close the pipes."""
@@ -379,7 +375,6 @@ class ChildIO:
         if not chunk:
             self.eof = True
             return None
-        self.record_bytes += len(chunk)
         return chunk
 
     def _wait(self, timeout: float, read: bool) -> None:

@@ -13,17 +13,23 @@ know when): the CPU time it used (``/proc/PID/stat``, all its threads) plus the 
 thread waited for a CPU (``/proc/PID/schedstat``). A starved child waits; a busy one runs. The
 time it did neither adds up over the run; past ``IDLE_ALLOWANCE_S`` the child is asleep. Added
 up rather than judged window by window, a child that dozes (spinning a little each second) is
-caught too, and the most it holds the slot is about ``IDLE_ALLOWANCE_S`` plus its CPU budget
-(an honest program: its CPU budget).
+caught too.
 
-Two exceptions keep an honest child from being called asleep:
-- a window in which the child may have waited on a full record pipe (the runner slow to read
-  it: bytes waiting, or half a pipe read in the window) is not counted (red team round
-  thirty-seven: a busy runner made an honest 5,000-LED dry run "asleep");
-- where the kernel keeps no ``schedstat``, a starved child cannot be told by its wait, so a
-  window counts only if the child was not runnable when looked at. With ``schedstat`` the
-  state is not asked: a child runnable just when looked at, asleep otherwise, was not caught
-  (round thirty-seven).
+Three rules keep an honest child from being called asleep, and none lets a dishonest one
+sleep:
+- the kernel adds a wait to ``schedstat`` only when it ends, so a starved child's window may
+  show nothing and the next one more than its length: that excess pays back what was counted
+  before (never below nothing, so no credit is saved up) (red team round thirty-nine: windows
+  judged alone called an honest dry run asleep behind four busy loops);
+- in a kernel without ``schedstat``, where a starved child's wait cannot be seen, a window
+  whose look finds the child runnable adds nothing. With ``schedstat`` the state is not asked:
+  a child runnable at the looks and asleep between them held the slot 14 s when the looks
+  were predictable (round thirty-seven), 7.6 s with random ones;
+- a window whose look finds record bytes waiting in the pipe adds nothing: the runner is
+  behind, and the child may be waiting to write (round thirty-seven: a busy runner made an
+  honest 5,000-LED dry run "asleep"). The parent reads every byte as it comes, so a child
+  cannot leave any there itself (round thirty-nine: "half a pipe read in the window", the rule
+  before, let a child writing 32 KiB bursts sleep the whole wall bound).
 """
 
 from __future__ import annotations
@@ -54,8 +60,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def _sample(pid: int) -> tuple[float, bool] | None:
-    """Seconds the process ran or waited to run so far, and whether it may have been starved
-    unseen (runnable now, in a kernel that does not count its waits)."""
+    """Seconds the process ran or waited to run so far, and whether it is runnable now."""
     found = _stat(pid)
     if found is None:
         return None
@@ -71,9 +76,7 @@ def _sample(pid: int) -> tuple[float, bool] | None:
 class RecordPipe(Protocol):
     """What the watch asks of the child's pipes (``pipes.ChildIO``)."""
 
-    record_bytes: int
-
-    def backlogged(self, read_since: int) -> bool: ...
+    def backlogged(self) -> bool: ...
 
 
 class SleepWatch:
@@ -86,7 +89,6 @@ class SleepWatch:
         self._random = random.Random()
         first = _sample(pid)
         self._busy = None if first is None else first[0]
-        self._read = pipe.record_bytes
         self._since = now
         self.due = now + self._window()
         self.idle_s = 0.0
@@ -97,11 +99,11 @@ class SleepWatch:
     def asleep(self, now: float) -> bool:
         if now >= self.due:
             sample = _sample(self._pid)
-            if sample is not None and self._busy is not None and not sample[1]:
+            if sample is not None and self._busy is not None:
                 idle = (now - self._since) - (sample[0] - self._busy)
-                if idle > 0 and not self._pipe.backlogged(self._read):
-                    self.idle_s += idle
+                if idle > 0 and (sample[1] or self._pipe.backlogged()):
+                    idle = 0.0
+                self.idle_s = max(0.0, self.idle_s + idle)
             self._busy = None if sample is None else sample[0]
-            self._read = self._pipe.record_bytes
             self._since, self.due = now, now + self._window()
         return self.idle_s > IDLE_ALLOWANCE_S

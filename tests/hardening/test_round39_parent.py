@@ -107,15 +107,6 @@ time.sleep(100)  # the frames spent: the idle allowance is the last 2 s
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "red team round thirty-nine: a raw dry-run child writing half a pipe of valid frames "
-        "every 0.24 s and sleeping otherwise is exempt in every window (the backlog "
-        "exemption), and holds the only dry-run slot 13-14 s (the whole wall bound) on "
-        "0.14 s of CPU"
-    ),
-)
 @pytest.mark.parametrize("leds", [100, 500])
 def test_a_dry_run_cant_hold_the_slot_by_writing_half_a_pipe_of_frames_per_window(
     leds: int,
@@ -151,9 +142,7 @@ def test_a_dry_run_cant_hold_the_slot_by_writing_half_a_pipe_of_frames_per_windo
 class _NoRecords:
     """The watch's view of a record pipe for a process that has none (never backlogged)."""
 
-    record_bytes = 0
-
-    def backlogged(self, read_since: int) -> bool:
+    def backlogged(self) -> bool:
         return False
 
 
@@ -177,14 +166,6 @@ def _starved_idle(spinners: int, seconds: float) -> tuple[float, float | None]:
         spin.wait()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "red team round thirty-nine: the kernel credits a wait for a CPU when it ends, so a "
-        "starved nice-19 process spinning without pause beside six spinners is counted idle "
-        "(5.9 s in 14 s) and called asleep in ~2.5 s"
-    ),
-)
 def test_the_sleep_watch_never_calls_a_starved_spinning_process_asleep() -> None:
     idle, asleep_at = _starved_idle(spinners=6, seconds=14.0)
     print(f"six spinners: idle {idle:.2f} s, asleep at {asleep_at}")
@@ -212,14 +193,6 @@ while True:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "red team round thirty-nine: an honest CPU-bound dry run on a machine with five "
-        "spinners on two cores ends 'the sandbox broke its protocol: the dry-run child "
-        "slept' (3 of 3 runs at TREE_PREVIEW_CPU_S=6; 1 of 3 at the defaults with four)"
-    ),
-)
 def test_an_honest_dry_run_on_an_oversubscribed_machine_is_never_called_asleep() -> None:
     cfg = _defaults(preview_cpu_s=6)
     previewer = Previewer(cfg, spiral_cone(cfg.led_count), prestart=True)
@@ -246,13 +219,6 @@ def test_an_honest_dry_run_on_an_oversubscribed_machine_is_never_called_asleep()
 # 1.22 s at 5,000 LEDs, a raw child exiting at once 0.95 s, one breaking the protocol with its
 # first header 0.99 s (cProfile: 1.16 s of 1.39 s in ``neighbourhoods``). The tree server builds
 # its protector once; the positions and configuration of a ``Previewer`` never change.
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "red team round thirty-nine: a dry run of `pass` (no frame) costs the runner ~1.2 s "
-        "of CPU at 5,000 LEDs, the protection stage rebuilt for every dry run"
-    ),
-)
 def test_a_dry_run_of_nothing_costs_the_runner_little_cpu() -> None:
     report, _, runner_cpu = _dry_run("pass\n", _defaults(led_count=5000), raw=False)
     print(f"runner {runner_cpu:.2f} s, child {report.cpu_s:.2f} s, {report.status}/{report.reason}")
