@@ -302,6 +302,37 @@ def test_a_browser_refusing_cookies_can_send_a_program_without_javascript(tmp_pa
     assert answer.status_code == 200, answer.data[:200]
 
 
+# --- Finding 6 (low): a copy of the operator's session outlives their logout ---------------------
+#
+# Logging in keeps a digest of the token in Flask's signed session cookie; logging out only drops
+# it from *that* browser's cookie. Any copy of the cookie taken while logged in (a kiosk or shared
+# laptop left logged in for a minute, devtools, a photo of the screen) still opens the console
+# and its forms (the form token is bound to the copier's own id) for up to 31 days
+# (``PERMANENT_SESSION_LIFETIME``) or until ``TREE_ADMIN_TOKEN`` changes. Measured: the copy
+# opened ``/admin`` (200, the console) after the operator's logout.
+
+OPERATOR_TOKEN = "round40-operator-token"
+
+
+@pytest.mark.xfail(
+    strict=True, reason="red team round forty: a copied operator session survives logout"
+)
+def test_a_copied_operator_session_cant_outlive_the_operators_logout(tmp_path: Path) -> None:
+    app = make_app(tmp_path, ADMIN_TOKEN=OPERATOR_TOKEN)
+    operator = person(app, "10.0.0.1", "Operator/1.0")
+    token = _form_token(operator.get("/admin").data)
+    operator.post("/admin/login", data={"csrf_token": token, "token": OPERATOR_TOKEN})
+    copied = operator.get_cookie("session")
+    assert copied is not None
+    assert b'action="/admin/stop"' in operator.get("/admin").data
+    token = _form_token(operator.get("/admin").data)
+    assert operator.post("/admin/logout", data={"csrf_token": token}).status_code == 302
+    assert b'action="/admin/stop"' not in operator.get("/admin").data
+    student = person(app, "10.0.0.9", "Student/1.0")
+    student.set_cookie("session", copied.value)
+    assert b'action="/admin/stop"' not in student.get("/admin").data
+
+
 # --- What held ----------------------------------------------------------------------------------
 
 ODD_IDS = [
