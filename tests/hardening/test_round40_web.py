@@ -123,6 +123,8 @@ def _stall_body(port: int, address: str, path: str = "/api/submissions") -> sock
     return sock
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     reason="red team round forty: 64 unfinished bodies from 8 addresses refuse every POST",
@@ -146,6 +148,54 @@ def test_a_few_addresses_cant_block_everyones_submissions_with_unfinished_bodies
             sock.close()
 
 
+# --- Finding 1b (medium): eight addresses keep everyone else's Preview waiting --------------------
+#
+# The same shape in ``web.preview_gate``: turns go round the addresses, 8 waiting per address and
+# 64 in all, each waiting up to ``TREE_PREVIEW_WAIT`` (10 s). Nine loops per address from 8
+# addresses (``while True: pass``, a new User-Agent each time, so a new identity) keep the 64
+# places full and the one slot spinning: another student's Preview, asked once a second, was
+# answered 1 time in 10 (5 times "Too many previews are waiting", 4 times "stayed busy for 10 s").
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True, reason="red team round forty: 8 addresses keep every other preview waiting"
+)
+def test_a_few_addresses_cant_keep_everyone_elses_previews_waiting(
+    start_stack: Callable[..., Any],
+) -> None:
+    stack = start_stack(TREE_TIME_LIMIT="10")
+    stop = threading.Event()
+    counter = iter(range(10**9))
+
+    def spin(address: str) -> None:
+        while not stop.is_set():
+            bot = Client(stack.port, address, f"Bot/{next(counter)}")
+            bot.request("POST", "/api/preview", {"source": "while True:\n    pass\n"})
+
+    threads = [
+        threading.Thread(target=spin, args=(f"127.0.0.{10 + a}",), daemon=True)
+        for a in range(8)
+        for _ in range(9)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(3)
+        answered = 0
+        for i in range(10):
+            victim = Client(stack.port, "127.0.0.3", f"Victim/{i}")
+            status, _ = victim.request("POST", "/api/preview", {"source": PROGRAM})
+            answered += status == 200
+            time.sleep(1)
+        assert answered >= 5, f"{answered} of 10 previews answered"
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+
+
 # --- Finding 2 (medium): a flood of checks lets forbidden programs into the queue -----------------
 #
 # The upload check asks the runner (2 checks at a time, 8 waiting; more are answered "busy")
@@ -161,6 +211,8 @@ def test_a_few_addresses_cant_block_everyones_submissions_with_unfinished_bodies
 HEAVY_FORBIDDEN = ("import os\n" + "x = a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p\n" * 1800)[:65000]
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     reason="red team round forty: with the runner's checker kept busy, import os is queued",
@@ -194,6 +246,8 @@ def test_a_forbidden_import_cant_be_queued_while_someone_floods_the_checker(
             thread.join(60)
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_a_forbidden_import_is_refused_with_its_line_when_nobody_floods(
     start_stack: Callable[..., Any],
 ) -> None:
