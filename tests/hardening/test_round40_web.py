@@ -148,6 +148,52 @@ def test_a_few_addresses_cant_block_everyones_submissions_with_unfinished_bodies
             sock.close()
 
 
+# --- Finding 1c (medium/high): four addresses take every connection with event streams ----------
+#
+# Round four capped live-view streams per address at ``TREE_STREAMS_PER_IP``, by default a quarter
+# of ``TREE_WORKER_CONNECTIONS``, so four addresses together may hold them all. A stream that
+# never reads is only dropped once a write has waited 20 s, and with no program running the
+# stream carries a heartbeat every 15 s, which never fills its send buffer: the streams stay.
+# Measured with 40 connections (10 streams per address): 4 addresses x 11 streams (4 got 429),
+# then ``/healthz`` from a fifth address timed out after 15 s. At the default 2,000 the same
+# takes 4 x 500 sockets, a second of work for one script.
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True, reason="red team round forty: four addresses' event streams take every connection"
+)
+def test_four_addresses_cant_take_every_connection_with_event_streams(
+    start_stack: Callable[..., Any],
+) -> None:
+    stack = start_stack(TREE_WORKER_CONNECTIONS="40")
+    socks = []
+    try:
+        for a in range(4):
+            for _ in range(11):
+                sock = socket.create_connection(
+                    ("127.0.0.1", stack.port), source_address=(f"127.0.0.{20 + a}", 0)
+                )
+                sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
+                socks.append(sock)
+        time.sleep(1)
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", stack.port, timeout=10, source_address=("127.0.0.3", 0)
+        )
+        try:
+            conn.request("GET", "/healthz")
+            status = conn.getresponse().status
+        except TimeoutError:
+            status = None
+        finally:
+            conn.close()
+        assert status == 200
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 # --- Finding 1b (medium): eight addresses keep everyone else's Preview waiting --------------------
 #
 # The same shape in ``web.preview_gate``: turns go round the addresses, 8 waiting per address and
