@@ -148,7 +148,7 @@ def test_a_few_addresses_cant_block_everyones_submissions_with_unfinished_bodies
             sock.close()
 
 
-# --- Finding 1c (medium/high): four addresses take every connection with event streams ----------
+# --- Finding 1b (medium/high): four addresses take every connection with event streams ----------
 #
 # Round four capped live-view streams per address at ``TREE_STREAMS_PER_IP``, by default a quarter
 # of ``TREE_WORKER_CONNECTIONS``, so four addresses together may hold them all. A stream that
@@ -194,7 +194,7 @@ def test_four_addresses_cant_take_every_connection_with_event_streams(
             sock.close()
 
 
-# --- Finding 1b (medium): eight addresses keep everyone else's Preview waiting --------------------
+# --- Finding 1c (medium): eight addresses keep everyone else's Preview waiting --------------------
 #
 # The same shape in ``web.preview_gate``: turns go round the addresses, 8 waiting per address and
 # 64 in all, each waiting up to ``TREE_PREVIEW_WAIT`` (10 s). Nine loops per address from 8
