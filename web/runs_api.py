@@ -39,12 +39,17 @@ def run_json(sub: Submission) -> dict[str, Any]:
     return data
 
 
+# An answer that depends on who asks (the author's log, their own runs): never kept by a cache
+# between the browser and the server for someone else (red team round forty).
+PERSONAL = {"Cache-Control": "private, no-store", "Vary": "Cookie"}
+
+
 @bp.get("/submissions")
 def my_runs() -> ResponseReturnValue:
     """The caller's own submissions ("My runs"), newest first."""
     sched = scheduler()
     subs = [sched.get(s.id) or s for s in store().of_user(g.user_id, limit=MY_RUNS)]
-    return jsonify(submissions=[run_json(s) for s in subs])
+    return jsonify(submissions=[run_json(s) for s in subs]), 200, PERSONAL
 
 
 @bp.get("/submissions/<submission_id>/recording")

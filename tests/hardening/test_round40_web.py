@@ -127,7 +127,7 @@ def _stall_body(port: int, address: str, path: str = "/api/submissions") -> sock
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="red team round forty: 64 unfinished bodies from 8 addresses refuse every POST",
+    reason="red team round forty, open and documented (docs/security.md): 64 unfinished bodies from 8 addresses refuse every POST",
 )
 def test_a_few_addresses_cant_block_everyones_submissions_with_unfinished_bodies(
     start_stack: Callable[..., Any],
@@ -162,7 +162,8 @@ def test_a_few_addresses_cant_block_everyones_submissions_with_unfinished_bodies
 @pytest.mark.e2e
 @pytest.mark.slow
 @pytest.mark.xfail(
-    strict=True, reason="red team round forty: four addresses' event streams take every connection"
+    strict=True,
+    reason="red team round forty, open and documented (docs/security.md): four addresses' event streams take every connection",
 )
 def test_four_addresses_cant_take_every_connection_with_event_streams(
     start_stack: Callable[..., Any],
@@ -206,7 +207,8 @@ def test_four_addresses_cant_take_every_connection_with_event_streams(
 @pytest.mark.e2e
 @pytest.mark.slow
 @pytest.mark.xfail(
-    strict=True, reason="red team round forty: 8 addresses keep every other preview waiting"
+    strict=True,
+    reason="red team round forty, open and documented (docs/security.md): 8 addresses keep every other preview waiting",
 )
 def test_a_few_addresses_cant_keep_everyone_elses_previews_waiting(
     start_stack: Callable[..., Any],
@@ -261,7 +263,7 @@ HEAVY_FORBIDDEN = ("import os\n" + "x = a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p\n" * 180
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="red team round forty: with the runner's checker kept busy, import os is queued",
+    reason="red team round forty, open and documented (docs/security.md): with the runner's checker kept busy, import os is queued",
 )
 def test_a_forbidden_import_cant_be_queued_while_someone_floods_the_checker(
     start_stack: Callable[..., Any],
@@ -318,7 +320,8 @@ def test_a_forbidden_import_is_refused_with_its_line_when_nobody_floods(
 
 
 @pytest.mark.xfail(
-    strict=True, reason="red team round forty: others' cancel loops delete my cancelled program"
+    strict=True,
+    reason="red team round forty, open and documented (docs/security.md): others' cancel loops delete my cancelled program",
 )
 def test_a_user_cant_remove_other_peoples_cancelled_programs_from_their_runs(
     tmp_path: Path,
@@ -365,9 +368,6 @@ def test_the_per_author_cap_keeps_a_users_own_cancelled_programs_from_one_loop(
 LONG_NAME = "Christmas tree animation - rainbow spiral with twinkles, final version (2) - Copy.py"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="red team round forty: a long upload file name refuses the program"
-)
 def test_an_upload_is_not_refused_for_its_file_name_being_long(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     student = person(app, "10.0.0.5", "Student/1.0")
@@ -391,7 +391,8 @@ def _form_token(page: bytes) -> str:
 
 
 @pytest.mark.xfail(
-    strict=True, reason="red team round forty: cookie-less browsers' form posts always 'expire'"
+    strict=True,
+    reason="red team round forty, open and documented (docs/security.md): cookie-less browsers' form posts always 'expire'",
 )
 def test_a_browser_refusing_cookies_can_send_a_program_without_javascript(tmp_path: Path) -> None:
     app = make_app(tmp_path)
@@ -414,9 +415,6 @@ def test_a_browser_refusing_cookies_can_send_a_program_without_javascript(tmp_pa
 OPERATOR_TOKEN = "round40-operator-token"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="red team round forty: a copied operator session survives logout"
-)
 def test_a_copied_operator_session_cant_outlive_the_operators_logout(tmp_path: Path) -> None:
     app = make_app(tmp_path, ADMIN_TOKEN=OPERATOR_TOKEN)
     operator = person(app, "10.0.0.1", "Operator/1.0")
@@ -442,9 +440,6 @@ def test_a_copied_operator_session_cant_outlive_the_operators_logout(tmp_path: P
 # reverse proxy) may then serve one student's log to the next person asking for that URL.
 
 
-@pytest.mark.xfail(
-    strict=True, reason="red team round forty: the author's log is sent without private/no-store"
-)
 def test_an_authors_log_is_never_left_to_shared_caches(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     author = person(app, "10.0.0.5", "Student/1.0")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import Callable
 
 from flask import (
@@ -32,7 +33,13 @@ from web.services import idle_show, scheduler, store
 
 bp = Blueprint("admin", __name__)
 
-_SESSION_KEY = "admin_token_digest"
+_SESSION_KEY = "admin_login"
+# Logins live here, in the one web process (app.extensions), and the session cookie holds only
+# a random name for one: logging out ends every copy of that cookie, and the cookie carries
+# nothing about the token (red team round forty: a copied cookie outlived the logout, and it
+# held an unsalted digest of the token). A restart logs every operator out.
+_LOGINS = "ledtree.admin_logins"
+MAX_LOGINS = 64  # the oldest is forgotten past this many
 
 
 def _token() -> str:
@@ -47,9 +54,17 @@ def _digest(token: str) -> str:
     return hashlib.sha256(("ledtree-admin:" + token).encode()).hexdigest()
 
 
+def _logins() -> dict[str, str]:
+    """Live logins: their random names and the digest of the token they logged in with."""
+    logins: dict[str, str] = current_app.extensions.setdefault(_LOGINS, {})
+    return logins
+
+
 def _logged_in() -> bool:
-    """Whether this session holds the current token's digest (compared in constant time)."""
-    return hmac.compare_digest(str(session.get(_SESSION_KEY, "")), _digest(_token()))
+    """Whether this session names a live login made with the current token (constant time)."""
+    name = session.get(_SESSION_KEY)
+    digest = _logins().get(name) if isinstance(name, str) else None
+    return digest is not None and hmac.compare_digest(digest, _digest(_token()))
 
 
 @bp.get("/admin")
@@ -77,15 +92,22 @@ def login() -> Response | tuple[str, int]:
     if not hmac.compare_digest(given.encode(), _token().encode()):
         flash("Wrong token.", "error")
         return render_template("admin/login.html"), 401
-    session[_SESSION_KEY] = _digest(_token())
+    logins = _logins()
+    name = secrets.token_urlsafe(24)
+    logins[name] = _digest(_token())
+    while len(logins) > MAX_LOGINS:
+        del logins[next(iter(logins))]
+    session[_SESSION_KEY] = name
     return redirect(url_for("admin.console"))
 
 
 @bp.post("/admin/logout")
 def logout() -> Response:
-    """Forget the login."""
+    """End the login, for every copy of this session cookie."""
     require_csrf()
-    session.pop(_SESSION_KEY, None)
+    name = session.pop(_SESSION_KEY, None)
+    if isinstance(name, str):
+        _logins().pop(name, None)
     return redirect(url_for("admin.console"))
 
 
