@@ -34,6 +34,8 @@ from web import create_app
 SECRET = "round40-web-secret"
 PROGRAM = "setLEDs([RED] * getLEDCount())\n"
 
+OPEN = "red team round forty, open and documented (docs/security.md): "
+
 
 def make_app(tmp_path: Path, **config: Any) -> Flask:
     """An app on its own uploads folder, runner offline, threads not started."""
@@ -127,7 +129,7 @@ def _stall_body(port: int, address: str, path: str = "/api/submissions") -> sock
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="red team round forty, open and documented (docs/security.md): 64 unfinished bodies from 8 addresses refuse every POST",
+    reason=OPEN + "64 unfinished bodies from 8 addresses refuse every POST",
 )
 def test_a_few_addresses_cant_block_everyones_submissions_with_unfinished_bodies(
     start_stack: Callable[..., Any],
@@ -163,7 +165,7 @@ def test_a_few_addresses_cant_block_everyones_submissions_with_unfinished_bodies
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="red team round forty, open and documented (docs/security.md): four addresses' event streams take every connection",
+    reason=OPEN + "four addresses' event streams take every connection",
 )
 def test_four_addresses_cant_take_every_connection_with_event_streams(
     start_stack: Callable[..., Any],
@@ -208,7 +210,7 @@ def test_four_addresses_cant_take_every_connection_with_event_streams(
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="red team round forty, open and documented (docs/security.md): 8 addresses keep every other preview waiting",
+    reason=OPEN + "8 addresses keep every other preview waiting",
 )
 def test_a_few_addresses_cant_keep_everyone_elses_previews_waiting(
     start_stack: Callable[..., Any],
@@ -263,7 +265,7 @@ HEAVY_FORBIDDEN = ("import os\n" + "x = a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p\n" * 180
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="red team round forty, open and documented (docs/security.md): with the runner's checker kept busy, import os is queued",
+    reason=OPEN + "with the runner's checker kept busy, import os is queued",
 )
 def test_a_forbidden_import_cant_be_queued_while_someone_floods_the_checker(
     start_stack: Callable[..., Any],
@@ -321,7 +323,7 @@ def test_a_forbidden_import_is_refused_with_its_line_when_nobody_floods(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="red team round forty, open and documented (docs/security.md): others' cancel loops delete my cancelled program",
+    reason=OPEN + "others' cancel loops delete my cancelled program",
 )
 def test_a_user_cant_remove_other_peoples_cancelled_programs_from_their_runs(
     tmp_path: Path,
@@ -392,7 +394,7 @@ def _form_token(page: bytes) -> str:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="red team round forty, open and documented (docs/security.md): cookie-less browsers' form posts always 'expire'",
+    reason=OPEN + "cookie-less browsers' form posts always 'expire'",
 )
 def test_a_browser_refusing_cookies_can_send_a_program_without_javascript(tmp_path: Path) -> None:
     app = make_app(tmp_path)
