@@ -10,6 +10,7 @@ fixed. The write-up with figures and suggested fixes is ``docs/red-team/round21-
 from __future__ import annotations
 
 import dataclasses
+import statistics
 
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
@@ -104,12 +105,20 @@ def _median_print_cost(log: str) -> float:
 
 
 def test_cant_tell_a_dry_run_from_the_tree_by_timing_print() -> None:
-    tree = tree_run(TIME_A_PRINT, "round21-print-cost")
-    report = dry_run(TIME_A_PRINT)
-    assert (tree.status, report.status) == ("completed", "completed"), (tree, report.reason)
-    on_tree, in_dry_run = _median_print_cost(tree.log), _median_print_cost(report.log)
+    # One run of each is not enough on a shared machine: with the medians equal (49.7 and 49.6
+    # over 12 pairs here), single pairs ranged 0.80-1.22 at load 1-2, and one CI run under the
+    # suite's load saw 1.33. So five pairs, interleaved, and the two medians compared, either way.
+    on_tree: list[float] = []
+    in_dry_run: list[float] = []
+    for k in range(5):
+        tree = tree_run(TIME_A_PRINT, f"round21-print-cost-{k}")
+        report = dry_run(TIME_A_PRINT)
+        assert (tree.status, report.status) == ("completed", "completed"), (tree, report.reason)
+        on_tree.append(_median_print_cost(tree.log))
+        in_dry_run.append(_median_print_cost(report.log))
+    ratio = statistics.median(in_dry_run) / statistics.median(on_tree)
     # Before the batching the two were within ~12% of each other (tree ~45, dry run ~50 here).
-    assert in_dry_run / on_tree < 1.25, (on_tree, in_dry_run)
+    assert 1 / 1.25 < ratio < 1.25, (on_tree, in_dry_run)
 
 
 # Dropped generators whose ``finally`` raises with a 30 KB message: Python writes each error to
