@@ -17,6 +17,7 @@ import pytest
 from runner.config import RunnerConfig
 from runner.leds.layout import normalise, spiral_cone
 from tests.hardening.flash_runs import MOST, Position, most_transitions, run_program
+from tests.hardening.raw_children import RAW_COMMAND
 
 # --- 1. half the tree strobes in eighths: four stripes or four wedges against the other four ---
 #
@@ -201,12 +202,6 @@ def test_a_quarter_of_the_tree_cant_strobe_red_beside_steady_salmon(leds: int) -
 # The child is the real, fully confined dry-run child; only its program runs as raw Python
 # (``runner.sandbox.child._run_raw``, as ``runner.audit raw`` runs it), the language layer
 # assumed fallen, as in any dry run of an escaped program.
-RAW_DRY_RUN_CHILD = (
-    "import sys\n"
-    "import runner.sandbox.child as child\n"
-    "child._run_restricted = lambda api, source, *rest: child._run_raw(api, source)\n"
-    "sys.exit(child.main(sys.argv[1:]))\n"
-)
 HUGE_END_TIME = """
 import os
 
@@ -217,12 +212,11 @@ os._exit(0)
 
 
 def test_a_dry_runs_end_with_a_huge_time_cant_make_the_previewer_raise() -> None:
-    import sys
 
     from runner.supervise.preview import Previewer
 
     config = RunnerConfig(led_count=10, fps=40.0, time_limit_s=5.0, preview_cpu_s=2)
-    command = [sys.executable, "-I", "-B", "-c", RAW_DRY_RUN_CHILD]
+    command = RAW_COMMAND
     previewer = Previewer(config, spiral_cone(10), child_command=command)
     try:
         report = previewer.preview(HUGE_END_TIME)  # a report, whatever the child sent
@@ -254,13 +248,12 @@ os._exit(0)
 
 
 def test_a_dry_run_cant_make_the_runner_send_a_preview_result_web_cant_read() -> None:
-    import sys
 
     from protocol.framing import decode_message, encode_message
     from runner.supervise.preview import Previewer
 
     config = RunnerConfig(led_count=10, fps=40.0, time_limit_s=5.0, preview_cpu_s=2)
-    command = [sys.executable, "-I", "-B", "-c", RAW_DRY_RUN_CHILD]
+    command = RAW_COMMAND
     previewer = Previewer(config, spiral_cone(10), child_command=command)
     try:
         report = previewer.preview(SUBNORMAL_END)

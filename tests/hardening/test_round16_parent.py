@@ -26,6 +26,7 @@ from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
 from runner.server.tree_server import RunnerServer
 from runner.supervise.supervisor import Supervisor
+from tests.hardening.raw_children import RAW_COMMAND
 
 LEDS = 10
 SAFETY_TIMEOUT_S = 30.0
@@ -244,17 +245,10 @@ while woke <= 0 and time.monotonic() < until:
 print("waker", max(0, woke))
 """
 )
-RAW_DRY_RUN_CHILD = (
-    "import sys\n"
-    "import runner.sandbox.child as child\n"
-    "child._run_restricted = lambda api, source, *rest: child._run_raw(api, source)\n"
-    "sys.exit(child.main(sys.argv[1:]))\n"
-)
 
 
 @pytest.mark.slow
 def test_two_sandbox_children_cant_signal_each_other_through_a_futex() -> None:
-    import sys
 
     from runner.supervise.preview import Previewer
 
@@ -275,7 +269,7 @@ def test_two_sandbox_children_cant_signal_each_other_through_a_futex() -> None:
     tree = threading.Thread(target=tree_run, name="round16-tree")
     tree.start()
     try:
-        command = [sys.executable, "-I", "-B", "-c", RAW_DRY_RUN_CHILD]
+        command = RAW_COMMAND
         previewer = Previewer(config, spiral_cone(LEDS), child_command=command)
         try:
             dry = previewer.preview(FUTEX_WAKER.format(nr=nr))  # a dry run beside the tree

@@ -10,7 +10,6 @@ program run raw (as round ten's tests do). Each finding was a strict xfail until
 
 from __future__ import annotations
 
-import sys
 import time
 
 from runner.config import RunnerConfig
@@ -18,17 +17,12 @@ from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
 from runner.supervise.preview import Previewer
 from runner.supervise.supervisor import Supervisor
+from tests.hardening.raw_children import RAW_COMMAND
 
 LEDS = 10
 # What the runner may spend on one run or dry run, whatever its child does: the bound of
 # ``tests/hardening/test_parent_cost.py`` (round four), five times an ordinary program's cost.
 PARENT_CPU_BUDGET_S = 0.1
-RAW_DRY_RUN_CHILD = (
-    "import sys\n"
-    "import runner.sandbox.child as child\n"
-    "child._run_restricted = lambda api, source, *rest: child._run_raw(api, source)\n"
-    "sys.exit(child.main(sys.argv[1:]))\n"
-)
 
 
 def _config() -> RunnerConfig:
@@ -55,7 +49,7 @@ def _runner_cpu_of_a_run(source: str, *, raw: bool) -> tuple[float, str]:
 def _runner_cpu_of_a_dry_run(source: str, *, raw: bool) -> tuple[float, float, str]:
     """The runner's own CPU seconds for one dry run of ``source``, the child's, and how it
     ended."""
-    command = [sys.executable, "-I", "-B", "-c", RAW_DRY_RUN_CHILD] if raw else None
+    command = RAW_COMMAND if raw else None
     previewer = Previewer(_config(), spiral_cone(LEDS), child_command=command)
     try:
         before = time.thread_time()  # preview() supervises in the calling thread

@@ -19,7 +19,6 @@ write-up, with figures, is ``docs/red-team/round29-raw.md``.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 
 from runner.config import RunnerConfig
@@ -27,16 +26,11 @@ from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
 from runner.supervise.preview import Previewer
 from runner.supervise.supervisor import Supervisor
+from tests.hardening.raw_children import RAW_COMMAND
 
 # What the runner may spend on one run or dry run, whatever its child does (round twenty's bound,
 # five times an ordinary program's cost on the 10-LED test tree).
 PARENT_CPU_BUDGET_S = 0.1
-RAW_DRY_RUN_CHILD = (
-    "import sys\n"
-    "import runner.sandbox.child as child\n"
-    "child._run_restricted = lambda api, source, *rest: child._run_raw(api, source)\n"
-    "sys.exit(child.main(sys.argv[1:]))\n"
-)
 
 
 def _config(**changes: object) -> RunnerConfig:
@@ -64,7 +58,7 @@ def _runner_cpu_of_a_run(source: str, cfg: RunnerConfig) -> tuple[float, str, in
 
 def _runner_cpu_of_a_dry_run(source: str, cfg: RunnerConfig) -> tuple[float, float, str]:
     """The runner's own CPU seconds for one raw dry run, the child's, and how it ended."""
-    command = [sys.executable, "-I", "-B", "-c", RAW_DRY_RUN_CHILD]
+    command = RAW_COMMAND
     previewer = Previewer(cfg, spiral_cone(cfg.led_count), child_command=command)
     try:
         before = time.thread_time()  # preview() supervises in the calling thread

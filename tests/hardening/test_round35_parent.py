@@ -16,7 +16,6 @@ import dataclasses
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 
@@ -29,14 +28,8 @@ from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
 from runner.supervise.preview import Previewer, wall_bound
 from runner.supervise.supervisor import Supervisor
+from tests.hardening.raw_children import RAW_COMMAND
 from web.sse import encode_event
-
-RAW_DRY_RUN_CHILD = (
-    "import sys\n"
-    "import runner.sandbox.child as child\n"
-    "child._run_restricted = lambda api, source, *rest: child._run_raw(api, source)\n"
-    "sys.exit(child.main(sys.argv[1:]))\n"
-)
 
 
 def _config(**changes: object) -> RunnerConfig:
@@ -53,7 +46,7 @@ def _config(**changes: object) -> RunnerConfig:
 
 def _runner_cpu_of_a_dry_run(source: str, cfg: RunnerConfig) -> tuple[float, float, str, int]:
     """The runner's own CPU seconds for one raw dry run, the child's, how it ended, frames."""
-    command = [sys.executable, "-I", "-B", "-c", RAW_DRY_RUN_CHILD]
+    command = RAW_COMMAND
     previewer = Previewer(cfg, spiral_cone(cfg.led_count), child_command=command)
     try:
         before = time.thread_time()  # preview() supervises in the calling thread
@@ -146,7 +139,7 @@ time.sleep(100)
 
 def test_a_dry_run_cant_hold_the_slot_asleep_past_what_its_cpu_budget_allows() -> None:
     cfg = _defaults()
-    command = [sys.executable, "-I", "-B", "-c", RAW_DRY_RUN_CHILD]
+    command = RAW_COMMAND
     previewer = Previewer(cfg, spiral_cone(cfg.led_count), child_command=command)
     try:
         started = time.monotonic()

@@ -13,55 +13,19 @@ tightly: the bounds are half the wall bound or more, or CPU seconds.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import os
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from runner.config import RunnerConfig
-from runner.leds.layout import spiral_cone
-from runner.supervise.preview import Previewer, PreviewReport, wall_bound
+from runner.supervise.preview import PreviewReport, wall_bound
+from tests.hardening.raw_children import runner_defaults, spinners, timed_dry_run
 
-RAW_DRY_RUN_CHILD = (
-    "import sys\n"
-    "import runner.sandbox.child as child\n"
-    "child._run_restricted = lambda api, source, *rest: child._run_raw(api, source)\n"
-    "sys.exit(child.main(sys.argv[1:]))\n"
-)
-RAW_COMMAND = [sys.executable, "-I", "-B", "-c", RAW_DRY_RUN_CHILD]
 SLEPT = "slept"
 ENDLESS_FRAMES = (
     Path(__file__).resolve().parents[1] / "programs" / "endless_frames.py"
 ).read_text()
-
-
-def _defaults(**changes: object) -> RunnerConfig:
-    """The runner's defaults (45 s, 40 fps, ``preview_cpu_s=3``: a 14 s wall bound)."""
-    return dataclasses.replace(RunnerConfig(led_count=100), **changes)  # type: ignore[arg-type]
-
-
-def _dry_run(
-    source: str, cfg: RunnerConfig, *, raw: bool = True, prestart: bool = False
-) -> tuple[PreviewReport, float, float]:
-    """One dry run: its report, the seconds it held the slot, the runner's CPU seconds for it."""
-    previewer = Previewer(
-        cfg,
-        spiral_cone(cfg.led_count),
-        child_command=RAW_COMMAND if raw else None,
-        prestart=prestart,
-    )
-    try:
-        started, cpu = time.monotonic(), time.thread_time()  # preview() runs in this thread
-        report = previewer.preview(source)
-        return report, time.monotonic() - started, time.thread_time() - cpu
-    finally:
-        previewer.close()
 
 
 def _message(report: PreviewReport) -> str:
@@ -96,8 +60,8 @@ while True:
 
 
 def test_a_dry_run_cant_hold_the_slot_by_being_runnable_whenever_it_is_looked_at() -> None:
-    cfg = _defaults()
-    report, held, _ = _dry_run(LOOKED_AT_RUNNABLE, cfg)
+    cfg = runner_defaults()
+    report, held, _ = timed_dry_run(LOOKED_AT_RUNNABLE, cfg)
     print(f"held {held:.2f} s, {report.status}/{report.reason}, child CPU {report.cpu_s:.2f} s")
     # An honest program holds it at most its CPU budget (3 s); a sleeper is caught in ~2.5 s.
     # Half the wall bound (7 s) leaves room for a busy test machine.
@@ -147,7 +111,9 @@ def test_an_honest_dry_run_is_never_called_asleep_for_waiting_on_a_busy_runner()
     seen = []
     for _ in range(3):
         with _runner_process_busy(2):
-            report, held, _ = _dry_run(ENDLESS_FRAMES, _defaults(led_count=5000), raw=False)
+            report, held, _ = timed_dry_run(
+                ENDLESS_FRAMES, runner_defaults(led_count=5000), raw=False
+            )
         seen.append(f"{report.status}/{report.reason} after {held:.1f} s, {report.frames} frames")
         print(seen[-1], _message(report))
         assert SLEPT not in _message(report), seen
@@ -157,7 +123,7 @@ def test_an_honest_dry_run_of_big_frames_completes_when_the_runner_is_not_busy()
     """The same program, nothing else in the process: completed (idle 0.00 s) on a quiet
     machine; on a loaded one (the whole suite beside it) its CPU budget may end it first, but
     never the watch or the record rules."""
-    report, _, _ = _dry_run(ENDLESS_FRAMES, _defaults(led_count=5000), raw=False)
+    report, _, _ = timed_dry_run(ENDLESS_FRAMES, runner_defaults(led_count=5000), raw=False)
     assert SLEPT not in _message(report) and "trickled" not in _message(report), report
     assert (report.status, report.reason) in {
         ("completed", "time_limit"),
@@ -205,8 +171,8 @@ while True:
     ),
 )
 def test_a_dry_run_costs_the_runner_no_more_cpu_than_the_childs_own_budget() -> None:
-    cfg = _defaults(led_count=5000)
-    report, _, runner_cpu = _dry_run(CYCLED_NOISE, cfg, raw=False)
+    cfg = runner_defaults(led_count=5000)
+    report, _, runner_cpu = timed_dry_run(CYCLED_NOISE, cfg, raw=False)
     print(f"runner {runner_cpu:.2f} s, child {report.cpu_s:.2f} s, {report.frames} frames")
     assert runner_cpu <= cfg.preview_cpu_s, (
         f"the runner spent {runner_cpu:.2f} s of CPU on a dry run whose child used "
@@ -238,8 +204,8 @@ ASLEEP_OTHERWISE = {
 
 @pytest.mark.parametrize("name", sorted(ASLEEP_OTHERWISE))
 def test_a_dry_run_child_not_running_in_other_ways_is_caught_asleep(name: str) -> None:
-    cfg = _defaults()
-    report, held, _ = _dry_run(ASLEEP_OTHERWISE[name], cfg)
+    cfg = runner_defaults()
+    report, held, _ = timed_dry_run(ASLEEP_OTHERWISE[name], cfg)
     assert SLEPT in _message(report), (held, report.status, report.reason, _message(report))
     assert held <= wall_bound(cfg.preview_cpu_s) / 2, held
 
@@ -274,10 +240,10 @@ while True:
 
 
 def test_trickling_on_an_allowance_earned_by_big_frames_costs_the_runner_little() -> None:
-    cfg = _defaults(led_count=1100)
-    whole, _, whole_cpu = _dry_run(WHOLE_FRAMES, cfg)
-    trickled, _, trickled_cpu = _dry_run("PIECES = 2\n" + TRICKLE_WITHIN_EARNED, cfg)
-    over, _, over_cpu = _dry_run("PIECES = 3\n" + TRICKLE_WITHIN_EARNED, cfg)
+    cfg = runner_defaults(led_count=1100)
+    whole, _, whole_cpu = timed_dry_run(WHOLE_FRAMES, cfg)
+    trickled, _, trickled_cpu = timed_dry_run("PIECES = 2\n" + TRICKLE_WITHIN_EARNED, cfg)
+    over, _, over_cpu = timed_dry_run("PIECES = 3\n" + TRICKLE_WITHIN_EARNED, cfg)
     print(
         f"runner CPU: whole {whole_cpu:.3f} s ({whole.frames} frames), within the allowance "
         f"{trickled_cpu:.3f} s ({trickled.frames}), past it {over_cpu:.3f} s ({over.frames})"
@@ -291,26 +257,14 @@ def test_trickling_on_an_allowance_earned_by_big_frames_costs_the_runner_little(
 # An honest dry run of frames above a pipe's atomic 4 KiB (1,100+ LEDs) on a machine busy on
 # every core: the child at nice 19 is starved (runnable: never "slept"), and its frames, whose
 # writes the kernel may split, stay within the wait allowance (never "trickled").
-@contextlib.contextmanager
-def _every_core_busy() -> Iterator[None]:
-    spinners = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        for _ in range(os.cpu_count() or 2)
-    ]
-    try:
-        yield
-    finally:
-        for spinner in spinners:
-            spinner.kill()
-            spinner.wait()
-
-
 @pytest.mark.parametrize("leds", [1200, 5000])
 def test_an_honest_dry_run_of_big_frames_on_a_busy_machine_is_no_protocol_break(
     leds: int,
 ) -> None:
-    with _every_core_busy():
-        report, _, _ = _dry_run(ENDLESS_FRAMES, _defaults(led_count=leds), raw=False, prestart=True)
+    with spinners():
+        report, _, _ = timed_dry_run(
+            ENDLESS_FRAMES, runner_defaults(led_count=leds), raw=False, prestart=True
+        )
     # Starved at nice 19 behind both cores, a fresh child may not even reach READY within the
     # wall bound ("the sandbox did not start", seen once at 5,000 LEDs): slow, not a break.
     print(f"{leds} LEDs, every core busy: {report.status}/{report.reason} {_message(report)}")

@@ -14,64 +14,22 @@ seconds.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 
-from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.supervise.preview import Previewer, PreviewReport, wall_bound
 from runner.supervise.sleep_watch import SleepWatch
+from tests.hardening.raw_children import runner_defaults, spinners, timed_dry_run
 
-RAW_DRY_RUN_CHILD = (
-    "import sys\n"
-    "import runner.sandbox.child as child\n"
-    "child._run_restricted = lambda api, source, *rest: child._run_raw(api, source)\n"
-    "sys.exit(child.main(sys.argv[1:]))\n"
-)
-RAW_COMMAND = [sys.executable, "-I", "-B", "-c", RAW_DRY_RUN_CHILD]
 SLEPT = "slept"
-
-
-def _defaults(**changes: object) -> RunnerConfig:
-    """The runner's defaults (45 s, 40 fps, ``preview_cpu_s=3``: a 14 s wall bound)."""
-    return dataclasses.replace(RunnerConfig(led_count=100), **changes)  # type: ignore[arg-type]
-
-
-def _dry_run(
-    source: str, cfg: RunnerConfig, *, raw: bool = True
-) -> tuple[PreviewReport, float, float]:
-    """One dry run: its report, the seconds it held the slot, the runner's CPU seconds for it."""
-    previewer = Previewer(
-        cfg, spiral_cone(cfg.led_count), child_command=RAW_COMMAND if raw else None
-    )
-    try:
-        started, cpu = time.monotonic(), time.thread_time()  # preview() runs in this thread
-        report = previewer.preview(source)
-        return report, time.monotonic() - started, time.thread_time() - cpu
-    finally:
-        previewer.close()
 
 
 def _message(report: PreviewReport) -> str:
     return "" if report.error is None else report.error.message
-
-
-@contextlib.contextmanager
-def _spinners(count: int) -> Iterator[None]:
-    """``count`` processes at nice 0 spinning on the machine's (2) cores."""
-    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
-    try:
-        yield
-    finally:
-        for spinner in spinners:
-            spinner.kill()
-            spinner.wait()
 
 
 # --- 1. half a pipe of frames per window: the backlog exemption holds the slot ----------------
@@ -111,8 +69,8 @@ time.sleep(100)  # the frames spent: the idle allowance is the last 2 s
 def test_a_dry_run_cant_hold_the_slot_by_writing_half_a_pipe_of_frames_per_window(
     leds: int,
 ) -> None:
-    cfg = _defaults(led_count=leds)
-    report, held, runner_cpu = _dry_run(HALF_A_PIPE_PER_WINDOW, cfg)
+    cfg = runner_defaults(led_count=leds)
+    report, held, runner_cpu = timed_dry_run(HALF_A_PIPE_PER_WINDOW, cfg)
     print(
         f"{leds} LEDs: held {held:.2f} s, {report.status}/{report.reason}, {report.frames} "
         f"frames, child CPU {report.cpu_s:.2f} s, runner CPU {runner_cpu:.3f} s"
@@ -146,12 +104,12 @@ class _NoRecords:
         return False
 
 
-def _starved_idle(spinners: int, seconds: float) -> tuple[float, float | None]:
+def _starved_idle(busy: int, seconds: float) -> tuple[float, float | None]:
     """The idle time the watch counts for a nice-19 process spinning without pause beside
-    ``spinners`` nice-0 ones, and when it first called it asleep (None: never)."""
+    ``busy`` nice-0 ones, and when it first called it asleep (None: never)."""
     spin = subprocess.Popen([sys.executable, "-c", "import os\nos.nice(19)\nwhile True: pass"])
     try:
-        with _spinners(spinners):
+        with spinners(busy):
             time.sleep(0.3)
             started = time.monotonic()
             watch = SleepWatch(spin.pid, _NoRecords(), started)
@@ -167,7 +125,7 @@ def _starved_idle(spinners: int, seconds: float) -> tuple[float, float | None]:
 
 
 def test_the_sleep_watch_never_calls_a_starved_spinning_process_asleep() -> None:
-    idle, asleep_at = _starved_idle(spinners=6, seconds=14.0)
+    idle, asleep_at = _starved_idle(busy=6, seconds=14.0)
     print(f"six spinners: idle {idle:.2f} s, asleep at {asleep_at}")
     assert asleep_at is None, f"called asleep after {asleep_at:.1f} s (idle {idle:.2f} s)"
 
@@ -194,13 +152,13 @@ while True:
 
 
 def test_an_honest_dry_run_on_an_oversubscribed_machine_is_never_called_asleep() -> None:
-    cfg = _defaults(preview_cpu_s=6)
+    cfg = runner_defaults(preview_cpu_s=6)
     previewer = Previewer(cfg, spiral_cone(cfg.led_count), prestart=True)
     try:
         previewer.preview("pass")  # a spare child started before the machine gets busy
         time.sleep(1.0)
         seen = []
-        with _spinners(5):
+        with spinners(5):
             for _ in range(3):
                 report = previewer.preview(HONEST_HEAVY)
                 seen.append(f"{report.status}/{report.reason} {report.frames} frames")
@@ -220,7 +178,7 @@ def test_an_honest_dry_run_on_an_oversubscribed_machine_is_never_called_asleep()
 # first header 0.99 s (cProfile: 1.16 s of 1.39 s in ``neighbourhoods``). The tree server builds
 # its protector once; the positions and configuration of a ``Previewer`` never change.
 def test_a_dry_run_of_nothing_costs_the_runner_little_cpu() -> None:
-    report, _, runner_cpu = _dry_run("pass\n", _defaults(led_count=5000), raw=False)
+    report, _, runner_cpu = timed_dry_run("pass\n", runner_defaults(led_count=5000), raw=False)
     print(f"runner {runner_cpu:.2f} s, child {report.cpu_s:.2f} s, {report.status}/{report.reason}")
     assert runner_cpu <= 0.5, f"{runner_cpu:.2f} s of the runner's CPU for a dry run of `pass`"
 
@@ -240,8 +198,8 @@ time.sleep(100)
 
 @pytest.mark.parametrize("part", [0, 100])
 def test_a_sleeping_child_leaving_a_record_half_written_is_caught(part: int) -> None:
-    cfg = _defaults(led_count=5000)
-    report, held, _ = _dry_run(f"PART = {part}\n" + PARTIAL_RECORD, cfg)
+    cfg = runner_defaults(led_count=5000)
+    report, held, _ = timed_dry_run(f"PART = {part}\n" + PARTIAL_RECORD, cfg)
     message = _message(report)
     print(f"held {held:.2f} s: {report.status}/{report.reason} {message}")
     assert SLEPT in message or "trickled" in message, message
