@@ -158,7 +158,9 @@ def neighbourhoods(positions: Sequence[Position], size: int = NEIGHBOURHOOD) -> 
     """For each LED, the ``size`` LEDs nearest it in space, itself included (ties by strip
     order): one row per LED (read-only)."""
     points = np.asarray(positions, np.float64).reshape(-1, 3)
-    return _neighbourhoods(points.tobytes(), size)
+    # A view of the cached array, itself read-only: a view's WRITEABLE flag cannot be set back
+    # while its base's is off, so no caller can change what every protector shares (round 42).
+    return _neighbourhoods(points.tobytes(), size).view()
 
 
 # Every dry run builds a protector for the tree, and finding a 5,000-LED tree's neighbourhoods

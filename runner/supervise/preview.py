@@ -54,6 +54,12 @@ UNPACED_FRAME_CAP = 100_000  # TREE_FPS=0 (benchmarks): no pacing to bound the c
 MESSAGE_MARGIN = 32 * 1024  # the PreviewResult's other fields, an error message escaped
 DEFAULT_VIEW_FPS = 25.0  # the preview's sampling rate when TREE_VIEW_FPS=0 ("every frame")
 MIN_RATE_S = 1e-3  # a dry run shorter than this has no meaningful frame rate
+# Every frame of a report goes through the tree's protection in the runner, at nice 0 (~6 ms a
+# frame of noise at 5,000 LEDs: 7.9 s for 1,125 frames, round thirty-seven). A replay carries at
+# most this many LED-frames a second: all of 25 fps up to 1,000 LEDs, 5 fps at 5,000, so the
+# runner's work per dry run is at most a 1,000-LED tree's. (A bigger tree's replay could not
+# carry more anyway unless it compresses well: the report's data is bounded, see fit_frames.)
+REPORT_LED_FRAMES_PER_S = 25_000
 
 
 def wall_bound(cpu_s: float) -> float:
@@ -161,7 +167,7 @@ class Previewer:
         )
         self._command = [*(child_command or CHILD_COMMAND), json.dumps(limits.to_dict())]
         view_fps = config.view_fps if config.view_fps > 0 else DEFAULT_VIEW_FPS
-        self.frame_interval_s = 1.0 / view_fps
+        self.frame_interval_s = max(1.0 / view_fps, self.led_count / REPORT_LED_FRAMES_PER_S)
         self._log_limit = max(0, min(config.log_limit_bytes, MAX_LOG_CHARS - 200))
         self._free = config.preview_slots
         self._lock = threading.Lock()

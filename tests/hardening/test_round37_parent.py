@@ -161,15 +161,6 @@ while True:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "red team round thirty-seven, open and documented (docs/security.md): an honest dry "
-        "run's report (protect_frames and "
-        "fit_frames over up to 1,125 sampled frames) costs the nice-0 runner ~7.9 s of CPU at "
-        "5,000 LEDs, more than twice the child's own 3 s budget, for 1.6 s of the child's"
-    ),
-)
 def test_a_dry_run_costs_the_runner_no_more_cpu_than_the_childs_own_budget() -> None:
     cfg = runner_defaults(led_count=5000)
     report, _, runner_cpu = timed_dry_run(CYCLED_NOISE, cfg, raw=False)

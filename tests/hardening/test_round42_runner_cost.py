@@ -29,7 +29,7 @@ from runner.protect import Protector
 from runner.protect.per_led import neighbourhoods
 from runner.supervise.sampling import protect_frames
 from tests.hardening.flash_runs import GENERAL_FLASHES, MOST, most_transitions, run_report
-from tests.hardening.test_round39_parent import _defaults, _dry_run
+from tests.hardening.raw_children import runner_defaults, timed_dry_run
 
 MAX_LEDS = 5000
 
@@ -77,12 +77,14 @@ def test_the_neighbourhood_cache_is_shared_read_only_and_not_the_childs_to_chang
     positions = spiral_cone(MAX_LEDS)
     first = neighbourhoods(positions)
     again = neighbourhoods([tuple(p) for p in positions])  # another list, the same layout
-    assert again is first
+    assert again.base is first.base  # the one cached array, handed out as views
     assert not first.flags.writeable
     with pytest.raises(ValueError):
         first[0, 0] = 1
-    # (The flag guards against mistakes only: the array owns its memory, so parent code could
-    # set it writable again; no child can reach it.)
+    # Found in this round: the cached array owned its memory, so any parent code could set it
+    # writable again (no child can reach it). A view's flag cannot be set back.
+    with pytest.raises(ValueError):
+        first.setflags(write=True)
     # Every protector of the layout reads the same rows.
     config = RunnerConfig(led_count=MAX_LEDS)
     started = time.thread_time()
@@ -103,18 +105,23 @@ def test_the_neighbourhood_cache_is_shared_read_only_and_not_the_childs_to_chang
 
 
 @pytest.mark.slow
-def test_the_flash_limiter_costs_less_than_a_frame_period_on_hostile_frames_at_5000_leds() -> None:
+def test_no_hostile_pattern_costs_the_flash_limiter_much_more_than_noise_at_5000_leds() -> None:
     positions = spiral_cone(MAX_LEDS)
     config = RunnerConfig(led_count=MAX_LEDS, max_current_ma=0.0)
+    means = {}
     for name, frames in _hostile_frames(MAX_LEDS, 200).items():
         protector = Protector.from_config(config, MAX_LEDS, positions)
         started = time.thread_time()
         for k, frame in enumerate(frames):
             protector.apply((), (k + 1) / 40, packed=frame)
-        mean = (time.thread_time() - started) / len(frames)
+        means[name] = (time.thread_time() - started) / len(frames)
         damped = protector.stats.frames_damped
-        print(f"{name}: {mean * 1e3:.2f} ms of CPU a frame, {damped} of {len(frames)} damped")
-        assert mean < 0.025, f"{name}: {mean * 1e3:.1f} ms a frame"
+        print(
+            f"{name}: {means[name] * 1e3:.2f} ms of CPU a frame, {damped} of {len(frames)} damped"
+        )
+    # A ratio, not a time: no pattern a child picks costs the limiter much more than noise.
+    # (Absolute figures above: printed, as benchmarks print them; measured 3.0-11.6 ms here.)
+    assert max(means.values()) < 3 * means["noise"], means
 
 
 # --- a dry run's report on hostile frames --------------------------------------------------------
@@ -187,7 +194,9 @@ for b in record:
 
 @pytest.mark.slow
 def test_trickling_an_earned_wait_allowance_costs_the_runner_less_than_the_child() -> None:
-    report, held, runner_cpu = _dry_run(TRICKLE_AFTER_EARNING, _defaults(led_count=MAX_LEDS))
+    report, held, runner_cpu = timed_dry_run(
+        TRICKLE_AFTER_EARNING, runner_defaults(led_count=MAX_LEDS)
+    )
     print(
         f"held {held:.2f} s, {report.status}/{report.reason}, {report.frames} frames, child "
         f"CPU {report.cpu_s:.2f} s, runner CPU {runner_cpu:.2f} s"
