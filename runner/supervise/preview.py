@@ -376,11 +376,14 @@ class Previewer:
         # Each kind bounded by its own size (an unknown kind is refused at its header). Printed
         # text comes on its own pipe (``ChildIO.watch_log``), never as a record.
         record_limits = {TFRAME: frame_size, END: MAX_END}
-        watch = SleepWatch(io.pid, io, time.monotonic())
+        watch = SleepWatch(io.pid, io, time.monotonic(), self.config.preview_cpu_s)
         while True:
             wake = out.end_seen + END_GRACE_S if out.end is not None else None
             if watch.asleep(time.monotonic()):
                 return self._broke(io, out, "the dry-run child slept (its clock is virtual)")
+            if watch.over_budget:  # past SIGXCPU, unanswered: the verdict comes from the exit
+                io.kill()
+                return
             kind, payload = io.next_record(
                 max_size=record_limits, wake_at=watch.due if wake is None else min(wake, watch.due)
             )

@@ -30,16 +30,25 @@ sleep:
   honest 5,000-LED dry run "asleep"). The parent reads every byte as it comes, so a child
   cannot leave any there itself (round thirty-nine: "half a pipe read in the window", the rule
   before, let a child writing 32 KiB bursts sleep the whole wall bound).
+
+The same looks hold the child to its CPU budget. The kernel's limit is a soft one (SIGXCPU,
+which lets an honest child report how far its clock got) under a hard one a second later; a
+child that ignores SIGXCPU ran that second more, holding the slot with it (red team round
+forty-one). ``over_budget`` is the parent's own limit: a look falls due when the child could
+first pass the budget plus ``CPU_GRACE_S`` (CPU time grows no faster than the clock: a child
+has one thread), and past that the caller kills it.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from typing import Protocol
 
 WINDOW_S = 0.5  # how often the child is looked at
 IDLE_ALLOWANCE_S = 2.0  # seconds neither running nor waiting for a CPU that make it asleep
+CPU_GRACE_S = 0.25  # an honest child's time from SIGXCPU to its END record (milliseconds)
 
 
 def _stat(pid: int) -> tuple[bytes, float] | None:
@@ -59,18 +68,19 @@ def cpu_seconds(pid: int) -> float:
     return 0.0 if found is None else found[1]
 
 
-def _sample(pid: int) -> tuple[float, bool] | None:
-    """Seconds the process ran or waited to run so far, and whether it is runnable now."""
+def _sample(pid: int) -> tuple[float, float, bool] | None:
+    """Seconds the process ran or waited to run so far, the CPU seconds it used, and whether
+    it is runnable now."""
     found = _stat(pid)
     if found is None:
         return None
-    state, busy = found
+    state, cpu = found
     try:
         with open(f"/proc/{pid}/schedstat", "rb") as stat:
-            busy += int(stat.read().split()[1]) / 1e9  # nanoseconds spent waiting for a CPU
+            waited = int(stat.read().split()[1]) / 1e9  # nanoseconds spent waiting for a CPU
     except (OSError, ValueError, IndexError):
-        return busy, state == b"R"  # no such accounting: the state tells a starved child
-    return busy, False
+        return cpu, cpu, state == b"R"  # no such accounting: the state tells a starved child
+    return cpu + waited, cpu, False
 
 
 class RecordPipe(Protocol):
@@ -81,29 +91,43 @@ class RecordPipe(Protocol):
 
 class SleepWatch:
     """Looks at one child about once a ``WINDOW_S``; ``asleep(now)`` once it has been idle for
-    more than ``IDLE_ALLOWANCE_S`` in all. ``now`` is ``time.monotonic()``."""
+    more than ``IDLE_ALLOWANCE_S`` in all, ``over_budget`` once its CPU seconds passed
+    ``cpu_limit_s`` by more than ``CPU_GRACE_S``. ``now`` is ``time.monotonic()``."""
 
-    def __init__(self, pid: int, pipe: RecordPipe, now: float) -> None:
+    def __init__(
+        self, pid: int, pipe: RecordPipe, now: float, cpu_limit_s: float = math.inf
+    ) -> None:
         self._pid = pid
         self._pipe = pipe
         self._random = random.Random()
+        self._cpu_limit_s = cpu_limit_s + CPU_GRACE_S
         first = _sample(pid)
         self._busy = None if first is None else first[0]
+        self.cpu_s = 0.0 if first is None else first[1]
         self._since = now
-        self.due = now + self._window()
+        self.due = self._next_look(now)
         self.idle_s = 0.0
 
-    def _window(self) -> float:
-        return WINDOW_S * self._random.uniform(0.5, 1.5)
+    def _next_look(self, now: float) -> float:
+        # Random, so a child cannot know when; and no later than the child could pass its
+        # budget (a hundredth of a second after, so the kernel's tick has counted it).
+        window = WINDOW_S * self._random.uniform(0.5, 1.5)
+        return now + min(window, max(0.0, self._cpu_limit_s - self.cpu_s) + 0.01)
+
+    @property
+    def over_budget(self) -> bool:
+        return self.cpu_s > self._cpu_limit_s
 
     def asleep(self, now: float) -> bool:
         if now >= self.due:
             sample = _sample(self._pid)
             if sample is not None and self._busy is not None:
                 idle = (now - self._since) - (sample[0] - self._busy)
-                if idle > 0 and (sample[1] or self._pipe.backlogged()):
+                if idle > 0 and (sample[2] or self._pipe.backlogged()):
                     idle = 0.0
                 self.idle_s = max(0.0, self.idle_s + idle)
             self._busy = None if sample is None else sample[0]
-            self._since, self.due = now, now + self._window()
+            if sample is not None:
+                self.cpu_s = sample[1]
+            self._since, self.due = now, self._next_look(now)
         return self.idle_s > IDLE_ALLOWANCE_S

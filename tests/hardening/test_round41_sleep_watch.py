@@ -14,7 +14,6 @@ asserted: the bounds are CPU seconds, megabytes, or how the run ended.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import subprocess
 import sys
@@ -23,41 +22,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.supervise.preview import Previewer, PreviewReport
+from tests.hardening.raw_children import RAW_COMMAND, runner_defaults, timed_dry_run
 
-RAW_DRY_RUN_CHILD = (
-    "import sys\n"
-    "import runner.sandbox.child as child\n"
-    "child._run_restricted = lambda api, source, *rest: child._run_raw(api, source)\n"
-    "sys.exit(child.main(sys.argv[1:]))\n"
-)
-RAW_COMMAND = [sys.executable, "-I", "-B", "-c", RAW_DRY_RUN_CHILD]
 SLEPT = "slept"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _defaults(**changes: object) -> RunnerConfig:
-    """The runner's defaults (45 s, 40 fps, ``preview_cpu_s=3``: a 14 s wall bound)."""
-    return dataclasses.replace(RunnerConfig(led_count=100), **changes)  # type: ignore[arg-type]
-
-
-def _dry_run(
-    source: str, cfg: RunnerConfig, *, raw: bool = True
-) -> tuple[PreviewReport, float, float]:
-    """One dry run: its report, the seconds it held the slot, the runner's CPU seconds for it."""
-    previewer = Previewer(
-        cfg, spiral_cone(cfg.led_count), child_command=RAW_COMMAND if raw else None
-    )
-    try:
-        started, cpu = time.monotonic(), time.thread_time()  # preview() runs in this thread
-        report = previewer.preview(source)
-        return report, time.monotonic() - started, time.thread_time() - cpu
-    finally:
-        previewer.close()
 
 
 def _message(report: PreviewReport) -> str:
@@ -85,14 +55,9 @@ while True:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round 41: a raw dry-run child ignoring SIGXCPU runs to the hard CPU limit "
-    "(budget + 1 s) and holds the slot ~2 s + 4 s of CPU",
-)
 def test_a_dry_run_child_ignoring_sigxcpu_uses_no_more_than_its_cpu_budget() -> None:
-    cfg = _defaults()
-    report, held, _ = _dry_run(IGNORES_SIGXCPU, cfg)
+    cfg = runner_defaults()
+    report, held, _ = timed_dry_run(IGNORES_SIGXCPU, cfg)
     print(f"held {held:.2f} s, {report.status}/{report.reason}, child CPU {report.cpu_s:.2f} s")
     # The child's start-up (~0.15 s) counts against the same limit; 0.3 s of slack.
     assert report.cpu_s <= cfg.preview_cpu_s + 0.3, (
@@ -155,11 +120,6 @@ def _runner_peak_mb(leds: int, source: str) -> tuple[float, float, str]:
     return before, after, f"{status}/{reason}, {frames} frames"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round 41: a dry run's report at 5,000 LEDs takes ~130 MB of the runner's "
-    "memory (the compose budget counts ~40 MiB for the whole runner)",
-)
 def test_a_dry_runs_report_costs_the_runner_little_memory() -> None:
     before, after, what = _runner_peak_mb(5000, NOISE_FRAMES)
     print(f"5,000 LEDs: runner peak RSS {before:.0f} -> {after:.0f} MB ({what})")
@@ -212,7 +172,7 @@ def _gil_stalls(hold_s: float, free_s: float) -> Iterator[None]:
 
 
 def test_an_honest_dry_run_behind_gil_stalls_in_the_runner_is_never_called_asleep() -> None:
-    cfg = _defaults(led_count=5000)
+    cfg = runner_defaults(led_count=5000)
     previewer = Previewer(cfg, spiral_cone(cfg.led_count), prestart=True)
     try:
         previewer.preview("pass")  # a spare child, started before the stalls

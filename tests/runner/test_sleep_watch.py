@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.supervise.preview import Previewer
-from runner.supervise.sleep_watch import IDLE_ALLOWANCE_S, WINDOW_S, SleepWatch
+from runner.supervise.sleep_watch import CPU_GRACE_S, IDLE_ALLOWANCE_S, WINDOW_S, SleepWatch
 
 SPIN = [sys.executable, "-c", "while True: pass"]
 
@@ -117,3 +117,29 @@ def test_an_honest_dry_run_on_a_busy_machine_ends_by_its_budget_not_as_asleep() 
         previewer.close()
     assert report.status == "incomplete", report
     assert report.reason in {"cpu_budget", "wall_budget"}, report
+
+
+def test_a_spinning_process_is_over_its_cpu_budget_at_the_first_look_after_it() -> None:
+    # The parent's own CPU limit (red team round forty-one: a child ignoring SIGXCPU ran a
+    # second past its budget): the look falls due when the budget plus the grace could first be
+    # passed, not at the next random window.
+    budget = 0.3
+    with _process(SPIN) as proc:
+        started = time.monotonic()
+        watch = SleepWatch(proc.pid, _QuietPipe(), started, cpu_limit_s=budget)
+        while not watch.over_budget and time.monotonic() - started < 10:
+            time.sleep(max(0.0, watch.due - time.monotonic()))
+            watch.asleep(time.monotonic())
+        assert watch.over_budget, watch.cpu_s
+        assert budget + CPU_GRACE_S < watch.cpu_s, watch.cpu_s
+        assert proc.poll() is None  # the watch only tells; the previewer kills
+
+
+def test_a_sleeping_process_is_never_over_its_cpu_budget() -> None:
+    with _process([sys.executable, "-c", "import time; time.sleep(30)"]) as proc:
+        started = time.monotonic()
+        watch = SleepWatch(proc.pid, _QuietPipe(), started, cpu_limit_s=0.3)
+        for _ in range(4):
+            time.sleep(max(0.0, watch.due - time.monotonic()))
+            watch.asleep(time.monotonic())
+        assert not watch.over_budget, watch.cpu_s
