@@ -460,14 +460,20 @@ def test_a_child_asleep_is_ended_long_before_the_wall_bound(tmp_path: Path) -> N
     assert took < p.wall_limit_s / 2, took
 
 
-def test_a_busy_child_that_says_nothing_ends_at_the_wall_bound(tmp_path: Path) -> None:
-    """This hostile child has no CPU limit (it is not confined): only the wall bound ends it."""
+def test_a_busy_child_without_a_kernel_cpu_limit_is_ended_by_the_parent_at_its_budget(
+    tmp_path: Path,
+) -> None:
+    """This hostile child has no CPU limit (it is not confined) and says nothing: the parent
+    ends it itself a little past the dry run's CPU budget (red team round forty-one), long
+    before the wall bound."""
     with contextlib.closing(hostile(tmp_path, "spin")) as p:
         started = time.monotonic()
         report = p.preview("pass")
         took = time.monotonic() - started
-    assert (report.status, report.reason) == ("incomplete", "wall_budget")
-    assert p.wall_limit_s <= took < p.wall_limit_s + 2.0
+    assert (report.status, report.reason) == ("incomplete", "cpu_budget")
+    budget = p.config.preview_cpu_s
+    assert budget <= report.cpu_s < budget + 0.5, report.cpu_s
+    assert took < p.wall_limit_s, took
 
 
 def test_a_child_that_cannot_start_is_an_answer_not_an_exception(tmp_path: Path) -> None:
