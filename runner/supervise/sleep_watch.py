@@ -15,16 +15,20 @@ time it did neither adds up over the run; past ``IDLE_ALLOWANCE_S`` the child is
 up rather than judged window by window, a child that dozes (spinning a little each second) is
 caught too.
 
-Three rules keep an honest child from being called asleep, and none lets a dishonest one
+Four rules keep an honest child from being called asleep, and none lets a dishonest one
 sleep:
 - the kernel adds a wait to ``schedstat`` only when it ends, so a starved child's window may
   show nothing and the next one more than its length: that excess pays back what was counted
   before (never below nothing, so no credit is saved up) (red team round thirty-nine: windows
   judged alone called an honest dry run asleep behind four busy loops);
 - in a kernel without ``schedstat``, where a starved child's wait cannot be seen, a window
-  whose look finds the child runnable adds nothing. With ``schedstat`` the state is not asked:
+  whose look finds the child runnable adds nothing. With ``schedstat`` the state zeroes no window:
   a child runnable at the looks and asleep between them held the slot 14 s when the looks
   were predictable (round thirty-seven), 7.6 s with random ones;
+- a look that finds the child runnable never calls it asleep, whatever it counted: a child
+  starved for longer than the allowance has the whole wait credited only when it next runs
+  (seen once, a nice-19 spinner behind eight busy loops). A child that sleeps cannot be
+  runnable at a look it cannot foresee without spending its CPU budget on it;
 - a window whose look finds record bytes waiting in the pipe adds nothing: the runner is
   behind, and the child may be waiting to write (round thirty-seven: a busy runner made an
   honest 5,000-LED dry run "asleep"). The parent reads every byte as it comes, so a child
@@ -44,7 +48,7 @@ from __future__ import annotations
 import math
 import os
 import random
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 WINDOW_S = 0.5  # how often the child is looked at
 IDLE_ALLOWANCE_S = 2.0  # seconds neither running nor waiting for a CPU that make it asleep
@@ -68,9 +72,14 @@ def cpu_seconds(pid: int) -> float:
     return 0.0 if found is None else found[1]
 
 
-def _sample(pid: int) -> tuple[float, float, bool] | None:
-    """Seconds the process ran or waited to run so far, the CPU seconds it used, and whether
-    it is runnable now."""
+class _Sample(NamedTuple):
+    busy: float  # seconds the process ran or waited for a CPU so far
+    cpu: float  # seconds it ran
+    runnable: bool  # running or waiting for a CPU at the look
+    accounted: bool  # the kernel keeps ``schedstat``: its waits are in ``busy`` once they end
+
+
+def _sample(pid: int) -> _Sample | None:
     found = _stat(pid)
     if found is None:
         return None
@@ -79,8 +88,8 @@ def _sample(pid: int) -> tuple[float, float, bool] | None:
         with open(f"/proc/{pid}/schedstat", "rb") as stat:
             waited = int(stat.read().split()[1]) / 1e9  # nanoseconds spent waiting for a CPU
     except (OSError, ValueError, IndexError):
-        return cpu, cpu, state == b"R"  # no such accounting: the state tells a starved child
-    return cpu + waited, cpu, False
+        return _Sample(cpu, cpu, state == b"R", False)
+    return _Sample(cpu + waited, cpu, state == b"R", True)
 
 
 class RecordPipe(Protocol):
@@ -107,6 +116,7 @@ class SleepWatch:
         self._since = now
         self.due = self._next_look(now)
         self.idle_s = 0.0
+        self._runnable = False
 
     def _next_look(self, now: float) -> float:
         # Random, so a child cannot know when; and no later than the child could pass its
@@ -122,12 +132,18 @@ class SleepWatch:
         if now >= self.due:
             sample = _sample(self._pid)
             if sample is not None and self._busy is not None:
-                idle = (now - self._since) - (sample[0] - self._busy)
-                if idle > 0 and (sample[2] or self._pipe.backlogged()):
+                idle = (now - self._since) - (sample.busy - self._busy)
+                # Without ``schedstat`` a starved child's wait cannot be seen: its state tells.
+                if idle > 0 and (
+                    (sample.runnable and not sample.accounted) or self._pipe.backlogged()
+                ):
                     idle = 0.0
                 self.idle_s = max(0.0, self.idle_s + idle)
-            self._busy = None if sample is None else sample[0]
+            self._busy = None if sample is None else sample.busy
             if sample is not None:
-                self.cpu_s = sample[1]
+                self.cpu_s = sample.cpu
+            self._runnable = sample is not None and sample.runnable
             self._since, self.due = now, self._next_look(now)
-        return self.idle_s > IDLE_ALLOWANCE_S
+        # Never at a look that finds it runnable: a child starved for longer than the allowance
+        # has its whole wait credited only when it next runs.
+        return self.idle_s > IDLE_ALLOWANCE_S and not self._runnable

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -143,3 +144,28 @@ def test_a_sleeping_process_is_never_over_its_cpu_budget() -> None:
             time.sleep(max(0.0, watch.due - time.monotonic()))
             watch.asleep(time.monotonic())
         assert not watch.over_budget, watch.cpu_s
+
+
+def test_a_look_that_finds_the_process_runnable_never_calls_it_asleep() -> None:
+    # A child starved of CPU for longer than the allowance has its wait credited only when it
+    # runs again; till then it looks idle (seen once: a nice-19 spinner behind eight busy
+    # loops). Here the idle time is real (stopped, state T), then the process spins: past the
+    # allowance, yet not asleep while a look finds it runnable; stopped again, it is.
+    with _process(SPIN) as proc:
+        started = time.monotonic()
+        watch = SleepWatch(proc.pid, _QuietPipe(), started)
+        proc.send_signal(signal.SIGSTOP)
+        # A second past the allowance: a busy machine's late CPU-wait credits while it spins
+        # below pay back a little of it.
+        while watch.idle_s <= IDLE_ALLOWANCE_S + 1.0:
+            time.sleep(max(0.0, watch.due - time.monotonic()))
+            verdict = watch.asleep(time.monotonic())
+        assert verdict, watch.idle_s  # stopped at the look: asleep
+        proc.send_signal(signal.SIGCONT)
+        for _ in range(3):
+            time.sleep(max(0.0, watch.due - time.monotonic()))
+            assert not watch.asleep(time.monotonic()), watch.idle_s
+        assert watch.idle_s > IDLE_ALLOWANCE_S  # the idle time stays counted
+        proc.send_signal(signal.SIGSTOP)
+        time.sleep(max(0.0, watch.due - time.monotonic()))
+        assert watch.asleep(time.monotonic())
