@@ -381,7 +381,7 @@ class Previewer:
             wake = out.end_seen + END_GRACE_S if out.end is not None else None
             if watch.asleep(time.monotonic()):
                 return self._broke(io, out, "the dry-run child slept (its clock is virtual)")
-            if watch.over_budget:  # past SIGXCPU, unanswered: the verdict comes from the exit
+            if watch.over_budget:  # past the kernel's hard limit: the verdict is the exit's
                 io.kill()
                 return
             kind, payload = io.next_record(

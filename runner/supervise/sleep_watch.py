@@ -35,12 +35,16 @@ sleep:
   cannot leave any there itself (round thirty-nine: "half a pipe read in the window", the rule
   before, let a child writing 32 KiB bursts sleep the whole wall bound).
 
-The same looks hold the child to its CPU budget. The kernel's limit is a soft one (SIGXCPU,
-which lets an honest child report how far its clock got) under a hard one a second later; a
-child that ignores SIGXCPU ran that second more, holding the slot with it (red team round
-forty-one). ``over_budget`` is the parent's own limit: a look falls due when the child could
-first pass the budget plus ``CPU_GRACE_S`` (CPU time grows no faster than the clock: a child
-has one thread), and past that the caller kills it.
+The same looks hold the child to its CPU budget should the kernel's limit be gone: the kernel
+sends SIGXCPU at the budget (an honest child's handler then reports how far its virtual clock
+got) and kills at the hard limit a second later; ``over_budget`` is past that second, and the
+caller kills the child at the look that sees it. The second is the kernel's grace, kept: a
+Python handler runs only between bytecodes, so an honest program inside one long C call
+answers late, and a 0.25 s grace lost such programs their prediction (red team round
+forty-three). A child that ignores SIGXCPU gets that second too (round forty-one: known,
+bounded). The looks stay at random moments whatever the CPU used: timed by the budget, those
+near it came at moments the child could compute from its own ``getrusage`` (round
+forty-three).
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from typing import NamedTuple, Protocol
 
 WINDOW_S = 0.5  # how often the child is looked at
 IDLE_ALLOWANCE_S = 2.0  # seconds neither running nor waiting for a CPU that make it asleep
-CPU_GRACE_S = 0.25  # an honest child's time from SIGXCPU to its END record (milliseconds)
+CPU_GRACE_S = 1.0  # the kernel's hard CPU limit is a second past the soft one (``confine``)
 
 
 def _stat(pid: int) -> tuple[bytes, float] | None:
@@ -119,10 +123,7 @@ class SleepWatch:
         self._runnable = False
 
     def _next_look(self, now: float) -> float:
-        # Random, so a child cannot know when; and no later than the child could pass its
-        # budget (a hundredth of a second after, so the kernel's tick has counted it).
-        window = WINDOW_S * self._random.uniform(0.5, 1.5)
-        return now + min(window, max(0.0, self._cpu_limit_s - self.cpu_s) + 0.01)
+        return now + WINDOW_S * self._random.uniform(0.5, 1.5)  # random: a child must not know
 
     @property
     def over_budget(self) -> bool:
