@@ -112,7 +112,8 @@ def test_the_looks_near_the_cpu_budget_stay_unpredictable() -> None:
 # SIGXCPU spins 45 ms of every 50 ms, runnable at ~90 % of the looks it cannot foresee. Found:
 # held 5.7-6.1 s, child CPU 3.27-3.28 s, ended ``incomplete``/``cpu_budget`` twice and "slept"
 # once (load 2.4): the deferral buys at most the idle of the budget's own seconds (~0.3 s), as
-# the CPU the spinning costs ends it.
+# the CPU the spinning costs ends it. With the grace back at the kernel's second (this round's
+# first finding): held 6.4 s on 4.00 s of CPU (the hard limit) or "slept" after 3.7-4.8 s.
 MOSTLY_RUNNABLE = """
 import signal, time
 signal.signal(signal.SIGXCPU, signal.SIG_IGN)
@@ -133,5 +134,7 @@ def test_a_raw_child_runnable_at_most_looks_is_held_to_its_budget() -> None:
         f"{report.status}/{report.reason} {message[:60]!r}, held {held:.2f} s, child CPU "
         f"{report.cpu_s:.2f} s, runner {runner_cpu:.3f} s"
     )
-    assert report.cpu_s <= cfg.preview_cpu_s + 0.3
+    # It ignores SIGXCPU: the kernel's hard limit, a second past the budget (round forty-one,
+    # known and bounded), 0.3 s of slack.
+    assert report.cpu_s <= cfg.preview_cpu_s + 1.3, report.cpu_s
     assert report.reason == "cpu_budget" or SLEPT in message, (report.status, report.reason)
