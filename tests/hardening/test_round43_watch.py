@@ -135,6 +135,7 @@ def test_a_raw_child_runnable_at_most_looks_is_held_to_its_budget() -> None:
         f"{report.cpu_s:.2f} s, runner {runner_cpu:.3f} s"
     )
     # It ignores SIGXCPU: the kernel's hard limit, a second past the budget (round forty-one,
-    # known and bounded), 0.3 s of slack.
-    assert report.cpu_s <= cfg.preview_cpu_s + 1.3, report.cpu_s
+    # known and bounded), or the parent's look after it, at most a window later (round
+    # forty-four: a child running in short slices passed the kernel's limit by 0.26 s).
+    assert report.cpu_s <= cfg.preview_cpu_s + 1.0 + 0.75 + 0.05, report.cpu_s
     assert report.reason == "cpu_budget" or SLEPT in message, (report.status, report.reason)
