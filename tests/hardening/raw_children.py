@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.supervise.preview import Previewer, PreviewReport
+from tests.hardening.runner_cpu import runner_cpu
 
 # ``runner.audit raw`` serves tree runs; the previewer takes a child command, so a dry run gets
 # its raw child from this: the real child with the language layer swapped out.
@@ -60,8 +61,9 @@ def timed_dry_run(
         prestart=prestart,
     )
     try:
-        started, cpu = time.monotonic(), time.thread_time()  # preview() runs in this thread
-        report = previewer.preview(source)
-        return report, time.monotonic() - started, time.thread_time() - cpu
+        started = time.monotonic()
+        with runner_cpu() as cpu:  # preview() runs in this thread
+            report = previewer.preview(source)
+        return report, time.monotonic() - started, cpu.seconds
     finally:
         previewer.close()

@@ -10,13 +10,12 @@ runner's own CPU time spent on one hostile run against what an ordinary program 
 
 from __future__ import annotations
 
-import time
-
 from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
 from runner.supervise.preview import Previewer
 from runner.supervise.supervisor import Supervisor
+from tests.hardening.runner_cpu import PARENT_CPU_BUDGET_S, runner_cpu
 
 LEDS = 10
 # An ordinary tree program: a suspended generator's ``finally`` that raises. Every time one is
@@ -39,8 +38,6 @@ while True:
     pending = frames()
     next(pending)
 """
-# What the runner spends on an ordinary program's whole run or dry run is ~0.02 s.
-PARENT_CPU_BUDGET_S = 0.1
 
 
 def _config() -> RunnerConfig:
@@ -59,9 +56,9 @@ def test_cant_make_the_runner_outspend_a_dry_runs_cpu_budget_by_printing_to_stde
     than a fraction of that budget: found spending 1.3 s, more than the child itself."""
     previewer = Previewer(_config(), spiral_cone(LEDS))
     try:
-        before = time.thread_time()  # preview() supervises in the calling thread
-        report = previewer.preview(UNRAISABLE_FLOOD)
-        spent = time.thread_time() - before
+        with runner_cpu() as cpu:  # preview() supervises in the calling thread
+            report = previewer.preview(UNRAISABLE_FLOOD)
+        spent = cpu.seconds
     finally:
         previewer.close()
     assert report.status != "completed" or report.reason == "time_limit"
@@ -76,8 +73,8 @@ def test_cant_make_the_runner_burn_cpu_by_printing_to_stderr_during_a_run() -> N
     of a core for the whole 45 s of a real run), against ~0.02 s for an ordinary program."""
     strip = VirtualStrip(LEDS)
     with Supervisor(_config(), strip, spiral_cone(LEDS)) as supervisor:
-        before = time.thread_time()  # run() supervises in the calling thread
-        result = supervisor.run("stderr-flood", UNRAISABLE_FLOOD)
-        spent = time.thread_time() - before
+        with runner_cpu() as cpu:  # run() supervises in the calling thread
+            result = supervisor.run("stderr-flood", UNRAISABLE_FLOOD)
+        spent = cpu.seconds
     assert (result.status, result.reason) == ("completed", "time_limit")
     assert spent <= PARENT_CPU_BUDGET_S, f"the runner spent {spent:.2f} s of CPU on one run"

@@ -10,19 +10,15 @@ program run raw (as round ten's tests do). Each finding was a strict xfail until
 
 from __future__ import annotations
 
-import time
-
 from runner.config import RunnerConfig
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
 from runner.supervise.preview import Previewer
 from runner.supervise.supervisor import Supervisor
 from tests.hardening.raw_children import RAW_COMMAND
+from tests.hardening.runner_cpu import PARENT_CPU_BUDGET_S, runner_cpu
 
 LEDS = 10
-# What the runner may spend on one run or dry run, whatever its child does: the bound of
-# ``tests/hardening/test_parent_cost.py`` (round four), five times an ordinary program's cost.
-PARENT_CPU_BUDGET_S = 0.1
 
 
 def _config() -> RunnerConfig:
@@ -40,9 +36,9 @@ def _runner_cpu_of_a_run(source: str, *, raw: bool) -> tuple[float, str]:
     """The runner's own CPU seconds for one tree run of ``source`` (``run`` supervises in the
     calling thread), and how the run ended."""
     with Supervisor(_config(), VirtualStrip(LEDS), spiral_cone(LEDS), raw=raw) as supervisor:
-        before = time.thread_time()
-        result = supervisor.run("round20", source)
-        spent = time.thread_time() - before
+        with runner_cpu() as cpu:
+            result = supervisor.run("round20", source)
+        spent = cpu.seconds
     return spent, f"{result.status}/{result.reason}"
 
 
@@ -52,9 +48,9 @@ def _runner_cpu_of_a_dry_run(source: str, *, raw: bool) -> tuple[float, float, s
     command = RAW_COMMAND if raw else None
     previewer = Previewer(_config(), spiral_cone(LEDS), child_command=command)
     try:
-        before = time.thread_time()  # preview() supervises in the calling thread
-        report = previewer.preview(source)
-        spent = time.thread_time() - before
+        with runner_cpu() as cpu:  # preview() supervises in the calling thread
+            report = previewer.preview(source)
+        spent = cpu.seconds
     finally:
         previewer.close()
     return spent, report.cpu_s, f"{report.status}/{report.reason}"

@@ -35,14 +35,13 @@ from runner.leds.virtual import VirtualStrip
 from runner.supervise.check import Checker
 from runner.supervise.supervisor import RunResult, Supervisor
 from tests.hardening.confined_runs import LEDS, config, dry_run, tree_run
+from tests.hardening.runner_cpu import PARENT_CPU_BUDGET_S, runner_cpu
 
 ROOT = Path(__file__).resolve().parents[2]
 # An account of its own, whose pipe quota nothing else spends: the quota is per uid, and root's
 # is shared with every root process of the machine. CAP_DAC_READ_SEARCH only lets it reach the
 # checkout and the interpreter wherever they are; it grants nothing about pipes.
 QUOTA_UID = 54321
-# What the runner may spend on one run, whatever its child does (round twenty's bound).
-PARENT_CPU_BUDGET_S = 0.1
 CUT_NOTE = "[log truncated: a run's log is limited to"
 
 
@@ -411,9 +410,10 @@ while True:
 def test_a_raw_child_abusing_its_log_pipe_costs_the_runner_little() -> None:
     events: list[Message] = []
     with Supervisor(config(), VirtualStrip(LEDS), spiral_cone(LEDS), raw=True) as tree:
-        before, wall = time.thread_time(), time.monotonic()
-        real = tree.run("round28-raw-log", RAW_LOG_PIPE_ABUSE, on_event=events.append)
-        spent, wall = time.thread_time() - before, time.monotonic() - wall
+        wall = time.monotonic()
+        with runner_cpu() as cpu:
+            real = tree.run("round28-raw-log", RAW_LOG_PIPE_ABUSE, on_event=events.append)
+        spent, wall = cpu.seconds, time.monotonic() - wall
     logs = sum(isinstance(m, Log) for m in events)
     print(f"runner CPU {spent:.3f} s, wall {wall:.2f} s, {logs} Log events")
     assert (real.status, real.reason) == ("completed", "time_limit"), real

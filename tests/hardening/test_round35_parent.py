@@ -29,6 +29,7 @@ from runner.leds.virtual import VirtualStrip
 from runner.supervise.preview import Previewer, wall_bound
 from runner.supervise.supervisor import Supervisor
 from tests.hardening.raw_children import RAW_COMMAND
+from tests.hardening.runner_cpu import runner_cpu
 from web.sse import encode_event
 
 
@@ -49,9 +50,9 @@ def _runner_cpu_of_a_dry_run(source: str, cfg: RunnerConfig) -> tuple[float, flo
     command = RAW_COMMAND
     previewer = Previewer(cfg, spiral_cone(cfg.led_count), child_command=command)
     try:
-        before = time.thread_time()  # preview() supervises in the calling thread
-        report = previewer.preview(source)
-        spent = time.thread_time() - before
+        with runner_cpu() as cpu:  # preview() supervises in the calling thread
+            report = previewer.preview(source)
+        spent = cpu.seconds
     finally:
         previewer.close()
     return spent, report.cpu_s, f"{report.status}/{report.reason}", report.frames
