@@ -14,8 +14,10 @@ from collections.abc import Sequence
 
 import pytest
 
+from runner.config import RunnerConfig
 from runner.leds import Led
 from runner.leds.layout import spiral_cone
+from runner.protect import Protector
 from tests.hardening.flash_runs import (
     MOST,
     STAGGER_GROUPS,
@@ -67,6 +69,64 @@ def test_a_quarter_of_the_tree_cant_strobe_with_its_edges_staggered_by_a_frame(
     quarter = [i for i in range(leds) if group[i] in (0, 1)]
     assert len(quarter) >= leds // 4 - 4
     worst = most_transitions(shown, quarter)
+    assert worst <= MOST, f"{worst} transitions in one second on a quarter of the tree"
+
+
+# The same strobe as the LEDs got it in one run of the test above on a loaded machine (four busy
+# loops and two copies of the test sharing 2 cores, 2026-12-03): the milliseconds between the
+# frames as the supervisor stamped them, 74 frames. Fed to the real Protector, these times let 7
+# transitions through in one second (so loaded, 3 of 50 live runs let 7 or 8 through, and 1 of
+# 60 more; gaps drawn at random from 15-35 ms: 3 of 40 schedules, from 22-28 ms: 1 of 40; at a
+# steady 25 ms, none).
+#
+# Why: the limiter stops the quarter at its sixth transition only when the LEDs at their fifth or
+# later that move in one frame cover three sixteenths (``per_led.LedTransitions._staggered``); at
+# a steady rate groups 2 and 3, in antiphase with 0 and 1 in their cells, reach their fifth in
+# step with them and make up that area. Uneven gaps move the moments the first second's
+# transitions leave the window, the groups' counts drift apart (2 and 3 at 3-4 while 0 and 1 are
+# at 5-6), and the quarter is left alone: two groups just under an eighth each, a frame apart,
+# which pass every bar (the known case below).
+JITTERED_GAPS_MS = (
+    35.9, 20.0, 32.0, 24.0, 14.9, 33.1, 24.0, 31.2, 20.8, 24.0, 19.9, 32.1, 24.0, 23.9, 20.0,
+    32.0, 24.0, 24.1, 27.9, 20.1, 27.9, 24.0, 28.1, 15.9, 32.1, 20.0, 31.9, 16.0, 32.1, 28.0,
+    24.0, 23.6, 24.4, 28.0, 24.0, 24.0, 19.3, 32.7, 20.0, 28.0, 19.6, 24.4, 25.7, 30.3, 19.8,
+    28.1, 22.0, 26.1, 24.0, 24.0, 28.0, 20.2, 22.8, 33.0, 23.9, 28.1, 17.1, 34.9, 20.0, 20.1,
+    24.1, 27.8, 32.0, 25.2, 19.7, 23.1, 32.0, 15.0, 25.0, 28.0, 24.0, 28.0, 19.0,
+)  # fmt: skip
+
+
+def _staggered_quarter_shown_at(gaps_ms: Sequence[float], leds: int = 100) -> int:
+    """The most transitions in one second on the staggered quarter, its frames given to the
+    real Protector (flash limiter and the default power budget, as the supervisor has them)
+    ``gaps_ms`` apart."""
+    positions = spiral_cone(leds)
+    group = stagger_groups(positions)
+    white: Led = (255, 255, 255, 100)
+    black: Led = (0, 0, 0, 0)
+    config = RunnerConfig(led_count=leds, fps=40.0, flash_limit=True)
+    protector = Protector.from_config(config, positions=positions)
+    shown: Frames = []
+    at = 100.0
+    for number in range(len(gaps_ms) + 1):
+        drawn = tuple(white if g >= 0 and (number - g) % 4 < 2 else black for g in group)
+        shown.append((at, protector.apply(drawn, at)))
+        if number < len(gaps_ms):
+            at += gaps_ms[number] / 1000
+    return most_transitions(shown, [i for i in range(leds) if group[i] in (0, 1)])
+
+
+def test_the_staggered_quarter_strobe_is_held_to_three_flashes_at_a_steady_frame_rate() -> None:
+    assert _staggered_quarter_shown_at([25.0] * len(JITTERED_GAPS_MS)) <= MOST
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found 2026-12-03 investigating a failure under load, open and documented "
+    "(docs/protection.md, Not covered): with uneven gaps between frames the antiphase groups' "
+    "counts drift apart and the quarter passes as two groups under an eighth a frame apart",
+)
+def test_the_staggered_quarter_strobe_is_held_to_three_flashes_with_uneven_frame_gaps() -> None:
+    worst = _staggered_quarter_shown_at(JITTERED_GAPS_MS)
     assert worst <= MOST, f"{worst} transitions in one second on a quarter of the tree"
 
 
