@@ -72,6 +72,14 @@ AREA = 1 / 8
 # seventeen: a quarter strobed at 10 Hz, its edges staggered by one frame). A quarter, not an
 # eighth, for the frames together: snow's flakes move LEDs at their limit in every frame.
 RECENT_S = 0.04  # the frame before at 40 frames a second, two at 60
+# Frames further apart than RECENT_S (a program that sleeps 40 ms or more between frames, or a
+# runner slowed by load) still have their edges spread over the frame before: "lately" always
+# reaches back to the frame shown last when it came less than SLOW_FRAME_S ago. Found 2026-12-03:
+# with frames 40-60 ms apart, a red field strobing beside steady red (red team round eighteen)
+# made 9-12 transitions a second and the staggered quarter (round seventeen) 7, as no frame ever
+# saw the one before it. At 10 frames a second a strobe staggered over two frames flashes at most
+# 2.5 times a second.
+SLOW_FRAME_S = 0.1
 WIDE_AREA = 1 / 4
 # Rising and falling LEDs in one frame, added up (WCAG: "the combined area of flashes occurring
 # concurrently"; red team round seventeen: two halves of a quarter in antiphase, each under an
@@ -331,6 +339,7 @@ class LedTransitions:
         self._falls_at = np.full(shape, -np.inf)
         self._rises_at = np.full(shape, np.inf)
         self._levels = b""  # the last frame noted: the same frame again changes nothing
+        self._shown_at = -np.inf  # when it was shown
         # Transitions in the window: when, and which LEDs made them.
         self._window: deque[tuple[float, Flags]] = deque()
         self._counts = np.zeros(shape, np.int32)
@@ -467,7 +476,7 @@ class LedTransitions:
             return None
         field = moves.copy()
         for at, shown in self._recent_late:
-            if at > now - RECENT_S:
+            if at > self._since(now):
                 field |= shown
         return field if np.count_nonzero(field) >= self._wide_area else None
 
@@ -532,7 +541,7 @@ class LedTransitions:
             return True
         both = up | down
         for at, earlier in self._recent_red:
-            if at > now - RECENT_S:
+            if at > self._since(now):
                 both = both | earlier
         if area(both) >= self._red_wide_area:
             return True
@@ -548,7 +557,7 @@ class LedTransitions:
         if self._fields is None:
             return False
         for at, rising, falling in self._recent_field:
-            if at > now - RECENT_S:
+            if at > self._since(now):
                 up, down = up | rising, down | falling
         change = self._red_change(red, now)
         for flashing, sign in ((up, 1.0), (down, -1.0)):
@@ -574,14 +583,22 @@ class LedTransitions:
         red as it was."""
         before = None
         for at, shown in self._shown_red:
-            if at <= now - RECENT_S:
+            if at <= self._since(now):
                 before = shown
         return red if before is None else red - before
+
+    def _since(self, now: float) -> float:
+        """Where "lately" starts at ``now``: ``RECENT_S`` ago, or just before the frame shown
+        last if that is earlier and less than ``SLOW_FRAME_S`` ago (``lately`` means after)."""
+        since = now - RECENT_S
+        if now - SLOW_FRAME_S < self._shown_at <= since:
+            return float(np.nextafter(self._shown_at, -np.inf))
+        return since
 
     def lately(self, moves: Flags, now: float) -> Flags:
         """``moves`` and the LEDs that completed a transition at their limit within
         ``RECENT_S`` before ``now``."""
-        while self._recent and self._recent[0][0] <= now - RECENT_S:
+        while self._recent and self._recent[0][0] <= self._since(now):
             self._recent.popleft()
         lately = moves.copy()
         for _, earlier in self._recent:
@@ -611,7 +628,7 @@ class LedTransitions:
         done = falls | rises
         if verdict.spent is not None and np.count_nonzero(verdict.spent):
             self._recent.append((now, verdict.spent))
-        while self._recent_red and self._recent_red[0][0] <= now - RECENT_S:
+        while self._recent_red and self._recent_red[0][0] <= self._since(now):
             self._recent_red.popleft()
         if verdict.red is not None and np.count_nonzero(verdict.red):
             self._recent_red.append((now, verdict.red))
@@ -637,15 +654,16 @@ class LedTransitions:
         self._rises_at = np.where(
             self._may_rise & (self._low < self._rise_from), self._low + self._step, np.inf
         )
+        self._shown_at = now
 
     def _note_field(self, verdict: Verdict, now: float) -> None:
         """Remember the LEDs that complete a red transition one short of their limit or
         beyond (before the counts take this frame in)."""
-        while self._recent_field and self._recent_field[0][0] <= now - RECENT_S:
+        while self._recent_field and self._recent_field[0][0] <= self._since(now):
             self._recent_field.popleft()
         shown = self._shown_red
         shown.append((now, verdict.seen.values[1]))
-        while len(shown) > 1 and shown[1][0] <= now - RECENT_S:
+        while len(shown) > 1 and shown[1][0] <= self._since(now):
             shown.popleft()
         late = self._counts[1] >= MAX_TRANSITIONS - 1
         rising, falling = verdict.rises[1] & late, verdict.falls[1] & late
@@ -655,7 +673,7 @@ class LedTransitions:
     def _note_late(self, done: Flags, now: float) -> None:
         """Remember the LEDs that complete their sixth transition or a later one (before the
         counts take this frame in), for ``_staggered``."""
-        while self._recent_late and self._recent_late[0][0] <= now - RECENT_S:
+        while self._recent_late and self._recent_late[0][0] <= self._since(now):
             self._recent_late.popleft()
         if not self._nearly:
             return

@@ -115,10 +115,14 @@ def draw(
 
 
 def protect(
-    rows: Sequence[Sequence[Led]], positions: Sequence[Position], power_budget: bool = False
+    rows: Sequence[Sequence[Led]],
+    positions: Sequence[Position],
+    power_budget: bool = False,
+    times: Sequence[float] | None = None,
 ) -> tuple[Frames, Frames, int]:
-    """Feed ``rows`` (40 a second) to a Protector with the flash limiter on (the power budget
-    off, or the default one): the frames as drawn, as shown, and how many were damped."""
+    """Feed ``rows`` (40 a second, or at ``times``) to a Protector with the flash limiter on
+    (the power budget off, or the default one): the frames as drawn, as shown, and how many
+    were damped."""
     config = RunnerConfig(led_count=len(positions), flash_limit=True)
     if not power_budget:
         config = dataclasses.replace(config, max_current_ma=0)
@@ -127,12 +131,20 @@ def protect(
     shown: Frames = []
     damped = 0
     for number, row in enumerate(rows):
-        at = number / FPS
+        at = number / FPS if times is None else times[number]
         out, held = protector.judge(tuple(row), at)
         damped += held
         drawn.append((at, row))
         shown.append((at, out))
     return drawn, shown, damped
+
+
+def frame_times(gaps_ms: Sequence[float], start: float = 100.0) -> list[float]:
+    """The times of frames ``gaps_ms`` apart, the first at ``start``: one more than the gaps."""
+    times = [start]
+    for gap in gaps_ms:
+        times.append(times[-1] + gap / 1000)
+    return times
 
 
 # --- the zones' cells as a tree program works them out ------------------------------------------

@@ -14,16 +14,17 @@ from collections.abc import Sequence
 
 import pytest
 
-from runner.config import RunnerConfig
 from runner.leds import Led
 from runner.leds.layout import spiral_cone
-from runner.protect import Protector
 from tests.hardening.flash_runs import (
+    BLACK,
     MOST,
     STAGGER_GROUPS,
     TREE_CELLS,
     Frames,
+    frame_times,
     most_transitions,
+    protect,
     run_program,
     run_report,
     stagger_groups,
@@ -102,21 +103,50 @@ def _staggered_quarter_shown_at(gaps_ms: Sequence[float], leds: int = 100) -> in
     positions = spiral_cone(leds)
     group = stagger_groups(positions)
     white: Led = (255, 255, 255, 100)
-    black: Led = (0, 0, 0, 0)
-    config = RunnerConfig(led_count=leds, fps=40.0, flash_limit=True)
-    protector = Protector.from_config(config, positions=positions)
-    shown: Frames = []
-    at = 100.0
-    for number in range(len(gaps_ms) + 1):
-        drawn = tuple(white if g >= 0 and (number - g) % 4 < 2 else black for g in group)
-        shown.append((at, protector.apply(drawn, at)))
-        if number < len(gaps_ms):
-            at += gaps_ms[number] / 1000
+    rows = [
+        [white if g >= 0 and (number - g) % 4 < 2 else BLACK for g in group]
+        for number in range(len(gaps_ms) + 1)
+    ]
+    _, shown, _ = protect(rows, positions, power_budget=True, times=frame_times(gaps_ms))
     return most_transitions(shown, [i for i in range(leds) if group[i] in (0, 1)])
 
 
 def test_the_staggered_quarter_strobe_is_held_to_three_flashes_at_a_steady_frame_rate() -> None:
     assert _staggered_quarter_shown_at([25.0] * len(JITTERED_GAPS_MS)) <= MOST
+
+
+# Found 2026-12-03 with the failure above: the rules for edges spread over frames looked back a
+# fixed 40 ms, the frame before at 40 frames a second, so frames more than 40 ms apart (a program
+# sleeping 40 ms or more a frame, or a runner slowed by load) never saw the frame before: 7
+# transitions a second on the quarter at gaps of 45-90 ms. Fixed: "lately" reaches back to the
+# frame shown last when it came less than 0.1 s ago (``per_led.SLOW_FRAME_S``).
+@pytest.mark.parametrize("gap_ms", [45.0, 50.0, 60.0, 90.0])
+@pytest.mark.parametrize("leds", [100, 500])
+def test_the_staggered_quarter_strobe_is_held_to_three_flashes_when_frames_come_slowly(
+    leds: int, gap_ms: float
+) -> None:
+    worst = _staggered_quarter_shown_at([gap_ms] * int(3000 / gap_ms), leds)
+    assert worst <= MOST, f"{worst} transitions in one second on a quarter of the tree"
+
+
+# Found 2026-12-03, the same drift without any load: at a steady frame rate whose four-frame
+# period does not divide the one-second window (27, 30, 35 or 40 ms a frame; 25 and 33 ms hold),
+# the first second's transitions leave the window out of step with the new ones, the antiphase
+# groups' counts drift apart, and from the second second on 8 transitions a second pass. A
+# program that sleeps 10 ms a frame does this.
+@pytest.mark.xfail(
+    strict=True,
+    reason="found 2026-12-03, open and documented (docs/protection.md, Not covered): at frame "
+    "rates whose strobe period does not divide the window, the antiphase groups' counts drift "
+    "apart and the quarter passes as two groups under an eighth a frame apart",
+)
+@pytest.mark.parametrize("gap_ms", [27.0, 30.0, 35.0, 40.0])
+@pytest.mark.parametrize("leds", [100, 500])
+def test_the_staggered_quarter_strobe_is_held_to_three_flashes_at_any_steady_frame_rate(
+    leds: int, gap_ms: float
+) -> None:
+    worst = _staggered_quarter_shown_at([gap_ms] * int(3000 / gap_ms), leds)
+    assert worst <= MOST, f"{worst} transitions in one second on a quarter of the tree"
 
 
 @pytest.mark.xfail(
