@@ -181,7 +181,7 @@ def check(name: str, leds: int, gaps_ms: Sequence[float]) -> None:
     assert worst <= MOST, f"{worst} transitions in one second on the {name}"
 
 
-# --- 0. a red quarter of mostly orange-red LEDs, every other frame just over 0.1 s --------------
+# --- 1. a red quarter of mostly orange-red LEDs, every other frame just over 0.1 s --------------
 #
 # Round twenty-one's field (a quarter of the tree, one LED in eight saturated red, the rest
 # orange-red, beside steady green; 2 frames on, 2 off) with gaps alternating 101 (or 105) ms and
@@ -202,7 +202,7 @@ def test_a_mostly_orange_red_quarter_cant_strobe_with_every_other_frame_just_ove
     assert worst <= MOST, f"{worst} transitions in one second on the red field"
 
 
-# --- 1. steady red beside blinking blue, frames alternately just over 0.1 s and 15 ms apart -------
+# --- 2. steady red beside blinking blue, frames alternately just over 0.1 s and 15 ms apart -------
 #
 # Round eighteen's quarter (steady red LEDs beside blue ones blinking at 10 Hz a frame, which
 # flash red as a field though no LED does) with gaps alternating 101 (or 105) ms and 15 ms: every
@@ -224,7 +224,7 @@ def test_a_quarter_cant_flash_red_beside_blinking_blue_with_every_other_frame_ju
     check("red beside blinking blue", leds, alternating(slow_ms, 15.0))
 
 
-# --- 2. the staggered quarter, frames alternately 15 ms and 99 ms apart (or 101, 40, 25) --------
+# --- 3. the staggered quarter, frames alternately 15 ms and 99 ms apart (or 101, 40, 25) --------
 #
 # Round seventeen's quarter strobing with its edges a frame apart drifts to 7-8 at some steady
 # gaps (known, round seventeen's xfails). Alternating short and long gaps pairs the staggered
@@ -244,7 +244,37 @@ def test_the_staggered_quarter_cant_strobe_with_short_and_long_gaps_alternating(
     assert worst <= MOST, f"{worst} transitions in one second on a quarter of the tree"
 
 
-# --- 3. a red quarter of mostly orange-red LEDs, frames 30-110 ms apart at random ---------------
+# --- 4. a red quarter in two classes, with uneven or alternating gaps --------------------------
+#
+# Round twenty-three's red quarter (two groups a frame apart, no two LEDs of a group neighbours,
+# beside steady green), held at 40 frames a second, drifts like round seventeen's staggered
+# quarter once the gaps vary: 9 transitions in one second at random gaps of 20-45 ms (seed 4),
+# at gaps of 25, 25, 60 ms over and over, and at 40, 15, 101 ms; 8 at random gaps of 15-35 ms
+# (seed 7); the same on 100 and 500 LEDs. 17 of 48 random schedules and 166 of 392 alternating
+# ones let 7-9 through on 100 LEDs.
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team round forty-five, open: with uneven or alternating gaps, a red quarter in "
+    "two classes a frame apart beside steady green flashes 8-9 times a second",
+)
+@pytest.mark.parametrize("leds", [100, 500])
+@pytest.mark.parametrize(
+    "gaps",
+    [
+        uneven(20, 45, 4),
+        uneven(15, 35, 7),
+        alternating(25.0, 25.0, 60.0),
+        alternating(40.0, 15.0, 101.0),
+    ],
+    ids=["20-45ms-seed4", "15-35ms-seed7", "25-25-60ms", "40-15-101ms"],
+)
+def test_a_red_quarter_in_two_classes_cant_strobe_with_uneven_frame_gaps(
+    leds: int, gaps: list[float]
+) -> None:
+    check("red quarter in two classes", leds, gaps)
+
+
+# --- 5. a red quarter of mostly orange-red LEDs, frames 30-110 ms apart at random ---------------
 #
 # Round twenty-one's field (a quarter of the tree, one LED in eight saturated red, the rest
 # orange-red, beside steady green; 2 frames on, 2 off) with gaps drawn evenly from 30-110 ms:
@@ -263,7 +293,7 @@ def test_a_mostly_orange_red_quarter_cant_strobe_when_frames_come_30_to_110_ms_a
     check("mostly orange red field", 100, uneven(30, 110, seed))
 
 
-# --- 4. half the tree as a pinwheel, at steady frame rates other than 40 a second ---------------
+# --- 6. half the tree as a pinwheel, at steady frame rates other than 40 a second ---------------
 #
 # Round seventeen's pinwheel (half the tree lit over four frames and darkened over four) is held
 # to 6 at 25 ms and 40 ms a frame, but not at 20 ms on 100 LEDs or at 27 and 35 ms on 500.
@@ -303,7 +333,7 @@ def test_half_the_tree_cant_flash_as_a_pinwheel_when_frames_come_20_to_45_ms_apa
     check("pinwheel", 100, uneven(20, 45, seed))
 
 
-# --- 5. steady red beside blinking blue, frames 30-110 ms apart at random -----------------------
+# --- 7. steady red beside blinking blue, frames 30-110 ms apart at random -----------------------
 #
 # Round eighteen's quarter (steady red LEDs beside blue ones blinking at 10 Hz, which flash red
 # as a field though no LED does) is held at every steady gap (15-120 ms), but with gaps drawn
@@ -321,7 +351,7 @@ def test_a_quarter_cant_flash_red_beside_blinking_blue_when_frames_come_30_to_11
     check("red beside blinking blue", leds, uneven(30, 110, seed))
 
 
-# --- 6. a red quarter in two classes, at 50 frames a second on 500 LEDs -------------------------
+# --- 8. a red quarter in two classes, at 50 frames a second on 500 LEDs -------------------------
 #
 # Round twenty-three's red quarter (two groups a frame apart, no two LEDs of a group neighbours,
 # beside steady green) is held at 40 frames a second, but at 20 ms a frame on 500 LEDs: 7.
