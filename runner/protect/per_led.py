@@ -74,12 +74,11 @@ AREA = 1 / 8
 RECENT_S = 0.04  # the frame before at 40 frames a second, two at 60
 # Frames further apart than RECENT_S (a program that sleeps 40 ms or more between frames, or a
 # runner slowed by load) still have their edges spread over the frame before: "lately" always
-# reaches back to the frame shown last when it came less than SLOW_FRAME_S ago. Found 2026-12-03:
-# with frames 40-60 ms apart, a red field strobing beside steady red (red team round eighteen)
-# made 9-12 transitions a second and the staggered quarter (round seventeen) 7, as no frame ever
-# saw the one before it. At 10 frames a second a strobe staggered over two frames flashes at most
-# 2.5 times a second.
-SLOW_FRAME_S = 0.1
+# reaches back to the frame shown last, however long ago (``LedTransitions._since``). Found
+# 2026-12-03: with frames 40-60 ms apart, a red field strobing beside steady red (red team round
+# eighteen) made 9-12 transitions a second and the staggered quarter (round seventeen) 7, as no
+# frame ever saw the one before it; stopping at 0.1 s instead, frames alternately 101 and 15 ms
+# apart still made 9-10 (round forty-five). At 40 frames a second nothing changes.
 WIDE_AREA = 1 / 4
 # Rising and falling LEDs in one frame, added up (WCAG: "the combined area of flashes occurring
 # concurrently"; red team round seventeen: two halves of a quarter in antiphase, each under an
@@ -589,11 +588,8 @@ class LedTransitions:
 
     def _since(self, now: float) -> float:
         """Where "lately" starts at ``now``: ``RECENT_S`` ago, or just before the frame shown
-        last if that is earlier and less than ``SLOW_FRAME_S`` ago (``lately`` means after)."""
-        since = now - RECENT_S
-        if now - SLOW_FRAME_S < self._shown_at <= since:
-            return float(np.nextafter(self._shown_at, -np.inf))
-        return since
+        last if that is earlier (``lately`` means after)."""
+        return min(now - RECENT_S, float(np.nextafter(self._shown_at, -np.inf)))
 
     def lately(self, moves: Flags, now: float) -> Flags:
         """``moves`` and the LEDs that completed a transition at their limit within

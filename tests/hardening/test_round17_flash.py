@@ -119,7 +119,7 @@ def test_the_staggered_quarter_strobe_is_held_to_three_flashes_at_a_steady_frame
 # fixed 40 ms, the frame before at 40 frames a second, so frames more than 40 ms apart (a program
 # sleeping 40 ms or more a frame, or a runner slowed by load) never saw the frame before: 7
 # transitions a second on the quarter at gaps of 45-90 ms. Fixed: "lately" reaches back to the
-# frame shown last when it came less than 0.1 s ago (``per_led.SLOW_FRAME_S``).
+# frame shown last, however long ago (``per_led.LedTransitions._since``).
 @pytest.mark.parametrize("gap_ms", [45.0, 50.0, 60.0, 90.0])
 @pytest.mark.parametrize("leds", [100, 500])
 def test_the_staggered_quarter_strobe_is_held_to_three_flashes_when_frames_come_slowly(

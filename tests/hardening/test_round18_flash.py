@@ -316,9 +316,9 @@ def _mixed_red_rows(group: Sequence[int], frames: int) -> list[list[Led]]:
 # The cause was not the load but the gaps: the rules for red edges spread over frames looked
 # back a fixed 40 ms (the frame before at 40 frames a second), so at any steady gap of 40 ms or
 # more, as a program sleeping 40 ms a frame has them, the frame before was never seen: 10-12
-# transitions a second at 40-50 ms. Fixed: "lately" reaches back to the frame shown last when it
-# came less than 0.1 s ago (``per_led.SLOW_FRAME_S``); the four loaded runs' frame times,
-# replayed, give 6.
+# transitions a second at 40-50 ms. Fixed: "lately" reaches back to the frame shown last, however
+# long ago (``per_led.LedTransitions._since``); the four loaded runs' frame times, replayed,
+# give 6.
 @pytest.mark.parametrize("gap_ms", [40.0, 45.0, 50.0, 60.0, 90.0])
 @pytest.mark.parametrize("leds", [100, 500])
 def test_a_quarter_cant_flash_red_beside_steady_red_when_frames_come_slowly(
