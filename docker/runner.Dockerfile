@@ -21,7 +21,7 @@ RUN /opt/venv/bin/pip install '.[runner,pi]'
 
 # --- 2. runtime ----------------------------------------------------------------------------------
 FROM python:3.11-slim-bookworm
-# libseccomp2: the child's syscall filter (pyseccomp loads it at run time).
+# libseccomp2: the child's syscall filter (runner/sandbox/libseccomp.py opens it at run time).
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libseccomp2 \

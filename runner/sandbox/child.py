@@ -6,10 +6,17 @@ which layers held, and only then reads the program from stdin (records of
 ``runner.sandbox.wire``). What the program prints goes to ``LOG_FD`` (``program_log``).
 """
 
+# ruff: noqa: E402 - the collector goes off before the imports
 from __future__ import annotations
 
-import faulthandler
 import gc
+
+# This module is only ever a child's main module. The automatic collector is off from its first
+# line (the program's collections come at its own calls: ``garbage``): the imports below run
+# ~4 ms faster, and their garbage is frozen with them before READY (``garbage.settle``).
+gc.disable()
+
+import faulthandler
 import json
 import opcode
 import os
@@ -189,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.thread_time()
     tick = cpu_tick() if limits.nice > 0 else None
     tick_cpu = time.thread_time() - began  # not the program's: a dry run's clock counts it out
+    garbage.settle()
     channel.send(READY, json.dumps(report).encode())
     kind, payload = channel.read_record()
     if kind == CHECK:

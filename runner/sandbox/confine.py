@@ -4,7 +4,8 @@
 resource limits, a fresh network namespace, no_new_privs, Landlock (read-only access to the
 Python installation and the runner package, nothing else), dropping to an unprivileged uid/gid
 when started as root, and a seccomp filter that allows only the system calls of
-``runner.sandbox.syscalls``. Each layer is reported back (never skipped silently).
+``runner.sandbox.syscalls`` (built with ``runner.sandbox.libseccomp``). Each layer is reported
+back (never skipped silently).
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import landlock  # type: ignore[import-untyped]
-import pyseccomp  # type: ignore[import-untyped]
 
-from runner.sandbox import syscalls
+from runner.sandbox import libseccomp, syscalls
 
 CLONE_NEWNET = 0x40000000
 PR_SET_NO_NEW_PRIVS = 38
@@ -90,6 +90,7 @@ def confine(limits: Limits) -> dict[str, str]:
             score.write(str(min(limits.oom_score_adj, 1000)))
     for module in limits.preload:  # once confined, the child can open no file to import
         importlib.import_module(module)
+    seccomp_library = _open_libseccomp()  # likewise: opening it reads and maps a file
     report: dict[str, str] = {}
     set_rlimits(limits)  # must work everywhere: failure raises and the child exits
     report["rlimits"] = OK
@@ -105,7 +106,7 @@ def confine(limits: Limits) -> dict[str, str]:
         report["uid"] = f"missing: not root, so programs run as the runner's own uid {os.getuid()}"
     if limits.wall_limit_s is not None:
         arm_kill_timer(limits.wall_limit_s)  # must work: it is the backstop if the runner dies
-    report["seccomp"] = _attempt(_seccomp)
+    report["seccomp"] = _attempt(lambda: _seccomp(seccomp_library))
     return report
 
 
@@ -237,30 +238,25 @@ def _drop_privileges(limits: Limits) -> None:
         raise PermissionError("could not drop root")
 
 
-def _seccomp() -> None:
-    """Default deny (EPERM); allow only ``runner.sandbox.syscalls``, some with their arguments
-    pinned. Other architectures' system-call ABIs (i386, x32) kill the process."""
-    flt = pyseccomp.SyscallFilter(pyseccomp.ERRNO(errno.EPERM))
-    allow = pyseccomp.ALLOW
-    for group in syscalls.ALLOWED.values():
-        for name in group:
-            _add(flt, allow, name)
-    me = os.getpid()
-    for name, sig_arg in syscalls.SELF_ONLY.items():  # own pid, standard signals only
-        below_rt = pyseccomp.Arg(sig_arg, pyseccomp.LT, syscalls.FIRST_RT_SIGNAL)
-        _add(flt, allow, name, pyseccomp.Arg(0, pyseccomp.EQ, me), below_rt)
-    for name in syscalls.STATIC_CLOCKS:  # clock_*(clockid, ...): the static clocks only
-        _add(flt, allow, name, pyseccomp.Arg(0, pyseccomp.LE, syscalls.LAST_STATIC_CLOCK))
-    for name in syscalls.NO_EXEC:  # mmap/mprotect(addr, len, prot): no PROT_EXEC
-        _add(flt, allow, name, pyseccomp.Arg(2, pyseccomp.MASKED_EQ, syscalls.PROT_EXEC, 0))
-    for advice in syscalls.MADVISE_ALLOWED.values():  # madvise(addr, len, advice): rules OR
-        _add(flt, allow, "madvise", pyseccomp.Arg(2, pyseccomp.EQ, advice))
-    for op in syscalls.FUTEX_OPS.values():  # futex(uaddr, op, ...): private waits and wakes
-        _add(flt, allow, "futex", pyseccomp.Arg(1, pyseccomp.MASKED_EQ, syscalls.INT_MASK, op))
-    flt.load()
+def _seccomp(lib: ctypes.CDLL | OSError) -> None:
+    """Default deny (EPERM); allow only ``syscalls.rules``, some with their arguments pinned.
+    Other architectures' system-call ABIs (i386, x32) kill the process (libseccomp's default
+    for a foreign architecture)."""
+    if isinstance(lib, OSError):
+        raise lib
+    flt = libseccomp.Filter(lib, libseccomp.errno_action(errno.EPERM))
+    try:
+        for name, args in syscalls.rules(os.getpid()):
+            # A system call this architecture does not have (alarm on arm64) cannot be added.
+            with contextlib.suppress(OSError):
+                flt.add_rule(libseccomp.ALLOW, name, *args)
+        flt.load()
+    finally:
+        flt.close()
 
 
-def _add(flt: object, action: object, name: str, *args: object) -> None:
-    # A system call this architecture does not have (alarm on arm64) cannot be added.
-    with contextlib.suppress(OSError, RuntimeError, ValueError):
-        flt.add_rule(action, name, *args)  # type: ignore[attr-defined]
+def _open_libseccomp() -> ctypes.CDLL | OSError:
+    try:
+        return libseccomp.open_library()
+    except OSError as exc:  # reported as the seccomp layer's failure, after the others
+        return exc

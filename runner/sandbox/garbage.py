@@ -23,6 +23,19 @@ import gc
 EVERY = 10  # young collections per middle one, middle ones per full one (CPython's ratios)
 
 
+def settle() -> None:
+    """Once the child is confined, before it reports READY: freeze everything the interpreter
+    and its imports made (~20,000 objects), so the collection at ``hand_over`` walks only what
+    came after, the program's compilation and namespace: ~0.5 ms instead of 3-8 ms of every
+    start. The collector has been off since the child's first line (``runner.sandbox.child``);
+    the imports leave ~160 objects of garbage in cycles, kept frozen with the rest. Then the
+    automatic collector is back on until ``hand_over``: a check, or the program's compilation,
+    has its cycles collected as in any interpreter.
+    """
+    gc.freeze()
+    gc.enable()
+
+
 def hand_over() -> None:
     """Just before the program's first line: collect, freeze what exists, stop the automatic
     collector."""

@@ -22,6 +22,8 @@ for private waits and wakes (``FUTEX_OPS``).
 
 from __future__ import annotations
 
+from runner.sandbox.libseccomp import EQ, LE, LT, MASKED_EQ, Arg
+
 # Plain calls, allowed whatever their arguments.
 ALLOWED: dict[str, tuple[str, ...]] = {
     # Memory: the allocator grows and shrinks the heap; RLIMIT_AS caps the total. (madvise is
@@ -116,3 +118,22 @@ def allowed_names() -> frozenset[str]:
     names = {n for group in ALLOWED.values() for n in group}
     names |= set(SELF_ONLY) | set(STATIC_CLOCKS) | set(NO_EXEC)
     return frozenset(names | {"madvise", "futex"})
+
+
+def rules(pid: int) -> list[tuple[str, tuple[Arg, ...]]]:
+    """The filter's rules for the child whose pid is ``pid``: (system call, comparisons that
+    must all hold); a call with several rules is allowed when any one holds."""
+    found: list[tuple[str, tuple[Arg, ...]]] = [
+        (name, ()) for group in ALLOWED.values() for name in group
+    ]
+    for name, sig_arg in SELF_ONLY.items():  # own pid, standard signals only
+        found.append((name, (Arg(0, EQ, pid), Arg(sig_arg, LT, FIRST_RT_SIGNAL))))
+    for name in STATIC_CLOCKS:
+        found.append((name, (Arg(0, LE, LAST_STATIC_CLOCK),)))
+    for name in NO_EXEC:  # mmap/mprotect(addr, len, prot): PROT_EXEC clear
+        found.append((name, (Arg(2, MASKED_EQ, PROT_EXEC, 0),)))
+    for advice in MADVISE_ALLOWED.values():  # madvise(addr, len, advice)
+        found.append(("madvise", (Arg(2, EQ, advice),)))
+    for op in FUTEX_OPS.values():  # futex(uaddr, op, ...), on the low 32 bits
+        found.append(("futex", (Arg(1, MASKED_EQ, INT_MASK, op),)))
+    return found

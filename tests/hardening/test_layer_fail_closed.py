@@ -31,7 +31,7 @@ LEDS = 10
 SECCOMP_FAILS = (
     "import sys\n"
     "import runner.sandbox.confine as confine\n"
-    "def _fail():\n"
+    "def _fail(lib):\n"
     "    raise OSError(12, 'Cannot allocate memory')\n"
     "confine._seccomp = _fail\n"
     "from runner.sandbox.child import main\n"
@@ -117,3 +117,25 @@ def test_without_a_start_up_check_every_layer_this_account_can_apply_is_required
         assert required == frozenset(LAYERS) - {"uid", "netns"}
     assert {"seccomp", "landlock", "no_new_privs", "rlimits"} <= required
     assert required_layers(RunnerConfig(sandbox_dev=True)) == frozenset()
+
+
+# The real child, on a machine without libseccomp (a runner image that lost libseccomp2): the
+# child opens the library by its soname, before Landlock closes the file system.
+LIBSECCOMP_MISSING = (
+    "import sys\n"
+    "import runner.sandbox.libseccomp as libseccomp\n"
+    "libseccomp.SONAME = 'libseccomp-not-installed.so.2'\n"
+    "from runner.sandbox.child import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def test_cant_run_a_program_in_a_child_without_libseccomp() -> None:
+    command = [sys.executable, "-I", "-B", "-c", LIBSECCOMP_MISSING]
+    config = RunnerConfig(led_count=LEDS, time_limit_s=5.0)
+    with Supervisor(config, VirtualStrip(LEDS), spiral_cone(LEDS), child_command=command) as sup:
+        result = sup.run("unconfined", PROGRAM)
+        layers = dict(sup.layers)
+    assert layers["seccomp"].startswith("missing: OSError: libseccomp-not-installed.so.2"), layers
+    assert "the program ran" not in result.log
+    assert (result.status, result.reason, result.frames) == ("failed", "crashed", 0)
