@@ -469,7 +469,11 @@ def _run_raw(api: ProgramApi, source: str) -> dict[str, object]:
         **colours.COLOURS,
     }
     try:
-        exec(compile(source, PROGRAM_FILENAME, "exec"), env)
+        code = compile(source, PROGRAM_FILENAME, "exec")
+        # The collector as a program has it (red team round forty-six): off, everything before
+        # frozen, so a payload meets the process state of a program past the language layer.
+        garbage.hand_over()
+        exec(code, env)
     except BaseException as exc:  # noqa: BLE001 - any way the program ends is a result
         return _describe_failure(api, source, exc)
     return {"outcome": "completed", "reason": "ended", "error": None}

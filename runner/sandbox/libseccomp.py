@@ -50,6 +50,13 @@ def open_library() -> ctypes.CDLL:
     """The library, with its functions' C types declared. Must be called before Landlock and
     seccomp close the file system: opening it reads the file and maps it executable."""
     lib = ctypes.CDLL(SONAME)
+    try:
+        return _declare(lib)
+    except AttributeError as exc:  # a library without one of them: the layer is missing
+        raise OSError(f"{SONAME} lacks a function the filter needs: {exc}") from None
+
+
+def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.seccomp_init.argtypes = (ctypes.c_uint32,)
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_release.argtypes = (ctypes.c_void_p,)
@@ -84,7 +91,7 @@ class Filter:
         self._lib = lib
         self._ctx = lib.seccomp_init(default_action)
         if not self._ctx:
-            raise OSError(0, "seccomp_init failed")
+            raise OSError("seccomp_init failed")
 
     def add_rule(self, action: int, name: str, *args: Arg) -> None:
         """``action`` for the system call ``name`` when every comparison in ``args`` holds.
