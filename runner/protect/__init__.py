@@ -146,13 +146,13 @@ class Protector:
         with self._lock:
             return self._apply(frame, now, packed, commit)
 
-    def shown(self) -> None:
-        """The frame last given to ``apply(commit=False)`` reached the LEDs: it enters the
-        flash window and the run's counts (a frame the deadline kept from the LEDs was counted
-        as scaled, one more than the frames shown)."""
+    def shown(self, at: float | None = None) -> None:
+        """The frame last given to ``apply(commit=False)`` reached the LEDs (at ``at``, when
+        given): it enters the flash window and the run's counts (a frame the deadline kept from
+        the LEDs was counted as scaled, one more than the frames shown)."""
         with self._lock:
             if self._flash is not None:
-                self._flash.commit()
+                self._flash.commit(at)
             if self._uncounted is not None:
                 self._count(*self._uncounted)
                 self._uncounted = None

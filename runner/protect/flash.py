@@ -405,12 +405,18 @@ class FlashLimiter:
             self.commit()
         return light, damped
 
-    def commit(self) -> None:
-        """The frame last judged reached the LEDs: its states enter the window."""
+    def commit(self, at: float | None = None) -> None:
+        """The frame last judged reached the LEDs (at ``at``, when given): its states enter the
+        window, stamped with when the LEDs showed it if that came later than the judgement. A
+        stall between the two (the runner descheduled on a loaded machine) must not leave the
+        window believing a transition older than the LEDs made it: the window would let the
+        seventh through while the LEDs' last second still held six."""
         if self._pending is None:
             return
         busy, light, sums, now, each = self._pending
         self._pending = None
+        if at is not None:
+            now = max(now, at)
         for swing, state in busy:
             swing.note(state, now)
         self._each.note(each, light.levels, now)

@@ -405,8 +405,8 @@ class Supervisor:
             if self._stop_reason is not None or io.expired(time.monotonic()):
                 return None
             self.strip.show(leds)
-            self._protector.shown()
             shown_at = time.monotonic()
+            self._protector.shown(shown_at)
         pacer.shown(shown_at)
         return leds
 

@@ -13,7 +13,12 @@ allowed. Ordinary programs; no escape needed.
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from runner.config import RunnerConfig
+from runner.leds import LedFrame
 from runner.leds.layout import spiral_cone
 from runner.leds.virtual import VirtualStrip
 from runner.supervise.supervisor import Supervisor
@@ -39,4 +44,48 @@ def test_programs_run_back_to_back_cant_flash_the_tree_more_than_3_times_a_secon
     shown = [(frame.at, frame.leds) for frame in strip.frames]
     strip.close()
     most = most_transitions(shown, range(LEDS), [GENERAL_FLASHES])  # the whole tree as one field
+    assert most <= MOST, f"{most} transitions in one second on the LEDs ({most // 2} flashes)"
+
+
+# Found 2026-12-03 (a non-root `make test`: 7 transitions in one second here, once): the limiter
+# stamped a frame with the time it judged it, and the LEDs showed it later. A stall between the
+# two (the runner descheduled on a loaded machine) put a transition on the LEDs later than the
+# limiter's window had it, so the window let the seventh through while the LEDs' last second
+# still held six. Played here by a strip that stalls on one frame, as a loaded machine would.
+class StallingStrip(VirtualStrip):
+    """The virtual strip, stalling ``stall_s`` before it shows frame number ``at`` (counted
+    from 0), as a runner descheduled between the flash limiter and the LEDs would."""
+
+    def __init__(self, led_count: int, at: int, stall_s: float) -> None:
+        super().__init__(led_count)
+        self._at = at
+        self._stall_s = stall_s
+        self.written = 0
+
+    def _write(self, frame: LedFrame) -> None:
+        if self.written == self._at:
+            time.sleep(self._stall_s)
+        self.written += 1
+        super()._write(frame)
+
+
+STROBE = """
+i = 0
+while True:
+    setLEDs([WHITE if i % 2 == 0 else BLACK] * getLEDCount())
+    i += 1
+"""
+
+
+@pytest.mark.parametrize("at", [1, 2, 3])
+def test_a_stall_before_the_leds_cant_squeeze_a_seventh_transition_into_their_second(
+    at: int,
+) -> None:
+    config = RunnerConfig(led_count=LEDS, fps=40.0, time_limit_s=2.5, flash_limit=True)
+    strip = StallingStrip(LEDS, at=at, stall_s=0.15)
+    with Supervisor(config, strip, spiral_cone(LEDS)) as supervisor:
+        result = supervisor.run("strobe", STROBE)
+    assert (result.status, result.reason) == ("completed", "time_limit"), result.log
+    shown = [(frame.at, frame.leds) for frame in strip.frames]
+    most = most_transitions(shown, range(LEDS), [GENERAL_FLASHES])
     assert most <= MOST, f"{most} transitions in one second on the LEDs ({most // 2} flashes)"

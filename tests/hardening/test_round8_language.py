@@ -291,7 +291,7 @@ if low // 4096 != DRY_RUN_PAGES:
 """
 
 
-def _pages(run: PreviewReport) -> int:
+def _pages(run: PreviewReport | RunResult) -> int:
     found = re.search(r"largest block, in pages: (\d+)", run.log)
     assert found is not None, (run.status, run.reason, run.log)
     return int(found.group(1))
@@ -307,6 +307,10 @@ def test_a_program_cannot_tell_its_dry_run_by_how_much_memory_it_has_left() -> N
         # draw decides.
         predicted = _dry_run(program)
     real = _tree_run(program, "memory-switch")
+    if _pages(real) == learned:
+        # The same chance on the tree (a non-root run saw it once, 2026-12-03: 60479 pages in
+        # both; eight tree runs gave 60283-60484): a fresh draw decides.
+        real = _tree_run(program, "memory-switch")
     assert (predicted.status, predicted.reason) == (real.status, real.reason), (
         f"the dry run predicted {predicted.status}/{predicted.reason} after "
         f"{predicted.duration_s:.3f} s ({predicted.log.strip()!r}); the tree run was "
