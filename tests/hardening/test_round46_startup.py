@@ -40,7 +40,8 @@ PTRACE_SEIZE, PTRACE_INTERRUPT, PTRACE_DETACH = 0x4206, 0x4207, 17
 PTRACE_SECCOMP_GET_FILTER = 0x420C
 
 needs_root = pytest.mark.skipif(
-    os.geteuid() != 0, reason="reading a non-dumpable child's filter needs CAP_SYS_PTRACE"
+    os.geteuid() != 0,
+    reason="needs root: reading a non-dumpable child's filter needs CAP_SYS_PTRACE",
 )
 
 
