@@ -40,12 +40,16 @@ both ends).
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from runner.protect.light import Emission, LightModel
-from runner.protect.per_led import LedFields, Verdicts
+from runner.protect.per_led import LedFields, Verdicts, led_measures
 from runner.protect.wcag import (
     DARK_BELOW,
     FEW_LEDS,
@@ -80,13 +84,65 @@ COHERENT_SHARE = 0.75
 LARGE_AREA = 1 / 4
 HIGH_CONTRAST = 0.5
 _CELL_COUNTS = 1.0 - 1e-9
+# Or LEDs holding this share of the zone each changed the same way by the step (red: by more
+# than it). Cells of few LEDs (a 100-LED tree's hold six) count only by three LEDs' worth, so a
+# field that covers half of each of them, or less in some, left its zone's transitions
+# uncounted until the window was full; a zone that sees such a field only half the time did
+# not fill (a quarter strobing in two groups a frame apart, with uneven gaps between frames:
+# 7-8 transitions a second). Light moving through a zone (snow's flakes, a band rising along
+# the string) moves a smaller share of its LEDs from one of its means' turns to the next.
+COHERENT_LEDS = 0.4
+# ... within the frames shown last: a field's edge spread over two frames (a group a frame
+# after another) is whole from the frame before the last. Snow's flakes light a few LEDs of a
+# zone a frame, so they need many frames to light that share of it.
+RECENT_FRAMES = 2
 _SEARCH_STEPS = 9  # the blend itself has 1/256 steps
+_FINEST_BLEND = 4 / 256  # a blend moves each level by under 1.6 % of the way: none shown
 # Keeps a swing's quiet range clear of its thresholds, so float rounding in the exact test
 # cannot disagree with the quick one.
 _MARGIN = 1e-9
 
-# The measure of a zone, whether it is a saturated red, and the measure of each of its cells.
-State = tuple[float, bool, tuple[float, ...]]
+Floats = npt.NDArray[np.float64]
+Indices = npt.NDArray[np.intp]
+
+
+class LedLight:
+    """Every LED's measures in a frame, and their lowest and highest in the frames shown just
+    before it: worked out only when a zone first asks (``Swing._leds_coherent``, when its cells
+    did not agree on a change of its mean large enough to count), which few frames make it do."""
+
+    def __init__(self, levels: bytes, shown: Sequence[bytes]) -> None:
+        self._levels = levels
+        self._shown = tuple(shown) or (levels,)
+        self._values: Floats | None = None
+        self._around: tuple[Floats, Floats] | None = None
+
+    def values(self) -> Floats:
+        """Per measure (row 0 luminance, row 1 red) and LED, the frame's."""
+        if self._values is None:
+            self._values = _led_values(self._levels)
+        return self._values
+
+    def around(self) -> tuple[Floats, Floats]:
+        """The lowest and the highest of each of ``values`` in the frames shown just before."""
+        if self._around is None:
+            shown = [_led_values(levels) for levels in self._shown]
+            self._around = (np.minimum.reduce(shown), np.maximum.reduce(shown))
+        return self._around
+
+
+# The frames shown just before are asked again with each new frame: kept for a few frames (the
+# same bytes object is hashed once).
+@functools.lru_cache(maxsize=2 * (RECENT_FRAMES + 2))
+def _led_values(levels: bytes) -> Floats:
+    values = np.stack(led_measures(levels))
+    values.setflags(write=False)
+    return values
+
+
+# The measure of a zone, whether it is a saturated red, the measure of each of its cells, and
+# the light of every LED (None: not needed, judged on the mean alone).
+State = tuple[float, bool, tuple[float, ...], LedLight | None]
 
 
 @dataclass(frozen=True)
@@ -100,6 +156,9 @@ class Coherence:
     large: float  # LARGE_AREA of the tree, as a share of the zone's LEDs
     strong: tuple[float, ...]  # each cell's HIGH_CONTRAST, in its measure's units
     pairs: tuple[tuple[int, int], ...]  # neighbouring cells, by their place in the zone
+    members: Indices  # the zone's LEDs
+    row: int  # the measure's row in ``LedLight.rows``
+    led_step: float  # the change of an LED's measure that counts (COHERENT_LEDS)
 
 
 def _general_counts(low: State, high: State, step: float) -> bool:
@@ -154,14 +213,14 @@ class Swing:
         peak, valley = self._peak, self._valley
         step = self._step * self._held if plain and self.tight else self._step  # self.step(plain)
         falls = self._direction >= 0 and peak is not None and self._counts(state, peak, step)
-        if falls and (plain or self._coherent(state, peak)):  # type: ignore[arg-type]
+        if falls and (plain or self._coherent(state, peak, state)):  # type: ignore[arg-type]
             return -1
         rises = self._direction <= 0 and self._counts(valley, state, step)
-        if rises and (plain or self._coherent(valley, state)):
+        if rises and (plain or self._coherent(valley, state, state)):
             return 1
         return 0
 
-    def _coherent(self, low: State, high: State) -> bool:
+    def _coherent(self, low: State, high: State, now: State) -> bool:
         """Whether enough of the zone's cells (see ``Coherence``) rose from ``low`` to
         ``high``."""
         rule = self._cells
@@ -184,7 +243,29 @@ class Swing:
             return True
         if count >= 2 and hard >= rule.large:
             return True
-        return any(strong[i] and strong[j] for i, j in rule.pairs)
+        if any(strong[i] and strong[j] for i, j in rule.pairs):
+            return True
+        return self._leds_coherent(low, high, now)
+
+    def _leds_coherent(self, low: State, high: State, now: State) -> bool:
+        """Whether LEDs holding COHERENT_LEDS of the zone each went from ``low`` to ``high``
+        by the step, and by the step within the frames just shown (``now``: the state this
+        frame would make, ``low`` or ``high``): a field's edge, not light drifting in."""
+        rule = self._cells
+        before, after, recent = low[3], high[3], now[3]
+        if rule is None or before is None or after is None or recent is None:
+            return False
+        members = rule.members
+        if not len(members):
+            return False
+        step, row = rule.led_step, rule.row
+        end = recent.values()[row][members]
+        lowest, highest = (values[row][members] for values in recent.around())
+        if now is high:  # rising: from the valley, and from the lowest of the frames just shown
+            moved = (end - before.values()[row][members] >= step) & (end - lowest >= step)
+        else:  # falling: from the peak, and from the highest of the frames just shown
+            moved = (after.values()[row][members] - end >= step) & (highest - end >= step)
+        return bool(np.count_nonzero(moved) >= COHERENT_LEDS * len(members))
 
     def step(self, plain: bool = True) -> float:
         """The change that counts: judged on the mean alone while the window is full, the
@@ -304,9 +385,9 @@ class FlashLimiter:
         # on their own do that now, and the sum of cut-off reds rose and fell more often than
         # any part of the tree: smooth red-and-green waves were damped.)
         self.swings: list[tuple[Swing, Swing]] = []
-        large = LARGE_AREA * sum(zones.cell_sizes)
-        eighth = sum(zones.cell_sizes) / 8
-        for columns, size in zip(zones.columns, zones.sizes, strict=True):
+        large = LARGE_AREA * zones.led_count
+        eighth = zones.led_count / 8
+        for zone, (columns, size) in enumerate(zip(zones.columns, zones.sizes, strict=True)):
             if not columns:  # the whole tree, or a zone of few cells: its mean alone
                 self.swings.append((GeneralSwing(), RedSwing()))
                 continue
@@ -324,8 +405,11 @@ class FlashLimiter:
                     share,
                     tuple(_CELL_COUNTS * max(1.0, HIGH_CONTRAST / steps[c][k]) for c in columns),
                     pairs,
+                    np.asarray(zones.members[zone], np.intp),
+                    k,
+                    led_step,
                 )
-                for k in (0, 1)
+                for k, led_step in ((0, GENERAL_STEP - 1e-9), (1, RED_STEP + 1e-9))
             )
             # Once its window is full, a zone may not flash at all for now: not as a whole, and
             # not an eighth of the tree inside it either, so its mean is held to the step
@@ -336,6 +420,8 @@ class FlashLimiter:
         # (runner.protect.per_led).
         self._each = LedFields(positions)
         self._last: Emission | None = None
+        # Each LED's measures in the frames shown last, for a zone's LEDs moving together.
+        self._shown_levels: deque[bytes] = deque(maxlen=RECENT_FRAMES)
         self._last_sums: tuple[list[Rgb], list[int]] = ([], [])
         # A frame judged, waiting to be shown (``limit(commit=False)``, then ``commit``).
         self._pending: (
@@ -364,6 +450,7 @@ class FlashLimiter:
         rgb: Sequence[float],
         cells: tuple[list[float], list[float]] | None,
         red: tuple[float, bool],
+        leds: LedLight | None = None,
     ) -> tuple[State, State]:
         """The general and red state of ``zone`` for its channel sums ``rgb`` and its mean's
         red measure and saturation ``red``, given the ``cell_measures`` (None: without them,
@@ -373,7 +460,8 @@ class FlashLimiter:
         luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
         pick = self._pick[zone]
         lums, reds = ((), ()) if cells is None or pick is None else (pick(cells[0]), pick(cells[1]))
-        return (luminance, False, lums), (red[0], red[1], reds)
+        each = None if pick is None else leds
+        return (luminance, False, lums, each), (red[0], red[1], reds, each)
 
     def limit(self, light: Emission, now: float, commit: bool = True) -> tuple[Emission, bool]:
         """What to show at monotonic ``now``: ``light`` itself, or a damped frame (True).
@@ -385,7 +473,7 @@ class FlashLimiter:
         """
         self._pending = None
         sums = self._zones.sums(light.levels)
-        busy, blocked = self._judge(sums, now)
+        busy, blocked = self._judge(sums, light.levels, now)
         # Each LED on its own: asked only when the zones let the frame through (if they hold
         # it back, the blend is checked on the LEDs as well).
         each = None if blocked else self._each.judge(light.levels, now)
@@ -397,7 +485,8 @@ class FlashLimiter:
             # A blend may complete a transition of another measure or zone (a blend of two
             # unsaturated colours can be a saturated red): every zone is checked.
             light, sums, each = self._damp(light, sums, now)
-            busy, _ = self._judge(sums, now)
+            # The previous frame again changes no zone: nothing to judge.
+            busy = [] if light is self._last else self._judge(sums, light.levels, now)[0]
         elif blocked:  # the first frame
             each = self._each.judge(light.levels, now)
         self._pending = (busy, light, sums, now, each)
@@ -421,15 +510,17 @@ class FlashLimiter:
             swing.note(state, now)
         self._each.note(each, light.levels, now)
         self._last, self._last_sums = light, sums
+        self._shown_levels.append(light.levels)
 
     def _judge(
-        self, sums: tuple[list[Rgb], list[int]], now: float
+        self, sums: tuple[list[Rgb], list[int]], levels: bytes, now: float
     ) -> tuple[list[tuple[Swing, State]], bool]:
         """The swings a frame changes, with their new states, and whether it must be held back:
         it would change a zone whose window is full (by the plain measure: such a zone may not
         flash at all for now)."""
         zones, cells = sums
         measures: tuple[list[float], list[float]] | None = None
+        leds: LedLight | None = None
         busy: list[tuple[Swing, State]] = []
         blocked = False
         # The hot loop: most zones of most frames are quiet (see Swing.lo), so only the others
@@ -449,8 +540,9 @@ class FlashLimiter:
                 continue
             if measures is None:
                 measures = self.cell_measures(cells)
+                leds = LedLight(levels, self._shown_levels)
             general_state, red_state = self.states(
-                zone, zones[zone], measures, (redness, saturated)
+                zone, zones[zone], measures, (redness, saturated), leds
             )
             if not quiet_general:
                 blocked = blocked or bool(
@@ -498,6 +590,8 @@ class FlashLimiter:
                     return False
             return True
 
+        if not blend_quiet(_FINEST_BLEND):  # no blend worth showing: the search would say so
+            return last, self._last_sums, None
         low, high = 0.0, 1.0
         for _ in range(_SEARCH_STEPS):
             mid = (low + high) / 2
@@ -518,7 +612,11 @@ class FlashLimiter:
                     high = mid
         # Rounding the blend to real channel values moves it a little: check what will be shown.
         for alpha in (low, low * 0.9, low * 0.5):
-            if alpha < 1 / 256:  # the blend's finest step: nothing between the two frames
+            # Below a few of the blend's steps (1/256 each) no level moves by more than a
+            # hair: the previous frame again, the very same object, which every stage after
+            # this one (the LEDs on their own first) passes at no cost. A blend of one step
+            # shown every other frame made a damped strobe cost three times as much a frame.
+            if alpha < _FINEST_BLEND:
                 break
             candidate = self._model.measure(self._model.from_levels(_blend(last, light, alpha)))
             candidate_sums = self._zones.sums(candidate.levels)
@@ -561,9 +659,9 @@ class FlashLimiter:
         redness = max(0.0, r - g - b) * RED_SCALE
         if not saturated and general.lo <= luminance <= general.hi and red.lo <= redness <= red.hi:
             return True
-        if general.turn((luminance, False, ()), plain=True):
+        if general.turn((luminance, False, (), None), plain=True):
             return False
-        return not red.turn((redness, saturated, ()), plain=True)
+        return not red.turn((redness, saturated, (), None), plain=True)
 
 
 def _neighbours(a: tuple[int, int], b: tuple[int, int]) -> bool:

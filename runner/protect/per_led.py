@@ -161,6 +161,13 @@ def measures(levels: bytes) -> Measures:
     return _measures(np.frombuffer(levels, np.uint8).reshape(-1, 4) @ _COLUMNS)
 
 
+def led_measures(levels: bytes) -> tuple[Floats, Floats]:
+    """Each LED's luminance and red measure (cut at 0) of a frame's hardware levels, as the
+    zones' means have them (``flash``)."""
+    values = measures(levels).values
+    return values[0], values[1]
+
+
 def neighbourhoods(positions: Sequence[Position], size: int = NEIGHBOURHOOD) -> Indices:
     """For each LED, the ``size`` LEDs nearest it in space, itself included (ties by strip
     order): one row per LED (read-only)."""

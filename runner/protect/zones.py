@@ -59,8 +59,9 @@ def tuple_getter(indices: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any,
     return itemgetter(*indices)
 
 
-def _cells(positions: Sequence[Position]) -> list[int]:
-    """The cell (band * QUADRANTS + quadrant) of each LED."""
+def _cells(positions: Sequence[Position], turned: bool = False) -> list[int] | None:
+    """The cell (band * QUADRANTS + quadrant) of each LED; ``turned``: of the second grid,
+    its quadrants turned half a quadrant (None for a layout that fills few quadrants)."""
     count = len(positions)
     by_height = sorted(range(count), key=lambda i: (positions[i][2], i))
     band = [0] * count
@@ -72,10 +73,13 @@ def _cells(positions: Sequence[Position]) -> list[int]:
     cx = statistics.median(p[0] for p in positions)
     cy = statistics.median(p[1] for p in positions)
     quadrants = []
+    offset = math.tau / QUADRANTS / 2 if turned else 0.0
     for x, y, *_ in positions:
-        turn = math.atan2(y - cy, x - cx) % math.tau
+        turn = (math.atan2(y - cy, x - cx) + offset) % math.tau
         quadrants.append(min(QUADRANTS - 1, int(turn / (math.tau / QUADRANTS))))
-    if len(set(quadrants)) < QUADRANTS - 1:
+    if len(set(_cells_quadrants_plain(positions, cx, cy))) < QUADRANTS - 1:
+        if turned:  # strips have no turned grid
+            return None
         # A layout that fills few quadrants (all LEDs on one plane, as a tree mapped from one
         # photo): its four "quadrants" are four strips of equal LED count across its widest
         # horizontal spread instead, so its zones still have cells to agree (red team round
@@ -87,15 +91,24 @@ def _cells(positions: Sequence[Position]) -> list[int]:
     return [band[i] * QUADRANTS + quadrants[i] for i in range(count)]
 
 
+def _cells_quadrants_plain(positions: Sequence[Position], cx: float, cy: float) -> list[int]:
+    """Each LED's quadrant of the first grid (whether the layout fills enough of them)."""
+    return [
+        min(QUADRANTS - 1, int((math.atan2(y - cy, x - cx) % math.tau) / (math.tau / QUADRANTS)))
+        for x, y, *_ in positions
+    ]
+
+
 def _spread(positions: Sequence[Position], axis: int) -> float:
     values = [p[axis] for p in positions]
     return max(values) - min(values)
 
 
-def _shapes() -> list[tuple[str, set[int]]]:
+def _shapes(turned: bool = False) -> list[tuple[str, set[int]]]:
     """Every zone as a name and its set of cells. Halves are judged as well as the quarters
     they are made of: each quarter may flash three times a second, but two of them taking turns
-    would flash their half six times."""
+    would flash their half six times. ``turned``: the zones of the turned grid that the first
+    does not have (those cut by angle)."""
 
     def cells(bands: Sequence[int], quadrants: Sequence[int]) -> set[int]:
         return {b * QUADRANTS + q for b in bands for q in quadrants}
@@ -103,10 +116,13 @@ def _shapes() -> list[tuple[str, set[int]]]:
     every_band, every_quadrant = range(BANDS), range(QUADRANTS)
     halves = {"bottom": (0, 1), "middle": (1, 2), "top": (2, 3)}
     sides = [(q, (q + 1) % QUADRANTS) for q in every_quadrant]  # a half turn from each axis
-    shapes = [("whole tree", cells(every_band, every_quadrant))]
-    shapes += [(f"{name} half", cells(bands, every_quadrant)) for name, bands in halves.items()]
+    shapes: list[tuple[str, set[int]]] = []
+    if not turned:
+        shapes += [("whole tree", cells(every_band, every_quadrant))]
+        shapes += [(f"{name} half", cells(bands, every_quadrant)) for name, bands in halves.items()]
     shapes += [(f"side {q + 1}", cells(every_band, side)) for q, side in enumerate(sides)]
-    shapes += [(f"height band {b + 1}", cells((b,), every_quadrant)) for b in every_band]
+    if not turned:
+        shapes += [(f"height band {b + 1}", cells((b,), every_quadrant)) for b in every_band]
     shapes += [(f"quadrant {q + 1}", cells(every_band, (q,))) for q in every_quadrant]
     # Blocks of half the height times half the angle, for a checkerboard; those of two sides a
     # quarter turn apart see a split at any angle with at least half its contrast.
@@ -127,17 +143,36 @@ class Zones:
         count = len(positions)
         if count == 0:
             raise ValueError("a tree needs at least one LED")
+        self.led_count = count
+        # Two grids of cells, the second turned half a quadrant: a field cut along the first
+        # grid's lines (half of each cell in antiphase with the other half, so no cell's mean
+        # moves) lies across the second's, and a zone of it sees the field's mean directly,
+        # whatever the timing of its edges (red team rounds seventeen and forty-five: a quarter
+        # strobing in two groups a frame apart, its halves held only while their LEDs' counts
+        # stayed in step; uneven gaps between frames let 7-8 transitions a second through).
+        grids = [(_cells(positions), False), (_cells(positions, turned=True), True)]
         members: dict[int, list[int]] = {}
-        for index, cell in enumerate(_cells(positions)):
-            members.setdefault(cell, []).append(index)
+        shapes: list[tuple[str, set[int]]] = []
+        for number, (cell_of, turned) in enumerate(grids):
+            if cell_of is None:
+                continue
+            base = number * BANDS * QUADRANTS
+            for index, cell in enumerate(cell_of):
+                members.setdefault(base + cell, []).append(index)
+            suffix = " (turned)" if turned else ""
+            shapes += [
+                (name + suffix, {base + c for c in shape}) for name, shape in _shapes(turned)
+            ]
         used = sorted(members)
         self._cell_getters = [tuple_getter(members[c]) for c in used]
         self.cell_sizes = [len(members[c]) for c in used]
         # Each cell's height band and quadrant: neighbouring cells make an eighth of the tree.
-        self.cell_places = [divmod(c, QUADRANTS) for c in used]
+        # (A zone's cells are all of one grid, so cells of two grids are never paired.)
+        self.cell_places = [divmod(c % (BANDS * QUADRANTS), QUADRANTS) for c in used]
         column = {cell: k for k, cell in enumerate(used)}
         self.names: list[str] = []
         self.sizes: list[int] = []
+        self.members: list[list[int]] = []  # each zone's LEDs
         # The cells whose changes must agree for a change of the zone's mean to count (see
         # FlashLimiter); none for the whole tree and for a zone of fewer than MIN_ZONE_CELLS
         # cells with LEDs in them, which are judged on their mean alone. A tree of a few LEDs,
@@ -145,16 +180,18 @@ class Zones:
         # has such zones; skipping them let its halves strobe undamped (red team round nine).
         self.columns: list[tuple[int, ...]] = []
         self._zone_getters: list[Callable[[Sequence[Any]], tuple[Any, ...]]] = []
-        seen: set[frozenset[int]] = set()
-        for name, shape in _shapes():
+        seen: set[frozenset[int]] = set()  # zones of the same LEDs are judged once
+        for name, shape in shapes:
             present = frozenset(shape & set(used))
-            if not present or present in seen:
+            leds = frozenset(i for c in present for i in members[c])
+            if not present or leds in seen:
                 continue
-            seen.add(present)
+            seen.add(leds)
             columns = tuple(sorted(column[c] for c in present))
             coherent = bool(self.names) and len(present) >= MIN_ZONE_CELLS
             self.names.append(name)
-            self.sizes.append(sum(len(members[c]) for c in present))
+            self.sizes.append(len(leds))
+            self.members.append(sorted(leds))
             self.columns.append(columns if coherent else ())
             self._zone_getters.append(tuple_getter(columns))
         self._wide = bytearray(8 * count)

@@ -115,14 +115,40 @@ def taking_turns(
     return near, draw(leds, paint, frames=frames)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-one, open and documented (docs/protection.md, Not covered): "
-    "the field rule asks for the same LEDs, and each LED of a field strobing with its LEDs "
-    "in turns stays at or under its own limit",
+# Held since 2026-12-03 on 500 LEDs, and every second LED in turn on 100 (strict xfails until
+# then): a zone's change counts when LEDs holding 40 % of it moved the same way within two
+# frames (docs/protection.md, "Zones"). Every third or fourth LED in turn on 100 LEDs: open.
+@pytest.mark.parametrize(
+    ("leds", "turns", "quadrants"),
+    [
+        (100, 2, 2),
+        pytest.param(
+            100,
+            3,
+            2,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="red team round twenty-one, open and documented (docs/protection.md, Not "
+                "covered): the field rule asks for the same LEDs, and each LED of a field "
+                "strobing with its LEDs in turns stays at or under its own limit",
+            ),
+        ),
+        pytest.param(
+            100,
+            4,
+            4,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="red team round twenty-one, open and documented (docs/protection.md, Not "
+                "covered): the field rule asks for the same LEDs, and each LED of a field "
+                "strobing with its LEDs in turns stays at or under its own limit",
+            ),
+        ),
+        (500, 2, 2),
+        (500, 3, 2),
+        (500, 4, 4),
+    ],
 )
-@pytest.mark.parametrize(("turns", "quadrants"), [(2, 2), (3, 2), (4, 4)])
-@pytest.mark.parametrize("leds", [100, 500])
 def test_a_field_strobing_with_its_leds_in_turns_is_held_to_three_flashes(
     leds: int, turns: int, quadrants: int
 ) -> None:
@@ -263,13 +289,21 @@ while True:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round twenty-one, open and documented (docs/protection.md, Not covered): "
-    "the field rule asks for the same LEDs, and each LED of a field strobing with its LEDs "
-    "in turns stays at or under its own limit",
+@pytest.mark.parametrize(
+    "leds",
+    [
+        pytest.param(
+            100,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="red team round twenty-one, open and documented (docs/protection.md, Not "
+                "covered): the field rule asks for the same LEDs, and each LED of a field "
+                "strobing with its LEDs in turns stays at or under its own limit",
+            ),
+        ),
+        500,
+    ],
 )
-@pytest.mark.parametrize("leds", [100, 500])
 def test_a_program_strobing_a_quarter_with_its_leds_in_turns_is_held(leds: int) -> None:
     shown, result = run_report(IN_TURNS, spiral_cone(leds), seconds=3.0)
     field, _ = taking_turns(leds, 3)

@@ -223,11 +223,9 @@ def test_a_quarter_cant_flash_red_beside_blinking_blue_with_every_other_frame_ju
 # gaps (known, round seventeen's xfails). Alternating short and long gaps pairs the staggered
 # edges in short gaps and the strobe's halves in long ones: 10 transitions in one second, on
 # 100 and 500 LEDs, more than drawn (9 at 15/99 ms: the blends toward the last frame add one).
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round forty-five, open: with short and long gaps alternating, the quarter "
-    "strobing with its edges a frame apart flashes 10 times a second",
-)
+# Fixed 2026-12-03 (lead; strict xfails until then): the zones see the field's own mean, a
+# second grid turned half a quadrant and a zone's change counted when LEDs holding 40 % of it
+# moved the same way within two frames (docs/protection.md, "Zones").
 @pytest.mark.parametrize("leds", [100, 500])
 @pytest.mark.parametrize("gaps_ms", [(15.0, 99.0), (101.0, 40.0, 25.0)], ids=["15-99", "101-40-25"])
 def test_the_staggered_quarter_cant_strobe_with_short_and_long_gaps_alternating(
@@ -245,12 +243,24 @@ def test_the_staggered_quarter_cant_strobe_with_short_and_long_gaps_alternating(
 # at gaps of 25, 25, 60 ms over and over, and at 40, 15, 101 ms; 8 at random gaps of 15-35 ms
 # (seed 7); the same on 100 and 500 LEDs. 17 of 48 random schedules and 166 of 392 alternating
 # ones let 7-9 through on 100 LEDs.
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round forty-five, open: with uneven or alternating gaps, a red quarter in "
-    "two classes a frame apart beside steady green flashes 8-9 times a second",
+# Fixed 2026-12-03 on 500 LEDs (lead; strict xfails until then): the zones see the
+# field's own mean, a second grid turned half a quadrant and a zone's change counted when LEDs
+# holding 40 % of it moved the same way within two frames (docs/protection.md, "Zones").
+@pytest.mark.parametrize(
+    "leds",
+    [
+        pytest.param(
+            100,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="red team round forty-five, open: with uneven or alternating gaps, a red "
+                "quarter in two classes a frame apart beside steady green flashes 8-9 times a "
+                "second (on 100 LEDs; held on 500 since 2026-12-03)",
+            ),
+        ),
+        500,
+    ],
 )
-@pytest.mark.parametrize("leds", [100, 500])
 @pytest.mark.parametrize(
     "gaps",
     [
@@ -288,12 +298,25 @@ def test_a_mostly_orange_red_quarter_cant_strobe_when_frames_come_30_to_110_ms_a
 # Round seventeen's pinwheel (half the tree lit over four frames and darkened over four) is held
 # to 6 at 25 ms and 40 ms a frame, but not at 20 ms on 100 LEDs or at 27 and 35 ms on 500.
 # Found: 7 transitions in one second on half the tree.
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round forty-five, open: at steady frame rates other than 40 a second, half "
-    "the tree lit over four frames and darkened over four flashes 7 times a second",
+# Fixed 2026-12-03 on 500 LEDs (lead; strict xfails until then): the zones see the
+# field's own mean, a second grid turned half a quadrant and a zone's change counted when LEDs
+# holding 40 % of it moved the same way within two frames (docs/protection.md, "Zones").
+@pytest.mark.parametrize(
+    ("leds", "gap_ms"),
+    [
+        pytest.param(
+            100,
+            20.0,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="red team round forty-five, open: at 20 ms a frame, half the tree lit "
+                "over four frames and darkened over four flashes 7 times a second",
+            ),
+        ),
+        (500, 27.0),
+        (500, 35.0),
+    ],
 )
-@pytest.mark.parametrize(("leds", "gap_ms"), [(100, 20.0), (500, 27.0), (500, 35.0)])
 def test_half_the_tree_cant_flash_as_a_pinwheel_at_other_steady_frame_rates(
     leds: int, gap_ms: float
 ) -> None:
@@ -311,12 +334,24 @@ def test_half_the_tree_cant_flash_as_a_pinwheel_with_gaps_of_60_25_25_ms() -> No
     assert worst <= MOST, f"{worst} transitions in one second on half the tree"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team round forty-five, open: with frames 20-45 ms apart at random, half the tree "
-    "lit over four frames and darkened over four flashes 7 times a second",
+# Fixed 2026-12-03 for seed 3 (lead; a strict xfail until then): the zones see the
+# field's own mean, a second grid turned half a quadrant and a zone's change counted when LEDs
+# holding 40 % of it moved the same way within two frames (docs/protection.md, "Zones").
+@pytest.mark.parametrize(
+    "seed",
+    [
+        pytest.param(
+            2,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="red team round forty-five, open: with frames 20-45 ms apart at random, "
+                "half the tree lit over four frames and darkened over four flashes 7 times a "
+                "second",
+            ),
+        ),
+        3,
+    ],
 )
-@pytest.mark.parametrize("seed", [2, 3])
 def test_half_the_tree_cant_flash_as_a_pinwheel_when_frames_come_20_to_45_ms_apart(
     seed: int,
 ) -> None:
