@@ -109,6 +109,9 @@ RED_WIDE_AREA = 1 / 8
 # whose LEDs take turns stays open, docs/protection.md.)
 NEIGHBOURHOOD = 6
 
+# Frames whose measures a tracker keeps (``LedTransitions.judge``).
+_SEEN_FRAMES = 4
+
 Floats = npt.NDArray[np.float64]
 Flags = npt.NDArray[np.bool_]
 Indices = npt.NDArray[np.intp]
@@ -345,6 +348,9 @@ class LedTransitions:
         self._falls_at = np.full(shape, -np.inf)
         self._rises_at = np.full(shape, np.inf)
         self._levels = b""  # the last frame noted: the same frame again changes nothing
+        # The measures of the frames judged last, by their levels: a frame held back at the limit
+        # often alternates with a blend of one step toward it, frame after frame.
+        self._seen: dict[bytes, Measures] = {}
         self._shown_at = -np.inf  # when it was shown
         # Transitions in the window: when, and which LEDs made them.
         self._window: deque[tuple[float, Flags]] = deque()
@@ -376,9 +382,17 @@ class LedTransitions:
         (it changes nothing)."""
         if levels == self._levels:
             return None
-        columns = np.frombuffer(levels, np.uint8).reshape(-1, 4) @ _COLUMNS
-        rows = self._neighbourhoods
-        seen = _measures(columns) if rows is None else _near_measures(columns, rows)
+        seen = self._seen.get(levels)
+        if seen is None:
+            columns = np.frombuffer(levels, np.uint8).reshape(-1, 4) @ _COLUMNS
+            rows = self._neighbourhoods
+            seen = _measures(columns) if rows is None else _near_measures(columns, rows)
+            for array in (seen.values, seen.peaks, seen.own):
+                if array is not None:
+                    array.setflags(write=False)  # shared by later frames with these levels
+            if len(self._seen) >= _SEEN_FRAMES:
+                del self._seen[next(iter(self._seen))]
+            self._seen[levels] = seen
         return self.verdict(seen, now)
 
     def blend(self, old: bytes, new: bytes) -> Blend:
