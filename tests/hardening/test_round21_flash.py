@@ -115,6 +115,14 @@ def taking_turns(
     return near, draw(leds, paint, frames=frames)
 
 
+_IN_TURNS_OPEN = pytest.mark.xfail(
+    strict=True,
+    reason="red team round twenty-one, open and documented (docs/protection.md, Not covered): "
+    "the field rule asks for the same LEDs, and each LED of a field strobing with its LEDs in "
+    "turns stays at or under its own limit",
+)
+
+
 # Held since 2026-12-03 on 500 LEDs, and every second LED in turn on 100 (strict xfails until
 # then): a zone's change counts when LEDs holding 40 % of it moved the same way within two
 # frames (docs/protection.md, "Zones"). Every third or fourth LED in turn on 100 LEDs: open.
@@ -126,23 +134,13 @@ def taking_turns(
             100,
             3,
             2,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="red team round twenty-one, open and documented (docs/protection.md, Not "
-                "covered): the field rule asks for the same LEDs, and each LED of a field "
-                "strobing with its LEDs in turns stays at or under its own limit",
-            ),
+            marks=_IN_TURNS_OPEN,
         ),
         pytest.param(
             100,
             4,
             4,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="red team round twenty-one, open and documented (docs/protection.md, Not "
-                "covered): the field rule asks for the same LEDs, and each LED of a field "
-                "strobing with its LEDs in turns stays at or under its own limit",
-            ),
+            marks=_IN_TURNS_OPEN,
         ),
         (500, 2, 2),
         (500, 3, 2),
@@ -294,12 +292,7 @@ while True:
     [
         pytest.param(
             100,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="red team round twenty-one, open and documented (docs/protection.md, Not "
-                "covered): the field rule asks for the same LEDs, and each LED of a field "
-                "strobing with its LEDs in turns stays at or under its own limit",
-            ),
+            marks=_IN_TURNS_OPEN,
         ),
         500,
     ],
