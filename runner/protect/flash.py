@@ -204,6 +204,10 @@ class Swing:
         # Values that, in a state that is not a saturated red, complete no transition and
         # change nothing here: most frames of most programs. Empty until the first state.
         self.lo, self.hi = 1.0, 0.0
+        # The same for a saturated red state, from ``lo`` (only red may be one): such a state
+        # may end a rise or be a new peak, so the range is narrower (a red strobe held back at
+        # the limit shows a red and a blend a step toward the other colour, both in it).
+        self.red_hi = 0.0
 
     def turn(self, state: State, plain: bool = False) -> int:
         """The direction of the transition ``state`` would complete, 0 for none; ``plain``:
@@ -278,12 +282,19 @@ class Swing:
             self.times.popleft()
         return len(self.times) >= MAX_TRANSITIONS
 
-    def note(self, state: State, now: float) -> None:
-        """Record that ``state`` was shown at ``now``."""
-        self._note(state, now)
+    def note(self, state: State | None, now: float) -> None:
+        """Record that ``state`` was shown at ``now``; None: a state in the quiet range (which
+        changes nothing but the step, as the window empties)."""
+        tight = len(self.times) >= MAX_TRANSITIONS
+        if state is None:
+            if tight == self.tight:
+                return  # nothing changed
+        else:
+            self._note(state, now)
         # Only a transition fills the window; while it empties, a tight step is on the safe side.
         self.tight = len(self.times) >= MAX_TRANSITIONS
         self.lo, self.hi = self._quiet()
+        self.red_hi = self._quiet_red_top()
 
     def _note(self, state: State, now: float) -> None:
         direction = self.turn(state)
@@ -324,6 +335,11 @@ class Swing:
         far enough from the last peak or valley to count."""
         return 1.0, 0.0
 
+    def _quiet_red_top(self) -> float:
+        """``red_hi`` (see ``__init__``); here none: only the red measure has saturated
+        states."""
+        return 0.0
+
 
 class GeneralSwing(Swing):
     """The general (luminance) measure: every state may be a peak, so the peak is the top."""
@@ -351,6 +367,16 @@ class RedSwing(Swing):
         if self._direction >= 0 and self._peak is not None:  # a fall from the peak may count
             lo = max(lo, self._peak[0] - self.step() + 2 * _MARGIN)
         return lo, self._top
+
+    def _quiet_red_top(self) -> float:
+        # A saturated red above the peak is the new peak (none yet: any is), and one a step
+        # above the valley ends a rise.
+        if self._peak is None or self._valley is None:
+            return 0.0
+        top = min(self._top, self._peak[0])
+        if self._direction <= 0:
+            top = min(top, self._valley[0] + self.step() - 2 * _MARGIN)
+        return top
 
 
 class FlashLimiter:
@@ -426,7 +452,7 @@ class FlashLimiter:
         # A frame judged, waiting to be shown (``limit(commit=False)``, then ``commit``).
         self._pending: (
             tuple[
-                list[tuple[Swing, State]],
+                list[tuple[Swing, State | None]],
                 Emission,
                 tuple[list[Rgb], list[int]],
                 float,
@@ -473,7 +499,8 @@ class FlashLimiter:
         """
         self._pending = None
         sums = self._zones.sums(light.levels)
-        busy, blocked = self._judge(sums, light.levels, now)
+        # Held back, the frame's swings are not wanted: the damped frame's are.
+        busy, blocked = self._judge(sums, light.levels, now, until_blocked=self._last is not None)
         # Each LED on its own: asked only when the zones let the frame through (if they hold
         # it back, the blend is checked on the LEDs as well).
         each = None if blocked else self._each.judge(light.levels, now)
@@ -513,15 +540,21 @@ class FlashLimiter:
         self._shown_levels.append(light.levels)
 
     def _judge(
-        self, sums: tuple[list[Rgb], list[int]], levels: bytes, now: float
-    ) -> tuple[list[tuple[Swing, State]], bool]:
-        """The swings a frame changes, with their new states, and whether it must be held back:
-        it would change a zone whose window is full (by the plain measure: such a zone may not
-        flash at all for now)."""
+        self,
+        sums: tuple[list[Rgb], list[int]],
+        levels: bytes,
+        now: float,
+        until_blocked: bool = False,
+    ) -> tuple[list[tuple[Swing, State | None]], bool]:
+        """The swings a frame changes, with their new states (None: a saturated red in the
+        quiet range, which changes only the step), and whether it must be held back: it would
+        change a zone whose window is full (by the plain measure: such a zone may not flash at
+        all for now). ``until_blocked``: stop there, the swings are not wanted then (once
+        blocked, no later zone's window is asked)."""
         zones, cells = sums
         measures: tuple[list[float], list[float]] | None = None
         leds: LedLight | None = None
-        busy: list[tuple[Swing, State]] = []
+        busy: list[tuple[Swing, State | None]] = []
         blocked = False
         # The hot loop: most zones of most frames are quiet (see Swing.lo), so only the others
         # get their full state. Means of a zone's channels (0..1) are computed as the WCAG
@@ -535,8 +568,10 @@ class FlashLimiter:
             saturated = total > 0 and r / total >= SATURATED_RED
             redness = max(0.0, r - g - b) * RED_SCALE
             quiet_general = general.lo <= luminance <= general.hi
-            quiet_red = not saturated and red.lo <= redness <= red.hi
+            quiet_red = red.lo <= redness <= (red.red_hi if saturated else red.hi)
             if quiet_general and quiet_red:
+                if saturated:  # noted all the same: see ``_quiet_red``
+                    _quiet_red(red, now, blocked, busy)
                 continue
             if measures is None:
                 measures = self.cell_measures(cells)
@@ -552,6 +587,10 @@ class FlashLimiter:
             if not quiet_red:
                 blocked = blocked or bool(red.full(now) and red.turn(red_state, plain=True))
                 busy.append((red, red_state))
+            elif saturated:
+                _quiet_red(red, now, blocked, busy)
+            if blocked and until_blocked:
+                break
         return busy, blocked
 
     def _damp(
@@ -580,7 +619,12 @@ class FlashLimiter:
             if not (self._quiet_at(zone, old) and self._quiet_at(zone, new))
         ]
 
+        answers: dict[float, bool] = {}  # the search asks the finest blend again
+
         def blend_quiet(alpha: float) -> bool:
+            if alpha in answers:
+                return answers[alpha]
+            answers[alpha] = False
             for k, (zone, o, d) in enumerate(moving):
                 if not self._still(
                     zone, (o[0] + alpha * d[0], o[1] + alpha * d[1], o[2] + alpha * d[2])
@@ -588,6 +632,7 @@ class FlashLimiter:
                     if k:  # the zone that held a blend back likely holds the next: ask it first
                         moving.insert(0, moving.pop(k))
                     return False
+            answers[alpha] = True
             return True
 
         # Not even the blend's finest step is quiet: the search would end on the previous frame
@@ -659,11 +704,25 @@ class FlashLimiter:
         saturated = total > 0 and r / total >= SATURATED_RED
         luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
         redness = max(0.0, r - g - b) * RED_SCALE
-        if not saturated and general.lo <= luminance <= general.hi and red.lo <= redness <= red.hi:
+        if general.lo <= luminance <= general.hi and red.lo <= redness <= (
+            red.red_hi if saturated else red.hi
+        ):
             return True
         if general.turn((luminance, False, (), None), plain=True):
             return False
         return not red.turn((redness, saturated, (), None), plain=True)
+
+
+def _quiet_red(
+    red: Swing, now: float, blocked: bool, busy: list[tuple[Swing, State | None]]
+) -> None:
+    """A saturated red state in the quiet range changes nothing but the step, as the window
+    empties: the window is asked (until a zone blocks the frame) and the swing noted as they
+    would be for any other state, so the limiter judges every frame as if it had been worked
+    out."""
+    if not blocked:
+        red.full(now)
+    busy.append((red, None))
 
 
 def _neighbours(a: tuple[int, int], b: tuple[int, int]) -> bool:

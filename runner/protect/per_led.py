@@ -47,7 +47,7 @@ from __future__ import annotations
 import functools
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -245,6 +245,9 @@ class Blend:
     start: Floats
     change: Floats
     rows: Indices | None = None
+    # The measures asked for so far, by ``alpha``: a strobe held back at the limit is blended
+    # between the same two frames, the same way, frame after frame (``LedTransitions.blend``).
+    _at: dict[float, Measures] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def between(cls, old: bytes, new: bytes, rows: Indices | None = None) -> Blend:
@@ -252,9 +255,23 @@ class Blend:
         return cls(start, np.frombuffer(new, np.uint8).reshape(-1, 4) @ _COLUMNS - start, rows)
 
     def at(self, alpha: float) -> Measures:
-        """The measures ``alpha`` of the way."""
-        columns = self.start + alpha * self.change
-        return _measures(columns) if self.rows is None else _near_measures(columns, self.rows)
+        """The measures ``alpha`` of the way (read-only arrays)."""
+        seen = self._at.get(alpha)
+        if seen is None:
+            columns = self.start + alpha * self.change
+            seen = _measures(columns) if self.rows is None else _near_measures(columns, self.rows)
+            _freeze(seen)
+            if len(self._at) >= _SEEN_FRAMES:
+                del self._at[next(iter(self._at))]
+            self._at[alpha] = seen
+        return seen
+
+
+def _freeze(seen: Measures) -> None:
+    """Make a frame's measures read-only: they are kept and shared by later frames."""
+    for array in (seen.values, seen.peaks, seen.own):
+        if array is not None:
+            array.setflags(write=False)
 
 
 @dataclass(frozen=True)
@@ -351,6 +368,7 @@ class LedTransitions:
         # The measures of the frames judged last, by their levels: a frame held back at the limit
         # often alternates with a blend of one step toward it, frame after frame.
         self._seen: dict[bytes, Measures] = {}
+        self._blend: tuple[tuple[bytes, bytes], Blend] | None = None  # the last pair asked for
         self._shown_at = -np.inf  # when it was shown
         # Transitions in the window: when, and which LEDs made them.
         self._window: deque[tuple[float, Flags]] = deque()
@@ -387,17 +405,18 @@ class LedTransitions:
             columns = np.frombuffer(levels, np.uint8).reshape(-1, 4) @ _COLUMNS
             rows = self._neighbourhoods
             seen = _measures(columns) if rows is None else _near_measures(columns, rows)
-            for array in (seen.values, seen.peaks, seen.own):
-                if array is not None:
-                    array.setflags(write=False)  # shared by later frames with these levels
+            _freeze(seen)  # shared by later frames with these levels
             if len(self._seen) >= _SEEN_FRAMES:
                 del self._seen[next(iter(self._seen))]
             self._seen[levels] = seen
         return self.verdict(seen, now)
 
     def blend(self, old: bytes, new: bytes) -> Blend:
-        """The frames between ``old`` and ``new``, measured as this tracker measures them."""
-        return Blend.between(old, new, self._neighbourhoods)
+        """The frames between ``old`` and ``new``, measured as this tracker measures them (the
+        last pair asked for is kept: a strobe held back asks for the same one again)."""
+        if self._blend is None or self._blend[0] != (old, new):
+            self._blend = ((old, new), Blend.between(old, new, self._neighbourhoods))
+        return self._blend[1]
 
     def spent(self, now: float) -> bool:
         """Whether some LED has six transitions of a measure in the window at ``now``: no
@@ -436,6 +455,10 @@ class LedTransitions:
     def verdict(self, seen: Measures, now: float) -> Verdict:
         """The verdict on a frame of these measures at monotonic ``now``."""
         falls, rises, spent = self.edges(seen, now)
+        if not falls.any() and not rises.any():
+            # Most frames: no LED completes a transition, so no rule can hold the frame back.
+            moves = None if spent is None else np.zeros(len(self._held), np.bool_)
+            return Verdict(False, seen, falls, rises, moves)
         late = self._staggered(falls, rises, now)
         staggered = late is not None
         if spent is None:
@@ -662,9 +685,12 @@ class LedTransitions:
             self._field = None
             self._spent = bool(np.count_nonzero(self._counts >= MAX_TRANSITIONS))
             self._nearly = bool(np.count_nonzero(self._counts >= MAX_TRANSITIONS - 1))
-        else:  # most frames: the extremes only widen
+        elif (peaks > self._high).any() or (values < self._low).any():  # the extremes widen
             np.maximum(self._high, peaks, out=self._high)
             np.minimum(self._low, values, out=self._low)
+        else:  # most frames: nothing moves past the extremes, so nothing below changes
+            self._shown_at = now
+            return
         self._falls_at = np.where(
             self._may_fall, np.minimum(self._high - self._step, self._fall_cap), -np.inf
         )
