@@ -60,7 +60,7 @@ from runner.protect.wcag import (
     SATURATED_RED,
     WINDOW_S,
 )
-from runner.protect.zones import QUADRANTS, Position, Rgb, Zones, split, tuple_getter
+from runner.protect.zones import QUADRANTS, Position, Rgb, Zones, tuple_getter
 
 # A zone's change counts as a flash only if cells holding COHERENT_SHARE of its LEDs changed the
 # same way, each by at least the step and, in a cell of few LEDs, by as much light as FEW_LEDS
@@ -399,10 +399,16 @@ class FlashLimiter:
             )
             for size in zones.cell_sizes
         ]
-        self._cell_scales = [
-            (1.0 / (255.0 * size * general), RED_SCALE / (255.0 * size * red * RED_SCALE))
-            for size, (general, red) in zip(zones.cell_sizes, steps, strict=True)
-        ]
+        self._general_scales, self._red_scales = (
+            np.array(scales)
+            for scales in zip(
+                *(
+                    (1.0 / (255.0 * size * general), RED_SCALE / (255.0 * size * red * RED_SCALE))
+                    for size, (general, red) in zip(zones.cell_sizes, steps, strict=True)
+                ),
+                strict=True,
+            )
+        )
         # Picks a zone's cells out of all cells' measures (None for the whole tree).
         self._pick = [tuple_getter(c) if c else None for c in zones.columns]
         # Per zone: the general swing and the red swing, on the zone's mean colour (as WCAG
@@ -448,27 +454,26 @@ class FlashLimiter:
         self._last: Emission | None = None
         # Each LED's measures in the frames shown last, for a zone's LEDs moving together.
         self._shown_levels: deque[bytes] = deque(maxlen=RECENT_FRAMES)
-        self._last_sums: tuple[list[Rgb], list[int]] = ([], [])
+        self._last_sums: tuple[list[Rgb], Floats] = ([], np.zeros((0, 3)))
         # A frame judged, waiting to be shown (``limit(commit=False)``, then ``commit``).
         self._pending: (
             tuple[
                 list[tuple[Swing, State | None]],
                 Emission,
-                tuple[list[Rgb], list[int]],
+                tuple[list[Rgb], Floats],
                 float,
                 Verdicts | None,
             ]
             | None
         ) = None
 
-    def cell_measures(self, cells: Sequence[int]) -> tuple[list[float], list[float]]:
-        """Each cell's general and red measure, in units of the change it must make."""
-        lums, reds = [], []
-        for total, (general_scale, red_scale) in zip(cells, self._cell_scales, strict=True):
-            r, g, b = split(total)
-            lums.append((0.2126 * r + 0.7152 * g + 0.0722 * b) * general_scale)
-            reds.append(max(0.0, r - g - b) * red_scale)
-        return lums, reds
+    def cell_measures(self, cells: Floats) -> tuple[list[float], list[float]]:
+        """Each cell's general and red measure, in units of the change it must make, from
+        ``cells``' channel totals (a row per cell)."""
+        r, g, b = cells[:, 0], cells[:, 1], cells[:, 2]
+        lums = (0.2126 * r + 0.7152 * g + 0.0722 * b) * self._general_scales
+        reds = np.maximum(r - g - b, 0.0) * self._red_scales
+        return lums.tolist(), reds.tolist()
 
     def states(
         self,
@@ -541,7 +546,7 @@ class FlashLimiter:
 
     def _judge(
         self,
-        sums: tuple[list[Rgb], list[int]],
+        sums: tuple[list[Rgb], Floats],
         levels: bytes,
         now: float,
         until_blocked: bool = False,
@@ -594,8 +599,8 @@ class FlashLimiter:
         return busy, blocked
 
     def _damp(
-        self, light: Emission, sums: tuple[list[Rgb], list[int]], now: float
-    ) -> tuple[Emission, tuple[list[Rgb], list[int]], Verdicts | None]:
+        self, light: Emission, sums: tuple[list[Rgb], Floats], now: float
+    ) -> tuple[Emission, tuple[list[Rgb], Floats], Verdicts | None]:
         """The frame furthest toward ``light`` from the last one that completes no transition
         of any measure and zone, and that the LEDs on their own would not hold back
         (``per_led``), with its sums and the LEDs' verdict on it.

@@ -27,28 +27,26 @@ taking turns, each within the limit, would flash their half twice as often. A zo
 LEDs must not be a zone's flash); one of fewer, on its mean alone. Zones with the same cells are
 judged once.
 
-Speed: one pass puts each LED's three hardware levels into 24-bit lanes of one integer, a
-``sum`` per cell adds up all three channels at once, and each zone adds up its cells.
+Speed: one matrix product (a row of ones per zone and per cell) adds up every zone's and cell's
+three channels at once.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-import sys
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 Position = Sequence[float]  # x, y, z
 
 BANDS = 4  # by height, of equal LED count
 QUADRANTS = 4  # by angle around the trunk
 MIN_ZONE_CELLS = 4  # see FlashLimiter: a change must reach every cell, so 3 LEDs never count
-_LANE = 24  # bits per channel in a packed per-LED value; 255 * MAX_LEDS fits easily
-_MASK = (1 << _LANE) - 1
-# Byte offsets of R, G and B inside the 8-byte little- or big-endian word of each LED.
-_OFFSETS = (0, 3, 6) if sys.byteorder == "little" else (7, 4, 1)
 
 
 def tuple_getter(indices: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
@@ -132,7 +130,8 @@ def _shapes(turned: bool = False) -> list[tuple[str, set[int]]]:
     return shapes
 
 
-Rgb = tuple[int, int, int]  # total hardware level of the reds, greens and blues
+Rgb = Sequence[float]  # total hardware level of the reds, greens and blues (whole numbers)
+Floats = npt.NDArray[np.float64]
 
 
 class Zones:
@@ -164,7 +163,6 @@ class Zones:
                 (name + suffix, {base + c for c in shape}) for name, shape in _shapes(turned)
             ]
         used = sorted(members)
-        self._cell_getters = [tuple_getter(members[c]) for c in used]
         self.cell_sizes = [len(members[c]) for c in used]
         # Each cell's height band and quadrant: neighbouring cells make an eighth of the tree.
         # (A zone's cells are all of one grid, so cells of two grids are never paired.)
@@ -179,7 +177,7 @@ class Zones:
         # or a layout that fills few quadrants (all LEDs on one plane, one vertical string),
         # has such zones; skipping them let its halves strobe undamped (red team round nine).
         self.columns: list[tuple[int, ...]] = []
-        self._zone_getters: list[Callable[[Sequence[Any]], tuple[Any, ...]]] = []
+        every_cell: list[tuple[int, ...]] = []  # each zone's cells, whether or not coherent
         seen: set[frozenset[int]] = set()  # zones of the same LEDs are judged once
         for name, shape in shapes:
             present = frozenset(shape & set(used))
@@ -193,23 +191,20 @@ class Zones:
             self.sizes.append(len(leds))
             self.members.append(sorted(leds))
             self.columns.append(columns if coherent else ())
-            self._zone_getters.append(tuple_getter(columns))
-        self._wide = bytearray(8 * count)
+            every_cell.append(columns)
+        # One row per zone, then one per cell: 1 for each LED in it. Sums of whole numbers far
+        # below 2 ** 53, so the floats are exact whatever order the product adds them in.
+        in_cell = np.zeros((len(used), count))
+        for k, cell in enumerate(used):
+            in_cell[k, members[cell]] = 1.0
+        # (A zone's cells are of one grid: no LED is in two of them.)
+        in_zone = [in_cell[list(cells)].sum(axis=0) for cells in every_cell]
+        self._membership = np.vstack([*in_zone, in_cell])
+        self._zone_count = len(every_cell)
 
-    def sums(self, levels: bytes) -> tuple[list[Rgb], list[int]]:
-        """Total R, G and B hardware level of each zone, and of each cell packed in one
-        integer (``split`` unpacks it), for a frame's hardware levels (4 bytes, R G B and one
-        unused, per LED)."""
-        wide = self._wide  # the 4th..8th bytes of each word stay 0
-        r, g, b = _OFFSETS
-        wide[r::8] = levels[0::4]
-        wide[g::8] = levels[1::4]
-        wide[b::8] = levels[2::4]
-        per_led = memoryview(wide).cast("Q").tolist()
-        cells = [sum(get(per_led)) for get in self._cell_getters]
-        return [split(sum(get(cells))) for get in self._zone_getters], cells
-
-
-def split(total: int) -> Rgb:
-    """The R, G and B totals packed in one of ``Zones.sums``' integers."""
-    return total & _MASK, total >> _LANE & _MASK, total >> 2 * _LANE
+    def sums(self, levels: bytes) -> tuple[list[Rgb], Floats]:
+        """Total R, G and B hardware level of each zone, and of each cell (a row each), for a
+        frame's hardware levels (4 bytes, R G B and one unused, per LED)."""
+        channels = np.frombuffer(levels, np.uint8).reshape(-1, 4)[:, :3]
+        totals = self._membership @ channels.astype(np.float64)
+        return totals[: self._zone_count].tolist(), totals[self._zone_count :]
