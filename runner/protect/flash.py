@@ -97,6 +97,7 @@ COHERENT_LEDS = 0.4
 # zone a frame, so they need many frames to light that share of it.
 RECENT_FRAMES = 2
 _SEARCH_STEPS = 9  # the blend itself has 1/256 steps
+_KEPT = 4  # blends and quiet frames kept for a strobe held back, which asks for them again
 _FINEST_BLEND = 1 / 256  # the blend's finest step: below it, nothing between the two frames
 # Keeps a swing's quiet range clear of its thresholds, so float rounding in the exact test
 # cannot disagree with the quick one.
@@ -171,6 +172,18 @@ def _red_counts(low: State, high: State, step: float) -> bool:
     return high[0] - low[0] > step - _MARGIN and high[1]
 
 
+class Revision:
+    """Counts the changes to a limiter's swings: what was worked out from their states alone
+    (a blend's search, a frame found quiet) holds while the count stays the same. A strobe
+    held back at the limit shows the same two frames, which change no swing, frame after
+    frame."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 class Swing:
     """Counts the transitions of one measure of one zone (or the whole tree), with their times."""
 
@@ -208,6 +221,7 @@ class Swing:
         # may end a rise or be a new peak, so the range is narrower (a red strobe held back at
         # the limit shows a red and a blend a step toward the other colour, both in it).
         self.red_hi = 0.0
+        self.revision = Revision()  # the limiter gives all its swings one
 
     def turn(self, state: State, plain: bool = False) -> int:
         """The direction of the transition ``state`` would complete, 0 for none; ``plain``:
@@ -291,6 +305,7 @@ class Swing:
                 return  # nothing changed
         else:
             self._note(state, now)
+        self.revision.count += 1
         # Only a transition fills the window; while it empties, a tight step is on the safe side.
         self.tight = len(self.times) >= MAX_TRANSITIONS
         self.lo, self.hi = self._quiet()
@@ -448,6 +463,19 @@ class FlashLimiter:
             # scaled down to an eighth's share of it.
             held = min(1.0, eighth / size)
             self.swings.append((GeneralSwing(general, held), RedSwing(red, held)))
+        self._revision = Revision()
+        for pair in self.swings:
+            for swing in pair:
+                swing.revision = self._revision
+        # The last blend's search on the zones (see ``_damp``) and the last frames found quiet
+        # in every zone, each with the revision of the swings it holds for.
+        self._search: (
+            tuple[tuple[bytes, bytes, int], float | None, Callable[[float], bool]] | None
+        ) = None
+        self._candidates: dict[
+            tuple[bytes, bytes, float], tuple[Emission, tuple[list[Rgb], Floats]]
+        ] = {}
+        self._still_frames: dict[bytes, int] = {}
         # Each LED on its own and each LED's neighbourhood, for flashes finer than the cells
         # (runner.protect.per_led).
         self._each = LedFields(positions)
@@ -612,6 +640,49 @@ class FlashLimiter:
         """
         last = self._last
         assert last is not None
+        # The search on the zones depends only on the two frames and the swings' states: a
+        # strobe held back at the limit asks the same again, frame after frame.
+        key = (last.levels, light.levels, self._revision.count)
+        if self._search is None or self._search[0] != key:
+            self._search = (key, *self._search_zones(sums))
+        _, low_or_none, blend_quiet = self._search
+        if low_or_none is None:
+            return last, self._last_sums, None
+        low = low_or_none
+        # Then the LEDs on their own, from the zones' answer down (a flash finer than the
+        # cells: most blends the zones allow, the LEDs allow too).
+        blend = self._each.blends(last.levels, light.levels) if self._each.spent(now) else None
+        if blend is not None and low >= _FINEST_BLEND and self._each.blocks(blend, low, now):
+            high, low = low, 0.0
+            for _ in range(_SEARCH_STEPS):
+                mid = (low + high) / 2
+                if blend_quiet(mid) and not self._each.blocks(blend, mid, now):
+                    low = mid
+                else:
+                    high = mid
+        # Rounding the blend to real channel values moves it a little: check what will be shown.
+        for alpha in (low, low * 0.9, low * 0.5):
+            # (Showing the previous frame instead of blends of up to three steps, which no eye
+            # tells from it, was tried on 2026-12-03: it let half the tree lit over four frames
+            # flash 7 times a second on 100 LEDs with 22-28 ms between frames, 17 of 30
+            # schedules against none: those blends move the zones' extremes.)
+            if alpha < _FINEST_BLEND:
+                break
+            candidate, candidate_sums = self._candidate(last, light, alpha)
+            verdict = self._each.judge(candidate.levels, now)
+            if verdict is not None and verdict.blocked:
+                continue
+            if self._quiet_frame(candidate.levels, candidate_sums):
+                return candidate, candidate_sums, verdict
+        # The previous frame again never completes a transition.
+        return last, self._last_sums, None
+
+    def _search_zones(
+        self, sums: tuple[list[Rgb], Floats]
+    ) -> tuple[float | None, Callable[[float], bool]]:
+        """How far from the last frame toward one of these ``sums`` a blend may go without
+        completing a transition in any zone, on the means alone (None: not even the finest
+        step), and the test that says so of any blend."""
         ends = [
             (zone, self._means(old, zone), self._means(new, zone))
             for zone, (old, new) in enumerate(zip(self._last_sums[0], sums[0], strict=True))
@@ -643,7 +714,7 @@ class FlashLimiter:
         # Not even the blend's finest step is quiet: the search would end on the previous frame
         # (asked first, it spares the search to a strobe held at the limit, frame after frame).
         if not blend_quiet(_FINEST_BLEND):
-            return last, self._last_sums, None
+            return None, blend_quiet
         low, high = 0.0, 1.0
         for _ in range(_SEARCH_STEPS):
             mid = (low + high) / 2
@@ -651,37 +722,34 @@ class FlashLimiter:
                 low = mid
             else:
                 high = mid
-        # Then the LEDs on their own, from the zones' answer down (a flash finer than the
-        # cells: most blends the zones allow, the LEDs allow too).
-        blend = self._each.blends(last.levels, light.levels) if self._each.spent(now) else None
-        if blend is not None and low >= _FINEST_BLEND and self._each.blocks(blend, low, now):
-            high, low = low, 0.0
-            for _ in range(_SEARCH_STEPS):
-                mid = (low + high) / 2
-                if blend_quiet(mid) and not self._each.blocks(blend, mid, now):
-                    low = mid
-                else:
-                    high = mid
-        # Rounding the blend to real channel values moves it a little: check what will be shown.
-        for alpha in (low, low * 0.9, low * 0.5):
-            # (Showing the previous frame instead of blends of up to three steps, which no eye
-            # tells from it, was tried on 2026-12-03: it let half the tree lit over four frames
-            # flash 7 times a second on 100 LEDs with 22-28 ms between frames, 17 of 30
-            # schedules against none: those blends move the zones' extremes.)
-            if alpha < _FINEST_BLEND:
-                break
+        return low, blend_quiet
+
+    def _candidate(
+        self, last: Emission, light: Emission, alpha: float
+    ) -> tuple[Emission, tuple[list[Rgb], Floats]]:
+        """The blend ``alpha`` of the way from ``last`` to ``light`` as it will be shown, and
+        its sums (the last few kept: a strobe held back asks for the same blend again)."""
+        key = (last.levels, light.levels, alpha)
+        made = self._candidates.get(key)
+        if made is None:
             candidate = self._model.measure(self._model.from_levels(_blend(last, light, alpha)))
-            candidate_sums = self._zones.sums(candidate.levels)
-            verdict = self._each.judge(candidate.levels, now)
-            if verdict is not None and verdict.blocked:
-                continue
-            if all(
-                self._still(zone, self._means(rgb, zone))
-                for zone, rgb in enumerate(candidate_sums[0])
-            ):
-                return candidate, candidate_sums, verdict
-        # The previous frame again never completes a transition.
-        return last, self._last_sums, None
+            made = candidate, self._zones.sums(candidate.levels)
+            if len(self._candidates) >= _KEPT:
+                del self._candidates[next(iter(self._candidates))]
+            self._candidates[key] = made
+        return made
+
+    def _quiet_frame(self, levels: bytes, sums: tuple[list[Rgb], Floats]) -> bool:
+        """Whether a frame completes no transition in any zone, on the means alone (the
+        frames found so are kept while the swings stay as they were)."""
+        if self._still_frames.get(levels) == self._revision.count:
+            return True
+        if not all(self._still(zone, self._means(rgb, zone)) for zone, rgb in enumerate(sums[0])):
+            return False
+        if len(self._still_frames) >= _KEPT:
+            del self._still_frames[next(iter(self._still_frames))]
+        self._still_frames[levels] = self._revision.count
+        return True
 
     def _means(self, rgb: Rgb, zone: int) -> tuple[float, float, float]:
         full = self._full[zone]

@@ -45,6 +45,7 @@ a bytes comparison.
 from __future__ import annotations
 
 import functools
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -633,7 +634,7 @@ class LedTransitions:
     def _since(self, now: float) -> float:
         """Where "lately" starts at ``now``: ``RECENT_S`` ago, or just before the frame shown
         last if that is earlier (``lately`` means after)."""
-        return min(now - RECENT_S, float(np.nextafter(self._shown_at, -np.inf)))
+        return min(now - RECENT_S, math.nextafter(self._shown_at, -math.inf))
 
     def lately(self, moves: Flags, now: float) -> Flags:
         """``moves`` and the LEDs that completed a transition at their limit within
