@@ -467,8 +467,8 @@ class FlashLimiter:
         for pair in self.swings:
             for swing in pair:
                 swing.revision = self._revision
-        # The last blend's search on the zones (see ``_damp``) and the last frames found quiet
-        # in every zone, each with the revision of the swings it holds for.
+        # The last blend's search on the zones (see ``_damp``), the blends it made, and the
+        # frames found still in every zone, each with the revision of the swings it holds for.
         self._search: (
             tuple[tuple[bytes, bytes, int], float | None, Callable[[float], bool]] | None
         ) = None
@@ -476,6 +476,8 @@ class FlashLimiter:
             tuple[bytes, bytes, float], tuple[Emission, tuple[list[Rgb], Floats]]
         ] = {}
         self._still_frames: dict[bytes, int] = {}
+        # Frames quiet in every zone, with the red swings they are a saturated red in.
+        self._quiet_frames: dict[bytes, tuple[int, list[Swing]]] = {}
         # Each LED on its own and each LED's neighbourhood, for flashes finer than the cells
         # (runner.protect.per_led).
         self._each = LedFields(positions)
@@ -584,6 +586,12 @@ class FlashLimiter:
         change a zone whose window is full (by the plain measure: such a zone may not flash at
         all for now). ``until_blocked``: stop there, the swings are not wanted then (once
         blocked, no later zone's window is asked)."""
+        quiet = self._quiet_frames.get(levels)
+        if quiet is not None and quiet[0] == self._revision.count:
+            # Quiet in every zone when the swings were as they are now (see ``_quiet_red``).
+            for red in quiet[1]:
+                red.full(now)
+            return [(red, None) for red in quiet[1]], False
         zones, cells = sums
         measures: tuple[list[float], list[float]] | None = None
         leds: LedLight | None = None
@@ -624,6 +632,10 @@ class FlashLimiter:
                 _quiet_red(red, now, blocked, busy)
             if blocked and until_blocked:
                 break
+        if measures is None:  # every zone quiet
+            if len(self._quiet_frames) >= _KEPT:
+                del self._quiet_frames[next(iter(self._quiet_frames))]
+            self._quiet_frames[levels] = (self._revision.count, [red for red, _ in busy])
         return busy, blocked
 
     def _damp(
