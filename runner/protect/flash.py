@@ -41,6 +41,7 @@ both ends).
 from __future__ import annotations
 
 import functools
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -220,7 +221,7 @@ class Swing:
         # The same for a saturated red state, from ``lo`` (only red may be one): such a state
         # may end a rise or be a new peak, so the range is narrower (a red strobe held back at
         # the limit shows a red and a blend a step toward the other colour, both in it).
-        self.red_hi = 0.0
+        self.red_hi = -math.inf
         self.revision = Revision()  # the limiter gives all its swings one
 
     def turn(self, state: State, plain: bool = False) -> int:
@@ -353,7 +354,7 @@ class Swing:
     def _quiet_red_top(self) -> float:
         """``red_hi`` (see ``__init__``); here none: only the red measure has saturated
         states."""
-        return 0.0
+        return -math.inf
 
 
 class GeneralSwing(Swing):
@@ -387,7 +388,7 @@ class RedSwing(Swing):
         # A saturated red above the peak is the new peak (none yet: any is), and one a step
         # above the valley ends a rise.
         if self._peak is None or self._valley is None:
-            return 0.0
+            return -math.inf
         top = min(self._top, self._peak[0])
         if self._direction <= 0:
             top = min(top, self._valley[0] + self.step() - 2 * _MARGIN)
