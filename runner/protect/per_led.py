@@ -289,6 +289,8 @@ class Verdict:
     # LEDs at their sixth transition or later that flash a field spread over frames
     # (``LedTransitions._staggered``; None: none)
     late: Flags | None = None
+    # No LED completes a transition (most frames): shown, it only widens the extremes.
+    still: bool = False
 
 
 class LedTransitions:
@@ -450,6 +452,8 @@ class LedTransitions:
         """The transitions a frame of these measures completes, never held back: for a tracker
         whose counts only inform another (``_own_red``)."""
         falls, rises, spent = self.edges(seen, now)
+        if not falls.any() and not rises.any():
+            return Verdict(False, seen, falls, rises, None, still=True)
         moves = None if spent is None else np.asarray((falls | rises) & spent)  # per measure
         return Verdict(False, seen, falls, rises, moves)
 
@@ -459,7 +463,7 @@ class LedTransitions:
         if not falls.any() and not rises.any():
             # Most frames: no LED completes a transition, so no rule can hold the frame back.
             moves = None if spent is None else np.zeros(len(self._held), np.bool_)
-            return Verdict(False, seen, falls, rises, moves)
+            return Verdict(False, seen, falls, rises, moves, still=True)
         late = self._staggered(falls, rises, now)
         staggered = late is not None
         if spent is None:
@@ -666,6 +670,9 @@ class LedTransitions:
             self._own_red.note(self._own_red.plain_verdict(_own_measures(own), now), levels, now)
         values, falls, rises = verdict.seen.values, verdict.falls, verdict.rises
         peaks = np.where(verdict.seen.peaks, values, -np.inf)
+        if verdict.still:  # most frames: what follows, with no LED done
+            self._note_still(values, peaks, now)
+            return
         done = falls | rises
         if verdict.spent is not None and np.count_nonzero(verdict.spent):
             self._recent.append((now, verdict.spent))
@@ -689,26 +696,50 @@ class LedTransitions:
         elif (peaks > self._high).any() or (values < self._low).any():  # the extremes widen
             np.maximum(self._high, peaks, out=self._high)
             np.minimum(self._low, values, out=self._low)
-        else:  # most frames: nothing moves past the extremes, so nothing below changes
+        else:  # nothing moves past the extremes, so nothing below changes
             self._shown_at = now
             return
+        self._update_starts()
+        self._shown_at = now
+
+    def _update_starts(self) -> None:
+        """Where the next transitions start, from the extremes and directions."""
         self._falls_at = np.where(
             self._may_fall, np.minimum(self._high - self._step, self._fall_cap), -np.inf
         )
         self._rises_at = np.where(
             self._may_rise & (self._low < self._rise_from), self._low + self._step, np.inf
         )
+
+    def _note_still(self, values: Floats, peaks: Floats, now: float) -> None:
+        """``note`` for a frame in which no LED completed a transition: the same, step by
+        step, without the LEDs that did."""
+        while self._recent_red and self._recent_red[0][0] <= self._since(now):
+            self._recent_red.popleft()
+        if self._fields is not None:
+            while self._recent_field and self._recent_field[0][0] <= self._since(now):
+                self._recent_field.popleft()
+            self._note_shown_red(values[1], now)
+            while self._recent_late and self._recent_late[0][0] <= self._since(now):
+                self._recent_late.popleft()
+        if (peaks > self._high).any() or (values < self._low).any():  # the extremes widen
+            np.maximum(self._high, peaks, out=self._high)
+            np.minimum(self._low, values, out=self._low)
+            self._update_starts()
         self._shown_at = now
+
+    def _note_shown_red(self, red: Floats, now: float) -> None:
+        shown = self._shown_red
+        shown.append((now, red))
+        while len(shown) > 1 and shown[1][0] <= self._since(now):
+            shown.popleft()
 
     def _note_field(self, verdict: Verdict, now: float) -> None:
         """Remember the LEDs that complete a red transition one short of their limit or
         beyond (before the counts take this frame in)."""
         while self._recent_field and self._recent_field[0][0] <= self._since(now):
             self._recent_field.popleft()
-        shown = self._shown_red
-        shown.append((now, verdict.seen.values[1]))
-        while len(shown) > 1 and shown[1][0] <= self._since(now):
-            shown.popleft()
+        self._note_shown_red(verdict.seen.values[1], now)
         late = self._counts[1] >= MAX_TRANSITIONS - 1
         rising, falling = verdict.rises[1] & late, verdict.falls[1] & late
         if np.count_nonzero(rising) or np.count_nonzero(falling):
