@@ -70,12 +70,9 @@ def _cells(positions: Sequence[Position], turned: bool = False) -> list[int] | N
     # one quadrant (red team round ten: front and back strobed in antiphase undamped).
     cx = statistics.median(p[0] for p in positions)
     cy = statistics.median(p[1] for p in positions)
-    quadrants = []
-    offset = math.tau / QUADRANTS / 2 if turned else 0.0
-    for x, y, *_ in positions:
-        turn = (math.atan2(y - cy, x - cx) + offset) % math.tau
-        quadrants.append(min(QUADRANTS - 1, int(turn / (math.tau / QUADRANTS))))
-    if len(set(_cells_quadrants_plain(positions, cx, cy))) < QUADRANTS - 1:
+    quadrants = _quadrants(positions, cx, cy, math.tau / QUADRANTS / 2 if turned else 0.0)
+    plain = _quadrants(positions, cx, cy, 0.0) if turned else quadrants
+    if len(set(plain)) < QUADRANTS - 1:
         if turned:  # strips have no turned grid
             return None
         # A layout that fills few quadrants (all LEDs on one plane, as a tree mapped from one
@@ -89,10 +86,11 @@ def _cells(positions: Sequence[Position], turned: bool = False) -> list[int] | N
     return [band[i] * QUADRANTS + quadrants[i] for i in range(count)]
 
 
-def _cells_quadrants_plain(positions: Sequence[Position], cx: float, cy: float) -> list[int]:
-    """Each LED's quadrant of the first grid (whether the layout fills enough of them)."""
+def _quadrants(positions: Sequence[Position], cx: float, cy: float, offset: float) -> list[int]:
+    """Each LED's quadrant around ``(cx, cy)``, the quadrants turned by ``offset`` radians."""
+    width = math.tau / QUADRANTS
     return [
-        min(QUADRANTS - 1, int((math.atan2(y - cy, x - cx) % math.tau) / (math.tau / QUADRANTS)))
+        min(QUADRANTS - 1, int(((math.atan2(y - cy, x - cx) + offset) % math.tau) / width))
         for x, y, *_ in positions
     ]
 
