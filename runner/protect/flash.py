@@ -44,7 +44,7 @@ import functools
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -686,6 +686,12 @@ class FlashLimiter:
             if verdict is not None and verdict.blocked:
                 continue
             if self._quiet_frame(candidate.levels, candidate_sums):
+                if candidate is last:
+                    # A kept blend can be the frame shown last. ``limit`` takes that object
+                    # for "the previous frame again" and skips judging it, but a blend must be
+                    # judged: that notes its saturated reds again, which refreshes their
+                    # swings (red team round 48). A new object, as before the blends were kept.
+                    candidate = replace(candidate)
                 return candidate, candidate_sums, verdict
         # The previous frame again never completes a transition.
         return last, self._last_sums, None
